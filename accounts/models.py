@@ -1,0 +1,46 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+
+class User(AbstractUser):
+    """A person using this node.
+
+    Operators belong to exactly one exchange and manage only its records; admins (superusers) run the node.
+    """
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "管理员 Admin"
+        OPERATOR = "operator", "交易所运营人员 Exchange operator"
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.OPERATOR)
+    exchange = models.ForeignKey(
+        "exchanges.Exchange", on_delete=models.PROTECT, null=True, blank=True, related_name="operators"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="operator_has_exchange",
+                condition=~Q(role="operator") | Q(exchange__isnull=False),
+            )
+        ]
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == self.Role.OPERATOR and self.exchange_id is not None
+
+
+class ApiToken(models.Model):
+    """An API token. Only its SHA-256 is stored: a leaked database does not leak usable tokens."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=64, default="default")
+    prefix = models.CharField(max_length=12, help_text="First characters of the token, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -1,0 +1,18 @@
+from rest_framework import permissions
+
+from products.services import authorize_write
+
+
+class ProductWrite(permissions.BasePermission):
+    """Reads follow the visible queryset; writes need an operator of the product's home exchange."""
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated)
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        authorize_write(actor=request.user, exchange_id=obj.exchange_id)  # raises 403 naming the owner
+        return True

@@ -1,0 +1,116 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.serializers.base import StrictSerializer
+from products.models import Product, ProductVersion
+
+DESCRIPTOR_HELP = "A product descriptor: see GET /api/v1/standards/product-descriptor/ for its JSON Schema."
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class DescriptorField(serializers.JSONField):
+    pass
+
+
+class ProviderSerializer(serializers.Serializer):
+    name = serializers.CharField(source="provider_name")
+    uscc = serializers.CharField(source="provider_uscc")
+
+
+class PriceSerializer(serializers.Serializer):
+    min = serializers.DecimalField(source="price_min", max_digits=14, decimal_places=2, coerce_to_string=False)
+    max = serializers.DecimalField(source="price_max", max_digits=14, decimal_places=2, coerce_to_string=False)
+    currency = serializers.SerializerMethodField()
+
+    def get_currency(self, obj) -> str:
+        return "CNY"
+
+
+class ProductListSerializer(serializers.ModelSerializer):
+    exchange_name = serializers.CharField(source="exchange.name_zh")
+    summary = serializers.SerializerMethodField()
+    provider = ProviderSerializer(source="*")
+    price = PriceSerializer(source="*")
+    rank = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Product
+        fields = (
+            "code", "name", "summary", "exchange", "exchange_name", "provider", "product_form", "industry",
+            "update_frequency", "price", "status", "version", "listed_at", "updated_at", "rank",
+        )
+
+    def get_summary(self, obj) -> str:
+        return obj.descriptor.get("summary", "")
+
+    def get_rank(self, obj) -> float | None:
+        rank = getattr(obj, "rank", None)
+        return round(rank, 6) if rank is not None else None
+
+
+class FindingSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["blocking", "warning"])
+    field = serializers.CharField()
+    message = serializers.CharField()
+    message_en = serializers.CharField()
+
+
+class ProductDetailSerializer(ProductListSerializer):
+    descriptor = DescriptorField(help_text=DESCRIPTOR_HELP)
+    findings = FindingSerializer(many=True, help_text="Automatic compliance findings of the last submit/review.")
+    status_reasons = serializers.ListField(child=serializers.CharField())
+
+    class Meta(ProductListSerializer.Meta):
+        fields = (
+            *ProductListSerializer.Meta.fields, "descriptor", "descriptor_version", "findings", "status_reasons",
+            "created_at", "submitted_at", "delisted_at",
+        )
+
+
+class ProductWriteSerializer(StrictSerializer):
+    descriptor = DescriptorField(help_text=DESCRIPTOR_HELP)
+    expected_version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Refuse with 409 if the product is no longer at this version."
+    )
+
+
+class ProductPatchSerializer(StrictSerializer):
+    descriptor = DescriptorField(help_text="A JSON Merge Patch (RFC 7396) applied to the current descriptor.")
+    expected_version = serializers.IntegerField(required=False, min_value=1)
+
+
+class TransitionSerializer(StrictSerializer):
+    expected_version = serializers.IntegerField(required=False, min_value=1)
+
+
+class ReasonsSerializer(TransitionSerializer):
+    reasons = serializers.ListField(child=serializers.CharField(max_length=500, allow_blank=False), min_length=1,
+                                    max_length=20)
+
+
+class OptionalReasonsSerializer(TransitionSerializer):
+    reasons = serializers.ListField(child=serializers.CharField(max_length=500, allow_blank=False), required=False,
+                                    max_length=20)
+
+
+class ReviewSerializer(OptionalReasonsSerializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+
+    def validate(self, attrs):
+        if attrs["decision"] == "reject" and not attrs.get("reasons"):
+            raise serializers.ValidationError({"reasons": [serializers.ErrorDetail("驳回必须说明理由", code="required")]})
+        return attrs
+
+
+class ProductVersionSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    descriptor = DescriptorField()
+
+    class Meta:
+        model = ProductVersion
+        fields = ("version", "change", "status", "reasons", "actor", "created_at", "descriptor")
+
+    def get_actor(self, obj) -> str | None:
+        return obj.actor.username if obj.actor_id else None

@@ -1,0 +1,28 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from api.views.exchanges import ExchangeViewSet
+from api.views.node import NodeView
+from api.views.products import ProductViewSet
+from api.views.standards import (
+    DescriptorCheckView,
+    DescriptorSchemaView,
+    NamingCheckView,
+    ProductCodeCheckView,
+    VocabulariesView,
+)
+
+router = SimpleRouter(trailing_slash=True)
+router.register("exchanges", ExchangeViewSet, basename="exchange")
+router.register("products", ProductViewSet, basename="product")
+
+app_name = "api"
+urlpatterns = [
+    path("node/", NodeView.as_view(), name="node"),
+    path("standards/product-descriptor/", DescriptorSchemaView.as_view(), name="descriptor-schema"),
+    path("standards/product-descriptor/validate/", DescriptorCheckView.as_view(), name="descriptor-validate"),
+    path("standards/vocabularies/", VocabulariesView.as_view(), name="vocabularies"),
+    path("standards/naming/check/", NamingCheckView.as_view(), name="naming-check"),
+    path("standards/product-code/check/", ProductCodeCheckView.as_view(), name="product-code-check"),
+    path("", include(router.urls)),
+]

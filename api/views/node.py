@@ -1,0 +1,46 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.selectors import database_ok, heartbeat_last
+from products.standards.descriptor import DESCRIPTOR_VERSION
+
+WORKER_STALE_AFTER = timedelta(seconds=60)
+
+
+class NodeView(APIView):
+    """Who this node is and whether its database and Celery worker are alive (for load balancers too)."""
+
+    throttle_classes = []
+
+    @extend_schema(
+        summary="This node: identity and health",
+        tags=["node"],
+        responses={200: inline_serializer("Node", {
+            "code": serializers.CharField(),
+            "public_url": serializers.URLField(),
+            "descriptor_version": serializers.CharField(),
+            "database": serializers.BooleanField(),
+            "worker_heartbeat_at": serializers.DateTimeField(allow_null=True),
+            "worker_alive": serializers.BooleanField(),
+        })},
+    )
+    def get(self, request):
+        beat = heartbeat_last()
+        db = database_ok()
+        return Response(
+            {
+                "code": settings.NODE_CODE,
+                "public_url": settings.NODE_PUBLIC_URL,
+                "descriptor_version": DESCRIPTOR_VERSION,
+                "database": db,
+                "worker_heartbeat_at": beat,
+                "worker_alive": bool(beat and timezone.now() - beat < WORKER_STALE_AFTER),
+            },
+            status=200 if db else 503,
+        )

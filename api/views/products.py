@@ -1,0 +1,151 @@
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.filters import ProductFilter
+from api.permissions import ProductWrite
+from api.serializers.products import (
+    OptionalReasonsSerializer,
+    ProductDetailSerializer,
+    ProductListSerializer,
+    ProductPatchSerializer,
+    ProductVersionSerializer,
+    ProductWriteSerializer,
+    ReasonsSerializer,
+    ReviewSerializer,
+    TransitionSerializer,
+)
+from api.views.common import errors
+from products import services
+from products.merge_patch import merge_patch
+from products.selectors import product_versions, product_visible
+
+TAG = ["products"]
+WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List and search products", tags=TAG, responses={200: ProductListSerializer,
+                                                                                  **errors(400, 429)}),
+    retrieve=extend_schema(summary="A product with its descriptor", tags=TAG,
+                           responses={200: ProductDetailSerializer, **errors(404)}),
+    create=extend_schema(summary="Create a draft product at this node's exchange", tags=TAG,
+                         request=ProductWriteSerializer,
+                         responses={201: ProductDetailSerializer, **errors(400, 401, 403, 413, 415, 429)}),
+    update=extend_schema(summary="Replace the descriptor", tags=TAG, request=ProductWriteSerializer,
+                         responses={200: ProductDetailSerializer, **WRITE_ERRORS}),
+    partial_update=extend_schema(summary="Change part of the descriptor (JSON Merge Patch)", tags=TAG,
+                                 request=ProductPatchSerializer,
+                                 responses={200: ProductDetailSerializer, **WRITE_ERRORS}),
+)
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Products: drafts and reviews at the home exchange, public reading of listed products."""
+
+    permission_classes = [ProductWrite]
+    filterset_class = ProductFilter
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z0-9-]{1,40}"
+
+    def get_queryset(self):
+        return product_visible(user=self.request.user).order_by("-id")
+
+    def get_serializer_class(self):
+        return ProductListSerializer if self.action == "list" else ProductDetailSerializer
+
+    def get_object(self):
+        self.kwargs["code"] = self.kwargs["code"].upper()
+        return super().get_object()
+
+    def _respond(self, product, status_code=status.HTTP_200_OK):
+        return Response(ProductDetailSerializer(product, context=self.get_serializer_context()).data,
+                        status=status_code)
+
+    @staticmethod
+    def _valid(serializer_class, request):
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def create(self, request):
+        data = self._valid(ProductWriteSerializer, request)
+        product = services.product_create(actor=request.user, descriptor=data["descriptor"])
+        return self._respond(product, status.HTTP_201_CREATED)
+
+    def update(self, request, code=None):
+        product = self.get_object()
+        data = self._valid(ProductWriteSerializer, request)
+        product = services.product_update(actor=request.user, product=product, descriptor=data["descriptor"],
+                                          expected_version=data.get("expected_version"))
+        return self._respond(product)
+
+    def partial_update(self, request, code=None):
+        product = self.get_object()
+        data = self._valid(ProductPatchSerializer, request)
+        descriptor = merge_patch(product.descriptor, data["descriptor"])
+        product = services.product_update(actor=request.user, product=product, descriptor=descriptor,
+                                          expected_version=data.get("expected_version"))
+        return self._respond(product)
+
+    def _transition(self, request, serializer_class, service, **fixed):
+        product = self.get_object()
+        data = dict(self._valid(serializer_class, request))
+        product = service(actor=request.user, product=product, **data, **fixed)
+        return self._respond(product)
+
+    @extend_schema(summary="Submit a draft for review; the automatic compliance rules run", tags=TAG,
+                   request=TransitionSerializer, responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, code=None):
+        return self._transition(request, TransitionSerializer, services.product_submit)
+
+    @extend_schema(summary="Withdraw a submitted product back to draft", tags=TAG,
+                   request=TransitionSerializer, responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, code=None):
+        return self._transition(request, TransitionSerializer, services.product_withdraw)
+
+    @extend_schema(summary="Approve (list) or reject a submitted product", tags=TAG,
+                   request=ReviewSerializer, responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def review(self, request, code=None):
+        return self._transition(request, ReviewSerializer, services.product_review)
+
+    @extend_schema(summary="Suspend a listed product", tags=TAG, request=ReasonsSerializer,
+                   responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, code=None):
+        return self._transition(request, ReasonsSerializer, services.product_suspend)
+
+    @extend_schema(summary="List a suspended product again", tags=TAG, request=OptionalReasonsSerializer,
+                   responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def reinstate(self, request, code=None):
+        return self._transition(request, OptionalReasonsSerializer, services.product_reinstate)
+
+    @extend_schema(summary="Delist a product (final)", tags=TAG, request=ReasonsSerializer,
+                   responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def delist(self, request, code=None):
+        return self._transition(request, ReasonsSerializer, services.product_delist)
+
+    @extend_schema(summary="Version history", tags=TAG, responses={200: ProductVersionSerializer(many=True),
+                                                                    **errors(404)},
+                   parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)])
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def versions(self, request, code=None):
+        product = self.get_object()
+        versions = product_versions(product=product, user=request.user)
+        page = self.paginator.paginate_queryset(versions, request, view=self)
+        return self.paginator.get_paginated_response(ProductVersionSerializer(page, many=True).data)
+
+    @extend_schema(summary="The product as it was at one version", tags=TAG,
+                   responses={200: ProductVersionSerializer, **errors(404)})
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<version>[0-9]{1,9})", filterset_class=None)
+    def version(self, request, code=None, version=None):
+        product = self.get_object()
+        row = product_versions(product=product, user=request.user).filter(version=int(version)).first()
+        if row is None:
+            raise Http404
+        return Response(ProductVersionSerializer(row).data)

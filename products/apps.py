@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _install_search_index(sender, using, **kwargs):
+    from django.db import connections
+
+    from products.search import search_index_install
+
+    search_index_install(connections[using])
+
+
+class ProductsConfig(AppConfig):
+    name = "products"
+    verbose_name = "Products"
+
+    def ready(self):
+        # Schema upkeep, not business logic: SQLite table rebuilds drop the FTS triggers (see products.search).
+        post_migrate.connect(_install_search_index, sender=self, dispatch_uid="products.search_index")

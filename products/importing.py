@@ -1,0 +1,173 @@
+"""Bulk import of descriptors (one JSON document per line) through the same rules as the API.
+
+Lines are validated one by one with the standard's functions, then the accepted lines of a batch are
+written in one transaction with bulk inserts. A rejected line writes nothing; if the database refuses a
+batch (a concurrent writer took a name), the batch is retried line by line so one bad line cannot take
+its neighbours down with it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.exceptions import FieldError, ValidationFailed
+from products.models import Product, ProductRegion, ProductStatus, ProductVersion
+from products.services import (
+    authorize_write,
+    findings_blocking,
+    descriptor_columns,
+    findings_as_json,
+    naming_errors,
+    serials_allocate,
+)
+from products.standards.codes import product_code_build
+from products.standards.compliance import compliance_evaluate
+from products.standards.descriptor import descriptor_validate
+from products.standards.naming import name_normalize
+
+IMPORT_STATUSES = (ProductStatus.DRAFT, ProductStatus.LISTED)
+
+
+@dataclass
+class LineResult:
+    line: int
+    code: str | None = None
+    errors: list[dict] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.code is not None
+
+
+def parse_lines(lines: Iterable[str]) -> Iterator[tuple[int, object | FieldError]]:
+    """Yield (line number, parsed JSON or the parse error); blank lines are skipped."""
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            yield number, json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            yield number, FieldError("line", "json", f"不是有效的 JSON：{exc}", f"Not valid JSON: {exc}")
+
+
+def _errors(exc: ValidationFailed) -> list[dict]:
+    return [e.as_dict() for e in exc.errors]
+
+
+def _taken_by_provider(exchange_id: str, usccs: set[str]) -> dict[str, set[str]]:
+    taken: dict[str, set[str]] = defaultdict(set)
+    rows = (
+        Product.objects.filter(exchange_id=exchange_id, provider_uscc__in=usccs)
+        .exclude(status=ProductStatus.DELISTED)
+        .values_list("provider_uscc", "name")
+    )
+    for uscc, name in rows.iterator():
+        taken[uscc].add(name_normalize(name))
+    return taken
+
+
+def product_import_batch(*, actor: User | None, items: list[tuple[int, object | FieldError]],
+                         status: str = ProductStatus.DRAFT) -> list[LineResult]:
+    """Validate and write one batch; returns one result per item, in order."""
+    if status not in IMPORT_STATUSES:
+        raise ValueError(f"status must be one of {IMPORT_STATUSES}")
+    exchange_id = settings.NODE_CODE
+    authorize_write(actor=actor, exchange_id=exchange_id)
+
+    results: list[LineResult] = []
+    accepted: list[tuple[LineResult, dict, list]] = []
+    for number, raw in items:
+        result = LineResult(line=number)
+        results.append(result)
+        if isinstance(raw, FieldError):
+            result.errors = [raw.as_dict()]
+            continue
+        if not isinstance(raw, dict):
+            result.errors = [FieldError("descriptor", "type", "必须是对象", "Must be an object").as_dict()]
+            continue
+        try:
+            descriptor = descriptor_validate(raw)
+        except ValidationFailed as exc:
+            result.errors = _errors(exc.prefixed("descriptor"))
+            continue
+        accepted.append((result, descriptor, []))
+
+    taken = _taken_by_provider(exchange_id, {d["provider"]["uscc"] for _, d, _ in accepted})
+    valid: list[tuple[LineResult, dict, list]] = []
+    for result, descriptor, _ in accepted:
+        uscc = descriptor["provider"]["uscc"]
+        errors = naming_errors(descriptor, taken=taken[uscc])
+        findings = compliance_evaluate(descriptor) if status == ProductStatus.LISTED else []
+        blocking = findings_as_json(findings_blocking(findings))
+        if errors or blocking:
+            result.errors = [e.as_dict() for e in errors] + [
+                {"field": f["field"], "code": f["rule"], "message": f["message"], "message_en": f["message_en"]}
+                for f in blocking
+            ]
+            continue
+        taken[uscc].add(name_normalize(descriptor["name"]))
+        valid.append((result, descriptor, findings_as_json(findings)))
+
+    if not valid:
+        return results
+    try:
+        _write(valid, actor=actor, exchange_id=exchange_id, status=status)
+    except IntegrityError:
+        if len(valid) == 1:
+            valid[0][0].errors = [FieldError("descriptor.name", "naming.duplicate", "该提供方已有同名产品",
+                                             "The provider already has a product of this name").as_dict()]
+            valid[0][0].code = None
+            return results
+        for result, descriptor, _ in valid:
+            result.code = None
+            again = product_import_batch(actor=actor, items=[(result.line, descriptor)], status=status)[0]
+            result.code, result.errors = again.code, again.errors
+    return results
+
+
+@transaction.atomic
+def _write(valid: list[tuple[LineResult, dict, list]], *, actor: User | None, exchange_id: str,
+           status: str) -> None:
+    now = timezone.now()
+    year = timezone.localdate().year
+    first = serials_allocate(origin=exchange_id, year=year, count=len(valid))
+    listed = status == ProductStatus.LISTED
+    products = [
+        Product(
+            code=product_code_build(origin=exchange_id, year=year, serial=first + i),
+            exchange_id=exchange_id,
+            version=1,
+            status=status,
+            created_by=actor,
+            findings=findings,
+            submitted_at=now if listed else None,
+            listed_at=now if listed else None,
+            **descriptor_columns(descriptor),
+        )
+        for i, (_, descriptor, findings) in enumerate(valid)
+    ]
+    Product.objects.bulk_create(products)
+    if any(p.pk is None for p in products):  # a backend that cannot return ids from a bulk insert
+        ids = dict(Product.objects.filter(code__in=[p.code for p in products]).values_list("code", "id"))
+        for p in products:
+            p.pk = ids[p.code]
+    ProductRegion.objects.bulk_create(
+        ProductRegion(product_id=p.pk, code=code)
+        for p in products
+        for code in dict.fromkeys(p.descriptor["spatial_coverage"])
+    )
+    ProductVersion.objects.bulk_create(
+        ProductVersion(product_id=p.pk, version=1, change=ProductVersion.Change.IMPORTED, status=p.status,
+                       descriptor=p.descriptor, reasons=[], actor=actor, created_at=now)
+        for p in products
+    )
+    for (result, _, _), p in zip(valid, products, strict=True):
+        result.code = p.code

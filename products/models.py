@@ -1,0 +1,129 @@
+"""Products listed at their home exchange (一地上架).
+
+The descriptor (the standard's JSON document) is the product's content; the columns beside it are copies of
+descriptor fields that queries filter on, written by the services from the validated descriptor.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ProductStatus(models.TextChoices):
+    DRAFT = "draft", "草稿 Draft"
+    SUBMITTED = "submitted", "待审核 Submitted"
+    LISTED = "listed", "已上架 Listed"
+    REJECTED = "rejected", "已驳回 Rejected"
+    SUSPENDED = "suspended", "已暂停 Suspended"
+    DELISTED = "delisted", "已下架 Delisted"
+
+
+class Product(models.Model):
+    code = models.CharField(max_length=40, unique=True, help_text="Global product code, e.g. SHDEX-2026-000123-7.")
+    exchange = models.ForeignKey("exchanges.Exchange", on_delete=models.PROTECT, related_name="products",
+                                 help_text="Home (origin) exchange: the only one that changes this product.")
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=ProductStatus.choices, default=ProductStatus.DRAFT)
+    descriptor = models.JSONField()
+    descriptor_version = models.CharField(max_length=8)
+
+    name = models.CharField(max_length=80)
+    provider_name = models.CharField(max_length=120)
+    provider_uscc = models.CharField(max_length=18, db_index=True)
+    product_form = models.CharField(max_length=16)
+    industry = models.CharField(max_length=1)
+    update_frequency = models.CharField(max_length=16)
+    price_min = models.DecimalField(max_digits=14, decimal_places=2)
+    price_max = models.DecimalField(max_digits=14, decimal_places=2)
+
+    # jieba-segmented text, space separated: the full-text index (tsvector on PostgreSQL, FTS5 on SQLite)
+    # is built from these three columns by the database, see products/search.py.
+    search_name = models.TextField(default="", editable=False)
+    search_keywords = models.TextField(default="", editable=False)
+    search_body = models.TextField(default="", editable=False)
+
+    findings = models.JSONField(default=list, blank=True, help_text="Automatic compliance findings of the last submit.")
+    status_reasons = models.JSONField(default=list, blank=True, help_text="Reasons of the last rejection, "
+                                      "suspension or delisting.")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    listed_at = models.DateTimeField(null=True, blank=True, help_text="When it was first listed.")
+    delisted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exchange", "provider_uscc", "name"],
+                condition=~Q(status="delisted"),
+                name="product_name_unique_per_provider",
+            ),
+            models.CheckConstraint(condition=Q(price_min__lte=models.F("price_max")), name="product_price_order"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="product_version_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "exchange"], name="product_status_exchange"),
+            models.Index(fields=["status", "industry"], name="product_status_industry"),
+            models.Index(fields=["status", "product_form"], name="product_status_form"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class ProductRegion(models.Model):
+    """One GB/T 2260 code of a product's spatial coverage, so region filters use an index."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="regions")
+    code = models.CharField(max_length=6)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "code"], name="product_region_unique")]
+        indexes = [models.Index(fields=["code", "product"], name="product_region_code")]
+
+
+class ProductVersion(models.Model):
+    """The product as it was at each version: the readable history of every change."""
+
+    class Change(models.TextChoices):
+        CREATED = "created", "创建 Created"
+        IMPORTED = "imported", "批量导入 Imported"
+        UPDATED = "updated", "修改 Updated"
+        SUBMITTED = "submitted", "提交审核 Submitted"
+        WITHDRAWN = "withdrawn", "撤回 Withdrawn"
+        LISTED = "listed", "上架 Listed"
+        REJECTED = "rejected", "驳回 Rejected"
+        SUSPENDED = "suspended", "暂停 Suspended"
+        REINSTATED = "reinstated", "恢复 Reinstated"
+        DELISTED = "delisted", "下架 Delisted"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    change = models.CharField(max_length=16, choices=Change.choices)
+    status = models.CharField(max_length=16, choices=ProductStatus.choices)
+    descriptor = models.JSONField()
+    reasons = models.JSONField(default=list, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["product", "version"]
+        constraints = [models.UniqueConstraint(fields=["product", "version"], name="product_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} v{self.version} {self.change}"
+
+
+class CodeCounter(models.Model):
+    """Per-origin, per-year serial for global product codes. Only the origin allocates, so no coordination."""
+
+    origin = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last_serial = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["origin", "year"], name="code_counter_unique")]

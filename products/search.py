@@ -1,0 +1,182 @@
+"""Chinese full-text search over products.
+
+Chinese has no spaces between words, so the database cannot tokenise it. jieba segments the text when a
+product is written (search-engine mode, which also emits the sub-words of long words) and the segments are
+stored space-separated in three columns: name, keywords, body. The database indexes those columns:
+
+* PostgreSQL: a stored generated `tsvector` column (`simple` configuration: no stemming, lower-casing only),
+  weighted A (name), B (keywords), C (body), with a GIN index; ranked with `ts_rank`.
+* SQLite: an FTS5 external-content table kept in sync by triggers; ranked with `bm25` using the same weights.
+
+A query is segmented with jieba's precise mode and every segment must match (AND).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, FloatField, QuerySet
+from django.db.models.expressions import RawSQL
+
+logger = logging.getLogger(__name__)
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+# Tokens that carry no meaning for search: punctuation, spaces and the commonest function words.
+_SKIP = re.compile(r"^[\s\W_]+$")
+_STOPWORDS = frozenset("的 了 和 与 及 或 在 是 为 对 等 之 其 以 于 由 从 把 被 个 这 那 有 a an the of and or".split())
+MAX_QUERY_TOKENS = 12
+
+FTS_TABLE = "products_product_fts"
+
+
+def _jieba():
+    global _jieba_ready
+    import jieba
+
+    if not _jieba_ready:
+        with _jieba_lock:
+            if not _jieba_ready:
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba_ready = True
+    return jieba
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now (about a second) instead of in the first request that needs it."""
+    _jieba()
+
+
+def _keep(token: str) -> bool:
+    return bool(token) and not _SKIP.match(token) and token not in _STOPWORDS
+
+
+def segment_for_index(text: str) -> str:
+    tokens = (t.strip().lower() for t in _jieba().cut_for_search(text))
+    return " ".join(t for t in tokens if _keep(t))
+
+
+def segment_query(text: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for token in _jieba().cut(text):
+        token = token.strip().lower()
+        if _keep(token):
+            seen.setdefault(token, None)
+    return list(seen)[:MAX_QUERY_TOKENS]
+
+
+def search_columns(descriptor: dict) -> dict[str, str]:
+    """The three segmented columns for a validated descriptor."""
+    body = " ".join(
+        part
+        for part in (
+            descriptor.get("summary", ""),
+            descriptor.get("provider", {}).get("name", ""),
+            descriptor.get("data_source", {}).get("description", ""),
+        )
+        if part
+    )
+    return {
+        "search_name": segment_for_index(descriptor.get("name", "")),
+        "search_keywords": segment_for_index(" ".join(descriptor.get("keywords", []))),
+        "search_body": segment_for_index(body),
+    }
+
+
+# --- Query ------------------------------------------------------------------------------------------------
+def _pg_tsquery(tokens: Iterable[str]) -> str:
+    # Each token becomes a quoted lexeme; quotes and backslashes inside are escaped as to_tsquery expects.
+    quoted = ("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in tokens)
+    return " & ".join(quoted)
+
+
+def _fts5_query(tokens: Iterable[str]) -> str:
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+
+
+def search_apply(queryset: QuerySet, *, q: str) -> QuerySet:
+    """Restrict `queryset` to products matching `q`, annotated with `rank` (higher is better)."""
+    tokens = segment_query(q)
+    if not tokens:
+        return queryset.none()
+    table = queryset.model._meta.db_table
+    if connection.vendor == "postgresql":
+        tsquery = _pg_tsquery(tokens)
+        return queryset.filter(
+            RawSQL(f"{table}.search_vector @@ to_tsquery('simple', %s)", [tsquery], output_field=BooleanField())
+        ).annotate(
+            rank=RawSQL(f"ts_rank({table}.search_vector, to_tsquery('simple', %s))", [tsquery],
+                        output_field=FloatField())
+        )
+    match = _fts5_query(tokens)
+    return queryset.filter(
+        RawSQL(f"{table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)", [match],
+               output_field=BooleanField())
+    ).annotate(
+        # bm25 is lower-is-better; negate so both backends sort by rank descending.
+        rank=RawSQL(
+            f"(SELECT -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) FROM {FTS_TABLE} "
+            f"WHERE {FTS_TABLE} MATCH %s AND rowid = {table}.id)",
+            [match],
+            output_field=FloatField(),
+        )
+    )
+
+
+# --- Index installation -------------------------------------------------------------------------------------
+_PG_INSTALL = [
+    """
+    ALTER TABLE products_product ADD COLUMN IF NOT EXISTS search_vector tsvector
+    GENERATED ALWAYS AS (
+        setweight(to_tsvector('simple'::regconfig, search_name), 'A')
+        || setweight(to_tsvector('simple'::regconfig, search_keywords), 'B')
+        || setweight(to_tsvector('simple'::regconfig, search_body), 'C')
+    ) STORED
+    """,
+    "CREATE INDEX IF NOT EXISTS products_product_search ON products_product USING gin (search_vector)",
+]
+
+_COLS = "search_name, search_keywords, search_body"
+_SQLITE_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS products_product_fts_ai AFTER INSERT ON products_product BEGIN
+        INSERT INTO {FTS_TABLE}(rowid, {_COLS}) VALUES (new.id, new.search_name, new.search_keywords,
+        new.search_body); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS products_product_fts_ad AFTER DELETE ON products_product BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLS}) VALUES ('delete', old.id, old.search_name,
+        old.search_keywords, old.search_body); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS products_product_fts_au AFTER UPDATE OF {_COLS} ON products_product BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLS}) VALUES ('delete', old.id, old.search_name,
+        old.search_keywords, old.search_body);
+        INSERT INTO {FTS_TABLE}(rowid, {_COLS}) VALUES (new.id, new.search_name, new.search_keywords,
+        new.search_body); END""",
+]
+
+
+def search_index_install(conn: BaseDatabaseWrapper) -> None:
+    """Create the full-text index if it is missing. Idempotent.
+
+    On SQLite, Django rebuilds a table (copy, drop, rename) for many schema changes, which drops its
+    triggers; this runs after every migrate and restores them, rebuilding the index when it had to.
+    """
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            for sql in _PG_INSTALL:
+                cursor.execute(sql)
+            return
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'products_product_fts_%'")
+        present = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({_COLS}, "
+            f"content='products_product', content_rowid='id', tokenize='unicode61')"
+        )
+        for sql in _SQLITE_TRIGGERS:
+            cursor.execute(sql)
+        if len(present) < len(_SQLITE_TRIGGERS):
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+            logger.info("full-text index (re)built")

@@ -1,0 +1,49 @@
+"""Reads of products: who may see what, and the queries the API filters."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.models import User
+from products import lifecycle
+from products.models import Product, ProductRegion, ProductVersion
+from products.search import search_apply
+from products.standards.regions import region_province
+
+NATIONWIDE = "100000"
+
+
+def _is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_superuser or getattr(user, "role", "") == User.Role.ADMIN))
+
+
+def product_visible(*, user) -> QuerySet[Product]:
+    """Products `user` may read: anyone reads public ones; operators also read all of their exchange's."""
+    qs = Product.objects.select_related("exchange")
+    if _is_admin(user):
+        return qs
+    public = Q(status__in=lifecycle.PUBLIC)
+    if user and user.is_authenticated and getattr(user, "exchange_id", None):
+        return qs.filter(public | Q(exchange_id=user.exchange_id))
+    return qs.filter(public)
+
+
+def product_filter_region(queryset: QuerySet[Product], *, code: str) -> QuerySet[Product]:
+    """Products whose coverage includes `code`: the region itself, its province, or the whole country."""
+    codes = {code, NATIONWIDE}
+    province = region_province(code)
+    if province:
+        codes.add(province.code if hasattr(province, "code") else str(province))
+    return queryset.filter(Exists(ProductRegion.objects.filter(product=OuterRef("pk"), code__in=codes)))
+
+
+def product_search(queryset: QuerySet[Product], *, q: str) -> QuerySet[Product]:
+    return search_apply(queryset, q=q).order_by("-rank", "-id")
+
+
+def product_versions(*, product: Product, user) -> QuerySet[ProductVersion]:
+    """The version history. Outsiders see only the versions in which the product was public."""
+    qs = ProductVersion.objects.filter(product=product).select_related("actor").order_by("version")
+    if _is_admin(user) or (user and user.is_authenticated and getattr(user, "exchange_id", None) == product.exchange_id):
+        return qs
+    return qs.filter(status__in=lifecycle.PUBLIC)

@@ -1,0 +1,306 @@
+"""Settings of one exchange node.
+
+Everything that differs between deployments comes from the environment (or a `.env` file), is parsed once
+here, and a bad value stops the start with a message that names the variable. Secrets may also come from a
+file named by `<NAME>_FILE` (Docker and Kubernetes secrets).
+"""
+
+import csv
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.FileAwareEnv()
+if (BASE_DIR / ".env").exists():
+    environ.FileAwareEnv.read_env(str(BASE_DIR / ".env"))
+
+
+def _fail(name: str, value: object, rule: str) -> None:
+    raise ImproperlyConfigured(f"Bad setting {name}={value!r}: {rule}")
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.str(name, default=default)
+    if value not in choices:
+        _fail(name, value, f"must be one of {', '.join(choices)}")
+    return value
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    try:
+        value = env.int(name, default=default)
+    except (ValueError, TypeError):
+        _fail(name, env.str(name), "must be a whole number")
+    if value < minimum:
+        _fail(name, value, f"must be at least {minimum}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    _fail(name, raw, "must be true or false")
+    return default  # unreachable
+
+
+# --- The node --------------------------------------------------------------------------------------------
+REGISTRY_ENV = _choice("REGISTRY_ENV", "development", ("development", "production"))
+PRODUCTION = REGISTRY_ENV == "production"
+
+with (BASE_DIR / "exchanges" / "data" / "exchanges.csv").open(encoding="utf-8") as fh:
+    MEMBER_EXCHANGE_CODES = tuple(row["code"] for row in csv.DictReader(fh))
+
+NODE_CODE = env.str("NODE_CODE", default="SHDEX").strip().upper()
+if NODE_CODE not in MEMBER_EXCHANGE_CODES:
+    _fail("NODE_CODE", NODE_CODE, f"must be the code of a member exchange ({', '.join(MEMBER_EXCHANGE_CODES)})")
+
+NODE_PUBLIC_URL = env.str("NODE_PUBLIC_URL", default="http://127.0.0.1:8001").rstrip("/")
+_url = urlsplit(NODE_PUBLIC_URL)
+if _url.scheme not in {"http", "https"} or not _url.hostname:
+    _fail("NODE_PUBLIC_URL", NODE_PUBLIC_URL, "must be an absolute http(s) URL")
+
+NODE_DATA_DIR = Path(env.str("NODE_DATA_DIR", default=str(VAR_DIR / NODE_CODE.lower())))
+
+# --- Core Django ----------------------------------------------------------------------------------------
+DEBUG = _bool("DEBUG", False)
+if PRODUCTION:
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        _fail("SECRET_KEY", "***", "production needs at least 50 random characters (or SECRET_KEY_FILE)")
+    if DEBUG:
+        _fail("DEBUG", DEBUG, "must be false in production")
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="development-only-not-secret-" + NODE_CODE)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    _fail("ALLOWED_HOSTS", "", "production needs at least one host name")
+if _url.hostname and _url.hostname not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_url.hostname)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "core",
+    "accounts",
+    "exchanges",
+    "products",
+    "participants",
+    "demands",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.BodySizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "registry.urls"
+WSGI_APPLICATION = "registry.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------
+_default_db = f"sqlite:///{NODE_DATA_DIR / 'db.sqlite3'}"
+try:
+    _db = env.db_url("DATABASE_URL", default=_default_db)
+except (ValueError, KeyError, ImproperlyConfigured) as exc:
+    _fail("DATABASE_URL", env.str("DATABASE_URL", default=""), f"not a database URL ({exc})")
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while a worker writes; IMMEDIATE takes the write lock at BEGIN so two
+    # writers queue on the busy timeout instead of failing with "database is locked" on lock upgrade.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        }
+    )
+    if _db["NAME"] and _db["NAME"] != ":memory:":
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["CONN_MAX_AGE"] = _int("DATABASE_CONN_MAX_AGE", 60)
+    _db["CONN_HEALTH_CHECKS"] = True
+else:
+    _fail("DATABASE_URL", env.str("DATABASE_URL"), "only sqlite:// and postgres:// URLs are supported")
+DATABASES = {"default": _db}
+DATABASE_VENDOR = "sqlite" if _db["ENGINE"].endswith("sqlite3") else "postgresql"
+
+# --- Cache (throttling counters) --------------------------------------------------------------------------
+try:
+    CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://registry")}
+except (ValueError, KeyError, ImproperlyConfigured) as exc:
+    _fail("CACHE_URL", env.str("CACHE_URL", default=""), f"not a cache URL ({exc})")
+
+# --- Auth -----------------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+API_TOKEN_TTL_DAYS = _int("API_TOKEN_TTL_DAYS", 90, minimum=1)
+
+# --- I18n: Simplified Chinese first, English alongside ----------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (Swagger UI and ReDoc come from drf-spectacular-sidecar, served offline) -----------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # serve from app directories too, so a missing collectstatic never breaks /api/docs/
+
+# --- Request limits -------------------------------------------------------------------------------------
+MAX_REQUEST_BODY_BYTES = _int("MAX_REQUEST_BODY_BYTES", 256 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- REST framework -------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.StablePageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonReadThrottle", "api.throttling.WriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="600/min"),
+        "write": env.str("THROTTLE_WRITE", default="1200/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Data Exchange Mutual Recognition Registry — node API (数据交易机构互认互通)",
+    "DESCRIPTION": (
+        "The HTTP API of one exchange node: exchanges directory, the product descriptor standard, naming "
+        "rules and product listing at the home exchange (一地上架，全国互认)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "tokenAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Token <key>` (or `Bearer <key>`); `manage.py operator_token` prints one.",
+            }
+        }
+    },
+}
+
+# --- Celery ---------------------------------------------------------------------------------------------
+_broker_default = "filesystem://"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_broker_default)
+_broker_scheme = urlsplit(CELERY_BROKER_URL).scheme
+if _broker_scheme not in {"filesystem", "redis", "rediss", "amqp", "memory"}:
+    _fail("CELERY_BROKER_URL", CELERY_BROKER_URL, "scheme must be filesystem, redis, rediss or amqp")
+if _broker_scheme == "filesystem":
+    _broker_dir = NODE_DATA_DIR / "broker"
+    for sub in ("queue", "processed"):
+        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+        # kombu's default polls once a second; replication latency is measured in hundreds of milliseconds.
+        "polling_interval": 0.05,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than any task may run, so an unacknowledged task is redelivered only after a worker died.
+        "visibility_timeout": _int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "node-heartbeat": {"task": "core.tasks.node_heartbeat", "schedule": 15.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(NODE_DATA_DIR / "celerybeat-schedule")
+
+# --- Security (manage.py check --deploy is clean with REGISTRY_ENV=production) ---------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS])
+    SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
+
+# --- Logging --------------------------------------------------------------------------------------------
+LOG_LEVEL = _choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [" + NODE_CODE + "] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"jieba": {"level": "WARNING"}},
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env python
+"""Run exchange nodes on this machine: per node a web server, a Celery worker and Celery beat.
+
+Each node has its own SQLite database and file-system broker under var/<code>/ unless DATABASE_URL /
+CELERY_BROKER_URL are set. Nodes are chosen with NODES (default: SHDEX) and listen on 127.0.0.1 from
+BASE_PORT (default 8001) upwards. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PYTHON = sys.executable
+
+
+def node_env(code: str, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    data = ROOT / "var" / code.lower()
+    env.update(
+        NODE_CODE=code,
+        NODE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        NODE_DATA_DIR=str(data),
+        PYTHONUNBUFFERED="1",
+    )
+    (data / "logs").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True,
+                          text=True)
+    return done.stdout.strip()
+
+
+def start(env: dict[str, str], name: str, argv: list[str]) -> subprocess.Popen:
+    log = open(Path(env["NODE_DATA_DIR"]) / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - lives with the child
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def main() -> int:
+    codes = os.environ.get("NODES", "SHDEX").replace(",", " ").split()
+    base_port = int(os.environ.get("BASE_PORT", "8001"))
+    procs: list[tuple[str, subprocess.Popen]] = []
+    lines = []
+    for i, code in enumerate(codes):
+        port = base_port + i
+        env = node_env(code, port)
+        manage(env, "migrate", "--no-input")
+        token = manage(env, "seed").splitlines()[-1]
+        procs.append((f"{code} web", start(env, "web", [
+            str(BIN / "gunicorn"), "registry.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+            "--threads", "4", "--access-logfile", "-"])))
+        procs.append((f"{code} worker", start(env, "worker", [
+            str(BIN / "celery"), "-A", "registry", "worker", "--loglevel", "INFO", "--concurrency", "2",
+            "--hostname", f"worker@{code.lower()}"])))
+        procs.append((f"{code} beat", start(env, "beat", [
+            str(BIN / "celery"), "-A", "registry", "beat", "--loglevel", "INFO",
+            "--schedule", str(Path(env["NODE_DATA_DIR"]) / "celerybeat-schedule")])))
+        lines.append(f"  {code}  http://127.0.0.1:{port}/api/docs/   (Swagger UI)\n"
+                     f"         http://127.0.0.1:{port}/api/v1/products/\n"
+                     f"         demo operator token: {token}\n"
+                     f"         logs: var/{code.lower()}/logs/")
+
+    def stop(*_):
+        for _, proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.time() + 10
+        for _, proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    print("Exchange nodes running (Ctrl-C to stop):\n" + "\n".join(lines), flush=True)
+    try:
+        while True:
+            for name, proc in procs:
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; stopping all (see its log)", flush=True)
+                    stop()
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Personas (as in healthchecks' tests): alice operates SHDEX (this node's exchange), bob operates BJIDX,
+root is the node's admin, and anonymous readers use `anon`."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.services import api_token_issue
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_DESCRIPTOR = json.loads((ROOT / "docs" / "examples" / "product-descriptor.json").read_text("utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def example_descriptor() -> dict:
+    return copy.deepcopy(EXAMPLE_DESCRIPTOR)
+
+
+def _client(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
+    return client
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return User.objects.create(username="alice", role=User.Role.OPERATOR, exchange_id="SHDEX")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return User.objects.create(username="bob", role=User.Role.OPERATOR, exchange_id="BJIDX")
+
+
+@pytest.fixture
+def root(db) -> User:
+    return User.objects.create(username="root", role=User.Role.ADMIN, is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def alice_api(alice) -> APIClient:
+    return _client(alice)
+
+
+@pytest.fixture
+def bob_api(bob) -> APIClient:
+    return _client(bob)
+
+
+@pytest.fixture
+def root_api(root) -> APIClient:
+    return _client(root)

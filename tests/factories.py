@@ -1,0 +1,50 @@
+"""Test data through the same services the API uses, so every product in a test meets the standard."""
+
+import random
+
+from products import services
+from products.models import Product, ProductStatus
+from products.sample_data import descriptor as sample_descriptor
+
+_rng = random.Random(20240501)
+
+# The service calls that bring a fresh draft to each status.
+_PATH = {
+    ProductStatus.DRAFT: [],
+    ProductStatus.SUBMITTED: ["submit"],
+    ProductStatus.REJECTED: ["submit", "reject"],
+    ProductStatus.LISTED: ["submit", "approve"],
+    ProductStatus.SUSPENDED: ["submit", "approve", "suspend"],
+    ProductStatus.DELISTED: ["submit", "approve", "delist"],
+}
+
+
+def random_descriptor(**overrides) -> dict:
+    d = sample_descriptor(_rng)
+    d.update(overrides)
+    return d
+
+
+def make_product(*, actor=None, descriptor: dict | None = None, status: str = ProductStatus.DRAFT) -> Product:
+    product = services.product_create(actor=actor, descriptor=descriptor or random_descriptor())
+    for step in _PATH[status]:
+        if step == "submit":
+            product = services.product_submit(actor=actor, product=product)
+        elif step == "approve":
+            product = services.product_review(actor=actor, product=product, decision="approve")
+        elif step == "reject":
+            product = services.product_review(actor=actor, product=product, decision="reject", reasons=["资料不全"])
+        elif step == "suspend":
+            product = services.product_suspend(actor=actor, product=product, reasons=["核查中"])
+        elif step == "delist":
+            product = services.product_delist(actor=actor, product=product, reasons=["停止供应"])
+    return product
+
+
+def make_foreign_product(*, exchange_id: str = "BJIDX", status: str = ProductStatus.LISTED) -> Product:
+    """A product whose home is another exchange, as a replica would be stored at this node."""
+    d = random_descriptor()
+    columns = services.descriptor_columns(d)
+    serial = Product.objects.count() + 1
+    return Product.objects.create(code=f"{exchange_id}-2026-{serial:06d}-X", exchange_id=exchange_id, status=status,
+                                  **columns)

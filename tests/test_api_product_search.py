@@ -1,0 +1,109 @@
+"""Listing, filtering and Chinese full-text search of products, with query-count baselines."""
+
+import pytest
+
+from products.models import ProductStatus
+from tests.factories import make_product, random_descriptor
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/products/"
+
+
+def _listed(alice, **overrides):
+    return make_product(actor=alice, descriptor=random_descriptor(**overrides), status=ProductStatus.LISTED)
+
+
+def _codes(response):
+    assert response.status_code == 200, response.content
+    return [p["code"] for p in response.json()["results"]]
+
+
+@pytest.fixture
+def catalogue(alice):
+    """A fixed set of products whose relevance for Chinese queries is obvious to a person."""
+    kw = {"keywords": ["数据"], "spatial_coverage": ["310000"]}
+    return {
+        "charging_name": _listed(alice, name="上海市新能源汽车充电桩运行数据集", product_form="dataset",
+                                 summary="全市公共充电设施的实时运行状态与充电量统计。", industry="D", **kw),
+        "charging_summary": _listed(alice, name="上海市城市能源消费分析报告", product_form="report",
+                                    summary="报告分析了居民用电、充电桩建设对城市能源消费的影响。", industry="D", **kw),
+        "credit": _listed(alice, name="上海市企业信用评价数据接口", product_form="api",
+                          summary="企业工商、司法、经营异常等信用信息的综合评价。", industry="L",
+                          keywords=["企业信用", "征信"], spatial_coverage=["310000"]),
+        "weather": _listed(alice, name="上海市气象观测数据集", product_form="dataset",
+                           summary="地面气象站逐小时观测的温度、降水、风速数据。", industry="M", **kw),
+    }
+
+
+class TestSearch:
+    def test_name_match_ranks_above_summary_match(self, anon, catalogue):
+        codes = _codes(anon.get(URL, {"q": "充电桩"}))
+        assert codes[:2] == [catalogue["charging_name"].code, catalogue["charging_summary"].code]
+        assert catalogue["weather"].code not in codes
+
+    def test_multi_word_query_requires_every_word(self, anon, catalogue):
+        assert _codes(anon.get(URL, {"q": "企业信用评价"})) == [catalogue["credit"].code]
+        assert _codes(anon.get(URL, {"q": "企业信用 气象"})) == []
+
+    def test_keyword_query_and_rank_is_reported(self, anon, catalogue):
+        response = anon.get(URL, {"q": "征信"})
+        assert _codes(response) == [catalogue["credit"].code]
+        assert response.json()["results"][0]["rank"] > 0
+
+    def test_query_of_only_punctuation_matches_nothing(self, anon, catalogue):
+        assert _codes(anon.get(URL, {"q": "？！，"})) == []
+
+    def test_search_sees_edits_and_drops_delisted(self, alice, alice_api, anon, catalogue):
+        weather = catalogue["weather"]
+        alice_api.patch(f"{URL}{weather.code}/", {"descriptor": {"keywords": ["台风路径"]}}, format="json")
+        assert _codes(anon.get(URL, {"q": "台风路径"})) == [weather.code]
+        alice_api.post(f"{URL}{weather.code}/delist/", {"reasons": ["停止"]}, format="json")
+        assert _codes(anon.get(URL, {"q": "台风路径"})) == []
+
+    def test_quotes_and_operators_in_queries_are_plain_text(self, anon, catalogue):
+        for q in ["'", '"', "a & b | !c", "充电桩' OR 1=1 --", "NEAR(a b)", "\\"]:
+            assert anon.get(URL, {"q": q}).status_code == 200
+
+
+class TestFilters:
+    def test_filters_by_industry_form_exchange_and_region(self, anon, catalogue):
+        assert set(_codes(anon.get(URL, {"industry": "D"}))) == {
+            catalogue["charging_name"].code, catalogue["charging_summary"].code}
+        assert _codes(anon.get(URL, {"form": "api"})) == [catalogue["credit"].code]
+        assert len(_codes(anon.get(URL, {"exchange": "SHDEX"}))) == 4
+        assert _codes(anon.get(URL, {"exchange": "BJIDX"})) == []
+        # a district of Shanghai is covered by products covering the whole municipality
+        assert len(_codes(anon.get(URL, {"region": "310000"}))) == 4
+        assert _codes(anon.get(URL, {"region": "110000"})) == []
+
+    def test_anonymous_status_filter_cannot_reveal_drafts(self, alice, anon, catalogue):
+        make_product(actor=alice)
+        assert _codes(anon.get(URL, {"status": "draft"})) == []
+
+    def test_pagination_is_stable_and_complete(self, alice, anon):
+        made = {_listed(alice).code for _ in range(7)}
+        seen = []
+        for page in (1, 2, 3):
+            seen += _codes(anon.get(URL, {"page_size": 3, "page": page}))
+        assert len(seen) == 7 and set(seen) == made
+
+
+class TestQueryCounts:
+    """List endpoints must not issue a query per row (netbox-style baselines)."""
+
+    def test_list_query_count_is_constant(self, alice, anon, django_assert_max_num_queries):
+        for _ in range(3):
+            _listed(alice)
+        with django_assert_max_num_queries(2) as small:
+            anon.get(URL)
+        for _ in range(12):
+            _listed(alice)
+        with django_assert_max_num_queries(len(small.captured_queries)):
+            assert len(_codes(anon.get(URL))) == 15
+
+    def test_authenticated_search_query_count(self, alice, alice_api, django_assert_max_num_queries):
+        for _ in range(5):
+            _listed(alice)
+        with django_assert_max_num_queries(3):  # token lookup, count, page
+            alice_api.get(URL, {"q": "数据"})
