@@ -34,7 +34,7 @@ def transition_target(*, status: str, action: str) -> str:
             message=f"当前状态为 {status}，不能执行 {action}（仅允许从 {allowed} 执行）",
             message_en=f"Cannot {action} a product in status {status}; allowed from: {allowed}",
             code="invalid_transition",
-            extra={"status": status, "action": action, "allowed_from": sorted(sources)},
+            extra={"current_status": status, "action": action, "allowed_from": sorted(sources)},
         )
     return target
 
@@ -45,5 +45,5 @@ def ensure_editable(*, status: str) -> None:
             message=f"状态为 {status} 的产品不能修改",
             message_en=f"A product in status {status} cannot be edited",
             code="invalid_transition",
-            extra={"status": status, "action": "update", "allowed_from": sorted(EDITABLE)},
+            extra={"current_status": status, "action": "update", "allowed_from": sorted(EDITABLE)},
         )

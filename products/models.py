@@ -19,7 +19,7 @@ class ProductStatus(models.TextChoices):
 
 
 class Product(models.Model):
-    code = models.CharField(max_length=40, unique=True, help_text="Global product code, e.g. SHDEX-2026-000123-7.")
+    code = models.CharField(max_length=40, unique=True, help_text="Global product code, e.g. SHDEX-2026-000123-M.")
     exchange = models.ForeignKey("exchanges.Exchange", on_delete=models.PROTECT, related_name="products",
                                  help_text="Home (origin) exchange: the only one that changes this product.")
     version = models.PositiveIntegerField(default=1)

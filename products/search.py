@@ -4,6 +4,10 @@ Chinese has no spaces between words, so the database cannot tokenise it. jieba s
 product is written (search-engine mode, which also emits the sub-words of long words) and the segments are
 stored space-separated in three columns: name, keywords, body. The database indexes those columns:
 
+jieba runs through `rjieba`, the binding of jieba-rs: the same dictionary and algorithm (DAG + HMM) with the
+same output as Python jieba, about ten times faster, which is what lets a bulk import segment thousands of
+descriptors a second.
+
 * PostgreSQL: a stored generated `tsvector` column (`simple` configuration: no stemming, lower-casing only),
   weighted A (name), B (keywords), C (body), with a GIN index; ranked with `ts_rank`.
 * SQLite: an FTS5 external-content table kept in sync by triggers; ranked with `bm25` using the same weights.
@@ -15,18 +19,17 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Iterable
+
+import rjieba
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, FloatField, QuerySet
+from django.db.models import BooleanField, FloatField, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
 logger = logging.getLogger(__name__)
 
-_jieba_lock = threading.Lock()
-_jieba_ready = False
 # Tokens that carry no meaning for search: punctuation, spaces and the commonest function words.
 _SKIP = re.compile(r"^[\s\W_]+$")
 _STOPWORDS = frozenset("的 了 和 与 及 或 在 是 为 对 等 之 其 以 于 由 从 把 被 个 这 那 有 a an the of and or".split())
@@ -35,22 +38,9 @@ MAX_QUERY_TOKENS = 12
 FTS_TABLE = "products_product_fts"
 
 
-def _jieba():
-    global _jieba_ready
-    import jieba
-
-    if not _jieba_ready:
-        with _jieba_lock:
-            if not _jieba_ready:
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                _jieba_ready = True
-    return jieba
-
-
 def warm_up() -> None:
-    """Load jieba's dictionary now (about a second) instead of in the first request that needs it."""
-    _jieba()
+    """Load the dictionary now instead of in the first request that needs it."""
+    rjieba.cut("预热")
 
 
 def _keep(token: str) -> bool:
@@ -58,13 +48,13 @@ def _keep(token: str) -> bool:
 
 
 def segment_for_index(text: str) -> str:
-    tokens = (t.strip().lower() for t in _jieba().cut_for_search(text))
+    tokens = (t.strip().lower() for t in rjieba.cut_for_search(text, True))
     return " ".join(t for t in tokens if _keep(t))
 
 
 def segment_query(text: str) -> list[str]:
     seen: dict[str, None] = {}
-    for token in _jieba().cut(text):
+    for token in rjieba.cut(text, True):
         token = token.strip().lower()
         if _keep(token):
             seen.setdefault(token, None)
@@ -104,7 +94,7 @@ def search_apply(queryset: QuerySet, *, q: str) -> QuerySet:
     """Restrict `queryset` to products matching `q`, annotated with `rank` (higher is better)."""
     tokens = segment_query(q)
     if not tokens:
-        return queryset.none()
+        return queryset.none().annotate(rank=Value(0.0, output_field=FloatField()))
     table = queryset.model._meta.db_table
     if connection.vendor == "postgresql":
         tsquery = _pg_tsquery(tokens)

@@ -56,7 +56,8 @@ class TestSearch:
 
     def test_search_sees_edits_and_drops_delisted(self, alice, alice_api, anon, catalogue):
         weather = catalogue["weather"]
-        alice_api.patch(f"{URL}{weather.code}/", {"descriptor": {"keywords": ["台风路径"]}}, format="json")
+        edited = alice_api.patch(f"{URL}{weather.code}/", {"descriptor": {"keywords": ["台风路径"]}}, format="json")
+        assert edited.status_code == 200, edited.content
         assert _codes(anon.get(URL, {"q": "台风路径"})) == [weather.code]
         alice_api.post(f"{URL}{weather.code}/delist/", {"reasons": ["停止"]}, format="json")
         assert _codes(anon.get(URL, {"q": "台风路径"})) == []

@@ -132,7 +132,7 @@ class TestLifecycle:
 
     def test_listed_product_edit_that_breaks_compliance_is_refused_and_nothing_changes(self, alice, alice_api):
         product = make_product(actor=alice, status=ProductStatus.LISTED)
-        patch = {"compliance": {"source_legality": {"status": "failed", "evidence_ref": None}}}
+        patch = {"compliance": {"source_legality": {"status": "failed", "evidence_ref": "LEGAL-1"}}}
         response = alice_api.patch(f"{URL}{product.code}/", {"descriptor": patch}, format="json")
         assert_error(response, 400, "compliance_blocking")
         product.refresh_from_db()

@@ -71,7 +71,8 @@ def test_duplicate_names_within_one_file_and_against_stored_products(tmp_path):
 def test_imported_products_are_searchable_and_have_valid_codes(tmp_path, anon):
     from products.standards.codes import product_code_is_valid
 
-    d = random_descriptor(name="上海市港口集装箱吞吐量数据集", product_form="dataset", keywords=["集装箱"])
+    d = random_descriptor(name="上海市港口集装箱吞吐量数据集", product_form="dataset", keywords=["集装箱"],
+                          spatial_coverage=["310000"])
     _run(_write(tmp_path, [json.dumps(d, ensure_ascii=False)]), "--status", "listed")
     product = Product.objects.get()
     assert product_code_is_valid(product.code)

@@ -46,7 +46,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     permission_classes = [ProductWrite]
     filterset_class = ProductFilter
     lookup_field = "code"
-    lookup_value_regex = "[A-Za-z0-9-]{1,40}"
+    lookup_value_regex = r"[A-Za-z0-9*-]{1,40}"
 
     def get_queryset(self):
         return product_visible(user=self.request.user).order_by("-id")
