@@ -1,9 +1,9 @@
 """The one error shape of the API, produced here for every error:
 
-    {"error": {"status": 400, "code": "validation_error",
-               "message": "请求数据不符合规则", "message_en": "The request breaks one or more rules",
-               "errors": [{"field": "descriptor.update_frequency", "code": "invalid_choice",
-                           "message": "…", "message_en": "…"}]}}
+{"error": {"status": 400, "code": "validation_error",
+           "message": "请求数据不符合规则", "message_en": "The request breaks one or more rules",
+           "errors": [{"field": "descriptor.update_frequency", "code": "invalid_choice",
+                       "message": "…", "message_en": "…"}]}}
 """
 
 from __future__ import annotations
@@ -50,14 +50,25 @@ _TOP = {
     406: ("not_acceptable", "无法提供请求的格式", "Cannot produce the requested format"),
     409: ("conflict", "与资源当前状态冲突", "Conflicts with the current state"),
     413: ("payload_too_large", "请求体过大", "Request body too large"),
-    415: ("unsupported_media_type", "不支持的内容类型，请使用 application/json", "Unsupported media type; use application/json"),
+    415: (
+        "unsupported_media_type",
+        "不支持的内容类型，请使用 application/json",
+        "Unsupported media type; use application/json",
+    ),
     429: ("throttled", "请求过于频繁", "Too many requests"),
     500: ("server_error", "服务器内部错误", "Internal server error"),
 }
 
 
-def error_body(status_code: int, *, code: str | None = None, message: str | None = None,
-               message_en: str | None = None, errors: list[dict] | None = None, **extra) -> dict:
+def error_body(
+    status_code: int,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+    message_en: str | None = None,
+    errors: list[dict] | None = None,
+    **extra,
+) -> dict:
     default_code, default_message, default_en = _TOP.get(status_code, _TOP[400])
     body = {
         "status": status_code,
@@ -86,15 +97,28 @@ def _flatten(detail, path: str = "") -> list[dict]:
                 out.extend(_flatten(value, f"{path}.{index}" if path else str(index)))
         return out
     code = getattr(detail, "code", "invalid") or "invalid"
-    return [{"field": path, "code": code, "message": str(detail), "message_en": _EN.get(code, f"Invalid value ({code}).")}]
+    return [
+        {
+            "field": path,
+            "code": code,
+            "message": str(detail),
+            "message_en": _EN.get(code, f"Invalid value ({code})."),
+        }
+    ]
 
 
 def exception_handler(exc, context):
     headers = {}
     if isinstance(exc, DomainError):
         return Response(
-            error_body(exc.status, code=exc.code, message=exc.message, message_en=exc.message_en,
-                       errors=[e.as_dict() for e in exc.errors], **exc.extra),
+            error_body(
+                exc.status,
+                code=exc.code,
+                message=exc.message,
+                message_en=exc.message_en,
+                errors=[e.as_dict() for e in exc.errors],
+                **exc.extra,
+            ),
             status=exc.status,
         )
     if isinstance(exc, Http404):
@@ -111,8 +135,12 @@ def exception_handler(exc, context):
         return Response(error_body(400, errors=_flatten(exc.detail)), status=400)
     if isinstance(exc, exceptions.ParseError):
         return Response(
-            error_body(400, code="parse_error", message=f"请求体无法解析：{exc.detail}",
-                       message_en=f"Malformed request body: {exc.detail}"),
+            error_body(
+                400,
+                code="parse_error",
+                message=f"请求体无法解析：{exc.detail}",
+                message_en=f"Malformed request body: {exc.detail}",
+            ),
             status=400,
         )
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
@@ -125,7 +153,8 @@ def exception_handler(exc, context):
         zh, _, en = detail.partition(" / ")
         return Response(
             error_body(401, code=exc.default_code, message=zh if en else None, message_en=en or None),
-            status=401, headers=headers,
+            status=401,
+            headers=headers,
         )
     if isinstance(exc, exceptions.Throttled):
         if exc.wait is not None:

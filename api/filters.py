@@ -17,15 +17,22 @@ def _region(value: str) -> None:
 
 
 class ProductFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", max_length=100,
-                                  help_text="Chinese full-text search over name, keywords and summary (jieba).")
-    exchange = django_filters.CharFilter(field_name="exchange_id", help_text="Home exchange code, e.g. SHDEX.")
+    q = django_filters.CharFilter(
+        method="filter_q",
+        max_length=100,
+        help_text="Chinese full-text search over name, keywords and summary (jieba).",
+    )
+    exchange = django_filters.CharFilter(
+        field_name="exchange_id", help_text="Home exchange code, e.g. SHDEX."
+    )
     industry = django_filters.ChoiceFilter(choices=_choices("industry"), help_text="GB/T 4754 section, A–T.")
     form = django_filters.ChoiceFilter(field_name="product_form", choices=_choices("product_form"))
     status = django_filters.ChoiceFilter(choices=ProductStatus.choices)
-    region = django_filters.CharFilter(method="filter_region", validators=[_region],
-                                       help_text="GB/T 2260 code; matches products covering it, its province, "
-                                                 "or the whole country.")
+    region = django_filters.CharFilter(
+        method="filter_region",
+        validators=[_region],
+        help_text="GB/T 2260 code; matches products covering it, its province, or the whole country.",
+    )
     provider_uscc = django_filters.CharFilter(field_name="provider_uscc")
 
     class Meta:

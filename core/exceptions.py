@@ -22,7 +22,12 @@ class FieldError:
         return FieldError(path, self.code, self.message, self.message_en)
 
     def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "code": self.code, "message": self.message, "message_en": self.message_en}
+        return {
+            "field": self.field,
+            "code": self.code,
+            "message": self.message,
+            "message_en": self.message_en,
+        }
 
 
 @dataclass
@@ -43,8 +48,15 @@ class ValidationFailed(DomainError):
 
     status = 400
 
-    def __init__(self, errors: Iterable[FieldError], *, message: str = "", message_en: str = "",
-                 code: str = "validation_error", extra: dict | None = None):
+    def __init__(
+        self,
+        errors: Iterable[FieldError],
+        *,
+        message: str = "",
+        message_en: str = "",
+        code: str = "validation_error",
+        extra: dict | None = None,
+    ):
         errors = list(errors)
         super().__init__(
             message=message or "请求数据不符合规则",
@@ -55,8 +67,13 @@ class ValidationFailed(DomainError):
         )
 
     def prefixed(self, prefix: str) -> ValidationFailed:
-        return ValidationFailed([e.prefixed(prefix) for e in self.errors], message=self.message,
-                                message_en=self.message_en, code=self.code, extra=self.extra)
+        return ValidationFailed(
+            [e.prefixed(prefix) for e in self.errors],
+            message=self.message,
+            message_en=self.message_en,
+            code=self.code,
+            extra=self.extra,
+        )
 
 
 class Conflict(DomainError):

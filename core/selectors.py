@@ -14,5 +14,5 @@ def database_ok() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
-    except Exception:  # noqa: BLE001 - health checks report, they do not raise
+    except Exception:
         return False

@@ -9,12 +9,14 @@ its neighbours down with it.
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -22,9 +24,9 @@ from core.exceptions import FieldError, ValidationFailed
 from products.models import Product, ProductRegion, ProductStatus, ProductVersion
 from products.services import (
     authorize_write,
-    findings_blocking,
     descriptor_columns,
     findings_as_json,
+    findings_blocking,
     naming_errors,
     serials_allocate,
 )
@@ -47,15 +49,50 @@ class LineResult:
         return self.code is not None
 
 
-def parse_lines(lines: Iterable[str]) -> Iterator[tuple[int, object | FieldError]]:
-    """Yield (line number, parsed JSON or the parse error); blank lines are skipped."""
+def parse_line(number: int, text: str) -> tuple[int, object | FieldError]:
+    try:
+        return number, json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        return number, FieldError("line", "json", f"不是有效的 JSON：{exc}", f"Not valid JSON: {exc}")
+
+
+def numbered_batches(lines: Iterable[str], *, size: int) -> Iterator[list[tuple[int, str]]]:
+    """Group non-blank lines, with their 1-based line numbers, into lists of `size`."""
+    batch: list[tuple[int, str]] = []
     for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            yield number, json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            yield number, FieldError("line", "json", f"不是有效的 JSON：{exc}", f"Not valid JSON: {exc}")
+        if text.strip():
+            batch.append((number, text))
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def import_texts(batch: list[tuple[int, str]], *, actor_id: int | None, status: str) -> list[LineResult]:
+    """Parse and import one batch of raw lines. Runs in the command's process or in a pool worker."""
+    actor = User.objects.get(pk=actor_id) if actor_id is not None else None
+    return product_import_batch(actor=actor, items=[parse_line(n, t) for n, t in batch], status=status)
+
+
+def import_stream(
+    lines: Iterable[str], *, actor_id: int | None, status: str, batch_size: int = 500, jobs: int = 1
+) -> Iterator[tuple[int, list[LineResult]]]:
+    """Import every line, yielding (lines read, results) per batch in file order.
+
+    With `jobs` > 1 batches are validated and written by that many worker processes, each with its own
+    database connection and transactions (PostgreSQL; SQLite serialises writers, so use one job there).
+    """
+    batches = numbered_batches(lines, size=max(1, batch_size))
+    work = partial(import_texts, actor_id=actor_id, status=status)
+    if jobs <= 1:
+        for batch in batches:
+            yield len(batch), work(batch)
+        return
+    connections.close_all()  # children must not share the parent's connection
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=connections.close_all) as pool:
+        for results in pool.imap(work, batches):
+            yield len(results), results
 
 
 def _errors(exc: ValidationFailed) -> list[dict]:
@@ -74,8 +111,9 @@ def _taken_by_provider(exchange_id: str, usccs: set[str]) -> dict[str, set[str]]
     return taken
 
 
-def product_import_batch(*, actor: User | None, items: list[tuple[int, object | FieldError]],
-                         status: str = ProductStatus.DRAFT) -> list[LineResult]:
+def product_import_batch(
+    *, actor: User | None, items: list[tuple[int, object | FieldError]], status: str = ProductStatus.DRAFT
+) -> list[LineResult]:
     """Validate and write one batch; returns one result per item, in order."""
     if status not in IMPORT_STATUSES:
         raise ValueError(f"status must be one of {IMPORT_STATUSES}")
@@ -109,7 +147,12 @@ def product_import_batch(*, actor: User | None, items: list[tuple[int, object | 
         blocking = findings_as_json(findings_blocking(findings))
         if errors or blocking:
             result.errors = [e.as_dict() for e in errors] + [
-                {"field": f["field"], "code": f["rule"], "message": f["message"], "message_en": f["message_en"]}
+                {
+                    "field": f["field"],
+                    "code": f["rule"],
+                    "message": f["message"],
+                    "message_en": f["message_en"],
+                }
                 for f in blocking
             ]
             continue
@@ -122,8 +165,14 @@ def product_import_batch(*, actor: User | None, items: list[tuple[int, object | 
         _write(valid, actor=actor, exchange_id=exchange_id, status=status)
     except IntegrityError:
         if len(valid) == 1:
-            valid[0][0].errors = [FieldError("descriptor.name", "naming.duplicate", "该提供方已有同名产品",
-                                             "The provider already has a product of this name").as_dict()]
+            valid[0][0].errors = [
+                FieldError(
+                    "descriptor.name",
+                    "naming.duplicate",
+                    "该提供方已有同名产品",
+                    "The provider already has a product of this name",
+                ).as_dict()
+            ]
             valid[0][0].code = None
             return results
         for result, descriptor, _ in valid:
@@ -133,12 +182,20 @@ def product_import_batch(*, actor: User | None, items: list[tuple[int, object | 
     return results
 
 
-@transaction.atomic
-def _write(valid: list[tuple[LineResult, dict, list]], *, actor: User | None, exchange_id: str,
-           status: str) -> None:
+def _write(
+    valid: list[tuple[LineResult, dict, list]], *, actor: User | None, exchange_id: str, status: str
+) -> None:
     now = timezone.now()
     year = timezone.localdate().year
-    first = serials_allocate(origin=exchange_id, year=year, count=len(valid))
+    # Serials are reserved in their own short transaction so that parallel import jobs do not queue on the
+    # counter row for the length of a batch; a batch that then fails leaves a gap, never a duplicate.
+    with transaction.atomic():
+        first = serials_allocate(origin=exchange_id, year=year, count=len(valid))
+    with transaction.atomic():
+        _insert(valid, actor=actor, exchange_id=exchange_id, status=status, now=now, year=year, first=first)
+
+
+def _insert(valid, *, actor, exchange_id, status, now, year, first) -> None:
     listed = status == ProductStatus.LISTED
     products = [
         Product(
@@ -165,8 +222,16 @@ def _write(valid: list[tuple[LineResult, dict, list]], *, actor: User | None, ex
         for code in dict.fromkeys(p.descriptor["spatial_coverage"])
     )
     ProductVersion.objects.bulk_create(
-        ProductVersion(product_id=p.pk, version=1, change=ProductVersion.Change.IMPORTED, status=p.status,
-                       descriptor=p.descriptor, reasons=[], actor=actor, created_at=now)
+        ProductVersion(
+            product_id=p.pk,
+            version=1,
+            change=ProductVersion.Change.IMPORTED,
+            status=p.status,
+            descriptor=p.descriptor,
+            reasons=[],
+            actor=actor,
+            created_at=now,
+        )
         for p in products
     )
     for (result, _, _), p in zip(valid, products, strict=True):

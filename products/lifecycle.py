@@ -1,10 +1,10 @@
 """The product lifecycle at the home exchange, as a table: which action moves which status where.
 
-    draft ──submit──▶ submitted ──approve──▶ listed ──suspend──▶ suspended
-      ▲                 │  │                  │  ▲                 │
-      └───withdraw──────┘  └──reject──▶ rejected  └───reinstate─────┘
-                                   │ (edit, submit again)
-    listed / suspended ──delist──▶ delisted (final)
+draft ──submit──▶ submitted ──approve──▶ listed ──suspend──▶ suspended
+  ▲                 │  │                  │  ▲                 │
+  └───withdraw──────┘  └──reject──▶ rejected  └───reinstate─────┘
+                               │ (edit, submit again)
+listed / suspended ──delist──▶ delisted (final)
 """
 
 from core.exceptions import Conflict

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.fields import JSONField
+
 
 class ProductStatus(models.TextChoices):
     DRAFT = "draft", "草稿 Draft"
@@ -19,17 +21,22 @@ class ProductStatus(models.TextChoices):
 
 
 class Product(models.Model):
-    code = models.CharField(max_length=40, unique=True, help_text="Global product code, e.g. SHDEX-2026-000123-M.")
-    exchange = models.ForeignKey("exchanges.Exchange", on_delete=models.PROTECT, related_name="products",
-                                 help_text="Home (origin) exchange: the only one that changes this product.")
+    code = models.CharField(max_length=40, help_text="Global product code, e.g. SHDEX-2026-000123-M.")
+    exchange = models.ForeignKey(
+        "exchanges.Exchange",
+        on_delete=models.PROTECT,
+        related_name="products",
+        db_index=False,
+        help_text="Home (origin) exchange: the only one that changes this product.",
+    )
     version = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=16, choices=ProductStatus.choices, default=ProductStatus.DRAFT)
-    descriptor = models.JSONField()
+    descriptor = JSONField()
     descriptor_version = models.CharField(max_length=8)
 
     name = models.CharField(max_length=80)
     provider_name = models.CharField(max_length=120)
-    provider_uscc = models.CharField(max_length=18, db_index=True)
+    provider_uscc = models.CharField(max_length=18)
     product_form = models.CharField(max_length=16)
     industry = models.CharField(max_length=1)
     update_frequency = models.CharField(max_length=16)
@@ -42,12 +49,16 @@ class Product(models.Model):
     search_keywords = models.TextField(default="", editable=False)
     search_body = models.TextField(default="", editable=False)
 
-    findings = models.JSONField(default=list, blank=True, help_text="Automatic compliance findings of the last submit.")
-    status_reasons = models.JSONField(default=list, blank=True, help_text="Reasons of the last rejection, "
-                                      "suspension or delisting.")
+    findings = JSONField(
+        default=list, blank=True, help_text="Automatic compliance findings of the last submit."
+    )
+    status_reasons = JSONField(
+        default=list, blank=True, help_text="Reasons of the last rejection, suspension or delisting."
+    )
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -56,17 +67,23 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Every index costs import throughput (bench/import_products.py), so each one here serves a query:
+        # unique constraints instead of unique=True avoid PostgreSQL's extra varchar_pattern_ops indexes.
         constraints = [
+            models.UniqueConstraint(fields=["code"], name="product_code_unique"),
             models.UniqueConstraint(
                 fields=["exchange", "provider_uscc", "name"],
                 condition=~Q(status="delisted"),
                 name="product_name_unique_per_provider",
             ),
-            models.CheckConstraint(condition=Q(price_min__lte=models.F("price_max")), name="product_price_order"),
+            models.CheckConstraint(
+                condition=Q(price_min__lte=models.F("price_max")), name="product_price_order"
+            ),
             models.CheckConstraint(condition=Q(version__gte=1), name="product_version_positive"),
         ]
         indexes = [
-            models.Index(fields=["status", "exchange"], name="product_status_exchange"),
+            models.Index(fields=["exchange", "status"], name="product_exchange_status"),
+            models.Index(fields=["provider_uscc"], name="product_provider"),
             models.Index(fields=["status", "industry"], name="product_status_industry"),
             models.Index(fields=["status", "product_form"], name="product_status_form"),
         ]
@@ -78,7 +95,7 @@ class Product(models.Model):
 class ProductRegion(models.Model):
     """One GB/T 2260 code of a product's spatial coverage, so region filters use an index."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="regions")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="regions", db_index=False)
     code = models.CharField(max_length=6)
 
     class Meta:
@@ -101,13 +118,15 @@ class ProductVersion(models.Model):
         REINSTATED = "reinstated", "恢复 Reinstated"
         DELISTED = "delisted", "下架 Delisted"
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="versions")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="versions", db_index=False)
     version = models.PositiveIntegerField()
     change = models.CharField(max_length=16, choices=Change.choices)
     status = models.CharField(max_length=16, choices=ProductStatus.choices)
-    descriptor = models.JSONField()
-    reasons = models.JSONField(default=list, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    descriptor = JSONField()
+    reasons = JSONField(default=list, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", db_index=False
+    )  # users are deactivated, not deleted
     created_at = models.DateTimeField()
 
     class Meta:

@@ -14,9 +14,21 @@ _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 # (region code, region name used in product names)
 REGIONS = [
-    ("310000", "上海市"), ("110000", "北京市"), ("440300", "深圳市"), ("520100", "贵阳市"), ("330100", "杭州市"),
-    ("440100", "广州市"), ("320500", "苏州市"), ("420100", "武汉市"), ("370200", "青岛市"), ("500000", "重庆市"),
-    ("350000", "福建省"), ("430000", "湖南省"), ("410100", "郑州市"), ("120000", "天津市"), ("460000", "海南省"),
+    ("310000", "上海市"),
+    ("110000", "北京市"),
+    ("440300", "深圳市"),
+    ("520100", "贵阳市"),
+    ("330100", "杭州市"),
+    ("440100", "广州市"),
+    ("320500", "苏州市"),
+    ("420100", "武汉市"),
+    ("370200", "青岛市"),
+    ("500000", "重庆市"),
+    ("350000", "福建省"),
+    ("430000", "湖南省"),
+    ("410100", "郑州市"),
+    ("120000", "天津市"),
+    ("460000", "海南省"),
 ]
 
 # (content words, industry section, keywords)
@@ -48,7 +60,20 @@ FORMS = {
     "service": "数据服务",
 }
 
-COMPANY_WORDS = ["数智", "云图", "海量", "星河", "天衡", "融信", "九章", "锦程", "华数", "通达", "远景", "博观"]
+COMPANY_WORDS = [
+    "数智",
+    "云图",
+    "海量",
+    "星河",
+    "天衡",
+    "融信",
+    "九章",
+    "锦程",
+    "华数",
+    "通达",
+    "远景",
+    "博观",
+]
 
 
 def make_uscc(rng: random.Random, region: str = "310000") -> str:
@@ -70,17 +95,27 @@ def descriptor(rng: random.Random) -> dict:
             f"{region_name}{topic}数据，覆盖{region_name}主要区域，按{rng.choice(['日', '月', '周'])}更新，"
             f"可用于{keywords[0]}分析、{keywords[1]}研究与决策支持。"
         ),
-        "provider": {"name": f"{region_name[:2]}{company}数据科技有限公司", "uscc": make_uscc(rng, region_code)},
+        "provider": {
+            "name": f"{region_name[:2]}{company}数据科技有限公司",
+            "uscc": make_uscc(rng, region_code),
+        },
         "product_form": form,
         "industry": industry,
         "keywords": list(keywords),
-        "data_source": {"type": rng.choice(["self_generated", "collected", "public_data_authorized"]),
-                        "description": f"来源于{region_name}{topic}相关业务系统的合法采集与自有积累。"},
+        "data_source": {
+            "type": rng.choice(["self_generated", "collected", "public_data_authorized"]),
+            "description": f"来源于{region_name}{topic}相关业务系统的合法采集与自有积累。",
+        },
         "spatial_coverage": [region_code],
         "temporal_coverage": {"start": f"{rng.randint(2015, 2022)}-01-01", "end": None},
         "update_frequency": rng.choice(["daily", "weekly", "monthly", "realtime"]),
         "delivery_methods": rng.sample(["api", "file", "sandbox"], k=rng.randint(1, 2)),
-        "pricing": {"model": "subscription", "currency": "CNY", "min": pmin, "max": pmin + rng.choice([1000, 10000])},
+        "pricing": {
+            "model": "subscription",
+            "currency": "CNY",
+            "min": pmin,
+            "max": pmin + rng.choice([1000, 10000]),
+        },
         "usage_restrictions": "仅限购买方内部使用，不得转售或向第三方提供。",
         "compliance": {
             "source_legality": {"status": "passed", "evidence_ref": f"LEGAL-{rng.randint(1000, 9999)}"},

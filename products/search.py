@@ -22,7 +22,6 @@ import re
 from collections.abc import Iterable
 
 import rjieba
-
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, FloatField, QuerySet, Value
@@ -32,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 # Tokens that carry no meaning for search: punctuation, spaces and the commonest function words.
 _SKIP = re.compile(r"^[\s\W_]+$")
-_STOPWORDS = frozenset("的 了 和 与 及 或 在 是 为 对 等 之 其 以 于 由 从 把 被 个 这 那 有 a an the of and or".split())
+_STOPWORDS = frozenset(
+    ["的", "了", "和", "与", "及", "或", "在", "是", "为", "对", "等", "之", "其", "以", "于", "由", "从", "把", "被", "个", "这", "那", "有", "a", "an", "the", "of", "and", "or"]
+)
 MAX_QUERY_TOKENS = 12
 
 FTS_TABLE = "products_product_fts"
@@ -99,15 +100,23 @@ def search_apply(queryset: QuerySet, *, q: str) -> QuerySet:
     if connection.vendor == "postgresql":
         tsquery = _pg_tsquery(tokens)
         return queryset.filter(
-            RawSQL(f"{table}.search_vector @@ to_tsquery('simple', %s)", [tsquery], output_field=BooleanField())
+            RawSQL(
+                f"{table}.search_vector @@ to_tsquery('simple', %s)", [tsquery], output_field=BooleanField()
+            )
         ).annotate(
-            rank=RawSQL(f"ts_rank({table}.search_vector, to_tsquery('simple', %s))", [tsquery],
-                        output_field=FloatField())
+            rank=RawSQL(
+                f"ts_rank({table}.search_vector, to_tsquery('simple', %s))",
+                [tsquery],
+                output_field=FloatField(),
+            )
         )
     match = _fts5_query(tokens)
     return queryset.filter(
-        RawSQL(f"{table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)", [match],
-               output_field=BooleanField())
+        RawSQL(
+            f"{table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
+            [match],
+            output_field=BooleanField(),
+        )
     ).annotate(
         # bm25 is lower-is-better; negate so both backends sort by rank descending.
         rank=RawSQL(
@@ -159,7 +168,9 @@ def search_index_install(conn: BaseDatabaseWrapper) -> None:
             for sql in _PG_INSTALL:
                 cursor.execute(sql)
             return
-        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'products_product_fts_%'")
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'products_product_fts_%'"
+        )
         present = {row[0] for row in cursor.fetchall()}
         cursor.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({_COLS}, "

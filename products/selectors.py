@@ -14,7 +14,9 @@ NATIONWIDE = "100000"
 
 
 def _is_admin(user) -> bool:
-    return bool(user and user.is_authenticated and (user.is_superuser or getattr(user, "role", "") == User.Role.ADMIN))
+    return bool(
+        user and user.is_authenticated and (user.is_superuser or getattr(user, "role", "") == User.Role.ADMIN)
+    )
 
 
 def product_visible(*, user) -> QuerySet[Product]:
@@ -44,6 +46,8 @@ def product_search(queryset: QuerySet[Product], *, q: str) -> QuerySet[Product]:
 def product_versions(*, product: Product, user) -> QuerySet[ProductVersion]:
     """The version history. Outsiders see only the versions in which the product was public."""
     qs = ProductVersion.objects.filter(product=product).select_related("actor").order_by("version")
-    if _is_admin(user) or (user and user.is_authenticated and getattr(user, "exchange_id", None) == product.exchange_id):
+    if _is_admin(user) or (
+        user and user.is_authenticated and getattr(user, "exchange_id", None) == product.exchange_id
+    ):
         return qs
     return qs.filter(status__in=lifecycle.PUBLIC)

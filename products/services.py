@@ -97,7 +97,9 @@ def descriptor_accept(raw: Any, *, exchange_id: str, exclude_id: int | None = No
         descriptor = descriptor_validate(raw)
     except ValidationFailed as exc:
         raise exc.prefixed("descriptor") from None
-    taken = taken_names(exchange_id=exchange_id, provider_uscc=descriptor["provider"]["uscc"], exclude_id=exclude_id)
+    taken = taken_names(
+        exchange_id=exchange_id, provider_uscc=descriptor["provider"]["uscc"], exclude_id=exclude_id
+    )
     errors = naming_errors(descriptor, taken=taken)
     if errors:
         raise ValidationFailed(errors)
@@ -110,8 +112,13 @@ def findings_blocking(findings: Sequence[Finding]) -> list[Finding]:
 
 def findings_as_json(findings: Sequence[Finding]) -> list[dict]:
     return [
-        {"rule": f.rule, "severity": f.severity, "field": f"descriptor.{f.field}" if f.field else "descriptor",
-         "message": f.message, "message_en": f.message_en}
+        {
+            "rule": f.rule,
+            "severity": f.severity,
+            "field": f"descriptor.{f.field}" if f.field else "descriptor",
+            "message": f.message,
+            "message_en": f.message_en,
+        }
         for f in findings
     ]
 
@@ -125,11 +132,16 @@ def _raise_blocking(findings: Sequence[Finding], *, conflict: bool) -> None:
             message="存在未解决的阻断性合规问题，不能上架",
             message_en="Blocking compliance findings must be resolved before listing",
             code="compliance_blocking",
-            errors=[FieldError(f["field"], f["rule"], f["message"], f["message_en"])
-                    for f in findings_as_json(blocking)],
+            errors=[
+                FieldError(f["field"], f["rule"], f["message"], f["message_en"])
+                for f in findings_as_json(blocking)
+            ],
         )
     raise ValidationFailed(
-        [FieldError(f["field"], f["rule"], f["message"], f["message_en"]) for f in findings_as_json(blocking)],
+        [
+            FieldError(f["field"], f["rule"], f["message"], f["message_en"])
+            for f in findings_as_json(blocking)
+        ],
         message="已上架产品的修改必须继续符合合规要求",
         message_en="A listed product must keep meeting the compliance rules",
         code="compliance_blocking",
@@ -143,18 +155,35 @@ def _reasons(raw: Any, *, required: bool, field: str = "reasons") -> list[str]:
         return []
     items = [raw] if isinstance(raw, str) else raw
     if not isinstance(items, list) or not all(isinstance(r, str) for r in items):
-        raise ValidationFailed([FieldError(field, "type", "理由必须是字符串或字符串列表",
-                                           "Reasons must be a string or a list of strings")])
+        raise ValidationFailed(
+            [
+                FieldError(
+                    field,
+                    "type",
+                    "理由必须是字符串或字符串列表",
+                    "Reasons must be a string or a list of strings",
+                )
+            ]
+        )
     cleaned = [r.strip() for r in items if r.strip()]
     if required and not cleaned:
         raise ValidationFailed([FieldError(field, "required", "必须说明理由", "A reason is required")])
     if len(cleaned) > MAX_REASONS:
-        raise ValidationFailed([FieldError(field, "max_items", f"理由最多 {MAX_REASONS} 条",
-                                           f"At most {MAX_REASONS} reasons")])
+        raise ValidationFailed(
+            [FieldError(field, "max_items", f"理由最多 {MAX_REASONS} 条", f"At most {MAX_REASONS} reasons")]
+        )
     for i, r in enumerate(cleaned):
         if len(r) > MAX_REASON_LENGTH:
-            raise ValidationFailed([FieldError(f"{field}.{i}", "max_length", f"每条理由最多 {MAX_REASON_LENGTH} 字",
-                                               f"Each reason is at most {MAX_REASON_LENGTH} characters")])
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        f"{field}.{i}",
+                        "max_length",
+                        f"每条理由最多 {MAX_REASON_LENGTH} 字",
+                        f"Each reason is at most {MAX_REASON_LENGTH} characters",
+                    )
+                ]
+            )
     return cleaned
 
 
@@ -199,8 +228,15 @@ def _version_row(product: Product, *, change: str, actor: User | None, reasons: 
     )
 
 
-def _record_change(product: Product, *, change: str, actor: User | None, reasons: list[str] | None = None,
-                   regions_changed: bool = False, created: bool = False) -> Product:
+def _record_change(
+    product: Product,
+    *,
+    change: str,
+    actor: User | None,
+    reasons: list[str] | None = None,
+    regions_changed: bool = False,
+    created: bool = False,
+) -> Product:
     """Commit one change: save the product at a raised version and write the version history row."""
     if not created:
         product.version += 1
@@ -209,14 +245,22 @@ def _record_change(product: Product, *, change: str, actor: User | None, reasons
             product.save()
     except IntegrityError as exc:
         if "product_name_unique_per_provider" in str(exc) or "provider_uscc" in str(exc):
-            raise ValidationFailed([FieldError("descriptor.name", "naming.duplicate",
-                                               "该提供方已有同名产品", "The provider already has a product of this name")
-                                    ]) from exc
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "descriptor.name",
+                        "naming.duplicate",
+                        "该提供方已有同名产品",
+                        "The provider already has a product of this name",
+                    )
+                ]
+            ) from exc
         raise
     if regions_changed:
         ProductRegion.objects.filter(product=product).delete()
         ProductRegion.objects.bulk_create(
-            ProductRegion(product=product, code=code) for code in dict.fromkeys(product.descriptor["spatial_coverage"])
+            ProductRegion(product=product, code=code)
+            for code in dict.fromkeys(product.descriptor["spatial_coverage"])
         )
     _version_row(product, change=change, actor=actor, reasons=reasons or []).save()
     return product
@@ -253,8 +297,9 @@ def product_create(*, actor: User | None, descriptor: Any, exchange: Exchange | 
 
 
 @transaction.atomic
-def product_update(*, actor: User | None, product: Product, descriptor: Any,
-                   expected_version: int | None = None) -> Product:
+def product_update(
+    *, actor: User | None, product: Product, descriptor: Any, expected_version: int | None = None
+) -> Product:
     """Replace the descriptor. A listed or suspended product must keep meeting the compliance rules."""
     authorize_write(actor=actor, exchange_id=product.exchange_id)
     product = _locked(product, expected_version=expected_version)
@@ -272,8 +317,16 @@ def product_update(*, actor: User | None, product: Product, descriptor: Any,
     return _record_change(product, change=Change.UPDATED, actor=actor, regions_changed=regions_changed)
 
 
-def _transition(*, actor: User | None, product: Product, action: str, change: str, reasons: list[str],
-                expected_version: int | None, before=None) -> Product:
+def _transition(
+    *,
+    actor: User | None,
+    product: Product,
+    action: str,
+    change: str,
+    reasons: list[str],
+    expected_version: int | None,
+    before=None,
+) -> Product:
     authorize_write(actor=actor, exchange_id=product.exchange_id)
     product = _locked(product, expected_version=expected_version)
     product.status = lifecycle.transition_target(status=product.status, action=action)
@@ -291,19 +344,38 @@ def product_submit(*, actor: User | None, product: Product, expected_version: in
         p.findings = findings_as_json(compliance_evaluate(p.descriptor))
         p.submitted_at = timezone.now()
 
-    return _transition(actor=actor, product=product, action="submit", change=Change.SUBMITTED, reasons=[],
-                       expected_version=expected_version, before=run_rules)
+    return _transition(
+        actor=actor,
+        product=product,
+        action="submit",
+        change=Change.SUBMITTED,
+        reasons=[],
+        expected_version=expected_version,
+        before=run_rules,
+    )
 
 
 @transaction.atomic
 def product_withdraw(*, actor: User | None, product: Product, expected_version: int | None = None) -> Product:
-    return _transition(actor=actor, product=product, action="withdraw", change=Change.WITHDRAWN, reasons=[],
-                       expected_version=expected_version)
+    return _transition(
+        actor=actor,
+        product=product,
+        action="withdraw",
+        change=Change.WITHDRAWN,
+        reasons=[],
+        expected_version=expected_version,
+    )
 
 
 @transaction.atomic
-def product_review(*, actor: User | None, product: Product, decision: str, reasons: Any = None,
-                   expected_version: int | None = None) -> Product:
+def product_review(
+    *,
+    actor: User | None,
+    product: Product,
+    decision: str,
+    reasons: Any = None,
+    expected_version: int | None = None,
+) -> Product:
     """An operator of the home exchange approves (lists) or rejects a submitted product."""
     if decision == "approve":
 
@@ -314,41 +386,83 @@ def product_review(*, actor: User | None, product: Product, decision: str, reaso
             if p.listed_at is None:
                 p.listed_at = timezone.now()
 
-        return _transition(actor=actor, product=product, action="approve", change=Change.LISTED,
-                           reasons=_reasons(reasons, required=False), expected_version=expected_version,
-                           before=check_rules)
+        return _transition(
+            actor=actor,
+            product=product,
+            action="approve",
+            change=Change.LISTED,
+            reasons=_reasons(reasons, required=False),
+            expected_version=expected_version,
+            before=check_rules,
+        )
     if decision == "reject":
-        return _transition(actor=actor, product=product, action="reject", change=Change.REJECTED,
-                           reasons=_reasons(reasons, required=True), expected_version=expected_version)
-    raise ValidationFailed([FieldError("decision", "invalid_choice", "审核结论必须是 approve 或 reject",
-                                       "decision must be approve or reject")])
+        return _transition(
+            actor=actor,
+            product=product,
+            action="reject",
+            change=Change.REJECTED,
+            reasons=_reasons(reasons, required=True),
+            expected_version=expected_version,
+        )
+    raise ValidationFailed(
+        [
+            FieldError(
+                "decision",
+                "invalid_choice",
+                "审核结论必须是 approve 或 reject",
+                "decision must be approve or reject",
+            )
+        ]
+    )
 
 
 @transaction.atomic
-def product_suspend(*, actor: User | None, product: Product, reasons: Any,
-                    expected_version: int | None = None) -> Product:
-    return _transition(actor=actor, product=product, action="suspend", change=Change.SUSPENDED,
-                       reasons=_reasons(reasons, required=True), expected_version=expected_version)
+def product_suspend(
+    *, actor: User | None, product: Product, reasons: Any, expected_version: int | None = None
+) -> Product:
+    return _transition(
+        actor=actor,
+        product=product,
+        action="suspend",
+        change=Change.SUSPENDED,
+        reasons=_reasons(reasons, required=True),
+        expected_version=expected_version,
+    )
 
 
 @transaction.atomic
-def product_reinstate(*, actor: User | None, product: Product, reasons: Any = None,
-                      expected_version: int | None = None) -> Product:
+def product_reinstate(
+    *, actor: User | None, product: Product, reasons: Any = None, expected_version: int | None = None
+) -> Product:
     def check_rules(p: Product) -> None:
         findings = compliance_evaluate(p.descriptor)
         p.findings = findings_as_json(findings)
         _raise_blocking(findings, conflict=True)
 
-    return _transition(actor=actor, product=product, action="reinstate", change=Change.REINSTATED,
-                       reasons=_reasons(reasons, required=False), expected_version=expected_version,
-                       before=check_rules)
+    return _transition(
+        actor=actor,
+        product=product,
+        action="reinstate",
+        change=Change.REINSTATED,
+        reasons=_reasons(reasons, required=False),
+        expected_version=expected_version,
+        before=check_rules,
+    )
 
 
 @transaction.atomic
-def product_delist(*, actor: User | None, product: Product, reasons: Any,
-                   expected_version: int | None = None) -> Product:
+def product_delist(
+    *, actor: User | None, product: Product, reasons: Any, expected_version: int | None = None
+) -> Product:
     def stamp(p: Product) -> None:
         p.delisted_at = timezone.now()
 
-    return _transition(actor=actor, product=product, action="delist", change=Change.DELISTED,
-                       reasons=_reasons(reasons, required=True), expected_version=expected_version, before=stamp)
+    return _transition(
+        actor=actor,
+        product=product,
+        action="delist",
+        change=Change.DELISTED,
+        reasons=_reasons(reasons, required=True),
+        expected_version=expected_version,
+        before=stamp,
+    )

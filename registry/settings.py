@@ -60,7 +60,9 @@ with (BASE_DIR / "exchanges" / "data" / "exchanges.csv").open(encoding="utf-8") 
 
 NODE_CODE = env.str("NODE_CODE", default="SHDEX").strip().upper()
 if NODE_CODE not in MEMBER_EXCHANGE_CODES:
-    _fail("NODE_CODE", NODE_CODE, f"must be the code of a member exchange ({', '.join(MEMBER_EXCHANGE_CODES)})")
+    _fail(
+        "NODE_CODE", NODE_CODE, f"must be the code of a member exchange ({', '.join(MEMBER_EXCHANGE_CODES)})"
+    )
 
 NODE_PUBLIC_URL = env.str("NODE_PUBLIC_URL", default="http://127.0.0.1:8001").rstrip("/")
 _url = urlsplit(NODE_PUBLIC_URL)
@@ -159,6 +161,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = _int("DATABASE_CONN_MAX_AGE", 60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # Server-side parameter binding: psycopg's client-side quoting of large JSON values in Python costs
+    # more than the insert itself (measured in bench/import_products.py).
+    _db.setdefault("OPTIONS", {})["server_side_binding"] = _bool("DATABASE_SERVER_SIDE_BINDING", True)
 else:
     _fail("DATABASE_URL", env.str("DATABASE_URL"), "only sqlite:// and postgres:// URLs are supported")
 DATABASES = {"default": _db}
@@ -194,7 +199,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True  # serve from app directories too, so a missing collectstatic never breaks /api/docs/
+WHITENOISE_USE_FINDERS = (
+    True  # serve from app directories too, so a missing collectstatic never breaks /api/docs/
+)
 
 # --- Request limits -------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = _int("MAX_REQUEST_BODY_BYTES", 256 * 1024, minimum=1024)

@@ -34,14 +34,17 @@ def node_env(code: str, port: int) -> dict[str, str]:
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
     return done.stdout.strip()
 
 
 def start(env: dict[str, str], name: str, argv: list[str]) -> subprocess.Popen:
     log = open(Path(env["NODE_DATA_DIR"]) / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - lives with the child
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def main() -> int:
@@ -54,19 +57,73 @@ def main() -> int:
         env = node_env(code, port)
         manage(env, "migrate", "--no-input")
         token = manage(env, "seed").splitlines()[-1]
-        procs.append((f"{code} web", start(env, "web", [
-            str(BIN / "gunicorn"), "registry.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-            "--threads", "4", "--access-logfile", "-"])))
-        procs.append((f"{code} worker", start(env, "worker", [
-            str(BIN / "celery"), "-A", "registry", "worker", "--loglevel", "INFO", "--concurrency", "2",
-            "--hostname", f"worker@{code.lower()}"])))
-        procs.append((f"{code} beat", start(env, "beat", [
-            str(BIN / "celery"), "-A", "registry", "beat", "--loglevel", "INFO",
-            "--schedule", str(Path(env["NODE_DATA_DIR"]) / "celerybeat-schedule")])))
-        lines.append(f"  {code}  http://127.0.0.1:{port}/api/docs/   (Swagger UI)\n"
-                     f"         http://127.0.0.1:{port}/api/v1/products/\n"
-                     f"         demo operator token: {token}\n"
-                     f"         logs: var/{code.lower()}/logs/")
+        procs.append(
+            (
+                f"{code} web",
+                start(
+                    env,
+                    "web",
+                    [
+                        str(BIN / "gunicorn"),
+                        "registry.wsgi",
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                        "--workers",
+                        "2",
+                        "--threads",
+                        "4",
+                        "--access-logfile",
+                        "-",
+                    ],
+                ),
+            )
+        )
+        procs.append(
+            (
+                f"{code} worker",
+                start(
+                    env,
+                    "worker",
+                    [
+                        str(BIN / "celery"),
+                        "-A",
+                        "registry",
+                        "worker",
+                        "--loglevel",
+                        "INFO",
+                        "--concurrency",
+                        "2",
+                        "--hostname",
+                        f"worker@{code.lower()}",
+                    ],
+                ),
+            )
+        )
+        procs.append(
+            (
+                f"{code} beat",
+                start(
+                    env,
+                    "beat",
+                    [
+                        str(BIN / "celery"),
+                        "-A",
+                        "registry",
+                        "beat",
+                        "--loglevel",
+                        "INFO",
+                        "--schedule",
+                        str(Path(env["NODE_DATA_DIR"]) / "celerybeat-schedule"),
+                    ],
+                ),
+            )
+        )
+        lines.append(
+            f"  {code}  http://127.0.0.1:{port}/api/docs/   (Swagger UI)\n"
+            f"         http://127.0.0.1:{port}/api/v1/products/\n"
+            f"         demo operator token: {token}\n"
+            f"         logs: var/{code.lower()}/logs/"
+        )
 
     def stop(*_):
         for _, proc in procs:

@@ -33,7 +33,9 @@ def make_product(*, actor=None, descriptor: dict | None = None, status: str = Pr
         elif step == "approve":
             product = services.product_review(actor=actor, product=product, decision="approve")
         elif step == "reject":
-            product = services.product_review(actor=actor, product=product, decision="reject", reasons=["资料不全"])
+            product = services.product_review(
+                actor=actor, product=product, decision="reject", reasons=["资料不全"]
+            )
         elif step == "suspend":
             product = services.product_suspend(actor=actor, product=product, reasons=["核查中"])
         elif step == "delist":
@@ -46,5 +48,6 @@ def make_foreign_product(*, exchange_id: str = "BJIDX", status: str = ProductSta
     d = random_descriptor()
     columns = services.descriptor_columns(d)
     serial = Product.objects.count() + 1
-    return Product.objects.create(code=f"{exchange_id}-2026-{serial:06d}-X", exchange_id=exchange_id, status=status,
-                                  **columns)
+    return Product.objects.create(
+        code=f"{exchange_id}-2026-{serial:06d}-X", exchange_id=exchange_id, status=status, **columns
+    )

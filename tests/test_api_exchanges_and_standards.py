@@ -36,31 +36,43 @@ class TestStandardsEndpoints:
             assert needle in text
 
     def test_naming_check_returns_each_broken_rule_and_a_compliant_suggestion(self, anon):
-        response = anon.post("/api/v1/standards/naming/check/",
-                             {"name": "全网最全企业信用报告", "product_form": "dataset",
-                              "spatial_coverage": ["310000"]}, format="json")
+        response = anon.post(
+            "/api/v1/standards/naming/check/",
+            {"name": "全网最全企业信用报告", "product_form": "dataset", "spatial_coverage": ["310000"]},
+            format="json",
+        )
         assert response.status_code == 200, response.content
         verdict = response.json()
         assert verdict["compliant"] is False
         codes = {v["code"] for v in verdict["violations"]}
         assert {"naming.forbidden_term", "naming.form_word"} <= codes
-        again = anon.post("/api/v1/standards/naming/check/",
-                          {"name": verdict["suggestion"], "product_form": "dataset", "spatial_coverage": ["310000"]},
-                          format="json").json()
+        again = anon.post(
+            "/api/v1/standards/naming/check/",
+            {"name": verdict["suggestion"], "product_form": "dataset", "spatial_coverage": ["310000"]},
+            format="json",
+        ).json()
         assert again["compliant"] is True
 
     def test_naming_check_bad_input(self, anon):
-        response = anon.post("/api/v1/standards/naming/check/", {"name": "x", "product_form": "car"}, format="json")
+        response = anon.post(
+            "/api/v1/standards/naming/check/", {"name": "x", "product_form": "car"}, format="json"
+        )
         assert response.status_code == 400
         assert response.json()["error"]["errors"][0]["field"] == "product_form"
 
     def test_descriptor_validate_endpoint(self, anon, example_descriptor):
-        ok = anon.post("/api/v1/standards/product-descriptor/validate/", {"descriptor": example_descriptor},
-                       format="json").json()
+        ok = anon.post(
+            "/api/v1/standards/product-descriptor/validate/",
+            {"descriptor": example_descriptor},
+            format="json",
+        ).json()
         assert ok["valid"] and ok["listable"]
         example_descriptor["industry"] = "Z"
-        bad = anon.post("/api/v1/standards/product-descriptor/validate/", {"descriptor": example_descriptor},
-                        format="json").json()
+        bad = anon.post(
+            "/api/v1/standards/product-descriptor/validate/",
+            {"descriptor": example_descriptor},
+            format="json",
+        ).json()
         assert bad["valid"] is False and bad["errors"][0]["field"] == "descriptor.industry"
 
     def test_product_code_check(self, anon, alice):

@@ -24,15 +24,39 @@ def catalogue(alice):
     """A fixed set of products whose relevance for Chinese queries is obvious to a person."""
     kw = {"keywords": ["数据"], "spatial_coverage": ["310000"]}
     return {
-        "charging_name": _listed(alice, name="上海市新能源汽车充电桩运行数据集", product_form="dataset",
-                                 summary="全市公共充电设施的实时运行状态与充电量统计。", industry="D", **kw),
-        "charging_summary": _listed(alice, name="上海市城市能源消费分析报告", product_form="report",
-                                    summary="报告分析了居民用电、充电桩建设对城市能源消费的影响。", industry="D", **kw),
-        "credit": _listed(alice, name="上海市企业信用评价数据接口", product_form="api",
-                          summary="企业工商、司法、经营异常等信用信息的综合评价。", industry="L",
-                          keywords=["企业信用", "征信"], spatial_coverage=["310000"]),
-        "weather": _listed(alice, name="上海市气象观测数据集", product_form="dataset",
-                           summary="地面气象站逐小时观测的温度、降水、风速数据。", industry="M", **kw),
+        "charging_name": _listed(
+            alice,
+            name="上海市新能源汽车充电桩运行数据集",
+            product_form="dataset",
+            summary="全市公共充电设施的实时运行状态与充电量统计。",
+            industry="D",
+            **kw,
+        ),
+        "charging_summary": _listed(
+            alice,
+            name="上海市城市能源消费分析报告",
+            product_form="report",
+            summary="报告分析了居民用电、充电桩建设对城市能源消费的影响。",
+            industry="D",
+            **kw,
+        ),
+        "credit": _listed(
+            alice,
+            name="上海市企业信用评价数据接口",
+            product_form="api",
+            summary="企业工商、司法、经营异常等信用信息的综合评价。",
+            industry="L",
+            keywords=["企业信用", "征信"],
+            spatial_coverage=["310000"],
+        ),
+        "weather": _listed(
+            alice,
+            name="上海市气象观测数据集",
+            product_form="dataset",
+            summary="地面气象站逐小时观测的温度、降水、风速数据。",
+            industry="M",
+            **kw,
+        ),
     }
 
 
@@ -56,7 +80,9 @@ class TestSearch:
 
     def test_search_sees_edits_and_drops_delisted(self, alice, alice_api, anon, catalogue):
         weather = catalogue["weather"]
-        edited = alice_api.patch(f"{URL}{weather.code}/", {"descriptor": {"keywords": ["台风路径"]}}, format="json")
+        edited = alice_api.patch(
+            f"{URL}{weather.code}/", {"descriptor": {"keywords": ["台风路径"]}}, format="json"
+        )
         assert edited.status_code == 200, edited.content
         assert _codes(anon.get(URL, {"q": "台风路径"})) == [weather.code]
         alice_api.post(f"{URL}{weather.code}/delist/", {"reasons": ["停止"]}, format="json")
@@ -70,7 +96,9 @@ class TestSearch:
 class TestFilters:
     def test_filters_by_industry_form_exchange_and_region(self, anon, catalogue):
         assert set(_codes(anon.get(URL, {"industry": "D"}))) == {
-            catalogue["charging_name"].code, catalogue["charging_summary"].code}
+            catalogue["charging_name"].code,
+            catalogue["charging_summary"].code,
+        }
         assert _codes(anon.get(URL, {"form": "api"})) == [catalogue["credit"].code]
         assert len(_codes(anon.get(URL, {"exchange": "SHDEX"}))) == 4
         assert _codes(anon.get(URL, {"exchange": "BJIDX"})) == []

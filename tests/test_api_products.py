@@ -3,7 +3,7 @@
 import pytest
 
 from products.models import ProductStatus, ProductVersion
-from tests.factories import make_foreign_product, make_product, random_descriptor
+from tests.factories import make_foreign_product, make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -52,20 +52,32 @@ class TestLifecycle:
 
     def test_reject_needs_reasons_and_rejected_product_can_be_fixed_and_resubmitted(self, alice, alice_api):
         product = make_product(actor=alice, status=ProductStatus.SUBMITTED)
-        assert_error(_act(alice_api, product.code, "review", {"decision": "reject"}), 400, "validation_error",
-                     "reasons")
-        rejected = _act(alice_api, product.code, "review", {"decision": "reject", "reasons": ["样例数据缺失"]})
+        assert_error(
+            _act(alice_api, product.code, "review", {"decision": "reject"}),
+            400,
+            "validation_error",
+            "reasons",
+        )
+        rejected = _act(
+            alice_api, product.code, "review", {"decision": "reject", "reasons": ["样例数据缺失"]}
+        )
         assert rejected.json()["status"] == "rejected"
         assert rejected.json()["status_reasons"] == ["样例数据缺失"]
-        patched = alice_api.patch(f"{URL}{product.code}/", {"descriptor": {"summary": "补充了样例数据说明后的摘要内容。"}},
-                                  format="json")
+        patched = alice_api.patch(
+            f"{URL}{product.code}/",
+            {"descriptor": {"summary": "补充了样例数据说明后的摘要内容。"}},
+            format="json",
+        )
         assert patched.status_code == 200, patched.content
         assert _act(alice_api, product.code, "submit").json()["status"] == "submitted"
 
     def test_suspend_reinstate_and_delist(self, alice, alice_api, anon):
         product = make_product(actor=alice, status=ProductStatus.LISTED)
         assert_error(_act(alice_api, product.code, "suspend", {}), 400, "validation_error", "reasons")
-        assert _act(alice_api, product.code, "suspend", {"reasons": ["数据源核查"]}).json()["status"] == "suspended"
+        assert (
+            _act(alice_api, product.code, "suspend", {"reasons": ["数据源核查"]}).json()["status"]
+            == "suspended"
+        )
         assert anon.get(f"{URL}{product.code}/").status_code == 404
         assert _act(alice_api, product.code, "reinstate").json()["status"] == "listed"
         delisted = _act(alice_api, product.code, "delist", {"reasons": ["停止供应"]}).json()
@@ -92,20 +104,29 @@ class TestLifecycle:
 
     def test_delisted_product_cannot_be_edited(self, alice, alice_api):
         product = make_product(actor=alice, status=ProductStatus.DELISTED)
-        response = alice_api.patch(f"{URL}{product.code}/", {"descriptor": {"summary": "新的摘要内容足够长了。"}},
-                                   format="json")
+        response = alice_api.patch(
+            f"{URL}{product.code}/", {"descriptor": {"summary": "新的摘要内容足够长了。"}}, format="json"
+        )
         assert_error(response, 409, "invalid_transition")
 
     def test_blocking_compliance_finding_prevents_listing(self, alice, alice_api, example_descriptor):
-        example_descriptor["compliance"]["important_data"] = {"involved": True, "status": "passed",
-                                                             "evidence_ref": "IMP-1"}
+        example_descriptor["compliance"]["important_data"] = {
+            "involved": True,
+            "status": "passed",
+            "evidence_ref": "IMP-1",
+        }
         example_descriptor["compliance"]["security_assessment"] = {"status": "pending", "evidence_ref": None}
         code = _create(alice_api, example_descriptor).json()["code"]
         submitted = _act(alice_api, code, "submit").json()
         assert any(f["severity"] == "blocking" for f in submitted["findings"])
-        error = assert_error(_act(alice_api, code, "review", {"decision": "approve"}), 409, "compliance_blocking")
+        error = assert_error(
+            _act(alice_api, code, "review", {"decision": "approve"}), 409, "compliance_blocking"
+        )
         assert error["errors"]
-        assert _act(alice_api, code, "review", {"decision": "reject", "reasons": ["缺少安全评估"]}).status_code == 200
+        assert (
+            _act(alice_api, code, "review", {"decision": "reject", "reasons": ["缺少安全评估"]}).status_code
+            == 200
+        )
 
     def test_editing_a_listed_product_raises_its_version_and_keeps_history(self, alice, alice_api, anon):
         product = make_product(actor=alice, status=ProductStatus.LISTED)
@@ -130,7 +151,9 @@ class TestLifecycle:
         error = assert_error(response, 409, "version_mismatch")
         assert error["current_version"] == product.version
 
-    def test_listed_product_edit_that_breaks_compliance_is_refused_and_nothing_changes(self, alice, alice_api):
+    def test_listed_product_edit_that_breaks_compliance_is_refused_and_nothing_changes(
+        self, alice, alice_api
+    ):
         product = make_product(actor=alice, status=ProductStatus.LISTED)
         patch = {"compliance": {"source_legality": {"status": "failed", "evidence_ref": "LEGAL-1"}}}
         response = alice_api.patch(f"{URL}{product.code}/", {"descriptor": patch}, format="json")
@@ -158,8 +181,13 @@ class TestPermissions:
         product = make_product(actor=alice, status=ProductStatus.LISTED)
         for action, body in [("suspend", {"reasons": ["x"]}), ("delist", {"reasons": ["x"]})]:
             assert_error(_act(bob_api, product.code, action, body), 403, "not_owner")
-        assert_error(bob_api.patch(f"{URL}{product.code}/", {"descriptor": {"summary": "篡改的摘要内容。。。。"}},
-                                   format="json"), 403, "not_owner")
+        assert_error(
+            bob_api.patch(
+                f"{URL}{product.code}/", {"descriptor": {"summary": "篡改的摘要内容。。。。"}}, format="json"
+            ),
+            403,
+            "not_owner",
+        )
         product.refresh_from_db()
         assert product.status == ProductStatus.LISTED and product.version == 3
 
@@ -203,18 +231,23 @@ class TestBadInput:
     def test_bad_uscc_check_character(self, alice_api, example_descriptor):
         uscc = example_descriptor["provider"]["uscc"]
         example_descriptor["provider"]["uscc"] = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")
-        error = assert_error(_create(alice_api, example_descriptor), 400, "validation_error",
-                             "descriptor.provider.uscc")
+        error = assert_error(
+            _create(alice_api, example_descriptor), 400, "validation_error", "descriptor.provider.uscc"
+        )
         assert error["errors"][0]["code"] == "uscc.checksum"
 
     def test_name_breaking_the_naming_rule(self, alice_api, example_descriptor):
         example_descriptor["name"] = "上海市最全企业信用数据集"
-        error = assert_error(_create(alice_api, example_descriptor), 400, "validation_error", "descriptor.name")
+        error = assert_error(
+            _create(alice_api, example_descriptor), 400, "validation_error", "descriptor.name"
+        )
         assert "naming.forbidden_term" in {e["code"] for e in error["errors"]}
 
     def test_duplicate_name_for_the_same_provider(self, alice, alice_api, example_descriptor):
         make_product(actor=alice, descriptor=dict(example_descriptor))
-        error = assert_error(_create(alice_api, example_descriptor), 400, "validation_error", "descriptor.name")
+        error = assert_error(
+            _create(alice_api, example_descriptor), 400, "validation_error", "descriptor.name"
+        )
         assert error["errors"][0]["code"] == "naming.duplicate"
 
     def test_malformed_json(self, alice_api):
@@ -222,7 +255,9 @@ class TestBadInput:
         assert_error(response, 400, "parse_error")
 
     def test_wrong_content_type(self, alice_api):
-        response = alice_api.generic("POST", URL, "descriptor=1", content_type="application/x-www-form-urlencoded")
+        response = alice_api.generic(
+            "POST", URL, "descriptor=1", content_type="application/x-www-form-urlencoded"
+        )
         assert_error(response, 415, "unsupported_media_type")
 
     def test_oversized_body_is_413(self, alice_api, example_descriptor, settings):

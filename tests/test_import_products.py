@@ -33,8 +33,12 @@ def test_imports_valid_lines_and_reports_rejected_ones_with_reasons(tmp_path, ex
     bad_vocab = random_descriptor(update_frequency="sometimes")
     bad_name = random_descriptor(name="全国第一企业信用数据集")
     lines = [json.dumps(d, ensure_ascii=False) for d in good[:3]]
-    lines += ["{not json", json.dumps(bad_vocab, ensure_ascii=False), json.dumps(bad_name, ensure_ascii=False),
-              "[1, 2]"]
+    lines += [
+        "{not json",
+        json.dumps(bad_vocab, ensure_ascii=False),
+        json.dumps(bad_name, ensure_ascii=False),
+        "[1, 2]",
+    ]
     lines += [json.dumps(d, ensure_ascii=False) for d in good[3:]]
     code, out, _ = _run(_write(tmp_path, lines), "--batch-size", "2")
     assert code == 1  # some lines were rejected
@@ -49,7 +53,11 @@ def test_imports_valid_lines_and_reports_rejected_ones_with_reasons(tmp_path, ex
 
 def test_listed_import_applies_compliance_rules(tmp_path):
     blocked = random_descriptor()
-    blocked["compliance"]["cross_border_transfer"] = {"involved": True, "status": "passed", "evidence_ref": "X"}
+    blocked["compliance"]["cross_border_transfer"] = {
+        "involved": True,
+        "status": "passed",
+        "evidence_ref": "X",
+    }
     blocked["compliance"]["security_assessment"] = {"status": "pending", "evidence_ref": None}
     lines = [json.dumps(random_descriptor(), ensure_ascii=False), json.dumps(blocked, ensure_ascii=False)]
     code, out, _ = _run(_write(tmp_path, lines), "--status", "listed")
@@ -71,8 +79,12 @@ def test_duplicate_names_within_one_file_and_against_stored_products(tmp_path):
 def test_imported_products_are_searchable_and_have_valid_codes(tmp_path, anon):
     from products.standards.codes import product_code_is_valid
 
-    d = random_descriptor(name="上海市港口集装箱吞吐量数据集", product_form="dataset", keywords=["集装箱"],
-                          spatial_coverage=["310000"])
+    d = random_descriptor(
+        name="上海市港口集装箱吞吐量数据集",
+        product_form="dataset",
+        keywords=["集装箱"],
+        spatial_coverage=["310000"],
+    )
     _run(_write(tmp_path, [json.dumps(d, ensure_ascii=False)]), "--status", "listed")
     product = Product.objects.get()
     assert product_code_is_valid(product.code)

@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def _django_check(**env):
     full = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "NODE_CODE", "REGISTRY_ENV"}}
     full.update(env)
-    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=full, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize(
@@ -46,8 +52,13 @@ def test_openapi_schema_is_valid_and_complete(anon):
     schema = SchemaGenerator().get_schema(request=None, public=True)
     validate_schema(schema)
     paths = schema["paths"]
-    for path in ["/api/v1/products/", "/api/v1/products/{code}/review/", "/api/v1/exchanges/{code}/",
-                 "/api/v1/standards/naming/check/", "/api/v1/products/{code}/versions/"]:
+    for path in [
+        "/api/v1/products/",
+        "/api/v1/products/{code}/review/",
+        "/api/v1/exchanges/{code}/",
+        "/api/v1/standards/naming/check/",
+        "/api/v1/products/{code}/versions/",
+    ]:
         assert path in paths
     assert "409" in paths["/api/v1/products/{code}/submit/"]["post"]["responses"]
 

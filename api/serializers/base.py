@@ -15,7 +15,9 @@ class StrictSerializer(serializers.Serializer):
 
 
 class FieldErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text="Path of the field, e.g. descriptor.update_frequency; empty for the body")
+    field = serializers.CharField(
+        help_text="Path of the field, e.g. descriptor.update_frequency; empty for the body"
+    )
     code = serializers.CharField()
     message = serializers.CharField(help_text="Simplified Chinese")
     message_en = serializers.CharField()

@@ -19,8 +19,12 @@ class ProviderSerializer(serializers.Serializer):
 
 
 class PriceSerializer(serializers.Serializer):
-    min = serializers.DecimalField(source="price_min", max_digits=14, decimal_places=2, coerce_to_string=False)
-    max = serializers.DecimalField(source="price_max", max_digits=14, decimal_places=2, coerce_to_string=False)
+    min = serializers.DecimalField(
+        source="price_min", max_digits=14, decimal_places=2, coerce_to_string=False
+    )
+    max = serializers.DecimalField(
+        source="price_max", max_digits=14, decimal_places=2, coerce_to_string=False
+    )
     currency = serializers.SerializerMethodField()
 
     def get_currency(self, obj) -> str:
@@ -37,8 +41,21 @@ class ProductListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = (
-            "code", "name", "summary", "exchange", "exchange_name", "provider", "product_form", "industry",
-            "update_frequency", "price", "status", "version", "listed_at", "updated_at", "rank",
+            "code",
+            "name",
+            "summary",
+            "exchange",
+            "exchange_name",
+            "provider",
+            "product_form",
+            "industry",
+            "update_frequency",
+            "price",
+            "status",
+            "version",
+            "listed_at",
+            "updated_at",
+            "rank",
         )
 
     def get_summary(self, obj) -> str:
@@ -59,13 +76,21 @@ class FindingSerializer(serializers.Serializer):
 
 class ProductDetailSerializer(ProductListSerializer):
     descriptor = DescriptorField(help_text=DESCRIPTOR_HELP)
-    findings = FindingSerializer(many=True, help_text="Automatic compliance findings of the last submit/review.")
+    findings = FindingSerializer(
+        many=True, help_text="Automatic compliance findings of the last submit/review."
+    )
     status_reasons = serializers.ListField(child=serializers.CharField())
 
     class Meta(ProductListSerializer.Meta):
         fields = (
-            *ProductListSerializer.Meta.fields, "descriptor", "descriptor_version", "findings", "status_reasons",
-            "created_at", "submitted_at", "delisted_at",
+            *ProductListSerializer.Meta.fields,
+            "descriptor",
+            "descriptor_version",
+            "findings",
+            "status_reasons",
+            "created_at",
+            "submitted_at",
+            "delisted_at",
         )
 
 
@@ -86,13 +111,15 @@ class TransitionSerializer(StrictSerializer):
 
 
 class ReasonsSerializer(TransitionSerializer):
-    reasons = serializers.ListField(child=serializers.CharField(max_length=500, allow_blank=False), min_length=1,
-                                    max_length=20)
+    reasons = serializers.ListField(
+        child=serializers.CharField(max_length=500, allow_blank=False), min_length=1, max_length=20
+    )
 
 
 class OptionalReasonsSerializer(TransitionSerializer):
-    reasons = serializers.ListField(child=serializers.CharField(max_length=500, allow_blank=False), required=False,
-                                    max_length=20)
+    reasons = serializers.ListField(
+        child=serializers.CharField(max_length=500, allow_blank=False), required=False, max_length=20
+    )
 
 
 class ReviewSerializer(OptionalReasonsSerializer):
@@ -100,7 +127,9 @@ class ReviewSerializer(OptionalReasonsSerializer):
 
     def validate(self, attrs):
         if attrs["decision"] == "reject" and not attrs.get("reasons"):
-            raise serializers.ValidationError({"reasons": [serializers.ErrorDetail("驳回必须说明理由", code="required")]})
+            raise serializers.ValidationError(
+                {"reasons": [serializers.ErrorDetail("驳回必须说明理由", code="required")]}
+            )
         return attrs
 
 

@@ -8,10 +8,12 @@ from products.standards.vocabularies import vocabulary_codes
 class NamingCheckRequestSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, trim_whitespace=False)
     product_form = serializers.ChoiceField(choices=sorted(vocabulary_codes("product_form")))
-    spatial_coverage = serializers.ListField(child=serializers.CharField(max_length=6), required=False,
-                                             max_length=50, default=list)
-    provider_uscc = serializers.CharField(max_length=18, required=False,
-                                          help_text="If given, names this provider already uses count as taken.")
+    spatial_coverage = serializers.ListField(
+        child=serializers.CharField(max_length=6), required=False, max_length=50, default=list
+    )
+    provider_uscc = serializers.CharField(
+        max_length=18, required=False, help_text="If given, names this provider already uses count as taken."
+    )
 
 
 class NamingViolationSerializer(serializers.Serializer):

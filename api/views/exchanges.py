@@ -8,8 +8,9 @@ from exchanges.selectors import exchange_list
 
 @extend_schema_view(
     list=extend_schema(summary="The member exchanges of the initiative", tags=["exchanges"]),
-    retrieve=extend_schema(summary="One member exchange", tags=["exchanges"], responses={200: ExchangeSerializer,
-                                                                                         **errors(404)}),
+    retrieve=extend_schema(
+        summary="One member exchange", tags=["exchanges"], responses={200: ExchangeSerializer, **errors(404)}
+    ),
 )
 class ExchangeViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ExchangeSerializer

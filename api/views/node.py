@@ -21,14 +21,19 @@ class NodeView(APIView):
     @extend_schema(
         summary="This node: identity and health",
         tags=["node"],
-        responses={200: inline_serializer("Node", {
-            "code": serializers.CharField(),
-            "public_url": serializers.URLField(),
-            "descriptor_version": serializers.CharField(),
-            "database": serializers.BooleanField(),
-            "worker_heartbeat_at": serializers.DateTimeField(allow_null=True),
-            "worker_alive": serializers.BooleanField(),
-        })},
+        responses={
+            200: inline_serializer(
+                "Node",
+                {
+                    "code": serializers.CharField(),
+                    "public_url": serializers.URLField(),
+                    "descriptor_version": serializers.CharField(),
+                    "database": serializers.BooleanField(),
+                    "worker_heartbeat_at": serializers.DateTimeField(allow_null=True),
+                    "worker_alive": serializers.BooleanField(),
+                },
+            )
+        },
     )
     def get(self, request):
         beat = heartbeat_last()

@@ -27,18 +27,34 @@ WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429)
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List and search products", tags=TAG, responses={200: ProductListSerializer,
-                                                                                  **errors(400, 429)}),
-    retrieve=extend_schema(summary="A product with its descriptor", tags=TAG,
-                           responses={200: ProductDetailSerializer, **errors(404)}),
-    create=extend_schema(summary="Create a draft product at this node's exchange", tags=TAG,
-                         request=ProductWriteSerializer,
-                         responses={201: ProductDetailSerializer, **errors(400, 401, 403, 413, 415, 429)}),
-    update=extend_schema(summary="Replace the descriptor", tags=TAG, request=ProductWriteSerializer,
-                         responses={200: ProductDetailSerializer, **WRITE_ERRORS}),
-    partial_update=extend_schema(summary="Change part of the descriptor (JSON Merge Patch)", tags=TAG,
-                                 request=ProductPatchSerializer,
-                                 responses={200: ProductDetailSerializer, **WRITE_ERRORS}),
+    list=extend_schema(
+        summary="List and search products",
+        tags=TAG,
+        responses={200: ProductListSerializer, **errors(400, 429)},
+    ),
+    retrieve=extend_schema(
+        summary="A product with its descriptor",
+        tags=TAG,
+        responses={200: ProductDetailSerializer, **errors(404)},
+    ),
+    create=extend_schema(
+        summary="Create a draft product at this node's exchange",
+        tags=TAG,
+        request=ProductWriteSerializer,
+        responses={201: ProductDetailSerializer, **errors(400, 401, 403, 413, 415, 429)},
+    ),
+    update=extend_schema(
+        summary="Replace the descriptor",
+        tags=TAG,
+        request=ProductWriteSerializer,
+        responses={200: ProductDetailSerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Change part of the descriptor (JSON Merge Patch)",
+        tags=TAG,
+        request=ProductPatchSerializer,
+        responses={200: ProductDetailSerializer, **WRITE_ERRORS},
+    ),
 )
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Products: drafts and reviews at the home exchange, public reading of listed products."""
@@ -59,8 +75,9 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return super().get_object()
 
     def _respond(self, product, status_code=status.HTTP_200_OK):
-        return Response(ProductDetailSerializer(product, context=self.get_serializer_context()).data,
-                        status=status_code)
+        return Response(
+            ProductDetailSerializer(product, context=self.get_serializer_context()).data, status=status_code
+        )
 
     @staticmethod
     def _valid(serializer_class, request):
@@ -76,16 +93,24 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def update(self, request, code=None):
         product = self.get_object()
         data = self._valid(ProductWriteSerializer, request)
-        product = services.product_update(actor=request.user, product=product, descriptor=data["descriptor"],
-                                          expected_version=data.get("expected_version"))
+        product = services.product_update(
+            actor=request.user,
+            product=product,
+            descriptor=data["descriptor"],
+            expected_version=data.get("expected_version"),
+        )
         return self._respond(product)
 
     def partial_update(self, request, code=None):
         product = self.get_object()
         data = self._valid(ProductPatchSerializer, request)
         descriptor = merge_patch(product.descriptor, data["descriptor"])
-        product = services.product_update(actor=request.user, product=product, descriptor=descriptor,
-                                          expected_version=data.get("expected_version"))
+        product = services.product_update(
+            actor=request.user,
+            product=product,
+            descriptor=descriptor,
+            expected_version=data.get("expected_version"),
+        )
         return self._respond(product)
 
     def _transition(self, request, serializer_class, service, **fixed):
@@ -94,45 +119,72 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         product = service(actor=request.user, product=product, **data, **fixed)
         return self._respond(product)
 
-    @extend_schema(summary="Submit a draft for review; the automatic compliance rules run", tags=TAG,
-                   request=TransitionSerializer, responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @extend_schema(
+        summary="Submit a draft for review; the automatic compliance rules run",
+        tags=TAG,
+        request=TransitionSerializer,
+        responses={200: ProductDetailSerializer, **WRITE_ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def submit(self, request, code=None):
         return self._transition(request, TransitionSerializer, services.product_submit)
 
-    @extend_schema(summary="Withdraw a submitted product back to draft", tags=TAG,
-                   request=TransitionSerializer, responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @extend_schema(
+        summary="Withdraw a submitted product back to draft",
+        tags=TAG,
+        request=TransitionSerializer,
+        responses={200: ProductDetailSerializer, **WRITE_ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def withdraw(self, request, code=None):
         return self._transition(request, TransitionSerializer, services.product_withdraw)
 
-    @extend_schema(summary="Approve (list) or reject a submitted product", tags=TAG,
-                   request=ReviewSerializer, responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @extend_schema(
+        summary="Approve (list) or reject a submitted product",
+        tags=TAG,
+        request=ReviewSerializer,
+        responses={200: ProductDetailSerializer, **WRITE_ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def review(self, request, code=None):
         return self._transition(request, ReviewSerializer, services.product_review)
 
-    @extend_schema(summary="Suspend a listed product", tags=TAG, request=ReasonsSerializer,
-                   responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @extend_schema(
+        summary="Suspend a listed product",
+        tags=TAG,
+        request=ReasonsSerializer,
+        responses={200: ProductDetailSerializer, **WRITE_ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def suspend(self, request, code=None):
         return self._transition(request, ReasonsSerializer, services.product_suspend)
 
-    @extend_schema(summary="List a suspended product again", tags=TAG, request=OptionalReasonsSerializer,
-                   responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @extend_schema(
+        summary="List a suspended product again",
+        tags=TAG,
+        request=OptionalReasonsSerializer,
+        responses={200: ProductDetailSerializer, **WRITE_ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def reinstate(self, request, code=None):
         return self._transition(request, OptionalReasonsSerializer, services.product_reinstate)
 
-    @extend_schema(summary="Delist a product (final)", tags=TAG, request=ReasonsSerializer,
-                   responses={200: ProductDetailSerializer, **WRITE_ERRORS})
+    @extend_schema(
+        summary="Delist a product (final)",
+        tags=TAG,
+        request=ReasonsSerializer,
+        responses={200: ProductDetailSerializer, **WRITE_ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def delist(self, request, code=None):
         return self._transition(request, ReasonsSerializer, services.product_delist)
 
-    @extend_schema(summary="Version history", tags=TAG, responses={200: ProductVersionSerializer(many=True),
-                                                                    **errors(404)},
-                   parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)])
+    @extend_schema(
+        summary="Version history",
+        tags=TAG,
+        responses={200: ProductVersionSerializer(many=True), **errors(404)},
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+    )
     @action(detail=True, methods=["get"], filterset_class=None)
     def versions(self, request, code=None):
         product = self.get_object()
@@ -140,8 +192,11 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         page = self.paginator.paginate_queryset(versions, request, view=self)
         return self.paginator.get_paginated_response(ProductVersionSerializer(page, many=True).data)
 
-    @extend_schema(summary="The product as it was at one version", tags=TAG,
-                   responses={200: ProductVersionSerializer, **errors(404)})
+    @extend_schema(
+        summary="The product as it was at one version",
+        tags=TAG,
+        responses={200: ProductVersionSerializer, **errors(404)},
+    )
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<version>[0-9]{1,9})", filterset_class=None)
     def version(self, request, code=None, version=None):
         product = self.get_object()

@@ -31,61 +31,103 @@ def _valid(serializer_class, request):
 
 
 class DescriptorSchemaView(APIView):
-    @extend_schema(summary="JSON Schema of the product descriptor standard v1", tags=TAG,
-                   responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary="JSON Schema of the product descriptor standard v1",
+        tags=TAG,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         return Response(descriptor_json_schema())
 
 
 class VocabulariesView(APIView):
-    @extend_schema(summary="Controlled vocabularies with Chinese and English labels", tags=TAG,
-                   responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary="Controlled vocabularies with Chinese and English labels",
+        tags=TAG,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         return Response(vocabularies_as_json())
 
 
 class NamingCheckView(APIView):
-    @extend_schema(summary="Check a product name against the naming rule", tags=TAG,
-                   request=NamingCheckRequestSerializer,
-                   responses={200: NamingVerdictSerializer, **errors(400, 413, 415, 429)})
+    @extend_schema(
+        summary="Check a product name against the naming rule",
+        tags=TAG,
+        request=NamingCheckRequestSerializer,
+        responses={200: NamingVerdictSerializer, **errors(400, 413, 415, 429)},
+    )
     def post(self, request):
         data = _valid(NamingCheckRequestSerializer, request)
         taken = set()
         if data.get("provider_uscc"):
-            taken = taken_names(exchange_id=settings.NODE_CODE, provider_uscc=data["provider_uscc"].upper(),
-                                exclude_id=None)
-        verdict = name_check(data["name"], product_form=data["product_form"],
-                             spatial_coverage=data["spatial_coverage"], taken_names=taken)
+            taken = taken_names(
+                exchange_id=settings.NODE_CODE, provider_uscc=data["provider_uscc"].upper(), exclude_id=None
+            )
+        verdict = name_check(
+            data["name"],
+            product_form=data["product_form"],
+            spatial_coverage=data["spatial_coverage"],
+            taken_names=taken,
+        )
         return Response(NamingVerdictSerializer(verdict).data)
 
 
 class DescriptorCheckView(APIView):
-    @extend_schema(summary="Validate a descriptor and run the compliance rules without storing anything",
-                   tags=TAG, request=DescriptorCheckRequestSerializer,
-                   responses={200: DescriptorCheckSerializer, **errors(400, 413, 415, 429)})
+    @extend_schema(
+        summary="Validate a descriptor and run the compliance rules without storing anything",
+        tags=TAG,
+        request=DescriptorCheckRequestSerializer,
+        responses={200: DescriptorCheckSerializer, **errors(400, 413, 415, 429)},
+    )
     def post(self, request):
         data = _valid(DescriptorCheckRequestSerializer, request)
         try:
             descriptor = descriptor_accept(data["descriptor"], exchange_id=settings.NODE_CODE)
         except ValidationFailed as exc:
-            return Response({"valid": False, "listable": False, "errors": [e.as_dict() for e in exc.errors],
-                             "findings": []})
+            return Response(
+                {
+                    "valid": False,
+                    "listable": False,
+                    "errors": [e.as_dict() for e in exc.errors],
+                    "findings": [],
+                }
+            )
         findings = findings_as_json(compliance_evaluate(descriptor))
         listable = not any(f["severity"] == "blocking" for f in findings)
         return Response({"valid": True, "listable": listable, "errors": [], "findings": findings})
 
 
 class ProductCodeCheckView(APIView):
-    @extend_schema(summary="Check a global product code and its check character", tags=TAG,
-                   request=ProductCodeCheckRequestSerializer,
-                   responses={200: ProductCodeCheckSerializer, **errors(400, 413, 415, 429)})
+    @extend_schema(
+        summary="Check a global product code and its check character",
+        tags=TAG,
+        request=ProductCodeCheckRequestSerializer,
+        responses={200: ProductCodeCheckSerializer, **errors(400, 413, 415, 429)},
+    )
     def post(self, request):
         data = _valid(ProductCodeCheckRequestSerializer, request)
         try:
             parsed = product_code_parse(data["code"])
         except ValidationFailed as exc:
-            return Response({"valid": False, "code": None, "origin": None, "year": None, "serial": None,
-                             "errors": [e.prefixed("code").as_dict() for e in exc.errors]})
+            return Response(
+                {
+                    "valid": False,
+                    "code": None,
+                    "origin": None,
+                    "year": None,
+                    "serial": None,
+                    "errors": [e.prefixed("code").as_dict() for e in exc.errors],
+                }
+            )
         code = product_code_build(origin=parsed.origin, year=parsed.year, serial=parsed.serial)
-        return Response({"valid": True, "code": code, "origin": parsed.origin, "year": parsed.year,
-                         "serial": parsed.serial, "errors": []})
+        return Response(
+            {
+                "valid": True,
+                "code": code,
+                "origin": parsed.origin,
+                "year": parsed.year,
+                "serial": parsed.serial,
+                "errors": [],
+            }
+        )

@@ -10,7 +10,12 @@ class Migration(migrations.Migration):
             name="Exchange",
             fields=[
                 ("code", models.CharField(max_length=8, primary_key=True, serialize=False)),
-                ("order", models.PositiveSmallIntegerField(help_text="Order in the initiative's list of signatories.", unique=True)),
+                (
+                    "order",
+                    models.PositiveSmallIntegerField(
+                        help_text="Order in the initiative's list of signatories.", unique=True
+                    ),
+                ),
                 ("name_zh", models.CharField(max_length=64)),
                 ("name_en", models.CharField(max_length=128)),
                 ("province_code", models.CharField(help_text="GB/T 2260 province-level code.", max_length=6)),

@@ -1,13 +1,14 @@
+import os
 import sys
-from itertools import islice
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from tqdm import tqdm
 
 from accounts.models import User
 from core.exceptions import DomainError
-from products.importing import IMPORT_STATUSES, parse_lines, product_import_batch
+from products.importing import IMPORT_STATUSES, import_stream
 
 MAX_REPORTED = 200
 
@@ -20,19 +21,40 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path to a .jsonl file, or - for standard input.")
-        parser.add_argument("--status", choices=IMPORT_STATUSES, default="draft",
-                            help="draft (default) or listed: listed runs the compliance rules first.")
+        parser.add_argument(
+            "--status",
+            choices=IMPORT_STATUSES,
+            default="draft",
+            help="draft (default) or listed: listed runs the compliance rules first.",
+        )
         parser.add_argument("--operator", help="Username recorded as the author (default: the node itself).")
         parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=None,
+            help="Worker processes (default: one per core on PostgreSQL, 1 on SQLite).",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, file: str, status: str, operator: str | None, batch_size: int, no_progress: bool,
-               **options):
-        actor = None
+    def handle(
+        self,
+        *args,
+        file: str,
+        status: str,
+        operator: str | None,
+        batch_size: int,
+        jobs: int | None,
+        no_progress: bool,
+        **options,
+    ):
+        actor_id = None
         if operator:
-            actor = User.objects.filter(username=operator).first()
-            if actor is None:
+            actor_id = User.objects.filter(username=operator).values_list("pk", flat=True).first()
+            if actor_id is None:
                 raise CommandError(f"unknown operator {operator!r}")
+        if jobs is None:
+            jobs = (os.cpu_count() or 1) if connection.vendor == "postgresql" else 1
         try:
             stream = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
@@ -40,23 +62,24 @@ class Command(BaseCommand):
 
         accepted = rejected = 0
         reports: list[str] = []
-        items = parse_lines(stream)
         progress = tqdm(unit=" lines", disable=no_progress, file=sys.stderr)
         try:
-            while batch := list(islice(items, max(1, batch_size))):
-                try:
-                    results = product_import_batch(actor=actor, items=batch, status=status)
-                except DomainError as exc:
-                    raise CommandError(exc.message_en) from exc
+            for read, results in import_stream(
+                stream, actor_id=actor_id, status=status, batch_size=batch_size, jobs=jobs
+            ):
                 for result in results:
                     if result.accepted:
                         accepted += 1
                         continue
                     rejected += 1
                     if len(reports) < MAX_REPORTED:
-                        reasons = "; ".join(f"{e['field']}: {e['code']} ({e['message_en']})" for e in result.errors)
+                        reasons = "; ".join(
+                            f"{e['field']}: {e['code']} ({e['message_en']})" for e in result.errors
+                        )
                         reports.append(f"  line {result.line}: {reasons}")
-                progress.update(len(batch))
+                progress.update(read)
+        except DomainError as exc:
+            raise CommandError(exc.message_en) from exc
         finally:
             progress.close()
             if stream is not sys.stdin:

@@ -1,0 +1,53 @@
+# One image for every process of an exchange node: web (gunicorn), Celery worker, Celery beat and one-shot
+# management commands (migrate, operator_token, import_products). Configuration and secrets come from the
+# environment at run time (see docs/operations.md); nothing secret is baked into the image.
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# An unprivileged user with a home directory (gunicorn puts its control socket in ~/.gunicorn/).
+RUN groupadd --system --gid 10001 registry \
+    && useradd --system --uid 10001 --gid registry --home-dir /home/registry --create-home \
+       --shell /usr/sbin/nologin registry \
+    && mkdir /data \
+    && chown registry:registry /data
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them. pyproject.toml declares no packages
+# (`packages = []`): `pip install .` installs only the dependencies; the code runs from /app.
+COPY pyproject.toml ./
+RUN pip install . \
+    && rm -rf build ./*.egg-info
+
+COPY . .
+
+# Static files (admin, Swagger UI and ReDoc from drf-spectacular-sidecar) into var/staticfiles, served by
+# WhiteNoise. Settings must import here without a database or broker: development mode, a throw-away data
+# directory and the in-memory broker, so nothing is created under /app/var except the static files.
+RUN REGISTRY_ENV=development NODE_DATA_DIR=/tmp/collectstatic CELERY_BROKER_URL=memory:// \
+       python manage.py collectstatic --noinput --verbosity 0 \
+    && rm -rf /tmp/collectstatic
+
+# Production by default: without SECRET_KEY (or SECRET_KEY_FILE) and ALLOWED_HOSTS the container refuses to
+# start with a message naming the variable. /data is NODE_DATA_DIR (Celery beat's schedule file lives there).
+ENV REGISTRY_ENV=production \
+    NODE_DATA_DIR=/data \
+    WEB_CONCURRENCY=3
+
+USER registry
+EXPOSE 8000
+
+# GET /api/v1/node/ answers 503 when the database is down. The Host header is the host of NODE_PUBLIC_URL
+# (always in ALLOWED_HOSTS) and X-Forwarded-Proto says https, so the check works behind SECURE_SSL_REDIRECT too.
+# Only meaningful for the web process: docker-compose.yml overrides it for the worker, beat and migrate.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, sys, urllib.parse, urllib.request; host = urllib.parse.urlsplit(os.environ.get('NODE_PUBLIC_URL', 'http://127.0.0.1')).hostname or '127.0.0.1'; req = urllib.request.Request('http://127.0.0.1:8000/api/v1/node/', headers={'Host': host, 'X-Forwarded-Proto': 'https'}); sys.exit(0 if urllib.request.urlopen(req, timeout=8).status == 200 else 1)"]
+
+# Worker processes come from WEB_CONCURRENCY (gunicorn reads it; 3 here, about 2 x CPU cores + 1 is usual),
+# each with 4 threads. Extra gunicorn options can be given in GUNICORN_CMD_ARGS.
+CMD ["gunicorn", "registry.wsgi", "--bind", "0.0.0.0:8000", "--threads", "4", "--timeout", "60", \
+     "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "--error-logfile", "-"]

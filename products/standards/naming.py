@@ -1,0 +1,441 @@
+"""Naming rule v1 for data products: [subject or region] + data content + form word.
+
+A name is what a buyer sees first in 24 catalogues at once, so every node checks it the same way: it must
+say what the data is, where it comes from and what kind of product it is, and it must not advertise itself
+with the absolute terms the Advertising Law (《广告法》第九条) forbids. When a name breaks a rule,
+`name_check` also offers a compliant name derived from it, so a merchant is told what to write rather than
+only what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from core.exceptions import FieldError, ValidationFailed
+from products.standards.regions import (
+    NATIONWIDE,
+    region_ancestors,
+    region_contains,
+    region_display_name,
+    region_is_valid,
+    region_match_prefix,
+)
+from products.standards.vocabularies import vocabulary_codes
+
+NAMING_RULES_VERSION = "1.0"
+MIN_LENGTH, MAX_LENGTH = 6, 40
+_ANALYSIS_LIMIT = 200  # past this a name is only "too long": nothing else is worth computing on it
+
+Severity = Literal["error", "warning"]
+
+# Matching takes the longest word that ends a name; the first word of a form is the one a suggestion appends.
+FORM_WORDS: dict[str, tuple[str, ...]] = {
+    "dataset": ("数据集", "数据库", "数据"),
+    "api": ("数据接口", "数据服务接口", "查询接口", "接口", "API"),
+    "report": ("分析报告", "研究报告", "白皮书", "蓝皮书", "报告", "指数"),
+    "model": ("算法模型", "模型"),
+    "application": ("数据应用", "应用", "系统", "平台", "工具", "软件"),
+    "service": ("数据服务", "解决方案", "服务"),
+}
+
+# Absolute and superlative terms (《广告法》第九条第三项 and the terms regulators cite with it).
+FORBIDDEN_TERMS: tuple[str, ...] = (
+    "最佳", "最优", "最好", "最新", "最全", "最大", "最高", "最低", "最强", "最先进", "最便宜",
+    "最权威", "最精准", "最",
+    "第一", "唯一", "独一无二", "国家级", "世界级", "全球级", "宇宙级", "顶级", "顶尖", "极品", "极致",
+    "首个", "首家", "首选", "首发", "独家", "绝对", "万能", "全网", "100%", "百分之百", "百分百", "王牌",
+    "领袖", "史无前例", "前无古人", "无敌", "永久", "NO.1", "NO1", "TOP1",
+)  # fmt: skip
+
+# Established names that contain a forbidden term without boasting: they are not reported.
+EXEMPT_PHRASES: tuple[str, ...] = (
+    "最低工资", "最低生活保障", "最高人民法院", "最高人民检察院", "最惠国", "第一产业", "第一季度",
+    "第一次", "唯一标识", "绝对湿度", "绝对值", "永久基本农田", "顶级域名", "国家级自然保护区",
+    "国家级新区", "国家级高新区", "国家级经济技术开发区", "国家级开发区", "国家级非物质文化遗产",
+)  # fmt: skip
+
+# Region short forms that are everyday words more often than places (白银 silver, 中山 Sun Yat-sen).
+_AMBIGUOUS_SHORT_FORMS = frozenset({"白银", "中山"})
+_PUNCTUATION = frozenset("（）()·-—_ ")
+_QUALIFIER_RE = re.compile(r"(?:\s*[(（][^()（）]{1,12}[)）])+$")
+_SPACES_RE = re.compile(r"\s+")
+_CJK_GAP_RE = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
+_CHINESE_NUMBERS = "二三四五六七八九十"
+
+
+@dataclass(frozen=True)
+class NamingViolation:
+    rule: str
+    code: str
+    severity: Severity
+    message: str
+    message_en: str
+
+
+@dataclass(frozen=True)
+class NamingVerdict:
+    compliant: bool
+    violations: tuple[NamingViolation, ...]
+    suggestion: str | None
+
+
+NAMING_RULES: tuple[dict[str, str], ...] = (
+    {"rule": "N1", "code": "naming.length", "severity": "error",
+     "zh": f"名称长度为{MIN_LENGTH}至{MAX_LENGTH}个字符（去除首尾空格后）",
+     "en": f"{MIN_LENGTH} to {MAX_LENGTH} characters after trimming"},
+    {"rule": "N2", "code": "naming.characters", "severity": "error",
+     "zh": "只能使用汉字、英文字母、数字及（）()·-—_和中间的空格；首尾不得有空格",
+     "en": "only CJK characters, ASCII letters and digits, （）()·-—_ and inner spaces; no outer spaces"},
+    {"rule": "N3", "code": "naming.forbidden_term", "severity": "error",
+     "zh": "不得使用《广告法》第九条禁止的绝对化用语（最、第一、唯一、国家级等）",
+     "en": "no absolute terms forbidden by Art. 9 of the Advertising Law (最, 第一, 唯一, 国家级 …)"},
+    {"rule": "N4", "code": "naming.form_word", "severity": "error",
+     "zh": "名称须以所声明产品形态的形态词结尾，且不得以其他形态的形态词结尾",
+     "en": "ends with a form word of the declared product form, not with one of another form"},
+    {"rule": "N5", "code": "naming.content", "severity": "error",
+     "zh": "去除主体/地域前缀和形态词后，须有描述数据内容的文字（至少2个汉字或4个其他字符）",
+     "en": "data content remains once prefix and form word are removed (≥2 CJK or ≥4 other characters)"},
+    {"rule": "N6", "code": "naming.subject", "severity": "warning",
+     "zh": "名称宜以主体（地域名称或提供方简称）开头",
+     "en": "should start with a subject: a region name or the provider's short name"},
+    {"rule": "N6", "code": "naming.region_mismatch", "severity": "error",
+     "zh": "名称开头的地域须与产品覆盖地域相交；以“全国”开头的须覆盖全国",
+     "en": "a region at the start of the name must overlap the spatial coverage; 全国 needs 100000"},
+    {"rule": "N7", "code": "naming.duplicate", "severity": "error",
+     "zh": "同一提供方的在架产品不得重名（按规范化后比较）",
+     "en": "no other listed product of the same provider has the same normalized name"},
+)  # fmt: skip
+
+_RULES_BY_CODE = {rule["code"]: rule for rule in NAMING_RULES}
+_FORBIDDEN_RE = re.compile(
+    "|".join(re.escape(term) for term in sorted(FORBIDDEN_TERMS, key=len, reverse=True)), re.I
+)
+_EXEMPT_RE = re.compile("|".join(re.escape(p) for p in sorted(EXEMPT_PHRASES, key=len, reverse=True)))
+_FORM_OF_WORD = sorted(
+    ((word.casefold(), form) for form, words in FORM_WORDS.items() for word in words),
+    key=lambda pair: len(pair[0]),
+    reverse=True,
+)
+
+
+def name_normalize(name: str) -> str:
+    """The form names are compared in for duplicates: NFKC, trimmed, case-folded, inner spaces collapsed."""
+    return _SPACES_RE.sub(" ", unicodedata.normalize("NFKC", name).strip().casefold())
+
+
+def naming_rules_as_json() -> dict:
+    """The rules, form words and term lists, for the docs and `GET`/`POST` endpoints of the standards API."""
+    return {
+        "version": NAMING_RULES_VERSION,
+        "rules": [dict(rule) for rule in NAMING_RULES],
+        "form_words": {form: list(words) for form, words in FORM_WORDS.items()},
+        "forbidden_terms": list(FORBIDDEN_TERMS),
+        "exempt_phrases": list(EXEMPT_PHRASES),
+    }
+
+
+# --- analysis --------------------------------------------------------------------------------------------
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x3134F
+
+
+def _is_allowed(char: str) -> bool:
+    return _is_cjk(char) or (char.isascii() and char.isalnum()) or char in _PUNCTUATION
+
+
+def _forbidden_spans(text: str) -> list[tuple[int, int, str]]:
+    masked = _EXEMPT_RE.sub(lambda m: "\0" * len(m.group()), text)
+    return [(m.start(), m.end(), m.group()) for m in _FORBIDDEN_RE.finditer(masked)]
+
+
+@dataclass(frozen=True)
+class _Parts:
+    prefix: str
+    prefix_kind: Literal["provider", "region", ""]
+    region_codes: tuple[str, ...]
+    content: str
+    form_word: str
+    word_form: str | None  # the product form the ending word belongs to
+    qualifier: str
+
+
+def _split(text: str, provider_short_names: Sequence[str]) -> _Parts:
+    """Cut a (NFKC-normalized, trimmed) name into prefix, content, form word and trailing qualifier."""
+    qualifier_match = _QUALIFIER_RE.search(text)
+    qualifier = qualifier_match.group() if qualifier_match and qualifier_match.start() > 0 else ""
+    core = text[: len(text) - len(qualifier)].rstrip()
+    prefix, kind, codes = "", "", ()
+    for short_name in sorted(provider_short_names, key=len, reverse=True):
+        if core.startswith(short_name):
+            prefix, kind = short_name, "provider"
+            break
+    else:
+        match = region_match_prefix(core)
+        if match is not None and not (match.short_form and match.name in _AMBIGUOUS_SHORT_FORMS):
+            prefix, kind, codes = match.name, "region", match.codes
+    rest = core[len(prefix) :]
+    folded = rest.casefold()
+    form_word, word_form = "", None
+    for word, form in _FORM_OF_WORD:
+        if folded.endswith(word) and len(word) <= len(rest):
+            form_word, word_form = rest[len(rest) - len(word) :], form
+            break
+    content = rest[: len(rest) - len(form_word)]
+    return _Parts(prefix, kind, codes, content, form_word, word_form, qualifier)  # type: ignore[arg-type]
+
+
+def _has_content(content: str) -> bool:
+    cjk = sum(1 for char in content if _is_cjk(char))
+    other = sum(1 for char in content if char.isascii() and char.isalnum())
+    return cjk >= 2 or other >= 4
+
+
+def _region_fits(codes: Sequence[str], coverage: Sequence[str]) -> bool:
+    """True if the named region overlaps the coverage; 全国 needs nationwide coverage.
+
+    Overlap rather than containment, because 上海市徐汇区… names a district after its city: the registry
+    has no county names, so a city prefix must be allowed for a district's data.
+    """
+    for code in codes:
+        if code == NATIONWIDE:
+            if NATIONWIDE in coverage:
+                return True
+            continue
+        if any(region_contains(covered, code) or region_contains(code, covered) for covered in coverage):
+            return True
+    return False
+
+
+def _violation(code: str, message: str, message_en: str) -> NamingViolation:
+    rule = _RULES_BY_CODE[code]
+    return NamingViolation(rule["rule"], code, rule["severity"], message, message_en)  # type: ignore[arg-type]
+
+
+def _form_word_violation(parts: _Parts, product_form: str) -> NamingViolation | None:
+    own = "、".join(FORM_WORDS[product_form])
+    if parts.word_form == product_form:
+        return None
+    if parts.word_form is None:
+        return _violation(
+            "naming.form_word",
+            f"名称须以形态词结尾（{product_form}：{own}）",
+            f"the name must end with a form word of {product_form}: {', '.join(FORM_WORDS[product_form])}",
+        )
+    return _violation(
+        "naming.form_word",
+        f"名称以“{parts.form_word}”结尾，这是{parts.word_form}形态的形态词；{product_form}形态应以{own}结尾",
+        f"the name ends with “{parts.form_word}”, a form word of {parts.word_form}, not of {product_form}",
+    )
+
+
+def _violations(
+    name: str,
+    product_form: str,
+    coverage: Sequence[str],
+    provider_short_names: Sequence[str],
+    taken_names: Collection[str],
+) -> list[NamingViolation]:
+    stripped = name.strip()
+    found: list[NamingViolation] = []
+    if not MIN_LENGTH <= len(stripped) <= MAX_LENGTH:
+        found.append(
+            _violation(
+                "naming.length",
+                f"名称长度为{len(stripped)}个字符，应为{MIN_LENGTH}至{MAX_LENGTH}个字符",
+                f"the name has {len(stripped)} characters; it must have {MIN_LENGTH} to {MAX_LENGTH}",
+            )
+        )
+    if len(stripped) > _ANALYSIS_LIMIT:
+        return found
+    bad = sorted({char for char in stripped if not _is_allowed(char)}, key=stripped.index)
+    if bad or stripped != name:
+        shown = " ".join(f"U+{ord(char):04X}" for char in bad[:5])
+        found.append(
+            _violation(
+                "naming.characters",
+                f"名称含有不允许的字符 {shown}" if bad else "名称首尾不得有空格",
+                f"the name has characters it may not have: {shown}"
+                if bad
+                else "the name has surrounding spaces",
+            )
+        )
+    text = unicodedata.normalize("NFKC", stripped)
+    for term in dict.fromkeys(term for _, _, term in _forbidden_spans(text)):
+        found.append(
+            _violation(
+                "naming.forbidden_term",
+                f"名称含有《广告法》禁止的绝对化用语“{term}”",
+                f"the name uses “{term}”, an absolute term forbidden by the Advertising Law (Art. 9)",
+            )
+        )
+    parts = _split(text, provider_short_names)
+    form_problem = _form_word_violation(parts, product_form)
+    if form_problem is not None:
+        found.append(form_problem)
+    if not _has_content(parts.content):
+        found.append(
+            _violation(
+                "naming.content",
+                "名称缺少数据内容：去除前缀和形态词后至少需要2个汉字或4个字母数字",
+                "the name says nothing about the data: keep ≥2 CJK or ≥4 other characters",
+            )
+        )
+    if not parts.prefix:
+        found.append(
+            _violation(
+                "naming.subject",
+                "名称宜以地域名称或提供方简称开头，如“上海市…”",
+                "the name should start with a region or the provider's short name, e.g. 上海市…",
+            )
+        )
+    elif parts.prefix_kind == "region" and coverage and not _region_fits(parts.region_codes, coverage):
+        found.append(
+            _violation(
+                "naming.region_mismatch",
+                f"名称以“{parts.prefix}”开头，但该地域与产品覆盖地域不符",
+                f"the name starts with {parts.prefix}, which does not match the product's spatial coverage",
+            )
+        )
+    if name_normalize(stripped) in taken_names:
+        found.append(
+            _violation(
+                "naming.duplicate",
+                "该提供方已有同名产品",
+                "the provider already lists a product with this name",
+            )
+        )
+    return found
+
+
+# --- suggestion ------------------------------------------------------------------------------------------
+
+
+def _region_prefix_for(coverage: Sequence[str]) -> str | None:
+    """The name of the first covered region (or its city) that, put in front, reads back as fitting."""
+    for covered in coverage:
+        for code in region_ancestors(covered):  # a district has no name here: use its city's
+            display = region_display_name(code)
+            if display is None or (code == NATIONWIDE and covered != NATIONWIDE):
+                continue
+            match = region_match_prefix(display)
+            if match is not None and match.name == display and _region_fits(match.codes, coverage):
+                return display
+    return None
+
+
+def _default_form_word(content: str, product_form: str) -> tuple[str, str]:
+    word = FORM_WORDS[product_form][0]
+    if content.endswith("数据") and word.startswith("数据") and len(word) > 2:
+        return content[:-2], word  # 企业信用数据 + 数据集 → 企业信用数据集
+    return content, word
+
+
+def _numbered(base: str, taken: Collection[str]) -> str | None:
+    for index in range(2, 100):
+        suffix = f"（{_CHINESE_NUMBERS[index - 2]}）" if index <= 10 else f"（{index}）"
+        candidate = base + suffix
+        if len(candidate) > MAX_LENGTH:
+            return None
+        if name_normalize(candidate) not in taken:
+            return candidate
+    return None
+
+
+def _suggest(
+    name: str, product_form: str, coverage: Sequence[str], short_names: Sequence[str], taken: Collection[str]
+) -> str | None:
+    text = unicodedata.normalize("NFKC", name.strip())[: _ANALYSIS_LIMIT * 2]
+    for _ in range(5):  # removing one term can join two halves into another
+        spans = _forbidden_spans(text)
+        if not spans:
+            break
+        for start, end, _term in reversed(spans):
+            text = text[:start] + text[end:]
+    text = "".join(char if _is_allowed(char) else " " for char in text)
+    text = _CJK_GAP_RE.sub("", _SPACES_RE.sub(" ", text)).strip()
+    parts = _split(text, short_names)
+    prefix = parts.prefix
+    if parts.prefix_kind == "region" and coverage and not _region_fits(parts.region_codes, coverage):
+        prefix = ""
+    if not prefix:
+        prefix = _region_prefix_for(coverage) or ""
+    content = parts.content.strip(" _-—·")
+    form_word = parts.form_word if parts.word_form == product_form else ""
+    if not form_word:
+        content, form_word = _default_form_word(content, product_form)
+    qualifier = parts.qualifier.strip()
+    room = MAX_LENGTH - len(prefix) - len(form_word) - len(qualifier)
+    if len(content) > room:
+        qualifier, room = "", MAX_LENGTH - len(prefix) - len(form_word)
+        content = content[: max(room, 0)].rstrip(" _-—·")
+    candidate = prefix + content + form_word + qualifier
+    if name_normalize(candidate) in taken:
+        numbered = _numbered(prefix + content + form_word, taken)
+        if numbered is None:
+            return None
+        candidate = numbered
+    return candidate
+
+
+# --- entry point -----------------------------------------------------------------------------------------
+
+
+def _clean_strings(values: object) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, Collection):
+        return ()
+    return tuple(value.strip() for value in values if isinstance(value, str) and value.strip())
+
+
+def name_check(
+    name: object,
+    *,
+    product_form: str,
+    spatial_coverage: Sequence[str] = (),
+    provider_short_names: Sequence[str] = (),
+    taken_names: Collection[str] = (),
+) -> NamingVerdict:
+    """Check a product name against rules N1–N7; `taken_names` must already be `name_normalize`d.
+
+    Raises ValidationFailed only for input that is not a name at all (a non-string, an unknown product form).
+    """
+    if not isinstance(product_form, str) or product_form not in vocabulary_codes("product_form"):
+        allowed = ", ".join(sorted(vocabulary_codes("product_form")))
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "product_form",
+                    "invalid_choice",
+                    f"产品形态必须是以下之一：{allowed}",
+                    f"product_form must be one of: {allowed}",
+                )
+            ]
+        )
+    if not isinstance(name, str):
+        raise ValidationFailed([FieldError("name", "type", "产品名称必须是字符串", "name must be a string")])
+    coverage = tuple(code for code in _clean_strings(spatial_coverage) if region_is_valid(code))
+    short_names = tuple(
+        n
+        for n in (unicodedata.normalize("NFKC", s) for s in _clean_strings(provider_short_names))
+        if len(n) >= 2
+    )
+    taken = taken_names if isinstance(taken_names, Collection) and not isinstance(taken_names, str) else ()
+    found = _violations(name, product_form, coverage, short_names, taken)
+    suggestion = None
+    if found:
+        candidate = _suggest(name, product_form, coverage, short_names, taken)
+        if candidate and candidate != name:
+            retry = _violations(candidate, product_form, coverage, short_names, taken)
+            if not any(v.severity == "error" for v in retry):
+                suggestion = candidate
+    return NamingVerdict(
+        compliant=not any(v.severity == "error" for v in found),
+        violations=tuple(found),
+        suggestion=suggestion,
+    )
