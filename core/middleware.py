@@ -6,8 +6,8 @@ class BodySizeLimitMiddleware:
     """Refuse an oversized body with 413 before anything reads it.
 
     Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) only guards form parsing and `request.body`, and answers
-    400; DRF parsers read the stream directly. The declared Content-Length is checked here, and the stream is
-    capped so a body that lies about its length cannot be read past the limit either.
+    400; DRF parsers read the stream directly. The declared Content-Length is checked here; WSGI servers read
+    no more than Content-Length from the socket, so a body cannot grow past what was declared.
     """
 
     def __init__(self, get_response):

@@ -15,5 +15,5 @@ class ProductsConfig(AppConfig):
     verbose_name = "Products"
 
     def ready(self):
-        # Schema upkeep, not business logic: SQLite table rebuilds drop the FTS triggers (see products.search).
+        # Schema upkeep, not business logic: SQLite table rebuilds drop the FTS triggers (products.search).
         post_migrate.connect(_install_search_index, sender=self, dispatch_uid="products.search_index")

@@ -102,6 +102,9 @@ class ProductRegion(models.Model):
         constraints = [models.UniqueConstraint(fields=["product", "code"], name="product_region_unique")]
         indexes = [models.Index(fields=["code", "product"], name="product_region_code")]
 
+    def __str__(self) -> str:
+        return f"{self.product_id}:{self.code}"
+
 
 class ProductVersion(models.Model):
     """The product as it was at each version: the readable history of every change."""
@@ -146,3 +149,6 @@ class CodeCounter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["origin", "year"], name="code_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.origin}-{self.year}: {self.last_serial}"

@@ -32,7 +32,37 @@ logger = logging.getLogger(__name__)
 # Tokens that carry no meaning for search: punctuation, spaces and the commonest function words.
 _SKIP = re.compile(r"^[\s\W_]+$")
 _STOPWORDS = frozenset(
-    ["的", "了", "和", "与", "及", "或", "在", "是", "为", "对", "等", "之", "其", "以", "于", "由", "从", "把", "被", "个", "这", "那", "有", "a", "an", "the", "of", "and", "or"]
+    [
+        "的",
+        "了",
+        "和",
+        "与",
+        "及",
+        "或",
+        "在",
+        "是",
+        "为",
+        "对",
+        "等",
+        "之",
+        "其",
+        "以",
+        "于",
+        "由",
+        "从",
+        "把",
+        "被",
+        "个",
+        "这",
+        "那",
+        "有",
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+    ]
 )
 MAX_QUERY_TOKENS = 12
 

@@ -81,6 +81,7 @@ def naming_errors(descriptor: dict, *, taken: set[str]) -> list[FieldError]:
         product_form=descriptor["product_form"],
         spatial_coverage=descriptor["spatial_coverage"],
         taken_names=taken,
+        suggest=False,
     )
     return [
         FieldError("descriptor.name", v.code, v.message, v.message_en)
@@ -206,7 +207,10 @@ def descriptor_columns(descriptor: dict) -> dict[str, Any]:
 
 
 def serials_allocate(*, origin: str, year: int, count: int = 1) -> int:
-    """Reserve `count` consecutive serials for `origin` in `year`; returns the first. Call inside a transaction."""
+    """Reserve `count` consecutive serials for `origin` in `year` and return the first.
+
+    Call inside a transaction: the counter row stays locked until it commits.
+    """
     CodeCounter.objects.get_or_create(origin=origin, year=year)
     counter = CodeCounter.objects.select_for_update().get(origin=origin, year=year)
     first = counter.last_serial + 1
@@ -271,7 +275,9 @@ def _locked(product: Product, *, expected_version: int | None) -> Product:
     if expected_version is not None and expected_version != locked.version:
         raise Conflict(
             message=f"产品已被修改（当前版本 {locked.version}，请求基于版本 {expected_version}）",
-            message_en=f"The product changed meanwhile (now version {locked.version}, you sent {expected_version})",
+            message_en=(
+                f"The product changed meanwhile (now version {locked.version}, you sent {expected_version})"
+            ),
             code="version_mismatch",
             extra={"current_version": locked.version},
         )

@@ -51,6 +51,14 @@ def _bool(name: str, default: bool) -> bool:
     return default  # unreachable
 
 
+def _rate(name: str, default: str) -> str:
+    value = env.str(name, default=default)
+    number, _, period = value.partition("/")
+    if not number.isdigit() or not period or period[0] not in "smhd":
+        _fail(name, value, "must look like 100/min (a number, then /s, /min, /hour or /day)")
+    return value
+
+
 # --- The node --------------------------------------------------------------------------------------------
 REGISTRY_ENV = _choice("REGISTRY_ENV", "development", ("development", "production"))
 PRODUCTION = REGISTRY_ENV == "production"
@@ -220,9 +228,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonReadThrottle", "api.throttling.WriteThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("THROTTLE_ANON", default="600/min"),
-        "write": env.str("THROTTLE_WRITE", default="1200/min"),
+        "anon": _rate("THROTTLE_ANON", "600/min"),
+        "write": _rate("THROTTLE_WRITE", "1200/min"),
     },
+    # How many reverse proxies put X-Forwarded-For in front of the node: 0 trusts only the socket address,
+    # so a client cannot pick its own throttling identity by sending the header itself.
+    "NUM_PROXIES": _int("NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -256,7 +267,7 @@ _broker_default = "filesystem://"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_broker_default)
 _broker_scheme = urlsplit(CELERY_BROKER_URL).scheme
 if _broker_scheme not in {"filesystem", "redis", "rediss", "amqp", "memory"}:
-    _fail("CELERY_BROKER_URL", CELERY_BROKER_URL, "scheme must be filesystem, redis, rediss or amqp")
+    _fail("CELERY_BROKER_URL", CELERY_BROKER_URL, "scheme must be filesystem, redis, rediss, amqp or memory")
 if _broker_scheme == "filesystem":
     _broker_dir = NODE_DATA_DIR / "broker"
     for sub in ("queue", "processed"):
@@ -296,7 +307,8 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
+    # The directive only allows a later, manual submission to browsers' preload lists.
+    SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS])

@@ -136,7 +136,12 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
 
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    # Set both explicitly: a shell starting this in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     print("Exchange nodes running (Ctrl-C to stop):\n" + "\n".join(lines), flush=True)
     try:
         while True:

@@ -71,9 +71,9 @@ def test_duplicate_names_within_one_file_and_against_stored_products(tmp_path):
     d = random_descriptor()
     lines = [json.dumps(d, ensure_ascii=False)] * 2
     code, out, _ = _run(_write(tmp_path, lines))
-    assert "accepted: 1" in out and "naming.duplicate" in out
+    assert code == 1 and "accepted: 1" in out and "naming.duplicate" in out
     code, out, _ = _run(_write(tmp_path, lines[:1]))
-    assert "accepted: 0" in out and Product.objects.count() == 1
+    assert code == 1 and "accepted: 0" in out and Product.objects.count() == 1
 
 
 def test_imported_products_are_searchable_and_have_valid_codes(tmp_path, anon):

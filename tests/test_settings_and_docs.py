@@ -32,6 +32,8 @@ def _django_check(**env):
         ({"REGISTRY_ENV": "production", "SECRET_KEY": "short", "ALLOWED_HOSTS": "a.org"}, "SECRET_KEY"),
         ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL"),
         ({"NODE_PUBLIC_URL": "ftp://x"}, "NODE_PUBLIC_URL"),
+        ({"THROTTLE_ANON": "lots"}, "THROTTLE_ANON"),
+        ({"NUM_PROXIES": "-1"}, "NUM_PROXIES"),
     ],
 )
 def test_bad_environment_stops_the_start_naming_the_variable(env, needle):

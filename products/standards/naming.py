@@ -400,8 +400,11 @@ def name_check(
     spatial_coverage: Sequence[str] = (),
     provider_short_names: Sequence[str] = (),
     taken_names: Collection[str] = (),
+    suggest: bool = True,
 ) -> NamingVerdict:
     """Check a product name against rules N1–N7; `taken_names` must already be `name_normalize`d.
+
+    `suggest=False` skips computing a compliant suggestion (writers that only need the verdict).
 
     Raises ValidationFailed only for input that is not a name at all (a non-string, an unknown product form).
     """
@@ -428,7 +431,7 @@ def name_check(
     taken = taken_names if isinstance(taken_names, Collection) and not isinstance(taken_names, str) else ()
     found = _violations(name, product_form, coverage, short_names, taken)
     suggestion = None
-    if found:
+    if found and suggest:
         candidate = _suggest(name, product_form, coverage, short_names, taken)
         if candidate and candidate != name:
             retry = _violations(candidate, product_form, coverage, short_names, taken)
