@@ -1,6 +1,12 @@
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+
+
+class RegistryUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -17,6 +23,8 @@ class User(AbstractUser):
     exchange = models.ForeignKey(
         "exchanges.Exchange", on_delete=models.PROTECT, null=True, blank=True, related_name="operators"
     )
+
+    objects = RegistryUserManager()
 
     class Meta:
         constraints = [

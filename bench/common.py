@@ -15,6 +15,11 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/registry_bench"
 
 
+def bench_database_url(name: str) -> str:
+    """Each benchmark gets its own database, so two can run at once without dropping each other's."""
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG) + "_" + name
+
+
 def setup_django(database_url: str | None = None, *, fresh: bool = True) -> str:
     """Point Django at the benchmark database (recreated when `fresh`), migrate it, and set Django up."""
     url = database_url or os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)

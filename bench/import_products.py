@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, machine, setup_django
+from common import ROOT, bench_database_url, machine, setup_django
 
 
 def main() -> int:
@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=None)
     args = parser.parse_args()
 
-    url = setup_django()
+    url = setup_django(bench_database_url("import"))
     from django.db import connection
 
     from products.models import Product, ProductVersion

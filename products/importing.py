@@ -21,7 +21,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import FieldError, ValidationFailed
+from federation.outbox import publish
 from products.models import Product, ProductRegion, ProductStatus, ProductVersion
+from products.replication import product_changes
 from products.services import (
     authorize_write,
     descriptor_columns,
@@ -234,5 +236,6 @@ def _insert(valid, *, actor, exchange_id, status, now, year, first) -> None:
         )
         for p in products
     )
+    publish([change for p in products for change in product_changes(p)])
     for (result, _, _), p in zip(valid, products, strict=True):
         result.code = p.code

@@ -22,8 +22,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 
 # A product under review is frozen so the reviewer decides on what was submitted; a delisted one is final.
 EDITABLE = frozenset({S.DRAFT, S.REJECTED, S.LISTED, S.SUSPENDED})
-# States in which the product is public: its content must keep meeting the standard on every edit.
-PUBLIC = frozenset({S.LISTED})
+# States in which anyone can read the product (a delisted product stays visible, as delisted, everywhere).
+PUBLIC = frozenset({S.LISTED, S.SUSPENDED, S.DELISTED})
 
 
 def transition_target(*, status: str, action: str) -> str:

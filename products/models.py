@@ -112,6 +112,7 @@ class ProductVersion(models.Model):
     class Change(models.TextChoices):
         CREATED = "created", "创建 Created"
         IMPORTED = "imported", "批量导入 Imported"
+        REPLICATED = "replicated", "同步自所属交易所 Replicated from its home exchange"
         UPDATED = "updated", "修改 Updated"
         SUBMITTED = "submitted", "提交审核 Submitted"
         WITHDRAWN = "withdrawn", "撤回 Withdrawn"
@@ -152,3 +153,43 @@ class CodeCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin}-{self.year}: {self.last_serial}"
+
+
+class RecognitionStatus(models.TextChoices):
+    RECOGNISED = "recognised", "已互认 Recognised"
+    PENDING = "pending", "待复核 Pending review"
+    REFUSED = "refused", "不予互认 Refused"
+
+
+class Recognition(models.Model):
+    """Whether one exchange recognises one product (互认). Owned by the recognising exchange's node and
+    replicated like any record, so every node can show every exchange's verdict."""
+
+    class DecidedBy(models.TextChoices):
+        HOME = "home", "Listed by its home exchange"
+        AUTO = "auto", "Automatic check against the common standard"
+        OPERATOR = "operator", "Operator review"
+
+    product_code = models.CharField(max_length=40, help_text="Global code of the product (it may arrive later).")
+    exchange = models.ForeignKey("exchanges.Exchange", on_delete=models.PROTECT, related_name="recognitions",
+                                 db_index=False)
+    status = models.CharField(max_length=12, choices=RecognitionStatus.choices)
+    reasons = JSONField(default=list, blank=True)
+    product_version = models.PositiveIntegerField(help_text="The product version this decision was made on.")
+    decided_by = models.CharField(max_length=10, choices=DecidedBy.choices)
+    policy_version = models.CharField(max_length=8, default="1.0")
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product_code", "exchange"], name="recognition_product_exchange"),
+        ]
+        indexes = [models.Index(fields=["exchange", "status", "product_code"], name="recognition_by_exchange")]
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id} {self.status} {self.product_code}"
+
+    @property
+    def gid(self) -> str:
+        return f"{self.product_code}@{self.exchange_id}"

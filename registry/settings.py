@@ -79,6 +79,24 @@ if _url.scheme not in {"http", "https"} or not _url.hostname:
 
 NODE_DATA_DIR = Path(env.str("NODE_DATA_DIR", default=str(VAR_DIR / NODE_CODE.lower())))
 
+# --- Federation ----------------------------------------------------------------------------------------
+# The node's Ed25519 private key: a PEM file (created by `manage.py node_init`) or the PEM text itself.
+NODE_KEY_FILE = Path(env.str("NODE_KEY_FILE", default=str(NODE_DATA_DIR / "node_key.pem")))
+NODE_PRIVATE_KEY = env.str("NODE_PRIVATE_KEY", default="")
+FEDERATION = {
+    # How often beat pulls every origin and retries wake-ups (seconds). A lost wake-up costs at most this.
+    "SYNC_INTERVAL": _int("FEDERATION_SYNC_INTERVAL", 5, minimum=1),
+    "ANTI_ENTROPY_INTERVAL": _int("FEDERATION_ANTI_ENTROPY_INTERVAL", 300, minimum=5),
+    # Node-to-node request signatures older than this (or expired) are refused: bounds replay.
+    "SIGNATURE_MAX_AGE": _int("FEDERATION_SIGNATURE_MAX_AGE", 60, minimum=5),
+    "HTTP_TIMEOUT": _int("FEDERATION_HTTP_TIMEOUT", 10, minimum=1),
+    "MAX_RESPONSE_BYTES": _int("FEDERATION_MAX_RESPONSE_BYTES", 32 * 1024 * 1024, minimum=1024 * 1024),
+    "PAGE_SIZE": _int("FEDERATION_PAGE_SIZE", 500, minimum=1),
+    # A pull holds its origin for this long; a worker killed mid-pull frees it when the lease runs out.
+    "PULL_LEASE": _int("FEDERATION_PULL_LEASE", 30, minimum=5),
+    "MAX_BACKOFF": _int("FEDERATION_MAX_BACKOFF", 300, minimum=1),
+}
+
 # --- Core Django ----------------------------------------------------------------------------------------
 DEBUG = _bool("DEBUG", False)
 if PRODUCTION:
@@ -113,6 +131,7 @@ INSTALLED_APPS = [
     "products",
     "participants",
     "demands",
+    "federation",
     "api",
 ]
 
@@ -295,6 +314,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "node-heartbeat": {"task": "core.tasks.node_heartbeat", "schedule": 15.0},
+    "federation-sync": {"task": "federation.tasks.sync_tick", "schedule": float(FEDERATION["SYNC_INTERVAL"])},
+    "federation-anti-entropy": {
+        "task": "federation.tasks.anti_entropy",
+        "schedule": float(FEDERATION["ANTI_ENTROPY_INTERVAL"]),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(NODE_DATA_DIR / "celerybeat-schedule")
 

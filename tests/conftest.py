@@ -16,6 +16,19 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_DESCRIPTOR = json.loads((ROOT / "docs" / "examples" / "product-descriptor.json").read_text("utf-8"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _node_key(tmp_path_factory):
+    """This test node's Ed25519 key, made fresh for the session (never the developer's own)."""
+    from django.conf import settings
+
+    from federation import keys
+
+    settings.NODE_KEY_FILE = tmp_path_factory.mktemp("node") / "node_key.pem"
+    keys.key_generate(path=settings.NODE_KEY_FILE)
+    yield
+    keys.private_key.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
     cache.clear()

@@ -78,10 +78,14 @@ class TestLifecycle:
             _act(alice_api, product.code, "suspend", {"reasons": ["数据源核查"]}).json()["status"]
             == "suspended"
         )
-        assert anon.get(f"{URL}{product.code}/").status_code == 404
+        public = anon.get(f"{URL}{product.code}/").json()  # visible, as suspended, with the public reason
+        assert public["status"] == "suspended" and public["status_reasons"] == ["数据源核查"]
+        assert product.code not in [p["code"] for p in anon.get(URL).json()["results"]]
         assert _act(alice_api, product.code, "reinstate").json()["status"] == "listed"
         delisted = _act(alice_api, product.code, "delist", {"reasons": ["停止供应"]}).json()
         assert delisted["status"] == "delisted" and delisted["delisted_at"]
+        assert anon.get(f"{URL}{product.code}/").json()["status"] == "delisted"  # stays visible as delisted
+        assert [p["code"] for p in anon.get(URL, {"status": "delisted"}).json()["results"]] == [product.code]
 
     @pytest.mark.parametrize(
         ("status", "action", "body"),

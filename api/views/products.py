@@ -20,6 +20,7 @@ from api.serializers.products import (
 from api.views.common import errors
 from products import services
 from products.merge_patch import merge_patch
+from products.models import ProductStatus
 from products.selectors import product_versions, product_visible
 
 TAG = ["products"]
@@ -65,7 +66,10 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     lookup_value_regex = r"[A-Za-z0-9*-]{1,40}"
 
     def get_queryset(self):
-        return product_visible(user=self.request.user).order_by("-id")
+        queryset = product_visible(user=self.request.user).order_by("-id")
+        if self.action == "list" and "status" not in self.request.query_params:
+            queryset = queryset.filter(status=ProductStatus.LISTED)  # lists show what is on offer by default
+        return queryset
 
     def get_serializer_class(self):
         return ProductListSerializer if self.action == "list" else ProductDetailSerializer

@@ -1,0 +1,68 @@
+"""Signed change-log entries: RFC 8785 canonical JSON of the envelope, signed with the origin's Ed25519 key."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import rfc8785
+
+from federation import keys
+
+ENVELOPE_FIELDS = ("gid", "origin", "payload", "seq", "type", "version")
+_CODE = re.compile(r"^[A-Z]{4,8}$")
+_TYPE = re.compile(r"^[a-z_]{1,32}$")
+MAX_GID = 96
+
+
+class EnvelopeError(ValueError):
+    pass
+
+
+def canonical(envelope: dict[str, Any]) -> str:
+    return rfc8785.dumps(envelope).decode("utf-8")
+
+
+def envelope_build(*, origin: str, seq: int, record_type: str, gid: str, version: int,
+                   payload: dict) -> tuple[str, str]:
+    """Canonical body and signature of a new entry of this node."""
+    body = canonical({"origin": origin, "seq": seq, "type": record_type, "gid": gid, "version": version,
+                      "payload": payload})
+    return body, keys.sign(body.encode("utf-8"))
+
+
+def envelope_check(item: Any, *, origin: str, public_key: str) -> tuple[dict, str]:
+    """Check one feed item from a peer: shape, then the origin's signature. Returns (envelope, body).
+
+    Everything here is untrusted input; any problem raises EnvelopeError with the reason.
+    """
+    if not isinstance(item, dict) or set(item) != {"entry", "signature"}:
+        raise EnvelopeError("an item must be an object with exactly entry and signature")
+    envelope, signature = item["entry"], item["signature"]
+    if not isinstance(envelope, dict) or tuple(sorted(envelope)) != ENVELOPE_FIELDS:
+        raise EnvelopeError(f"an entry must have exactly the fields {', '.join(ENVELOPE_FIELDS)}")
+    if not isinstance(signature, str) or len(signature) > 100:
+        raise EnvelopeError("signature must be a base64 string")
+    if envelope["origin"] != origin:
+        raise EnvelopeError(f"entry of origin {envelope['origin']!r} in the feed of {origin}")
+    for name in ("seq", "version"):
+        value = envelope[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**63:
+            raise EnvelopeError(f"{name} must be a positive integer")
+    if not isinstance(envelope["type"], str) or not _TYPE.match(envelope["type"]):
+        raise EnvelopeError("type must be a record type name")
+    if not isinstance(envelope["gid"], str) or not 1 <= len(envelope["gid"]) <= MAX_GID:
+        raise EnvelopeError(f"gid must be a string of 1 to {MAX_GID} characters")
+    if not isinstance(envelope["payload"], dict):
+        raise EnvelopeError("payload must be an object")
+    try:
+        body = canonical(envelope)
+    except (TypeError, ValueError, rfc8785.CanonicalizationError) as exc:
+        raise EnvelopeError(f"entry cannot be canonicalised: {exc}") from exc
+    if not keys.verify(public_key, body.encode("utf-8"), signature):
+        raise EnvelopeError(f"signature does not verify with the public key of {origin}")
+    return envelope, body
+
+
+def is_exchange_code(value: Any) -> bool:
+    return isinstance(value, str) and bool(_CODE.match(value))

@@ -1,0 +1,69 @@
+"""The one outbound HTTP wrapper for calls to peers: signing, timeouts, a response size cap, and the
+difference between a transient failure (retry later) and a permanent one (the request itself is wrong)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from django.conf import settings
+
+from federation.models import Peer
+from federation.signatures import sign_request
+
+_local = threading.local()
+TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+
+
+class PeerError(Exception):
+    def __init__(self, message: str, *, transient: bool, status: int | None = None):
+        super().__init__(message)
+        self.transient = transient
+        self.status = status
+
+
+def _session() -> requests.Session:
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+        session.trust_env = False  # never route node-to-node traffic through an ambient proxy
+    return session
+
+
+def peer_request(peer: Peer, method: str, path: str, *, params: dict | None = None,
+                 json_body: Any = None) -> Any:
+    """Send a signed request to `peer` and return its decoded JSON answer, or raise PeerError."""
+    url = peer.base_url.rstrip("/") + path
+    if params:
+        url += "?" + urlencode(params)
+    body = json.dumps(json_body, ensure_ascii=False).encode("utf-8") if json_body is not None else None
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    headers = sign_request(method, url, headers, body)
+    limit = settings.FEDERATION["MAX_RESPONSE_BYTES"]
+    try:
+        with _session().request(method, url, data=body, headers=headers, stream=True, allow_redirects=False,
+                                timeout=(3.0, settings.FEDERATION["HTTP_TIMEOUT"])) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise PeerError(f"response larger than {limit} bytes", transient=False,
+                                    status=response.status_code)
+                chunks.append(chunk)
+            status = response.status_code
+    except requests.RequestException as exc:
+        raise PeerError(f"{exc.__class__.__name__}: {exc}", transient=True) from exc
+    content = b"".join(chunks)
+    if status >= 300:
+        snippet = content[:300].decode("utf-8", "replace")
+        raise PeerError(f"HTTP {status}: {snippet}", transient=status in TRANSIENT_STATUSES or status >= 500,
+                        status=status)
+    try:
+        return json.loads(content) if content else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PeerError(f"answer is not JSON: {exc}", transient=False, status=status) from exc

@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from exchanges.models import Exchange
+from federation.keys import key_generate, public_key_b64
+
+
+class Command(BaseCommand):
+    help = "Create this node's Ed25519 key pair if it has none, and print its public key as the last line."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rotate", action="store_true", help="Replace an existing key (peers must be told).")
+
+    def handle(self, *args, rotate: bool, **options):
+        if settings.NODE_PRIVATE_KEY:
+            self.stderr.write("the key comes from NODE_PRIVATE_KEY; nothing written")
+        else:
+            path, created = key_generate(overwrite=rotate)
+            self.stderr.write(f"{'created' if created else 'kept'} {path}")
+        Exchange.objects.filter(pk=settings.NODE_CODE).update(runs_node=True, node_url=settings.NODE_PUBLIC_URL)
+        self.stdout.write(public_key_b64())

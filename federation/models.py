@@ -1,0 +1,140 @@
+"""Federation state, all as database rows: peers, the signed change log, sync cursors, wake-up deliveries."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class Peer(models.Model):
+    """Another exchange's node: where it is and the key its signatures must verify with."""
+
+    exchange = models.OneToOneField("exchanges.Exchange", on_delete=models.PROTECT, primary_key=True,
+                                    related_name="peer")
+    base_url = models.URLField()
+    public_key = models.CharField(max_length=64, help_text="Base64 of the 32-byte Ed25519 public key.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Health: a peer that keeps failing is backed off, not hammered.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    backoff_until = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["exchange_id"]
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id} {self.base_url}"
+
+    @property
+    def code(self) -> str:
+        return self.exchange_id
+
+
+class Entry(models.Model):
+    """The compacted change log: the latest signed entry of every record of every origin this node knows.
+
+    `body` is the RFC 8785 canonical JSON of the signed envelope {origin, seq, type, gid, version, payload},
+    exactly the bytes the origin signed, so a node relays another origin's entries unchanged.
+    """
+
+    origin = models.CharField(max_length=8)
+    seq = models.PositiveBigIntegerField()
+    record_type = models.CharField(max_length=32)
+    gid = models.CharField(max_length=96)
+    version = models.PositiveIntegerField()
+    body = models.TextField()
+    signature = models.CharField(max_length=100)
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["origin", "seq"], name="entry_origin_seq"),
+            models.UniqueConstraint(fields=["origin", "record_type", "gid"], name="entry_origin_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin}#{self.seq} {self.record_type} {self.gid} v{self.version}"
+
+
+class OriginCounter(models.Model):
+    """This node's last sequence number. Locked at the end of every publishing transaction, so sequence
+    numbers become visible in order: a transaction holding n+1 commits after the one holding n."""
+
+    origin = models.CharField(max_length=8, primary_key=True)
+    last_seq = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.last_seq}"
+
+
+class SyncState(models.Model):
+    """How far this node has applied each other origin's log, and the pull that moves it forward."""
+
+    class State(models.TextChoices):
+        IDLE = "idle"
+        PENDING = "pending"
+        RUNNING = "running"
+
+    origin = models.CharField(max_length=8, primary_key=True)
+    cursor = models.PositiveBigIntegerField(default=0, help_text="Highest sequence number applied.")
+    head_seen = models.PositiveBigIntegerField(default=0, help_text="Highest sequence number announced.")
+    head_seen_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.IDLE)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_source = models.CharField(max_length=8, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.origin} @ {self.cursor}/{self.head_seen} {self.state}"
+
+
+class Wakeup(models.Model):
+    """A pending "origin X is at seq n" message to one peer; one row per (peer, origin), coalesced."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        DONE = "done"
+        FAILED = "failed"
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="wakeups")
+    origin = models.CharField(max_length=8)
+    seq = models.PositiveBigIntegerField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "origin"], name="wakeup_peer_origin")]
+        indexes = [models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="wakeup_due")]
+
+    def __str__(self) -> str:
+        return f"wake {self.peer_id}: {self.origin}@{self.seq} {self.state}"
+
+
+class QuarantinedEntry(models.Model):
+    """An entry that failed verification or validation: kept with its reason, never applied."""
+
+    origin = models.CharField(max_length=8)
+    seq = models.PositiveBigIntegerField()
+    source = models.CharField(max_length=8, help_text="The peer it came from.")
+    record_type = models.CharField(max_length=32, blank=True)
+    gid = models.CharField(max_length=96, blank=True)
+    reason = models.TextField()
+    raw = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["origin", "seq"], name="quarantine_origin_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.origin}#{self.seq}: {self.reason[:60]}"

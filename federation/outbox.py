@@ -1,0 +1,69 @@
+"""Publishing: a change to a record this node owns writes its signed change-log entry in the same
+transaction as the change (transactional outbox), and wakes the peers after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from federation.envelope import envelope_build
+from federation.models import Entry, OriginCounter
+
+
+@dataclass(frozen=True)
+class Change:
+    record_type: str
+    gid: str
+    version: int
+    payload: dict
+
+
+def _allocate(count: int) -> int:
+    """Reserve `count` sequence numbers; the counter row stays locked until this transaction commits."""
+    OriginCounter.objects.get_or_create(origin=settings.NODE_CODE)
+    counter = OriginCounter.objects.select_for_update().get(origin=settings.NODE_CODE)
+    first = counter.last_seq + 1
+    counter.last_seq += count
+    counter.save(update_fields=["last_seq"])
+    return first
+
+
+def publish(changes: list[Change]) -> int:
+    """Append `changes` to this node's log; returns the last sequence number. Call inside the change's
+    transaction, after the change itself, so the counter lock is held for as short a time as possible."""
+    if not changes:
+        return 0
+    if not connection.in_atomic_block:
+        raise RuntimeError("publish() must run inside the transaction of the change it records")
+    latest: dict[tuple[str, str], Change] = {}
+    for change in changes:  # the same record changed twice in one transaction: its last state wins
+        latest.pop((change.record_type, change.gid), None)
+        latest[(change.record_type, change.gid)] = change
+    changes = list(latest.values())
+    origin = settings.NODE_CODE
+    first = _allocate(len(changes))
+    entries = []
+    for offset, change in enumerate(changes):
+        seq = first + offset
+        body, signature = envelope_build(origin=origin, seq=seq, record_type=change.record_type, gid=change.gid,
+                                         version=change.version, payload=change.payload)
+        entries.append(Entry(origin=origin, seq=seq, record_type=change.record_type, gid=change.gid,
+                             version=change.version, body=body, signature=signature))
+    # Compaction: the log keeps only the latest entry of each record.
+    by_type: dict[str, list[str]] = {}
+    for change in changes:
+        by_type.setdefault(change.record_type, []).append(change.gid)
+    for record_type, gids in by_type.items():
+        Entry.objects.filter(origin=origin, record_type=record_type, gid__in=gids).delete()
+    Entry.objects.bulk_create(entries)
+    last = first + len(changes) - 1
+
+    def wake():
+        from federation.tasks import wake_peers
+
+        wake_peers.delay(origin, last)
+
+    transaction.on_commit(wake)
+    return last

@@ -1,0 +1,38 @@
+"""The record types that replicate. Domain apps register theirs; the mechanism does not change per type.
+
+A record type says how to build the public payload of a local record (an explicit schema, never "all
+fields"), how to validate and apply a payload that arrives from a peer, and how to list the live records of
+an origin for anti-entropy digests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+# apply(origin, gid, version, payload, *, repair) -> bool (True if it changed anything); raises
+# core.exceptions.ValidationFailed for a payload that breaks the type's schema.
+ApplyFn = Callable[..., bool]
+
+
+@dataclass(frozen=True)
+class RecordType:
+    name: str
+    apply: ApplyFn
+    # live(origin) -> iterable of (gid, version, payload) of the records this node holds for that origin
+    live: Callable[[str], Iterable[tuple[str, int, dict]]]
+
+
+_TYPES: dict[str, RecordType] = {}
+
+
+def register(record_type: RecordType) -> None:
+    _TYPES[record_type.name] = record_type
+
+
+def get(name: str) -> RecordType | None:
+    return _TYPES.get(name)
+
+
+def names() -> list[str]:
+    return sorted(_TYPES)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from federation import records
+from federation.envelope import canonical
+from federation.models import Entry, OriginCounter, Peer, QuarantinedEntry, SyncState
+
+
+def peer_public_key(code: str) -> str | None:
+    """The public key of an enabled peer, or None: what node signatures are verified with."""
+    return Peer.objects.filter(exchange_id=code, enabled=True).values_list("public_key", flat=True).first()
+
+
+def origin_public_key(origin: str) -> str | None:
+    """The key an origin's entries must verify with (disabled peers' entries still verify when relayed)."""
+    if origin == settings.NODE_CODE:
+        from federation.keys import public_key_b64
+
+        return public_key_b64()
+    return Peer.objects.filter(exchange_id=origin).values_list("public_key", flat=True).first()
+
+
+def peers_enabled() -> QuerySet[Peer]:
+    return Peer.objects.filter(enabled=True).exclude(exchange_id=settings.NODE_CODE)
+
+
+def origins_known() -> list[str]:
+    """Every origin whose log this node follows: each peer (enabled or not) is an origin."""
+    return list(Peer.objects.exclude(exchange_id=settings.NODE_CODE).values_list("exchange_id", flat=True))
+
+
+def feed_page(*, origin: str, after: int, limit: int) -> tuple[list[Entry], int]:
+    """Entries of `origin` after `after`, in order, and the head (highest seq) this node holds for it."""
+    entries = list(
+        Entry.objects.filter(origin=origin, seq__gt=after).order_by("seq").only("seq", "body", "signature")[:limit]
+    )
+    return entries, head_of(origin)
+
+
+def head_of(origin: str) -> int:
+    if origin == settings.NODE_CODE:
+        return OriginCounter.objects.filter(origin=origin).values_list("last_seq", flat=True).first() or 0
+    return SyncState.objects.filter(origin=origin).values_list("cursor", flat=True).first() or 0
+
+
+def record_hash(gid: str, version: int, payload: dict) -> bytes:
+    return hashlib.sha256(f"{gid}:{version}:".encode() + canonical(payload).encode("utf-8")).digest()
+
+
+def digests(*, origin: str) -> dict[str, dict]:
+    """Anti-entropy digest per record type: XOR of SHA-256(gid:version:canonical payload) over the live
+    records this node holds for `origin`, and their count. Equal digests mean equal replicas."""
+    result = {}
+    for name in records.names():
+        acc = bytearray(32)
+        count = 0
+        for gid, version, payload in records.get(name).live(origin):
+            for i, b in enumerate(record_hash(gid, version, payload)):
+                acc[i] ^= b
+            count += 1
+        result[name] = {"count": count, "digest": acc.hex()}
+    return result
+
+
+def sync_status() -> dict:
+    now = timezone.now()
+    counter = OriginCounter.objects.filter(origin=settings.NODE_CODE).values_list("last_seq", flat=True).first()
+    quarantined = dict(QuarantinedEntry.objects.values_list("origin").annotate(n=Count("id")).values_list("origin", "n"))
+    origins = []
+    for state in SyncState.objects.order_by("origin"):
+        lag = max(0, state.head_seen - state.cursor)
+        origins.append({
+            "origin": state.origin,
+            "cursor": state.cursor,
+            "head_seen": state.head_seen,
+            "lag_entries": lag,
+            "lag_seconds": _seconds(now, state.head_seen_at) if lag else 0.0,
+            "state": state.state,
+            "last_success_at": state.last_success_at,
+            "last_source": state.last_source,
+            "last_error": state.last_error,
+            "last_error_at": state.last_error_at,
+            "quarantined": quarantined.get(state.origin, 0),
+        })
+    peers = [
+        {
+            "code": p.exchange_id,
+            "base_url": p.base_url,
+            "enabled": p.enabled,
+            "consecutive_failures": p.consecutive_failures,
+            "backoff_until": p.backoff_until,
+            "last_success_at": p.last_success_at,
+            "last_error": p.last_error,
+            "last_error_at": p.last_error_at,
+            "pending_wakeups": p.wakeups.filter(state="pending").count(),
+        }
+        for p in Peer.objects.order_by("exchange_id")
+    ]
+    return {"node": settings.NODE_CODE, "own_seq": counter or 0, "peers": peers, "origins": origins,
+            "quarantined_total": sum(quarantined.values())}
+
+
+def _seconds(now: datetime, then: datetime | None) -> float:
+    return round((now - then).total_seconds(), 3) if then else 0.0

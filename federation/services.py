@@ -1,0 +1,380 @@
+"""Replication between nodes: peers, wake-ups, pulls, apply, repair.
+
+Pull is the backbone: a node asks any peer for the feed of origin X after its cursor and applies what it
+lacks. Push is only a wake-up. Every piece of work is a row (SyncState, Wakeup) with state, attempts, next
+attempt and a lease, claimed with a conditional UPDATE, so several workers can run the same tasks and a
+killed worker's work is picked up again when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.exceptions import DomainError
+from exchanges.models import Exchange
+from federation import keys, records
+from federation.envelope import EnvelopeError, envelope_check, is_exchange_code
+from federation.http import PeerError, peer_request
+from federation.models import Entry, Peer, QuarantinedEntry, SyncState, Wakeup
+from federation.selectors import digests, origin_public_key, origins_known, peers_enabled, record_hash
+
+logger = logging.getLogger(__name__)
+FEED_PATH = "/federation/v1/feed/{origin}/"
+
+
+def _conf(name: str) -> int:
+    return settings.FEDERATION[name]
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff with full jitter, capped."""
+    ceiling = min(_conf("MAX_BACKOFF"), 2 ** min(attempts, 16))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+# --- Peers --------------------------------------------------------------------------------------------------
+def peer_add(*, code: str, base_url: str, public_key: str, enabled: bool = True) -> Peer:
+    code = code.upper()
+    exchange = Exchange.objects.filter(code=code).first()
+    if exchange is None:
+        raise ValueError(f"unknown exchange code {code!r}")
+    if code == settings.NODE_CODE:
+        raise ValueError("a node is not its own peer")
+    keys.public_key_from_b64(public_key)  # raises KeyError_ on a malformed key
+    with transaction.atomic():
+        peer, _ = Peer.objects.update_or_create(
+            exchange=exchange, defaults={"base_url": base_url.rstrip("/"), "public_key": public_key, "enabled": enabled}
+        )
+        Exchange.objects.filter(pk=code).update(runs_node=True, node_url=peer.base_url)
+        SyncState.objects.get_or_create(origin=code)
+    return peer
+
+
+def peer_remove(*, code: str) -> bool:
+    with transaction.atomic():
+        deleted, _ = Peer.objects.filter(exchange_id=code.upper()).delete()
+        Exchange.objects.filter(pk=code.upper()).update(runs_node=False, node_url="")
+    return bool(deleted)
+
+
+def _peer_ok(peer: Peer) -> None:
+    Peer.objects.filter(pk=peer.pk).update(consecutive_failures=0, backoff_until=None,
+                                           last_success_at=timezone.now())
+
+
+def _peer_failed(peer: Peer, error: str) -> None:
+    failures = peer.consecutive_failures + 1
+    Peer.objects.filter(pk=peer.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1,
+        backoff_until=timezone.now() + backoff(failures),
+        last_error=error[:2000],
+        last_error_at=timezone.now(),
+    )
+    peer.consecutive_failures = failures
+
+
+def _usable(peer: Peer) -> bool:
+    return peer.enabled and (peer.backoff_until is None or peer.backoff_until <= timezone.now())
+
+
+# --- Wake-ups (push) ------------------------------------------------------------------------------------------
+def wakeups_enqueue(*, origin: str, seq: int) -> int:
+    """Record "origin is at seq" for every enabled peer (one coalesced row per peer and origin)."""
+    now = timezone.now()
+    count = 0
+    for peer in peers_enabled().exclude(exchange_id=origin):
+        updated = Wakeup.objects.filter(peer=peer, origin=origin).update(
+            seq=models_max("seq", seq), state=Wakeup.State.PENDING, next_attempt_at=now, attempts=0
+        )
+        if not updated:
+            try:
+                with transaction.atomic():
+                    Wakeup.objects.create(peer=peer, origin=origin, seq=seq, next_attempt_at=now)
+            except DatabaseError:  # created concurrently: update that one
+                Wakeup.objects.filter(peer=peer, origin=origin).update(
+                    seq=models_max("seq", seq), state=Wakeup.State.PENDING, next_attempt_at=now
+                )
+        count += 1
+    return count
+
+
+def models_max(field: str, value: int):
+    from django.db.models.functions import Greatest
+
+    return Greatest(F(field), value)
+
+
+def _claim_wakeup(wakeup_id: int) -> bool:
+    now = timezone.now()
+    return bool(
+        Wakeup.objects.filter(pk=wakeup_id)
+        .filter(Q(state=Wakeup.State.PENDING) | Q(state=Wakeup.State.SENDING, lease_until__lt=now))
+        .update(state=Wakeup.State.SENDING, lease_until=now + timedelta(seconds=_conf("PULL_LEASE")))
+    )
+
+
+def wakeups_deliver(*, limit: int = 200) -> int:
+    """Send due wake-ups; transient failures back off, permanent ones stop (the periodic pull covers them)."""
+    now = timezone.now()
+    due = (
+        Wakeup.objects.select_related("peer")
+        .filter(Q(state=Wakeup.State.PENDING, next_attempt_at__lte=now)
+                | Q(state=Wakeup.State.SENDING, lease_until__lt=now))
+        .filter(peer__enabled=True)
+        .filter(Q(peer__backoff_until__isnull=True) | Q(peer__backoff_until__lte=now))
+        .order_by("next_attempt_at")[:limit]
+    )
+    sent = 0
+    for wakeup in due:
+        if not _claim_wakeup(wakeup.pk):
+            continue
+        seq = wakeup.seq
+        try:
+            peer_request(wakeup.peer, "POST", "/federation/v1/wake/", json_body={"origin": wakeup.origin, "seq": seq})
+        except PeerError as exc:
+            attempts = wakeup.attempts + 1
+            if exc.transient:
+                _peer_failed(wakeup.peer, str(exc))
+            Wakeup.objects.filter(pk=wakeup.pk).update(
+                state=Wakeup.State.PENDING if exc.transient else Wakeup.State.FAILED,
+                attempts=attempts, next_attempt_at=timezone.now() + backoff(attempts), last_error=str(exc)[:2000],
+            )
+            continue
+        _peer_ok(wakeup.peer)
+        # Done unless a newer seq was recorded while this one was in flight.
+        Wakeup.objects.filter(pk=wakeup.pk, seq=seq).update(state=Wakeup.State.DONE, last_error="")
+        Wakeup.objects.filter(pk=wakeup.pk, state=Wakeup.State.SENDING).update(state=Wakeup.State.PENDING)
+        sent += 1
+    return sent
+
+
+def wake_receive(*, source: str, origin: str, seq: int) -> bool:
+    """A peer says `origin` is at `seq`. Returns True if a pull was scheduled."""
+    if origin == settings.NODE_CODE or not Peer.objects.filter(exchange_id=origin).exists():
+        return False
+    state, _ = SyncState.objects.get_or_create(origin=origin)
+    now = timezone.now()
+    SyncState.objects.filter(pk=origin, head_seen__lt=seq).update(head_seen=seq, head_seen_at=now)
+    if seq <= state.cursor:
+        return False
+    SyncState.objects.filter(pk=origin).exclude(state=SyncState.State.RUNNING).update(
+        state=SyncState.State.PENDING, next_attempt_at=now
+    )
+
+    def pull():
+        from federation.tasks import pull_origin
+
+        pull_origin.delay(origin)
+
+    transaction.on_commit(pull)
+    return True
+
+
+# --- Pull and apply -----------------------------------------------------------------------------------------
+def _claim_pull(origin: str) -> SyncState | None:
+    now = timezone.now()
+    SyncState.objects.get_or_create(origin=origin)
+    claimed = (
+        SyncState.objects.filter(pk=origin)
+        .filter(~Q(state=SyncState.State.RUNNING) | Q(lease_until__lt=now))
+        .update(state=SyncState.State.RUNNING, lease_until=now + timedelta(seconds=_conf("PULL_LEASE")))
+    )
+    return SyncState.objects.get(pk=origin) if claimed else None
+
+
+def _sources(origin: str) -> list[Peer]:
+    """Where to pull `origin` from: the origin itself first, then every other peer (relays)."""
+    peers = [p for p in peers_enabled() if _usable(p)]
+    peers.sort(key=lambda p: (p.exchange_id != origin, random.random()))
+    return peers
+
+
+def pull_origin(*, origin: str) -> int:
+    """Bring this node's copy of `origin` up to date from the first source that answers. Returns the number
+    of entries applied. Safe to run concurrently and to kill at any point: the cursor moves only in the
+    transaction that applied the page."""
+    state = _claim_pull(origin)
+    if state is None:
+        return 0
+    applied = 0
+    errors = []
+    success = False
+    for peer in _sources(origin):
+        try:
+            applied += _pull_from(peer, origin)
+            _peer_ok(peer)
+            success = True
+            source = peer.exchange_id
+            break
+        except PeerError as exc:
+            errors.append(f"{peer.exchange_id}: {exc}")
+            if exc.transient:
+                _peer_failed(peer, str(exc))
+    now = timezone.now()
+    if success:
+        SyncState.objects.filter(pk=origin).update(
+            state=SyncState.State.IDLE, lease_until=None, attempts=0, next_attempt_at=None, last_success_at=now,
+            last_source=source, last_error="",
+        )
+    else:
+        attempts = state.attempts + 1
+        SyncState.objects.filter(pk=origin).update(
+            state=SyncState.State.PENDING, lease_until=None, attempts=attempts, next_attempt_at=now + backoff(attempts),
+            last_error="; ".join(errors)[:2000] or "no usable peer", last_error_at=now,
+        )
+    return applied
+
+
+def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
+    applied = 0
+    after = 0 if repair else SyncState.objects.get(pk=origin).cursor
+    while True:
+        page = peer_request(peer, "GET", FEED_PATH.format(origin=origin),
+                            params={"after": after, "limit": _conf("PAGE_SIZE")})
+        if not isinstance(page, dict) or not isinstance(page.get("entries"), list):
+            raise PeerError("feed answer has no entries list", transient=False)
+        items = page["entries"]
+        head = page.get("head")
+        if isinstance(head, int) and not isinstance(head, bool):
+            SyncState.objects.filter(pk=origin, head_seen__lt=head).update(head_seen=head,
+                                                                            head_seen_at=timezone.now())
+        if not items:
+            return applied
+        applied_page, last_seq = apply_page(origin=origin, items=items, source=peer.exchange_id, after=after,
+                                            repair=repair)
+        applied += applied_page
+        if last_seq <= after:
+            return applied  # a peer that does not move forward is done, not looped on
+        after = last_seq
+
+
+def _quarantine(origin: str, source: str, item, reason: str, seq: int = 0, record_type: str = "",
+                gid: str = "") -> None:
+    import json
+
+    try:
+        raw = json.dumps(item, ensure_ascii=False)[:100_000]
+    except (TypeError, ValueError):
+        raw = repr(item)[:100_000]
+    logger.warning("quarantined entry %s#%s from %s: %s", origin, seq, source, reason)
+    QuarantinedEntry.objects.create(origin=origin, seq=seq, source=source, record_type=record_type, gid=gid,
+                                    reason=reason[:2000], raw=raw)
+
+
+def apply_page(*, origin: str, items: list, source: str, after: int, repair: bool = False) -> tuple[int, int]:
+    """Verify and apply one feed page in one transaction; returns (applied, highest seq seen).
+
+    Each entry is checked on its own: a bad one is quarantined with its reason and the rest still apply.
+    """
+    public_key = origin_public_key(origin)
+    if public_key is None or not is_exchange_code(origin):
+        raise PeerError(f"no public key on file for origin {origin}", transient=False)
+    applied = 0
+    last_seq = after
+    with transaction.atomic():
+        state = SyncState.objects.select_for_update().get(pk=origin)
+        for item in items:
+            seq_hint = item.get("entry", {}).get("seq", 0) if isinstance(item, dict) and isinstance(
+                item.get("entry"), dict) else 0
+            try:
+                envelope, body = envelope_check(item, origin=origin, public_key=public_key)
+            except EnvelopeError as exc:
+                seq_hint = seq_hint if isinstance(seq_hint, int) and not isinstance(seq_hint, bool) else 0
+                _quarantine(origin, source, item, str(exc), seq=max(0, min(seq_hint, 2**62)))
+                if isinstance(seq_hint, int) and after < seq_hint < 2**62:
+                    last_seq = max(last_seq, seq_hint)
+                continue
+            seq = envelope["seq"]
+            if seq <= after:
+                continue  # a peer must only send entries after the cursor; ignore, never go backwards
+            last_seq = max(last_seq, seq)
+            if _apply_entry(origin, envelope, body, item["signature"], source, repair=repair):
+                applied += 1
+        if not repair and last_seq > state.cursor:
+            SyncState.objects.filter(pk=origin).update(cursor=last_seq, head_seen=models_max("head_seen", last_seq))
+    return applied, last_seq
+
+
+def _apply_entry(origin: str, envelope: dict, body: str, signature: str, source: str, *, repair: bool) -> bool:
+    record_type = records.get(envelope["type"])
+    gid, version = envelope["gid"], envelope["version"]
+    if record_type is None:
+        _quarantine(origin, source, {"entry": envelope}, f"unknown record type {envelope['type']!r}",
+                    seq=envelope["seq"], record_type=envelope["type"][:32], gid=gid)
+        return False
+    held = Entry.objects.filter(origin=origin, record_type=envelope["type"], gid=gid).only("version").first()
+    if held is not None and held.version > version:
+        return False  # older than what we have: duplicates and reordering are harmless
+    if held is not None and held.version == version and not repair:
+        return False
+    try:
+        with transaction.atomic():
+            changed = record_type.apply(origin, gid, version, envelope["payload"], repair=repair)
+            if held is None or held.version < version:
+                Entry.objects.filter(origin=origin, record_type=envelope["type"], gid=gid).delete()
+                Entry.objects.filter(origin=origin, seq=envelope["seq"]).delete()
+                Entry.objects.create(origin=origin, seq=envelope["seq"], record_type=envelope["type"], gid=gid,
+                                     version=version, body=body, signature=signature)
+    except DomainError as exc:
+        detail = "; ".join(f"{e.field}: {e.code}" for e in exc.errors) or exc.message_en
+        _quarantine(origin, source, {"entry": envelope, "signature": signature}, f"invalid payload: {detail}",
+                    seq=envelope["seq"], record_type=envelope["type"], gid=gid)
+        return False
+    return changed
+
+
+# --- Anti-entropy -------------------------------------------------------------------------------------------
+def repair_local(*, origin: str) -> int:
+    """Re-apply this node's own signed entries of `origin` wherever the live record differs from them
+    (a row changed behind the node's back). Returns the number of records restored."""
+    import json
+
+    restored = 0
+    for name in records.names():
+        live = {gid: record_hash(gid, version, payload) for gid, version, payload in records.get(name).live(origin)}
+        for entry in Entry.objects.filter(origin=origin, record_type=name).iterator():
+            envelope = json.loads(entry.body)
+            expected = record_hash(entry.gid, entry.version, envelope["payload"])
+            if live.get(entry.gid) == expected:
+                continue
+            if not keys.verify(origin_public_key(origin) or "", entry.body.encode("utf-8"), entry.signature):
+                logger.error("stored entry %s#%s no longer verifies; pulling it again", origin, entry.seq)
+                continue
+            with transaction.atomic():
+                records.get(name).apply(origin, entry.gid, entry.version, envelope["payload"], repair=True)
+            restored += 1
+    return restored
+
+
+def anti_entropy_check(*, peer: Peer) -> list[dict]:
+    """Compare digests with `peer` for every origin both follow; repair what differs. Returns a report."""
+    report = []
+    for origin in sorted({*origins_known(), settings.NODE_CODE}):
+        try:
+            theirs = peer_request(peer, "GET", f"/federation/v1/digests/{origin}/")
+        except PeerError as exc:
+            report.append({"peer": peer.exchange_id, "origin": origin, "status": "error", "error": str(exc)})
+            continue
+        mine = digests(origin=origin)
+        if not isinstance(theirs, dict) or theirs.get("digests") == mine:
+            report.append({"peer": peer.exchange_id, "origin": origin, "status": "equal" if isinstance(
+                theirs, dict) else "error"})
+            continue
+        restored = repair_local(origin=origin)
+        repaired = 0
+        if origin != settings.NODE_CODE and digests(origin=origin) != theirs.get("digests"):
+            try:
+                repaired = _pull_from(peer, origin, repair=True)
+            except PeerError as exc:
+                report.append({"peer": peer.exchange_id, "origin": origin, "status": "error", "error": str(exc)})
+                continue
+        report.append({"peer": peer.exchange_id, "origin": origin, "status": "repaired" if restored or repaired
+                       else "differs", "restored_locally": restored, "repaired_from_peer": repaired})
+    return report

@@ -1,0 +1,44 @@
+"""Thin Celery tasks: each calls a service. All are idempotent and safe to run twice or concurrently."""
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from federation import services
+from federation.models import SyncState
+from federation.selectors import origins_known, peers_enabled
+
+
+@shared_task(name="federation.tasks.wake_peers", ignore_result=True)
+def wake_peers(origin: str, seq: int) -> None:
+    services.wakeups_enqueue(origin=origin, seq=seq)
+    services.wakeups_deliver()
+
+
+@shared_task(name="federation.tasks.deliver_wakeups", ignore_result=True)
+def deliver_wakeups() -> None:
+    services.wakeups_deliver()
+
+
+@shared_task(name="federation.tasks.pull_origin", ignore_result=True)
+def pull_origin(origin: str) -> None:
+    services.pull_origin(origin=origin)
+
+
+@shared_task(name="federation.tasks.sync_tick", ignore_result=True)
+def sync_tick() -> None:
+    """Beat: retry wake-ups and pull every origin, so a lost wake-up costs latency, never data."""
+    services.wakeups_deliver()
+    now = timezone.now()
+    for origin in origins_known():
+        if origin == settings.NODE_CODE:
+            continue
+        state, _ = SyncState.objects.get_or_create(origin=origin)
+        if state.next_attempt_at is None or state.next_attempt_at <= now:  # a failing origin is backed off
+            pull_origin.delay(origin)
+
+
+@shared_task(name="federation.tasks.anti_entropy", ignore_result=True)
+def anti_entropy() -> None:
+    for peer in peers_enabled():
+        services.anti_entropy_check(peer=peer)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from federation import views
+
+app_name = "federation"
+urlpatterns = [
+    path("node/", views.NodeIdentityView.as_view(), name="node"),
+    path("feed/<str:origin>/", views.FeedView.as_view(), name="feed"),
+    path("wake/", views.WakeView.as_view(), name="wake"),
+    path("digests/<str:origin>/", views.DigestView.as_view(), name="digests"),
+    path("status/", views.StatusView.as_view(), name="status"),
+]

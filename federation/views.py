@@ -1,0 +1,113 @@
+"""The node-to-node HTTP surface under /federation/v1/. Every endpoint but `node/` needs a peer signature."""
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers.base import StrictSerializer
+from api.views.common import errors
+from federation import keys, services
+from accounts.authentication import ApiTokenAuthentication
+from federation.authentication import OptionalPeerSignatureAuthentication, PeerNode, PeerSignatureAuthentication
+from federation.envelope import is_exchange_code
+from federation.selectors import digests, feed_page, sync_status
+
+TAG = ["federation"]
+MAX_LIMIT = 1000
+
+
+class PeerView(APIView):
+    authentication_classes = [PeerSignatureAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = []
+
+
+class NodeIdentityView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="This node's identity and public key", tags=TAG, responses={200: inline_serializer(
+        "NodeIdentity", {"code": serializers.CharField(), "base_url": serializers.URLField(),
+                         "public_key": serializers.CharField()})})
+    def get(self, request):
+        return Response({"code": settings.NODE_CODE, "base_url": settings.NODE_PUBLIC_URL,
+                         "public_key": keys.public_key_b64()})
+
+
+class FeedQuerySerializer(StrictSerializer):
+    after = serializers.IntegerField(min_value=0, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=500)
+
+
+class FeedView(PeerView):
+    @extend_schema(
+        summary="The compacted, signed change log of one origin after a cursor",
+        tags=TAG,
+        parameters=[OpenApiParameter("after", int), OpenApiParameter("limit", int)],
+        responses={200: OpenApiTypes.OBJECT, **errors(400, 401, 404)},
+    )
+    def get(self, request, origin: str):
+        query = FeedQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        origin = origin.upper()
+        if not is_exchange_code(origin):
+            return Response({"error": "bad origin"}, status=status.HTTP_404_NOT_FOUND)
+        after, limit = query.validated_data["after"], query.validated_data["limit"]
+        entries, head = feed_page(origin=origin, after=after, limit=limit)
+        # Bodies are the origin's canonical JSON, exactly as signed: embed them without re-encoding.
+        items = ",".join(f'{{"entry":{e.body},"signature":"{e.signature}"}}' for e in entries)
+        next_cursor = entries[-1].seq if entries else after
+        text = f'{{"origin":"{origin}","after":{after},"next":{next_cursor},"head":{head},"entries":[{items}]}}'
+        return HttpResponse(text.encode("utf-8"), content_type="application/json")
+
+
+class WakeSerializer(StrictSerializer):
+    origin = serializers.RegexField(r"^[A-Z]{4,8}$")
+    seq = serializers.IntegerField(min_value=1, max_value=2**62)
+
+
+class WakeView(PeerView):
+    @extend_schema(summary="A peer announces that an origin's log reached a sequence number", tags=TAG,
+                   request=WakeSerializer, responses={202: OpenApiTypes.OBJECT, **errors(400, 401)})
+    def post(self, request):
+        data = WakeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        scheduled = services.wake_receive(source=request.auth, **data.validated_data)
+        return Response({"scheduled": scheduled}, status=status.HTTP_202_ACCEPTED)
+
+
+class DigestView(PeerView):
+    @extend_schema(summary="Anti-entropy digests of one origin's records held here", tags=TAG,
+                   responses={200: OpenApiTypes.OBJECT, **errors(401)})
+    def get(self, request, origin: str):
+        origin = origin.upper()
+        if not is_exchange_code(origin):
+            return Response({"error": "bad origin"}, status=status.HTTP_404_NOT_FOUND)
+        return Response({"origin": origin, "digests": digests(origin=origin)})
+
+
+class NodeOperatorOrPeer(BasePermission):
+    def has_permission(self, request, view):
+        user = request.user
+        if isinstance(user, PeerNode):
+            return True
+        if not (user and user.is_authenticated):
+            return False
+        return user.is_superuser or user.role == "admin" or user.exchange_id == settings.NODE_CODE
+
+
+class StatusView(APIView):
+    """Sync status: readable by this node's operators and admins (token), and by peers (signed)."""
+
+    authentication_classes = [OptionalPeerSignatureAuthentication, ApiTokenAuthentication]
+    permission_classes = [NodeOperatorOrPeer]
+
+    @extend_schema(summary="Replication status per peer and per origin", tags=TAG,
+                   responses={200: OpenApiTypes.OBJECT, **errors(401, 403)})
+    def get(self, request):
+        return Response(sync_status())

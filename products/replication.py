@@ -1,0 +1,290 @@
+"""How products and recognitions replicate: their public payloads (an explicit schema), how a payload from a
+peer is validated and applied, and how this node decides whether it recognises another exchange's product.
+
+Only a product's public part leaves its home node: the descriptor, status, listing dates and public status
+reasons. Reviewers' compliance findings, who edited it, and drafts never replicate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import FieldError, ValidationFailed
+from federation import records
+from federation.outbox import Change, publish
+from products.models import Product, ProductRegion, ProductStatus, ProductVersion, Recognition, RecognitionStatus
+from products.standards.codes import product_code_parse
+from products.standards.compliance import compliance_evaluate
+from products.standards.descriptor import DESCRIPTOR_VERSION, descriptor_validate
+from products.standards.naming import name_check
+
+PRODUCT = "product"
+RECOGNITION = "recognition"
+PUBLISHED = frozenset({ProductStatus.LISTED, ProductStatus.SUSPENDED, ProductStatus.DELISTED})
+PRODUCT_FIELDS = frozenset({"code", "status", "descriptor", "listed_at", "delisted_at", "status_reasons"})
+RECOGNITION_FIELDS = frozenset({"product", "exchange", "status", "reasons", "product_version", "decided_by",
+                                "policy"})
+POLICY_VERSION = "1.0"
+# Categories an exchange reviews by hand before recognising a product listed elsewhere.
+REVIEW_PERSONAL_INFORMATION = frozenset({"with_consent"})
+
+
+def _bad(field: str, code: str, en: str) -> ValidationFailed:
+    return ValidationFailed([FieldError(field, code, en, en)])
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _parse_time(payload: dict, name: str) -> datetime | None:
+    value = payload[name]
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise _bad(name, "type", f"{name} must be an ISO 8601 time or null")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _bad(name, "format", f"{name} is not an ISO 8601 time") from exc
+    if parsed.tzinfo is None:
+        raise _bad(name, "format", f"{name} must carry a time zone")
+    return parsed
+
+
+def _reasons(value: Any, field: str) -> list[str]:
+    if not isinstance(value, list) or len(value) > 20 or not all(isinstance(r, str) and len(r) <= 500 for r in value):
+        raise _bad(field, "type", f"{field} must be a list of at most 20 strings of at most 500 characters")
+    return value
+
+
+# --- Products -----------------------------------------------------------------------------------------------
+def product_payload(product: Product) -> dict:
+    return {
+        "code": product.code,
+        "status": product.status,
+        "descriptor": product.descriptor,
+        "listed_at": _time(product.listed_at),
+        "delisted_at": _time(product.delisted_at),
+        "status_reasons": list(product.status_reasons or []),
+    }
+
+
+def product_changes(product: Product) -> list[Change]:
+    """What a change to a product of this node publishes: the product once public, and this exchange's
+    own recognition when it first lists it."""
+    if product.status not in PUBLISHED:
+        return []
+    changes = [Change(PRODUCT, product.code, product.version, product_payload(product))]
+    if product.status == ProductStatus.LISTED:
+        recognition = _recognition_set(product, RecognitionStatus.RECOGNISED, [], Recognition.DecidedBy.HOME,
+                                       publish_now=False)
+        if recognition is not None:
+            changes.append(recognition_change(recognition))
+    return changes
+
+
+def product_publish(product: Product) -> None:
+    publish(product_changes(product))
+
+
+def _check_product_payload(origin: str, gid: str, payload: dict) -> tuple[dict, str]:
+    if set(payload) != PRODUCT_FIELDS:
+        raise _bad("", "fields", f"a product payload has exactly the fields {sorted(PRODUCT_FIELDS)}")
+    code = payload["code"]
+    if code != gid:
+        raise _bad("code", "mismatch", "code differs from the entry's gid")
+    parsed = product_code_parse(code)
+    if parsed.origin != origin:
+        raise _bad("code", "origin", f"code {code} does not belong to origin {origin}")
+    status = payload["status"]
+    if status not in PUBLISHED:
+        raise _bad("status", "invalid_choice", f"status must be one of {sorted(PUBLISHED)}")
+    try:
+        descriptor = descriptor_validate(payload["descriptor"])
+    except ValidationFailed as exc:
+        raise exc.prefixed("descriptor") from None
+    return descriptor, status
+
+
+def product_apply(origin: str, gid: str, version: int, payload: dict, *, repair: bool = False) -> bool:
+    """Apply a product from its origin (untrusted input): validate, upsert if newer, then recognise."""
+    from products.services import descriptor_columns
+
+    descriptor, status = _check_product_payload(origin, gid, payload)
+    listed_at = _parse_time(payload, "listed_at")
+    delisted_at = _parse_time(payload, "delisted_at")
+    reasons = _reasons(payload["status_reasons"], "status_reasons")
+    product = Product.objects.filter(code=gid).first()
+    if product is not None and product.exchange_id != origin:
+        raise _bad("code", "owner", f"{gid} is held here as a product of {product.exchange_id}")
+    if product is not None and product.version > version:
+        return False
+    if product is not None and product.version == version and not repair:
+        return False
+    previous_descriptor = product.descriptor if product else None
+    product = product or Product(code=gid, exchange_id=origin, created_at=timezone.now())
+    for column, value in descriptor_columns(descriptor).items():
+        setattr(product, column, value)
+    product.version = version
+    product.status = status
+    product.listed_at = listed_at
+    product.delisted_at = delisted_at
+    product.status_reasons = reasons
+    product.save()
+    ProductRegion.objects.filter(product=product).delete()
+    ProductRegion.objects.bulk_create(
+        ProductRegion(product=product, code=code) for code in dict.fromkeys(descriptor["spatial_coverage"])
+    )
+    ProductVersion.objects.update_or_create(
+        product=product, version=version,
+        defaults={"change": ProductVersion.Change.REPLICATED, "status": status, "descriptor": descriptor,
+                  "reasons": reasons, "actor": None, "created_at": timezone.now()},
+    )
+    if origin != settings.NODE_CODE and descriptor != previous_descriptor:
+        recognition_auto(product)
+    return True
+
+
+def product_live(origin: str):
+    rows = Product.objects.filter(exchange_id=origin, status__in=PUBLISHED).only(
+        "code", "version", "status", "descriptor", "listed_at", "delisted_at", "status_reasons"
+    )
+    for product in rows.iterator(chunk_size=2000):
+        yield product.code, product.version, product_payload(product)
+
+
+# --- Recognition --------------------------------------------------------------------------------------------
+def recognition_payload(recognition: Recognition) -> dict:
+    return {
+        "product": recognition.product_code,
+        "exchange": recognition.exchange_id,
+        "status": recognition.status,
+        "reasons": list(recognition.reasons or []),
+        "product_version": recognition.product_version,
+        "decided_by": recognition.decided_by,
+        "policy": recognition.policy_version,
+    }
+
+
+def recognition_change(recognition: Recognition) -> Change:
+    return Change(RECOGNITION, recognition.gid, recognition.version, recognition_payload(recognition))
+
+
+def recognition_evaluate(descriptor: dict) -> tuple[str, list[str]]:
+    """This node's automatic verdict on a product listed elsewhere, against the common standard."""
+    reasons: list[str] = []
+    if descriptor.get("descriptor_version") != DESCRIPTOR_VERSION:
+        reasons.append(f"descriptor_version {descriptor.get('descriptor_version')} is not supported here")
+    verdict = name_check(descriptor["name"], product_form=descriptor["product_form"],
+                         spatial_coverage=descriptor["spatial_coverage"], suggest=False)
+    reasons += [f"{v.code}: {v.message_en}" for v in verdict.violations if v.severity == "error"]
+    findings = compliance_evaluate(descriptor)
+    reasons += [f"{f.rule}: {f.message_en}" for f in findings if f.severity == "blocking"]
+    if reasons:
+        return RecognitionStatus.REFUSED, reasons[:20]
+    compliance = descriptor["compliance"]
+    review = []
+    if compliance["personal_information"]["category"] in REVIEW_PERSONAL_INFORMATION:
+        review.append("personal information with consent: reviewed by an operator before recognition")
+    if compliance["important_data"]["involved"] or compliance["cross_border_transfer"]["involved"]:
+        review.append("important data or cross-border transfer: reviewed by an operator before recognition")
+    if review:
+        return RecognitionStatus.PENDING, review
+    return RecognitionStatus.RECOGNISED, []
+
+
+def _recognition_set(product: Product, status: str, reasons: list[str], decided_by: str, *,
+                     publish_now: bool = True) -> Recognition | None:
+    """Write this node's recognition of `product` if it changed; returns it (None if unchanged)."""
+    current = Recognition.objects.select_for_update().filter(product_code=product.code,
+                                                             exchange_id=settings.NODE_CODE).first()
+    if current is not None and current.status == status and current.reasons == reasons and (
+            current.decided_by == decided_by):
+        return None
+    if current is None:
+        current = Recognition(product_code=product.code, exchange_id=settings.NODE_CODE, version=0)
+    current.status, current.reasons, current.decided_by = status, reasons, decided_by
+    current.product_version = product.version
+    current.policy_version = POLICY_VERSION
+    current.version += 1
+    current.save()
+    if publish_now:
+        publish([recognition_change(current)])
+    return current
+
+
+def recognition_auto(product: Product) -> Recognition | None:
+    status, reasons = recognition_evaluate(product.descriptor)
+    return _recognition_set(product, status, reasons, Recognition.DecidedBy.AUTO)
+
+
+@transaction.atomic
+def recognition_review(*, actor, product: Product, status: str, reasons: list[str]) -> Recognition:
+    """An operator of this node's exchange decides whether it recognises a product (any origin)."""
+    from core.exceptions import Forbidden
+
+    allowed = actor is not None and actor.is_active and (
+        actor.is_superuser or actor.role == "admin" or actor.exchange_id == settings.NODE_CODE)
+    if not allowed:
+        raise Forbidden(message=f"只有 {settings.NODE_CODE} 的运营人员可以作出该交易所的互认决定",
+                        message_en=f"Only operators of {settings.NODE_CODE} decide its recognitions",
+                        code="not_owner")
+    if product.status not in PUBLISHED:
+        raise ValidationFailed([FieldError("product", "not_public", "产品尚未上架", "The product is not listed")])
+    if status == RecognitionStatus.REFUSED and not reasons:
+        raise ValidationFailed([FieldError("reasons", "required", "不予互认必须说明理由", "A refusal needs reasons")])
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    result = _recognition_set(product, status, reasons, Recognition.DecidedBy.OPERATOR)
+    return result or Recognition.objects.get(product_code=product.code, exchange_id=settings.NODE_CODE)
+
+
+def _check_recognition_payload(origin: str, gid: str, payload: dict) -> dict:
+    if set(payload) != RECOGNITION_FIELDS:
+        raise _bad("", "fields", f"a recognition payload has exactly the fields {sorted(RECOGNITION_FIELDS)}")
+    if payload["exchange"] != origin:
+        raise _bad("exchange", "origin", "a node only publishes its own exchange's recognitions")
+    product_code_parse(payload["product"])
+    if gid != f"{payload['product']}@{origin}":
+        raise _bad("product", "mismatch", "gid must be <product>@<exchange>")
+    if payload["status"] not in RecognitionStatus.values:
+        raise _bad("status", "invalid_choice", f"status must be one of {RecognitionStatus.values}")
+    if payload["decided_by"] not in Recognition.DecidedBy.values:
+        raise _bad("decided_by", "invalid_choice", f"decided_by must be one of {Recognition.DecidedBy.values}")
+    pv = payload["product_version"]
+    if isinstance(pv, bool) or not isinstance(pv, int) or not 1 <= pv < 2**31:
+        raise _bad("product_version", "type", "product_version must be a positive integer")
+    if not isinstance(payload["policy"], str) or len(payload["policy"]) > 8:
+        raise _bad("policy", "type", "policy must be a short string")
+    _reasons(payload["reasons"], "reasons")
+    return payload
+
+
+def recognition_apply(origin: str, gid: str, version: int, payload: dict, *, repair: bool = False) -> bool:
+    payload = _check_recognition_payload(origin, gid, payload)
+    current = Recognition.objects.filter(product_code=payload["product"], exchange_id=origin).first()
+    if current is not None and (current.version > version or (current.version == version and not repair)):
+        return False
+    current = current or Recognition(product_code=payload["product"], exchange_id=origin)
+    current.status = payload["status"]
+    current.reasons = payload["reasons"]
+    current.product_version = payload["product_version"]
+    current.decided_by = payload["decided_by"]
+    current.policy_version = payload["policy"]
+    current.version = version
+    current.save()
+    return True
+
+
+def recognition_live(origin: str):
+    for r in Recognition.objects.filter(exchange_id=origin).iterator(chunk_size=5000):
+        yield r.gid, r.version, recognition_payload(r)
+
+
+records.register(records.RecordType(PRODUCT, product_apply, product_live))
+records.register(records.RecordType(RECOGNITION, recognition_apply, recognition_live))
