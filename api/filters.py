@@ -40,7 +40,12 @@ class ProductFilter(django_filters.FilterSet):
         fields = ["q", "exchange", "industry", "form", "status", "region", "provider_uscc"]
 
     def filter_q(self, queryset, name, value):
-        return product_search(queryset, q=value) if value.strip() else queryset
+        if not value.strip():
+            return queryset
+        queryset, exhaustive = product_search(queryset, q=value)
+        if self.request is not None:
+            self.request.search_exhaustive = exhaustive  # read by the paginator's count_exact
+        return queryset
 
     def filter_region(self, queryset, name, value):
         return product_filter_region(queryset, code=value)

@@ -2,8 +2,26 @@ from rest_framework.pagination import PageNumberPagination
 
 
 class StablePageNumberPagination(PageNumberPagination):
-    """Page-number pagination. Every list view orders by a unique key last, so pages never overlap."""
+    """Page-number pagination. Every list view orders by a unique key last, so pages never overlap.
+
+    A search for a very common term ranks only its newest matches (products.selectors.RANK_WINDOW); then
+    `count` counts those and `count_exact` is false.
+    """
 
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_exact"] = getattr(self.request, "search_exhaustive", True)
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": "False when a search term was so common that only its newest matches were ranked "
+            "and counted.",
+        }
+        return schema

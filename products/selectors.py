@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from products import lifecycle
@@ -39,8 +39,19 @@ def product_filter_region(queryset: QuerySet[Product], *, code: str) -> QuerySet
     return queryset.filter(Exists(ProductRegion.objects.filter(product=OuterRef("pk"), code__in=codes)))
 
 
-def product_search(queryset: QuerySet[Product], *, q: str) -> QuerySet[Product]:
-    return search_apply(queryset, q=q).order_by("-rank", "-id")
+# A term that matches more than this many products is ranked among its newest RANK_WINDOW matches only:
+# ranking every match of a very common term costs more than the whole request may (bench/search.py).
+RANK_WINDOW = 1000
+
+
+def product_search(queryset: QuerySet[Product], *, q: str) -> tuple[QuerySet[Product], bool]:
+    """Matches of `q` by relevance, and whether every match was ranked (False for a very common term)."""
+    matched = search_apply(queryset, q=q)
+    broad = len(matched.order_by().values_list("pk", flat=True)[RANK_WINDOW : RANK_WINDOW + 1]) > 0
+    if broad:
+        newest = matched.order_by("-id").values("pk")[:RANK_WINDOW]
+        matched = matched.filter(pk__in=Subquery(newest))
+    return matched.order_by("-rank", "-id"), not broad
 
 
 def product_versions(*, product: Product, user) -> QuerySet[ProductVersion]:

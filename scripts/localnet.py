@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Run exchange nodes on this machine: per node a web server, a Celery worker and Celery beat.
 
-Each node has its own SQLite database and file-system broker under var/<code>/ unless DATABASE_URL /
-CELERY_BROKER_URL are set. Nodes are chosen with NODES (default: SHDEX) and listen on 127.0.0.1 from
-BASE_PORT (default 8001) upwards. Ctrl-C stops everything.
+Each node has its own SQLite database, file-system broker and Ed25519 key under var/<code>/. Nodes are
+chosen with NODES (default: SHDEX BJIDX GYBDX), listen on 127.0.0.1 from BASE_PORT (default 8001) upwards,
+and are peered with each other. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -48,14 +48,22 @@ def start(env: dict[str, str], name: str, argv: list[str]) -> subprocess.Popen:
 
 
 def main() -> int:
-    codes = os.environ.get("NODES", "SHDEX").replace(",", " ").split()
+    codes = [c.upper() for c in os.environ.get("NODES", "SHDEX BJIDX GYBDX").replace(",", " ").split()]
     base_port = int(os.environ.get("BASE_PORT", "8001"))
     procs: list[tuple[str, subprocess.Popen]] = []
     lines = []
+    envs, public_keys = {}, {}
+    for i, code in enumerate(codes):
+        envs[code] = node_env(code, base_port + i)
+        manage(envs[code], "migrate", "--no-input")
+        public_keys[code] = manage(envs[code], "node_init").splitlines()[-1]
+    for code in codes:
+        for other in codes:
+            if other != code:
+                manage(envs[code], "peers", "add", other, envs[other]["NODE_PUBLIC_URL"], public_keys[other])
     for i, code in enumerate(codes):
         port = base_port + i
-        env = node_env(code, port)
-        manage(env, "migrate", "--no-input")
+        env = envs[code]
         token = manage(env, "seed").splitlines()[-1]
         procs.append(
             (

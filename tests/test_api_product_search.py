@@ -134,5 +134,25 @@ class TestQueryCounts:
     def test_authenticated_search_query_count(self, alice, alice_api, django_assert_max_num_queries):
         for _ in range(5):
             _listed(alice)
-        with django_assert_max_num_queries(3):  # token lookup, count, page
+        with django_assert_max_num_queries(4):  # token lookup, breadth probe, count, page
             alice_api.get(URL, {"q": "数据"})
+
+
+class TestBroadSearch:
+    def test_a_term_matching_more_than_the_window_ranks_the_newest_matches_and_caps_the_count(
+        self, alice, anon, monkeypatch
+    ):
+        from products import selectors
+
+        monkeypatch.setattr(selectors, "RANK_WINDOW", 3)
+        made = [_listed(alice, keywords=["充电桩"]).code for _ in range(6)]
+        body = anon.get(URL, {"q": "充电桩"}).json()
+        assert body["count"] == 3 and body["count_exact"] is False
+        assert {p["code"] for p in body["results"]} == set(made[-3:])  # the three newest matches
+
+    def test_a_selective_term_is_ranked_over_all_its_matches_with_an_exact_count(self, alice, anon):
+        made = [_listed(alice, keywords=["集装箱"]).code for _ in range(3)]
+        body = anon.get(URL, {"q": "集装箱"}).json()
+        assert body["count"] == 3 and body["count_exact"] is True
+        assert {p["code"] for p in body["results"]} == set(made)
+        assert anon.get(URL).json()["count_exact"] is True

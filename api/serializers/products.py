@@ -59,7 +59,8 @@ class ProductListSerializer(serializers.ModelSerializer):
         )
 
     def get_summary(self, obj) -> str:
-        return obj.descriptor.get("summary", "")
+        summary = getattr(obj, "summary_text", None)  # annotated on list pages, which defer the descriptor
+        return summary if summary is not None else obj.descriptor.get("summary", "")
 
     def get_rank(self, obj) -> float | None:
         rank = getattr(obj, "rank", None)

@@ -1,3 +1,4 @@
+from django.db.models.fields.json import KT
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -24,6 +25,7 @@ from products.models import ProductStatus
 from products.selectors import product_versions, product_visible
 
 TAG = ["products"]
+LIST_DEFERRED = ("descriptor", "search_name", "search_keywords", "search_body", "findings", "status_reasons")
 WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429)
 
 
@@ -67,8 +69,11 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         queryset = product_visible(user=self.request.user).order_by("-id")
-        if self.action == "list" and "status" not in self.request.query_params:
-            queryset = queryset.filter(status=ProductStatus.LISTED)  # lists show what is on offer by default
+        if self.action == "list":
+            if "status" not in self.request.query_params:
+                queryset = queryset.filter(status=ProductStatus.LISTED)  # lists show what is on offer
+            # A list page needs the summary, not the whole descriptor and search columns of each row.
+            queryset = queryset.defer(*LIST_DEFERRED).annotate(summary_text=KT("descriptor__summary"))
         return queryset
 
     def get_serializer_class(self):

@@ -1,0 +1,296 @@
+"""Product search on PostgreSQL: `GET /api/v1/products/?q=...` over COUNT listed products, in process.
+
+    .venv/bin/python bench/search.py [--count 100000] [--requests 300] [--reuse]
+
+The database is `registry_bench_search` (bench/common.py), recreated on every run unless `--reuse`.
+
+Target (the issue): p95 under 50 ms in process, beside a bare Django view returning the same page size from
+the same table.
+
+1. Recreates the benchmark database and loads COUNT listed products (products/sample_data.py) through the
+   real bulk import (`import_stream`, two worker processes), then VACUUM (ANALYZE). `--reuse` keeps an already
+   loaded database instead (for re-running the measurement only).
+2. Sends the same mix of Chinese queries (common, medium, multi-word, rare, with filters) through
+   `django.test.Client` — the whole middleware stack, DRF, django-filter, the serializer and the
+   paginator, no sockets — and times every request with `time.perf_counter()`.
+3. Baselines, measured the same way in the same run:
+   * the API list without `q` (same page size, newest first);
+   * a bare Django function view: `JsonResponse` of 20 `values()` rows plus the `count(*)` a paginator
+     runs, from the same table, no DRF;
+   * the same bare view with the full-text filter and rank ordering of products/search.py;
+   * the exact SQL statements one API request issues (captured with an execute wrapper), replayed on the
+     cursor with the same parameters: the database's share of the request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import types
+from collections import defaultdict
+from urllib.parse import urlencode
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import bench_database_url, machine, percentile, setup_django
+
+TARGET_P95_MS = 50.0
+PAGE_SIZE = 20
+URLCONF = "bench_search_urls"
+
+# (class, query parameters). Selectivity over the sample data: 16 topics, 15 regions, 6 forms.
+QUERIES: list[tuple[str, dict[str, str]]] = [
+    ("common", {"q": "数据"}),
+    ("common", {"q": "上海市"}),
+    ("common", {"q": "交通"}),
+    ("common", {"q": "数据接口"}),
+    ("medium", {"q": "充电桩"}),
+    ("medium", {"q": "企业信用"}),
+    ("medium", {"q": "空气质量"}),
+    ("multi-word", {"q": "上海市 充电桩"}),
+    ("multi-word", {"q": "企业信用评价"}),
+    ("multi-word", {"q": "深圳市港口集装箱吞吐量"}),
+    ("rare", {"q": "台风路径"}),
+    ("filtered", {"q": "充电桩", "industry": "D"}),
+    ("filtered", {"q": "数据", "form": "api"}),
+    ("filtered", {"q": "交通", "region": "310000"}),
+]
+
+
+def load(count: int, seed: int) -> float:
+    """Import COUNT listed products through the real bulk import; returns seconds."""
+    from products.importing import import_stream
+    from products.sample_data import descriptors
+
+    lines = (json.dumps(d, ensure_ascii=False) for d in descriptors(count, seed=seed))
+    started = time.perf_counter()
+    accepted = rejected = 0
+    for _, results in import_stream(lines, actor_id=None, status="listed", batch_size=500, jobs=2):
+        for r in results:
+            if r.accepted:
+                accepted += 1
+            else:
+                rejected += 1
+    seconds = time.perf_counter() - started
+    if rejected:
+        print(f"warning: {rejected} descriptors rejected by the import", file=sys.stderr)
+    return seconds
+
+
+def install_urlconf() -> None:
+    """A urlconf with the two bare views in front of the project's own URLs (the API is unchanged)."""
+    from django.conf import settings
+    from django.db.models import F
+    from django.http import JsonResponse
+    from django.urls import clear_url_caches, include, path
+
+    from products.models import Product
+    from products.search import search_apply
+
+    fields = ("code", "name", "status", "version")
+
+    def bare_list(request):
+        qs = Product.objects.filter(status="listed").order_by("-id")
+        return JsonResponse(
+            {"count": qs.count(), "results": list(qs.values(*fields)[:PAGE_SIZE])},
+            json_dumps_params={"ensure_ascii": False},
+        )
+
+    def bare_search(request):
+        qs = search_apply(Product.objects.filter(status="listed"), q=request.GET.get("q", ""))
+        page = qs.order_by("-rank", "-id").values(*fields, rank_=F("rank"))[:PAGE_SIZE]
+        return JsonResponse(
+            {"count": qs.count(), "results": list(page)}, json_dumps_params={"ensure_ascii": False}
+        )
+
+    module = types.ModuleType(URLCONF)
+    module.urlpatterns = [
+        path("bench/bare-list/", bare_list),
+        path("bench/bare-search/", bare_search),
+        path("", include(settings.ROOT_URLCONF)),
+    ]
+    module.handler404 = "api.errors.api_not_found"
+    module.handler500 = "api.errors.api_server_error"
+    sys.modules[URLCONF] = module
+    settings.ROOT_URLCONF = URLCONF
+    clear_url_caches()
+
+
+def timed(fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def row(label: str, values: list[float], extra: str = "") -> str:
+    return (
+        f"  {label:<34} p50 {percentile(values, 50):8.2f}  p95 {percentile(values, 95):8.2f}  "
+        f"mean {statistics.fmean(values):8.2f}  n={len(values):<4}{extra}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300, help="timed API search requests")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed requests per query first")
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--reuse", action="store_true", help="keep the loaded benchmark database")
+    args = parser.parse_args()
+
+    # Settings read the environment at import: no throttling, quiet logs, before Django is set up.
+    os.environ["THROTTLE_ANON"] = "100000000/min"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    url = setup_django(bench_database_url("search"), fresh=not args.reuse)
+
+    from django.db import connection
+    from django.test import Client
+
+    from products.models import Product
+    from products.search import warm_up
+
+    print(f"machine: {machine()}")
+    print(f"database: {url}")
+
+    listed = Product.objects.filter(status="listed").count()
+    if args.reuse and listed >= args.count:
+        print(f"reusing {listed} listed products")
+    else:
+        if listed:
+            print("--reuse given but the database is not loaded; loading", file=sys.stderr)
+        seconds = load(args.count, args.seed)
+        listed = Product.objects.filter(status="listed").count()
+        print(
+            f"loaded {listed} listed products in {seconds:.1f} s "
+            f"({listed / seconds:.0f}/s, import_stream jobs=2)"
+        )
+    with connection.cursor() as cur:
+        started = time.perf_counter()
+        # VACUUM as well: it sets the visibility map that autovacuum would set on a live table, without
+        # which count(*) cannot use an index-only scan; measuring before it would time a transient state.
+        cur.execute("VACUUM (ANALYZE)")
+        print(f"VACUUM (ANALYZE): {time.perf_counter() - started:.1f} s")
+        cur.execute("SELECT pg_size_pretty(pg_relation_size('products_product_search'))")
+        print(f"GIN index products_product_search: {cur.fetchone()[0]}")
+
+    warm_up()
+    install_urlconf()
+    client = Client(HTTP_HOST="localhost")
+
+    def get(path: str, params: dict[str, str] | None = None):
+        response = client.get(path + ("?" + urlencode(params) if params else ""))
+        if response.status_code != 200:
+            raise SystemExit(f"{path} {params}: HTTP {response.status_code} {response.content[:300]!r}")
+        return response
+
+    api = "/api/v1/products/"
+
+    # --- per query: matches, statements issued (captured for the raw replay), warm-up --------------------
+    statements: dict[int, list[tuple[str, object]]] = {}
+    matches: dict[int, int] = {}
+    for i, (_, params) in enumerate(QUERIES):
+        captured: list[tuple[str, object]] = []
+
+        def capture(execute, sql, sql_params, many, context, captured=captured):
+            captured.append((sql, sql_params))
+            return execute(sql, sql_params, many, context)
+
+        with connection.execute_wrapper(capture):
+            body = get(api, params).json()
+        statements[i] = captured
+        matches[i] = body["count"]
+        assert len(body["results"]) == min(PAGE_SIZE, body["count"]), body
+        for _ in range(args.warmup):
+            get(api, params)
+            get("/bench/bare-search/", {"q": params["q"]})
+    for _ in range(args.warmup):
+        get(api)
+        get("/bench/bare-list/")
+
+    # --- timed: API search, cycling through the queries ----------------------------------------------------
+    per_query: dict[int, list[float]] = defaultdict(list)
+    for n in range(args.requests):
+        i = n % len(QUERIES)
+        started = time.perf_counter()
+        get(api, QUERIES[i][1])
+        per_query[i].append((time.perf_counter() - started) * 1000)
+    api_all = [v for values in per_query.values() for v in values]
+    per_class: dict[str, list[float]] = defaultdict(list)
+    for i, values in per_query.items():
+        per_class[QUERIES[i][0]].extend(values)
+
+    # --- timed baselines, same number of requests ---------------------------------------------------------
+    api_list = timed(lambda: get(api), args.requests)
+    bare_list = timed(lambda: get("/bench/bare-list/"), args.requests)
+    bare_search: dict[int, list[float]] = defaultdict(list)
+    raw: dict[int, list[float]] = defaultdict(list)
+    for n in range(args.requests):
+        i = n % len(QUERIES)
+        bare_search[i] += timed(lambda i=i: get("/bench/bare-search/", {"q": QUERIES[i][1]["q"]}), 1)
+
+        def replay(i=i):
+            with connection.cursor() as cur:
+                for sql, sql_params in statements[i]:
+                    cur.execute(sql, sql_params)
+                    cur.fetchall()
+
+        raw[i] += timed(replay, 1)
+    bare_search_all = [v for values in bare_search.values() for v in values]
+    raw_all = [v for values in raw.values() for v in values]
+
+    # --- report ---------------------------------------------------------------------------------------------
+    print(f"\nlisted products: {listed}; page size {PAGE_SIZE}; {args.requests} timed requests per line; ms")
+    print(
+        "\nper query (API = GET /api/v1/products/?..., SQL = the statements that request issues, replayed):"
+    )
+    print(
+        f"  {'class':<10} {'query':<34} {'matches':>8} {'stmts':>5}  {'API p50':>8} {'API p95':>8}  "
+        f"{'SQL p50':>8} {'SQL p95':>8}"
+    )
+    for i, (cls, params) in enumerate(QUERIES):
+        label = " & ".join(f"{k}={v}" for k, v in params.items())
+        api_v, raw_v = per_query[i], raw[i]
+        print(
+            f"  {cls:<10} {label:<{34 - sum(1 for c in label if ord(c) > 0x2E80)}} {matches[i]:>8} "
+            f"{len(statements[i]):>5}  {percentile(api_v, 50):8.2f} {percentile(api_v, 95):8.2f}  "
+            f"{percentile(raw_v, 50):8.2f} {percentile(raw_v, 95):8.2f}"
+        )
+    print("\nper query class (API search):")
+    for cls in dict.fromkeys(c for c, _ in QUERIES):
+        print(row(cls, per_class[cls]))
+    print("\nsummary:")
+    print(row("API search, all queries", api_all))
+    print(row("API list, no q", api_list))
+    print(row("bare Django view, list", bare_list))
+    print(row("bare Django view, search", bare_search_all))
+    print(row("raw SQL of the API search", raw_all))
+    p95 = percentile(api_all, 95)
+    slowest = max(per_query, key=lambda i: percentile(per_query[i], 50))
+    print(
+        f"\nslowest query: {QUERIES[slowest][1]} ({matches[slowest]} matches): API p50 "
+        f"{percentile(per_query[slowest], 50):.2f} ms, its SQL p50 {percentile(raw[slowest], 50):.2f} ms"
+    )
+    if p95 >= TARGET_P95_MS:
+        print("\nEXPLAIN ANALYZE of the slowest query's statements:")
+        with connection.cursor() as cur:
+            for sql, sql_params in statements[slowest]:
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, sql_params)
+                for (line,) in cur.fetchall():
+                    print("    " + line)
+                print()
+    print(
+        f"target p95 < {TARGET_P95_MS:.0f} ms: {'MET' if p95 < TARGET_P95_MS else 'NOT MET'} "
+        f"(p95 {p95:.2f} ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
