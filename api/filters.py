@@ -2,7 +2,7 @@ import django_filters
 from django.core.exceptions import ValidationError
 
 from products.models import Product, ProductStatus
-from products.selectors import product_filter_region, product_search
+from products.selectors import product_filter_recognised_by, product_filter_region, product_search
 from products.standards.regions import region_is_valid
 from products.standards.vocabularies import vocabulary_codes
 
@@ -34,10 +34,15 @@ class ProductFilter(django_filters.FilterSet):
         help_text="GB/T 2260 code; matches products covering it, its province, or the whole country.",
     )
     provider_uscc = django_filters.CharFilter(field_name="provider_uscc")
+    recognised_by = django_filters.CharFilter(method="filter_recognised_by",
+                                              help_text="Exchange code: only products that exchange recognises.")
 
     class Meta:
         model = Product
-        fields = ["q", "exchange", "industry", "form", "status", "region", "provider_uscc"]
+        fields = ["q", "exchange", "industry", "form", "status", "region", "provider_uscc", "recognised_by"]
+
+    def filter_recognised_by(self, queryset, name, value):
+        return product_filter_recognised_by(queryset, exchange_code=value.upper())
 
     def filter_q(self, queryset, name, value):
         if not value.strip():

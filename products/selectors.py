@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from products import lifecycle
-from products.models import Product, ProductRegion, ProductVersion
+from products.models import Product, ProductRegion, ProductVersion, Recognition, RecognitionStatus
 from products.search import search_apply
 from products.standards.regions import region_province
 
@@ -42,6 +42,11 @@ def product_filter_region(queryset: QuerySet[Product], *, code: str) -> QuerySet
 # A term that matches more than this many products is ranked among its newest RANK_WINDOW matches only:
 # ranking every match of a very common term costs more than the whole request may (bench/search.py).
 RANK_WINDOW = 1000
+
+
+def product_filter_recognised_by(queryset: QuerySet[Product], *, exchange_code: str) -> QuerySet[Product]:
+    return queryset.filter(Exists(Recognition.objects.filter(
+        product_code=OuterRef("code"), exchange_id=exchange_code, status=RecognitionStatus.RECOGNISED)))
 
 
 def product_search(queryset: QuerySet[Product], *, q: str) -> tuple[QuerySet[Product], bool]:

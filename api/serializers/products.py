@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.base import StrictSerializer
-from products.models import Product, ProductVersion
+from products.models import Product, ProductVersion, Recognition, RecognitionStatus
 
 DESCRIPTOR_HELP = "A product descriptor: see GET /api/v1/standards/product-descriptor/ for its JSON Schema."
 
@@ -75,8 +75,25 @@ class FindingSerializer(serializers.Serializer):
     message_en = serializers.CharField()
 
 
+class RecognitionSerializer(serializers.ModelSerializer):
+    exchange_name = serializers.CharField(source="exchange.name_zh")
+
+    class Meta:
+        model = Recognition
+        fields = ("exchange", "exchange_name", "status", "reasons", "decided_by", "product_version", "policy_version",
+                  "version", "updated_at")
+
+
+class RecognitionReviewSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=RecognitionStatus.choices)
+    reasons = serializers.ListField(child=serializers.CharField(max_length=500, allow_blank=False), required=False,
+                                    max_length=20, default=list)
+
+
 class ProductDetailSerializer(ProductListSerializer):
     descriptor = DescriptorField(help_text=DESCRIPTOR_HELP)
+    recognitions = serializers.SerializerMethodField(
+        help_text="Each exchange's recognition (互认) of this product, as replicated to this node.")
     findings = FindingSerializer(
         many=True, help_text="Automatic compliance findings of the last submit/review."
     )
@@ -92,7 +109,13 @@ class ProductDetailSerializer(ProductListSerializer):
             "created_at",
             "submitted_at",
             "delisted_at",
+            "recognitions",
         )
+
+    @extend_schema_field(RecognitionSerializer(many=True))
+    def get_recognitions(self, obj):
+        rows = Recognition.objects.filter(product_code=obj.code).select_related("exchange").order_by("exchange__order")
+        return RecognitionSerializer(rows, many=True).data
 
 
 class ProductWriteSerializer(StrictSerializer):

@@ -3,6 +3,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api.filters import ProductFilter
@@ -15,6 +16,8 @@ from api.serializers.products import (
     ProductVersionSerializer,
     ProductWriteSerializer,
     ReasonsSerializer,
+    RecognitionReviewSerializer,
+    RecognitionSerializer,
     ReviewSerializer,
     TransitionSerializer,
 )
@@ -22,6 +25,7 @@ from api.views.common import errors
 from products import services
 from products.merge_patch import merge_patch
 from products.models import ProductStatus
+from products.replication import recognition_review
 from products.selectors import product_versions, product_visible
 
 TAG = ["products"]
@@ -187,6 +191,21 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def delist(self, request, code=None):
         return self._transition(request, ReasonsSerializer, services.product_delist)
+
+    @extend_schema(
+        summary="Record this exchange's recognition (互认) of a product, after an operator's review",
+        tags=TAG,
+        request=RecognitionReviewSerializer,
+        responses={200: RecognitionSerializer, **errors(400, 401, 403, 404, 413, 415, 429)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def recognition(self, request, code=None):
+        product = self.get_object()
+        data = self._valid(RecognitionReviewSerializer, request)
+        recognition = recognition_review(
+            actor=request.user, product=product, status=data["status"], reasons=data["reasons"]
+        )
+        return Response(RecognitionSerializer(recognition).data)
 
     @extend_schema(
         summary="Version history",

@@ -1,0 +1,90 @@
+"""The change log written with every public change, and recognitions (互认) through the API."""
+
+import json
+
+import pytest
+import rfc8785
+
+from federation import keys
+from federation.models import Entry, OriginCounter
+from products.models import ProductStatus, Recognition
+from tests.factories import make_foreign_product, make_product
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/products/"
+
+
+def _envelopes():
+    return [json.loads(e.body) for e in Entry.objects.order_by("seq")]
+
+
+class TestOutbox:
+    def test_drafts_and_reviews_write_no_entry_listing_does(self, alice):
+        product = make_product(actor=alice, status=ProductStatus.SUBMITTED)
+        assert Entry.objects.count() == 0
+        make_product(actor=alice, status=ProductStatus.LISTED)
+        types = [e["type"] for e in _envelopes()]
+        assert types == ["product", "recognition"]  # the product and its home exchange's recognition
+        assert product.code not in {e["gid"] for e in _envelopes()}
+
+    def test_every_entry_is_signed_by_this_node_over_its_canonical_body(self, alice):
+        make_product(actor=alice, status=ProductStatus.LISTED)
+        for entry in Entry.objects.all():
+            envelope = json.loads(entry.body)
+            assert rfc8785.dumps(envelope).decode() == entry.body
+            assert keys.verify(keys.public_key_b64(), entry.body.encode(), entry.signature)
+            assert envelope["origin"] == "SHDEX"
+
+    def test_sequence_numbers_are_contiguous_and_the_log_is_compacted(self, alice, alice_api):
+        product = make_product(actor=alice, status=ProductStatus.LISTED)
+        for summary in ("第一次修改后的摘要内容。", "第二次修改后的摘要内容。"):
+            alice_api.patch(f"{URL}{product.code}/", {"descriptor": {"summary": summary}}, format="json")
+        seqs = list(Entry.objects.order_by("seq").values_list("seq", flat=True))
+        assert OriginCounter.objects.get(origin="SHDEX").last_seq == 4  # product v3, recognition, v4, v5
+        product_entries = Entry.objects.filter(record_type="product", gid=product.code)
+        assert product_entries.count() == 1  # only the latest entry of a record is kept
+        assert product_entries.get().version == 5 and max(seqs) == 4
+
+    def test_public_payload_carries_no_private_fields(self, alice):
+        make_product(actor=alice, status=ProductStatus.LISTED)
+        payload = next(e["payload"] for e in _envelopes() if e["type"] == "product")
+        assert set(payload) == {"code", "status", "descriptor", "listed_at", "delisted_at", "status_reasons"}
+        assert "findings" not in json.dumps(payload) and "alice" not in json.dumps(payload)
+
+    def test_a_failed_write_leaves_no_entry(self, alice, alice_api):
+        product = make_product(actor=alice, status=ProductStatus.LISTED)
+        before = Entry.objects.count()
+        bad = {"descriptor": {"compliance": {"source_legality": {"status": "failed", "evidence_ref": "X"}}}}
+        assert alice_api.patch(f"{URL}{product.code}/", bad, format="json").status_code == 400
+        assert Entry.objects.count() == before
+
+
+class TestRecognitionApi:
+    def test_listing_records_the_home_exchanges_recognition(self, alice, anon):
+        product = make_product(actor=alice, status=ProductStatus.LISTED)
+        rows = anon.get(f"{URL}{product.code}/").json()["recognitions"]
+        assert [(r["exchange"], r["status"], r["decided_by"]) for r in rows] == [("SHDEX", "recognised", "home")]
+
+    def test_operator_reviews_a_product_from_another_exchange(self, alice_api, anon):
+        foreign = make_foreign_product(exchange_id="BJIDX")
+        response = alice_api.post(f"{URL}{foreign.code}/recognition/",
+                                  {"status": "refused", "reasons": ["缺少数据来源证明"]}, format="json")
+        assert response.status_code == 200, response.content
+        assert response.json()["decided_by"] == "operator"
+        recognition = Recognition.objects.get(product_code=foreign.code, exchange_id="SHDEX")
+        assert recognition.status == "refused"
+        entry = Entry.objects.get(record_type="recognition", gid=f"{foreign.code}@SHDEX")
+        assert json.loads(entry.body)["payload"]["reasons"] == ["缺少数据来源证明"]
+        assert [p["code"] for p in anon.get(URL, {"recognised_by": "SHDEX"}).json()["results"]] == []
+
+    def test_refusal_needs_reasons_and_other_exchanges_cannot_decide_here(self, alice_api, bob_api):
+        foreign = make_foreign_product(exchange_id="BJIDX")
+        assert alice_api.post(f"{URL}{foreign.code}/recognition/", {"status": "refused"},
+                              format="json").status_code == 400
+        assert bob_api.post(f"{URL}{foreign.code}/recognition/", {"status": "recognised"},
+                            format="json").status_code == 403
+
+    def test_filter_by_recognising_exchange(self, alice, anon):
+        own = make_product(actor=alice, status=ProductStatus.LISTED)
+        make_foreign_product(exchange_id="GYBDX")
+        assert [p["code"] for p in anon.get(URL, {"recognised_by": "SHDEX"}).json()["results"]] == [own.code]
