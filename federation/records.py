@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-# apply(origin, gid, version, payload, *, repair) -> bool (True if it changed anything); raises
-# core.exceptions.ValidationFailed for a payload that breaks the type's schema.
-ApplyFn = Callable[..., bool]
+# apply_batch(origin, [(gid, version, payload), ...], *, repair) -> {gid: DomainError} for the payloads it
+# refused (they break the type's schema); every other item is applied if its version is higher than the
+# held one (or equal, with repair). One call runs inside one transaction.
+ApplyBatchFn = Callable[..., dict]
 
 
 @dataclass(frozen=True)
 class RecordType:
     name: str
-    apply: ApplyFn
+    apply_batch: ApplyBatchFn
     # live(origin) -> iterable of (gid, version, payload) of the records this node holds for that origin
     live: Callable[[str], Iterable[tuple[str, int, dict]]]
 

@@ -264,70 +264,117 @@ def _quarantine(origin: str, source: str, item, reason: str, seq: int = 0, recor
     except (TypeError, ValueError):
         raw = repr(item)[:100_000]
     logger.warning("quarantined entry %s#%s from %s: %s", origin, seq, source, reason)
-    QuarantinedEntry.objects.create(origin=origin, seq=seq, source=source, record_type=record_type, gid=gid,
-                                    reason=reason[:2000], raw=raw)
+    QuarantinedEntry.objects.update_or_create(  # an entry fetched again is not recorded twice
+        origin=origin, seq=seq, source=source, reason=reason[:2000],
+        defaults={"record_type": record_type, "gid": gid, "raw": raw},
+    )
 
 
 def apply_page(*, origin: str, items: list, source: str, after: int, repair: bool = False) -> tuple[int, int]:
-    """Verify and apply one feed page in one transaction; returns (applied, highest seq seen).
+    """Verify and apply one feed page in one transaction; returns (applied, highest verified seq).
 
-    Each entry is checked on its own: a bad one is quarantined with its reason and the rest still apply.
+    Each entry is checked on its own: a bad one is quarantined with its reason and the rest still apply. The
+    cursor only moves over entries whose signature verified, so a forged sequence number cannot make this
+    node skip the origin's real entries.
     """
     public_key = origin_public_key(origin)
     if public_key is None or not is_exchange_code(origin):
         raise PeerError(f"no public key on file for origin {origin}", transient=False)
-    applied = 0
     last_seq = after
+    checked: list[tuple[dict, str, str]] = []
     with transaction.atomic():
         state = SyncState.objects.select_for_update().get(pk=origin)
         for item in items:
-            seq_hint = item.get("entry", {}).get("seq", 0) if isinstance(item, dict) and isinstance(
-                item.get("entry"), dict) else 0
             try:
                 envelope, body = envelope_check(item, origin=origin, public_key=public_key)
             except EnvelopeError as exc:
-                seq_hint = seq_hint if isinstance(seq_hint, int) and not isinstance(seq_hint, bool) else 0
-                _quarantine(origin, source, item, str(exc), seq=max(0, min(seq_hint, 2**62)))
-                if isinstance(seq_hint, int) and after < seq_hint < 2**62:
-                    last_seq = max(last_seq, seq_hint)
+                _quarantine(origin, source, item, str(exc), seq=_seq_hint(item))
                 continue
-            seq = envelope["seq"]
-            if seq <= after:
-                continue  # a peer must only send entries after the cursor; ignore, never go backwards
-            last_seq = max(last_seq, seq)
-            if _apply_entry(origin, envelope, body, item["signature"], source, repair=repair):
-                applied += 1
+            if envelope["seq"] <= after:
+                continue  # a peer must only send entries after the cursor; never go backwards
+            last_seq = max(last_seq, envelope["seq"])
+            checked.append((envelope, body, item["signature"]))
+        applied = _apply_checked(origin, checked, source, repair=repair)
         if not repair and last_seq > state.cursor:
             SyncState.objects.filter(pk=origin).update(cursor=last_seq, head_seen=models_max("head_seen", last_seq))
     return applied, last_seq
 
 
-def _apply_entry(origin: str, envelope: dict, body: str, signature: str, source: str, *, repair: bool) -> bool:
-    record_type = records.get(envelope["type"])
-    gid, version = envelope["gid"], envelope["version"]
-    if record_type is None:
-        _quarantine(origin, source, {"entry": envelope}, f"unknown record type {envelope['type']!r}",
-                    seq=envelope["seq"], record_type=envelope["type"][:32], gid=gid)
-        return False
-    held = Entry.objects.filter(origin=origin, record_type=envelope["type"], gid=gid).only("version").first()
-    if held is not None and held.version > version:
-        return False  # older than what we have: duplicates and reordering are harmless
-    if held is not None and held.version == version and not repair:
-        return False
-    try:
-        with transaction.atomic():
-            changed = record_type.apply(origin, gid, version, envelope["payload"], repair=repair)
-            if held is None or held.version < version:
-                Entry.objects.filter(origin=origin, record_type=envelope["type"], gid=gid).delete()
-                Entry.objects.filter(origin=origin, seq=envelope["seq"]).delete()
-                Entry.objects.create(origin=origin, seq=envelope["seq"], record_type=envelope["type"], gid=gid,
-                                     version=version, body=body, signature=signature)
-    except DomainError as exc:
-        detail = "; ".join(f"{e.field}: {e.code}" for e in exc.errors) or exc.message_en
-        _quarantine(origin, source, {"entry": envelope, "signature": signature}, f"invalid payload: {detail}",
-                    seq=envelope["seq"], record_type=envelope["type"], gid=gid)
-        return False
-    return changed
+def _seq_hint(item) -> int:
+    entry = item.get("entry") if isinstance(item, dict) else None
+    seq = entry.get("seq") if isinstance(entry, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**62 else 0
+
+
+def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: str, *, repair: bool) -> int:
+    """Apply verified entries, a record type at a time, in batches."""
+    latest: dict[tuple[str, str], tuple[dict, str, str]] = {}
+    for envelope, body, signature in checked:  # the same record twice in a page: the higher version wins
+        key = (envelope["type"], envelope["gid"])
+        if key not in latest or latest[key][0]["version"] < envelope["version"]:
+            latest[key] = (envelope, body, signature)
+    applied = 0
+    by_type: dict[str, list[tuple[dict, str, str]]] = {}
+    for (type_name, _), value in latest.items():
+        by_type.setdefault(type_name, []).append(value)
+    for type_name, group in by_type.items():
+        record_type = records.get(type_name)
+        if record_type is None:
+            for envelope, _, signature in group:
+                _quarantine(origin, source, {"entry": envelope, "signature": signature},
+                            f"unknown record type {type_name!r}", seq=envelope["seq"], record_type=type_name[:32],
+                            gid=envelope["gid"])
+            continue
+        held = dict(Entry.objects.filter(origin=origin, record_type=type_name,
+                                         gid__in=[e["gid"] for e, _, _ in group]).values_list("gid", "version"))
+        todo = [
+            (e, b, s) for e, b, s in group
+            if e["gid"] not in held or held[e["gid"]] < e["version"] or (repair and held[e["gid"]] == e["version"])
+        ]
+        if not todo:
+            continue
+        try:
+            with transaction.atomic():
+                errors = record_type.apply_batch(origin, [(e["gid"], e["version"], e["payload"]) for e, _, _ in todo],
+                                                 repair=repair)
+                stored = [(e, b, s) for e, b, s in todo if e["gid"] not in errors]
+                _store_entries(origin, type_name, stored, held)
+        except DatabaseError:
+            logger.exception("batch apply of %s %s entries failed; applying one by one", origin, type_name)
+            errors = {}
+            stored = []
+            for e, b, s in todo:
+                try:
+                    with transaction.atomic():
+                        one = record_type.apply_batch(origin, [(e["gid"], e["version"], e["payload"])], repair=repair)
+                        if not one:
+                            _store_entries(origin, type_name, [(e, b, s)], held)
+                            stored.append((e, b, s))
+                        errors.update(one)
+                except DatabaseError as exc:
+                    errors[e["gid"]] = DomainError(message=str(exc), message_en=str(exc), code="database")
+        for envelope, _, signature in todo:
+            exc = errors.get(envelope["gid"])
+            if exc is not None:
+                detail = "; ".join(f"{err.field}: {err.code}" for err in exc.errors) or exc.message_en
+                _quarantine(origin, source, {"entry": envelope, "signature": signature}, f"invalid payload: {detail}",
+                            seq=envelope["seq"], record_type=type_name, gid=envelope["gid"])
+        applied += len(stored)
+    return applied
+
+
+def _store_entries(origin: str, type_name: str, stored: list[tuple[dict, str, str]], held: dict[str, int]) -> None:
+    """Keep the applied entries for relaying: the latest entry of each record, as the origin signed it."""
+    newer = [(e, b, s) for e, b, s in stored if held.get(e["gid"], 0) < e["version"]]
+    if not newer:
+        return
+    Entry.objects.filter(origin=origin, record_type=type_name, gid__in=[e["gid"] for e, _, _ in newer]).delete()
+    Entry.objects.filter(origin=origin, seq__in=[e["seq"] for e, _, _ in newer]).delete()
+    Entry.objects.bulk_create(
+        Entry(origin=origin, seq=e["seq"], record_type=type_name, gid=e["gid"], version=e["version"], body=b,
+              signature=s)
+        for e, b, s in newer
+    )
 
 
 # --- Anti-entropy -------------------------------------------------------------------------------------------
@@ -348,7 +395,7 @@ def repair_local(*, origin: str) -> int:
                 logger.error("stored entry %s#%s no longer verifies; pulling it again", origin, entry.seq)
                 continue
             with transaction.atomic():
-                records.get(name).apply(origin, entry.gid, entry.version, envelope["payload"], repair=True)
+                records.get(name).apply_batch(origin, [(entry.gid, entry.version, envelope["payload"])], repair=True)
             restored += 1
     return restored
 

@@ -112,43 +112,68 @@ def _check_product_payload(origin: str, gid: str, payload: dict) -> tuple[dict, 
     return descriptor, status
 
 
-def product_apply(origin: str, gid: str, version: int, payload: dict, *, repair: bool = False) -> bool:
-    """Apply a product from its origin (untrusted input): validate, upsert if newer, then recognise."""
+PRODUCT_REPLICA_FIELDS = ("descriptor", "descriptor_version", "name", "provider_name", "provider_uscc", "product_form",
+                          "industry", "update_frequency", "price_min", "price_max", "search_name", "search_keywords",
+                          "search_body", "version", "status", "listed_at", "delisted_at", "status_reasons")
+
+
+def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
+    """Apply products from their origin (untrusted input): validate each, upsert the newer ones in bulk,
+    then decide this node's recognition of those whose descriptor changed. Returns {gid: error}."""
     from products.services import descriptor_columns
 
-    descriptor, status = _check_product_payload(origin, gid, payload)
-    listed_at = _parse_time(payload, "listed_at")
-    delisted_at = _parse_time(payload, "delisted_at")
-    reasons = _reasons(payload["status_reasons"], "status_reasons")
-    product = Product.objects.filter(code=gid).first()
-    if product is not None and product.exchange_id != origin:
-        raise _bad("code", "owner", f"{gid} is held here as a product of {product.exchange_id}")
-    if product is not None and product.version > version:
-        return False
-    if product is not None and product.version == version and not repair:
-        return False
-    previous_descriptor = product.descriptor if product else None
-    product = product or Product(code=gid, exchange_id=origin, created_at=timezone.now())
-    for column, value in descriptor_columns(descriptor).items():
-        setattr(product, column, value)
-    product.version = version
-    product.status = status
-    product.listed_at = listed_at
-    product.delisted_at = delisted_at
-    product.status_reasons = reasons
-    product.save()
-    ProductRegion.objects.filter(product=product).delete()
-    ProductRegion.objects.bulk_create(
-        ProductRegion(product=product, code=code) for code in dict.fromkeys(descriptor["spatial_coverage"])
-    )
-    ProductVersion.objects.update_or_create(
-        product=product, version=version,
-        defaults={"change": ProductVersion.Change.REPLICATED, "status": status, "descriptor": descriptor,
-                  "reasons": reasons, "actor": None, "created_at": timezone.now()},
-    )
-    if origin != settings.NODE_CODE and descriptor != previous_descriptor:
-        recognition_auto(product)
-    return True
+    errors: dict[str, ValidationFailed] = {}
+    valid = []
+    for gid, version, payload in items:
+        try:
+            descriptor, status = _check_product_payload(origin, gid, payload)
+            times = _parse_time(payload, "listed_at"), _parse_time(payload, "delisted_at")
+            reasons = _reasons(payload["status_reasons"], "status_reasons")
+        except ValidationFailed as exc:
+            errors[gid] = exc
+            continue
+        valid.append((gid, version, descriptor, status, times, reasons))
+    existing = {p.code: p for p in Product.objects.filter(code__in=[v[0] for v in valid])}
+    creates, updates, recognise = [], [], []
+    now = timezone.now()
+    for gid, version, descriptor, status, (listed_at, delisted_at), reasons in valid:
+        product = existing.get(gid)
+        if product is not None and product.exchange_id != origin:
+            errors[gid] = _bad("code", "owner", f"{gid} is held here as a product of {product.exchange_id}")
+            continue
+        if product is not None and (product.version > version or (product.version == version and not repair)):
+            continue
+        previous = product.descriptor if product is not None else None
+        if product is None:
+            product = Product(code=gid, exchange_id=origin)
+            creates.append(product)
+        else:
+            updates.append(product)
+        for column, value in descriptor_columns(descriptor).items():
+            setattr(product, column, value)
+        product.version, product.status = version, status
+        product.listed_at, product.delisted_at, product.status_reasons = listed_at, delisted_at, reasons
+        product.updated_at = now
+        if origin != settings.NODE_CODE and descriptor != previous:
+            recognise.append(product)
+    Product.objects.bulk_create(creates)
+    if updates:
+        Product.objects.bulk_update(updates, [*PRODUCT_REPLICA_FIELDS, "updated_at"], batch_size=200)
+    changed = creates + updates
+    if changed:
+        ProductRegion.objects.filter(product__in=[p.pk for p in updates]).delete()
+        ProductRegion.objects.bulk_create(
+            ProductRegion(product_id=p.pk, code=code) for p in changed
+            for code in dict.fromkeys(p.descriptor["spatial_coverage"])
+        )
+        ProductVersion.objects.bulk_create(
+            [ProductVersion(product_id=p.pk, version=p.version, change=ProductVersion.Change.REPLICATED,
+                            status=p.status, descriptor=p.descriptor, reasons=p.status_reasons, created_at=now)
+             for p in changed],
+            ignore_conflicts=True,
+        )
+        recognition_auto_batch(recognise)
+    return errors
 
 
 def product_live(origin: str):
@@ -199,29 +224,52 @@ def recognition_evaluate(descriptor: dict) -> tuple[str, list[str]]:
     return RecognitionStatus.RECOGNISED, []
 
 
+def _recognitions_set(decisions: list[tuple[Product, str, list[str], str]], *, publish_now: bool = True
+                      ) -> list[Recognition]:
+    """Write this node's recognitions that changed; returns them (published unless `publish_now` is False)."""
+    if not decisions:
+        return []
+    current = {
+        r.product_code: r
+        for r in Recognition.objects.select_for_update().filter(
+            product_code__in=[p.code for p, *_ in decisions], exchange_id=settings.NODE_CODE)
+    }
+    creates, updates = [], []
+    for product, status, reasons, decided_by in decisions:
+        row = current.get(product.code)
+        if row is not None and (row.status, row.reasons, row.decided_by) == (status, reasons, decided_by):
+            continue
+        if row is None:
+            row = Recognition(product_code=product.code, exchange_id=settings.NODE_CODE, version=0)
+            creates.append(row)
+        else:
+            updates.append(row)
+        row.status, row.reasons, row.decided_by = status, reasons, decided_by
+        row.product_version, row.policy_version = product.version, POLICY_VERSION
+        row.version += 1
+        row.updated_at = timezone.now()
+    Recognition.objects.bulk_create(creates)
+    if updates:
+        Recognition.objects.bulk_update(updates, ["status", "reasons", "decided_by", "product_version",
+                                                  "policy_version", "version", "updated_at"])
+    written = creates + updates
+    if publish_now and written:
+        publish([recognition_change(r) for r in written])
+    return written
+
+
 def _recognition_set(product: Product, status: str, reasons: list[str], decided_by: str, *,
                      publish_now: bool = True) -> Recognition | None:
-    """Write this node's recognition of `product` if it changed; returns it (None if unchanged)."""
-    current = Recognition.objects.select_for_update().filter(product_code=product.code,
-                                                             exchange_id=settings.NODE_CODE).first()
-    if current is not None and current.status == status and current.reasons == reasons and (
-            current.decided_by == decided_by):
-        return None
-    if current is None:
-        current = Recognition(product_code=product.code, exchange_id=settings.NODE_CODE, version=0)
-    current.status, current.reasons, current.decided_by = status, reasons, decided_by
-    current.product_version = product.version
-    current.policy_version = POLICY_VERSION
-    current.version += 1
-    current.save()
-    if publish_now:
-        publish([recognition_change(current)])
-    return current
+    written = _recognitions_set([(product, status, reasons, decided_by)], publish_now=publish_now)
+    return written[0] if written else None
 
 
-def recognition_auto(product: Product) -> Recognition | None:
-    status, reasons = recognition_evaluate(product.descriptor)
-    return _recognition_set(product, status, reasons, Recognition.DecidedBy.AUTO)
+def recognition_auto_batch(products: list[Product]) -> list[Recognition]:
+    decisions = []
+    for product in products:
+        status, reasons = recognition_evaluate(product.descriptor)
+        decisions.append((product, status, reasons, Recognition.DecidedBy.AUTO))
+    return _recognitions_set(decisions)
 
 
 @transaction.atomic
@@ -265,20 +313,37 @@ def _check_recognition_payload(origin: str, gid: str, payload: dict) -> dict:
     return payload
 
 
-def recognition_apply(origin: str, gid: str, version: int, payload: dict, *, repair: bool = False) -> bool:
-    payload = _check_recognition_payload(origin, gid, payload)
-    current = Recognition.objects.filter(product_code=payload["product"], exchange_id=origin).first()
-    if current is not None and (current.version > version or (current.version == version and not repair)):
-        return False
-    current = current or Recognition(product_code=payload["product"], exchange_id=origin)
-    current.status = payload["status"]
-    current.reasons = payload["reasons"]
-    current.product_version = payload["product_version"]
-    current.decided_by = payload["decided_by"]
-    current.policy_version = payload["policy"]
-    current.version = version
-    current.save()
-    return True
+def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
+    errors: dict[str, ValidationFailed] = {}
+    valid = []
+    for gid, version, payload in items:
+        try:
+            valid.append((gid, version, _check_recognition_payload(origin, gid, payload)))
+        except ValidationFailed as exc:
+            errors[gid] = exc
+    existing = {
+        r.product_code: r
+        for r in Recognition.objects.filter(product_code__in=[p["product"] for _, _, p in valid], exchange_id=origin)
+    }
+    creates, updates = [], []
+    now = timezone.now()
+    for _, version, payload in valid:
+        row = existing.get(payload["product"])
+        if row is not None and (row.version > version or (row.version == version and not repair)):
+            continue
+        if row is None:
+            row = Recognition(product_code=payload["product"], exchange_id=origin)
+            creates.append(row)
+        else:
+            updates.append(row)
+        row.status, row.reasons, row.decided_by = payload["status"], payload["reasons"], payload["decided_by"]
+        row.product_version, row.policy_version, row.version = payload["product_version"], payload["policy"], version
+        row.updated_at = now
+    Recognition.objects.bulk_create(creates)
+    if updates:
+        Recognition.objects.bulk_update(updates, ["status", "reasons", "decided_by", "product_version",
+                                                  "policy_version", "version", "updated_at"])
+    return errors
 
 
 def recognition_live(origin: str):
@@ -286,5 +351,5 @@ def recognition_live(origin: str):
         yield r.gid, r.version, recognition_payload(r)
 
 
-records.register(records.RecordType(PRODUCT, product_apply, product_live))
-records.register(records.RecordType(RECOGNITION, recognition_apply, recognition_live))
+records.register(records.RecordType(PRODUCT, product_apply_batch, product_live))
+records.register(records.RecordType(RECOGNITION, recognition_apply_batch, recognition_live))
