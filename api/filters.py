@@ -34,8 +34,9 @@ class ProductFilter(django_filters.FilterSet):
         help_text="GB/T 2260 code; matches products covering it, its province, or the whole country.",
     )
     provider_uscc = django_filters.CharFilter(field_name="provider_uscc")
-    recognised_by = django_filters.CharFilter(method="filter_recognised_by",
-                                              help_text="Exchange code: only products that exchange recognises.")
+    recognised_by = django_filters.CharFilter(
+        method="filter_recognised_by", help_text="Exchange code: only products that exchange recognises."
+    )
 
     class Meta:
         model = Product

@@ -61,5 +61,5 @@ class PeerSignatureScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Signature",
-            "description": "RFC 9421 HTTP Message Signature by a peer node's Ed25519 key (see docs/federation.md).",
+            "description": "RFC 9421 HTTP Message Signature by a peer node's key (see docs/federation.md).",
         }

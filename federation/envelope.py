@@ -1,4 +1,4 @@
-"""Signed change-log entries: RFC 8785 canonical JSON of the envelope, signed with the origin's Ed25519 key."""
+"""Signed change-log entries: RFC 8785 canonical JSON of the envelope, signed with the origin's key."""
 
 from __future__ import annotations
 
@@ -39,11 +39,20 @@ def canonical(envelope: dict[str, Any]) -> str:
     return json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def envelope_build(*, origin: str, seq: int, record_type: str, gid: str, version: int,
-                   payload: dict) -> tuple[str, str]:
+def envelope_build(
+    *, origin: str, seq: int, record_type: str, gid: str, version: int, payload: dict
+) -> tuple[str, str]:
     """Canonical body and signature of a new entry of this node."""
-    body = canonical({"origin": origin, "seq": seq, "type": record_type, "gid": gid, "version": version,
-                      "payload": payload})
+    body = canonical(
+        {
+            "origin": origin,
+            "seq": seq,
+            "type": record_type,
+            "gid": gid,
+            "version": version,
+            "payload": payload,
+        }
+    )
     return body, keys.sign(body.encode("utf-8"))
 
 

@@ -33,8 +33,9 @@ def _session() -> requests.Session:
     return session
 
 
-def peer_request(peer: Peer, method: str, path: str, *, params: dict | None = None,
-                 json_body: Any = None) -> Any:
+def peer_request(
+    peer: Peer, method: str, path: str, *, params: dict | None = None, json_body: Any = None
+) -> Any:
     """Send a signed request to `peer` and return its decoded JSON answer, or raise PeerError."""
     url = peer.base_url.rstrip("/") + path
     if params:
@@ -46,14 +47,22 @@ def peer_request(peer: Peer, method: str, path: str, *, params: dict | None = No
     headers = sign_request(method, url, headers, body)
     limit = settings.FEDERATION["MAX_RESPONSE_BYTES"]
     try:
-        with _session().request(method, url, data=body, headers=headers, stream=True, allow_redirects=False,
-                                timeout=(3.0, settings.FEDERATION["HTTP_TIMEOUT"])) as response:
+        with _session().request(
+            method,
+            url,
+            data=body,
+            headers=headers,
+            stream=True,
+            allow_redirects=False,
+            timeout=(3.0, settings.FEDERATION["HTTP_TIMEOUT"]),
+        ) as response:
             chunks, size = [], 0
             for chunk in response.iter_content(64 * 1024):
                 size += len(chunk)
                 if size > limit:
-                    raise PeerError(f"response larger than {limit} bytes", transient=False,
-                                    status=response.status_code)
+                    raise PeerError(
+                        f"response larger than {limit} bytes", transient=False, status=response.status_code
+                    )
                 chunks.append(chunk)
             status = response.status_code
     except requests.RequestException as exc:
@@ -61,8 +70,11 @@ def peer_request(peer: Peer, method: str, path: str, *, params: dict | None = No
     content = b"".join(chunks)
     if status >= 300:
         snippet = content[:300].decode("utf-8", "replace")
-        raise PeerError(f"HTTP {status}: {snippet}", transient=status in TRANSIENT_STATUSES or status >= 500,
-                        status=status)
+        raise PeerError(
+            f"HTTP {status}: {snippet}",
+            transient=status in TRANSIENT_STATUSES or status >= 500,
+            status=status,
+        )
     try:
         return json.loads(content) if content else None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -50,7 +50,9 @@ def private_key() -> Ed25519PrivateKey:
     if pem is None:
         path = key_file()
         if not path.exists():
-            raise ImproperlyConfigured(f"No node key at {path}: run `manage.py node_init` or set NODE_PRIVATE_KEY")
+            raise ImproperlyConfigured(
+                f"No node key at {path}: run `manage.py node_init` or set NODE_PRIVATE_KEY"
+            )
         pem = path.read_bytes()
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):

@@ -7,8 +7,9 @@ from django.db.models import Q
 class Peer(models.Model):
     """Another exchange's node: where it is and the key its signatures must verify with."""
 
-    exchange = models.OneToOneField("exchanges.Exchange", on_delete=models.PROTECT, primary_key=True,
-                                    related_name="peer")
+    exchange = models.OneToOneField(
+        "exchanges.Exchange", on_delete=models.PROTECT, primary_key=True, related_name="peer"
+    )
     base_url = models.URLField()
     public_key = models.CharField(max_length=64, help_text="Base64 of the 32-byte Ed25519 public key.")
     enabled = models.BooleanField(default=True)

@@ -47,10 +47,25 @@ def publish(changes: list[Change]) -> int:
     entries = []
     for offset, change in enumerate(changes):
         seq = first + offset
-        body, signature = envelope_build(origin=origin, seq=seq, record_type=change.record_type, gid=change.gid,
-                                         version=change.version, payload=change.payload)
-        entries.append(Entry(origin=origin, seq=seq, record_type=change.record_type, gid=change.gid,
-                             version=change.version, body=body, signature=signature))
+        body, signature = envelope_build(
+            origin=origin,
+            seq=seq,
+            record_type=change.record_type,
+            gid=change.gid,
+            version=change.version,
+            payload=change.payload,
+        )
+        entries.append(
+            Entry(
+                origin=origin,
+                seq=seq,
+                record_type=change.record_type,
+                gid=change.gid,
+                version=change.version,
+                body=body,
+                signature=signature,
+            )
+        )
     # Compaction: the log keeps only the latest entry of each record.
     by_type: dict[str, list[str]] = {}
     for change in changes:

@@ -38,7 +38,9 @@ def origins_known() -> list[str]:
 def feed_page(*, origin: str, after: int, limit: int) -> tuple[list[Entry], int]:
     """Entries of `origin` after `after`, in order, and the head (highest seq) this node holds for it."""
     entries = list(
-        Entry.objects.filter(origin=origin, seq__gt=after).order_by("seq").only("seq", "body", "signature")[:limit]
+        Entry.objects.filter(origin=origin, seq__gt=after)
+        .order_by("seq")
+        .only("seq", "body", "signature")[:limit]
     )
     return entries, head_of(origin)
 
@@ -70,24 +72,30 @@ def digests(*, origin: str) -> dict[str, dict]:
 
 def sync_status() -> dict:
     now = timezone.now()
-    counter = OriginCounter.objects.filter(origin=settings.NODE_CODE).values_list("last_seq", flat=True).first()
-    quarantined = dict(QuarantinedEntry.objects.values_list("origin").annotate(n=Count("id")).values_list("origin", "n"))
+    counter = (
+        OriginCounter.objects.filter(origin=settings.NODE_CODE).values_list("last_seq", flat=True).first()
+    )
+    quarantined = dict(
+        QuarantinedEntry.objects.values_list("origin").annotate(n=Count("id")).values_list("origin", "n")
+    )
     origins = []
     for state in SyncState.objects.order_by("origin"):
         lag = max(0, state.head_seen - state.cursor)
-        origins.append({
-            "origin": state.origin,
-            "cursor": state.cursor,
-            "head_seen": state.head_seen,
-            "lag_entries": lag,
-            "lag_seconds": _seconds(now, state.head_seen_at) if lag else 0.0,
-            "state": state.state,
-            "last_success_at": state.last_success_at,
-            "last_source": state.last_source,
-            "last_error": state.last_error,
-            "last_error_at": state.last_error_at,
-            "quarantined": quarantined.get(state.origin, 0),
-        })
+        origins.append(
+            {
+                "origin": state.origin,
+                "cursor": state.cursor,
+                "head_seen": state.head_seen,
+                "lag_entries": lag,
+                "lag_seconds": _seconds(now, state.head_seen_at) if lag else 0.0,
+                "state": state.state,
+                "last_success_at": state.last_success_at,
+                "last_source": state.last_source,
+                "last_error": state.last_error,
+                "last_error_at": state.last_error_at,
+                "quarantined": quarantined.get(state.origin, 0),
+            }
+        )
     peers = [
         {
             "code": p.exchange_id,
@@ -102,8 +110,13 @@ def sync_status() -> dict:
         }
         for p in Peer.objects.order_by("exchange_id")
     ]
-    return {"node": settings.NODE_CODE, "own_seq": counter or 0, "peers": peers, "origins": origins,
-            "quarantined_total": sum(quarantined.values())}
+    return {
+        "node": settings.NODE_CODE,
+        "own_seq": counter or 0,
+        "peers": peers,
+        "origins": origins,
+        "quarantined_total": sum(quarantined.values()),
+    }
 
 
 def _seconds(now: datetime, then: datetime | None) -> float:

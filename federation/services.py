@@ -50,7 +50,8 @@ def peer_add(*, code: str, base_url: str, public_key: str, enabled: bool = True)
     keys.public_key_from_b64(public_key)  # raises KeyError_ on a malformed key
     with transaction.atomic():
         peer, _ = Peer.objects.update_or_create(
-            exchange=exchange, defaults={"base_url": base_url.rstrip("/"), "public_key": public_key, "enabled": enabled}
+            exchange=exchange,
+            defaults={"base_url": base_url.rstrip("/"), "public_key": public_key, "enabled": enabled},
         )
         Exchange.objects.filter(pk=code).update(runs_node=True, node_url=peer.base_url)
         SyncState.objects.get_or_create(origin=code)
@@ -65,8 +66,9 @@ def peer_remove(*, code: str) -> bool:
 
 
 def _peer_ok(peer: Peer) -> None:
-    Peer.objects.filter(pk=peer.pk).update(consecutive_failures=0, backoff_until=None,
-                                           last_success_at=timezone.now())
+    Peer.objects.filter(pk=peer.pk).update(
+        consecutive_failures=0, backoff_until=None, last_success_at=timezone.now()
+    )
 
 
 def _peer_failed(peer: Peer, error: str) -> None:
@@ -84,7 +86,7 @@ def _usable(peer: Peer) -> bool:
     return peer.enabled and (peer.backoff_until is None or peer.backoff_until <= timezone.now())
 
 
-# --- Wake-ups (push) ------------------------------------------------------------------------------------------
+# --- Wake-ups (push) ----------------------------------------------------------------------------------------
 def wakeups_enqueue(*, origin: str, seq: int) -> int:
     """Record "origin is at seq" for every enabled peer (one coalesced row per peer and origin)."""
     now = timezone.now()
@@ -125,8 +127,10 @@ def wakeups_deliver(*, limit: int = 200) -> int:
     now = timezone.now()
     due = (
         Wakeup.objects.select_related("peer")
-        .filter(Q(state=Wakeup.State.PENDING, next_attempt_at__lte=now)
-                | Q(state=Wakeup.State.SENDING, lease_until__lt=now))
+        .filter(
+            Q(state=Wakeup.State.PENDING, next_attempt_at__lte=now)
+            | Q(state=Wakeup.State.SENDING, lease_until__lt=now)
+        )
         .filter(peer__enabled=True)
         .filter(Q(peer__backoff_until__isnull=True) | Q(peer__backoff_until__lte=now))
         .order_by("next_attempt_at")[:limit]
@@ -137,14 +141,18 @@ def wakeups_deliver(*, limit: int = 200) -> int:
             continue
         seq = wakeup.seq
         try:
-            peer_request(wakeup.peer, "POST", "/federation/v1/wake/", json_body={"origin": wakeup.origin, "seq": seq})
+            peer_request(
+                wakeup.peer, "POST", "/federation/v1/wake/", json_body={"origin": wakeup.origin, "seq": seq}
+            )
         except PeerError as exc:
             attempts = wakeup.attempts + 1
             if exc.transient:
                 _peer_failed(wakeup.peer, str(exc))
             Wakeup.objects.filter(pk=wakeup.pk).update(
                 state=Wakeup.State.PENDING if exc.transient else Wakeup.State.FAILED,
-                attempts=attempts, next_attempt_at=timezone.now() + backoff(attempts), last_error=str(exc)[:2000],
+                attempts=attempts,
+                next_attempt_at=timezone.now() + backoff(attempts),
+                last_error=str(exc)[:2000],
             )
             continue
         _peer_ok(wakeup.peer)
@@ -220,14 +228,23 @@ def pull_origin(*, origin: str) -> int:
     now = timezone.now()
     if success:
         SyncState.objects.filter(pk=origin).update(
-            state=SyncState.State.IDLE, lease_until=None, attempts=0, next_attempt_at=None, last_success_at=now,
-            last_source=source, last_error="",
+            state=SyncState.State.IDLE,
+            lease_until=None,
+            attempts=0,
+            next_attempt_at=None,
+            last_success_at=now,
+            last_source=source,
+            last_error="",
         )
     else:
         attempts = state.attempts + 1
         SyncState.objects.filter(pk=origin).update(
-            state=SyncState.State.PENDING, lease_until=None, attempts=attempts, next_attempt_at=now + backoff(attempts),
-            last_error="; ".join(errors)[:2000] or "no usable peer", last_error_at=now,
+            state=SyncState.State.PENDING,
+            lease_until=None,
+            attempts=attempts,
+            next_attempt_at=now + backoff(attempts),
+            last_error="; ".join(errors)[:2000] or "no usable peer",
+            last_error_at=now,
         )
     return applied
 
@@ -236,27 +253,31 @@ def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
     applied = 0
     after = 0 if repair else SyncState.objects.get(pk=origin).cursor
     while True:
-        page = peer_request(peer, "GET", FEED_PATH.format(origin=origin),
-                            params={"after": after, "limit": _conf("PAGE_SIZE")})
+        page = peer_request(
+            peer, "GET", FEED_PATH.format(origin=origin), params={"after": after, "limit": _conf("PAGE_SIZE")}
+        )
         if not isinstance(page, dict) or not isinstance(page.get("entries"), list):
             raise PeerError("feed answer has no entries list", transient=False)
         items = page["entries"]
         head = page.get("head")
         if isinstance(head, int) and not isinstance(head, bool):
-            SyncState.objects.filter(pk=origin, head_seen__lt=head).update(head_seen=head,
-                                                                            head_seen_at=timezone.now())
+            SyncState.objects.filter(pk=origin, head_seen__lt=head).update(
+                head_seen=head, head_seen_at=timezone.now()
+            )
         if not items:
             return applied
-        applied_page, last_seq = apply_page(origin=origin, items=items, source=peer.exchange_id, after=after,
-                                            repair=repair)
+        applied_page, last_seq = apply_page(
+            origin=origin, items=items, source=peer.exchange_id, after=after, repair=repair
+        )
         applied += applied_page
         if last_seq <= after:
             return applied  # a peer that does not move forward is done, not looped on
         after = last_seq
 
 
-def _quarantine(origin: str, source: str, item, reason: str, seq: int = 0, record_type: str = "",
-                gid: str = "") -> None:
+def _quarantine(
+    origin: str, source: str, item, reason: str, seq: int = 0, record_type: str = "", gid: str = ""
+) -> None:
     import json
 
     try:
@@ -265,7 +286,10 @@ def _quarantine(origin: str, source: str, item, reason: str, seq: int = 0, recor
         raw = repr(item)[:100_000]
     logger.warning("quarantined entry %s#%s from %s: %s", origin, seq, source, reason)
     QuarantinedEntry.objects.update_or_create(  # an entry fetched again is not recorded twice
-        origin=origin, seq=seq, source=source, reason=reason[:2000],
+        origin=origin,
+        seq=seq,
+        source=source,
+        reason=reason[:2000],
         defaults={"record_type": record_type, "gid": gid, "raw": raw},
     )
 
@@ -296,7 +320,9 @@ def apply_page(*, origin: str, items: list, source: str, after: int, repair: boo
             checked.append((envelope, body, item["signature"]))
         applied = _apply_checked(origin, checked, source, repair=repair)
         if not repair and last_seq > state.cursor:
-            SyncState.objects.filter(pk=origin).update(cursor=last_seq, head_seen=models_max("head_seen", last_seq))
+            SyncState.objects.filter(pk=origin).update(
+                cursor=last_seq, head_seen=models_max("head_seen", last_seq)
+            )
     return applied, last_seq
 
 
@@ -321,22 +347,35 @@ def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: st
         record_type = records.get(type_name)
         if record_type is None:
             for envelope, _, signature in group:
-                _quarantine(origin, source, {"entry": envelope, "signature": signature},
-                            f"unknown record type {type_name!r}", seq=envelope["seq"], record_type=type_name[:32],
-                            gid=envelope["gid"])
+                _quarantine(
+                    origin,
+                    source,
+                    {"entry": envelope, "signature": signature},
+                    f"unknown record type {type_name!r}",
+                    seq=envelope["seq"],
+                    record_type=type_name[:32],
+                    gid=envelope["gid"],
+                )
             continue
-        held = dict(Entry.objects.filter(origin=origin, record_type=type_name,
-                                         gid__in=[e["gid"] for e, _, _ in group]).values_list("gid", "version"))
+        held = dict(
+            Entry.objects.filter(
+                origin=origin, record_type=type_name, gid__in=[e["gid"] for e, _, _ in group]
+            ).values_list("gid", "version")
+        )
         todo = [
-            (e, b, s) for e, b, s in group
-            if e["gid"] not in held or held[e["gid"]] < e["version"] or (repair and held[e["gid"]] == e["version"])
+            (e, b, s)
+            for e, b, s in group
+            if e["gid"] not in held
+            or held[e["gid"]] < e["version"]
+            or (repair and held[e["gid"]] == e["version"])
         ]
         if not todo:
             continue
         try:
             with transaction.atomic():
-                errors = record_type.apply_batch(origin, [(e["gid"], e["version"], e["payload"]) for e, _, _ in todo],
-                                                 repair=repair)
+                errors = record_type.apply_batch(
+                    origin, [(e["gid"], e["version"], e["payload"]) for e, _, _ in todo], repair=repair
+                )
                 stored = [(e, b, s) for e, b, s in todo if e["gid"] not in errors]
                 _store_entries(origin, type_name, stored, held)
         except DatabaseError:
@@ -346,7 +385,9 @@ def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: st
             for e, b, s in todo:
                 try:
                     with transaction.atomic():
-                        one = record_type.apply_batch(origin, [(e["gid"], e["version"], e["payload"])], repair=repair)
+                        one = record_type.apply_batch(
+                            origin, [(e["gid"], e["version"], e["payload"])], repair=repair
+                        )
                         if not one:
                             _store_entries(origin, type_name, [(e, b, s)], held)
                             stored.append((e, b, s))
@@ -357,22 +398,40 @@ def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: st
             exc = errors.get(envelope["gid"])
             if exc is not None:
                 detail = "; ".join(f"{err.field}: {err.code}" for err in exc.errors) or exc.message_en
-                _quarantine(origin, source, {"entry": envelope, "signature": signature}, f"invalid payload: {detail}",
-                            seq=envelope["seq"], record_type=type_name, gid=envelope["gid"])
+                _quarantine(
+                    origin,
+                    source,
+                    {"entry": envelope, "signature": signature},
+                    f"invalid payload: {detail}",
+                    seq=envelope["seq"],
+                    record_type=type_name,
+                    gid=envelope["gid"],
+                )
         applied += len(stored)
     return applied
 
 
-def _store_entries(origin: str, type_name: str, stored: list[tuple[dict, str, str]], held: dict[str, int]) -> None:
+def _store_entries(
+    origin: str, type_name: str, stored: list[tuple[dict, str, str]], held: dict[str, int]
+) -> None:
     """Keep the applied entries for relaying: the latest entry of each record, as the origin signed it."""
     newer = [(e, b, s) for e, b, s in stored if held.get(e["gid"], 0) < e["version"]]
     if not newer:
         return
-    Entry.objects.filter(origin=origin, record_type=type_name, gid__in=[e["gid"] for e, _, _ in newer]).delete()
+    Entry.objects.filter(
+        origin=origin, record_type=type_name, gid__in=[e["gid"] for e, _, _ in newer]
+    ).delete()
     Entry.objects.filter(origin=origin, seq__in=[e["seq"] for e, _, _ in newer]).delete()
     Entry.objects.bulk_create(
-        Entry(origin=origin, seq=e["seq"], record_type=type_name, gid=e["gid"], version=e["version"], body=b,
-              signature=s)
+        Entry(
+            origin=origin,
+            seq=e["seq"],
+            record_type=type_name,
+            gid=e["gid"],
+            version=e["version"],
+            body=b,
+            signature=s,
+        )
         for e, b, s in newer
     )
 
@@ -385,7 +444,10 @@ def repair_local(*, origin: str) -> int:
 
     restored = 0
     for name in records.names():
-        live = {gid: record_hash(gid, version, payload) for gid, version, payload in records.get(name).live(origin)}
+        live = {
+            gid: record_hash(gid, version, payload)
+            for gid, version, payload in records.get(name).live(origin)
+        }
         for entry in Entry.objects.filter(origin=origin, record_type=name).iterator():
             envelope = json.loads(entry.body)
             expected = record_hash(entry.gid, entry.version, envelope["payload"])
@@ -395,7 +457,9 @@ def repair_local(*, origin: str) -> int:
                 logger.error("stored entry %s#%s no longer verifies; pulling it again", origin, entry.seq)
                 continue
             with transaction.atomic():
-                records.get(name).apply_batch(origin, [(entry.gid, entry.version, envelope["payload"])], repair=True)
+                records.get(name).apply_batch(
+                    origin, [(entry.gid, entry.version, envelope["payload"])], repair=True
+                )
             restored += 1
     return restored
 
@@ -411,8 +475,13 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
             continue
         mine = digests(origin=origin)
         if not isinstance(theirs, dict) or theirs.get("digests") == mine:
-            report.append({"peer": peer.exchange_id, "origin": origin, "status": "equal" if isinstance(
-                theirs, dict) else "error"})
+            report.append(
+                {
+                    "peer": peer.exchange_id,
+                    "origin": origin,
+                    "status": "equal" if isinstance(theirs, dict) else "error",
+                }
+            )
             continue
         restored = repair_local(origin=origin)
         repaired = 0
@@ -420,8 +489,17 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
             try:
                 repaired = _pull_from(peer, origin, repair=True)
             except PeerError as exc:
-                report.append({"peer": peer.exchange_id, "origin": origin, "status": "error", "error": str(exc)})
+                report.append(
+                    {"peer": peer.exchange_id, "origin": origin, "status": "error", "error": str(exc)}
+                )
                 continue
-        report.append({"peer": peer.exchange_id, "origin": origin, "status": "repaired" if restored or repaired
-                       else "differs", "restored_locally": restored, "repaired_from_peer": repaired})
+        report.append(
+            {
+                "peer": peer.exchange_id,
+                "origin": origin,
+                "status": "repaired" if restored or repaired else "differs",
+                "restored_locally": restored,
+                "repaired_from_peer": repaired,
+            }
+        )
     return report

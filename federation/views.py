@@ -9,11 +9,15 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import ApiTokenAuthentication
 from api.serializers.base import StrictSerializer
 from api.views.common import errors
 from federation import keys, services
-from accounts.authentication import ApiTokenAuthentication
-from federation.authentication import OptionalPeerSignatureAuthentication, PeerNode, PeerSignatureAuthentication
+from federation.authentication import (
+    OptionalPeerSignatureAuthentication,
+    PeerNode,
+    PeerSignatureAuthentication,
+)
 from federation.envelope import is_exchange_code
 from federation.selectors import digests, feed_page, sync_status
 
@@ -31,12 +35,28 @@ class NodeIdentityView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="This node's identity and public key", tags=TAG, responses={200: inline_serializer(
-        "NodeIdentity", {"code": serializers.CharField(), "base_url": serializers.URLField(),
-                         "public_key": serializers.CharField()})})
+    @extend_schema(
+        summary="This node's identity and public key",
+        tags=TAG,
+        responses={
+            200: inline_serializer(
+                "NodeIdentity",
+                {
+                    "code": serializers.CharField(),
+                    "base_url": serializers.URLField(),
+                    "public_key": serializers.CharField(),
+                },
+            )
+        },
+    )
     def get(self, request):
-        return Response({"code": settings.NODE_CODE, "base_url": settings.NODE_PUBLIC_URL,
-                         "public_key": keys.public_key_b64()})
+        return Response(
+            {
+                "code": settings.NODE_CODE,
+                "base_url": settings.NODE_PUBLIC_URL,
+                "public_key": keys.public_key_b64(),
+            }
+        )
 
 
 class FeedQuerySerializer(StrictSerializer):
@@ -62,7 +82,9 @@ class FeedView(PeerView):
         # Bodies are the origin's canonical JSON, exactly as signed: embed them without re-encoding.
         items = ",".join(f'{{"entry":{e.body},"signature":"{e.signature}"}}' for e in entries)
         next_cursor = entries[-1].seq if entries else after
-        text = f'{{"origin":"{origin}","after":{after},"next":{next_cursor},"head":{head},"entries":[{items}]}}'
+        text = (
+            f'{{"origin":"{origin}","after":{after},"next":{next_cursor},"head":{head},"entries":[{items}]}}'
+        )
         return HttpResponse(text.encode("utf-8"), content_type="application/json")
 
 
@@ -72,8 +94,12 @@ class WakeSerializer(StrictSerializer):
 
 
 class WakeView(PeerView):
-    @extend_schema(summary="A peer announces that an origin's log reached a sequence number", tags=TAG,
-                   request=WakeSerializer, responses={202: OpenApiTypes.OBJECT, **errors(400, 401)})
+    @extend_schema(
+        summary="A peer announces that an origin's log reached a sequence number",
+        tags=TAG,
+        request=WakeSerializer,
+        responses={202: OpenApiTypes.OBJECT, **errors(400, 401)},
+    )
     def post(self, request):
         data = WakeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -82,8 +108,11 @@ class WakeView(PeerView):
 
 
 class DigestView(PeerView):
-    @extend_schema(summary="Anti-entropy digests of one origin's records held here", tags=TAG,
-                   responses={200: OpenApiTypes.OBJECT, **errors(401)})
+    @extend_schema(
+        summary="Anti-entropy digests of one origin's records held here",
+        tags=TAG,
+        responses={200: OpenApiTypes.OBJECT, **errors(401)},
+    )
     def get(self, request, origin: str):
         origin = origin.upper()
         if not is_exchange_code(origin):
@@ -107,7 +136,10 @@ class StatusView(APIView):
     authentication_classes = [OptionalPeerSignatureAuthentication, ApiTokenAuthentication]
     permission_classes = [NodeOperatorOrPeer]
 
-    @extend_schema(summary="Replication status per peer and per origin", tags=TAG,
-                   responses={200: OpenApiTypes.OBJECT, **errors(401, 403)})
+    @extend_schema(
+        summary="Replication status per peer and per origin",
+        tags=TAG,
+        responses={200: OpenApiTypes.OBJECT, **errors(401, 403)},
+    )
     def get(self, request):
         return Response(sync_status())

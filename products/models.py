@@ -170,9 +170,12 @@ class Recognition(models.Model):
         AUTO = "auto", "Automatic check against the common standard"
         OPERATOR = "operator", "Operator review"
 
-    product_code = models.CharField(max_length=40, help_text="Global code of the product (it may arrive later).")
-    exchange = models.ForeignKey("exchanges.Exchange", on_delete=models.PROTECT, related_name="recognitions",
-                                 db_index=False)
+    product_code = models.CharField(
+        max_length=40, help_text="Global code of the product (it may arrive later)."
+    )
+    exchange = models.ForeignKey(
+        "exchanges.Exchange", on_delete=models.PROTECT, related_name="recognitions", db_index=False
+    )
     status = models.CharField(max_length=12, choices=RecognitionStatus.choices)
     reasons = JSONField(default=list, blank=True)
     product_version = models.PositiveIntegerField(help_text="The product version this decision was made on.")
@@ -185,7 +188,9 @@ class Recognition(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["product_code", "exchange"], name="recognition_product_exchange"),
         ]
-        indexes = [models.Index(fields=["exchange", "status", "product_code"], name="recognition_by_exchange")]
+        indexes = [
+            models.Index(fields=["exchange", "status", "product_code"], name="recognition_by_exchange")
+        ]
 
     def __str__(self) -> str:
         return f"{self.exchange_id} {self.status} {self.product_code}"

@@ -17,7 +17,14 @@ from django.utils import timezone
 from core.exceptions import FieldError, ValidationFailed
 from federation import records
 from federation.outbox import Change, publish
-from products.models import Product, ProductRegion, ProductStatus, ProductVersion, Recognition, RecognitionStatus
+from products.models import (
+    Product,
+    ProductRegion,
+    ProductStatus,
+    ProductVersion,
+    Recognition,
+    RecognitionStatus,
+)
 from products.standards.codes import product_code_parse
 from products.standards.compliance import compliance_evaluate
 from products.standards.descriptor import DESCRIPTOR_VERSION, descriptor_validate
@@ -27,8 +34,9 @@ PRODUCT = "product"
 RECOGNITION = "recognition"
 PUBLISHED = frozenset({ProductStatus.LISTED, ProductStatus.SUSPENDED, ProductStatus.DELISTED})
 PRODUCT_FIELDS = frozenset({"code", "status", "descriptor", "listed_at", "delisted_at", "status_reasons"})
-RECOGNITION_FIELDS = frozenset({"product", "exchange", "status", "reasons", "product_version", "decided_by",
-                                "policy"})
+RECOGNITION_FIELDS = frozenset(
+    {"product", "exchange", "status", "reasons", "product_version", "decided_by", "policy"}
+)
 POLICY_VERSION = "1.0"
 # Categories an exchange reviews by hand before recognising a product listed elsewhere.
 REVIEW_PERSONAL_INFORMATION = frozenset({"with_consent"})
@@ -58,7 +66,11 @@ def _parse_time(payload: dict, name: str) -> datetime | None:
 
 
 def _reasons(value: Any, field: str) -> list[str]:
-    if not isinstance(value, list) or len(value) > 20 or not all(isinstance(r, str) and len(r) <= 500 for r in value):
+    if (
+        not isinstance(value, list)
+        or len(value) > 20
+        or not all(isinstance(r, str) and len(r) <= 500 for r in value)
+    ):
         raise _bad(field, "type", f"{field} must be a list of at most 20 strings of at most 500 characters")
     return value
 
@@ -82,8 +94,9 @@ def product_changes(product: Product) -> list[Change]:
         return []
     changes = [Change(PRODUCT, product.code, product.version, product_payload(product))]
     if product.status == ProductStatus.LISTED:
-        recognition = _recognition_set(product, RecognitionStatus.RECOGNISED, [], Recognition.DecidedBy.HOME,
-                                       publish_now=False)
+        recognition = _recognition_set(
+            product, RecognitionStatus.RECOGNISED, [], Recognition.DecidedBy.HOME, publish_now=False
+        )
         if recognition is not None:
             changes.append(recognition_change(recognition))
     return changes
@@ -112,9 +125,26 @@ def _check_product_payload(origin: str, gid: str, payload: dict) -> tuple[dict, 
     return descriptor, status
 
 
-PRODUCT_REPLICA_FIELDS = ("descriptor", "descriptor_version", "name", "provider_name", "provider_uscc", "product_form",
-                          "industry", "update_frequency", "price_min", "price_max", "search_name", "search_keywords",
-                          "search_body", "version", "status", "listed_at", "delisted_at", "status_reasons")
+PRODUCT_REPLICA_FIELDS = (
+    "descriptor",
+    "descriptor_version",
+    "name",
+    "provider_name",
+    "provider_uscc",
+    "product_form",
+    "industry",
+    "update_frequency",
+    "price_min",
+    "price_max",
+    "search_name",
+    "search_keywords",
+    "search_body",
+    "version",
+    "status",
+    "listed_at",
+    "delisted_at",
+    "status_reasons",
+)
 
 
 def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
@@ -163,13 +193,23 @@ def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repa
     if changed:
         ProductRegion.objects.filter(product__in=[p.pk for p in updates]).delete()
         ProductRegion.objects.bulk_create(
-            ProductRegion(product_id=p.pk, code=code) for p in changed
+            ProductRegion(product_id=p.pk, code=code)
+            for p in changed
             for code in dict.fromkeys(p.descriptor["spatial_coverage"])
         )
         ProductVersion.objects.bulk_create(
-            [ProductVersion(product_id=p.pk, version=p.version, change=ProductVersion.Change.REPLICATED,
-                            status=p.status, descriptor=p.descriptor, reasons=p.status_reasons, created_at=now)
-             for p in changed],
+            [
+                ProductVersion(
+                    product_id=p.pk,
+                    version=p.version,
+                    change=ProductVersion.Change.REPLICATED,
+                    status=p.status,
+                    descriptor=p.descriptor,
+                    reasons=p.status_reasons,
+                    created_at=now,
+                )
+                for p in changed
+            ],
             ignore_conflicts=True,
         )
         recognition_auto_batch(recognise)
@@ -206,8 +246,12 @@ def recognition_evaluate(descriptor: dict) -> tuple[str, list[str]]:
     reasons: list[str] = []
     if descriptor.get("descriptor_version") != DESCRIPTOR_VERSION:
         reasons.append(f"descriptor_version {descriptor.get('descriptor_version')} is not supported here")
-    verdict = name_check(descriptor["name"], product_form=descriptor["product_form"],
-                         spatial_coverage=descriptor["spatial_coverage"], suggest=False)
+    verdict = name_check(
+        descriptor["name"],
+        product_form=descriptor["product_form"],
+        spatial_coverage=descriptor["spatial_coverage"],
+        suggest=False,
+    )
     reasons += [f"{v.code}: {v.message_en}" for v in verdict.violations if v.severity == "error"]
     findings = compliance_evaluate(descriptor)
     reasons += [f"{f.rule}: {f.message_en}" for f in findings if f.severity == "blocking"]
@@ -224,15 +268,17 @@ def recognition_evaluate(descriptor: dict) -> tuple[str, list[str]]:
     return RecognitionStatus.RECOGNISED, []
 
 
-def _recognitions_set(decisions: list[tuple[Product, str, list[str], str]], *, publish_now: bool = True
-                      ) -> list[Recognition]:
+def _recognitions_set(
+    decisions: list[tuple[Product, str, list[str], str]], *, publish_now: bool = True
+) -> list[Recognition]:
     """Write this node's recognitions that changed; returns them (published unless `publish_now` is False)."""
     if not decisions:
         return []
     current = {
         r.product_code: r
         for r in Recognition.objects.select_for_update().filter(
-            product_code__in=[p.code for p, *_ in decisions], exchange_id=settings.NODE_CODE)
+            product_code__in=[p.code for p, *_ in decisions], exchange_id=settings.NODE_CODE
+        )
     }
     creates, updates = [], []
     for product, status, reasons, decided_by in decisions:
@@ -250,16 +296,19 @@ def _recognitions_set(decisions: list[tuple[Product, str, list[str], str]], *, p
         row.updated_at = timezone.now()
     Recognition.objects.bulk_create(creates)
     if updates:
-        Recognition.objects.bulk_update(updates, ["status", "reasons", "decided_by", "product_version",
-                                                  "policy_version", "version", "updated_at"])
+        Recognition.objects.bulk_update(
+            updates,
+            ["status", "reasons", "decided_by", "product_version", "policy_version", "version", "updated_at"],
+        )
     written = creates + updates
     if publish_now and written:
         publish([recognition_change(r) for r in written])
     return written
 
 
-def _recognition_set(product: Product, status: str, reasons: list[str], decided_by: str, *,
-                     publish_now: bool = True) -> Recognition | None:
+def _recognition_set(
+    product: Product, status: str, reasons: list[str], decided_by: str, *, publish_now: bool = True
+) -> Recognition | None:
     written = _recognitions_set([(product, status, reasons, decided_by)], publish_now=publish_now)
     return written[0] if written else None
 
@@ -277,16 +326,25 @@ def recognition_review(*, actor, product: Product, status: str, reasons: list[st
     """An operator of this node's exchange decides whether it recognises a product (any origin)."""
     from core.exceptions import Forbidden
 
-    allowed = actor is not None and actor.is_active and (
-        actor.is_superuser or actor.role == "admin" or actor.exchange_id == settings.NODE_CODE)
+    allowed = (
+        actor is not None
+        and actor.is_active
+        and (actor.is_superuser or actor.role == "admin" or actor.exchange_id == settings.NODE_CODE)
+    )
     if not allowed:
-        raise Forbidden(message=f"只有 {settings.NODE_CODE} 的运营人员可以作出该交易所的互认决定",
-                        message_en=f"Only operators of {settings.NODE_CODE} decide its recognitions",
-                        code="not_owner")
+        raise Forbidden(
+            message=f"只有 {settings.NODE_CODE} 的运营人员可以作出该交易所的互认决定",
+            message_en=f"Only operators of {settings.NODE_CODE} decide its recognitions",
+            code="not_owner",
+        )
     if product.status not in PUBLISHED:
-        raise ValidationFailed([FieldError("product", "not_public", "产品尚未上架", "The product is not listed")])
+        raise ValidationFailed(
+            [FieldError("product", "not_public", "产品尚未上架", "The product is not listed")]
+        )
     if status == RecognitionStatus.REFUSED and not reasons:
-        raise ValidationFailed([FieldError("reasons", "required", "不予互认必须说明理由", "A refusal needs reasons")])
+        raise ValidationFailed(
+            [FieldError("reasons", "required", "不予互认必须说明理由", "A refusal needs reasons")]
+        )
     product = Product.objects.select_for_update().get(pk=product.pk)
     result = _recognition_set(product, status, reasons, Recognition.DecidedBy.OPERATOR)
     return result or Recognition.objects.get(product_code=product.code, exchange_id=settings.NODE_CODE)
@@ -303,7 +361,9 @@ def _check_recognition_payload(origin: str, gid: str, payload: dict) -> dict:
     if payload["status"] not in RecognitionStatus.values:
         raise _bad("status", "invalid_choice", f"status must be one of {RecognitionStatus.values}")
     if payload["decided_by"] not in Recognition.DecidedBy.values:
-        raise _bad("decided_by", "invalid_choice", f"decided_by must be one of {Recognition.DecidedBy.values}")
+        raise _bad(
+            "decided_by", "invalid_choice", f"decided_by must be one of {Recognition.DecidedBy.values}"
+        )
     pv = payload["product_version"]
     if isinstance(pv, bool) or not isinstance(pv, int) or not 1 <= pv < 2**31:
         raise _bad("product_version", "type", "product_version must be a positive integer")
@@ -323,7 +383,9 @@ def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
             errors[gid] = exc
     existing = {
         r.product_code: r
-        for r in Recognition.objects.filter(product_code__in=[p["product"] for _, _, p in valid], exchange_id=origin)
+        for r in Recognition.objects.filter(
+            product_code__in=[p["product"] for _, _, p in valid], exchange_id=origin
+        )
     }
     creates, updates = [], []
     now = timezone.now()
@@ -337,12 +399,18 @@ def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
         else:
             updates.append(row)
         row.status, row.reasons, row.decided_by = payload["status"], payload["reasons"], payload["decided_by"]
-        row.product_version, row.policy_version, row.version = payload["product_version"], payload["policy"], version
+        row.product_version, row.policy_version, row.version = (
+            payload["product_version"],
+            payload["policy"],
+            version,
+        )
         row.updated_at = now
     Recognition.objects.bulk_create(creates)
     if updates:
-        Recognition.objects.bulk_update(updates, ["status", "reasons", "decided_by", "product_version",
-                                                  "policy_version", "version", "updated_at"])
+        Recognition.objects.bulk_update(
+            updates,
+            ["status", "reasons", "decided_by", "product_version", "policy_version", "version", "updated_at"],
+        )
     return errors
 
 

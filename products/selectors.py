@@ -45,8 +45,13 @@ RANK_WINDOW = 1000
 
 
 def product_filter_recognised_by(queryset: QuerySet[Product], *, exchange_code: str) -> QuerySet[Product]:
-    return queryset.filter(Exists(Recognition.objects.filter(
-        product_code=OuterRef("code"), exchange_id=exchange_code, status=RecognitionStatus.RECOGNISED)))
+    return queryset.filter(
+        Exists(
+            Recognition.objects.filter(
+                product_code=OuterRef("code"), exchange_id=exchange_code, status=RecognitionStatus.RECOGNISED
+            )
+        )
+    )
 
 
 def product_search(queryset: QuerySet[Product], *, q: str) -> tuple[QuerySet[Product], bool]:

@@ -63,7 +63,8 @@ class TestRecognitionApi:
     def test_listing_records_the_home_exchanges_recognition(self, alice, anon):
         product = make_product(actor=alice, status=ProductStatus.LISTED)
         rows = anon.get(f"{URL}{product.code}/").json()["recognitions"]
-        assert [(r["exchange"], r["status"], r["decided_by"]) for r in rows] == [("SHDEX", "recognised", "home")]
+        decided = [(r["exchange"], r["status"], r["decided_by"]) for r in rows]
+        assert decided == [("SHDEX", "recognised", "home")]
 
     def test_operator_reviews_a_product_from_another_exchange(self, alice_api, anon):
         foreign = make_foreign_product(exchange_id="BJIDX")

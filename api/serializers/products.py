@@ -80,20 +80,34 @@ class RecognitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Recognition
-        fields = ("exchange", "exchange_name", "status", "reasons", "decided_by", "product_version", "policy_version",
-                  "version", "updated_at")
+        fields = (
+            "exchange",
+            "exchange_name",
+            "status",
+            "reasons",
+            "decided_by",
+            "product_version",
+            "policy_version",
+            "version",
+            "updated_at",
+        )
 
 
 class RecognitionReviewSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=RecognitionStatus.choices)
-    reasons = serializers.ListField(child=serializers.CharField(max_length=500, allow_blank=False), required=False,
-                                    max_length=20, default=list)
+    reasons = serializers.ListField(
+        child=serializers.CharField(max_length=500, allow_blank=False),
+        required=False,
+        max_length=20,
+        default=list,
+    )
 
 
 class ProductDetailSerializer(ProductListSerializer):
     descriptor = DescriptorField(help_text=DESCRIPTOR_HELP)
     recognitions = serializers.SerializerMethodField(
-        help_text="Each exchange's recognition (互认) of this product, as replicated to this node.")
+        help_text="Each exchange's recognition (互认) of this product, as replicated to this node."
+    )
     findings = FindingSerializer(
         many=True, help_text="Automatic compliance findings of the last submit/review."
     )
@@ -114,7 +128,11 @@ class ProductDetailSerializer(ProductListSerializer):
 
     @extend_schema_field(RecognitionSerializer(many=True))
     def get_recognitions(self, obj):
-        rows = Recognition.objects.filter(product_code=obj.code).select_related("exchange").order_by("exchange__order")
+        rows = (
+            Recognition.objects.filter(product_code=obj.code)
+            .select_related("exchange")
+            .order_by("exchange__order")
+        )
         return RecognitionSerializer(rows, many=True).data
 
 

@@ -5,108 +5,179 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('exchanges', '0002_seed_members'),
+        ("exchanges", "0002_seed_members"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OriginCounter',
+            name="OriginCounter",
             fields=[
-                ('origin', models.CharField(max_length=8, primary_key=True, serialize=False)),
-                ('last_seq', models.PositiveBigIntegerField(default=0)),
+                ("origin", models.CharField(max_length=8, primary_key=True, serialize=False)),
+                ("last_seq", models.PositiveBigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Peer',
+            name="Peer",
             fields=[
-                ('exchange', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='peer', serialize=False, to='exchanges.exchange')),
-                ('base_url', models.URLField()),
-                ('public_key', models.CharField(help_text='Base64 of the 32-byte Ed25519 public key.', max_length=64)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('backoff_until', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "exchange",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="peer",
+                        serialize=False,
+                        to="exchanges.exchange",
+                    ),
+                ),
+                ("base_url", models.URLField()),
+                (
+                    "public_key",
+                    models.CharField(help_text="Base64 of the 32-byte Ed25519 public key.", max_length=64),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("backoff_until", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['exchange_id'],
+                "ordering": ["exchange_id"],
             },
         ),
         migrations.CreateModel(
-            name='SyncState',
+            name="SyncState",
             fields=[
-                ('origin', models.CharField(max_length=8, primary_key=True, serialize=False)),
-                ('cursor', models.PositiveBigIntegerField(default=0, help_text='Highest sequence number applied.')),
-                ('head_seen', models.PositiveBigIntegerField(default=0, help_text='Highest sequence number announced.')),
-                ('head_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('idle', 'Idle'), ('pending', 'Pending'), ('running', 'Running')], default='idle', max_length=8)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_source', models.CharField(blank=True, max_length=8)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
+                ("origin", models.CharField(max_length=8, primary_key=True, serialize=False)),
+                (
+                    "cursor",
+                    models.PositiveBigIntegerField(default=0, help_text="Highest sequence number applied."),
+                ),
+                (
+                    "head_seen",
+                    models.PositiveBigIntegerField(default=0, help_text="Highest sequence number announced."),
+                ),
+                ("head_seen_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("idle", "Idle"), ("pending", "Pending"), ("running", "Running")],
+                        default="idle",
+                        max_length=8,
+                    ),
+                ),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_source", models.CharField(blank=True, max_length=8)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(max_length=8)),
-                ('seq', models.PositiveBigIntegerField()),
-                ('record_type', models.CharField(max_length=32)),
-                ('gid', models.CharField(max_length=96)),
-                ('version', models.PositiveIntegerField()),
-                ('body', models.TextField()),
-                ('signature', models.CharField(max_length=100)),
-                ('recorded_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("origin", models.CharField(max_length=8)),
+                ("seq", models.PositiveBigIntegerField()),
+                ("record_type", models.CharField(max_length=32)),
+                ("gid", models.CharField(max_length=96)),
+                ("version", models.PositiveIntegerField()),
+                ("body", models.TextField()),
+                ("signature", models.CharField(max_length=100)),
+                ("recorded_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('origin', 'seq'), name='entry_origin_seq'), models.UniqueConstraint(fields=('origin', 'record_type', 'gid'), name='entry_origin_record')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("origin", "seq"), name="entry_origin_seq"),
+                    models.UniqueConstraint(
+                        fields=("origin", "record_type", "gid"), name="entry_origin_record"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='QuarantinedEntry',
+            name="QuarantinedEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(max_length=8)),
-                ('seq', models.PositiveBigIntegerField()),
-                ('source', models.CharField(help_text='The peer it came from.', max_length=8)),
-                ('record_type', models.CharField(blank=True, max_length=32)),
-                ('gid', models.CharField(blank=True, max_length=96)),
-                ('reason', models.TextField()),
-                ('raw', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("origin", models.CharField(max_length=8)),
+                ("seq", models.PositiveBigIntegerField()),
+                ("source", models.CharField(help_text="The peer it came from.", max_length=8)),
+                ("record_type", models.CharField(blank=True, max_length=32)),
+                ("gid", models.CharField(blank=True, max_length=96)),
+                ("reason", models.TextField()),
+                ("raw", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['origin', 'seq'], name='quarantine_origin_seq')],
+                "ordering": ["-id"],
+                "indexes": [models.Index(fields=["origin", "seq"], name="quarantine_origin_seq")],
             },
         ),
         migrations.CreateModel(
-            name='Wakeup',
+            name="Wakeup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(max_length=8)),
-                ('seq', models.PositiveBigIntegerField()),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=8)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('peer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='wakeups', to='federation.peer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("origin", models.CharField(max_length=8)),
+                ("seq", models.PositiveBigIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "peer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="wakeups",
+                        to="federation.peer",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('state', 'pending')), fields=['next_attempt_at'], name='wakeup_due')],
-                'constraints': [models.UniqueConstraint(fields=('peer', 'origin'), name='wakeup_peer_origin')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("state", "pending")),
+                        fields=["next_attempt_at"],
+                        name="wakeup_due",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("peer", "origin"), name="wakeup_peer_origin")
+                ],
             },
         ),
     ]

@@ -4,15 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('products', '0003_recognition'),
+        ("products", "0003_recognition"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='productversion',
-            name='change',
-            field=models.CharField(choices=[('created', '创建 Created'), ('imported', '批量导入 Imported'), ('replicated', '同步自所属交易所 Replicated from its home exchange'), ('updated', '修改 Updated'), ('submitted', '提交审核 Submitted'), ('withdrawn', '撤回 Withdrawn'), ('listed', '上架 Listed'), ('rejected', '驳回 Rejected'), ('suspended', '暂停 Suspended'), ('reinstated', '恢复 Reinstated'), ('delisted', '下架 Delisted')], max_length=16),
+            model_name="productversion",
+            name="change",
+            field=models.CharField(
+                choices=[
+                    ("created", "创建 Created"),
+                    ("imported", "批量导入 Imported"),
+                    ("replicated", "同步自所属交易所 Replicated from its home exchange"),
+                    ("updated", "修改 Updated"),
+                    ("submitted", "提交审核 Submitted"),
+                    ("withdrawn", "撤回 Withdrawn"),
+                    ("listed", "上架 Listed"),
+                    ("rejected", "驳回 Rejected"),
+                    ("suspended", "暂停 Suspended"),
+                    ("reinstated", "恢复 Reinstated"),
+                    ("delisted", "下架 Delisted"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -9,7 +9,9 @@ class Command(BaseCommand):
     help = "Create this node's Ed25519 key pair if it has none, and print its public key as the last line."
 
     def add_arguments(self, parser):
-        parser.add_argument("--rotate", action="store_true", help="Replace an existing key (peers must be told).")
+        parser.add_argument(
+            "--rotate", action="store_true", help="Replace an existing key (peers must be told)."
+        )
 
     def handle(self, *args, rotate: bool, **options):
         if settings.NODE_PRIVATE_KEY:
@@ -17,5 +19,7 @@ class Command(BaseCommand):
         else:
             path, created = key_generate(overwrite=rotate)
             self.stderr.write(f"{'created' if created else 'kept'} {path}")
-        Exchange.objects.filter(pk=settings.NODE_CODE).update(runs_node=True, node_url=settings.NODE_PUBLIC_URL)
+        Exchange.objects.filter(pk=settings.NODE_CODE).update(
+            runs_node=True, node_url=settings.NODE_PUBLIC_URL
+        )
         self.stdout.write(public_key_b64())

@@ -22,16 +22,24 @@ class Command(BaseCommand):
     def handle(self, *args, action: str, **options):
         if action == "add":
             try:
-                peer = peer_add(code=options["code"], base_url=options["url"], public_key=options["public_key"],
-                                enabled=not options["disabled"])
+                peer = peer_add(
+                    code=options["code"],
+                    base_url=options["url"],
+                    public_key=options["public_key"],
+                    enabled=not options["disabled"],
+                )
             except (ValueError, KeyError_) as exc:
                 raise CommandError(str(exc)) from exc
-            self.stdout.write(f"peer {peer.exchange_id} {peer.base_url} {'enabled' if peer.enabled else 'disabled'}")
+            self.stdout.write(
+                f"peer {peer.exchange_id} {peer.base_url} {'enabled' if peer.enabled else 'disabled'}"
+            )
         elif action == "list":
             for peer in Peer.objects.order_by("exchange_id"):
                 state = "enabled" if peer.enabled else "disabled"
-                self.stdout.write(f"{peer.exchange_id}\t{peer.base_url}\t{state}\t{peer.public_key}\t"
-                                  f"failures={peer.consecutive_failures}")
+                self.stdout.write(
+                    f"{peer.exchange_id}\t{peer.base_url}\t{state}\t{peer.public_key}\t"
+                    f"failures={peer.consecutive_failures}"
+                )
         elif action == "remove":
             if not peer_remove(code=options["code"]):
                 raise CommandError(f"no peer {options['code']!r}")

@@ -24,8 +24,10 @@ class Command(BaseCommand):
             for row in report:
                 self.stdout.write(json.dumps(row, ensure_ascii=False))
             differs = [r for r in report if r["status"] not in {"equal", "repaired"}]
-            self.stdout.write(f"checked {len(report)}, repaired {sum(r['status'] == 'repaired' for r in report)}, "
-                              f"unresolved {len(differs)}")
+            self.stdout.write(
+                f"checked {len(report)}, repaired {sum(r['status'] == 'repaired' for r in report)}, "
+                f"unresolved {len(differs)}"
+            )
         elif action == "pull":
             applied = pull_origin(origin=options["origin"].upper())
             self.stdout.write(f"applied {applied}")

@@ -1,0 +1,160 @@
+"""Node-to-node endpoints in process: RFC 9421 signatures accepted and refused, feeds, wake-ups, status."""
+
+import datetime
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from http_message_signatures import HTTPMessageSigner, algorithms
+
+from federation import keys
+from federation.models import Peer, SyncState
+from federation.services import peer_add
+from federation.signatures import COMPONENTS, TAG, Message, _OwnKey, sign_request
+from products.models import ProductStatus
+from tests.factories import make_product
+
+pytestmark = pytest.mark.django_db
+BASE = "http://testserver"
+
+
+@pytest.fixture
+def as_bjidx(settings):
+    """Sign requests as if this process were BJIDX's node, with this test node's own key pair."""
+    peer_add(code="BJIDX", base_url="http://127.0.0.1:9", public_key=keys.public_key_b64())
+
+    def send(method, path, body=None, *, code="BJIDX", headers=None):
+        settings.NODE_CODE, original = code, settings.NODE_CODE
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            signed = headers or sign_request(method, BASE + path, {"Content-Type": "application/json"}, data)
+        finally:
+            settings.NODE_CODE = original
+        extra = {
+            f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed.items() if k.lower() != "content-type"
+        }
+        return Client().generic(method, path, data or b"", content_type="application/json", **extra)
+
+    return send
+
+
+def test_signed_feed_returns_the_origins_entries_in_order(alice, as_bjidx):
+    make_product(actor=alice, status=ProductStatus.LISTED)
+    make_product(actor=alice, status=ProductStatus.LISTED)
+    response = as_bjidx("GET", "/federation/v1/feed/SHDEX/?after=0&limit=3")
+    assert response.status_code == 200, response.content
+    page = response.json()
+    seqs = [item["entry"]["seq"] for item in page["entries"]]
+    assert seqs == [1, 2, 3] and page["next"] == 3 and page["head"] == 4
+    rest = as_bjidx("GET", "/federation/v1/feed/SHDEX/?after=3&limit=10").json()
+    assert [item["entry"]["seq"] for item in rest["entries"]] == [4]
+
+
+def test_unsigned_request_is_401(client):
+    response = client.get("/federation/v1/feed/SHDEX/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_unknown_peer_is_401(as_bjidx):
+    response = as_bjidx("GET", "/federation/v1/feed/SHDEX/", code="GZDEX")
+    assert (
+        response.status_code == 401 and "unknown or disabled peer" in response.json()["error"]["message_en"]
+    )
+
+
+def test_known_peer_with_another_key_is_401(as_bjidx):
+    other = keys.public_key_b64(
+        __import__("cryptography.hazmat.primitives.asymmetric.ed25519", fromlist=["x"])
+        .Ed25519PrivateKey.generate()
+        .public_key()
+    )
+    Peer.objects.filter(pk="BJIDX").update(public_key=other)
+    assert as_bjidx("GET", "/federation/v1/feed/SHDEX/").status_code == 401
+
+
+def test_disabled_peer_is_401(as_bjidx):
+    Peer.objects.filter(pk="BJIDX").update(enabled=False)
+    assert as_bjidx("GET", "/federation/v1/feed/SHDEX/").status_code == 401
+
+
+def test_signature_older_than_the_window_is_401(as_bjidx, settings):
+    created = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=600)
+    message = Message("GET", BASE + "/federation/v1/feed/SHDEX/", {})
+    HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_OwnKey()).sign(
+        message,
+        key_id="BJIDX",
+        created=created,
+        expires=created + datetime.timedelta(seconds=60),
+        label="node",
+        tag=TAG,
+        covered_component_ids=COMPONENTS,
+    )
+    response = as_bjidx("GET", "/federation/v1/feed/SHDEX/", headers=message.headers)
+    assert response.status_code == 401
+
+
+def test_tampered_body_is_401(as_bjidx, settings):
+    settings.NODE_CODE = "BJIDX"
+    try:
+        headers = sign_request(
+            "POST", BASE + "/federation/v1/wake/", {}, json.dumps({"origin": "BJIDX", "seq": 1}).encode()
+        )
+    finally:
+        settings.NODE_CODE = "SHDEX"
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    response = Client().post(
+        "/federation/v1/wake/",
+        json.dumps({"origin": "BJIDX", "seq": 999}),
+        content_type="application/json",
+        **extra,
+    )
+    assert response.status_code == 401
+
+
+def test_wake_records_the_announced_head(as_bjidx):
+    response = as_bjidx("POST", "/federation/v1/wake/", {"origin": "BJIDX", "seq": 42})
+    assert response.status_code == 202 and response.json() == {"scheduled": True}
+    state = SyncState.objects.get(origin="BJIDX")
+    assert state.head_seen == 42 and state.state == "pending"
+
+
+def test_wake_with_bad_fields_is_400(as_bjidx):
+    response = as_bjidx("POST", "/federation/v1/wake/", {"origin": "bj", "seq": -1, "extra": 1})
+    assert response.status_code == 400
+    assert {e["field"] for e in response.json()["error"]["errors"]} == {"origin", "seq", "extra"}
+
+
+def test_status_needs_an_operator_of_this_node_or_a_peer(alice_api, bob_api, anon, as_bjidx):
+    assert anon.get("/federation/v1/status/").status_code == 401
+    assert bob_api.get("/federation/v1/status/").status_code == 403
+    body = alice_api.get("/federation/v1/status/").json()
+    assert body["node"] == "SHDEX" and [p["code"] for p in body["peers"]] == ["BJIDX"]
+    assert as_bjidx("GET", "/federation/v1/status/").status_code == 200
+
+
+def test_node_identity_is_public(client):
+    body = client.get("/federation/v1/node/").json()
+    assert body["code"] == "SHDEX" and body["public_key"] == keys.public_key_b64()
+
+
+def test_peers_command_adds_lists_and_removes(capsys):
+    call_command("peers", "add", "gybdx", "http://127.0.0.1:8003", keys.public_key_b64())
+    call_command("peers", "list")
+    out = capsys.readouterr().out
+    assert "GYBDX" in out and "enabled" in out
+    from exchanges.models import Exchange
+
+    assert Exchange.objects.get(pk="GYBDX").runs_node is True
+    call_command("peers", "remove", "GYBDX")
+    assert not Peer.objects.exists() and Exchange.objects.get(pk="GYBDX").runs_node is False
+
+
+def test_peers_command_refuses_bad_input():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="unknown exchange"):
+        call_command("peers", "add", "NOPE", "http://x", keys.public_key_b64())
+    with pytest.raises(CommandError, match=r"32 bytes|base64"):
+        call_command("peers", "add", "GYBDX", "http://x", "bm90LWEta2V5")
