@@ -25,7 +25,7 @@ def test_canonical_equals_rfc8785(value):
 
 def test_canonical_equals_rfc8785_on_random_documents():
     rng = random.Random(8785)
-    alphabet = "ab中文\"\\\n\u0000é😀\ue000"
+    alphabet = 'ab中文"\\\n\u0000é😀\ue000'
 
     def gen(depth=0):
         kind = rng.choice(["int", "str", "bool", "none", "float"] + (["list", "dict"] if depth < 4 else []))
@@ -41,8 +41,10 @@ def test_canonical_equals_rfc8785_on_random_documents():
             return None
         if kind == "list":
             return [gen(depth + 1) for _ in range(rng.randint(0, 4))]
-        return {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))): gen(depth + 1)
-                for _ in range(rng.randint(0, 4))}
+        return {
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))): gen(depth + 1)
+            for _ in range(rng.randint(0, 4))
+        }
 
     for _ in range(2000):
         value = {"payload": gen()}

@@ -68,8 +68,11 @@ class TestRecognitionApi:
 
     def test_operator_reviews_a_product_from_another_exchange(self, alice_api, anon):
         foreign = make_foreign_product(exchange_id="BJIDX")
-        response = alice_api.post(f"{URL}{foreign.code}/recognition/",
-                                  {"status": "refused", "reasons": ["缺少数据来源证明"]}, format="json")
+        response = alice_api.post(
+            f"{URL}{foreign.code}/recognition/",
+            {"status": "refused", "reasons": ["缺少数据来源证明"]},
+            format="json",
+        )
         assert response.status_code == 200, response.content
         assert response.json()["decided_by"] == "operator"
         recognition = Recognition.objects.get(product_code=foreign.code, exchange_id="SHDEX")
@@ -80,10 +83,18 @@ class TestRecognitionApi:
 
     def test_refusal_needs_reasons_and_other_exchanges_cannot_decide_here(self, alice_api, bob_api):
         foreign = make_foreign_product(exchange_id="BJIDX")
-        assert alice_api.post(f"{URL}{foreign.code}/recognition/", {"status": "refused"},
-                              format="json").status_code == 400
-        assert bob_api.post(f"{URL}{foreign.code}/recognition/", {"status": "recognised"},
-                            format="json").status_code == 403
+        assert (
+            alice_api.post(
+                f"{URL}{foreign.code}/recognition/", {"status": "refused"}, format="json"
+            ).status_code
+            == 400
+        )
+        assert (
+            bob_api.post(
+                f"{URL}{foreign.code}/recognition/", {"status": "recognised"}, format="json"
+            ).status_code
+            == 403
+        )
 
     def test_filter_by_recognising_exchange(self, alice, anon):
         own = make_product(actor=alice, status=ProductStatus.LISTED)
