@@ -7,15 +7,36 @@ from federation.models import Peer, QuarantinedEntry, SyncState, Wakeup
 class PeerAdmin(admin.ModelAdmin):
     """The peer directory. Changing a key or URL here is what `manage.py peers add` does."""
 
-    list_display = ("exchange", "base_url", "enabled", "consecutive_failures", "backoff_until", "last_success_at")
+    list_display = (
+        "exchange",
+        "base_url",
+        "enabled",
+        "consecutive_failures",
+        "backoff_until",
+        "last_success_at",
+    )
     list_filter = ("enabled",)
-    readonly_fields = ("consecutive_failures", "backoff_until", "last_success_at", "last_error", "last_error_at",
-                       "created_at")
+    readonly_fields = (
+        "consecutive_failures",
+        "backoff_until",
+        "last_success_at",
+        "last_error",
+        "last_error_at",
+        "created_at",
+    )
 
 
 @admin.register(SyncState)
 class SyncStateAdmin(admin.ModelAdmin):
-    list_display = ("origin", "cursor", "head_seen", "state", "last_success_at", "last_source", "last_error_at")
+    list_display = (
+        "origin",
+        "cursor",
+        "head_seen",
+        "state",
+        "last_success_at",
+        "last_source",
+        "last_error_at",
+    )
 
     def has_add_permission(self, request):
         return False

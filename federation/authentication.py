@@ -63,3 +63,8 @@ class PeerSignatureScheme(OpenApiAuthenticationExtension):
             "name": "Signature",
             "description": "RFC 9421 HTTP Message Signature by a peer node's key (see docs/federation.md).",
         }
+
+
+class OptionalPeerSignatureScheme(PeerSignatureScheme):
+    target_class = "federation.authentication.OptionalPeerSignatureAuthentication"
+    name = "nodeSignatureOptional"

@@ -145,6 +145,7 @@ def wakeups_deliver(*, limit: int = 200) -> int:
                 wakeup.peer, "POST", "/federation/v1/wake/", json_body={"origin": wakeup.origin, "seq": seq}
             )
         except PeerError as exc:
+            logger.warning("wake-up of %s (%s at %s) failed: %s", wakeup.peer_id, wakeup.origin, seq, exc)
             attempts = wakeup.attempts + 1
             if exc.transient:
                 _peer_failed(wakeup.peer, str(exc))
@@ -222,6 +223,13 @@ def pull_origin(*, origin: str) -> int:
             source = peer.exchange_id
             break
         except PeerError as exc:
+            logger.warning(
+                "pull of %s from %s failed (%s): %s",
+                origin,
+                peer.exchange_id,
+                "transient" if exc.transient else "permanent",
+                exc,
+            )
             errors.append(f"{peer.exchange_id}: {exc}")
             if exc.transient:
                 _peer_failed(peer, str(exc))

@@ -91,7 +91,7 @@ FEDERATION = {
     "SIGNATURE_MAX_AGE": _int("FEDERATION_SIGNATURE_MAX_AGE", 60, minimum=5),
     "HTTP_TIMEOUT": _int("FEDERATION_HTTP_TIMEOUT", 10, minimum=1),
     "MAX_RESPONSE_BYTES": _int("FEDERATION_MAX_RESPONSE_BYTES", 32 * 1024 * 1024, minimum=1024 * 1024),
-    "PAGE_SIZE": _int("FEDERATION_PAGE_SIZE", 500, minimum=1),
+    "PAGE_SIZE": _int("FEDERATION_PAGE_SIZE", 500, minimum=1),  # at most 1000: the feed's own limit
     # A pull holds its origin for this long; a worker killed mid-pull frees it when the lease runs out.
     "PULL_LEASE": _int("FEDERATION_PULL_LEASE", 30, minimum=5),
     "MAX_BACKOFF": _int("FEDERATION_MAX_BACKOFF", 300, minimum=1),
@@ -109,6 +109,12 @@ else:
     SECRET_KEY = env.str("SECRET_KEY", default="development-only-not-secret-" + NODE_CODE)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+if FEDERATION["PAGE_SIZE"] > 1000:
+    _fail(
+        "FEDERATION_PAGE_SIZE",
+        FEDERATION["PAGE_SIZE"],
+        "must be at most 1000, the largest page a feed serves",
+    )
 if PRODUCTION and not ALLOWED_HOSTS:
     _fail("ALLOWED_HOSTS", "", "production needs at least one host name")
 if _url.hostname and _url.hostname not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
@@ -268,7 +274,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "products.models.ProductStatus",
+        "RecognitionStatusEnum": "products.models.RecognitionStatus",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "tokenAuth": {
