@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from products import lifecycle
@@ -57,10 +57,13 @@ def product_filter_recognised_by(queryset: QuerySet[Product], *, exchange_code: 
 def product_search(queryset: QuerySet[Product], *, q: str) -> tuple[QuerySet[Product], bool]:
     """Matches of `q` by relevance, and whether every match was ranked (False for a very common term)."""
     matched = search_apply(queryset, q=q)
-    broad = len(matched.order_by().values_list("pk", flat=True)[RANK_WINDOW : RANK_WINDOW + 1]) > 0
+    # One cheap query (newest first, by primary key) tells whether the term is broad and, if so, which
+    # matches to rank. The ids travel as parameters: the full-text SQL names its table, so it cannot be
+    # repeated inside a subquery on the same table.
+    newest = list(matched.order_by("-id").values_list("pk", flat=True)[: RANK_WINDOW + 1])
+    broad = len(newest) > RANK_WINDOW
     if broad:
-        newest = matched.order_by("-id").values("pk")[:RANK_WINDOW]
-        matched = matched.filter(pk__in=Subquery(newest))
+        matched = matched.filter(pk__in=newest[:RANK_WINDOW])
     return matched.order_by("-rank", "-id"), not broad
 
 
