@@ -17,11 +17,6 @@ def _region(value: str) -> None:
 
 
 class ProductFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        method="filter_q",
-        max_length=100,
-        help_text="Chinese full-text search over name, keywords and summary (jieba).",
-    )
     exchange = django_filters.CharFilter(
         field_name="exchange_id", help_text="Home exchange code, e.g. SHDEX."
     )
@@ -38,9 +33,17 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_recognised_by", help_text="Exchange code: only products that exchange recognises."
     )
 
+    # Declared last on purpose: filters run in declaration order, and a search ranks within what the other
+    # filters left (its ranking window must not be cut before them).
+    q = django_filters.CharFilter(
+        method="filter_q",
+        max_length=100,
+        help_text="Chinese full-text search over name, keywords and summary (jieba).",
+    )
+
     class Meta:
         model = Product
-        fields = ["q", "exchange", "industry", "form", "status", "region", "provider_uscc", "recognised_by"]
+        fields = ["exchange", "industry", "form", "status", "region", "provider_uscc", "recognised_by", "q"]
 
     def filter_recognised_by(self, queryset, name, value):
         return product_filter_recognised_by(queryset, exchange_code=value.upper())

@@ -156,3 +156,13 @@ class TestBroadSearch:
         assert body["count"] == 3 and body["count_exact"] is True
         assert {p["code"] for p in body["results"]} == set(made)
         assert anon.get(URL).json()["count_exact"] is True
+
+    def test_the_ranking_window_is_taken_after_the_other_filters(self, alice, anon, monkeypatch):
+        from products import selectors
+
+        monkeypatch.setattr(selectors, "RANK_WINDOW", 3)
+        older = [_listed(alice, keywords=["充电桩"], industry="D").code for _ in range(3)]
+        for _ in range(3):
+            _listed(alice, keywords=["充电桩"], industry="L")
+        body = anon.get(URL, {"q": "充电桩", "industry": "D"}).json()
+        assert {p["code"] for p in body["results"]} == set(older) and body["count_exact"] is True
