@@ -121,41 +121,46 @@ def _fts5_query(tokens: Iterable[str]) -> str:
     return " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
 
 
-def search_apply(queryset: QuerySet, *, q: str) -> QuerySet:
-    """Restrict `queryset` to products matching `q`, annotated with `rank` (higher is better)."""
-    tokens = segment_query(q)
-    if not tokens:
-        return queryset.none().annotate(rank=Value(0.0, output_field=FloatField()))
+def _sql(queryset: QuerySet, tokens: list[str]) -> tuple[str, str, list]:
+    """(match condition, rank expression, params) for this database."""
     table = queryset.model._meta.db_table
     if connection.vendor == "postgresql":
         tsquery = _pg_tsquery(tokens)
-        return queryset.filter(
-            RawSQL(
-                f"{table}.search_vector @@ to_tsquery('simple', %s)", [tsquery], output_field=BooleanField()
-            )
-        ).annotate(
-            rank=RawSQL(
-                f"ts_rank({table}.search_vector, to_tsquery('simple', %s))",
-                [tsquery],
-                output_field=FloatField(),
-            )
+        return (
+            f"{table}.search_vector @@ to_tsquery('simple', %s)",
+            f"ts_rank({table}.search_vector, to_tsquery('simple', %s))",
+            [tsquery],
         )
     match = _fts5_query(tokens)
-    return queryset.filter(
-        RawSQL(
-            f"{table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
-            [match],
-            output_field=BooleanField(),
-        )
-    ).annotate(
+    return (
+        f"{table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
         # bm25 is lower-is-better; negate so both backends sort by rank descending.
-        rank=RawSQL(
-            f"(SELECT -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) FROM {FTS_TABLE} "
-            f"WHERE {FTS_TABLE} MATCH %s AND rowid = {table}.id)",
-            [match],
-            output_field=FloatField(),
-        )
+        f"(SELECT -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s "
+        f"AND rowid = {table}.id)",
+        [match],
     )
+
+
+def search_match(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
+    """Restrict `queryset` to products matching every token."""
+    if not tokens:
+        return queryset.none()
+    condition, _, params = _sql(queryset, tokens)
+    return queryset.filter(RawSQL(condition, params, output_field=BooleanField()))
+
+
+def search_rank(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
+    """Annotate `rank` (higher is better) without filtering: for rows already known to match."""
+    if not tokens:
+        return queryset.annotate(rank=Value(0.0, output_field=FloatField()))
+    _, rank, params = _sql(queryset, tokens)
+    return queryset.annotate(rank=RawSQL(rank, params, output_field=FloatField()))
+
+
+def search_apply(queryset: QuerySet, *, q: str) -> QuerySet:
+    """Restrict `queryset` to products matching `q`, annotated with `rank` (higher is better)."""
+    tokens = segment_query(q)
+    return search_rank(search_match(queryset, tokens=tokens), tokens=tokens)
 
 
 # --- Index installation -------------------------------------------------------------------------------------

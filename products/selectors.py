@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from accounts.models import User
 from products import lifecycle
 from products.models import Product, ProductRegion, ProductVersion, Recognition, RecognitionStatus
-from products.search import search_apply
+from products.search import search_match, search_rank, segment_query
 from products.standards.regions import region_province
 
 NATIONWIDE = "100000"
@@ -56,15 +56,17 @@ def product_filter_recognised_by(queryset: QuerySet[Product], *, exchange_code: 
 
 def product_search(queryset: QuerySet[Product], *, q: str) -> tuple[QuerySet[Product], bool]:
     """Matches of `q` by relevance, and whether every match was ranked (False for a very common term)."""
-    matched = search_apply(queryset, q=q)
+    tokens = segment_query(q)
+    matched = search_match(queryset, tokens=tokens)
     # One cheap query (newest first, by primary key) tells whether the term is broad and, if so, which
-    # matches to rank. The ids travel as parameters: the full-text SQL names its table, so it cannot be
-    # repeated inside a subquery on the same table.
+    # matches to rank. Those are then read by primary key alone: they are known to match, and repeating
+    # the full-text condition would make PostgreSQL visit every match again.
     newest = list(matched.order_by("-id").values_list("pk", flat=True)[: RANK_WINDOW + 1])
-    broad = len(newest) > RANK_WINDOW
-    if broad:
-        matched = matched.filter(pk__in=newest[:RANK_WINDOW])
-    return matched.order_by("-rank", "-id"), not broad
+    if len(newest) > RANK_WINDOW:
+        return search_rank(queryset.filter(pk__in=newest[:RANK_WINDOW]), tokens=tokens).order_by(
+            "-rank", "-id"
+        ), False
+    return search_rank(matched, tokens=tokens).order_by("-rank", "-id"), True
 
 
 def product_versions(*, product: Product, user) -> QuerySet[ProductVersion]:
