@@ -1,0 +1,13 @@
+"""Run every benchmark in turn (each prints its machine, figures and same-run baselines)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+for script in ("import_products.py", "search.py", "replication.py"):
+    print(f"=== {script}", flush=True)
+    code = subprocess.run([sys.executable, str(HERE / script)], cwd=HERE).returncode
+    if code:
+        sys.exit(code)
