@@ -45,6 +45,10 @@ class Product(models.Model):
 
     # jieba-segmented text, space separated: the full-text index (tsvector on PostgreSQL, FTS5 on SQLite)
     # is built from these three columns by the database, see products/search.py.
+    is_home = models.BooleanField(
+        default=True,
+        help_text="This node is the product's home; false for replicas of other exchanges' products.",
+    )
     search_name = models.TextField(default="", editable=False)
     search_keywords = models.TextField(default="", editable=False)
     search_body = models.TextField(default="", editable=False)
@@ -73,7 +77,9 @@ class Product(models.Model):
             models.UniqueConstraint(fields=["code"], name="product_code_unique"),
             models.UniqueConstraint(
                 fields=["exchange", "provider_uscc", "name"],
-                condition=~Q(status="delisted"),
+                # Only the home node enforces it: a replica that is behind may see two renames in an order
+                # in which two names briefly coincide, and must still apply both.
+                condition=~Q(status="delisted") & Q(is_home=True),
                 name="product_name_unique_per_provider",
             ),
             models.CheckConstraint(

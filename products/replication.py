@@ -175,7 +175,7 @@ def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repa
             continue
         previous = product.descriptor if product is not None else None
         if product is None:
-            product = Product(code=gid, exchange_id=origin)
+            product = Product(code=gid, exchange_id=origin, is_home=origin == settings.NODE_CODE)
             creates.append(product)
         else:
             updates.append(product)

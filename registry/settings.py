@@ -298,12 +298,15 @@ if _broker_scheme not in {"filesystem", "redis", "rediss", "amqp", "memory"}:
     _fail("CELERY_BROKER_URL", CELERY_BROKER_URL, "scheme must be filesystem, redis, rediss, amqp or memory")
 if _broker_scheme == "filesystem":
     _broker_dir = NODE_DATA_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # The fan-out (broadcast) bindings: kombu's default is ./control, shared by every node started from
+        # the same directory and written into the repository.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
         # kombu's default polls once a second; replication latency is measured in hundreds of milliseconds.
         "polling_interval": 0.05,

@@ -49,5 +49,9 @@ def make_foreign_product(*, exchange_id: str = "BJIDX", status: str = ProductSta
     columns = services.descriptor_columns(d)
     serial = Product.objects.count() + 1
     return Product.objects.create(
-        code=f"{exchange_id}-2026-{serial:06d}-X", exchange_id=exchange_id, status=status, **columns
+        code=f"{exchange_id}-2026-{serial:06d}-X",
+        exchange_id=exchange_id,
+        status=status,
+        is_home=False,
+        **columns,
     )

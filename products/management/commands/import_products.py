@@ -55,6 +55,8 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown operator {operator!r}")
         if jobs is None:
             jobs = (os.cpu_count() or 1) if connection.vendor == "postgresql" else 1
+        if connection.in_atomic_block:
+            jobs = 1  # worker processes cannot share an open transaction (e.g. a test's)
         try:
             stream = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")  # noqa: SIM115
         except OSError as exc:

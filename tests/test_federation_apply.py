@@ -1,0 +1,230 @@
+"""Applying a peer's feed page (federation.services.apply_page): data from a peer is untrusted input.
+
+Entries are built here as an origin builds them (RFC 8785 canonical JSON, signed with BJIDX's Ed25519 key,
+generated for the test): valid ones apply, forged, tampered, schema-breaking, unknown-type, wrong-origin and
+impersonating ones are quarantined with their reason, and a valid entry after the bad ones still applies.
+"""
+
+import base64
+import copy
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from federation.envelope import canonical
+from federation.http import PeerError
+from federation.models import Entry, QuarantinedEntry, SyncState
+from federation.services import apply_page, peer_add
+from products.models import Product, Recognition
+from products.sample_data import descriptors
+from products.standards.codes import product_code_build
+from tests.conftest import EXAMPLE_DESCRIPTOR
+
+pytestmark = pytest.mark.django_db
+ORIGIN = "BJIDX"
+
+
+def _public_b64(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+@pytest.fixture
+def bjidx_key():
+    key = Ed25519PrivateKey.generate()
+    peer_add(code=ORIGIN, base_url="http://127.0.0.1:9", public_key=_public_b64(key))
+    return key
+
+
+def item(key, *, seq, gid, payload, record_type="product", version=1, origin=ORIGIN) -> dict:
+    """A feed item as it arrives: the envelope parsed from the canonical body, and its signature."""
+    body = canonical(
+        {
+            "origin": origin,
+            "seq": seq,
+            "type": record_type,
+            "gid": gid,
+            "version": version,
+            "payload": payload,
+        }
+    )
+    return {"entry": json.loads(body), "signature": base64.b64encode(key.sign(body.encode())).decode()}
+
+
+def code(serial: int, origin: str = ORIGIN) -> str:
+    return product_code_build(origin=origin, year=2026, serial=serial)
+
+
+def product(serial: int, descriptor: dict, *, origin: str = ORIGIN) -> dict:
+    return {
+        "code": code(serial, origin),
+        "status": "listed",
+        "descriptor": descriptor,
+        "listed_at": "2026-05-01T08:00:00+00:00",
+        "delisted_at": None,
+        "status_reasons": [],
+    }
+
+
+def samples(n: int, seed: int = 7) -> list[dict]:
+    return list(descriptors(n, seed=seed))
+
+
+def quarantined() -> dict[int, str]:
+    return dict(QuarantinedEntry.objects.filter(origin=ORIGIN).values_list("seq", "reason"))
+
+
+def cursor() -> int:
+    return SyncState.objects.get(origin=ORIGIN).cursor
+
+
+def test_bad_entries_are_quarantined_with_reasons_and_the_rest_applies(bjidx_key):
+    d = samples(4)
+    forger = Ed25519PrivateKey.generate()
+    tampered = item(bjidx_key, seq=3, gid=code(3), payload=product(3, d[1]))
+    tampered["entry"]["payload"]["descriptor"]["summary"] = "被中途篡改的产品简介，签名不再匹配。"
+    broken = copy.deepcopy(d[2])
+    del broken["provider"]
+    recognition = {
+        "product": code(1),
+        "exchange": ORIGIN,
+        "status": "recognised",
+        "reasons": [],
+        "product_version": 1,
+        "decided_by": "home",
+        "policy": "1.0",
+    }
+    items = [
+        item(bjidx_key, seq=1, gid=code(1), payload=product(1, copy.deepcopy(EXAMPLE_DESCRIPTOR))),
+        item(forger, seq=2, gid=code(2), payload=product(2, d[0])),  # signed by someone else
+        tampered,
+        item(bjidx_key, seq=4, gid=code(4), payload=product(4, broken)),  # signed, but breaks the schema
+        item(bjidx_key, seq=5, gid="W-1", payload={"anything": 1}, record_type="widget"),
+        item(
+            bjidx_key, seq=6, gid=code(6), payload=product(6, d[3]), origin="GYBDX"
+        ),  # not this feed's origin
+        item(
+            bjidx_key, seq=7, gid=code(7, "SHDEX"), payload=product(7, d[3], origin="SHDEX")
+        ),  # impersonation
+        item(bjidx_key, seq=8, gid=code(8), payload=product(8, d[3])),
+        item(bjidx_key, seq=9, gid=f"{code(1)}@{ORIGIN}", payload=recognition, record_type="recognition"),
+    ]
+
+    applied, last = apply_page(origin=ORIGIN, items=items, source=ORIGIN, after=0)
+
+    assert (applied, last) == (3, 9)
+    assert cursor() == 9
+    assert set(Product.objects.filter(exchange_id=ORIGIN).values_list("code", flat=True)) == {
+        code(1),
+        code(8),
+    }
+    assert not Product.objects.filter(
+        code__in=[code(2), code(3), code(4), code(6), code(7, "SHDEX")]
+    ).exists()
+    reasons = quarantined()
+    assert sorted(reasons) == [2, 3, 4, 5, 6, 7]
+    assert "signature does not verify" in reasons[2]
+    assert "signature does not verify" in reasons[3]
+    assert "invalid payload" in reasons[4] and "descriptor" in reasons[4]
+    assert "unknown record type 'widget'" in reasons[5]
+    assert "'GYBDX'" in reasons[6]
+    assert "invalid payload" in reasons[7] and "code" in reasons[7]
+    raw = json.loads(QuarantinedEntry.objects.get(origin=ORIGIN, seq=3).raw)
+    assert raw["entry"]["payload"]["descriptor"]["summary"].startswith("被中途篡改")  # kept for inspection
+    # Only applied entries are kept for relaying, exactly as the origin signed them.
+    stored = {(e.record_type, e.gid): e.seq for e in Entry.objects.filter(origin=ORIGIN)}
+    assert stored == {
+        ("product", code(1)): 1,
+        ("product", code(8)): 8,
+        ("recognition", f"{code(1)}@{ORIGIN}"): 9,
+    }
+    assert Entry.objects.get(origin=ORIGIN, seq=1).body == canonical(items[0]["entry"])
+    held = Product.objects.get(code=code(1))
+    assert (held.version, held.status, held.descriptor) == (1, "listed", EXAMPLE_DESCRIPTOR)
+    assert Recognition.objects.get(product_code=code(1), exchange_id=ORIGIN).decided_by == "home"
+    # This node judged both applied products itself.
+    mine = Recognition.objects.filter(exchange_id="SHDEX", product_code__in=[code(1), code(8)])
+    assert {r.decided_by for r in mine} == {"auto"} and mine.count() == 2
+
+
+def test_applying_again_or_out_of_order_changes_nothing(bjidx_key):
+    d = samples(2, seed=11)
+    v1 = item(bjidx_key, seq=1, gid=code(1), payload=product(1, d[0]))
+    bad = item(bjidx_key, seq=2, gid="W-1", payload={}, record_type="widget")
+    assert apply_page(origin=ORIGIN, items=[v1, bad], source=ORIGIN, after=0) == (1, 2)
+    # The same page again (a retried pull, or from another peer): nothing new, nothing twice.
+    assert apply_page(origin=ORIGIN, items=[v1, bad], source=ORIGIN, after=0)[0] == 0
+    assert Product.objects.filter(code=code(1)).count() == 1
+    assert Entry.objects.filter(origin=ORIGIN).count() == 1
+    assert QuarantinedEntry.objects.filter(origin=ORIGIN).count() == 1
+
+    changed = {**d[0], "summary": "第二版的产品简介，用于检验版本只增不减。"}
+    v2 = item(bjidx_key, seq=3, gid=code(1), version=2, payload=product(1, changed))
+    assert apply_page(origin=ORIGIN, items=[v2], source=ORIGIN, after=2) == (1, 3)
+    # An older version arriving later (a relay that lags) does not go backwards.
+    stale = item(bjidx_key, seq=4, gid=code(1), version=1, payload=product(1, d[0]))
+    assert apply_page(origin=ORIGIN, items=[stale], source="GYBDX", after=3) == (0, 4)
+    held = Product.objects.get(code=code(1))
+    assert held.version == 2 and held.descriptor["summary"] == changed["summary"]
+    assert Entry.objects.get(origin=ORIGIN, record_type="product", gid=code(1)).seq == 3
+    # Entries at or below the cursor a peer sends anyway are ignored.
+    assert apply_page(origin=ORIGIN, items=[v1], source=ORIGIN, after=4) == (0, 4)
+
+
+def test_a_forged_sequence_number_does_not_move_the_cursor(bjidx_key):
+    forged = item(Ed25519PrivateKey.generate(), seq=10_000, gid=code(1), payload=product(1, samples(1)[0]))
+    assert apply_page(origin=ORIGIN, items=[forged], source="GYBDX", after=0) == (0, 0)
+    assert cursor() == 0  # otherwise the origin's real entries 1..9999 would never be pulled
+    assert quarantined() == {10_000: quarantined()[10_000]}
+    real = item(bjidx_key, seq=1, gid=code(1), payload=product(1, samples(1)[0]))
+    assert apply_page(origin=ORIGIN, items=[real], source=ORIGIN, after=cursor()) == (1, 1)
+
+
+def test_replicas_of_one_provider_may_share_a_name_the_home_node_decides(bjidx_key):
+    """The per-provider unique name is the home node's rule: a replica applies what its origin published
+    (a lagging replica can see two renames in an order in which names briefly coincide)."""
+    d = samples(2, seed=13)
+    items = [
+        item(bjidx_key, seq=1, gid=code(1), payload=product(1, d[0])),
+        item(
+            bjidx_key, seq=2, gid=code(2), payload=product(2, copy.deepcopy(d[0]))
+        ),  # same provider and name
+    ]
+    assert apply_page(origin=ORIGIN, items=items, source=ORIGIN, after=0) == (2, 2)
+    assert Product.objects.filter(exchange_id=ORIGIN).count() == 2
+
+
+def test_an_entry_the_database_refuses_is_quarantined_not_blocking(bjidx_key, monkeypatch):
+    """A batch the database refuses is retried entry by entry: the refused entry is quarantined, the
+    others of the page still apply, and the cursor moves on."""
+    from django.db import IntegrityError
+
+    from federation import records
+
+    real = records.get("product")
+
+    def refusing(origin, batch, *, repair=False):
+        if any(gid == code(2) for gid, _, _ in batch):
+            raise IntegrityError("simulated constraint violation")
+        return real.apply_batch(origin, batch, repair=repair)
+
+    monkeypatch.setitem(records._TYPES, "product", records.RecordType("product", refusing, real.live))
+    d = samples(3, seed=13)
+    items = [item(bjidx_key, seq=n, gid=code(n), payload=product(n, d[n - 1])) for n in (1, 2, 3)]
+    applied, last = apply_page(origin=ORIGIN, items=items, source=ORIGIN, after=0)
+    assert (applied, last) == (2, 3) and cursor() == 3
+    assert set(Product.objects.filter(exchange_id=ORIGIN).values_list("code", flat=True)) == {
+        code(1),
+        code(3),
+    }
+    reasons = list(QuarantinedEntry.objects.filter(origin=ORIGIN).values_list("gid", "reason"))
+    assert reasons == [(code(2), "invalid payload: simulated constraint violation")]
+
+
+def test_an_origin_without_a_key_on_file_is_refused_before_anything_is_read(bjidx_key):
+    with pytest.raises(PeerError) as error:
+        apply_page(origin="GYBDX", items=[{"entry": {}, "signature": ""}], source="GYBDX", after=0)
+    assert not error.value.transient
+    assert not QuarantinedEntry.objects.exists()
