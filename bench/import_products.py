@@ -81,8 +81,8 @@ def main() -> int:
     sql = (
         "INSERT INTO bench_raw_product (code, exchange_id, version, status, descriptor, descriptor_version, name, "
         "provider_name, provider_uscc, product_form, industry, update_frequency, price_min, price_max, search_name, "
-        "search_keywords, search_body, findings, status_reasons, created_at, updated_at) VALUES "
-        "(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, now(), now())"
+        "search_keywords, search_body, findings, status_reasons, is_home, created_at, updated_at) VALUES "
+        "(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, true, now(), now())"
     )
     started = time.perf_counter()
     with raw_conn.transaction(), raw_conn.cursor() as cur:

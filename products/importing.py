@@ -21,9 +21,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import FieldError, ValidationFailed
-from federation.outbox import publish
 from products.models import Product, ProductRegion, ProductStatus, ProductVersion
-from products.replication import product_changes
+from products.replication import products_publish
 from products.services import (
     authorize_write,
     descriptor_columns,
@@ -236,6 +235,6 @@ def _insert(valid, *, actor, exchange_id, status, now, year, first) -> None:
         )
         for p in products
     )
-    publish([change for p in products for change in product_changes(p)])
+    products_publish(products)
     for (result, _, _), p in zip(valid, products, strict=True):
         result.code = p.code

@@ -87,23 +87,22 @@ def product_payload(product: Product) -> dict:
     }
 
 
-def product_changes(product: Product) -> list[Change]:
-    """What a change to a product of this node publishes: the product once public, and this exchange's
-    own recognition when it first lists it."""
-    if product.status not in PUBLISHED:
-        return []
-    changes = [Change(PRODUCT, product.code, product.version, product_payload(product))]
-    if product.status == ProductStatus.LISTED:
-        recognition = _recognition_set(
-            product, RecognitionStatus.RECOGNISED, [], Recognition.DecidedBy.HOME, publish_now=False
-        )
-        if recognition is not None:
-            changes.append(recognition_change(recognition))
-    return changes
-
-
-def product_publish(product: Product) -> None:
-    publish(product_changes(product))
+def products_publish(products: list[Product]) -> None:
+    """Publish changes to products of this node: each product once public, and this exchange's own
+    recognition when it lists one. Call inside the changes' transaction; one log append for all of them."""
+    public = [p for p in products if p.status in PUBLISHED]
+    if not public:
+        return
+    changes = [Change(PRODUCT, p.code, p.version, product_payload(p)) for p in public]
+    recognitions = _recognitions_set(
+        [
+            (p, RecognitionStatus.RECOGNISED, [], Recognition.DecidedBy.HOME)
+            for p in public
+            if p.status == ProductStatus.LISTED
+        ],
+        publish_now=False,
+    )
+    publish(changes + [recognition_change(r) for r in recognitions])
 
 
 def _check_product_payload(origin: str, gid: str, payload: dict) -> tuple[dict, str]:

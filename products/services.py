@@ -20,7 +20,7 @@ from core.exceptions import Conflict, FieldError, Forbidden, ValidationFailed
 from exchanges.models import Exchange
 from products import lifecycle
 from products.models import CodeCounter, Product, ProductRegion, ProductStatus, ProductVersion
-from products.replication import product_publish
+from products.replication import products_publish
 from products.search import search_columns
 from products.standards.codes import product_code_build
 from products.standards.compliance import Finding, compliance_evaluate
@@ -268,7 +268,7 @@ def _record_change(
             for code in dict.fromkeys(product.descriptor["spatial_coverage"])
         )
     _version_row(product, change=change, actor=actor, reasons=reasons or []).save()
-    product_publish(product)  # the change-log entry, in this transaction (nothing if not yet public)
+    products_publish([product])  # the change-log entry, in this transaction (nothing if not yet public)
     return product
 
 
