@@ -25,7 +25,7 @@ def _needs_jcs(value: Any) -> bool:
     Basic Multilingual Plane (JCS sorts keys by UTF-16 code units, Python by code points)."""
     kind = type(value)
     if kind is dict:
-        return any(max(map(ord, k), default=0) > 0xFFFF or _needs_jcs(v) for k, v in value.items())
+        return any((not k.isascii() and max(map(ord, k)) > 0xFFFF) or _needs_jcs(v) for k, v in value.items())
     if kind is list:
         return any(_needs_jcs(v) for v in value)
     return kind is float

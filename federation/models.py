@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models import Q
 
+from core.fields import LargeTextField
+
 
 class Peer(models.Model):
     """Another exchange's node: where it is and the key its signatures must verify with."""
@@ -44,7 +46,7 @@ class Entry(models.Model):
     record_type = models.CharField(max_length=32)
     gid = models.CharField(max_length=96)
     version = models.PositiveIntegerField()
-    body = models.TextField()
+    body = LargeTextField()
     signature = models.CharField(max_length=100)
     recorded_at = models.DateTimeField(auto_now=True)
 
