@@ -27,6 +27,7 @@ from federation.selectors import digests, origin_public_key, origins_known, peer
 
 logger = logging.getLogger(__name__)
 FEED_PATH = "/federation/v1/feed/{origin}/"
+MAX_PULL_ROUNDS = 5
 
 
 def _conf(name: str) -> int:
@@ -217,7 +218,13 @@ def pull_origin(*, origin: str) -> int:
     success = False
     for peer in _sources(origin):
         try:
-            applied += _pull_from(peer, origin)
+            # Wake-ups that arrive while this pull runs find it claimed and schedule nothing: pull again
+            # while the announced head is ahead of the cursor, instead of waiting for the next beat tick.
+            for _ in range(MAX_PULL_ROUNDS):
+                applied += _pull_from(peer, origin)
+                head, cursor = SyncState.objects.filter(pk=origin).values_list("head_seen", "cursor").get()
+                if head <= cursor:
+                    break
             _peer_ok(peer)
             success = True
             source = peer.exchange_id
