@@ -82,3 +82,56 @@ def summary(values_ms: list[float]) -> str:
         f"p50 {percentile(values_ms, 50):7.2f} ms  p95 {percentile(values_ms, 95):7.2f} ms  "
         f"mean {statistics.fmean(values_ms):7.2f} ms  (n={len(values_ms)})"
     )
+
+
+RAW_INSERT = (
+    "INSERT INTO bench_raw_product (code, exchange_id, version, status, descriptor, descriptor_version, name, "
+    "provider_name, provider_uscc, product_form, industry, update_frequency, price_min, price_max, search_name, "
+    "search_keywords, search_body, findings, status_reasons, is_home, created_at, updated_at) VALUES "
+    "(%s, %s, 1, 'listed', %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '[]', '[]', true, now(), now())"
+)
+
+
+def raw_product_row(code: str, origin: str, columns: dict) -> tuple:
+    """The values of one product row, as `RAW_INSERT` takes them (from products.services.descriptor_columns)."""
+    import json
+
+    c = columns
+    return (
+        code,
+        origin,
+        json.dumps(c["descriptor"], ensure_ascii=False),
+        c["descriptor_version"],
+        c["name"],
+        c["provider_name"],
+        c["provider_uscc"],
+        c["product_form"],
+        c["industry"],
+        c["update_frequency"],
+        c["price_min"],
+        c["price_max"],
+        c["search_name"],
+        c["search_keywords"],
+        c["search_body"],
+    )
+
+
+def raw_insert_rate(rows: list[tuple]) -> float:
+    """Rows per second inserted with psycopg's executemany into a copy of the products table (same indexes
+    and generated search column): the database's own speed for these rows, nothing validated."""
+    import time
+
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_raw_product")
+        cur.execute("CREATE TABLE bench_raw_product (LIKE products_product INCLUDING ALL)")
+    raw = connection.connection
+    started = time.perf_counter()
+    with raw.transaction(), raw.cursor() as cur:
+        for i in range(0, len(rows), 1000):
+            cur.executemany(RAW_INSERT, rows[i : i + 1000])
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE bench_raw_product")
+    return len(rows) / seconds

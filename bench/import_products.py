@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, bench_database_url, machine, setup_django
+from common import ROOT, bench_database_url, machine, raw_insert_rate, raw_product_row, setup_django
 
 
 def main() -> int:
@@ -48,49 +48,11 @@ def main() -> int:
             fh.write(json.dumps(d, ensure_ascii=False) + "\n")
 
     # --- baseline: raw INSERT of the same product rows ---------------------------------------------------
-    rows = []
-    for i, d in enumerate(docs):
-        c = descriptor_columns(descriptor_validate(d))
-        rows.append(
-            (
-                f"RAWXX-2026-{i + 1:06d}-X",
-                "SHDEX",
-                1,
-                "listed",
-                json.dumps(c["descriptor"], ensure_ascii=False),
-                c["descriptor_version"],
-                c["name"],
-                c["provider_name"],
-                c["provider_uscc"],
-                c["product_form"],
-                c["industry"],
-                c["update_frequency"],
-                c["price_min"],
-                c["price_max"],
-                c["search_name"],
-                c["search_keywords"],
-                c["search_body"],
-                "[]",
-                "[]",
-            )
-        )
-    with connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS bench_raw_product")
-        cur.execute("CREATE TABLE bench_raw_product (LIKE products_product INCLUDING ALL)")
-    raw_conn = connection.connection
-    sql = (
-        "INSERT INTO bench_raw_product (code, exchange_id, version, status, descriptor, descriptor_version, name, "
-        "provider_name, provider_uscc, product_form, industry, update_frequency, price_min, price_max, search_name, "
-        "search_keywords, search_body, findings, status_reasons, is_home, created_at, updated_at) VALUES "
-        "(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, true, now(), now())"
-    )
-    started = time.perf_counter()
-    with raw_conn.transaction(), raw_conn.cursor() as cur:
-        for i in range(0, len(rows), 1000):
-            cur.executemany(sql, rows[i : i + 1000])
-    raw_seconds = time.perf_counter() - started
-    with connection.cursor() as cur:
-        cur.execute("DROP TABLE bench_raw_product")
+    rows = [
+        raw_product_row(f"RAWXX-2026-{i + 1:06d}-X", "SHDEX", descriptor_columns(descriptor_validate(d)))
+        for i, d in enumerate(docs)
+    ]
+    raw_rate = raw_insert_rate(rows)
     connection.close()
 
     # --- the real command -----------------------------------------------------------------------------------
@@ -109,11 +71,10 @@ def main() -> int:
         print(done.stderr[-3000:], file=sys.stderr)
         return 1
 
-    raw_rate = len(rows) / raw_seconds
     rate = products / import_seconds
     print(
         f"raw INSERT of the same product rows (executemany, 1 connection): {raw_rate:9.0f} rows/s "
-        f"({raw_seconds:.1f} s)"
+        f"({len(rows) / raw_rate:.1f} s)"
     )
     print(
         f"import_products --status listed (whole command, {versions} versions):  {rate:9.0f} products/s "

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import bench_database_url, machine, setup_django
+from common import bench_database_url, machine, raw_insert_rate, raw_product_row, setup_django
 
 
 def main() -> int:
@@ -36,7 +36,6 @@ def main() -> int:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from django.conf import settings
-    from django.db import connection
 
     from federation import keys
     from federation.envelope import canonical
@@ -82,30 +81,7 @@ def main() -> int:
         items.append(
             {"entry": envelope, "signature": base64.b64encode(origin_key.sign(body.encode())).decode()}
         )
-        c = descriptor_columns(d)
-        rows.append(
-            (
-                code,
-                "BJIDX",
-                3,
-                "listed",
-                json.dumps(d, ensure_ascii=False),
-                "1.0",
-                c["name"],
-                c["provider_name"],
-                c["provider_uscc"],
-                c["product_form"],
-                c["industry"],
-                c["update_frequency"],
-                c["price_min"],
-                c["price_max"],
-                c["search_name"],
-                c["search_keywords"],
-                c["search_body"],
-                "[]",
-                "[]",
-            )
-        )
+        rows.append(raw_product_row(code, "BJIDX", descriptor_columns(d)))
     # Round-trip through JSON as a feed page would arrive.
     items = json.loads(json.dumps(items, ensure_ascii=False))
 
@@ -118,23 +94,7 @@ def main() -> int:
     verify_rate = len(bodies) / (time.perf_counter() - started)
 
     # Baseline 2: raw INSERT of the same product rows into a copy of the table.
-    with connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS bench_raw_product")
-        cur.execute("CREATE TABLE bench_raw_product (LIKE products_product INCLUDING ALL)")
-    sql = (
-        "INSERT INTO bench_raw_product (code, exchange_id, version, status, descriptor, descriptor_version, name, "
-        "provider_name, provider_uscc, product_form, industry, update_frequency, price_min, price_max, search_name, "
-        "search_keywords, search_body, findings, status_reasons, is_home, created_at, updated_at) VALUES "
-        "(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, true, now(), now())"
-    )
-    raw = connection.connection
-    started = time.perf_counter()
-    with raw.transaction(), raw.cursor() as cur:
-        for i in range(0, len(rows), 1000):
-            cur.executemany(sql, rows[i : i + 1000])
-    insert_rate = len(rows) / (time.perf_counter() - started)
-    with connection.cursor() as cur:
-        cur.execute("DROP TABLE bench_raw_product")
+    insert_rate = raw_insert_rate(rows)
 
     # The real apply path.
     started = time.perf_counter()

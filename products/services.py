@@ -150,6 +150,13 @@ def _raise_blocking(findings: Sequence[Finding], *, conflict: bool) -> None:
     )
 
 
+def _require_compliant(product: Product) -> None:
+    """Run the compliance rules on the product's descriptor; refuse (409) while a blocking finding remains."""
+    findings = compliance_evaluate(product.descriptor)
+    product.findings = findings_as_json(findings)
+    _raise_blocking(findings, conflict=True)
+
+
 def _reasons(raw: Any, *, required: bool, field: str = "reasons") -> list[str]:
     if raw is None or raw == "" or raw == []:
         if required:
@@ -388,9 +395,7 @@ def product_review(
     if decision == "approve":
 
         def check_rules(p: Product) -> None:
-            findings = compliance_evaluate(p.descriptor)
-            p.findings = findings_as_json(findings)
-            _raise_blocking(findings, conflict=True)
+            _require_compliant(p)
             if p.listed_at is None:
                 p.listed_at = timezone.now()
 
@@ -442,11 +447,6 @@ def product_suspend(
 def product_reinstate(
     *, actor: User | None, product: Product, reasons: Any = None, expected_version: int | None = None
 ) -> Product:
-    def check_rules(p: Product) -> None:
-        findings = compliance_evaluate(p.descriptor)
-        p.findings = findings_as_json(findings)
-        _raise_blocking(findings, conflict=True)
-
     return _transition(
         actor=actor,
         product=product,
@@ -454,7 +454,7 @@ def product_reinstate(
         change=Change.REINSTATED,
         reasons=_reasons(reasons, required=False),
         expected_version=expected_version,
-        before=check_rules,
+        before=_require_compliant,
     )
 
 
