@@ -221,14 +221,17 @@ def pull_origin(*, origin: str) -> int:
             # Wake-ups that arrive while this pull runs find it claimed and schedule nothing: pull again
             # while the announced head is ahead of the cursor, instead of waiting for the next beat tick.
             for _ in range(MAX_PULL_ROUNDS):
+                before = SyncState.objects.filter(pk=origin).values_list("cursor", flat=True).get()
                 applied += _pull_from(peer, origin)
                 head, cursor = SyncState.objects.filter(pk=origin).values_list("head_seen", "cursor").get()
-                if head <= cursor:
+                if head <= cursor or cursor == before:
                     break
             _peer_ok(peer)
             success = True
             source = peer.exchange_id
-            break
+            if head <= cursor:
+                break
+            # Still behind what was announced: this peer (a lagging relay) has no more; ask the next one.
         except PeerError as exc:
             logger.warning(
                 "pull of %s from %s failed (%s): %s",
