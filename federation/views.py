@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -76,7 +77,7 @@ class FeedView(PeerView):
         query.is_valid(raise_exception=True)
         origin = origin.upper()
         if not is_exchange_code(origin):
-            return Response({"error": "bad origin"}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound
         after, limit = query.validated_data["after"], query.validated_data["limit"]
         entries, head = feed_page(origin=origin, after=after, limit=limit)
         # Bodies are the origin's canonical JSON, exactly as signed: embed them without re-encoding.
@@ -116,7 +117,7 @@ class DigestView(PeerView):
     def get(self, request, origin: str):
         origin = origin.upper()
         if not is_exchange_code(origin):
-            return Response({"error": "bad origin"}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound
         return Response({"origin": origin, "digests": digests(origin=origin)})
 
 

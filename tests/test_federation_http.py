@@ -158,3 +158,14 @@ def test_peers_command_refuses_bad_input():
         call_command("peers", "add", "NOPE", "http://x", keys.public_key_b64())
     with pytest.raises(CommandError, match=r"32 bytes|base64"):
         call_command("peers", "add", "GYBDX", "http://x", "bm90LWEta2V5")
+
+
+def test_a_feed_of_something_that_is_not_an_exchange_code_is_404_in_the_error_shape(as_bjidx):
+    response = as_bjidx("GET", "/federation/v1/feed/bad-1/")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_feed_query_errors_are_400_naming_the_field(as_bjidx):
+    response = as_bjidx("GET", "/federation/v1/feed/SHDEX/?after=-1&limit=5000")
+    assert response.status_code == 400
+    assert {e["field"] for e in response.json()["error"]["errors"]} == {"after", "limit"}
