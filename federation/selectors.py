@@ -4,12 +4,12 @@ import hashlib
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from federation import records
 from federation.envelope import canonical
-from federation.models import Entry, OriginCounter, Peer, QuarantinedEntry, SyncState
+from federation.models import Entry, OriginCounter, Peer, QuarantinedEntry, SyncState, Wakeup
 
 
 def peer_public_key(code: str) -> str | None:
@@ -106,9 +106,11 @@ def sync_status() -> dict:
             "last_success_at": p.last_success_at,
             "last_error": p.last_error,
             "last_error_at": p.last_error_at,
-            "pending_wakeups": p.wakeups.filter(state="pending").count(),
+            "pending_wakeups": p.pending,
         }
-        for p in Peer.objects.order_by("exchange_id")
+        for p in Peer.objects.annotate(
+            pending=Count("wakeups", filter=Q(wakeups__state=Wakeup.State.PENDING))
+        ).order_by("exchange_id")
     ]
     return {
         "node": settings.NODE_CODE,

@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from core.exceptions import DomainError
@@ -94,7 +95,7 @@ def wakeups_enqueue(*, origin: str, seq: int) -> int:
     count = 0
     for peer in peers_enabled().exclude(exchange_id=origin):
         updated = Wakeup.objects.filter(peer=peer, origin=origin).update(
-            seq=models_max("seq", seq), state=Wakeup.State.PENDING, next_attempt_at=now, attempts=0
+            seq=_at_least("seq", seq), state=Wakeup.State.PENDING, next_attempt_at=now, attempts=0
         )
         if not updated:
             try:
@@ -102,15 +103,14 @@ def wakeups_enqueue(*, origin: str, seq: int) -> int:
                     Wakeup.objects.create(peer=peer, origin=origin, seq=seq, next_attempt_at=now)
             except DatabaseError:  # created concurrently: update that one
                 Wakeup.objects.filter(peer=peer, origin=origin).update(
-                    seq=models_max("seq", seq), state=Wakeup.State.PENDING, next_attempt_at=now
+                    seq=_at_least("seq", seq), state=Wakeup.State.PENDING, next_attempt_at=now
                 )
         count += 1
     return count
 
 
-def models_max(field: str, value: int):
-    from django.db.models.functions import Greatest
-
+def _at_least(field: str, value: int) -> Greatest:
+    """`field` raised to `value` if it is lower, in one UPDATE (never lowered by a late writer)."""
     return Greatest(F(field), value)
 
 
@@ -339,7 +339,7 @@ def apply_page(*, origin: str, items: list, source: str, after: int, repair: boo
         applied = _apply_checked(origin, checked, source, repair=repair)
         if not repair and last_seq > state.cursor:
             SyncState.objects.filter(pk=origin).update(
-                cursor=last_seq, head_seen=models_max("head_seen", last_seq)
+                cursor=last_seq, head_seen=_at_least("head_seen", last_seq)
             )
     return applied, last_seq
 

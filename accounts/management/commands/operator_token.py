@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import api_token_issue, operator_ensure
-from exchanges.models import Exchange
+from exchanges.selectors import exchange_get
 
 
 class Command(BaseCommand):
@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("username")
 
     def handle(self, *args, exchange_code: str, username: str, **options):
-        exchange = Exchange.objects.filter(code=exchange_code.upper()).first()
+        exchange = exchange_get(code=exchange_code)
         if exchange is None:
             raise CommandError(f"unknown exchange code {exchange_code!r}")
         try:
