@@ -18,10 +18,18 @@ class User(AbstractUser):
     class Role(models.TextChoices):
         ADMIN = "admin", "管理员 Admin"
         OPERATOR = "operator", "交易所运营人员 Exchange operator"
+        PARTICIPANT = "participant", "市场主体用户 Participant user"
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.OPERATOR)
     exchange = models.ForeignKey(
         "exchanges.Exchange", on_delete=models.PROTECT, null=True, blank=True, related_name="operators"
+    )
+
+    participant_id = models.CharField(
+        max_length=18,
+        blank=True,
+        default="",
+        help_text="For participant users: the participant (registered at this node) they act for.",
     )
 
     objects = RegistryUserManager()
@@ -31,7 +39,11 @@ class User(AbstractUser):
             models.CheckConstraint(
                 name="operator_has_exchange",
                 condition=~Q(role="operator") | Q(exchange__isnull=False),
-            )
+            ),
+            models.CheckConstraint(
+                name="participant_user_has_participant",
+                condition=~Q(role="participant") | ~Q(participant_id=""),
+            ),
         ]
 
     @property
@@ -52,3 +64,17 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class RefreshToken(models.Model):
+    """A participant user's refresh token (home node only): exchanged at home for a new access token.
+    Only its SHA-256 is stored; each use rotates it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"refresh of {self.user}"

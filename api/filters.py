@@ -58,3 +58,80 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_region(self, queryset, name, value):
         return product_filter_region(queryset, code=value)
+
+
+# --- Participants and evaluations ---------------------------------------------------------------------------
+def _participant_choices(terms):
+    return [(t.code, t.code) for t in terms]
+
+
+class ParticipantFilter(django_filters.FilterSet):
+    from participants import vocabularies as _vocab
+    from participants.models import ParticipantStatus as _Status
+
+    role = django_filters.ChoiceFilter(choices=_participant_choices(_vocab.ROLE), method="filter_role")
+    region = django_filters.CharFilter(
+        method="filter_region",
+        validators=[_region],
+        help_text="GB/T 2260 code: the region and units within it.",
+    )
+    home = django_filters.CharFilter(field_name="home_id", help_text="Home exchange code, e.g. SHDEX.")
+    status = django_filters.ChoiceFilter(choices=_Status.choices)
+    duplicate = django_filters.BooleanFilter(
+        method="filter_duplicate",
+        help_text="true: only registrations that lost to an earlier one of the same USCC.",
+    )
+    q = django_filters.CharFilter(
+        method="filter_q", max_length=100, help_text="Legal name (substring) or USCC (prefix)."
+    )
+
+    class Meta:
+        from participants.models import Participant
+
+        model = Participant
+        fields = ["role", "region", "home", "status", "duplicate", "q"]
+
+    def filter_role(self, queryset, name, value):
+        return queryset.filter(roles__icontains=f'"{value}"')
+
+    def filter_region(self, queryset, name, value):
+        if value.endswith("0000"):
+            return queryset.filter(region__startswith=value[:2])
+        if value.endswith("00"):
+            return queryset.filter(region__startswith=value[:4])
+        return queryset.filter(region=value)
+
+    def filter_duplicate(self, queryset, name, value):
+        return queryset.exclude(duplicate_of="") if value else queryset.filter(duplicate_of="")
+
+    def filter_q(self, queryset, name, value):
+        from participants.selectors import participants_search
+
+        return participants_search(queryset, value)
+
+
+class EvaluationFilter(django_filters.FilterSet):
+    from participants import vocabularies as _vocab
+    from participants.models import EvaluationStatus as _Status
+
+    subject = django_filters.CharFilter(field_name="subject_id", help_text="Participant id evaluated.")
+    dimension = django_filters.ChoiceFilter(choices=_participant_choices(_vocab.DIMENSION))
+    issuer = django_filters.CharFilter(field_name="issuer_id", help_text="Exchange code or participant id.")
+    status = django_filters.ChoiceFilter(choices=_Status.choices)
+    current = django_filters.BooleanFilter(
+        method="filter_current", help_text="true: only those that count today."
+    )
+
+    class Meta:
+        from participants.models import Evaluation
+
+        model = Evaluation
+        fields = ["subject", "dimension", "issuer", "status", "current"]
+
+    def filter_current(self, queryset, name, value):
+        from django.db.models import Q
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        current = Q(status="active", valid_from__lte=today, valid_until__gte=today)
+        return queryset.filter(current) if value else queryset.exclude(current)

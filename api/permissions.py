@@ -14,5 +14,7 @@ class ProductWrite(permissions.BasePermission):
     def has_object_permission(self, request, view, obj):
         if request.method in permissions.SAFE_METHODS:
             return True
-        authorize_write(actor=request.user, exchange_id=obj.exchange_id)  # raises 403 naming the owner
+        authorize_write(
+            actor=request.user, exchange_id=obj.exchange_id, provider=obj.provider_uscc
+        )  # raises 403 naming the owner
         return True

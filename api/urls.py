@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from api.views.exchanges import ExchangeViewSet
 from api.views.node import NodeView
+from api.views.participants import EvaluationViewSet, LoginView, ParticipantViewSet, RefreshView
 from api.views.products import ProductViewSet
 from api.views.standards import (
     DescriptorCheckView,
@@ -15,6 +16,8 @@ from api.views.standards import (
 router = SimpleRouter(trailing_slash=True)
 router.register("exchanges", ExchangeViewSet, basename="exchange")
 router.register("products", ProductViewSet, basename="product")
+router.register("participants", ParticipantViewSet, basename="participant")
+router.register("evaluations", EvaluationViewSet, basename="evaluation")
 
 app_name = "api"
 urlpatterns = [
@@ -24,5 +27,7 @@ urlpatterns = [
     path("standards/vocabularies/", VocabulariesView.as_view(), name="vocabularies"),
     path("standards/naming/check/", NamingCheckView.as_view(), name="naming-check"),
     path("standards/product-code/check/", ProductCodeCheckView.as_view(), name="product-code-check"),
+    path("auth/token/", LoginView.as_view(), name="auth-token"),
+    path("auth/token/refresh/", RefreshView.as_view(), name="auth-token-refresh"),
     path("", include(router.urls)),
 ]

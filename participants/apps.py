@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class ParticipantsConfig(AppConfig):
     name = "participants"
+    verbose_name = "Participants 市场主体"
+
+    def ready(self):
+        from participants import replication  # noqa: F401 - registers participant, recognition, evaluation

@@ -29,6 +29,7 @@ from products.services import (
     findings_as_json,
     findings_blocking,
     naming_errors,
+    provider_errors,
     serials_allocate,
 )
 from products.standards.codes import product_code_build
@@ -119,7 +120,7 @@ def product_import_batch(
     if status not in IMPORT_STATUSES:
         raise ValueError(f"status must be one of {IMPORT_STATUSES}")
     exchange_id = settings.NODE_CODE
-    authorize_write(actor=actor, exchange_id=exchange_id)
+    authorize_write(actor=actor, exchange_id=exchange_id, action="import")
 
     results: list[LineResult] = []
     accepted: list[tuple[LineResult, dict, list]] = []
@@ -140,10 +141,17 @@ def product_import_batch(
         accepted.append((result, descriptor, []))
 
     taken = _taken_by_provider(exchange_id, {d["provider"]["uscc"] for _, d, _ in accepted})
+    providers = (
+        provider_errors({d["provider"]["uscc"] for _, d, _ in accepted})
+        if status != ProductStatus.DRAFT
+        else {}
+    )
     valid: list[tuple[LineResult, dict, list]] = []
     for result, descriptor, _ in accepted:
         uscc = descriptor["provider"]["uscc"]
         errors = naming_errors(descriptor, taken=taken[uscc])
+        if uscc in providers:
+            errors.append(providers[uscc])
         findings = compliance_evaluate(descriptor) if status == ProductStatus.LISTED else []
         blocking = findings_as_json(findings_blocking(findings))
         if errors or blocking:

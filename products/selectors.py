@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from participants.principal import ParticipantPrincipal
 from products import lifecycle
 from products.models import Product, ProductRegion, ProductVersion, Recognition, RecognitionStatus
 from products.search import search_match, search_rank, segment_query
@@ -27,6 +28,9 @@ def product_visible(*, user) -> QuerySet[Product]:
     public = Q(status__in=lifecycle.PUBLIC)
     if user and user.is_authenticated and getattr(user, "exchange_id", None):
         return qs.filter(public | Q(exchange_id=user.exchange_id))
+    if isinstance(user, ParticipantPrincipal):
+        # A data merchant also reads its own drafts and submissions at this node.
+        return qs.filter(public | Q(provider_uscc=user.participant_id, is_home=True))
     return qs.filter(public)
 
 

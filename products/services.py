@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.exceptions import Conflict, FieldError, Forbidden, ValidationFailed
 from exchanges.models import Exchange
+from participants.principal import ParticipantPrincipal
 from products import lifecycle
 from products.models import CodeCounter, Product, ProductRegion, ProductStatus, ProductVersion
 from products.replication import products_publish
@@ -33,8 +34,20 @@ MAX_REASON_LENGTH = 500
 
 
 # --- Authorisation ----------------------------------------------------------------------------------------
-def product_can_write(*, actor: User | None, exchange_id: str) -> bool:
-    """Only the home node writes a product, and there only its exchange's operators or the node's admins.
+# What a data merchant may do itself, with its participant token, to its own products at this node; reviews,
+# suspensions and reinstatements stay with the exchange's operators.
+PROVIDER_ACTIONS = frozenset({"create", "update", "submit", "withdraw", "delist"})
+
+
+def _is_participant(actor) -> bool:
+    return isinstance(actor, ParticipantPrincipal)
+
+
+def product_can_write(
+    *, actor: User | None, exchange_id: str, provider: str | None = None, action: str | None = None
+) -> bool:
+    """Only the home node writes a product, and there only its exchange's operators, the node's admins, or
+    the product's provider (a data merchant, for the actions in PROVIDER_ACTIONS).
 
     `actor=None` is the node itself (management commands run by whoever runs the node).
     """
@@ -44,13 +57,21 @@ def product_can_write(*, actor: User | None, exchange_id: str) -> bool:
         return True
     if not actor.is_active:
         return False
+    if _is_participant(actor):
+        return (
+            actor.has_role("data_merchant")
+            and (provider is None or provider == actor.participant_id)
+            and (action is None or action in PROVIDER_ACTIONS)
+        )
     if actor.is_superuser or actor.role == User.Role.ADMIN:
         return True
     return actor.role == User.Role.OPERATOR and actor.exchange_id == exchange_id
 
 
-def authorize_write(*, actor: User | None, exchange_id: str) -> None:
-    if product_can_write(actor=actor, exchange_id=exchange_id):
+def authorize_write(
+    *, actor: User | None, exchange_id: str, provider: str | None = None, action: str | None = None
+) -> None:
+    if product_can_write(actor=actor, exchange_id=exchange_id, provider=provider, action=action):
         return
     if exchange_id != settings.NODE_CODE:
         raise Forbidden(
@@ -58,11 +79,49 @@ def authorize_write(*, actor: User | None, exchange_id: str) -> None:
             message_en=f"This product belongs to {exchange_id}; only its home node can change it",
             code="not_owner",
         )
+    if _is_participant(actor):
+        raise Forbidden(
+            message="数商只能管理自己作为提供方的产品（审核、暂停、恢复由交易所运营人员负责）",
+            message_en=(
+                "A data merchant manages only products it provides, and not their review, suspension "
+                "or reinstatement (the exchange's operators do that)"
+            ),
+            code="not_owner",
+        )
     raise Forbidden(
         message=f"只有 {exchange_id} 的运营人员可以管理该交易所的产品",
         message_en=f"Only operators of {exchange_id} may manage its products",
         code="not_owner",
     )
+
+
+def provider_errors(usccs: set[str]) -> dict[str, FieldError]:
+    """The providers among `usccs` that may not offer products: not registered, not verified or not a data
+    merchant (一地注册，全国互信: a product's provider is a registered participant)."""
+    from participants.selectors import provider_standing
+
+    messages = {
+        "provider.not_registered": (
+            "提供方尚未登记为市场主体",
+            "The provider is not a registered participant",
+        ),
+        "provider.not_verified": (
+            "提供方的登记未通过核验或已暂停",
+            "The provider's registration is not verified",
+        ),
+        "provider.not_data_merchant": ("提供方不是数商", "The provider does not have the data merchant role"),
+    }
+    return {
+        uscc: FieldError("descriptor.provider.uscc", rule, *messages[rule])
+        for uscc, rule in provider_standing(usccs).items()
+        if rule is not None
+    }
+
+
+def _require_registered_provider(product: Product) -> None:
+    errors = provider_errors({product.provider_uscc})
+    if errors:
+        raise ValidationFailed(list(errors.values()))
 
 
 # --- Validation -------------------------------------------------------------------------------------------
@@ -296,8 +355,11 @@ def _locked(product: Product, *, expected_version: int | None) -> Product:
 @transaction.atomic
 def product_create(*, actor: User | None, descriptor: Any, exchange: Exchange | None = None) -> Product:
     exchange_id = exchange.pk if exchange else settings.NODE_CODE
-    authorize_write(actor=actor, exchange_id=exchange_id)
+    authorize_write(actor=actor, exchange_id=exchange_id, action="create")
     accepted = descriptor_accept(descriptor, exchange_id=exchange_id)
+    authorize_write(
+        actor=actor, exchange_id=exchange_id, provider=accepted["provider"]["uscc"], action="create"
+    )
     year = timezone.localdate().year
     serial = serials_allocate(origin=exchange_id, year=year)
     product = Product(
@@ -316,10 +378,15 @@ def product_update(
     *, actor: User | None, product: Product, descriptor: Any, expected_version: int | None = None
 ) -> Product:
     """Replace the descriptor. A listed or suspended product must keep meeting the compliance rules."""
-    authorize_write(actor=actor, exchange_id=product.exchange_id)
+    authorize_write(
+        actor=actor, exchange_id=product.exchange_id, provider=product.provider_uscc, action="update"
+    )
     product = _locked(product, expected_version=expected_version)
     lifecycle.ensure_editable(status=product.status)
     accepted = descriptor_accept(descriptor, exchange_id=product.exchange_id, exclude_id=product.pk)
+    authorize_write(
+        actor=actor, exchange_id=product.exchange_id, provider=accepted["provider"]["uscc"], action="update"
+    )
     if accepted == product.descriptor:
         return product
     if product.status in {ProductStatus.LISTED, ProductStatus.SUSPENDED}:
@@ -342,7 +409,9 @@ def _transition(
     expected_version: int | None,
     before=None,
 ) -> Product:
-    authorize_write(actor=actor, exchange_id=product.exchange_id)
+    authorize_write(
+        actor=actor, exchange_id=product.exchange_id, provider=product.provider_uscc, action=action
+    )
     product = _locked(product, expected_version=expected_version)
     product.status = lifecycle.transition_target(status=product.status, action=action)
     if before is not None:
@@ -356,6 +425,7 @@ def product_submit(*, actor: User | None, product: Product, expected_version: in
     """Submit for review. The automatic compliance rules run now; the reviewer sees their findings."""
 
     def run_rules(p: Product) -> None:
+        _require_registered_provider(p)
         p.findings = findings_as_json(compliance_evaluate(p.descriptor))
         p.submitted_at = timezone.now()
 
@@ -395,6 +465,7 @@ def product_review(
     if decision == "approve":
 
         def check_rules(p: Product) -> None:
+            _require_registered_provider(p)
             _require_compliant(p)
             if p.listed_at is None:
                 p.listed_at = timezone.now()

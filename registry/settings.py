@@ -216,6 +216,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 API_TOKEN_TTL_DAYS = _int("API_TOKEN_TTL_DAYS", 90, minimum=1)
+# Participant access tokens are signed by the home node's key and accepted by every node without a call
+# home, so they are short-lived; the refresh token (home node only) gets a new one.
+PARTICIPANT_ACCESS_TTL = _int("PARTICIPANT_ACCESS_TTL", 600, minimum=30)
+PARTICIPANT_REFRESH_TTL = _int("PARTICIPANT_REFRESH_TTL", 14 * 24 * 3600, minimum=300)
 
 # --- I18n: Simplified Chinese first, English alongside ----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -242,7 +246,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # --- REST framework -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "participants.authentication.ParticipantTokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -277,6 +284,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProductStatusEnum": "products.models.ProductStatus",
         "RecognitionStatusEnum": "products.models.RecognitionStatus",
+        "ParticipantStatusEnum": "participants.models.ParticipantStatus",
+        "EvaluationStatusEnum": "participants.models.EvaluationStatus",
+        "ParticipantRecognitionStatusEnum": "participants.models.ParticipantRecognition.Status",
+        "VerificationStatusEnum": [
+            ("verified", "verified"),
+            ("suspended", "suspended"),
+            ("revoked", "revoked"),
+        ],
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -81,3 +81,23 @@ def bob_api(bob) -> APIClient:
 @pytest.fixture
 def root_api(root) -> APIClient:
     return _client(root)
+
+
+@pytest.fixture(autouse=True)
+def _example_provider_registered(request):
+    """The example descriptor's provider is a verified data merchant at this node in every database test
+    (products now need registered providers); tests about unregistered providers use another USCC."""
+    if request.node.get_closest_marker("no_example_provider"):
+        yield
+        return
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+        request.fixturenames
+    )
+    if uses_db and "multinode" not in request.node.keywords:
+        if "transactional_db" not in request.fixturenames:
+            request.getfixturevalue("db")
+        from tests.factories import register_provider
+
+        provider = EXAMPLE_DESCRIPTOR["provider"]
+        register_provider(provider["uscc"], provider["name"])
+    yield

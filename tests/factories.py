@@ -25,8 +25,50 @@ def random_descriptor(**overrides) -> dict:
     return d
 
 
+def register_provider(
+    uscc: str,
+    name: str = "测试数据科技有限公司",
+    *,
+    roles=("data_merchant",),
+    status: str = "verified",
+    **extra,
+):
+    """A registration at this node (verified data merchant by default), through the participants' services."""
+    from participants.models import Participant, ParticipantStatus
+    from participants.services import participant_register, participant_set_status
+
+    existing = Participant.objects.filter(participant_id=uscc).first()
+    if existing is not None:
+        return existing
+    profile = {
+        "legal_name": name,
+        "entity_type": "enterprise",
+        "roles": list(roles),
+        "business_categories": ["data_products"] if "data_merchant" in roles else [],
+        "services": extra.pop("services", ["quality_assessment"] if "service_provider" in roles else []),
+        "description": extra.pop("description", ""),
+    }
+    participant = participant_register(
+        actor=None,  # the node itself, as a management command
+        uscc=uscc,
+        profile=profile,
+        private=extra.pop("private", None),
+        account=extra.pop("account", None),
+    )
+    if status != ParticipantStatus.PENDING:
+        participant = participant_set_status(actor=None, participant=participant, status="verified")
+        if status != "verified":
+            participant = participant_set_status(
+                actor=None, participant=participant, status=status, reason="测试"
+            )
+    return participant
+
+
 def make_product(*, actor=None, descriptor: dict | None = None, status: str = ProductStatus.DRAFT) -> Product:
-    product = services.product_create(actor=actor, descriptor=descriptor or random_descriptor())
+    descriptor = descriptor or random_descriptor()
+    if status != ProductStatus.DRAFT:
+        register_provider(descriptor["provider"]["uscc"], descriptor["provider"]["name"])
+    product = services.product_create(actor=actor, descriptor=descriptor)
     for step in _PATH[status]:
         if step == "submit":
             product = services.product_submit(actor=actor, product=product)

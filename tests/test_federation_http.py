@@ -9,11 +9,11 @@ from django.test import Client
 from http_message_signatures import HTTPMessageSigner, algorithms
 
 from federation import keys
-from federation.models import Peer, SyncState
+from federation.models import OriginCounter, Peer, SyncState
 from federation.services import peer_add
 from federation.signatures import COMPONENTS, TAG, Message, _OwnKey, sign_request
 from products.models import ProductStatus
-from tests.factories import make_product
+from tests.factories import make_product, random_descriptor, register_provider
 
 pytestmark = pytest.mark.django_db
 BASE = "http://testserver"
@@ -40,15 +40,19 @@ def as_bjidx(settings):
 
 
 def test_signed_feed_returns_the_origins_entries_in_order(alice, as_bjidx):
-    make_product(actor=alice, status=ProductStatus.LISTED)
-    make_product(actor=alice, status=ProductStatus.LISTED)
-    response = as_bjidx("GET", "/federation/v1/feed/SHDEX/?after=0&limit=3")
+    descriptors = [random_descriptor(), random_descriptor()]
+    for d in descriptors:  # providers first: their registrations are entries too
+        register_provider(d["provider"]["uscc"], d["provider"]["name"])
+    base = OriginCounter.objects.get(origin="SHDEX").last_seq
+    for d in descriptors:
+        make_product(actor=alice, descriptor=d, status=ProductStatus.LISTED)
+    response = as_bjidx("GET", f"/federation/v1/feed/SHDEX/?after={base}&limit=3")
     assert response.status_code == 200, response.content
     page = response.json()
     seqs = [item["entry"]["seq"] for item in page["entries"]]
-    assert seqs == [1, 2, 3] and page["next"] == 3 and page["head"] == 4
-    rest = as_bjidx("GET", "/federation/v1/feed/SHDEX/?after=3&limit=10").json()
-    assert [item["entry"]["seq"] for item in rest["entries"]] == [4]
+    assert seqs == [base + 1, base + 2, base + 3] and page["next"] == base + 3 and page["head"] == base + 4
+    rest = as_bjidx("GET", f"/federation/v1/feed/SHDEX/?after={base + 3}&limit=10").json()
+    assert [item["entry"]["seq"] for item in rest["entries"]] == [base + 4]
 
 
 def test_unsigned_request_is_401(client):

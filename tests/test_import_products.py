@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from products.models import Product, ProductRegion, ProductStatus, ProductVersion
-from tests.factories import random_descriptor
+from tests.factories import random_descriptor, register_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,10 @@ def test_listed_import_applies_compliance_rules(tmp_path):
         "evidence_ref": "X",
     }
     blocked["compliance"]["security_assessment"] = {"status": "pending", "evidence_ref": None}
-    lines = [json.dumps(random_descriptor(), ensure_ascii=False), json.dumps(blocked, ensure_ascii=False)]
+    good = random_descriptor()
+    for d in (good, blocked):
+        register_provider(d["provider"]["uscc"], d["provider"]["name"])
+    lines = [json.dumps(good, ensure_ascii=False), json.dumps(blocked, ensure_ascii=False)]
     code, out, _ = _run(_write(tmp_path, lines), "--status", "listed")
     assert code == 1 and "accepted: 1" in out
     product = Product.objects.get()
@@ -85,6 +88,7 @@ def test_imported_products_are_searchable_and_have_valid_codes(tmp_path, anon):
         keywords=["集装箱"],
         spatial_coverage=["310000"],
     )
+    register_provider(d["provider"]["uscc"], d["provider"]["name"])
     _run(_write(tmp_path, [json.dumps(d, ensure_ascii=False)]), "--status", "listed")
     product = Product.objects.get()
     assert product_code_is_valid(product.code)
@@ -95,3 +99,20 @@ def test_imported_products_are_searchable_and_have_valid_codes(tmp_path, anon):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="cannot read"):
         call_command("import_products", str(tmp_path / "missing.jsonl"))
+
+
+def test_listing_by_import_needs_registered_verified_data_merchants(tmp_path):
+    registered, pending, unregistered, demander = (random_descriptor() for _ in range(4))
+    register_provider(registered["provider"]["uscc"], registered["provider"]["name"])
+    register_provider(pending["provider"]["uscc"], pending["provider"]["name"], status="pending")
+    register_provider(demander["provider"]["uscc"], demander["provider"]["name"], roles=("demander",))
+    lines = [json.dumps(d, ensure_ascii=False) for d in (registered, pending, unregistered, demander)]
+    code, out, _ = _run(_write(tmp_path, lines), "--status", "listed")
+    assert code == 1 and "accepted: 1" in out and "rejected: 3" in out
+    assert "line 2: descriptor.provider.uscc: provider.not_verified" in out
+    assert "line 3: descriptor.provider.uscc: provider.not_registered" in out
+    assert "line 4: descriptor.provider.uscc: provider.not_data_merchant" in out
+    assert Product.objects.get().provider_uscc == registered["provider"]["uscc"]
+    # Drafts need no registered provider yet: the check is at submission.
+    code, out, _ = _run(_write(tmp_path, [lines[2]]))
+    assert code == 0 and "accepted: 1" in out

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from exchanges.models import Exchange
 from federation.keys import key_generate, public_key_b64
+from participants.replication import participants_publish_unlogged
 
 
 class Command(BaseCommand):
@@ -22,4 +23,7 @@ class Command(BaseCommand):
         Exchange.objects.filter(pk=settings.NODE_CODE).update(
             runs_node=True, node_url=settings.NODE_PUBLIC_URL
         )
+        published = participants_publish_unlogged()
+        if published:
+            self.stderr.write(f"published {published} registrations that had no change-log entry")
         self.stdout.write(public_key_b64())

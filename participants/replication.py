@@ -1,0 +1,511 @@
+"""How participants, this node's recognitions of them, and evaluations replicate.
+
+Payloads are explicit schemas. A registration's payload is its public profile only: contacts, phone, email
+and documents (`ParticipantPrivate`) are never in it. Every payload from a peer is untrusted input and is
+checked field by field before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from core.exceptions import FieldError, ValidationFailed
+from exchanges.models import Exchange
+from federation import records
+from federation.outbox import Change, publish
+from participants import vocabularies as vocab
+from participants.models import (
+    Evaluation,
+    EvaluationStatus,
+    Participant,
+    ParticipantRecognition,
+    ParticipantStatus,
+)
+from participants.selectors import winner_pick
+from participants.standards import MAX_REASON, profile_errors, uscc_errors
+from products.standards.regions import region_is_valid
+
+PARTICIPANT = "participant"
+PARTICIPANT_RECOGNITION = "participant_recognition"
+EVALUATION = "evaluation"
+
+PARTICIPANT_FIELDS = frozenset(
+    {
+        "id",
+        "home",
+        "legal_name",
+        "entity_type",
+        "region",
+        "roles",
+        "business_categories",
+        "services",
+        "description",
+        "status",
+        "status_reason",
+        "registered_at",
+        "verified_at",
+    }
+)
+RECOGNITION_FIELDS = frozenset({"participant", "home", "exchange", "status", "reasons"})
+EVALUATION_FIELDS = frozenset(
+    {
+        "id",
+        "subject",
+        "dimension",
+        "score",
+        "grade",
+        "valid_from",
+        "valid_until",
+        "summary",
+        "evidence_ref",
+        "issuer_type",
+        "issuer_id",
+        "issuer_name",
+        "status",
+        "revoked_reason",
+        "issued_at",
+    }
+)
+_EVALUATION_GID = re.compile(r"[A-Z]{2,8}-[0-9a-f]{32}")
+PROFILE_COLUMNS = ("legal_name", "entity_type", "roles", "business_categories", "services", "description")
+
+
+def _bad(field: str, code: str, en: str) -> ValidationFailed:
+    return ValidationFailed([FieldError(field, code, en, en)])
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _parse_time(payload: dict, name: str, *, required: bool) -> datetime | None:
+    value = payload[name]
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise _bad(name, "type", f"{name} must be an ISO 8601 time")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _bad(name, "format", f"{name} is not an ISO 8601 time") from exc
+    if parsed.tzinfo is None:
+        raise _bad(name, "format", f"{name} must carry a time zone")
+    return parsed
+
+
+def _parse_date(payload: dict, name: str) -> date:
+    value = payload[name]
+    if not isinstance(value, str) or len(value) != 10:
+        raise _bad(name, "type", f"{name} must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise _bad(name, "format", f"{name} is not a date") from exc
+
+
+def _short(payload: dict, name: str, limit: int, *, required: bool = False) -> str:
+    value = payload[name]
+    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
+        raise _bad(
+            name, "type", f"{name} must be a {'non-empty ' if required else ''}string of at most {limit}"
+        )
+    return value
+
+
+def _reasons(value: Any) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or len(value) > 20
+        or not all(isinstance(r, str) and len(r) <= 500 for r in value)
+    ):
+        raise _bad("reasons", "type", "reasons must be a list of at most 20 short strings")
+    return value
+
+
+# --- Participants -------------------------------------------------------------------------------------------
+def participant_payload(p: Participant) -> dict:
+    return {
+        "id": p.participant_id,
+        "home": p.home_id,
+        "legal_name": p.legal_name,
+        "entity_type": p.entity_type,
+        "region": p.region,
+        "roles": list(p.roles),
+        "business_categories": list(p.business_categories),
+        "services": list(p.services),
+        "description": p.description,
+        "status": p.status,
+        "status_reason": p.status_reason,
+        "registered_at": _time(p.registered_at),
+        "verified_at": _time(p.verified_at),
+    }
+
+
+def participants_publish(participants: list[Participant]) -> None:
+    """Publish changes to registrations of this node, then settle duplicates and this node's recognitions
+    of the participants concerned, all in the caller's transaction."""
+    changes = [Change(PARTICIPANT, p.participant_id, p.version, participant_payload(p)) for p in participants]
+    pids = {p.participant_id for p in participants}
+    duplicates_resolve(pids)
+    publish(changes + [recognition_change(r) for r in recognitions_refresh(pids, publish_now=False)])
+
+
+def _check_participant(origin: str, gid: str, payload: dict) -> dict:
+    if set(payload) != PARTICIPANT_FIELDS:
+        raise _bad("", "fields", f"a participant payload has exactly the fields {sorted(PARTICIPANT_FIELDS)}")
+    if payload["id"] != gid:
+        raise _bad("id", "mismatch", "id differs from the entry's gid")
+    parsed, errors = uscc_errors(payload["id"], "id")
+    if errors:
+        raise ValidationFailed(errors)
+    if parsed.code != payload["id"]:
+        raise _bad("id", "format", "id must be the normalised USCC")
+    if payload["home"] != origin:
+        raise _bad("home", "origin", "a node only publishes registrations made at its own exchange")
+    if payload["region"] != parsed.region or not region_is_valid(payload["region"]):
+        raise _bad("region", "mismatch", "region must be the USCC's region part")
+    profile, errors = profile_errors(payload)
+    if errors:
+        raise ValidationFailed(errors)
+    if payload["status"] not in ParticipantStatus.values:
+        raise _bad("status", "invalid_choice", f"status must be one of {ParticipantStatus.values}")
+    _short(payload, "status_reason", MAX_REASON)
+    profile["registered_at"] = _parse_time(payload, "registered_at", required=True)
+    profile["verified_at"] = _parse_time(payload, "verified_at", required=False)
+    profile["status"], profile["status_reason"], profile["region"] = (
+        payload["status"],
+        payload["status_reason"],
+        payload["region"],
+    )
+    return profile
+
+
+REPLICA_COLUMNS = (
+    *PROFILE_COLUMNS,
+    "region",
+    "status",
+    "status_reason",
+    "registered_at",
+    "verified_at",
+    "version",
+    "updated_at",
+)
+
+
+def participant_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
+    errors: dict[str, ValidationFailed] = {}
+    valid = []
+    for gid, version, payload in items:
+        try:
+            valid.append((gid, version, _check_participant(origin, gid, payload)))
+        except ValidationFailed as exc:
+            errors[gid] = exc
+    existing = {
+        p.participant_id: p
+        for p in Participant.objects.filter(participant_id__in=[v[0] for v in valid], home_id=origin)
+    }
+    creates, updates = [], []
+    now = timezone.now()
+    for gid, version, profile in valid:
+        row = existing.get(gid)
+        if row is not None and (row.version > version or (row.version == version and not repair)):
+            continue
+        if row is None:
+            row = Participant(participant_id=gid, home_id=origin, is_home=origin == settings.NODE_CODE)
+            creates.append(row)
+        else:
+            updates.append(row)
+        for column, value in profile.items():
+            setattr(row, column, value)
+        row.version, row.updated_at = version, now
+    Participant.objects.bulk_create(creates)
+    if updates:
+        Participant.objects.bulk_update(updates, REPLICA_COLUMNS, batch_size=200)
+    changed = {p.participant_id for p in creates + updates}
+    if changed:
+        duplicates_resolve(changed)
+        recognitions_refresh(changed)
+    return errors
+
+
+def participant_live(origin: str):
+    for p in Participant.objects.filter(home_id=origin).iterator(chunk_size=2000):
+        yield p.participant_id, p.version, participant_payload(p)
+
+
+def duplicates_resolve(participant_ids: set[str]) -> None:
+    """Mark, among the registrations of each id, every one but the winner as a duplicate of the winner."""
+    groups: dict[str, list[Participant]] = {}
+    for row in Participant.objects.filter(participant_id__in=participant_ids).only(
+        "participant_id", "home_id", "status", "registered_at", "duplicate_of"
+    ):
+        groups.setdefault(row.participant_id, []).append(row)
+    for rows in groups.values():
+        winner = winner_pick(rows)
+        for row in rows:
+            wanted = "" if row.pk == winner.pk else winner.home_id
+            if row.duplicate_of != wanted:
+                Participant.objects.filter(pk=row.pk).update(duplicate_of=wanted)
+
+
+# --- This node's recognition of participants ----------------------------------------------------------------
+def recognition_payload(r: ParticipantRecognition) -> dict:
+    return {
+        "participant": r.participant_id,
+        "home": r.home,
+        "exchange": r.exchange_id,
+        "status": r.status,
+        "reasons": list(r.reasons),
+    }
+
+
+def recognition_change(r: ParticipantRecognition) -> Change:
+    return Change(PARTICIPANT_RECOGNITION, r.gid, r.version, recognition_payload(r))
+
+
+def recognition_decide(winner: Participant) -> tuple[str, list[str]]:
+    """This node recognises a participant whose winning registration is verified at its home exchange."""
+    if winner.status == ParticipantStatus.VERIFIED:
+        return ParticipantRecognition.Status.RECOGNISED, []
+    return ParticipantRecognition.Status.NOT_RECOGNISED, [
+        f"registration at {winner.home_id} is {winner.status}"
+    ]
+
+
+def recognitions_refresh(
+    participant_ids: set[str], *, publish_now: bool = True
+) -> list[ParticipantRecognition]:
+    """Re-decide this node's recognition of each participant; write and publish those that changed."""
+    groups: dict[str, list[Participant]] = {}
+    for row in Participant.objects.filter(participant_id__in=participant_ids):
+        groups.setdefault(row.participant_id, []).append(row)
+    current = {
+        r.participant_id: r
+        for r in ParticipantRecognition.objects.select_for_update().filter(
+            participant_id__in=participant_ids, exchange_id=settings.NODE_CODE
+        )
+    }
+    written = []
+    for pid, rows in groups.items():
+        winner = winner_pick(rows)
+        status, reasons = recognition_decide(winner)
+        row = current.get(pid)
+        if row is not None and (row.status, row.reasons, row.home) == (status, reasons, winner.home_id):
+            continue
+        if row is None:
+            row = ParticipantRecognition(participant_id=pid, exchange_id=settings.NODE_CODE, version=0)
+        row.status, row.reasons, row.home = status, reasons, winner.home_id
+        row.version += 1
+        row.save()
+        written.append(row)
+    if publish_now and written:
+        publish([recognition_change(r) for r in written])
+    return written
+
+
+def _check_recognition(origin: str, gid: str, payload: dict) -> dict:
+    if set(payload) != RECOGNITION_FIELDS:
+        raise _bad("", "fields", f"a recognition payload has exactly the fields {sorted(RECOGNITION_FIELDS)}")
+    if payload["exchange"] != origin:
+        raise _bad("exchange", "origin", "a node only publishes its own exchange's recognitions")
+    _, errors = uscc_errors(payload["participant"], "participant")
+    if errors:
+        raise ValidationFailed(errors)
+    if gid != f"{payload['participant']}@{origin}":
+        raise _bad("participant", "mismatch", "gid must be <participant>@<exchange>")
+    if not isinstance(payload["home"], str) or not Exchange.objects.filter(pk=payload["home"]).exists():
+        raise _bad("home", "unknown", "home must be a member exchange's code")
+    if payload["status"] not in ParticipantRecognition.Status.values:
+        raise _bad(
+            "status", "invalid_choice", f"status must be one of {ParticipantRecognition.Status.values}"
+        )
+    _reasons(payload["reasons"])
+    return payload
+
+
+def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
+    errors: dict[str, ValidationFailed] = {}
+    for gid, version, payload in items:
+        try:
+            payload = _check_recognition(origin, gid, payload)
+        except ValidationFailed as exc:
+            errors[gid] = exc
+            continue
+        row = ParticipantRecognition.objects.filter(
+            participant_id=payload["participant"], exchange_id=origin
+        ).first()
+        if row is not None and (row.version > version or (row.version == version and not repair)):
+            continue
+        if row is None:
+            row = ParticipantRecognition(participant_id=payload["participant"], exchange_id=origin)
+        row.home, row.status, row.reasons, row.version = (
+            payload["home"],
+            payload["status"],
+            payload["reasons"],
+            version,
+        )
+        row.save()
+    return errors
+
+
+def recognition_live(origin: str):
+    for r in ParticipantRecognition.objects.filter(exchange_id=origin).iterator(chunk_size=5000):
+        yield r.gid, r.version, recognition_payload(r)
+
+
+# --- Evaluations --------------------------------------------------------------------------------------------
+def evaluation_payload(e: Evaluation) -> dict:
+    return {
+        "id": e.gid,
+        "subject": e.subject_id,
+        "dimension": e.dimension,
+        "score": e.score,
+        "grade": e.grade,
+        "valid_from": e.valid_from.isoformat(),
+        "valid_until": e.valid_until.isoformat(),
+        "summary": e.summary,
+        "evidence_ref": e.evidence_ref,
+        "issuer_type": e.issuer_type,
+        "issuer_id": e.issuer_id,
+        "issuer_name": e.issuer_name,
+        "status": e.status,
+        "revoked_reason": e.revoked_reason,
+        "issued_at": _time(e.issued_at),
+    }
+
+
+def evaluation_change(e: Evaluation) -> Change:
+    return Change(EVALUATION, e.gid, e.version, evaluation_payload(e))
+
+
+def _check_evaluation(origin: str, gid: str, payload: dict) -> dict:
+    if set(payload) != EVALUATION_FIELDS:
+        raise _bad("", "fields", f"an evaluation payload has exactly the fields {sorted(EVALUATION_FIELDS)}")
+    if payload["id"] != gid or not _EVALUATION_GID.fullmatch(gid) or not gid.startswith(origin + "-"):
+        raise _bad("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
+    _, errors = uscc_errors(payload["subject"], "subject")
+    if errors:
+        raise ValidationFailed(errors)
+    if payload["dimension"] not in vocab.codes(vocab.DIMENSION):
+        raise _bad("dimension", "invalid_choice", "unknown dimension")
+    score = payload["score"]
+    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100:
+        raise _bad("score", "range", "score must be a whole number from 0 to 100")
+    if payload["grade"] != vocab.grade_for(score):
+        raise _bad("grade", "scale", "grade does not match the score on the grade scale")
+    valid_from, valid_until = _parse_date(payload, "valid_from"), _parse_date(payload, "valid_until")
+    if valid_from > valid_until:
+        raise _bad("valid_until", "order", "valid_until is before valid_from")
+    if payload["issuer_type"] == Evaluation.IssuerType.EXCHANGE:
+        if payload["issuer_id"] != origin:
+            raise _bad("issuer_id", "origin", "an exchange issues evaluations at its own node")
+    elif payload["issuer_type"] == Evaluation.IssuerType.PARTICIPANT:
+        _, errors = uscc_errors(payload["issuer_id"], "issuer_id")
+        if errors:
+            raise ValidationFailed(errors)
+    else:
+        raise _bad("issuer_type", "invalid_choice", "issuer_type must be exchange or participant")
+    if payload["status"] not in EvaluationStatus.values:
+        raise _bad("status", "invalid_choice", "unknown status")
+    return {
+        "subject_id": payload["subject"],
+        "dimension": payload["dimension"],
+        "score": score,
+        "grade": payload["grade"],
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "summary": _short(payload, "summary", 2000, required=True),
+        "evidence_ref": _short(payload, "evidence_ref", 200),
+        "issuer_type": payload["issuer_type"],
+        "issuer_id": payload["issuer_id"],
+        "issuer_name": _short(payload, "issuer_name", 120, required=True),
+        "status": payload["status"],
+        "revoked_reason": _short(payload, "revoked_reason", MAX_REASON),
+        "issued_at": _parse_time(payload, "issued_at", required=True),
+    }
+
+
+EVALUATION_COLUMNS = (
+    "subject_id",
+    "dimension",
+    "score",
+    "grade",
+    "valid_from",
+    "valid_until",
+    "summary",
+    "evidence_ref",
+    "issuer_type",
+    "issuer_id",
+    "issuer_name",
+    "status",
+    "revoked_reason",
+    "issued_at",
+    "version",
+    "updated_at",
+)
+
+
+def evaluation_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
+    errors: dict[str, ValidationFailed] = {}
+    valid = []
+    for gid, version, payload in items:
+        try:
+            valid.append((gid, version, _check_evaluation(origin, gid, payload)))
+        except ValidationFailed as exc:
+            errors[gid] = exc
+    existing = {e.gid: e for e in Evaluation.objects.filter(gid__in=[v[0] for v in valid])}
+    creates, updates = [], []
+    now = timezone.now()
+    for gid, version, fields in valid:
+        row = existing.get(gid)
+        if row is not None and (row.version > version or (row.version == version and not repair)):
+            continue
+        if row is None:
+            row = Evaluation(gid=gid, origin=origin)
+            creates.append(row)
+        else:
+            updates.append(row)
+        for column, value in fields.items():
+            setattr(row, column, value)
+        row.version, row.updated_at = version, now
+    Evaluation.objects.bulk_create(creates)
+    if updates:
+        Evaluation.objects.bulk_update(updates, EVALUATION_COLUMNS, batch_size=500)
+    return errors
+
+
+def evaluation_live(origin: str):
+    for e in Evaluation.objects.filter(origin=origin).iterator(chunk_size=5000):
+        yield e.gid, e.version, evaluation_payload(e)
+
+
+records.register(records.RecordType(PARTICIPANT, participant_apply_batch, participant_live))
+records.register(records.RecordType(PARTICIPANT_RECOGNITION, recognition_apply_batch, recognition_live))
+records.register(records.RecordType(EVALUATION, evaluation_apply_batch, evaluation_live))
+
+
+def participants_publish_unlogged() -> int:
+    """Publish this node's registrations that have no change-log entry yet (those the migration created
+    for the providers of existing products). Returns how many were published."""
+    from django.db import transaction
+
+    from federation.models import Entry
+
+    logged = Entry.objects.filter(origin=settings.NODE_CODE, record_type=PARTICIPANT).values("gid")
+    count = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Participant.objects.filter(home_id=settings.NODE_CODE)
+                .exclude(participant_id__in=logged)
+                .order_by("pk")[:500]
+            )
+            if not batch:
+                return count
+            participants_publish(batch)
+            count += len(batch)

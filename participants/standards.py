@@ -1,0 +1,189 @@
+"""The participant standard's rules: the Unified Social Credit Code (GB 32100-2015) and the registration
+fields. Used for registrations made here and for registrations that arrive from peers (untrusted input)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import uscc as stdnum_uscc
+
+from core.exceptions import FieldError, ValidationFailed
+from participants import vocabularies as vocab
+from products.standards.regions import region_is_valid
+
+MAX_NAME = 120
+MAX_DESCRIPTION = 2000
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class Uscc:
+    code: str  # normalised: upper case, no spaces or dashes
+    region: str  # the GB/T 2260 code of its characters 3–8
+
+
+def _error(field: str, code: str, zh: str, en: str) -> FieldError:
+    return FieldError(field, code, zh, en)
+
+
+def uscc_errors(value: object, field: str = "uscc") -> tuple[Uscc | None, list[FieldError]]:
+    """Check a USCC: length, alphabet, check character (python-stdnum), then structure: a registration
+    authority code that is not 0 and a region part that is a GB/T 2260 code."""
+    if not isinstance(value, str):
+        return None, [_error(field, "type", "必须是字符串", "Must be a string")]
+    try:
+        code = stdnum_uscc.validate(value)
+    except stdnum_errors.InvalidLength:
+        return None, [
+            _error(field, "uscc.length", "统一社会信用代码应为18位", "The USCC must have 18 characters")
+        ]
+    except stdnum_errors.InvalidChecksum:
+        return None, [
+            _error(field, "uscc.checksum", "统一社会信用代码校验位错误", "The USCC check character is wrong")
+        ]
+    except stdnum_errors.ValidationError:
+        return None, [
+            _error(
+                field,
+                "uscc.format",
+                "统一社会信用代码含有不允许的字符（前8位须为数字，其余不得含 I、O、Z、S、V）",
+                "The USCC has characters it may not have (8 digits, then no I, O, Z, S or V)",
+            )
+        ]
+    if code[0] == "0":
+        return None, [
+            _error(
+                field,
+                "uscc.authority",
+                "登记管理部门代码无效",
+                "The registration authority code 0 is not assigned",
+            )
+        ]
+    region = code[2:8]
+    if not region_is_valid(region):
+        return None, [
+            _error(
+                field,
+                "uscc.region",
+                f"统一社会信用代码中的行政区划码 {region} 不是有效的 GB/T 2260 代码",
+                f"The region part {region} of the USCC is not a GB/T 2260 code",
+            )
+        ]
+    return Uscc(code=code, region=region), []
+
+
+def uscc_parse(value: object, field: str = "uscc") -> Uscc:
+    parsed, errors = uscc_errors(value, field)
+    if errors:
+        raise ValidationFailed(errors)
+    return parsed
+
+
+def _choices(value: object, field: str, allowed: frozenset[str], *, required: bool) -> tuple[list, list]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return [], [_error(field, "type", "必须是字符串列表", "Must be a list of strings")]
+    errors = [
+        _error(
+            f"{field}.{i}", "invalid_choice", f"未知的取值：{v}", f"Unknown value {v!r}; see the vocabulary"
+        )
+        for i, v in enumerate(value)
+        if v not in allowed
+    ]
+    if required and not value:
+        errors.append(_error(field, "required", "至少选择一项", "At least one value is required"))
+    if len(set(value)) != len(value):
+        errors.append(_error(field, "unique", "取值不得重复", "Values must not repeat"))
+    return sorted(set(value)), errors
+
+
+def profile_errors(data: dict) -> tuple[dict, list[FieldError]]:
+    """Validate the public profile fields of a registration; returns the cleaned profile and the errors.
+
+    `data` holds legal_name, entity_type, roles, business_categories, services and description.
+    """
+    errors: list[FieldError] = []
+    clean: dict = {}
+    name = data.get("legal_name")
+    if not isinstance(name, str) or not name.strip():
+        errors.append(_error("legal_name", "required", "必须填写法定名称", "The legal name is required"))
+    elif len(name.strip()) > MAX_NAME:
+        errors.append(
+            _error("legal_name", "max_length", f"最多 {MAX_NAME} 字", f"At most {MAX_NAME} characters")
+        )
+    else:
+        clean["legal_name"] = name.strip()
+    entity_type = data.get("entity_type")
+    if entity_type not in vocab.codes(vocab.ENTITY_TYPE):
+        errors.append(
+            _error(
+                "entity_type", "invalid_choice", "未知的主体类型", "Unknown entity type; see the vocabulary"
+            )
+        )
+    else:
+        clean["entity_type"] = entity_type
+    roles, e = _choices(data.get("roles"), "roles", vocab.codes(vocab.ROLE), required=True)
+    errors += e
+    clean["roles"] = roles
+    categories, e = _choices(
+        data.get("business_categories", []),
+        "business_categories",
+        vocab.codes(vocab.BUSINESS_CATEGORY),
+        required=False,
+    )
+    errors += e
+    services, e = _choices(data.get("services", []), "services", vocab.codes(vocab.SERVICE), required=False)
+    errors += e
+    if not e and not errors:
+        if "data_merchant" in roles and not categories:
+            errors.append(
+                _error(
+                    "business_categories",
+                    "required",
+                    "数商须填写业务类别",
+                    "A data merchant names its business categories",
+                )
+            )
+        if "data_merchant" not in roles and categories:
+            errors.append(
+                _error(
+                    "business_categories",
+                    "role",
+                    "只有数商填写业务类别",
+                    "Only data merchants have business categories",
+                )
+            )
+        if "service_provider" in roles and not services:
+            errors.append(
+                _error(
+                    "services",
+                    "required",
+                    "第三方服务机构须填写服务类别",
+                    "A service provider names its services",
+                )
+            )
+        if "service_provider" not in roles and services:
+            errors.append(
+                _error(
+                    "services",
+                    "role",
+                    "只有第三方服务机构填写服务类别",
+                    "Only service providers have services",
+                )
+            )
+    clean["business_categories"], clean["services"] = categories, services
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        errors.append(_error("description", "type", "必须是字符串", "Must be a string"))
+    elif len(description) > MAX_DESCRIPTION:
+        errors.append(
+            _error(
+                "description",
+                "max_length",
+                f"最多 {MAX_DESCRIPTION} 字",
+                f"At most {MAX_DESCRIPTION} characters",
+            )
+        )
+    else:
+        clean["description"] = description
+    return clean, errors
