@@ -81,8 +81,8 @@ class ParticipantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         summary="Register a participant at this node's exchange (its home)",
         description=(
             "An operator of this exchange registers on a company's behalf (token), or a company "
-            "registers itself (no token, with `account`). It starts pending verification. A USCC registered at any exchange "
-            "gets 409 naming that exchange."
+            "registers itself (no token, with `account`). It starts pending verification. A USCC "
+            "registered at any exchange gets 409 naming that exchange."
         ),
         tags=P_TAG,
         request=ParticipantWriteSerializer,
@@ -205,7 +205,7 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return {**super().get_serializer_context(), "today": timezone.localdate()}
 
     @extend_schema(
-        summary="Issue an evaluation (exchange operators; verified service providers with a matching service)",
+        summary="Issue an evaluation (exchange operators, or service providers with a matching service)",
         tags=E_TAG,
         request=EvaluationWriteSerializer,
         responses={201: EvaluationSerializer, **errors(400, 401, 403, 404, 413, 415, 429)},
