@@ -290,7 +290,7 @@ def recognitions_refresh(
             participant_id__in=participant_ids, exchange_id=settings.NODE_CODE
         )
     }
-    written = []
+    creates, updates = [], []
     for pid, rows in groups.items():
         winner = winner_pick(rows)
         status, reasons = recognition_decide(winner)
@@ -299,10 +299,18 @@ def recognitions_refresh(
             continue
         if row is None:
             row = ParticipantRecognition(participant_id=pid, exchange_id=settings.NODE_CODE, version=0)
+            creates.append(row)
+        else:
+            updates.append(row)
         row.status, row.reasons, row.home = status, reasons, winner.home_id
         row.version += 1
-        row.save()
-        written.append(row)
+        row.updated_at = timezone.now()
+    ParticipantRecognition.objects.bulk_create(creates, batch_size=1000)
+    if updates:
+        ParticipantRecognition.objects.bulk_update(
+            updates, ["status", "reasons", "home", "version", "updated_at"], batch_size=500
+        )
+    written = creates + updates
     if publish_now and written:
         publish([recognition_change(r) for r in written])
     return written

@@ -95,6 +95,15 @@ def authorize_write(
     )
 
 
+def _as_user(actor) -> User | None:
+    """The local user row to record as the author: a participant's own user when its home is this node."""
+    if isinstance(actor, ParticipantPrincipal):
+        if actor.home != settings.NODE_CODE:
+            return None
+        return User.objects.filter(username=actor.username, participant_id=actor.participant_id).first()
+    return actor
+
+
 def provider_errors(usccs: set[str]) -> dict[str, FieldError]:
     """The providers among `usccs` that may not offer products: not registered, not verified or not a data
     merchant (一地注册，全国互信: a product's provider is a registered participant)."""
@@ -294,7 +303,7 @@ def _version_row(product: Product, *, change: str, actor: User | None, reasons: 
         status=product.status,
         descriptor=product.descriptor,
         reasons=reasons,
-        actor=actor,
+        actor=_as_user(actor),
         created_at=timezone.now(),
     )
 
@@ -367,7 +376,7 @@ def product_create(*, actor: User | None, descriptor: Any, exchange: Exchange | 
         exchange_id=exchange_id,
         version=1,
         status=ProductStatus.DRAFT,
-        created_by=actor,
+        created_by=_as_user(actor),
         **descriptor_columns(accepted),
     )
     return _record_change(product, change=Change.CREATED, actor=actor, regions_changed=True, created=True)

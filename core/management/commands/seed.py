@@ -7,6 +7,7 @@ from django.db import transaction
 from accounts.services import api_token_issue, operator_ensure
 from exchanges.selectors import node_exchange
 from exchanges.services import exchange_mark_node
+from participants.services import providers_register_verified
 from products.importing import product_import_batch
 from products.models import Product, ProductStatus
 from products.sample_data import descriptor
@@ -29,6 +30,11 @@ class Command(BaseCommand):
         if products and not Product.objects.filter(exchange=exchange).exists():
             rng = random.Random(exchange.order)
             items = [(i + 1, descriptor(rng)) for i in range(products)]
+            # Products need registered providers: the sample providers become verified data merchants here.
+            registered = providers_register_verified(
+                [(d["provider"]["uscc"], d["provider"]["name"]) for _, d in items], reason="demo seed"
+            )
+            self.stderr.write(f"registered {registered} sample data merchants at {exchange.code}")
             results = product_import_batch(actor=user, items=items, status=ProductStatus.LISTED)
             listed = sum(r.accepted for r in results)
             self.stderr.write(f"listed {listed} sample products at {exchange.code}")

@@ -1,0 +1,618 @@
+"""Participants (一地注册，全国互信): registration, USCC rules, verification, duplicates, private fields,
+tokens, providers of products, evaluations and the trust view — at one node, through the API."""
+
+import copy
+import datetime
+import json
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.utils import timezone
+
+from federation import keys
+from federation.models import Entry
+from federation.services import peer_add
+from participants import tokens
+from participants.models import Evaluation, Participant, ParticipantRecognition
+from participants.replication import participant_apply_batch, participant_payload
+from products.models import ProductStatus
+from tests.factories import make_product, random_descriptor, register_provider
+
+pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = json.loads((ROOT / "docs" / "examples" / "participant.json").read_text("utf-8"))
+EVALUATION = json.loads((ROOT / "docs" / "examples" / "evaluation.json").read_text("utf-8"))
+URL = "/api/v1/participants/"
+PRIVATE_MARKERS = ("王敏", "5555", "pushu-example.cn", "DOC-2026-0001", "营业执照副本")
+
+
+def _body(**overrides) -> dict:
+    body = copy.deepcopy(EXAMPLE)
+    body.update(overrides)
+    return body
+
+
+def _uscc(region="310000", seed=1) -> str:
+    import random
+
+    from products.sample_data import make_uscc
+
+    return make_uscc(random.Random(seed), region)
+
+
+def _errors(response) -> set[tuple[str, str]]:
+    return {(e["field"], e["code"]) for e in response.json()["error"]["errors"]}
+
+
+@pytest.fixture
+def registered(alice_api):
+    response = alice_api.post(URL, _body(), format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+@pytest.fixture
+def verified(alice_api, registered):
+    response = alice_api.post(f"{URL}{registered['id']}/verification/", {"status": "verified"}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _login(client, username="pushu-admin", password=EXAMPLE["account"]["password"]):
+    return client.post("/api/v1/auth/token/", {"username": username, "password": password}, format="json")
+
+
+def _bearer(client, token):
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+class TestRegistration:
+    def test_operator_registers_the_example_pending_with_region_from_the_uscc(self, registered):
+        assert registered["id"] == EXAMPLE["uscc"] and registered["home_exchange"] == "SHDEX"
+        assert registered["status"] == "pending" and registered["region"] == "310115"
+        assert registered["roles"] == ["data_merchant", "demander"]
+        assert registered["private"]["contacts"][0]["name"] == "王敏"  # its operator sees private fields
+
+    def test_self_registration_needs_an_account(self, anon):
+        no_account = _body()
+        no_account.pop("account")
+        response = anon.post(URL, no_account, format="json")
+        assert response.status_code == 400 and ("account", "required") in _errors(response)
+        response = anon.post(URL, _body(), format="json")
+        assert response.status_code == 201 and response.json()["status"] == "pending"
+        assert response.json()["private"] is None  # anonymous readers never see private fields
+
+    def test_an_operator_of_another_exchange_cannot_register_here(self, bob_api):
+        response = bob_api.post(URL, _body(), format="json")
+        assert response.status_code == 403 and response.json()["error"]["code"] == "not_owner"
+
+    @pytest.mark.parametrize(
+        ("uscc", "code"),
+        [
+            ("91310115AY4CL12TH", "uscc.length"),
+            ("91310115AY4CL12THWX", "uscc.length"),
+            ("91310115AY4CL12TIW", "uscc.format"),  # I is not in the alphabet
+            ("9131011SAY4CL12THW", "uscc.format"),  # the first eight are digits
+            ("91310115AY4CL12THX", "uscc.checksum"),
+        ],
+    )
+    def test_invalid_uscc_is_400_naming_the_rule(self, alice_api, uscc, code):
+        response = alice_api.post(URL, _body(uscc=uscc), format="json")
+        assert response.status_code == 400
+        assert ("uscc", code) in _errors(response)
+        assert not Participant.objects.exists()
+
+    def test_structure_authority_and_region(self, alice_api):
+        from stdnum.cn import uscc as stdnum_uscc
+
+        body = "01310115AY4CL12TH"
+        authority = body + stdnum_uscc.calc_check_digit(body)
+        response = alice_api.post(URL, _body(uscc=authority), format="json")
+        assert ("uscc", "uscc.authority") in _errors(response)
+        body = "91990000AY4CL12TH"  # region 990000 is not a GB/T 2260 code
+        region = body + stdnum_uscc.calc_check_digit(body)
+        response = alice_api.post(URL, _body(uscc=region), format="json")
+        assert ("uscc", "uscc.region") in _errors(response)
+
+    def test_vocabulary_and_role_rules_name_each_field(self, alice_api):
+        response = alice_api.post(
+            URL,
+            _body(entity_type="company", roles=["data_merchant", "seller"], business_categories=[]),
+            format="json",
+        )
+        assert response.status_code == 400
+        assert {("entity_type", "invalid_choice"), ("roles.1", "invalid_choice")} <= _errors(response)
+        response = alice_api.post(
+            URL, _body(roles=["service_provider"], business_categories=[]), format="json"
+        )
+        assert ("services", "required") in _errors(response)
+        response = alice_api.post(URL, _body(email="not-an-email", unknown=1), format="json")
+        assert response.status_code == 400 and ("unknown", "unknown_field") in _errors(response)
+
+    def test_duplicate_uscc_is_409_naming_its_home_exchange(self, registered, alice_api):
+        response = alice_api.post(
+            URL, _body(account={"username": "other", "password": "Another-pass-94"}), format="json"
+        )
+        assert response.status_code == 409
+        error = response.json()["error"]
+        assert error["code"] == "duplicate_registration" and "SHDEX" in error["message_en"]
+
+    def test_duplicate_of_a_replica_names_the_other_exchange(self, alice_api):
+        _apply_replica(EXAMPLE["uscc"], home="BJIDX")
+        response = alice_api.post(URL, _body(), format="json")
+        assert response.status_code == 409 and "BJIDX" in response.json()["error"]["message_en"]
+
+    def test_search_and_filters(self, alice_api, anon):
+        alice_api.post(URL, _body(), format="json")
+        provider = _body(
+            uscc=_uscc("520100", 3),
+            legal_name="贵阳云数评估有限公司",
+            roles=["service_provider"],
+            business_categories=[],
+            services=["quality_assessment"],
+        )
+        provider.pop("account")
+        assert alice_api.post(URL, provider, format="json").status_code == 201
+
+        def ids(response):
+            assert response.status_code == 200, response.content
+            return [p["id"] for p in response.json()["results"]]
+
+        assert ids(anon.get(URL, {"q": "浦数"})) == [EXAMPLE["uscc"]]
+        assert ids(anon.get(URL, {"q": EXAMPLE["uscc"][:10].lower()})) == [EXAMPLE["uscc"]]
+        assert ids(anon.get(URL, {"role": "service_provider"})) == [provider["uscc"]]
+        assert ids(anon.get(URL, {"region": "310000"})) == [EXAMPLE["uscc"]]
+        assert ids(anon.get(URL, {"region": "520100"})) == [provider["uscc"]]
+        assert ids(anon.get(URL, {"home": "SHDEX", "status": "pending", "role": "demander"})) == [
+            EXAMPLE["uscc"]
+        ]
+        assert anon.get(URL, {"role": "nobody"}).status_code == 400
+        assert anon.get(URL, {"region": "999999"}).status_code == 400
+
+
+def _apply_replica(uscc, *, home="BJIDX", status="verified", registered_at=None, version=1, **profile):
+    """Apply a registration as if it arrived from `home`'s node (the path replicated payloads take)."""
+    from django.db import transaction
+
+    payload = {
+        "id": uscc,
+        "home": home,
+        "legal_name": profile.get("legal_name", "北京示例数据有限公司"),
+        "entity_type": "enterprise",
+        "region": uscc[2:8],
+        "roles": profile.get("roles", ["data_merchant"]),
+        "business_categories": profile.get("business_categories", ["data_products"]),
+        "services": profile.get("services", []),
+        "description": "",
+        "status": status,
+        "status_reason": "",
+        "registered_at": (registered_at or timezone.now()).isoformat(),
+        "verified_at": None,
+    }
+    with transaction.atomic():
+        errors = participant_apply_batch(home, [(uscc, version, payload)])
+    assert not errors, errors
+    return payload
+
+
+class TestVerification:
+    def test_lifecycle_with_reasons_replicates_each_change(self, alice_api, registered):
+        pid = registered["id"]
+        steps = [
+            ("verified", ""),
+            ("suspended", "资质核查中"),
+            ("verified", "核查通过"),
+            ("revoked", "主体注销"),
+        ]
+        for status, reason in steps:
+            response = alice_api.post(
+                f"{URL}{pid}/verification/", {"status": status, "reason": reason}, format="json"
+            )
+            assert response.status_code == 200, response.content
+            assert response.json()["status"] == status
+            entry = Entry.objects.get(record_type="participant", gid=pid)
+            payload = json.loads(entry.body)["payload"]
+            assert payload["status"] == status and payload["status_reason"] == reason
+        assert [c.to_status for c in Participant.objects.get().status_changes.all()] == [
+            "pending",
+            "verified",
+            "suspended",
+            "verified",
+            "revoked",
+        ]
+        response = alice_api.post(f"{URL}{pid}/verification/", {"status": "verified"}, format="json")
+        assert response.status_code == 409 and response.json()["error"]["code"] == "invalid_transition"
+
+    def test_suspension_needs_a_reason_and_a_home_operator(self, alice_api, bob_api, verified, anon):
+        pid = verified["id"]
+        response = alice_api.post(f"{URL}{pid}/verification/", {"status": "suspended"}, format="json")
+        assert response.status_code == 400 and ("reason", "required") in _errors(response)
+        response = bob_api.post(
+            f"{URL}{pid}/verification/", {"status": "suspended", "reason": "x"}, format="json"
+        )
+        assert response.status_code == 403
+        assert (
+            anon.post(f"{URL}{pid}/verification/", {"status": "suspended"}, format="json").status_code == 401
+        )
+
+    def test_a_replica_is_changed_only_at_its_home(self, alice_api):
+        uscc = _uscc("110000", 5)
+        _apply_replica(uscc, home="BJIDX")
+        response = alice_api.post(
+            f"{URL}{uscc}/verification/", {"status": "suspended", "reason": "x"}, format="json"
+        )
+        assert response.status_code == 403 and "BJIDX" in response.json()["error"]["message_en"]
+        assert alice_api.patch(f"{URL}{uscc}/", {"description": "改"}, format="json").status_code == 403
+
+    def test_this_node_recognises_verified_participants_only(self, alice_api, registered):
+        pid = registered["id"]
+        recognition = ParticipantRecognition.objects.get(participant_id=pid, exchange_id="SHDEX")
+        assert recognition.status == "not_recognised"
+        alice_api.post(f"{URL}{pid}/verification/", {"status": "verified"}, format="json")
+        recognition.refresh_from_db()
+        assert recognition.status == "recognised" and recognition.version == 2
+        assert Entry.objects.filter(record_type="participant_recognition", gid=f"{pid}@SHDEX").exists()
+
+
+class TestPrivateFields:
+    def test_private_fields_never_leave_the_home_node(self, alice_api, verified, anon, bob_api):
+        pid = verified["id"]
+        alice_api.patch(f"{URL}{pid}/", {"phone": "+86 21 5555 0199"}, format="json")
+        # Every replicated payload of this node, as a peer reads it.
+        bodies = " ".join(Entry.objects.values_list("body", flat=True))
+        assert pid in bodies
+        for marker in PRIVATE_MARKERS:
+            assert marker not in bodies
+        # Every public response, and another exchange's operator.
+        for client in (anon, bob_api):
+            for path in (f"{URL}{pid}/", URL, f"{URL}{pid}/trust/", f"{URL}?q=浦数"):
+                text = client.get(path).content.decode()
+                assert pid in text
+                for marker in PRIVATE_MARKERS:
+                    assert marker not in text, (path, marker)
+        own = alice_api.get(f"{URL}{pid}/").json()["private"]
+        assert own["phone"] == "+86 21 5555 0199" and own["documents"][0]["ref"] == "DOC-2026-0001"
+
+    def test_payload_schema_is_explicit(self, verified):
+        assert set(participant_payload(Participant.objects.get())) == {
+            "id",
+            "home",
+            "legal_name",
+            "entity_type",
+            "region",
+            "roles",
+            "business_categories",
+            "services",
+            "description",
+            "status",
+            "status_reason",
+            "registered_at",
+            "verified_at",
+        }
+
+
+class TestDuplicates:
+    def test_the_earlier_registration_wins_on_every_node_and_the_loser_is_marked(self, alice_api, verified):
+        pid = verified["id"]
+        earlier = timezone.now() - datetime.timedelta(minutes=5)
+        _apply_replica(pid, home="BJIDX", registered_at=earlier)
+        mine = Participant.objects.get(participant_id=pid, home_id="SHDEX")
+        theirs = Participant.objects.get(participant_id=pid, home_id="BJIDX")
+        assert mine.duplicate_of == "BJIDX" and theirs.duplicate_of == ""
+        # The operator sees its registration lost, and to whom.
+        listed = alice_api.get(URL, {"duplicate": "true", "home": "SHDEX"}).json()["results"]
+        assert [(p["id"], p["duplicate_of"]) for p in listed] == [
+            (pid, {"participant_id": pid, "home_exchange": "BJIDX"})
+        ]
+        # The id stands for the winner; this node's recognition follows it.
+        assert alice_api.get(f"{URL}{pid}/").json()["home_exchange"] == "BJIDX"
+        assert (
+            alice_api.get(f"{URL}{pid}/", {"home": "SHDEX"}).json()["duplicate_of"]["home_exchange"]
+            == "BJIDX"
+        )
+        assert ParticipantRecognition.objects.get(participant_id=pid, exchange_id="SHDEX").home == "BJIDX"
+
+    def test_ties_are_broken_by_exchange_code_and_revoked_registrations_do_not_win(self):
+        pid = _uscc("440300", 9)
+        same = timezone.now() - datetime.timedelta(minutes=1)
+        _apply_replica(pid, home="SZDEX", registered_at=same)
+        _apply_replica(pid, home="BJIDX", registered_at=same)
+        rows = dict(Participant.objects.filter(participant_id=pid).values_list("home_id", "duplicate_of"))
+        assert rows == {"BJIDX": "", "SZDEX": "BJIDX"}
+        _apply_replica(pid, home="BJIDX", registered_at=same, status="revoked", version=2)
+        rows = dict(Participant.objects.filter(participant_id=pid).values_list("home_id", "duplicate_of"))
+        assert rows == {"BJIDX": "SZDEX", "SZDEX": ""}
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"home": "SHDEX"}, "home"),
+            ({"region": "310000"}, "region"),
+            ({"roles": ["king"]}, "roles.0"),
+            ({"status": "approved"}, "status"),
+            ({"registered_at": "yesterday"}, "registered_at"),
+            ({"phone": "123"}, ""),
+        ],
+    )
+    def test_a_bad_payload_from_a_peer_is_refused_and_nothing_is_written(self, change, field):
+        from django.db import transaction
+
+        pid = _uscc("110000", 11)
+        payload = _apply_replica(pid, home="BJIDX")
+        bad = {**payload, **change, "legal_name": "被篡改"}
+        with transaction.atomic():
+            errors = participant_apply_batch("BJIDX", [(pid, 2, bad)])
+        assert pid in errors and errors[pid].errors[0].field == field
+        assert Participant.objects.get(participant_id=pid).legal_name != "被篡改"
+
+
+def _peer_key(code="BJIDX") -> Ed25519PrivateKey:
+    """Another exchange's node: its key in this node's peer directory."""
+    key = Ed25519PrivateKey.generate()
+    peer_add(code=code, base_url="http://127.0.0.1:9", public_key=keys.public_key_b64(key.public_key()))
+    tokens.key_cache_clear()
+    return key
+
+
+def _foreign_token(key, *, iss="BJIDX", pid, exp_in=600, **overrides):
+    now = int(time.time())
+    claims = {
+        "iss": iss,
+        "sub": "merchant",
+        "pid": pid,
+        "roles": ["data_merchant"],
+        "iat": now,
+        "exp": now + exp_in,
+        "jti": "x" * 32,
+        **overrides,
+    }
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": iss, "typ": tokens.TOKEN_TYPE})
+
+
+class TestTokens:
+    def test_login_at_home_gives_a_token_that_works_here(self, anon, verified):
+        response = _login(anon)
+        assert response.status_code == 200, response.content
+        pair = response.json()
+        assert pair["home_exchange"] == "SHDEX" and pair["participant_id"] == verified["id"]
+        header = jwt.get_unverified_header(pair["access"])
+        assert header == {"alg": "EdDSA", "kid": "SHDEX", "typ": tokens.TOKEN_TYPE}
+        me = _bearer(anon, pair["access"]).get(f"{URL}{verified['id']}/").json()
+        assert me["private"]["email"] == EXAMPLE["email"]  # the participant reads its own private fields
+
+    def test_wrong_password_and_operators_cannot_log_in_here(self, anon, verified, alice):
+        assert _login(anon, password="wrong").status_code == 401
+        alice.set_password("Alice-pass-9931")
+        alice.save()
+        assert _login(anon, username="alice", password="Alice-pass-9931").status_code == 401
+
+    def test_refresh_rotates_and_is_single_use(self, anon, verified):
+        pair = _login(anon).json()
+        again = anon.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+        assert again.status_code == 200 and again.json()["refresh"] != pair["refresh"]
+        replay = anon.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+        assert replay.status_code == 401
+
+    def test_a_token_signed_by_a_peer_is_accepted_without_calling_it(self, anon):
+        pid = _uscc("110000", 21)
+        _apply_replica(pid, home="BJIDX", status="verified")
+        key = _peer_key("BJIDX")
+        response = _bearer(anon, _foreign_token(key, pid=pid)).patch(
+            f"{URL}{pid}/", {"description": "x"}, format="json"
+        )
+        # Authenticated (not 401): refused only because the registration is changed at its home node.
+        assert response.status_code == 403 and response.json()["error"]["code"] == "not_owner"
+
+    @pytest.mark.parametrize(
+        "case", ["expired", "forged", "unknown_node", "wrong_kid", "none_alg", "garbage"]
+    )
+    def test_bad_tokens_are_401(self, anon, case):
+        pid = _uscc("110000", 22)
+        _apply_replica(pid, home="BJIDX", status="verified")
+        key = _peer_key("BJIDX")
+        token = {
+            "expired": lambda: _foreign_token(key, pid=pid, exp_in=-60),
+            "forged": lambda: _foreign_token(Ed25519PrivateKey.generate(), pid=pid),
+            "unknown_node": lambda: _foreign_token(key, iss="CQDEX", pid=pid),
+            "wrong_kid": lambda: jwt.encode(
+                {"iss": "SHDEX", "sub": "m", "pid": pid, "iat": 1, "exp": int(time.time()) + 60, "jti": "j"},
+                key,
+                algorithm="EdDSA",
+                headers={"kid": "BJIDX", "typ": tokens.TOKEN_TYPE},
+            ),
+            "none_alg": lambda: jwt.encode(
+                {"iss": "BJIDX", "sub": "m", "pid": pid, "iat": 1, "exp": int(time.time()) + 60, "jti": "j"},
+                None,
+                algorithm="none",
+                headers={"kid": "BJIDX", "typ": tokens.TOKEN_TYPE},
+            ),
+            "garbage": lambda: "eyJhbGciOiJFZERTQSJ9.e30.AAAA",
+        }[case]()
+        response = _bearer(anon, token).get(URL)
+        assert response.status_code == 401, (case, response.content)
+        assert response.json()["error"]["code"] == "authentication_failed"
+
+    def test_a_suspended_or_duplicate_participant_is_refused(self, anon):
+        pid = _uscc("110000", 23)
+        _apply_replica(pid, home="BJIDX", status="verified")
+        key = _peer_key("BJIDX")
+        token = _foreign_token(key, pid=pid)
+        assert _bearer(anon, token).get(URL).status_code == 200
+        _apply_replica(pid, home="BJIDX", status="suspended", version=2)
+        assert _bearer(anon, token).get(URL).status_code == 401
+        _apply_replica(pid, home="BJIDX", status="verified", version=3)
+        assert _bearer(anon, token).get(URL).status_code == 200
+        _apply_replica(pid, home="GZDEX", registered_at=timezone.now() - datetime.timedelta(days=1))
+        assert _bearer(anon, token).get(URL).status_code == 401  # BJIDX's registration lost to GZDEX's
+
+    def test_a_disabled_peer_no_longer_vouches(self, anon):
+        from federation.models import Peer
+
+        pid = _uscc("110000", 24)
+        _apply_replica(pid, home="BJIDX", status="verified")
+        key = _peer_key("BJIDX")
+        Peer.objects.filter(pk="BJIDX").update(enabled=False)
+        tokens.key_cache_clear()
+        assert _bearer(anon, _foreign_token(key, pid=pid)).get(URL).status_code == 401
+
+
+class TestProviders:
+    def test_submitting_needs_a_verified_data_merchant(self, alice_api, alice):
+        descriptor = random_descriptor()
+        product = make_product(actor=alice, descriptor=descriptor)  # a draft needs no registration yet
+        submit = f"/api/v1/products/{product.code}/submit/"
+        response = alice_api.post(submit, {}, format="json")
+        assert response.status_code == 400
+        assert ("descriptor.provider.uscc", "provider.not_registered") in _errors(response)
+        register_provider(descriptor["provider"]["uscc"], descriptor["provider"]["name"], status="pending")
+        response = alice_api.post(submit, {}, format="json")
+        assert ("descriptor.provider.uscc", "provider.not_verified") in _errors(response)
+        Participant.objects.filter(participant_id=descriptor["provider"]["uscc"]).update(status="verified")
+        assert alice_api.post(submit, {}, format="json").status_code == 200
+
+    def test_approval_refused_once_the_provider_is_suspended(self, alice_api, alice):
+        descriptor = random_descriptor()
+        product = make_product(actor=alice, descriptor=descriptor, status=ProductStatus.SUBMITTED)
+        Participant.objects.filter(participant_id=descriptor["provider"]["uscc"]).update(status="suspended")
+        response = alice_api.post(
+            f"/api/v1/products/{product.code}/review/", {"decision": "approve"}, format="json"
+        )
+        assert response.status_code == 400
+        assert ("descriptor.provider.uscc", "provider.not_verified") in _errors(response)
+
+    def test_a_data_merchant_manages_its_own_products_but_does_not_review_them(
+        self, anon, alice_api, verified
+    ):
+        access = _login(anon).json()["access"]
+        merchant = _bearer(anon, access)
+        descriptor = random_descriptor()
+        descriptor["provider"] = {"name": EXAMPLE["legal_name"], "uscc": EXAMPLE["uscc"]}
+        created = merchant.post("/api/v1/products/", {"descriptor": descriptor}, format="json")
+        assert created.status_code == 201, created.content
+        code = created.json()["code"]
+        assert merchant.get(f"/api/v1/products/{code}/").status_code == 200  # its own draft
+        assert merchant.post(f"/api/v1/products/{code}/submit/", {}, format="json").status_code == 200
+        review = merchant.post(f"/api/v1/products/{code}/review/", {"decision": "approve"}, format="json")
+        assert review.status_code == 403
+        other = random_descriptor()
+        assert merchant.post("/api/v1/products/", {"descriptor": other}, format="json").status_code == 403
+        assert (
+            alice_api.post(
+                f"/api/v1/products/{code}/review/", {"decision": "approve"}, format="json"
+            ).status_code
+            == 200
+        )
+
+    def test_existing_products_providers_migrate_to_verified_registrations(self):
+        from importlib import import_module
+
+        from django.apps import apps as django_apps
+
+        descriptor = random_descriptor()
+        make_product(descriptor=descriptor)
+        from products.models import Product
+
+        Product.objects.update(is_home=True)
+        migration = import_module("participants.migrations.0002_providers_of_existing_products")
+        migration.forwards(django_apps, None)
+        row = Participant.objects.get(participant_id=descriptor["provider"]["uscc"])
+        assert row.status == "verified" and row.roles == ["data_merchant"] and row.home_id == "SHDEX"
+        assert row.legal_name == descriptor["provider"]["name"]
+        from participants.replication import participants_publish_unlogged
+
+        assert participants_publish_unlogged() == 1
+        assert Entry.objects.filter(record_type="participant", gid=row.participant_id).exists()
+        assert participants_publish_unlogged() == 0
+
+
+class TestEvaluations:
+    @pytest.fixture
+    def assessor(self, alice_api):
+        """A verified third-party quality assessor registered at SHDEX, logged in."""
+        body = _body(
+            uscc=_uscc("310000", 31),
+            legal_name="上海质评数据服务有限公司",
+            roles=["service_provider"],
+            business_categories=[],
+            services=["quality_assessment"],
+            account={"username": "assessor", "password": "Assessor-pass-771"},
+        )
+        assert alice_api.post(URL, body, format="json").status_code == 201
+        alice_api.post(f"{URL}{body['uscc']}/verification/", {"status": "verified"}, format="json")
+        from rest_framework.test import APIClient
+
+        pair = _login(APIClient(), "assessor", "Assessor-pass-771").json()
+        return _bearer(APIClient(), pair["access"]), body["uscc"]
+
+    def test_an_operator_issues_and_the_trust_view_shows_it(self, alice_api, verified, anon):
+        response = alice_api.post("/api/v1/evaluations/", EVALUATION, format="json")
+        assert response.status_code == 201, response.content
+        evaluation = response.json()
+        assert evaluation["grade"] == "AA" and evaluation["issuer_type"] == "exchange"
+        assert evaluation["issuer_id"] == "SHDEX" and evaluation["current"] is True
+        entry = Entry.objects.get(record_type="evaluation", gid=evaluation["id"])
+        assert json.loads(entry.body)["payload"]["score"] == 86
+        trust = anon.get(f"{URL}{verified['id']}/trust/").json()
+        assert [d["dimension"] for d in trust["evaluations"]] == ["data_quality"]
+        assert trust["evaluations"][0]["evaluations"][0]["id"] == evaluation["id"]
+        assert trust["recognised_by"] == ["SHDEX"]
+
+    def test_a_service_provider_issues_only_with_the_matching_service(self, assessor, verified):
+        client, _ = assessor
+        assert client.post("/api/v1/evaluations/", EVALUATION, format="json").status_code == 201
+        credit = {**EVALUATION, "dimension": "credit"}
+        response = client.post("/api/v1/evaluations/", credit, format="json")
+        assert response.status_code == 403 and response.json()["error"]["code"] == "issuer_service"
+
+    def test_issuers_without_the_role_and_unknown_subjects(self, anon, verified, alice_api):
+        merchant = _bearer(anon, _login(anon).json()["access"])
+        response = merchant.post(
+            "/api/v1/evaluations/", {**EVALUATION, "subject": _uscc("310000", 41)}, format="json"
+        )
+        assert response.status_code == 403 and response.json()["error"]["code"] == "issuer_role"
+        response = alice_api.post(
+            "/api/v1/evaluations/", {**EVALUATION, "subject": _uscc("310000", 42)}, format="json"
+        )
+        assert response.status_code == 404
+        from rest_framework.test import APIClient
+
+        assert APIClient().post("/api/v1/evaluations/", EVALUATION, format="json").status_code == 401
+
+    def test_bad_input_names_the_field(self, alice_api, verified):
+        bad = {**EVALUATION, "score": 101, "dimension": "luck", "valid_from": "2026-13-01"}
+        response = alice_api.post("/api/v1/evaluations/", bad, format="json")
+        assert response.status_code == 400
+        assert {"score", "dimension", "valid_from"} <= {f for f, _ in _errors(response)}
+        backwards = {**EVALUATION, "valid_from": "2027-01-01", "valid_until": "2026-12-31"}
+        assert ("valid_until", "order") in _errors(
+            alice_api.post("/api/v1/evaluations/", backwards, format="json")
+        )
+
+    def test_revoked_and_expired_evaluations_stop_counting(
+        self, alice_api, bob_api, verified, anon, assessor
+    ):
+        issued = alice_api.post("/api/v1/evaluations/", EVALUATION, format="json").json()
+        client, _ = assessor
+        theirs = client.post("/api/v1/evaluations/", EVALUATION, format="json").json()
+        revoke = f"/api/v1/evaluations/{issued['id']}/revoke/"
+        assert client.post(revoke, {"reason": "x"}, format="json").status_code == 403  # not the issuer
+        assert alice_api.post(revoke, {"reason": "评估依据有误"}, format="json").status_code == 200
+        assert alice_api.post(revoke, {"reason": "again"}, format="json").status_code == 409
+        Evaluation.objects.filter(gid=theirs["id"]).update(
+            valid_from=datetime.date(2020, 1, 1), valid_until=datetime.date(2021, 1, 1)
+        )
+        trust = anon.get(f"{URL}{verified['id']}/trust/").json()
+        assert trust["evaluations"] == []
+        assert (
+            anon.get("/api/v1/evaluations/", {"subject": verified["id"], "current": "true"}).json()["count"]
+            == 0
+        )
+        assert anon.get("/api/v1/evaluations/", {"subject": verified["id"]}).json()["count"] == 2
+
+    def test_unknown_participant_trust_is_404(self, anon):
+        response = anon.get(f"{URL}{_uscc('310000', 51)}/trust/")
+        assert response.status_code == 404 and response.json()["error"]["status"] == 404
