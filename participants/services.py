@@ -15,7 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import RefreshToken, User
 from core.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -201,12 +201,15 @@ def _account_clean(account: Any) -> tuple[str, str]:
         )
     if User.objects.filter(username=username).exists():
         raise Conflict(message="用户名已被占用", message_en="This username is taken", code="username_taken")
-    try:
-        validate_password(password, User(username=username))
-    except DjangoValidationError as exc:
-        raise ValidationFailed(
-            [_err("account.password", "weak", "；".join(exc.messages), " ".join(exc.messages))]
-        ) from None
+    messages = {}
+    for language in ("zh-hans", "en"):  # Django formats the messages in the active language
+        with translation.override(language):
+            try:
+                validate_password(password, User(username=username))
+            except DjangoValidationError as exc:
+                messages[language] = " ".join(exc.messages)
+    if messages:
+        raise ValidationFailed([_err("account.password", "weak", messages["zh-hans"], messages["en"])])
     return username, password
 
 

@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent
 MANAGE = str(ROOT / "manage.py")
+# The example descriptor's provider: registered (verified) at the first node of every federation.
+EXAMPLE_PROVIDER = json.loads((ROOT / "docs/examples/product-descriptor.json").read_text("utf-8"))["provider"]
 # Variables of the test process that must not leak into a node (each node gets its own, or the default).
 _SCRUBBED = (
     "DATABASE_URL",
@@ -446,7 +448,9 @@ class Node:
 
     # --- products ---
     def list_product(self, descriptor: dict) -> dict:
-        """Create, submit and approve a product through the API; returns the listed product."""
+        """Create, submit and approve a product through the API; returns the listed product. Its provider
+        must be registered at some node (the federation registers the example's at its first node)."""
+        self.wait_participant(descriptor["provider"]["uscc"])
         created = self.api("POST", "/api/v1/products/", token=self.token, json={"descriptor": descriptor})
         if created.status_code != 201:
             raise HarnessError(f"create at {self.code}: {created.status_code} {created.text[:1000]}")
@@ -460,11 +464,35 @@ class Node:
         return response.json()
 
     def import_listed(self, descriptors: Iterable[dict], *, name: str = "import") -> str:
+        """Import listed products; their providers are first registered (verified) here if no node has."""
         path = self.data_dir / f"{name}-{secrets.token_hex(3)}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
             for d in descriptors:
                 fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+        self.shell_json(
+            "import json\nfrom participants.services import providers_register_verified\n"
+            f"rows = [json.loads(line) for line in open({str(path)!r}, encoding='utf-8')]\n"
+            "pairs = [(d['provider']['uscc'], d['provider']['name']) for d in rows]\n"
+            "n = providers_register_verified(pairs)\n"
+            "print(json.dumps(n))"
+        )
         return self.manage("import_products", str(path), "--status", "listed", "--no-progress")
+
+    def register_providers(self, pairs: list[tuple[str, str]]) -> int:
+        """Register (uscc, name) pairs as verified data merchants of this node, unless known here."""
+        return self.shell_json(
+            "import json\nfrom participants.services import providers_register_verified\n"
+            f"print(json.dumps(providers_register_verified({pairs!r})))"
+        )
+
+    def wait_participant(self, participant_id: str, timeout: float = 30, *, status: str = "verified") -> dict:
+        """Wait until this node holds `participant_id` (replicated if it is registered elsewhere)."""
+
+        def known():
+            response = self.api("GET", f"/api/v1/participants/{participant_id}/", timeout=10)
+            return response.status_code == 200 and response.json()["status"] == status and response.json()
+
+        return wait_until(known, timeout, message=f"participant {participant_id} ({status}) at {self.code}")
 
     def patch_summary(self, code: str, summary: str) -> dict:
         response = self.api(
@@ -551,6 +579,13 @@ class Federation:
                     f"peer_add(code={o.code!r}, base_url={o.url!r}, public_key={o.public_key!r})\n"
                     for o in self
                     if o is not node
+                )
+                + (
+                    "from participants.services import providers_register_verified\n"
+                    "providers_register_verified("
+                    f"[({EXAMPLE_PROVIDER['uscc']!r}, {EXAMPLE_PROVIDER['name']!r})])\n"
+                    if node is self.nodes[self.codes[0]]
+                    else ""
                 )
                 + f"exchange = Exchange.objects.get(code={node.code!r})\n"
                 "user = operator_ensure(exchange=exchange, username='operator')\n"

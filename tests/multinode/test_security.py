@@ -47,6 +47,7 @@ def target(tmp_path_factory):
             "peers", "add", "BJIDX", NOWHERE, key_pair()[1]
         )  # the real BJIDX's key, not the impostor's
         node.manage("peers", "add", "CQWDT", NOWHERE, signers["disabled"].public_key, "--disabled")
+        node.register_providers([(EXAMPLE["provider"]["uscc"], EXAMPLE["provider"]["name"])])
         node.listed = node.list_product(EXAMPLE)
         node.signers = signers
         yield node
