@@ -39,6 +39,9 @@ def setup_django(database_url: str | None = None, *, fresh: bool = True) -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from federation.keys import key_generate
+
+    key_generate()  # the node key the benchmark's node signs with (kept if it exists, never committed)
     return url
 
 

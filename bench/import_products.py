@@ -55,6 +55,12 @@ def main() -> int:
     raw_rate = raw_insert_rate(rows)
     connection.close()
 
+    # Products need registered providers (not timed: registration is not what this measures).
+    from participants.services import providers_register_verified
+
+    providers_register_verified([(d["provider"]["uscc"], d["provider"]["name"]) for d in docs])
+    connection.close()
+
     # --- the real command -----------------------------------------------------------------------------------
     env = dict(os.environ, DATABASE_URL=url, LOG_LEVEL="WARNING")
     argv = [sys.executable, "manage.py", "import_products", str(path), "--status", "listed", "--no-progress"]

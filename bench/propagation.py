@@ -29,8 +29,13 @@ from tests.multinode.harness import Federation, wait_until
 LOAD = """
 import json, random, time
 from products.importing import product_import_batch
+from participants.services import providers_register_verified
 from products.sample_data import descriptor
 rng = random.Random(4242)
+docs = [descriptor(rng) for _ in range({count})]
+# Products need registered providers: registered (and replicated) before the timed listings start.
+providers_register_verified([(d["provider"]["uscc"], d["provider"]["name"]) for d in docs])
+time.sleep(5)
 interval = 1.0 / {rate}
 start = time.monotonic()
 for i in range({count}):
@@ -38,7 +43,7 @@ for i in range({count}):
     pause = due - time.monotonic()
     if pause > 0:
         time.sleep(pause)
-    product_import_batch(actor=None, items=[(i + 1, descriptor(rng))], status="listed")
+    product_import_batch(actor=None, items=[(i + 1, docs[i])], status="listed")
 print(json.dumps({{"seconds": time.monotonic() - start}}))
 """
 

@@ -63,10 +63,14 @@ QUERIES: list[tuple[str, dict[str, str]]] = [
 
 def load(count: int, seed: int) -> float:
     """Import COUNT listed products through the real bulk import; returns seconds."""
+    from participants.services import providers_register_verified
     from products.importing import import_stream
     from products.sample_data import descriptors
 
-    lines = (json.dumps(d, ensure_ascii=False) for d in descriptors(count, seed=seed))
+    docs = list(descriptors(count, seed=seed))
+    # Products need registered providers (registered before the timed import).
+    providers_register_verified([(d["provider"]["uscc"], d["provider"]["name"]) for d in docs])
+    lines = (json.dumps(d, ensure_ascii=False) for d in docs)
     started = time.perf_counter()
     accepted = rejected = 0
     for _, results in import_stream(lines, actor_id=None, status="listed", batch_size=500, jobs=2):
