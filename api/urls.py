@@ -9,6 +9,7 @@ from api.views.standards import (
     DescriptorCheckView,
     DescriptorSchemaView,
     NamingCheckView,
+    ParticipantVocabulariesView,
     ProductCodeCheckView,
     VocabulariesView,
 )
@@ -25,6 +26,11 @@ urlpatterns = [
     path("standards/product-descriptor/", DescriptorSchemaView.as_view(), name="descriptor-schema"),
     path("standards/product-descriptor/validate/", DescriptorCheckView.as_view(), name="descriptor-validate"),
     path("standards/vocabularies/", VocabulariesView.as_view(), name="vocabularies"),
+    path(
+        "standards/participant-vocabularies/",
+        ParticipantVocabulariesView.as_view(),
+        name="participant-vocabularies",
+    ),
     path("standards/naming/check/", NamingCheckView.as_view(), name="naming-check"),
     path("standards/product-code/check/", ProductCodeCheckView.as_view(), name="product-code-check"),
     path("auth/token/", LoginView.as_view(), name="auth-token"),

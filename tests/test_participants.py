@@ -616,3 +616,11 @@ class TestEvaluations:
     def test_unknown_participant_trust_is_404(self, anon):
         response = anon.get(f"{URL}{_uscc('310000', 51)}/trust/")
         assert response.status_code == 404 and response.json()["error"]["status"] == 404
+
+
+def test_participant_vocabularies_are_served_with_both_labels(anon):
+    data = anon.get("/api/v1/standards/participant-vocabularies/").json()
+    assert {t["code"] for t in data["role"]} == {"data_merchant", "demander", "service_provider"}
+    assert all(t["zh"] and t["en"] for t in data["service"])
+    assert [g["grade"] for g in data["grade_scale"]] == ["AAA", "AA", "A", "B", "C"]
+    assert set(data["dimension_services"]) == {t["code"] for t in data["evaluation_dimension"]}

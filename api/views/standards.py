@@ -50,6 +50,19 @@ class VocabulariesView(APIView):
         return Response(vocabularies_as_json())
 
 
+class ParticipantVocabulariesView(APIView):
+    @extend_schema(
+        summary="The participant standard's vocabularies: entity types, roles, business categories, "
+        "services, evaluation dimensions (and which services issue them), the grade scale",
+        tags=TAG,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        from participants.vocabularies import as_json
+
+        return Response(as_json())
+
+
 class NamingCheckView(APIView):
     @extend_schema(
         summary="Check a product name against the naming rule",
