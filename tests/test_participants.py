@@ -624,3 +624,40 @@ def test_participant_vocabularies_are_served_with_both_labels(anon):
     assert all(t["zh"] and t["en"] for t in data["service"])
     assert [g["grade"] for g in data["grade_scale"]] == ["AAA", "AA", "A", "B", "C"]
     assert set(data["dimension_services"]) == {t["code"] for t in data["evaluation_dimension"]}
+
+
+class TestSelfService:
+    def test_a_participant_changes_its_own_profile_and_the_change_replicates(self, anon, verified):
+        merchant = _bearer(anon, _login(anon).json()["access"])
+        pid = verified["id"]
+        response = merchant.patch(
+            f"{URL}{pid}/", {"description": "新的简介", "email": "new@pushu-example.cn"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        assert response.json()["description"] == "新的简介" and response.json()["version"] == 3
+        payload = json.loads(Entry.objects.get(record_type="participant", gid=pid).body)["payload"]
+        assert payload["description"] == "新的简介" and "new@" not in json.dumps(payload)
+        stale = merchant.patch(f"{URL}{pid}/", {"description": "x", "expected_version": 2}, format="json")
+        assert stale.status_code == 409
+        bad = merchant.patch(f"{URL}{pid}/", {"roles": []}, format="json")
+        assert bad.status_code == 400 and ("roles", "required") in _errors(bad)
+
+    def test_a_participant_cannot_change_another_or_verify_itself(self, anon, verified, alice_api):
+        other = _body(uscc=_uscc("310000", 61), legal_name="另一家公司")
+        other.pop("account")
+        alice_api.post(URL, other, format="json")
+        merchant = _bearer(anon, _login(anon).json()["access"])
+        assert (
+            merchant.patch(f"{URL}{other['uscc']}/", {"description": "x"}, format="json").status_code == 403
+        )
+        response = merchant.post(f"{URL}{other['uscc']}/verification/", {"status": "verified"}, format="json")
+        assert response.status_code == 403
+
+    def test_refresh_is_refused_once_suspended(self, anon, alice_api, verified):
+        pair = _login(anon).json()
+        alice_api.post(
+            f"{URL}{verified['id']}/verification/", {"status": "suspended", "reason": "核查"}, format="json"
+        )
+        response = anon.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+        assert response.status_code == 401
+        assert _bearer(anon, pair["access"]).get(URL).status_code == 401
