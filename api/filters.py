@@ -135,3 +135,32 @@ class EvaluationFilter(django_filters.FilterSet):
         today = timezone.localdate()
         current = Q(status="active", valid_from__lte=today, valid_until__gte=today)
         return queryset.filter(current) if value else queryset.exclude(current)
+
+
+class DemandFilter(django_filters.FilterSet):
+    from demands.models import DemandStatus as _Status
+
+    status = django_filters.ChoiceFilter(choices=_Status.choices)
+    industry = django_filters.ChoiceFilter(choices=_choices("industry"))
+    form = django_filters.ChoiceFilter(choices=_choices("product_form"), method="filter_form")
+    origin = django_filters.CharFilter(field_name="origin", help_text="Exchange where it was posted.")
+    demander = django_filters.CharFilter(field_name="demander_id")
+    q = django_filters.CharFilter(
+        method="filter_q", max_length=100, help_text="Chinese search of title and description."
+    )
+
+    class Meta:
+        from demands.models import Demand
+
+        model = Demand
+        fields = ["status", "industry", "form", "origin", "demander", "q"]
+
+    def filter_form(self, queryset, name, value):
+        return queryset.filter(product_forms__icontains=f'"{value}"')
+
+    def filter_q(self, queryset, name, value):
+        from products.search import segment_query
+
+        for token in segment_query(value):
+            queryset = queryset.filter(search_text__contains=token)
+        return queryset

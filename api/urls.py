@@ -1,6 +1,16 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from api.views.demands import (
+    DemandStatsView,
+    DemandViewSet,
+    NotificationViewSet,
+    OpportunitiesView,
+    ResponseDecisionView,
+    ResponseView,
+    ResponseWithdrawView,
+    WebhookViewSet,
+)
 from api.views.exchanges import ExchangeViewSet
 from api.views.node import NodeView
 from api.views.participants import EvaluationViewSet, LoginView, ParticipantViewSet, RefreshView
@@ -19,6 +29,9 @@ router.register("exchanges", ExchangeViewSet, basename="exchange")
 router.register("products", ProductViewSet, basename="product")
 router.register("participants", ParticipantViewSet, basename="participant")
 router.register("evaluations", EvaluationViewSet, basename="evaluation")
+router.register("demands", DemandViewSet, basename="demand")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 app_name = "api"
 urlpatterns = [
@@ -35,5 +48,18 @@ urlpatterns = [
     path("standards/product-code/check/", ProductCodeCheckView.as_view(), name="product-code-check"),
     path("auth/token/", LoginView.as_view(), name="auth-token"),
     path("auth/token/refresh/", RefreshView.as_view(), name="auth-token-refresh"),
+    path("demands/<str:id>/responses/<str:rid>/", ResponseView.as_view(), name="demand-response"),
+    path(
+        "demands/<str:id>/responses/<str:rid>/decision/",
+        ResponseDecisionView.as_view(),
+        name="demand-response-decision",
+    ),
+    path(
+        "demands/<str:id>/responses/<str:rid>/withdraw/",
+        ResponseWithdrawView.as_view(),
+        name="demand-response-withdraw",
+    ),
+    path("opportunities/", OpportunitiesView.as_view(), name="opportunities"),
+    path("stats/demands/", DemandStatsView.as_view(), name="demand-stats"),
     path("", include(router.urls)),
 ]

@@ -141,3 +141,57 @@ class QuarantinedEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin}#{self.seq}: {self.reason[:60]}"
+
+
+class PrivateEntry(models.Model):
+    """The full signed entry of a record with an audience (e.g. a response to a demand). It is never in the
+    public log: the log carries a signed "sealed" stub naming the record and its audience, and the nodes of
+    the audience fetch this from a node that holds it, which serves it only to them."""
+
+    origin = models.CharField(max_length=8)
+    seq = models.PositiveBigIntegerField()
+    record_type = models.CharField(max_length=32)
+    gid = models.CharField(max_length=96)
+    version = models.PositiveIntegerField()
+    audience = models.JSONField(default=list)
+    body = LargeTextField()
+    signature = models.CharField(max_length=100)
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["origin", "record_type", "gid"], name="private_entry_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin}#{self.seq} {self.record_type} {self.gid} v{self.version} (private)"
+
+
+class PrivateFetch(models.Model):
+    """A private record this node is in the audience of and has not got yet: fetched with retries."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+
+    origin = models.CharField(max_length=8)
+    record_type = models.CharField(max_length=32)
+    gid = models.CharField(max_length=96)
+    version = models.PositiveIntegerField()
+    audience = models.JSONField(default=list)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["origin", "record_type", "gid"], name="private_fetch_record"),
+        ]
+        indexes = [models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="private_fetch_due")]
+
+    def __str__(self) -> str:
+        return f"fetch {self.origin} {self.record_type} {self.gid} v{self.version} {self.state}"

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from federation.envelope import envelope_build
-from federation.models import Entry, OriginCounter
+from federation.models import Entry, OriginCounter, PrivateEntry
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,9 @@ class Change:
     gid: str
     version: int
     payload: dict
+    # Empty: public, every node gets it. Otherwise the exchange codes of the only nodes that may hold it:
+    # the log then carries a sealed stub and the full entry is kept aside (federation.private).
+    audience: tuple[str, ...] = ()
 
 
 def _allocate(count: int) -> int:
@@ -45,31 +48,55 @@ def publish(changes: list[Change]) -> int:
     origin = settings.NODE_CODE
     first = _allocate(len(changes))
     entries = []
+    private = []
     for offset, change in enumerate(changes):
         seq = first + offset
+        record_type, gid, payload = change.record_type, change.gid, change.payload
+        if change.audience:
+            from federation.private import SEALED, sealed_stub
+
+            body, signature = envelope_build(
+                origin=origin, seq=seq, record_type=record_type, gid=gid, version=change.version, payload=payload
+            )
+            private.append(
+                PrivateEntry(
+                    origin=origin,
+                    seq=seq,
+                    record_type=record_type,
+                    gid=gid,
+                    version=change.version,
+                    audience=sorted(set(change.audience)),
+                    body=body,
+                    signature=signature,
+                )
+            )
+            record_type, gid, payload = SEALED, *sealed_stub(change.record_type, change.gid, change.audience)
         body, signature = envelope_build(
             origin=origin,
             seq=seq,
-            record_type=change.record_type,
-            gid=change.gid,
+            record_type=record_type,
+            gid=gid,
             version=change.version,
-            payload=change.payload,
+            payload=payload,
         )
         entries.append(
             Entry(
                 origin=origin,
                 seq=seq,
-                record_type=change.record_type,
-                gid=change.gid,
+                record_type=record_type,
+                gid=gid,
                 version=change.version,
                 body=body,
                 signature=signature,
             )
         )
+    for row in private:
+        PrivateEntry.objects.filter(origin=origin, record_type=row.record_type, gid=row.gid).delete()
+    PrivateEntry.objects.bulk_create(private)
     # Compaction: the log keeps only the latest entry of each record.
     by_type: dict[str, list[str]] = {}
-    for change in changes:
-        by_type.setdefault(change.record_type, []).append(change.gid)
+    for entry in entries:
+        by_type.setdefault(entry.record_type, []).append(entry.gid)
     for record_type, gids in by_type.items():
         Entry.objects.filter(origin=origin, record_type=record_type, gid__in=gids).delete()
     Entry.objects.bulk_create(entries)

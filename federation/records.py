@@ -22,6 +22,10 @@ class RecordType:
     apply_batch: ApplyBatchFn
     # live(origin) -> iterable of (gid, version, payload) of the records this node holds for that origin
     live: Callable[[str], Iterable[tuple[str, int, dict]]]
+    # Private records (with an audience) never travel in the public log: only their sealed stub does, and
+    # the audience fetches them (federation.private). They are left out of the digests, which every node
+    # compares; the stubs, which every node holds, are in them.
+    private: bool = False
 
 
 _TYPES: dict[str, RecordType] = {}
@@ -35,5 +39,6 @@ def get(name: str) -> RecordType | None:
     return _TYPES.get(name)
 
 
-def names() -> list[str]:
-    return sorted(_TYPES)
+def names(*, private: bool | None = False) -> list[str]:
+    """Record type names: public ones by default, private ones with private=True, all with None."""
+    return sorted(n for n, t in _TYPES.items() if private is None or t.private == private)

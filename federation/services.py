@@ -363,13 +363,14 @@ def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: st
         by_type.setdefault(type_name, []).append(value)
     for type_name, group in by_type.items():
         record_type = records.get(type_name)
-        if record_type is None:
+        if record_type is None or record_type.private:
+            why = "unknown record type" if record_type is None else "private record type in the public log"
             for envelope, _, signature in group:
                 _quarantine(
                     origin,
                     source,
                     {"entry": envelope, "signature": signature},
-                    f"unknown record type {type_name!r}",
+                    f"{why} {type_name!r}",
                     seq=envelope["seq"],
                     record_type=type_name[:32],
                     gid=envelope["gid"],

@@ -29,6 +29,7 @@ def pull_origin(origin: str) -> None:
 def sync_tick() -> None:
     """Beat: retry wake-ups and pull every origin, so a lost wake-up costs latency, never data."""
     services.wakeups_deliver()
+    fetch_private.delay()  # private records whose fetch failed are retried here, backed off
     now = timezone.now()
     for origin in origins_known():
         if origin == settings.NODE_CODE:
@@ -36,6 +37,13 @@ def sync_tick() -> None:
         state, _ = SyncState.objects.get_or_create(origin=origin)
         if state.next_attempt_at is None or state.next_attempt_at <= now:  # a failing origin is backed off
             pull_origin.delay(origin)
+
+
+@shared_task(name="federation.tasks.fetch_private", ignore_result=True)
+def fetch_private() -> None:
+    from federation.private import private_fetch_due
+
+    private_fetch_due()
 
 
 @shared_task(name="federation.tasks.anti_entropy", ignore_result=True)

@@ -7,6 +7,11 @@ urlpatterns = [
     path("node/", views.NodeIdentityView.as_view(), name="node"),
     path("feed/<str:origin>/", views.FeedView.as_view(), name="feed"),
     path("wake/", views.WakeView.as_view(), name="wake"),
+    path(
+        "private/<str:origin>/<str:record_type>/<str:gid>/",
+        views.PrivateEntryView.as_view(),
+        name="private",
+    ),
     path("digests/<str:origin>/", views.DigestView.as_view(), name="digests"),
     path("status/", views.StatusView.as_view(), name="status"),
 ]

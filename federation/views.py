@@ -89,6 +89,22 @@ class FeedView(PeerView):
         return HttpResponse(text.encode("utf-8"), content_type="application/json")
 
 
+class PrivateEntryView(PeerView):
+    @extend_schema(
+        summary="The full entry of a private record, for a node of its audience only (404 for any other)",
+        tags=TAG,
+        responses={200: OpenApiTypes.OBJECT, **errors(401, 404)},
+    )
+    def get(self, request, origin: str, record_type: str, gid: str):
+        from federation.private import private_for
+
+        entry = private_for(peer=request.auth, origin=origin.upper(), record_type=record_type, gid=gid)
+        if entry is None:
+            raise NotFound
+        text = f'{{"entry":{entry.body},"signature":"{entry.signature}"}}'
+        return HttpResponse(text.encode("utf-8"), content_type="application/json")
+
+
 class WakeSerializer(StrictSerializer):
     origin = serializers.RegexField(r"^[A-Z]{4,8}$")
     seq = serializers.IntegerField(min_value=1, max_value=2**62)

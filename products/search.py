@@ -111,27 +111,27 @@ def search_columns(descriptor: dict) -> dict[str, str]:
 
 
 # --- Query ------------------------------------------------------------------------------------------------
-def _pg_tsquery(tokens: Iterable[str]) -> str:
+def _pg_tsquery(tokens: Iterable[str], operator: str = "&") -> str:
     # Each token becomes a quoted lexeme; quotes and backslashes inside are escaped as to_tsquery expects.
     quoted = ("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in tokens)
-    return " & ".join(quoted)
+    return f" {operator} ".join(quoted)
 
 
-def _fts5_query(tokens: Iterable[str]) -> str:
-    return " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+def _fts5_query(tokens: Iterable[str], operator: str = "AND") -> str:
+    return f" {operator} ".join('"' + t.replace('"', '""') + '"' for t in tokens)
 
 
-def _sql(queryset: QuerySet, tokens: list[str]) -> tuple[str, str, list]:
-    """(match condition, rank expression, params) for this database."""
+def _sql(queryset: QuerySet, tokens: list[str], *, any_token: bool = False) -> tuple[str, str, list]:
+    """(match condition, rank expression, params) for this database: every token, or any of them."""
     table = queryset.model._meta.db_table
     if connection.vendor == "postgresql":
-        tsquery = _pg_tsquery(tokens)
+        tsquery = _pg_tsquery(tokens, "|" if any_token else "&")
         return (
             f"{table}.search_vector @@ to_tsquery('simple', %s)",
             f"ts_rank({table}.search_vector, to_tsquery('simple', %s))",
             [tsquery],
         )
-    match = _fts5_query(tokens)
+    match = _fts5_query(tokens, "OR" if any_token else "AND")
     return (
         f"{table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
         # bm25 is lower-is-better; negate so both backends sort by rank descending.
@@ -155,6 +155,17 @@ def search_rank(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
         return queryset.annotate(rank=Value(0.0, output_field=FloatField()))
     _, rank, params = _sql(queryset, tokens)
     return queryset.annotate(rank=RawSQL(rank, params, output_field=FloatField()))
+
+
+def search_any(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
+    """Rows matching any of `tokens`, annotated with `rank` (more and rarer tokens rank higher): the text
+    part of matching a demand's words against products."""
+    if not tokens:
+        return queryset.none()
+    condition, rank, params = _sql(queryset, tokens, any_token=True)
+    return queryset.filter(RawSQL(condition, params, output_field=BooleanField())).annotate(
+        rank=RawSQL(rank, params, output_field=FloatField())
+    )
 
 
 def search_apply(queryset: QuerySet, *, q: str) -> QuerySet:

@@ -218,6 +218,8 @@ AUTH_PASSWORD_VALIDATORS = [
 API_TOKEN_TTL_DAYS = _int("API_TOKEN_TTL_DAYS", 90, minimum=1)
 # Participant access tokens are signed by the home node's key and accepted by every node without a call
 # home, so they are short-lived; the refresh token (home node only) gets a new one.
+# Webhook URLs on private or loopback addresses an operator allows (comma separated); all others must be public.
+WEBHOOK_ALLOWED_PRIVATE_URLS = frozenset(env.list("WEBHOOK_ALLOWED_PRIVATE_URLS", default=[]))
 PARTICIPANT_ACCESS_TTL = _int("PARTICIPANT_ACCESS_TTL", 600, minimum=30)
 PARTICIPANT_REFRESH_TTL = _int("PARTICIPANT_REFRESH_TTL", 14 * 24 * 3600, minimum=300)
 
@@ -342,6 +344,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "node-heartbeat": {"task": "core.tasks.node_heartbeat", "schedule": 15.0},
     "federation-sync": {"task": "federation.tasks.sync_tick", "schedule": float(FEDERATION["SYNC_INTERVAL"])},
+    "demands-tick": {"task": "demands.tasks.demands_tick", "schedule": 10.0},
     "federation-anti-entropy": {
         "task": "federation.tasks.anti_entropy",
         "schedule": float(FEDERATION["ANTI_ENTROPY_INTERVAL"]),

@@ -1,0 +1,407 @@
+import secrets
+from statistics import median
+
+from django.conf import settings
+from django.db.models import Count, Min
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.filters import DemandFilter
+from api.serializers.demands import (
+    DecisionSerializer,
+    DeliverySerializer,
+    DemandSerializer,
+    DemandWriteSerializer,
+    MatchSerializer,
+    NotificationSerializer,
+    OpportunitySerializer,
+    ResponseSerializer,
+    ResponseWriteSerializer,
+    StatusReasonSerializer,
+    WebhookCreatedSerializer,
+    WebhookSerializer,
+    WebhookWriteSerializer,
+)
+from api.views.common import errors
+from demands import services
+from demands.matching import matches_for, opportunities_for
+from demands.models import Demand, DemandResponse, DemandStatus, Notification, WebhookSubscription
+from demands.notifications import UnsafeUrl, url_check
+from participants.principal import ParticipantPrincipal
+
+TAG = ["demands"]
+WRITE = errors(400, 401, 403, 404, 409, 413, 415, 429)
+
+
+def _authenticated(request):
+    if not request.user or not request.user.is_authenticated:
+        raise NotAuthenticated()
+    return request.user
+
+
+def _participant(request) -> ParticipantPrincipal:
+    user = _authenticated(request)
+    if not isinstance(user, ParticipantPrincipal):
+        from core.exceptions import Forbidden
+
+        raise Forbidden(
+            message="需要市场主体令牌", message_en="This needs a participant token", code="not_participant"
+        )
+    return user
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List and search demands held at this node",
+        tags=TAG,
+        responses={200: DemandSerializer, **errors(400, 429)},
+    ),
+    retrieve=extend_schema(summary="A demand", tags=TAG, responses={200: DemandSerializer, **errors(404)}),
+)
+class DemandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Demands posted at one exchange and answered nationwide (一地提出，全国响应)."""
+
+    serializer_class = DemandSerializer
+    filterset_class = DemandFilter
+    lookup_field = "gid"
+    lookup_url_kwarg = "id"
+    lookup_value_regex = r"[A-Za-z]{2,8}-[0-9a-f]{32}"
+
+    def get_queryset(self):
+        queryset = Demand.objects.order_by("-id")
+        if self.action == "list" and "status" not in self.request.query_params:
+            queryset = queryset.filter(status=DemandStatus.OPEN)
+        return queryset
+
+    @extend_schema(
+        summary="Post a demand (a verified demander, with its token from any node)",
+        tags=TAG,
+        request=DemandWriteSerializer,
+        responses={201: DemandSerializer, **WRITE},
+    )
+    def create(self, request):
+        _authenticated(request)
+        serializer = DemandWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        demand = services.demand_post(actor=request.user, data=dict(request.data))
+        return Response(DemandSerializer(demand).data, status=status.HTTP_201_CREATED)
+
+    def _status(self, request, new_status):
+        _authenticated(request)
+        demand = self.get_object()
+        serializer = StatusReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        demand = services.demand_set_status(
+            actor=request.user,
+            demand=demand,
+            status=new_status,
+            reason=serializer.validated_data.get("reason", ""),
+        )
+        return Response(DemandSerializer(demand).data)
+
+    @extend_schema(
+        summary="Withdraw a demand (its demander, at the node where it was posted)",
+        tags=TAG,
+        request=StatusReasonSerializer,
+        responses={200: DemandSerializer, **WRITE},
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, id=None):
+        return self._status(request, DemandStatus.WITHDRAWN)
+
+    @extend_schema(
+        summary="Close a demand; every responder is notified",
+        tags=TAG,
+        request=StatusReasonSerializer,
+        responses={200: DemandSerializer, **WRITE},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, id=None):
+        return self._status(request, DemandStatus.CLOSED)
+
+    @extend_schema(
+        summary="Listed products of every exchange ranked for this demand, each score explained",
+        tags=TAG,
+        parameters=[OpenApiParameter("limit", int, description="1–100, default 20.")],
+        responses={200: MatchSerializer(many=True), **errors(400, 404)},
+    )
+    @action(detail=True, methods=["get"])
+    def matches(self, request, id=None):
+        demand = self.get_object()
+        try:
+            limit = int(request.query_params.get("limit", 20))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            from core.exceptions import FieldError, ValidationFailed
+
+            raise ValidationFailed([FieldError("limit", "range", "须为1–100", "limit is 1 to 100")])
+        return Response(MatchSerializer(matches_for(demand, limit=limit), many=True).data)
+
+    @extend_schema(
+        methods=["get"],
+        summary="Responses to this demand that the caller may see (demander, responder, their exchanges' operators)",
+        tags=TAG,
+        responses={200: ResponseSerializer(many=True), **errors(401, 404)},
+    )
+    @extend_schema(
+        methods=["post"],
+        summary="Respond to a demand (a verified data merchant or service provider, at any node)",
+        tags=TAG,
+        request=ResponseWriteSerializer,
+        responses={201: ResponseSerializer, **WRITE},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def responses(self, request, id=None):
+        demand = self.get_object()
+        user = _authenticated(request)
+        if request.method == "POST":
+            serializer = ResponseWriteSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            response = services.response_create(actor=user, demand=demand, data=dict(request.data))
+            return Response(ResponseSerializer(response).data, status=status.HTTP_201_CREATED)
+        rows = [
+            r
+            for r in DemandResponse.objects.filter(demand_gid=demand.gid).order_by("created_at")
+            if services.response_visible(user, r)
+        ]
+        return Response(ResponseSerializer(rows, many=True).data)
+
+
+class ResponseView(APIView):
+    def _get(self, request, id, rid) -> DemandResponse:
+        user = _authenticated(request)
+        response = DemandResponse.objects.filter(gid=rid, demand_gid=id).first()
+        if response is None or not services.response_visible(user, response):
+            raise Http404  # outside the audience: as if it did not exist
+        return response
+
+    @extend_schema(
+        summary="A response (its audience only; anyone else gets 404)",
+        tags=TAG,
+        responses={200: ResponseSerializer, **errors(401, 404)},
+    )
+    def get(self, request, id, rid):
+        return Response(ResponseSerializer(self._get(request, id, rid)).data)
+
+
+class ResponseDecisionView(ResponseView):
+    @extend_schema(
+        summary="Shortlist, accept or decline a response (the demander, at the node where the demand was posted)",
+        tags=TAG,
+        request=DecisionSerializer,
+        responses={200: ResponseSerializer, **WRITE},
+    )
+    def post(self, request, id, rid):
+        response = self._get(request, id, rid)
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        response = services.response_decide(
+            actor=request.user, response=response, **serializer.validated_data
+        )
+        return Response(ResponseSerializer(response).data)
+
+
+class ResponseWithdrawView(ResponseView):
+    @extend_schema(
+        summary="Withdraw a response (the responder, at the node where it was made)",
+        tags=TAG,
+        request=None,
+        responses={200: ResponseSerializer, **WRITE},
+    )
+    def post(self, request, id, rid):
+        response = services.response_withdraw(actor=request.user, response=self._get(request, id, rid))
+        return Response(ResponseSerializer(response).data)
+
+
+class OpportunitiesView(APIView):
+    @extend_schema(
+        summary="Open demands that match the caller's listed products, best first",
+        tags=TAG,
+        responses={200: OpportunitySerializer(many=True), **errors(401, 403)},
+    )
+    def get(self, request):
+        participant = _participant(request)
+        return Response(OpportunitySerializer(opportunities_for(participant.participant_id), many=True).data)
+
+
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Notifications of the participant registered at this node (its home)."""
+
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        participant = _participant(self.request)
+        return Notification.objects.filter(participant_id=participant.participant_id).order_by("-id")
+
+    @extend_schema(
+        summary="The caller's notifications (at its home node)",
+        tags=TAG,
+        responses={200: NotificationSerializer, **errors(401, 403)},
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Mark a notification read",
+        tags=TAG,
+        request=None,
+        responses={200: NotificationSerializer, **errors(401, 403, 404)},
+    )
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notification = self.get_object()
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+        return Response(NotificationSerializer(notification).data)
+
+
+class WebhookViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Webhooks of the participant at its home node: every notification is POSTed, HMAC-signed."""
+
+    serializer_class = WebhookSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return WebhookSubscription.objects.none()
+        participant = _participant(self.request)
+        return WebhookSubscription.objects.filter(participant_id=participant.participant_id).order_by("id")
+
+    @extend_schema(
+        summary="The caller's webhooks", tags=TAG, responses={200: WebhookSerializer, **errors(401, 403)}
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Subscribe a URL (private and loopback addresses are refused unless an operator allows them)",
+        tags=TAG,
+        request=WebhookWriteSerializer,
+        responses={201: WebhookCreatedSerializer, **WRITE},
+    )
+    def create(self, request):
+        participant = _participant(request)
+        if participant.home != settings.NODE_CODE:
+            from core.exceptions import Forbidden
+
+            raise Forbidden(
+                message=f"请在登记交易所 {participant.home} 的节点订阅",
+                message_en=f"Subscribe at your home node ({participant.home}), where notifications are made",
+                code="not_home",
+            )
+        serializer = WebhookWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        url = serializer.validated_data["url"]
+        allow = url in settings.WEBHOOK_ALLOWED_PRIVATE_URLS
+        try:
+            url_check(url, allow_private=allow)
+        except UnsafeUrl as exc:
+            from core.exceptions import FieldError, ValidationFailed
+
+            raise ValidationFailed(
+                [FieldError("url", "unsafe_url", f"不允许的地址：{exc}", f"Refused: {exc}")]
+            ) from None
+        subscription = WebhookSubscription.objects.create(
+            participant_id=participant.participant_id,
+            url=url,
+            secret=secrets.token_hex(32),
+            allow_private_network=allow,
+        )
+        return Response(WebhookCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Unsubscribe", tags=TAG, responses={204: None, **errors(401, 403, 404)})
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="The delivery log of a webhook",
+        tags=TAG,
+        responses={200: DeliverySerializer(many=True), **errors(401, 403, 404)},
+    )
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        subscription = self.get_object()
+        return Response(DeliverySerializer(subscription.deliveries.order_by("-id")[:100], many=True).data)
+
+
+def _seconds(later, earlier):
+    return round((later - earlier).total_seconds(), 3) if later and earlier else None
+
+
+class DemandStatsView(APIView):
+    @extend_schema(
+        summary="Response speed: time to first match, time to first response and response count, by demand and by exchange",
+        tags=TAG,
+        parameters=[OpenApiParameter("origin", str, description="Only demands posted at this exchange.")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        demands = Demand.objects.order_by("-posted_at")
+        origin = request.query_params.get("origin")
+        if origin:
+            demands = demands.filter(origin=origin.upper())
+        demands = list(demands[:1000])
+        firsts = dict(
+            DemandResponse.objects.filter(demand_gid__in=[d.gid for d in demands])
+            .values("demand_gid")
+            .annotate(first=Min("created_at"), n=Count("id"))
+            .values_list("demand_gid", "first")
+        )
+        counts = dict(
+            DemandResponse.objects.filter(demand_gid__in=[d.gid for d in demands])
+            .values("demand_gid")
+            .annotate(n=Count("id"))
+            .values_list("demand_gid", "n")
+        )
+        rows = []
+        by_exchange: dict[str, dict] = {}
+        for d in demands:
+            row = {
+                "demand": d.gid,
+                "origin": d.origin,
+                "status": d.status,
+                "posted_at": d.posted_at,
+                "time_to_first_match_s": _seconds(d.first_matched_at, d.posted_at),
+                "time_to_first_response_s": _seconds(firsts.get(d.gid), d.posted_at),
+                "responses": counts.get(d.gid, 0),
+            }
+            rows.append(row)
+            agg = by_exchange.setdefault(
+                d.origin, {"demands": 0, "match": [], "response": [], "responses": 0}
+            )
+            agg["demands"] += 1
+            agg["responses"] += row["responses"]
+            if row["time_to_first_match_s"] is not None:
+                agg["match"].append(row["time_to_first_match_s"])
+            if row["time_to_first_response_s"] is not None:
+                agg["response"].append(row["time_to_first_response_s"])
+        exchanges = [
+            {
+                "exchange": code,
+                "demands": a["demands"],
+                "matched": len(a["match"]),
+                "median_time_to_first_match_s": median(a["match"]) if a["match"] else None,
+                "answered": len(a["response"]),
+                "median_time_to_first_response_s": median(a["response"]) if a["response"] else None,
+                "responses": a["responses"],
+            }
+            for code, a in sorted(by_exchange.items())
+        ]
+        return Response(
+            {
+                "node": settings.NODE_CODE,
+                "note": "Responses are private: the figures are complete at the node where a demand was posted.",
+                "by_exchange": exchanges,
+                "by_demand": rows,
+            }
+        )

@@ -1,0 +1,208 @@
+"""Notifications to participants registered at this node, in the API and by webhook.
+
+A notification is created once per (participant, kind, demand, demand version[, response]) — the unique
+constraint makes a repeated match or a task run twice harmless. Each one is delivered to the participant's
+active webhooks as a POST signed with HMAC-SHA256 over the body (header `X-Registry-Signature:
+sha256=<hex>`, with `X-Registry-Timestamp` inside the signed text), retried with exponential backoff and
+jitter, every attempt logged on its delivery row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import socket
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from demands.models import Demand, DemandResponse, Notification, WebhookDelivery, WebhookSubscription
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12
+TIMEOUT = 5.0
+
+
+def notify(*, participant_id: str, kind: str, demand: Demand, payload: dict, subject_gid: str = "") -> int:
+    """Create the notification unless it exists; queue its webhook deliveries. Returns 1 if created."""
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                participant_id=participant_id,
+                kind=kind,
+                demand_gid=demand.gid,
+                demand_version=demand.version,
+                subject_gid=subject_gid,
+                payload=payload,
+            )
+            now = timezone.now()
+            WebhookDelivery.objects.bulk_create(
+                WebhookDelivery(notification=notification, subscription=s, next_attempt_at=now)
+                for s in WebhookSubscription.objects.filter(participant_id=participant_id, active=True)
+            )
+    except IntegrityError:
+        return 0  # already notified of this version
+    transaction.on_commit(_deliver_soon)
+    return 1
+
+
+def _deliver_soon() -> None:
+    from demands.tasks import deliver_webhooks
+
+    deliver_webhooks.delay()
+
+
+def responders_here(demand: Demand) -> list[str]:
+    """Participants registered at this node that responded to `demand`."""
+    from participants.models import Participant
+
+    responders = set(
+        DemandResponse.objects.filter(demand_gid=demand.gid, responder_home=settings.NODE_CODE).values_list(
+            "responder_id", flat=True
+        )
+    )
+    return sorted(
+        Participant.objects.filter(participant_id__in=responders, home_id=settings.NODE_CODE).values_list(
+            "participant_id", flat=True
+        )
+    )
+
+
+# --- Webhook URLs ---------------------------------------------------------------------------------------------
+class UnsafeUrl(ValueError):
+    pass
+
+
+def url_check(url: str, *, allow_private: bool) -> None:
+    """Refuse URLs that are not http(s), or whose host is (or resolves to) a private, loopback, link-local or
+    otherwise non-public address, unless an operator allowed it for this subscription."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise UnsafeUrl("the URL must be http or https with a host")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeUrl(f"the host {parts.hostname} does not resolve") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise UnsafeUrl(f"the host {parts.hostname} is a private or loopback address ({address})")
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def _body(notification: Notification) -> bytes:
+    return json.dumps(
+        {
+            "id": notification.pk,
+            "node": settings.NODE_CODE,
+            "participant": notification.participant_id,
+            "kind": notification.kind,
+            "demand": notification.demand_gid,
+            "demand_version": notification.demand_version,
+            "subject": notification.subject_gid or None,
+            "payload": notification.payload,
+            "created_at": notification.created_at.isoformat(),
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    ).encode("utf-8")
+
+
+def _claim(delivery_id: int) -> bool:
+    now = timezone.now()
+    return bool(
+        WebhookDelivery.objects.filter(pk=delivery_id)
+        .filter(
+            Q(state=WebhookDelivery.State.PENDING)
+            | Q(state=WebhookDelivery.State.SENDING, lease_until__lt=now)
+        )
+        .update(state=WebhookDelivery.State.SENDING, lease_until=now + timedelta(seconds=60))
+    )
+
+
+def deliveries_send(*, limit: int = 100) -> int:
+    """Send due deliveries; returns how many were delivered."""
+    from federation.services import backoff
+
+    now = timezone.now()
+    due = list(
+        WebhookDelivery.objects.select_related("notification", "subscription")
+        .filter(
+            Q(state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now)
+            | Q(state=WebhookDelivery.State.SENDING, lease_until__lt=now)
+        )
+        .order_by("next_attempt_at")[:limit]
+    )
+    delivered = 0
+    for delivery in due:
+        if not _claim(delivery.pk):
+            continue
+        subscription = delivery.subscription
+        body = _body(delivery.notification)
+        timestamp = str(int(time.time()))
+        status_code, error = None, ""
+        try:
+            url_check(subscription.url, allow_private=subscription.allow_private_network)
+            response = requests.post(
+                subscription.url,
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Registry-Event": delivery.notification.kind,
+                    "X-Registry-Delivery": str(delivery.pk),
+                    "X-Registry-Timestamp": timestamp,
+                    "X-Registry-Signature": signature(subscription.secret, timestamp, body),
+                },
+                timeout=TIMEOUT,
+                allow_redirects=False,
+            )
+            status_code = response.status_code
+            ok = 200 <= status_code < 300
+            if not ok:
+                error = f"HTTP {status_code}"
+        except (requests.RequestException, UnsafeUrl) as exc:
+            ok, error = False, str(exc)[:1000]
+        attempts = delivery.attempts + 1
+        if ok:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                state=WebhookDelivery.State.DELIVERED,
+                attempts=attempts,
+                last_status=status_code,
+                last_error="",
+                delivered_at=timezone.now(),
+                lease_until=None,
+            )
+            delivered += 1
+            continue
+        final = attempts >= MAX_ATTEMPTS or (isinstance(error, str) and error.startswith("the host"))
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            state=WebhookDelivery.State.FAILED if final else WebhookDelivery.State.PENDING,
+            attempts=attempts,
+            last_status=status_code,
+            last_error=error,
+            next_attempt_at=timezone.now() + backoff(attempts),
+            lease_until=None,
+        )
+        logger.warning(
+            "webhook delivery %s to %s failed (attempt %s): %s",
+            delivery.pk,
+            subscription.url,
+            attempts,
+            error,
+        )
+    return delivered

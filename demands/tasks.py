@@ -1,0 +1,29 @@
+"""Thin Celery tasks over the demands services; each is idempotent."""
+
+from celery import shared_task
+
+
+@shared_task(name="demands.tasks.demand_match", ignore_result=True)
+def demand_match(gid: str) -> None:
+    from demands.matching import demand_match_and_notify
+
+    demand_match_and_notify(gid)
+
+
+@shared_task(name="demands.tasks.deliver_webhooks", ignore_result=True)
+def deliver_webhooks() -> None:
+    from demands.notifications import deliveries_send
+
+    deliveries_send()
+
+
+@shared_task(name="demands.tasks.demands_tick", ignore_result=True)
+def demands_tick() -> None:
+    """Beat: expire this node's demands past their deadline, retry webhook deliveries, and match demands
+    whose matching has not run for their current version (a lost task costs latency, not a notification)."""
+    from demands.services import demands_expire, demands_unmatched
+
+    demands_expire()
+    for gid in demands_unmatched():
+        demand_match.delay(gid)
+    deliver_webhooks.delay()

@@ -1,0 +1,222 @@
+"""Records with an audience: replicated only to the nodes that need them (e.g. a response to a demand goes to
+the demander's and the responder's nodes, never to the rest of the network).
+
+The origin's public log carries, at the record's sequence number, a signed *sealed stub*: record type
+`sealed`, gid `<type>:<gid>`, payload `{type, gid, audience}` — no content. Every node applies the stub like
+any entry, so cursors, relays, compaction and digests work unchanged. A node in the audience then fetches the
+full entry (signed by the origin like every entry) from the origin or from another node of the audience,
+with retries and backoff until it has it; a node outside the audience holds the stub only and is answered
+404 if it asks. The full entries are kept in `PrivateEntry`, apart from the public log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.exceptions import FieldError, ValidationFailed
+from federation import records
+from federation.envelope import EnvelopeError, envelope_check, is_exchange_code
+from federation.http import PeerError, peer_request
+from federation.models import Entry, Peer, PrivateEntry, PrivateFetch
+from federation.selectors import origin_public_key
+
+logger = logging.getLogger(__name__)
+SEALED = "sealed"
+PRIVATE_PATH = "/federation/v1/private/{origin}/{record_type}/{gid}/"
+_TYPE = re.compile(r"^[a-z_]{1,32}$")
+
+
+def sealed_stub(record_type: str, gid: str, audience) -> tuple[str, dict]:
+    """(gid, payload) of the stub that stands in the public log for a private record."""
+    return f"{record_type}:{gid}", {"type": record_type, "gid": gid, "audience": sorted(set(audience))}
+
+
+def _bad(field: str, en: str) -> ValidationFailed:
+    return ValidationFailed([FieldError(field, "invalid", en, en)])
+
+
+def _check_stub(gid: str, payload: dict) -> dict:
+    if set(payload) != {"type", "gid", "audience"}:
+        raise _bad("", "a sealed stub has exactly type, gid and audience")
+    record_type, inner, audience = payload["type"], payload["gid"], payload["audience"]
+    if not isinstance(record_type, str) or not _TYPE.match(record_type):
+        raise _bad("type", "type must be a record type name")
+    record = records.get(record_type)
+    if record is None or not record.private:
+        raise _bad("type", f"{record_type!r} is not a private record type here")
+    if not isinstance(inner, str) or not 1 <= len(inner) <= 60 or gid != f"{record_type}:{inner}":
+        raise _bad("gid", "gid must be <type>:<gid>")
+    if (
+        not isinstance(audience, list)
+        or not 1 <= len(audience) <= 24
+        or not all(is_exchange_code(c) for c in audience)
+        or audience != sorted(set(audience))
+    ):
+        raise _bad("audience", "audience must be a sorted list of 1 to 24 exchange codes")
+    return payload
+
+
+def sealed_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
+    """A stub names a private record: if this node is in its audience and lacks that version, fetch it."""
+    errors: dict = {}
+    due = []
+    for gid, version, payload in items:
+        try:
+            stub = _check_stub(gid, payload)
+        except ValidationFailed as exc:
+            errors[gid] = exc
+            continue
+        if settings.NODE_CODE in stub["audience"] and origin != settings.NODE_CODE:
+            due.append((stub, version))
+    now = timezone.now()
+    for stub, version in due:
+        held = (
+            PrivateEntry.objects.filter(origin=origin, record_type=stub["type"], gid=stub["gid"])
+            .values_list("version", flat=True)
+            .first()
+        )
+        if held is not None and held >= version and not repair:
+            continue
+        fetch, created = PrivateFetch.objects.get_or_create(
+            origin=origin,
+            record_type=stub["type"],
+            gid=stub["gid"],
+            defaults={"version": version, "audience": stub["audience"], "next_attempt_at": now},
+        )
+        if not created and (fetch.version < version or fetch.state == PrivateFetch.State.DONE or repair):
+            PrivateFetch.objects.filter(pk=fetch.pk).update(
+                version=max(version, fetch.version),
+                audience=stub["audience"],
+                state=PrivateFetch.State.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+            )
+    if due:
+        transaction.on_commit(_fetch_soon)
+    return errors
+
+
+def _fetch_soon() -> None:
+    from federation.tasks import fetch_private
+
+    fetch_private.delay()
+
+
+def sealed_live(origin: str):
+    for entry in Entry.objects.filter(origin=origin, record_type=SEALED).iterator(chunk_size=2000):
+        yield entry.gid, entry.version, json.loads(entry.body)["payload"]
+
+
+records.register(records.RecordType(SEALED, sealed_apply_batch, sealed_live))
+
+
+# --- Serving ------------------------------------------------------------------------------------------------
+def private_for(*, peer: str, origin: str, record_type: str, gid: str) -> PrivateEntry | None:
+    """The full entry, only if `peer` is in its audience (else None: the caller answers 404)."""
+    entry = PrivateEntry.objects.filter(origin=origin, record_type=record_type, gid=gid).first()
+    if entry is None or peer not in entry.audience:
+        return None
+    return entry
+
+
+# --- Fetching -----------------------------------------------------------------------------------------------
+def _claim(fetch_id: int) -> bool:
+    now = timezone.now()
+    return bool(
+        PrivateFetch.objects.filter(pk=fetch_id)
+        .filter(Q(state=PrivateFetch.State.PENDING) | Q(state=PrivateFetch.State.RUNNING, lease_until__lt=now))
+        .update(state=PrivateFetch.State.RUNNING, lease_until=now + timedelta(seconds=60))
+    )
+
+
+def _sources(fetch: PrivateFetch) -> list[Peer]:
+    """The origin first, then the other nodes of the audience (they hold it once they fetched it)."""
+    codes = [fetch.origin] + [c for c in fetch.audience if c not in {fetch.origin, settings.NODE_CODE}]
+    peers = {p.exchange_id: p for p in Peer.objects.filter(exchange_id__in=codes, enabled=True)}
+    return [peers[c] for c in codes if c in peers]
+
+
+def _apply_full(fetch: PrivateFetch, item) -> bool:
+    """Verify the origin's signature over the full entry and apply it. False if it is not the record asked
+    for, or not new enough."""
+    public_key = origin_public_key(fetch.origin)
+    if public_key is None:
+        raise PeerError(f"no public key on file for {fetch.origin}", transient=False)
+    envelope, body = envelope_check(item, origin=fetch.origin, public_key=public_key)
+    if envelope["type"] != fetch.record_type or envelope["gid"] != fetch.gid:
+        raise EnvelopeError("the entry served is not the record asked for")
+    if envelope["version"] < fetch.version:
+        return False
+    record = records.get(fetch.record_type)
+    with transaction.atomic():
+        errors = record.apply_batch(fetch.origin, [(fetch.gid, envelope["version"], envelope["payload"])])
+        if errors:
+            detail = "; ".join(f"{e.field}: {e.code}" for err in errors.values() for e in err.errors)
+            raise EnvelopeError(f"invalid payload: {detail}")
+        PrivateEntry.objects.filter(origin=fetch.origin, record_type=fetch.record_type, gid=fetch.gid).delete()
+        PrivateEntry.objects.create(
+            origin=fetch.origin,
+            seq=envelope["seq"],
+            record_type=fetch.record_type,
+            gid=fetch.gid,
+            version=envelope["version"],
+            audience=fetch.audience,
+            body=body,
+            signature=item["signature"],
+        )
+        PrivateFetch.objects.filter(pk=fetch.pk, version__lte=envelope["version"]).update(
+            state=PrivateFetch.State.DONE, last_error="", lease_until=None
+        )
+        PrivateFetch.objects.filter(pk=fetch.pk, state=PrivateFetch.State.RUNNING).update(
+            state=PrivateFetch.State.PENDING, next_attempt_at=timezone.now()
+        )
+    return True
+
+
+def private_fetch_due(*, limit: int = 100) -> int:
+    """Fetch the private records this node lacks; returns how many were applied."""
+    from federation.services import backoff
+
+    now = timezone.now()
+    due = list(
+        PrivateFetch.objects.filter(
+            Q(state=PrivateFetch.State.PENDING, next_attempt_at__lte=now)
+            | Q(state=PrivateFetch.State.RUNNING, lease_until__lt=now)
+        ).order_by("next_attempt_at")[:limit]
+    )
+    applied = 0
+    for fetch in due:
+        if not _claim(fetch.pk):
+            continue
+        errors = []
+        done = False
+        for peer in _sources(fetch):
+            path = PRIVATE_PATH.format(origin=fetch.origin, record_type=fetch.record_type, gid=fetch.gid)
+            try:
+                item = peer_request(peer, "GET", path)
+                done = _apply_full(fetch, item)
+            except (PeerError, EnvelopeError, DatabaseError) as exc:
+                errors.append(f"{peer.exchange_id}: {exc}")
+                continue
+            if done:
+                applied += 1
+                break
+        if not done:
+            attempts = fetch.attempts + 1
+            PrivateFetch.objects.filter(pk=fetch.pk).update(
+                state=PrivateFetch.State.PENDING,
+                attempts=attempts,
+                next_attempt_at=timezone.now() + backoff(attempts),
+                lease_until=None,
+                last_error=("; ".join(errors) or "no node of the audience is a peer")[:2000],
+            )
+            logger.warning("private fetch %s %s %s failed: %s", fetch.origin, fetch.record_type, fetch.gid, errors)
+    return applied
