@@ -146,7 +146,8 @@ def score(demand: Demand, product: Product, *, text: float, tokens: list[str], r
             "price",
             WEIGHTS["price"],
             float(fits),
-            f"price {product.price_min}–{product.price_max} CNY, budget {demand.budget_min}–{demand.budget_max}",
+            f"price {product.price_min}–{product.price_max} CNY, "
+            f"budget {demand.budget_min}–{demand.budget_max}",
         )
     )
     factors.append(

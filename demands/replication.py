@@ -184,7 +184,7 @@ def demand_live(origin: str):
 records.register(records.RecordType(DEMAND, demand_apply_batch, demand_live))
 
 
-# --- Responses and decisions (private: only the nodes of their audience hold them) ---------------------------
+# --- Responses and decisions (private: only the nodes of their audience hold them) --------------------------
 RESPONSE = "demand_response"
 DECISION = "response_decision"
 RESPONSE_FIELDS = frozenset(

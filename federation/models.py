@@ -191,7 +191,9 @@ class PrivateFetch(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["origin", "record_type", "gid"], name="private_fetch_record"),
         ]
-        indexes = [models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="private_fetch_due")]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="private_fetch_due")
+        ]
 
     def __str__(self) -> str:
         return f"fetch {self.origin} {self.record_type} {self.gid} v{self.version} {self.state}"

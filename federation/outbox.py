@@ -56,7 +56,12 @@ def publish(changes: list[Change]) -> int:
             from federation.private import SEALED, sealed_stub
 
             body, signature = envelope_build(
-                origin=origin, seq=seq, record_type=record_type, gid=gid, version=change.version, payload=payload
+                origin=origin,
+                seq=seq,
+                record_type=record_type,
+                gid=gid,
+                version=change.version,
+                payload=payload,
             )
             private.append(
                 PrivateEntry(

@@ -132,7 +132,9 @@ def _claim(fetch_id: int) -> bool:
     now = timezone.now()
     return bool(
         PrivateFetch.objects.filter(pk=fetch_id)
-        .filter(Q(state=PrivateFetch.State.PENDING) | Q(state=PrivateFetch.State.RUNNING, lease_until__lt=now))
+        .filter(
+            Q(state=PrivateFetch.State.PENDING) | Q(state=PrivateFetch.State.RUNNING, lease_until__lt=now)
+        )
         .update(state=PrivateFetch.State.RUNNING, lease_until=now + timedelta(seconds=60))
     )
 
@@ -161,7 +163,8 @@ def _apply_full(fetch: PrivateFetch, item) -> bool:
         if errors:
             detail = "; ".join(f"{e.field}: {e.code}" for err in errors.values() for e in err.errors)
             raise EnvelopeError(f"invalid payload: {detail}")
-        PrivateEntry.objects.filter(origin=fetch.origin, record_type=fetch.record_type, gid=fetch.gid).delete()
+        held = PrivateEntry.objects.filter(origin=fetch.origin, record_type=fetch.record_type, gid=fetch.gid)
+        held.delete()
         PrivateEntry.objects.create(
             origin=fetch.origin,
             seq=envelope["seq"],
@@ -218,5 +221,7 @@ def private_fetch_due(*, limit: int = 100) -> int:
                 lease_until=None,
                 last_error=("; ".join(errors) or "no node of the audience is a peer")[:2000],
             )
-            logger.warning("private fetch %s %s %s failed: %s", fetch.origin, fetch.record_type, fetch.gid, errors)
+            logger.warning(
+                "private fetch %s %s %s failed: %s", fetch.origin, fetch.record_type, fetch.gid, errors
+            )
     return applied

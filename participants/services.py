@@ -33,7 +33,7 @@ from participants.models import (
 )
 from participants.principal import ParticipantPrincipal
 from participants.replication import evaluation_change, participants_publish
-from participants.selectors import participant_get, standing_for_token
+from participants.selectors import participant_get, standing_for_token, winner_pick
 from participants.standards import MAX_REASON, profile_errors, uscc_parse
 
 # Verification lifecycle at the home exchange: pending → verified ⇄ suspended; any → revoked (final).
@@ -158,6 +158,9 @@ def _private_clean(data: dict) -> tuple[dict, list[FieldError]]:
 
 
 PRIVATE_FIELDS = ("contacts", "phone", "email", "documents")
+# What verification vouches for: a participant changes its description and private fields itself; these
+# only through its home exchange's operators (so a participant cannot give itself a role or a service).
+VETTED_FIELDS = frozenset({"legal_name", "entity_type", "roles", "business_categories", "services"})
 
 
 # --- Registration -------------------------------------------------------------------------------------------
@@ -251,9 +254,18 @@ def participant_register(
     private_clean, private_errors = _private_clean(private or {})
     if errors or private_errors:
         raise ValidationFailed(errors + private_errors)
-    existing = Participant.objects.select_related("home").filter(participant_id=parsed.code).first()
-    if existing is not None:
-        raise _duplicate(existing)
+    registrations = list(Participant.objects.select_related("home").filter(participant_id=parsed.code))
+    live = [r for r in registrations if r.status != ParticipantStatus.REVOKED]
+    if live:
+        raise _duplicate(winner_pick(live))
+    revoked_here = [r for r in registrations if r.home_id == settings.NODE_CODE]
+    if revoked_here:  # a revoked registration frees the USCC elsewhere; here it is reinstated by an operator
+        raise Conflict(
+            message="该统一社会信用代码在本交易所的登记已被撤销",
+            message_en="This USCC's registration here was revoked; it cannot be registered here again",
+            code="revoked_registration",
+            extra={"participant_id": parsed.code, "home_exchange": settings.NODE_CODE},
+        )
     credentials = _account_clean(account) if account is not None else None
     now = timezone.now()
     participant = Participant(
@@ -316,6 +328,14 @@ def participant_update(
             message="只有登记交易所的运营人员或该市场主体本身可以修改",
             message_en="Only the home exchange's operators or the participant itself may change it",
             code="not_owner",
+        )
+    vetted = sorted(k for k in changes if k in VETTED_FIELDS)
+    if vetted and not is_home_operator(actor):
+        raise Forbidden(
+            message=f"以下字段经交易所核验，只能由运营人员修改：{', '.join(vetted)}",
+            message_en=f"These fields are vetted by the exchange and changed by its operators only: {vetted}",
+            code="operator_only",
+            extra={"fields": vetted},
         )
     participant = _locked(participant, expected_version)
     if participant.status == ParticipantStatus.REVOKED:
@@ -386,7 +406,7 @@ def participant_set_status(
             message=f"不能从 {participant.status} 变为 {status}",
             message_en=f"A {participant.status} registration cannot become {status}",
             code="invalid_transition",
-            extra={"status": participant.status, "allowed": sorted(TRANSITIONS[participant.status])},
+            extra={"current_status": participant.status, "allowed": sorted(TRANSITIONS[participant.status])},
         )
     StatusChange.objects.create(
         participant=participant,
@@ -568,10 +588,11 @@ def evaluation_revoke(*, actor: Any, evaluation: Evaluation, reason: str) -> Eva
             message_en=f"This evaluation was issued at {evaluation.origin}; only that node revokes it",
             code="not_owner",
         )
-    if evaluation.issuer_type == Evaluation.IssuerType.EXCHANGE:
-        allowed = isinstance(actor, User) and is_home_operator(actor)
-    else:
-        allowed = isinstance(actor, ParticipantPrincipal) and actor.participant_id == evaluation.issuer_id
+    # The issuer, or an operator of the exchange where it was issued (which answers for what its node
+    # publishes, e.g. when a service provider is suspended and cannot log in to revoke its evaluations).
+    allowed = (isinstance(actor, User) and is_home_operator(actor)) or (
+        isinstance(actor, ParticipantPrincipal) and actor.participant_id == evaluation.issuer_id
+    )
     if not allowed:
         raise Forbidden(
             message="只有出具方可以撤销",
@@ -650,3 +671,20 @@ def providers_register_verified(
         ParticipantPrivate.objects.bulk_create([ParticipantPrivate(participant=r) for r in rows])
         participants_publish(rows)
     return len(fresh)
+
+
+@transaction.atomic
+def account_create(*, actor: Any, participant: Participant, account: dict) -> User:
+    """A login for a participant registered at this node (e.g. one an operator registered without one)."""
+    _require_home(participant)
+    if not is_home_operator(actor):
+        raise Forbidden(
+            message=f"只有 {settings.NODE_CODE} 的运营人员可以为市场主体开设账户",
+            message_en=f"Only operators of {settings.NODE_CODE} open accounts for its participants",
+            code="not_owner",
+        )
+    username, password = _account_clean(account)
+    user = User(username=username, role=User.Role.PARTICIPANT, participant_id=participant.participant_id)
+    user.set_password(password)
+    user.save()
+    return user

@@ -534,7 +534,7 @@ def product_reinstate(
         change=Change.REINSTATED,
         reasons=_reasons(reasons, required=False),
         expected_version=expected_version,
-        before=_require_compliant,
+        before=lambda p: (_require_registered_provider(p), _require_compliant(p)),
     )
 
 

@@ -59,7 +59,7 @@ def _rate(name: str, default: str) -> str:
     return value
 
 
-# --- The node --------------------------------------------------------------------------------------------
+# --- The node -----------------------------------------------------------------------------------------------
 REGISTRY_ENV = _choice("REGISTRY_ENV", "development", ("development", "production"))
 PRODUCTION = REGISTRY_ENV == "production"
 
@@ -79,7 +79,7 @@ if _url.scheme not in {"http", "https"} or not _url.hostname:
 
 NODE_DATA_DIR = Path(env.str("NODE_DATA_DIR", default=str(VAR_DIR / NODE_CODE.lower())))
 
-# --- Federation ----------------------------------------------------------------------------------------
+# --- Federation ---------------------------------------------------------------------------------------------
 # The node's Ed25519 private key: a PEM file (created by `manage.py node_init`) or the PEM text itself.
 NODE_KEY_FILE = Path(env.str("NODE_KEY_FILE", default=str(NODE_DATA_DIR / "node_key.pem")))
 NODE_PRIVATE_KEY = env.str("NODE_PRIVATE_KEY", default="")
@@ -97,7 +97,7 @@ FEDERATION = {
     "MAX_BACKOFF": _int("FEDERATION_MAX_BACKOFF", 300, minimum=1),
 }
 
-# --- Core Django ----------------------------------------------------------------------------------------
+# --- Core Django --------------------------------------------------------------------------------------------
 DEBUG = _bool("DEBUG", False)
 if PRODUCTION:
     SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -173,7 +173,7 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------------------------------------
+# --- Database -----------------------------------------------------------------------------------------------
 _default_db = f"sqlite:///{NODE_DATA_DIR / 'db.sqlite3'}"
 try:
     _db = env.db_url("DATABASE_URL", default=_default_db)
@@ -202,13 +202,13 @@ else:
 DATABASES = {"default": _db}
 DATABASE_VENDOR = "sqlite" if _db["ENGINE"].endswith("sqlite3") else "postgresql"
 
-# --- Cache (throttling counters) --------------------------------------------------------------------------
+# --- Cache (throttling counters) ----------------------------------------------------------------------------
 try:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://registry")}
 except (ValueError, KeyError, ImproperlyConfigured) as exc:
     _fail("CACHE_URL", env.str("CACHE_URL", default=""), f"not a cache URL ({exc})")
 
-# --- Auth -----------------------------------------------------------------------------------------------
+# --- Auth ---------------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -218,19 +218,19 @@ AUTH_PASSWORD_VALIDATORS = [
 API_TOKEN_TTL_DAYS = _int("API_TOKEN_TTL_DAYS", 90, minimum=1)
 # Participant access tokens are signed by the home node's key and accepted by every node without a call
 # home, so they are short-lived; the refresh token (home node only) gets a new one.
-# Webhook URLs on private or loopback addresses an operator allows (comma separated); all others must be public.
+# Webhook URLs on private or loopback addresses an operator allows (comma separated); others must be public.
 WEBHOOK_ALLOWED_PRIVATE_URLS = frozenset(env.list("WEBHOOK_ALLOWED_PRIVATE_URLS", default=[]))
 PARTICIPANT_ACCESS_TTL = _int("PARTICIPANT_ACCESS_TTL", 600, minimum=30)
 PARTICIPANT_REFRESH_TTL = _int("PARTICIPANT_REFRESH_TTL", 14 * 24 * 3600, minimum=300)
 
-# --- I18n: Simplified Chinese first, English alongside ----------------------------------------------------
+# --- I18n: Simplified Chinese first, English alongside ------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
-# --- Static files (Swagger UI and ReDoc come from drf-spectacular-sidecar, served offline) -----------------
+# --- Static files (Swagger UI and ReDoc come from drf-spectacular-sidecar, served offline) ------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -242,11 +242,11 @@ WHITENOISE_USE_FINDERS = (
     True  # serve from app directories too, so a missing collectstatic never breaks /api/docs/
 )
 
-# --- Request limits -------------------------------------------------------------------------------------
+# --- Request limits -----------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = _int("MAX_REQUEST_BODY_BYTES", 256 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
-# --- REST framework -------------------------------------------------------------------------------------
+# --- REST framework -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "participants.authentication.ParticipantTokenAuthentication",
@@ -307,7 +307,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Celery ---------------------------------------------------------------------------------------------
+# --- Celery -------------------------------------------------------------------------------------------------
 _broker_default = "filesystem://"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_broker_default)
 _broker_scheme = urlsplit(CELERY_BROKER_URL).scheme
@@ -352,7 +352,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(NODE_DATA_DIR / "celerybeat-schedule")
 
-# --- Security (manage.py check --deploy is clean with REGISTRY_ENV=production) ---------------------------
+# --- Security (manage.py check --deploy is clean with REGISTRY_ENV=production) ------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
@@ -368,7 +368,7 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS])
     SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
-# --- Logging --------------------------------------------------------------------------------------------
+# --- Logging ------------------------------------------------------------------------------------------------
 LOG_LEVEL = _choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from demands.matching import demand_match_and_notify, matches_for
-from demands.models import Demand, DemandResponse, Notification, WebhookDelivery
+from demands.models import Demand, Notification, WebhookDelivery
 from demands.notifications import deliveries_send
 from demands.services import demands_expire
 from federation.models import Entry, PrivateEntry
@@ -337,7 +337,7 @@ class _Hook(BaseHTTPRequestHandler):
     received: list = []
     status = 200
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((dict(self.headers), body))
         self.send_response(type(self).status)

@@ -639,8 +639,12 @@ class TestSelfService:
         assert payload["description"] == "新的简介" and "new@" not in json.dumps(payload)
         stale = merchant.patch(f"{URL}{pid}/", {"description": "x", "expected_version": 2}, format="json")
         assert stale.status_code == 409
-        bad = merchant.patch(f"{URL}{pid}/", {"roles": []}, format="json")
-        assert bad.status_code == 400 and ("roles", "required") in _errors(bad)
+        # What verification vouches for is changed by the exchange's operators only.
+        escalate = merchant.patch(
+            f"{URL}{pid}/", {"roles": ["service_provider"], "services": ["credit_rating"]}, format="json"
+        )
+        assert escalate.status_code == 403 and escalate.json()["error"]["code"] == "operator_only"
+        assert escalate.json()["error"]["fields"] == ["roles", "services"]
 
     def test_a_participant_cannot_change_another_or_verify_itself(self, anon, verified, alice_api):
         other = _body(uscc=_uscc("310000", 61), legal_name="另一家公司")
@@ -661,3 +665,87 @@ class TestSelfService:
         response = anon.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
         assert response.status_code == 401
         assert _bearer(anon, pair["access"]).get(URL).status_code == 401
+
+
+class TestReviewFixes:
+    def test_operators_change_vetted_fields_with_the_same_rules(self, alice_api, verified):
+        bad = alice_api.patch(f"{URL}{verified['id']}/", {"roles": []}, format="json")
+        assert bad.status_code == 400 and ("roles", "required") in _errors(bad)
+        ok = alice_api.patch(
+            f"{URL}{verified['id']}/", {"legal_name": "上海浦数科技集团有限公司"}, format="json"
+        )
+        assert ok.status_code == 200 and ok.json()["legal_name"] == "上海浦数科技集团有限公司"
+
+    def test_unauthenticated_writes_get_the_one_error_shape(self, anon, verified):
+        for response in (
+            anon.patch(f"{URL}{verified['id']}/", {"description": "x"}, format="json"),
+            anon.post("/api/v1/evaluations/", EVALUATION, format="json"),
+        ):
+            assert response.status_code == 401
+            assert response.json()["error"]["status"] == 401 and response["WWW-Authenticate"]
+
+    def test_invalid_transition_body_keeps_its_status(self, alice_api, verified):
+        body = alice_api.post(
+            f"{URL}{verified['id']}/verification/", {"status": "verified"}, format="json"
+        ).json()
+        assert body["error"]["status"] == 409 and body["error"]["current_status"] == "verified"
+
+    def test_the_409_names_the_winning_registration(self, alice_api):
+        pid = _uscc("110000", 71)
+        _apply_replica(pid, home="GZDEX", registered_at=timezone.now())
+        _apply_replica(pid, home="BJIDX", registered_at=timezone.now() - datetime.timedelta(hours=1))
+        response = alice_api.post(URL, _body(uscc=pid), format="json")
+        assert response.status_code == 409 and response.json()["error"]["home_exchange"] == "BJIDX"
+
+    def test_a_registration_revoked_elsewhere_frees_the_uscc(self, alice_api):
+        pid = _uscc("110000", 72)
+        _apply_replica(pid, home="BJIDX", status="revoked")
+        body = _body(uscc=pid)
+        body.pop("account")
+        response = alice_api.post(URL, body, format="json")
+        assert response.status_code == 201 and response.json()["home_exchange"] == "SHDEX"
+        assert alice_api.get(f"{URL}{pid}/").json()["home_exchange"] == "SHDEX"  # the live one stands
+
+    def test_a_registration_revoked_here_is_not_registered_again(self, alice_api, registered):
+        alice_api.post(
+            f"{URL}{registered['id']}/verification/", {"status": "revoked", "reason": "x"}, format="json"
+        )
+        again = _body(account={"username": "again", "password": "Qz8-again-harbor"})
+        response = alice_api.post(URL, again, format="json")
+        assert response.status_code == 409 and response.json()["error"]["code"] == "revoked_registration"
+
+    def test_an_operator_opens_an_account_later(self, alice_api, bob_api, anon):
+        body = _body(uscc=_uscc("310000", 73))
+        body.pop("account")
+        alice_api.post(URL, body, format="json")
+        alice_api.post(f"{URL}{body['uscc']}/verification/", {"status": "verified"}, format="json")
+        account = {"username": "later", "password": "Qz8-later-harbor"}
+        assert bob_api.post(f"{URL}{body['uscc']}/accounts/", account, format="json").status_code == 403
+        assert alice_api.post(f"{URL}{body['uscc']}/accounts/", account, format="json").status_code == 201
+        assert _login(anon, "later", "Qz8-later-harbor").status_code == 200
+        assert alice_api.post(f"{URL}{body['uscc']}/accounts/", account, format="json").status_code == 409
+
+    def test_the_issuing_exchange_revokes_a_providers_evaluation(self, alice_api, verified):
+        assessor = _body(
+            uscc=_uscc("310000", 74),
+            legal_name="质评公司",
+            roles=["service_provider"],
+            business_categories=[],
+            services=["quality_assessment"],
+            account={"username": "qa74", "password": "Qz8-qa74-harbor"},
+        )
+        alice_api.post(URL, assessor, format="json")
+        alice_api.post(f"{URL}{assessor['uscc']}/verification/", {"status": "verified"}, format="json")
+        from rest_framework.test import APIClient
+
+        client = _bearer(APIClient(), _login(APIClient(), "qa74", "Qz8-qa74-harbor").json()["access"])
+        issued = client.post("/api/v1/evaluations/", EVALUATION, format="json").json()
+        alice_api.post(
+            f"{URL}{assessor['uscc']}/verification/",
+            {"status": "suspended", "reason": "资质问题"},
+            format="json",
+        )
+        revoked = alice_api.post(
+            f"/api/v1/evaluations/{issued['id']}/revoke/", {"reason": "出具方已暂停"}, format="json"
+        )
+        assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"

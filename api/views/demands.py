@@ -147,7 +147,7 @@ class DemandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @extend_schema(
         methods=["get"],
-        summary="Responses to this demand that the caller may see (demander, responder, their exchanges' operators)",
+        summary="Responses the caller may see (demander, responder, their exchanges' operators)",
         tags=TAG,
         responses={200: ResponseSerializer(many=True), **errors(401, 404)},
     )
@@ -194,7 +194,7 @@ class ResponseView(APIView):
 
 class ResponseDecisionView(ResponseView):
     @extend_schema(
-        summary="Shortlist, accept or decline a response (the demander, at the node where the demand was posted)",
+        summary="Shortlist, accept or decline a response (the demander, at the demand's node)",
         tags=TAG,
         request=DecisionSerializer,
         responses={200: ResponseSerializer, **WRITE},
@@ -340,7 +340,7 @@ def _seconds(later, earlier):
 
 class DemandStatsView(APIView):
     @extend_schema(
-        summary="Response speed: time to first match, time to first response and response count, by demand and by exchange",
+        summary="Response speed: time to first match and to first response, response count",
         tags=TAG,
         parameters=[OpenApiParameter("origin", str, description="Only demands posted at this exchange.")],
         responses={200: OpenApiTypes.OBJECT},
@@ -400,7 +400,7 @@ class DemandStatsView(APIView):
         return Response(
             {
                 "node": settings.NODE_CODE,
-                "note": "Responses are private: the figures are complete at the node where a demand was posted.",
+                "note": "Responses are private: figures are complete at the node where a demand was posted.",
                 "by_exchange": exchanges,
                 "by_demand": rows,
             }

@@ -4,12 +4,14 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.filters import EvaluationFilter, ParticipantFilter
 from api.serializers.participants import (
+    AccountSerializer,
     EvaluationSerializer,
     EvaluationWriteSerializer,
     LoginSerializer,
@@ -116,7 +118,7 @@ class ParticipantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def partial_update(self, request, id=None):
         participant = self._registration(id, for_write=True)
         if not request.user.is_authenticated:
-            return Response(status=status.HTTP_401_UNAUTHORIZED)
+            raise NotAuthenticated()
         data = dict(self._valid(ParticipantPatchSerializer, request))
         expected = data.pop("expected_version", None)
         participant = services.participant_update(
@@ -143,6 +145,22 @@ class ParticipantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             expected_version=data.get("expected_version"),
         )
         return self._respond(participant)
+
+    @extend_schema(
+        summary="Open a login account for a participant registered here (home exchange operators)",
+        tags=P_TAG,
+        request=AccountSerializer,
+        responses={201: AccountSerializer, **errors(400, 401, 403, 404, 409, 429)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def accounts(self, request, id=None):
+        participant = self._registration(id, for_write=True)
+        serializer = AccountSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.account_create(
+            actor=request.user, participant=participant, account=dict(request.data)
+        )
+        return Response({"username": user.username}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Trust view: current evaluations by dimension, and which exchanges recognise the participant",
@@ -212,7 +230,7 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     def create(self, request):
         if not request.user.is_authenticated:
-            return Response(status=status.HTTP_401_UNAUTHORIZED)
+            raise NotAuthenticated()
         serializer = EvaluationWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         evaluation = services.evaluation_issue(actor=request.user, data=serializer.validated_data)
