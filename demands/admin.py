@@ -25,7 +25,15 @@ class DeliveryInline(admin.TabularInline):
     model = WebhookDelivery
     extra = 0
     can_delete = False
-    fields = ("notification", "state", "attempts", "last_status", "last_error", "next_attempt_at", "delivered_at")
+    fields = (
+        "notification",
+        "state",
+        "attempts",
+        "last_status",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+    )
     readonly_fields = fields
 
 
