@@ -538,6 +538,8 @@ print(json.dumps({
 
 # --- A federation of nodes --------------------------------------------------------------------------------
 class Federation:
+    node_class: type[Node] = Node
+
     def __init__(
         self, codes: Iterable[str], base_dir: Path, *, extra_env: dict[str, str] | None = None, backend=None
     ):
@@ -561,7 +563,7 @@ class Federation:
     def start(self) -> Federation:
         """Create, migrate, key, peer (full mesh) and start every node, in parallel where independent."""
         for code in self.codes:
-            self.nodes[code] = Node(code, self.base_dir, self.backend, extra_env=self.extra_env)
+            self.nodes[code] = self.node_class(code, self.base_dir, self.backend, extra_env=self.extra_env)
 
         def prepare(node: Node) -> None:
             node.migrate()

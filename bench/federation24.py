@@ -1,0 +1,285 @@
+"""A 24-node local federation: every member exchange of the initiative as a node on loopback.
+
+    .venv/bin/python bench/federation24.py [--nodes 24] [--listings 1000] [--demands 10]
+
+One lightweight process set per node (gunicorn with one worker; one Celery worker, concurrency 1, with beat
+embedded), SQLite and the file-system broker each, full mesh of peers. Measures, for the issues
+"Federation" and "Demands":
+
+1. Convergence: LISTINGS products listed, spread evenly over all nodes (each through the real importer, its
+   providers registered at that node first); the time until every node holds all of them, and the memory
+   (RSS of all processes) per node.
+2. Demands: DEMANDS demands posted one after another at different nodes by a demander registered at the
+   first node; for each demand and each node, the time from posting to (a) the demand being matched there
+   (that node's `first_matched_at`) and (b) the providers registered there being notified (their
+   notifications' `created_at`). Target: matched and notified at every node within 5 s p99. One machine,
+   one clock.
+
+Baseline in the same run: the round trip of a plain GET to a node's /federation/v1/node/ under this load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from common import ROOT, machine, percentile
+
+sys.path.insert(0, str(ROOT))
+
+from tests.multinode.harness import BIN, Federation, Node, wait_until
+
+TOPIC_DEMANDS = [
+    ("港口集装箱吞吐量数据采购", "采购港口集装箱吞吐量与航线物流数据，用于物流研究和港口规划。", "G"),
+    ("新能源汽车充电桩运行数据需求", "需要新能源汽车充电桩的运行、充电电量与利用率数据。", "D"),
+    ("企业信用评价数据采购", "采购企业信用评价与风险评估数据，用于征信与授信决策。", "L"),
+    ("城市交通出行数据需求", "需要城市交通出行数据，用于城市治理与交通规划。", "G"),
+    ("气象观测数据采购", "采购气象观测与降水数据，用于农业与防灾研究。", "M"),
+    ("农产品价格监测数据需求", "需要农产品价格监测数据，覆盖主要批发市场。", "A"),
+    ("医疗机构服务能力数据采购", "采购医疗机构与医院服务能力数据，用于卫生规划。", "Q"),
+    ("电力负荷数据需求", "需要电力负荷与用电数据，用于负荷预测。", "D"),
+    ("旅游客流数据采购", "采购景区旅游客流数据，用于客流预警。", "R"),
+    ("环境空气质量数据需求", "需要环境空气质量与污染监测数据。", "N"),
+]
+
+LIST_SCRIPT = """
+import json, time
+from participants.services import providers_register_verified
+from products.importing import product_import_batch
+from products.sample_data import descriptors
+docs = list(descriptors({count}, seed={seed}))
+providers_register_verified([(d["provider"]["uscc"], d["provider"]["name"]) for d in docs])
+started = time.time()
+results = product_import_batch(actor=None, items=list(enumerate(docs, 1)), status="listed")
+print(json.dumps({{"listed": sum(r.accepted for r in results), "at": started, "done": time.time()}}))
+"""
+
+COLLECT = """
+import json
+from demands.models import Demand, Notification
+gids = {gids!r}
+demands = {{d.gid: [d.posted_at.timestamp(), d.first_matched_at.timestamp() if d.first_matched_at else None]
+           for d in Demand.objects.filter(gid__in=gids)}}
+notified = {{}}
+for n in Notification.objects.filter(demand_gid__in=gids, kind="match").order_by("created_at"):
+    notified.setdefault(n.demand_gid, n.created_at.timestamp())
+print(json.dumps({{"demands": demands, "notified": notified}}))
+"""
+
+
+class LightNode(Node):
+    """Web (one gunicorn worker, two threads) and one Celery worker with beat embedded."""
+
+    def start_web(self, *, wait: bool = True) -> None:
+        self._start(
+            "web",
+            [str(BIN / "gunicorn"), "registry.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
+             "--threads", "2", "--timeout", "120", "--graceful-timeout", "2"],
+        )  # fmt: skip
+        if wait:
+            self.wait_web(timeout=600)
+
+    def start_worker(self, *, wait: bool = True) -> None:
+        self._start(
+            "worker",
+            [str(BIN / "celery"), "-A", "registry", "worker", "-B", "--schedule", str(self.data_dir / "beat"),
+             "--concurrency", "1", "--loglevel", "WARNING", "-n", f"worker@{self.code.lower()}",
+             "--without-mingle", "--without-gossip"],
+        )  # fmt: skip
+        if wait:
+            self.wait_worker(timeout=600)
+
+    def wait_worker(self, timeout: float = 600) -> None:
+        wait_until(lambda: self.running("worker") and self.api("GET", "/federation/v1/node/").ok, timeout)
+        time.sleep(1)
+
+    def start_beat(self) -> None:
+        pass  # embedded in the worker
+
+    def start_all(self) -> None:
+        self.start_web(wait=False)
+        self.start_worker(wait=False)
+        self.wait_web(timeout=900)
+        self.wait_worker(timeout=900)
+
+
+class LightFederation(Federation):
+    node_class = LightNode
+
+
+def rss_mb(node: Node) -> float:
+    """Resident memory of every process of the node (each process group it started)."""
+    groups = {p.pid for p in node.procs.values() if p.poll() is None}
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[2]) in groups:  # field 5: process group
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1024
+
+
+def count_listed(node: Node) -> int:
+    return node.api("GET", "/api/v1/products/?page_size=1", timeout=30).json()["count"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nodes", type=int, default=24)
+    parser.add_argument("--listings", type=int, default=1000)
+    parser.add_argument("--demands", type=int, default=10)
+    args = parser.parse_args()
+    with open(ROOT / "exchanges" / "data" / "exchanges.csv", encoding="utf-8") as fh:
+        codes = [r["code"] for r in csv.DictReader(fh)]
+    codes = codes[: args.nodes]
+    federation = LightFederation(
+        codes,
+        Path(tempfile.mkdtemp(prefix="federation24-")),
+        extra_env={"FEDERATION_SYNC_INTERVAL": "5", "LOG_LEVEL": "WARNING", "WEB_CONCURRENCY": "1"},
+    )
+    try:
+        print(f"machine: {machine()}")
+        started = time.perf_counter()
+        federation.start()
+        print(
+            f"{len(codes)} nodes up (migrated, keyed, full mesh of peers) in {time.perf_counter() - started:.0f} s"
+        )
+        idle_rss = {n.code: rss_mb(n) for n in federation}
+
+        # --- 1. convergence ----------------------------------------------------------------------------------
+        per_node = [
+            args.listings // len(codes) + (1 if i < args.listings % len(codes) else 0)
+            for i in range(len(codes))
+        ]
+        t0 = time.time()
+        with ThreadPoolExecutor(4) as pool:  # four listing processes at a time: the nodes must keep up too
+            listed = list(
+                pool.map(
+                    lambda pair: pair[0].shell_json(
+                        LIST_SCRIPT.format(count=pair[1], seed=1000 + pair[2]), timeout=900
+                    ),
+                    [(federation[c], per_node[i], i) for i, c in enumerate(codes)],
+                )
+            )
+        total = sum(x["listed"] for x in listed)
+        last_listed = max(x["done"] for x in listed)
+        print(f"{total} products listed over {len(codes)} nodes in {last_listed - t0:.0f} s")
+        pending = set(codes)
+        converged_at: dict[str, float] = {}
+
+        def all_there():
+            for code in sorted(pending):
+                if count_listed(federation[code]) >= total:
+                    converged_at[code] = time.time()
+                    pending.discard(code)
+            return not pending
+
+        wait_until(all_there, 900, interval=2, message="every node to hold every listing")
+        rtts = []
+        for node in list(federation)[:6]:
+            for _ in range(5):
+                t = time.perf_counter()
+                requests.get(node.url + "/federation/v1/node/", timeout=10)
+                rtts.append((time.perf_counter() - t) * 1000)
+        busy_rss = {n.code: rss_mb(n) for n in federation}
+        print(
+            f"convergence: every node holds all {total} listings {max(converged_at.values()) - t0:.0f} s after the "
+            f"listing started ({max(converged_at.values()) - last_listed:.0f} s after the last listing committed)"
+        )
+        print(
+            f"memory per node (RSS, web + worker): idle {sum(idle_rss.values()) / len(codes):.0f} MB, after "
+            f"the listings {sum(busy_rss.values()) / len(codes):.0f} MB (max {max(busy_rss.values()):.0f} MB); "
+            f"all {len(codes)} nodes {sum(busy_rss.values()) / 1024:.1f} GB"
+        )
+        print(
+            f"baseline: GET /federation/v1/node/ p50 {percentile(rtts, 50):.1f} ms p99 {percentile(rtts, 99):.1f} ms"
+        )
+
+        # --- 2. demands --------------------------------------------------------------------------------------
+        home = federation[codes[0]]
+        body = json.loads((ROOT / "docs/examples/participant.json").read_text("utf-8"))
+        body.update(
+            roles=["demander"],
+            business_categories=[],
+            account={"username": "bench-buyer", "password": "Qz8-violet-harbor-24"},
+        )
+        created = home.api("POST", "/api/v1/participants/", token=home.token, json=body)
+        assert created.status_code == 201, created.text
+        home.api(
+            "POST",
+            f"/api/v1/participants/{body['uscc']}/verification/",
+            token=home.token,
+            json={"status": "verified"},
+        )
+        access = home.api("POST", "/api/v1/auth/token/", json=body["account"]).json()["access"]
+        wait_until(
+            lambda: all(n.api("GET", f"/api/v1/participants/{body['uscc']}/").status_code == 200 for n in federation),
+            120, message="the demander known everywhere",
+        )  # fmt: skip
+        template = json.loads((ROOT / "docs/examples/demand.json").read_text("utf-8"))
+        rng = random.Random(24)
+        gids = []
+        for i in range(args.demands):
+            title, description, industry = TOPIC_DEMANDS[i % len(TOPIC_DEMANDS)]
+            node = federation[codes[(i * 7) % len(codes)]]
+            demand = {**template, "title": title, "description": description, "industry": industry,
+                      "spatial_coverage": ["100000"], "compliance_requirements": [], "update_frequency": ""}  # fmt: skip
+            response = node.api(
+                "POST", "/api/v1/demands/", json=demand, headers={"Authorization": f"Bearer {access}"}
+            )
+            assert response.status_code == 201, response.text
+            gids.append(response.json()["id"])
+            time.sleep(rng.uniform(0.5, 1.5))
+        time.sleep(20)
+        results = federation.parallel(lambda n: n.shell_json(COLLECT.format(gids=gids)))
+        matched, notified, missing = [], [], 0
+        for data in results:
+            for gid in gids:
+                posted_match = data["demands"].get(gid)
+                if posted_match is None or posted_match[1] is None:
+                    missing += 1
+                    continue
+                matched.append(posted_match[1] - posted_match[0])
+                if gid in data["notified"]:
+                    notified.append(data["notified"][gid] - posted_match[0])
+        print(
+            f"demands: {len(gids)} posted; matched at {len(matched)} of {len(gids) * len(codes)} (node, demand) "
+            f"pairs within 20 s, {missing} not"
+        )
+        if matched:
+            print(
+                f"  posted -> matched at a node   p50 {percentile(matched, 50) * 1000:8.0f} ms  p99 {percentile(matched, 99) * 1000:8.0f} ms  max {max(matched) * 1000:8.0f} ms"
+            )
+        if notified:
+            print(
+                f"  posted -> provider notified   p50 {percentile(notified, 50) * 1000:8.0f} ms  p99 {percentile(notified, 99) * 1000:8.0f} ms  (n={len(notified)} node-demand pairs with a matching provider)"
+            )
+        met = (
+            not missing
+            and matched
+            and percentile(matched, 99) < 5
+            and (not notified or percentile(notified, 99) < 5)
+        )
+        print(f"target matched and notified at every node within 5 s p99: {'MET' if met else 'NOT MET'}")
+        return 0
+    finally:
+        federation.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
