@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import json
 import os
 import random
@@ -232,6 +233,7 @@ def main() -> int:
             120, message="the demander known everywhere",
         )  # fmt: skip
         template = json.loads((ROOT / "docs/examples/demand.json").read_text("utf-8"))
+        template["deadline"] = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=60)).isoformat()
         rng = random.Random(24)
         gids = []
         for i in range(args.demands):

@@ -30,6 +30,11 @@ from demands.models import Demand, DemandResponse, Notification, WebhookDelivery
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 TIMEOUT = 5.0
+# No proxies from the environment: the address checked is the address connected to (federation's session
+# does the same). A host whose DNS answer changes between the check and the connection (DNS rebinding) is
+# the remaining gap; deployments that need more put webhooks behind an egress proxy that enforces it.
+_SESSION = requests.Session()
+_SESSION.trust_env = False
 
 
 def notify(*, participant_id: str, kind: str, demand: Demand, payload: dict, subject_gid: str = "") -> int:
@@ -79,7 +84,11 @@ def responders_here(demand: Demand) -> list[str]:
 
 # --- Webhook URLs -------------------------------------------------------------------------------------------
 class UnsafeUrl(ValueError):
-    pass
+    """A URL refused by the safety rule; `permanent` unless the host merely failed to resolve (retried)."""
+
+    def __init__(self, message: str, *, permanent: bool = True):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def url_check(url: str, *, allow_private: bool) -> None:
@@ -93,7 +102,7 @@ def url_check(url: str, *, allow_private: bool) -> None:
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeUrl(f"the host {parts.hostname} does not resolve") from exc
+        raise UnsafeUrl(f"the host {parts.hostname} does not resolve", permanent=False) from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
@@ -155,10 +164,10 @@ def deliveries_send(*, limit: int = 100) -> int:
         subscription = delivery.subscription
         body = _body(delivery.notification)
         timestamp = str(int(time.time()))
-        status_code, error = None, ""
+        status_code, error, permanent = None, "", False
         try:
             url_check(subscription.url, allow_private=subscription.allow_private_network)
-            response = requests.post(
+            response = _SESSION.post(
                 subscription.url,
                 data=body,
                 headers={
@@ -175,7 +184,9 @@ def deliveries_send(*, limit: int = 100) -> int:
             ok = 200 <= status_code < 300
             if not ok:
                 error = f"HTTP {status_code}"
-        except (requests.RequestException, UnsafeUrl) as exc:
+        except UnsafeUrl as exc:
+            ok, error, permanent = False, str(exc)[:1000], exc.permanent
+        except requests.RequestException as exc:
             ok, error = False, str(exc)[:1000]
         attempts = delivery.attempts + 1
         if ok:
@@ -189,7 +200,7 @@ def deliveries_send(*, limit: int = 100) -> int:
             )
             delivered += 1
             continue
-        final = attempts >= MAX_ATTEMPTS or (isinstance(error, str) and error.startswith("the host"))
+        final = attempts >= MAX_ATTEMPTS or permanent
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             state=WebhookDelivery.State.FAILED if final else WebhookDelivery.State.PENDING,
             attempts=attempts,

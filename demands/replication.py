@@ -1,6 +1,7 @@
 """How demands replicate: their public payload (an explicit schema) and how a payload from a peer is checked
-and applied. A demand reaches every node in its reach: the whole network, or the exchanges it names (a node
-outside the reach keeps nothing of it)."""
+and applied. A demand reaches every node in its reach: the whole network (a public record), or the exchanges
+it names (a private record whose audience is the reach, the origin and the demander's home: a node outside
+it holds only the sealed stub of federation.private, never the demand)."""
 
 from __future__ import annotations
 
@@ -87,8 +88,16 @@ def demand_payload(d: Demand) -> dict:
     }
 
 
+def demand_audience(d: Demand) -> tuple[str, ...]:
+    """A demand with a chosen reach is a private record: only the nodes of its reach (and its own and the
+    demander's home) hold it; the others see its sealed stub. A network-wide demand is public."""
+    if not d.reach:
+        return ()
+    return tuple(sorted({*d.reach, d.origin, d.demander_home}))
+
+
 def demand_change(d: Demand) -> Change:
-    return Change(DEMAND, d.gid, d.version, demand_payload(d))
+    return Change(DEMAND, d.gid, d.version, demand_payload(d), audience=demand_audience(d))
 
 
 def in_reach(reach: list[str], *, origin: str, demander_home: str, node: str) -> bool:
@@ -116,9 +125,13 @@ def _check(origin: str, gid: str, payload: dict) -> dict:
     _, errors = uscc_errors(payload["demander"], "demander")
     if errors:
         raise ValidationFailed(errors)
-    for name, limit in (("demander_home", 8), ("demander_name", 120), ("status_reason", 500)):
+    for name, limit in (("demander_name", 120), ("status_reason", 500)):
         if not isinstance(payload[name], str) or len(payload[name]) > limit:
             raise _bad(name, "type", f"{name} must be a string of at most {limit}")
+    if not isinstance(payload["demander_home"], str) or not re.fullmatch(
+        r"[A-Z]{4,8}", payload["demander_home"]
+    ):
+        raise _bad("demander_home", "format", "demander_home must be an exchange code")
     if payload["status"] not in DemandStatus.values:
         raise _bad("status", "invalid_choice", "unknown status")
     clean = demand_clean(payload, now=None)
@@ -174,8 +187,8 @@ def demand_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repai
 
 
 def demand_live(origin: str):
-    """Network-wide demands only: a demand with a chosen reach is held by some nodes and not others, so it
-    cannot be part of a digest that every node compares (re-pulls cover it)."""
+    """Network-wide demands only: a demand with a chosen reach is a private record (its sealed stub is in
+    the digests instead)."""
     for d in Demand.objects.filter(origin=origin).iterator(chunk_size=2000):
         if not d.reach:
             yield d.gid, d.version, demand_payload(d)
@@ -221,6 +234,8 @@ def _check_response(origin: str, gid: str, payload: dict) -> dict:
         raise _bad("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
     if not isinstance(payload["demand"], str) or not _GID.fullmatch(payload["demand"]):
         raise _bad("demand", "format", "demand must be a demand id")
+    if not payload["demand"].startswith(f"{payload['demand_origin']}-"):
+        raise _bad("demand_origin", "mismatch", "demand_origin must be the origin of the demand id")
     for name in ("demander", "responder"):
         _, errors = uscc_errors(payload[name], name)
         if errors:

@@ -307,21 +307,35 @@ def response_create(*, actor: Any, demand: Demand, data: dict) -> DemandResponse
 
 
 def response_arrived(response: DemandResponse) -> None:
-    """A response is known here (made here or fetched): the demander, if registered here, is notified."""
+    """A response is known here (made here or fetched): the demander, if registered here, is notified; the
+    responder too, if registered here and the demand is already closed (the closing came first)."""
     from demands.notifications import notify
 
-    if response.demander_home != settings.NODE_CODE:
-        return
     demand = Demand.objects.filter(gid=response.demand_gid).first()
     if demand is None:
-        return
-    notify(
-        participant_id=response.demander_id,
-        kind=Notification.Kind.RESPONSE,
-        demand=demand,
-        subject_gid=response.gid,
-        payload={"demand": demand.gid, "response": response.gid, "responder": response.responder_name},
-    )
+        return  # the demand arrives later: demand_followups notifies then
+    if response.demander_home == settings.NODE_CODE:
+        notify(
+            participant_id=response.demander_id,
+            kind=Notification.Kind.RESPONSE,
+            demand=demand,
+            subject_gid=response.gid,
+            payload={"demand": demand.gid, "response": response.gid, "responder": response.responder_name},
+        )
+    if demand.status != DemandStatus.OPEN and response.responder_home == settings.NODE_CODE:
+        notify(
+            participant_id=response.responder_id,
+            kind=Notification.Kind.CLOSED,
+            demand=demand,
+            payload={"demand": demand.gid, "title": demand.title, "status": demand.status},
+        )
+
+
+def demand_followups(gid: str) -> None:
+    """After a demand (version) arrived or changed here: responses that were here before it now notify.
+    Idempotent: a notification exists once."""
+    for response in DemandResponse.objects.filter(demand_gid=gid):
+        response_arrived(response)
 
 
 def response_visible(actor: Any, response: DemandResponse) -> bool:

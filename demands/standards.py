@@ -5,6 +5,7 @@ demand and a product speak the same terms."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from core.exceptions import FieldError, ValidationFailed
@@ -93,7 +94,7 @@ def title_errors(title: str, field: str = "title") -> list[FieldError]:
                 f"{TITLE_MIN} to {TITLE_MAX} characters",
             )
         ]
-    spans = _forbidden_spans(title)
+    spans = _forbidden_spans(unicodedata.normalize("NFKC", title).upper())
     if spans:
         terms = "、".join(dict.fromkeys(s[2] for s in spans))
         return [

@@ -6,8 +6,10 @@ from celery import shared_task
 @shared_task(name="demands.tasks.demand_match", ignore_result=True)
 def demand_match(gid: str) -> None:
     from demands.matching import demand_match_and_notify
+    from demands.services import demand_followups
 
     demand_match_and_notify(gid)
+    demand_followups(gid)
 
 
 @shared_task(name="demands.tasks.deliver_webhooks", ignore_result=True)

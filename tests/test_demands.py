@@ -25,6 +25,8 @@ from tests.factories import make_product, random_descriptor, register_provider
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
 ROOT = Path(__file__).resolve().parents[1]
 DEMAND = json.loads((ROOT / "docs/examples/demand.json").read_text("utf-8"))
+# The example's deadline is a fixed date; the tests post it with one that is always ahead.
+DEMAND["deadline"] = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=60)).isoformat()
 RESPONSE = json.loads((ROOT / "docs/examples/demand-response.json").read_text("utf-8"))
 PRODUCT = json.loads((ROOT / "docs/examples/product-descriptor.json").read_text("utf-8"))
 URL = "/api/v1/demands/"
@@ -395,3 +397,34 @@ def test_opportunities_show_a_provider_the_demands_its_products_match(supplier, 
     assert [r["demand"]["id"] for r in rows] == [posted["id"]]
     assert rows[0]["products"][0]["product"] == supplier.product.code
     assert demander.get("/api/v1/opportunities/").json() == []
+
+
+def test_a_demand_with_a_chosen_reach_is_a_private_record(demander):
+    posted = demander.post(URL, {**DEMAND, "reach": ["BJIDX"]}, format="json").json()
+    assert not Entry.objects.filter(record_type="demand", gid=posted["id"]).exists()
+    stub = Entry.objects.get(record_type="sealed", gid=f"demand:{posted['id']}")
+    assert json.loads(stub.body)["payload"]["audience"] == ["BJIDX", "SHDEX"]
+    assert DEMAND["description"] not in stub.body
+    assert PrivateEntry.objects.get(gid=posted["id"]).audience == ["BJIDX", "SHDEX"]
+
+
+def test_full_width_forbidden_terms_are_caught_in_titles(demander):
+    response = demander.post(URL, {**DEMAND, "title": "充电桩数据采购ＮＯ．１"}, format="json")
+    assert ("title", "naming.forbidden_term") in _errors(response)
+
+
+def test_a_response_that_arrives_after_the_closing_still_notifies_its_responder(supplier, demander, posted):
+    from demands.models import DemandResponse
+    from demands.services import response_arrived
+
+    demander.post(f"{URL}{posted['id']}/close/", {}, format="json")
+    demand = Demand.objects.get(gid=posted["id"])
+    late = DemandResponse.objects.create(
+        gid="BJIDX-" + "a" * 32, origin="BJIDX", demand_gid=demand.gid, demand_origin="SHDEX",
+        demander_id=DEMANDER, demander_home="SHDEX", responder_id=PRODUCT["provider"]["uscc"],
+        responder_home="SHDEX", responder_name="x", kind="proposal", proposal="一个迟到的定制方案内容。",
+        price=1, delivery_days=1, created_at=timezone.now(),
+    )  # fmt: skip
+    response_arrived(late)
+    kinds = {(n.participant_id, n.kind) for n in Notification.objects.all()}
+    assert (PRODUCT["provider"]["uscc"], "demand_closed") in kinds and (DEMANDER, "response") in kinds

@@ -5,6 +5,7 @@ BJIDX never receives it; withdrawal and expiry propagate."""
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import random
 import time
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.multinode
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "examples"
 DEMAND = json.loads((DOCS / "demand.json").read_text("utf-8"))
+# The example's deadline is a fixed date; the tests post it with one that is always ahead.
+DEMAND["deadline"] = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=60)).isoformat()
 RESPONSE = json.loads((DOCS / "demand-response.json").read_text("utf-8"))
 PARTICIPANT = json.loads((DOCS / "participant.json").read_text("utf-8"))
 PRODUCT = json.loads((DOCS / "product-descriptor.json").read_text("utf-8"))
