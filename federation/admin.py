@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from federation.models import Peer, QuarantinedEntry, SyncState, Wakeup
+from federation.models import Peer, PrivateFetch, QuarantinedEntry, SyncState, Wakeup
 
 
 @admin.register(Peer)
@@ -67,4 +67,26 @@ class QuarantinedEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PrivateFetch)
+class PrivateFetchAdmin(admin.ModelAdmin):
+    """Private records this node is in the audience of and is fetching (retried with backoff)."""
+
+    list_display = (
+        "origin",
+        "record_type",
+        "gid",
+        "version",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    )
+    list_filter = ("state", "origin", "record_type")
+    search_fields = ("gid",)
+    readonly_fields = [f.name for f in PrivateFetch._meta.fields]
+
+    def has_add_permission(self, request):
         return False

@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from federation import records
 from federation.envelope import canonical
-from federation.models import Entry, OriginCounter, Peer, QuarantinedEntry, SyncState, Wakeup
+from federation.models import (
+    Entry,
+    OriginCounter,
+    Peer,
+    PrivateFetch,
+    QuarantinedEntry,
+    SyncState,
+    Wakeup,
+)
 
 
 def peer_public_key(code: str) -> str | None:
@@ -78,6 +86,12 @@ def sync_status() -> dict:
     quarantined = dict(
         QuarantinedEntry.objects.values_list("origin").annotate(n=Count("id")).values_list("origin", "n")
     )
+    fetches = dict(
+        PrivateFetch.objects.exclude(state=PrivateFetch.State.DONE)
+        .values_list("origin")
+        .annotate(n=Count("id"))
+        .values_list("origin", "n")
+    )
     origins = []
     for state in SyncState.objects.order_by("origin"):
         lag = max(0, state.head_seen - state.cursor)
@@ -94,6 +108,7 @@ def sync_status() -> dict:
                 "last_error": state.last_error,
                 "last_error_at": state.last_error_at,
                 "quarantined": quarantined.get(state.origin, 0),
+                "private_fetches_pending": fetches.get(state.origin, 0),
             }
         )
     peers = [
@@ -118,6 +133,7 @@ def sync_status() -> dict:
         "peers": peers,
         "origins": origins,
         "quarantined_total": sum(quarantined.values()),
+        "private_fetches_pending": sum(fetches.values()),
     }
 
 
