@@ -1,7 +1,11 @@
-"""Replication apply throughput on PostgreSQL: signed product entries of another origin, verified and
-upserted by the real apply path, beside the raw Ed25519 verify rate and the raw INSERT rate of the same rows.
+"""Replication apply throughput on PostgreSQL: signed entries of other origins, verified and upserted by the
+real apply path, beside the raw Ed25519 verify rate and the raw INSERT rate of the same product rows.
 
     .venv/bin/python bench/replication.py [--count 20000]
+
+Two feeds, as they really are: (1) a listing origin's log (BJIDX): each listing is a product entry and its
+home exchange's recognition entry; (2) another exchange's log (GYBDX) holding its recognitions of those
+products — at network scale most records are recognitions (every exchange records one per product).
 
 The entries are produced the way an origin produces them (canonical JSON of the envelope, Ed25519-signed
 with the origin's key) and applied with `federation.services.apply_page`, page by page, as a pull does:
@@ -96,21 +100,81 @@ def main() -> int:
     # Baseline 2: raw INSERT of the same product rows into a copy of the table.
     insert_rate = raw_insert_rate(rows)
 
-    # The real apply path.
-    started = time.perf_counter()
-    after = 0
-    for i in range(0, len(items), args.page):
-        _, after = apply_page(origin="BJIDX", items=items[i : i + args.page], source="BJIDX", after=after)
-    apply_seconds = time.perf_counter() - started
+    # A second origin whose log holds its verdicts on BJIDX's products.
+    gybdx_key = Ed25519PrivateKey.generate()
+    peer_add(
+        code="GYBDX",
+        base_url="http://127.0.0.1:9",
+        public_key=base64.b64encode(
+            gybdx_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        ).decode(),
+    )
+
+    def recognition(code: str, exchange: str, seq: int, key) -> dict:
+        envelope = {
+            "origin": exchange,
+            "seq": seq,
+            "type": "recognition",
+            "gid": f"{code}@{exchange}",
+            "version": 1,
+            "payload": {
+                "product": code,
+                "exchange": exchange,
+                "status": "recognised",
+                "reasons": [],
+                "product_version": 3,
+                "decided_by": "home" if exchange == "BJIDX" else "auto",
+                "policy": "1.0",
+            },
+        }
+        body = canonical(envelope)
+        return {"entry": envelope, "signature": base64.b64encode(key.sign(body.encode())).decode()}
+
+    listing = []  # BJIDX's log: product, then its home recognition, per listing
+    for i, it in enumerate(items):
+        it = json.loads(json.dumps(it))
+        it["entry"]["seq"] = 2 * i + 1
+        body = canonical(it["entry"])
+        it["signature"] = base64.b64encode(origin_key.sign(body.encode())).decode()
+        listing += [it, recognition(it["entry"]["gid"], "BJIDX", 2 * i + 2, origin_key)]
+    verdicts = [recognition(it["entry"]["gid"], "GYBDX", i + 1, gybdx_key) for i, it in enumerate(items)]
+    listing = json.loads(json.dumps(listing, ensure_ascii=False))
+    verdicts = json.loads(json.dumps(verdicts, ensure_ascii=False))
+
+    def apply_feed(origin: str, feed: list) -> float:
+        started = time.perf_counter()
+        after = 0
+        for i in range(0, len(feed), args.page):
+            _, after = apply_page(origin=origin, items=feed[i : i + args.page], source=origin, after=after)
+        return time.perf_counter() - started
+
+    listing_seconds = apply_feed("BJIDX", listing)
     applied = Product.objects.filter(exchange_id="BJIDX").count()
     if applied != args.count:
         print(f"FAILED: {applied} of {args.count} applied", file=sys.stderr)
         return 1
+    verdict_seconds = apply_feed("GYBDX", verdicts)
+    from products.models import Recognition
+
+    if Recognition.objects.filter(exchange_id="GYBDX").count() != args.count:
+        print("FAILED: GYBDX's recognitions not all applied", file=sys.stderr)
+        return 1
     print(f"raw Ed25519 verify of the same entries:            {verify_rate:9.0f} /s")
     print(f"raw INSERT of the same product rows (executemany): {insert_rate:9.0f} rows/s")
     print(
-        f"apply (verify + validate + upsert + recognise):    {args.count / apply_seconds:9.0f} records/s "
-        f"({apply_seconds:.1f} s)"
+        f"apply a listing origin's log (product + its home recognition, verify + validate + upsert + "
+        f"this node's own recognition):\n"
+        f"                                                   {len(listing) / listing_seconds:9.0f} records/s "
+        f"({len(listing)} records, {args.count / listing_seconds:.0f} products/s, {listing_seconds:.1f} s)"
+    )
+    print(
+        f"apply another exchange's recognitions of them:     {len(verdicts) / verdict_seconds:9.0f} records/s "
+        f"({len(verdicts)} records, {verdict_seconds:.1f} s)"
+    )
+    total = len(listing) + len(verdicts)
+    print(
+        f"both feeds:                                        {total / (listing_seconds + verdict_seconds):9.0f} "
+        f"records/s"
     )
     return 0
 
