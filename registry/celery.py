@@ -3,6 +3,10 @@
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+
+# filesystem:// is the embedded default broker; its messages are written atomically (core/broker.py).
+TRANSPORT_ALIASES["filesystem"] = "core.broker:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
 

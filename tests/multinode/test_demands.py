@@ -211,3 +211,36 @@ def test_expiry_at_the_deadline_propagates(nodes):
         40,
         message="expired at BJIDX",
     )
+
+
+def test_a_demand_with_a_chosen_reach_reaches_only_those_nodes(nodes):
+    shdex, bjidx, gybdx = nodes["SHDEX"], nodes["BJIDX"], nodes["GYBDX"]
+    buyer = _register(
+        gybdx, uscc=make_uscc(random.Random(7007), "520100"), name="贵阳定向采购有限公司", roles=["demander"],
+        username="buyer7",
+    )  # fmt: skip
+    body = {
+        **DEMAND,
+        "title": "上海市港口物流数据定向采购",
+        "description": "仅面向上海数据交易所征集港口物流与集装箱周转数据，其他交易所不应收到本需求内容。",
+        "reach": ["SHDEX"],
+    }
+    posted = gybdx.api("POST", "/api/v1/demands/", json=body, **_as(buyer))
+    assert posted.status_code == 201, posted.text
+    gid = posted.json()["id"]
+    wait_until(
+        lambda: shdex.api("GET", f"/api/v1/demands/{gid}/").status_code == 200,
+        REPLICATION,
+        message="at SHDEX",
+    )
+    wait_until(
+        lambda: bjidx.origin_state("GYBDX")["cursor"] >= gybdx.own_seq(), REPLICATION, message="BJIDX synced"
+    )
+    assert bjidx.api("GET", f"/api/v1/demands/{gid}/").status_code == 404
+    held = bjidx.shell_json(
+        "import json\nfrom federation.models import Entry\nfrom demands.models import Demand\n"
+        f"print(json.dumps([Demand.objects.filter(gid={gid!r}).count(), "
+        f"Entry.objects.filter(gid='demand:' + {gid!r}).count(), "
+        "' '.join(Entry.objects.values_list('body', flat=True))]))"
+    )
+    assert held[0] == 0 and held[1] == 1 and body["description"] not in held[2]

@@ -1,0 +1,68 @@
+"""The embedded broker (file-system transport): a consumer never sees a half-written message."""
+
+from pathlib import Path
+
+from kombu import Connection
+
+from registry.celery import app
+
+
+def _connection(tmp_path: Path) -> Connection:
+    folder = tmp_path / "queue"
+    folder.mkdir()
+    return Connection(
+        "filesystem://",
+        transport_options={
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "control_folder": str(tmp_path),
+            "store_processed": False,
+        },
+    )
+
+
+def test_the_celery_app_uses_the_atomic_transport_for_filesystem_urls():
+    with app.connection_for_write("filesystem://") as conn:
+        assert type(conn.transport).__module__ == "core.broker"
+
+
+def test_a_message_being_written_is_not_consumed_and_a_written_one_is_whole(tmp_path):
+    with _connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("jobs")
+        folder = tmp_path / "queue"
+        # A producer in the middle of writing: the file exists, the bytes are not there yet.
+        (folder / "1_abc.jobs.msg.part").write_bytes(b"")
+        queue.put({"n": 1})
+        assert [p.name.endswith(".msg") for p in folder.iterdir()].count(True) == 1
+        message = queue.get(timeout=1)
+        assert message.payload == {"n": 1}
+        message.ack()
+        assert (folder / "1_abc.jobs.msg.part").exists()  # never picked up, never decoded
+        queue.close()
+
+
+def test_while_a_message_is_written_the_consumer_finds_nothing(tmp_path, monkeypatch):
+    """kombu's own transport creates `<name>.jobs.msg` and then writes it: a consumer polling at that moment
+    moves and decodes an empty file and the worker dies. Here the consumer polls in mid-write."""
+    import queue as stdlib_queue
+
+    from core import broker
+
+    seen = {}
+    with _connection(tmp_path) as conn:
+        channel = conn.default_channel
+        original = broker.dumps
+
+        def dumps_while_polling(payload):
+            seen["files"] = sorted(p.name.rsplit(".", 1)[-1] for p in (tmp_path / "queue").iterdir())
+            try:
+                channel._get("jobs")
+                seen["consumed"] = True
+            except stdlib_queue.Empty:
+                seen["consumed"] = False
+            return original(payload)
+
+        monkeypatch.setattr(broker, "dumps", dumps_while_polling)
+        channel._put("jobs", {"n": 2})
+        assert seen == {"files": ["part"], "consumed": False}
+        assert channel._get("jobs") == {"n": 2}
