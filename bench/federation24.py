@@ -212,6 +212,20 @@ def main() -> int:
         )
 
         # --- 2. demands --------------------------------------------------------------------------------------
+        # The nodes are still applying each other's recognitions of the listings: wait until every node has
+        # caught up with every origin (quiet), so the latencies below are those of a demand, not of a backlog.
+        quiet_started = time.time()
+
+        def quiet():
+            return all(
+                not any(o["lag_entries"] for o in node.sync_status()["origins"]) for node in federation
+            )
+
+        try:
+            wait_until(quiet, 1800, interval=10, message="every node current with every origin")
+            print(f"federation quiet (no lag anywhere) {time.time() - quiet_started:.0f} s after convergence")
+        except AssertionError as exc:
+            print(f"not quiet: {exc}")
         home = federation[codes[0]]
         body = json.loads((ROOT / "docs/examples/participant.json").read_text("utf-8"))
         body.update(
@@ -230,7 +244,7 @@ def main() -> int:
         access = home.api("POST", "/api/v1/auth/token/", json=body["account"]).json()["access"]
         wait_until(
             lambda: all(n.api("GET", f"/api/v1/participants/{body['uscc']}/").status_code == 200 for n in federation),
-            120, message="the demander known everywhere",
+            600, message="the demander known everywhere",
         )  # fmt: skip
         template = json.loads((ROOT / "docs/examples/demand.json").read_text("utf-8"))
         template["deadline"] = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=60)).isoformat()
