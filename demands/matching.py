@@ -2,7 +2,8 @@
 replicate here), with a score that explains itself.
 
 Candidates come from Chinese full-text relevance (jieba tokens of the demand's title and description against
-product name, keywords and summary, any token). Each candidate is then scored on structured fit: industry,
+product name, keywords and summary, any token; on PostgreSQL the matches of its selective tokens only, ranked
+on all of them: see MATCH_BUDGET). Each candidate is then scored on structured fit: industry,
 product form, region, time coverage, update frequency, price within budget, and recognition by the demand's
 exchange. The demand's compliance requirements are a filter, not a score: a product that breaks one is not a
 match. The score is the weighted sum, 0–1; every factor is reported with its weight, score and reason.
@@ -11,10 +12,15 @@ match. The score is the weighted sum, 0–1; every factor is reported with its w
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from demands.models import Demand, DemandStatus
@@ -33,6 +39,18 @@ WEIGHTS: dict[str, float] = {
     "recognised": 0.10,
 }
 CANDIDATES = 300
+# Candidates are the matches of the demand's selective words only (`selective_tokens`), ranked on all of
+# its words. A word most products use ("数据", or "上海市" in a Shanghai catalogue) says little about which
+# product fits but would make every product a candidate to rank: 100,000 ranked rows cost 200-300 ms
+# (bench/demand_matching.py). How many products use a word comes from PostgreSQL's statistics of the search
+# vector; words are taken, the title's first and rarer before commoner, while the products matching them
+# stay within MATCH_BUDGET. When the others match fewer than CANDIDATES, a broad word is taken as well and
+# only its newest RANK_WINDOW matches are ranked. Words within RARITY_TIE of each other count as equally rare.
+MATCH_BUDGET = 8000
+MATCH_SHARE = 0.1
+RANK_WINDOW = 2000
+RARITY_TIE = 1.25
+STATISTICS_TTL = 600.0  # seconds a process keeps the lexeme statistics (they change at ANALYZE)
 NOTIFY_THRESHOLD = 0.5  # a provider is told about a demand its product matches at least this well
 FREQUENCY_ORDER = ("realtime", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly")
 
@@ -86,16 +104,17 @@ def _region(demand: Demand, coverage: list[str]) -> tuple[float, str]:
     return 0.0, f"covers {', '.join(coverage[:3])}, not {', '.join(demand.spatial_coverage[:3])}"
 
 
-def _time(demand: Demand, temporal: dict) -> tuple[float, str]:
+def _time(demand: Demand, temporal: dict, today: dt.date | None = None) -> tuple[float, str]:
     if not demand.temporal_start and not demand.temporal_end:
         return 1.0, "no time coverage asked"
+    today = today or timezone.localdate()
     try:
         p_start = dt.date.fromisoformat(temporal.get("start")) if temporal.get("start") else dt.date.min
-        p_end = dt.date.fromisoformat(temporal.get("end")) if temporal.get("end") else timezone.localdate()
+        p_end = dt.date.fromisoformat(temporal.get("end")) if temporal.get("end") else today
     except (TypeError, ValueError):
         return 0.0, "product time coverage unreadable"
     d_start = demand.temporal_start or dt.date.min
-    d_end = demand.temporal_end or timezone.localdate()
+    d_end = demand.temporal_end or today
     overlap = (min(p_end, d_end) - max(p_start, d_start)).days
     wanted = max((d_end - d_start).days, 1) if demand.temporal_start else max(overlap, 1)
     if overlap < 0:
@@ -118,8 +137,20 @@ def _frequency(demand: Demand, frequency: str) -> tuple[float, str]:
     return 0.0, f"updated {frequency}, asked {demand.update_frequency}"
 
 
-def score(demand: Demand, product: Product, *, text: float, tokens: list[str], recognised: bool) -> Match:
-    d = product.descriptor
+def score(
+    demand: Demand,
+    product: Product,
+    *,
+    text: float,
+    tokens: list[str],
+    recognised: bool,
+    descriptor: dict | None = None,
+    today: dt.date | None = None,
+) -> Match:
+    """`product`: a Product, or any object with its columns scoring reads (matches_for scores rows);
+    `descriptor`: the parts of the product's descriptor scoring reads (spatial and temporal coverage), when
+    the product was loaded without it."""
+    d = product.descriptor if descriptor is None else descriptor
     words = set(f"{product.search_name} {product.search_keywords} {product.search_body}".split())
     hit = [t for t in tokens if t in words]
     factors = [
@@ -138,7 +169,7 @@ def score(demand: Demand, product: Product, *, text: float, tokens: list[str], r
     in_forms = product.product_form in demand.product_forms
     factors.append(Factor("form", WEIGHTS["form"], float(in_forms), f"form {product.product_form}"))
     factors.append(Factor("region", WEIGHTS["region"], *_region(demand, d.get("spatial_coverage", []))))
-    factors.append(Factor("time", WEIGHTS["time"], *_time(demand, d.get("temporal_coverage", {}))))
+    factors.append(Factor("time", WEIGHTS["time"], *_time(demand, d.get("temporal_coverage", {}), today)))
     factors.append(Factor("frequency", WEIGHTS["frequency"], *_frequency(demand, product.update_frequency)))
     fits = product.price_min <= demand.budget_max and product.price_max >= demand.budget_min
     factors.append(
@@ -162,40 +193,181 @@ def score(demand: Demand, product: Product, *, text: float, tokens: list[str], r
     return Match(product=product, score=round(total, 4), factors=factors)
 
 
+# The columns scoring and the API read, in the model's field order (`Model.from_db` takes them so); the
+# descriptor itself stays in the database, its parts come along.
+_MATCH_FIELDS = {
+    "id",
+    "code",
+    "name",
+    "exchange_id",
+    "provider_uscc",
+    "industry",
+    "product_form",
+    "update_frequency",
+    "price_min",
+    "price_max",
+    "search_name",
+    "search_keywords",
+    "search_body",
+}
+_MATCH_COLUMNS = tuple(f.attname for f in Product._meta.concrete_fields if f.attname in _MATCH_FIELDS)
+_Columns = namedtuple("_Columns", _MATCH_COLUMNS)
+_DESCRIPTOR_PARTS = ("spatial_coverage", "temporal_coverage", "compliance")
+_statistics: dict[str, tuple[float, tuple[dict[str, float], float, float] | None]] = {}
+
+
+def lexeme_statistics() -> tuple[dict[str, float], float, float] | None:
+    """(share of products using each common word, share assumed for any other word, product rows): what
+    PostgreSQL's planner estimates full-text matches with (ANALYZE samples the search vector's lexemes).
+    None where there are none: SQLite, or a table never analysed."""
+    if connection.vendor != "postgresql":
+        return None
+    key = connection.settings_dict["NAME"]
+    cached = _statistics.get(key)
+    if cached and time.monotonic() - cached[0] < STATISTICS_TTL:
+        return cached[1]
+    table = Product._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples "
+            "FROM pg_stats s JOIN pg_class c ON c.oid = %s::regclass "
+            "WHERE s.schemaname = current_schema() AND s.tablename = %s AND s.attname = 'search_vector'",
+            [table, table],
+        )
+        row = cursor.fetchone()
+    found = None
+    if row and row[0] and row[1] and row[2] and row[2] > 0:
+        words, shares, rows = row
+        # The shares are followed by their minimum and maximum (and the share of nulls): a word not listed
+        # is rarer than the rarest listed, and estimated at half of it as the planner does.
+        found = (dict(zip(words, shares[: len(words)], strict=True)), min(shares[: len(words)]) / 2, rows)
+    _statistics[key] = (time.monotonic(), found)
+    return found
+
+
+def selective_tokens(tokens: list[str], *, first: int = 0) -> tuple[list[str], str | None]:
+    """The tokens whose matches become candidates, and the broad one among them whose newest matches only are
+    ranked (None: rank every match). Without statistics, or on a small table: every token.
+
+    Order of preference: the first `first` tokens (the title's: they say what is wanted) before the others,
+    rarer before commoner within each (of tokens about equally rare, within RARITY_TIE, the earlier first:
+    a title names its subject first), and the tokens that alone match more than MATCH_BUDGET last of all.
+    A token is taken while the estimated matches stay within MATCH_BUDGET; a broad one only when the others
+    match fewer than CANDIDATES."""
+    stats = lexeme_statistics()
+    if stats is None or stats[2] <= MATCH_BUDGET:
+        return tokens, None
+    shares, other, rows = stats
+    # On a smaller table a tenth of it: matching more makes PostgreSQL read the whole table instead.
+    budget = min(MATCH_BUDGET, rows * MATCH_SHARE)
+    matched = [shares.get(t, other) * rows for t in tokens]
+
+    def by_rarity(positions: list[int]) -> list[int]:
+        remaining, ordered = list(positions), []
+        while remaining:
+            rarest = min(matched[i] for i in remaining)
+            ordered.append(next(i for i in remaining if matched[i] <= rarest * RARITY_TIE))
+            remaining.remove(ordered[-1])
+        return ordered
+
+    fits = [i for i in range(len(tokens)) if matched[i] <= budget]
+    order = (
+        by_rarity([i for i in fits if i < first])
+        + by_rarity([i for i in fits if i >= first])
+        + sorted((i for i in range(len(tokens)) if matched[i] > budget), key=lambda i: matched[i])
+    )
+    chosen: list[int] = []
+    expected = 0.0  # products matching the chosen tokens, at most
+    listed = 0.0  # of which through words the statistics list (the estimate of any other word is a guess)
+    for i in order:
+        if listed >= CANDIDATES and expected + matched[i] > budget:
+            continue
+        chosen.append(i)
+        expected += matched[i]
+        listed += matched[i] if tokens[i] in shares else 0
+    broad = tokens[chosen[-1]] if chosen and matched[chosen[-1]] > budget else None
+    return [tokens[i] for i in chosen], broad
+
+
+def _by_pk(queryset: QuerySet, ids) -> QuerySet:
+    """`queryset` restricted to these primary keys: one array parameter on PostgreSQL (an `IN` list of
+    hundreds of parameters costs milliseconds to build and parse), `pk__in` elsewhere. Not a subquery: the
+    full-text SQL names the table, so it cannot be nested inside a query of the same table."""
+    ids = list(ids)
+    if connection.vendor != "postgresql":
+        return queryset.filter(pk__in=ids)
+    table = queryset.model._meta.db_table
+    # The table name is the model's own; the ids are one bound parameter.
+    return queryset.filter(RawSQL(f"{table}.id = ANY(%s)", [ids], output_field=BooleanField()))  # noqa: S611
+
+
 def matches_for(demand: Demand, *, limit: int = 20, providers: set[str] | None = None) -> list[Match]:
-    """The best-fitting listed products for `demand`, best first (ties: newest product first)."""
+    """The best-fitting listed products for `demand`, best first (ties: newest product first).
+
+    The products carry the columns scoring and the API read; other fields (the descriptor) load on access."""
     tokens = demand_tokens(demand)
     listed = Product.objects.filter(status=ProductStatus.LISTED)
     if providers is not None:
         listed = listed.filter(provider_uscc__in=providers)
-    candidates = list(
-        search_any(listed, tokens=tokens).select_related("exchange").order_by("-rank", "-id")[:CANDIDATES]
-    )
-    if not candidates:
-        return []
-    top = max(p.rank for p in candidates) or 1.0
-    recognised = set(
-        Recognition.objects.filter(
-            exchange_id=demand.origin,
-            status=RecognitionStatus.RECOGNISED,
-            product_code__in=[p.code for p in candidates],
-        ).values_list("product_code", flat=True)
-    )
-    results = []
-    for product in candidates:
-        if compliance_breaks(demand.compliance_requirements, product.descriptor):
-            continue
-        results.append(
-            score(
-                demand,
-                product,
-                text=max(product.rank, 0) / top,
-                tokens=tokens,
-                recognised=product.code in recognised,
-            )
+    chosen, broad = selective_tokens(tokens, first=len(segment_query(demand.title)))
+    if broad is None:
+        pool = search_any(listed, tokens=tokens, match_tokens=chosen)
+    else:
+        # Every match of the selective tokens and the newest matches of the broad one.
+        ids = set(search_any(listed, tokens=chosen[:-1]).values_list("pk", flat=True))
+        ids.update(
+            search_any(listed, tokens=[broad]).order_by("-id").values_list("pk", flat=True)[:RANK_WINDOW]
         )
-    results.sort(key=lambda m: (-m.score, -m.product.pk))
-    return results[:limit]
+        pool = search_any(_by_pk(listed, ids), tokens=tokens, known_to_match=True)
+    # The CANDIDATES best are ranked on the search vector alone, and then only they are read, with the
+    # descriptor's parts scoring needs (the descriptor is stored out of line, TOAST: reading its parts in the
+    # ranking would fetch them for every match) and whether the demand's exchange recognises them.
+    best = list(pool.order_by("-rank", "-id").values_list("pk", flat=True)[:CANDIDATES])
+    rows = list(
+        search_any(_by_pk(listed, best), tokens=tokens, known_to_match=True)
+        .annotate(
+            **{f"_{name}": KeyTransform(name, "descriptor") for name in _DESCRIPTOR_PARTS},
+            _recognised=Exists(
+                Recognition.objects.filter(
+                    product_code=OuterRef("code"),
+                    exchange_id=demand.origin,
+                    status=RecognitionStatus.RECOGNISED,
+                )
+            ),
+        )
+        .order_by("-rank", "-id")
+        .values_list(*_MATCH_COLUMNS, "rank", *(f"_{name}" for name in _DESCRIPTOR_PARTS), "_recognised")
+    )
+    if not rows:
+        return []
+    n = len(_MATCH_COLUMNS)
+    top = max(row[n] for row in rows) or 1.0
+    today = timezone.localdate()
+    scored = []
+    for row in rows:
+        descriptor = {
+            name: v for name, v in zip(_DESCRIPTOR_PARTS, row[n + 1 : -1], strict=True) if v is not None
+        }
+        if compliance_breaks(demand.compliance_requirements, descriptor):
+            continue
+        # Scored from the row's columns; only the products returned become model instances (below).
+        match = score(
+            demand,
+            _Columns._make(row[:n]),
+            text=max(row[n], 0) / top,
+            tokens=tokens,
+            recognised=row[-1],
+            descriptor=descriptor,
+            today=today,
+        )
+        scored.append((match, row))
+    scored.sort(key=lambda pair: (-pair[0].score, -pair[1][0]))
+    results = []
+    for match, row in scored[:limit]:
+        match.product = Product.from_db(pool.db, _MATCH_COLUMNS, row[:n])
+        match.product.rank = row[n]
+        results.append(match)
+    return results
 
 
 def demands_matched(demands: list[Demand]) -> None:

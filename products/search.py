@@ -157,15 +157,27 @@ def search_rank(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
     return queryset.annotate(rank=RawSQL(rank, params, output_field=FloatField()))
 
 
-def search_any(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
+def search_any(
+    queryset: QuerySet,
+    *,
+    tokens: list[str],
+    match_tokens: list[str] | None = None,
+    known_to_match: bool = False,
+) -> QuerySet:
     """Rows matching any of `tokens`, annotated with `rank` (more and rarer tokens rank higher): the text
-    part of matching a demand's words against products."""
-    if not tokens:
+    part of matching a demand's words against products.
+
+    `match_tokens`: rows matching any of these instead (a subset of `tokens`, say the selective ones), still
+    ranked on all of `tokens`. `known_to_match`: no text condition at all, only the rank (for rows already
+    selected by primary key: repeating the condition would make PostgreSQL visit every match again)."""
+    match_tokens = tokens if match_tokens is None else match_tokens
+    if not tokens or not (match_tokens or known_to_match):
         return queryset.none()
-    condition, rank, params = _sql(queryset, tokens, any_token=True)
-    return queryset.filter(RawSQL(condition, params, output_field=BooleanField())).annotate(
-        rank=RawSQL(rank, params, output_field=FloatField())
-    )
+    _, rank, rank_params = _sql(queryset, tokens, any_token=True)
+    if not known_to_match:
+        condition, _, params = _sql(queryset, match_tokens, any_token=True)
+        queryset = queryset.filter(RawSQL(condition, params, output_field=BooleanField()))
+    return queryset.annotate(rank=RawSQL(rank, rank_params, output_field=FloatField()))
 
 
 def search_apply(queryset: QuerySet, *, q: str) -> QuerySet:
