@@ -4,7 +4,6 @@ a raised version and the change published in the same transaction."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -272,9 +271,12 @@ def response_create(*, actor: Any, demand: Demand, data: dict) -> DemandResponse
             message_en="Only a verified data merchant or service provider responds to demands",
             code="role_required",
         )
-    _participant(
-        actor, role=actor.roles[0] if actor.roles else "data_merchant", what_zh="响应", what_en="responds"
-    )
+    if actor.status != "verified":
+        raise Forbidden(
+            message="该市场主体尚未通过核验或已暂停",
+            message_en="The participant is not verified",
+            code="not_verified",
+        )
     if actor.participant_id == demand.demander_id:
         raise Forbidden(
             message="不能响应自己的需求",
@@ -408,7 +410,3 @@ def response_get(gid: str) -> DemandResponse:
     if response is None:
         raise NotFound(message="没有该响应", message_en="No such response", code="not_found")
     return response
-
-
-def stats_window() -> timedelta:
-    return timedelta(days=90)

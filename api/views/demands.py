@@ -351,18 +351,14 @@ class DemandStatsView(APIView):
         if origin:
             demands = demands.filter(origin=origin.upper())
         demands = list(demands[:1000])
-        firsts = dict(
+        firsts, counts = {}, {}
+        for gid, first, n in (
             DemandResponse.objects.filter(demand_gid__in=[d.gid for d in demands])
             .values("demand_gid")
             .annotate(first=Min("created_at"), n=Count("id"))
-            .values_list("demand_gid", "first")
-        )
-        counts = dict(
-            DemandResponse.objects.filter(demand_gid__in=[d.gid for d in demands])
-            .values("demand_gid")
-            .annotate(n=Count("id"))
-            .values_list("demand_gid", "n")
-        )
+            .values_list("demand_gid", "first", "n")
+        ):
+            firsts[gid], counts[gid] = first, n
         rows = []
         by_exchange: dict[str, dict] = {}
         for d in demands:
