@@ -91,6 +91,9 @@ class SyncState(models.Model):
     last_source = models.CharField(max_length=8, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a pull task was put on the queue and has not started yet."
+    )
 
     def __str__(self) -> str:
         return f"{self.origin} @ {self.cursor}/{self.head_seen} {self.state}"

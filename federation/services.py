@@ -177,14 +177,54 @@ def wake_receive(*, source: str, origin: str, seq: int) -> bool:
     SyncState.objects.filter(pk=origin).exclude(state=SyncState.State.RUNNING).update(
         state=SyncState.State.PENDING, next_attempt_at=now
     )
+    pull_enqueue(origin)
+    return True
 
-    def pull():
+
+def pull_enqueue(origin: str) -> bool:
+    """Put a pull of `origin` on the queue unless one is already waiting there. At most one queued pull per
+    origin: a busy node's queue cannot fill with periodic pulls that a wake-up's pull would wait behind. A
+    queued pull not started after a few leases is taken for lost (a broker failure) and queued again."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=4 * _conf("PULL_LEASE"))
+    queued = (
+        SyncState.objects.filter(pk=origin)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=stale))
+        .update(queued_at=now)
+    )
+    if not queued:
+        return False
+
+    def send():
         from federation.tasks import pull_origin
 
         pull_origin.delay(origin)
 
-    transaction.on_commit(pull)
+    transaction.on_commit(send)
     return True
+
+
+def pulls_due() -> list[str]:
+    """Origins a periodic tick should pull: announced lag, a pending or retrying pull that is due, or no
+    successful pull for POLL_INTERVAL (a lost wake-up). A failing origin waits out its backoff."""
+    now = timezone.now()
+    quiet_since = now - timedelta(seconds=_conf("POLL_INTERVAL"))
+    due = []
+    for origin in origins_known():
+        if origin == settings.NODE_CODE:
+            continue
+        state, _ = SyncState.objects.get_or_create(origin=origin)
+        if state.next_attempt_at is not None and state.next_attempt_at > now:
+            continue
+        if (
+            state.head_seen > state.cursor
+            or state.state == SyncState.State.PENDING
+            or (state.state == SyncState.State.RUNNING and state.lease_until and state.lease_until < now)
+            or state.last_success_at is None
+            or state.last_success_at < quiet_since
+        ):
+            due.append(origin)
+    return due
 
 
 # --- Pull and apply -----------------------------------------------------------------------------------------
@@ -210,6 +250,7 @@ def pull_origin(*, origin: str) -> int:
     """Bring this node's copy of `origin` up to date from the first source that answers. Returns the number
     of entries applied. Safe to run concurrently and to kill at any point: the cursor moves only in the
     transaction that applied the page."""
+    SyncState.objects.filter(pk=origin).update(queued_at=None)  # a wake-up from now on queues another
     state = _claim_pull(origin)
     if state is None:
         return 0
@@ -322,25 +363,36 @@ def apply_page(*, origin: str, items: list, source: str, after: int, repair: boo
     public_key = origin_public_key(origin)
     if public_key is None or not is_exchange_code(origin):
         raise PeerError(f"no public key on file for origin {origin}", transient=False)
-    last_seq = after
     checked: list[tuple[dict, str, str]] = []
     with transaction.atomic():
         state = SyncState.objects.select_for_update().get(pk=origin)
+        if not repair:
+            # Another pull may have applied part of this page while this one fetched it: skip that part.
+            after = max(after, state.cursor)
+        last_seq = after
         for item in items:
+            if 0 < _seq_hint(item) <= after:
+                continue  # already applied (a peer must only send entries after the cursor): not even checked
             try:
                 envelope, body = envelope_check(item, origin=origin, public_key=public_key)
             except EnvelopeError as exc:
                 _quarantine(origin, source, item, str(exc), seq=_seq_hint(item))
                 continue
             if envelope["seq"] <= after:
-                continue  # a peer must only send entries after the cursor; never go backwards
+                continue  # never go backwards
             last_seq = max(last_seq, envelope["seq"])
             checked.append((envelope, body, item["signature"]))
         applied = _apply_checked(origin, checked, source, repair=repair)
+        # A long catch-up renews its lease with every page, so no other worker takes the origin over.
+        lease = {"lease_until": timezone.now() + timedelta(seconds=_conf("PULL_LEASE"))}
+        if state.state != SyncState.State.RUNNING:
+            lease = {}
         if not repair and last_seq > state.cursor:
             SyncState.objects.filter(pk=origin).update(
-                cursor=last_seq, head_seen=_at_least("head_seen", last_seq)
+                cursor=last_seq, head_seen=_at_least("head_seen", last_seq), **lease
             )
+        elif lease:
+            SyncState.objects.filter(pk=origin).update(**lease)
     return applied, last_seq
 
 

@@ -1,12 +1,9 @@
 """Thin Celery tasks: each calls a service. All are idempotent and safe to run twice or concurrently."""
 
 from celery import shared_task
-from django.conf import settings
-from django.utils import timezone
 
 from federation import services
-from federation.models import SyncState
-from federation.selectors import origins_known, peers_enabled
+from federation.selectors import peers_enabled
 
 
 @shared_task(name="federation.tasks.wake_peers", ignore_result=True)
@@ -30,13 +27,8 @@ def sync_tick() -> None:
     """Beat: retry wake-ups and pull every origin, so a lost wake-up costs latency, never data."""
     services.wakeups_deliver()
     fetch_private.delay()  # private records whose fetch failed are retried here, backed off
-    now = timezone.now()
-    for origin in origins_known():
-        if origin == settings.NODE_CODE:
-            continue
-        state, _ = SyncState.objects.get_or_create(origin=origin)
-        if state.next_attempt_at is None or state.next_attempt_at <= now:  # a failing origin is backed off
-            pull_origin.delay(origin)
+    for origin in services.pulls_due():
+        services.pull_enqueue(origin)
 
 
 @shared_task(name="federation.tasks.fetch_private", ignore_result=True)

@@ -86,6 +86,9 @@ NODE_PRIVATE_KEY = env.str("NODE_PRIVATE_KEY", default="")
 FEDERATION = {
     # How often beat pulls every origin and retries wake-ups (seconds). A lost wake-up costs at most this.
     "SYNC_INTERVAL": _int("FEDERATION_SYNC_INTERVAL", 5, minimum=1),
+    # An origin with no announced lag is still polled once this often (seconds): the safety net for lost
+    # wake-ups. Polling every origin on every tick costs a signed request per origin per tick per node.
+    "POLL_INTERVAL": _int("FEDERATION_POLL_INTERVAL", 30, minimum=1),
     "ANTI_ENTROPY_INTERVAL": _int("FEDERATION_ANTI_ENTROPY_INTERVAL", 300, minimum=5),
     # Node-to-node request signatures older than this (or expired) are refused: bounds replay.
     "SIGNATURE_MAX_AGE": _int("FEDERATION_SIGNATURE_MAX_AGE", 60, minimum=5),

@@ -182,6 +182,7 @@ class Node:
             PYTHONUNBUFFERED="1",
             DJANGO_SETTINGS_MODULE="registry.settings",
             FEDERATION_SYNC_INTERVAL="1",
+            FEDERATION_POLL_INTERVAL="1",
             FEDERATION_PULL_LEASE="5",
             FEDERATION_ANTI_ENTROPY_INTERVAL="3600",
             FEDERATION_MAX_BACKOFF="4",

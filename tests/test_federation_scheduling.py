@@ -1,0 +1,99 @@
+"""When pulls are queued: at most one queued pull per origin, periodic polls only where they are due, and a
+pull that finds part of its page already applied by another skips it.
+
+A busy node (24 peers on two cores in bench/federation24.py) used to queue a pull of every origin on every
+tick; its queue grew faster than its worker drained it and a wake-up's pull waited minutes behind them.
+"""
+
+from datetime import timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+from django.test import override_settings
+from django.utils import timezone
+
+from federation.models import SyncState
+from federation.services import apply_page, peer_add, pull_enqueue, pulls_due, wake_receive
+from federation.tasks import sync_tick
+from tests.test_federation_apply import ORIGIN, _public_b64, code, item, product, samples
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def origin_key() -> Ed25519PrivateKey:
+    key = Ed25519PrivateKey.generate()
+    peer_add(code=ORIGIN, base_url="http://127.0.0.1:9", public_key=_public_b64(key))
+    return key
+
+
+def _state(**fields) -> SyncState:
+    SyncState.objects.filter(pk=ORIGIN).update(**fields)
+    return SyncState.objects.get(pk=ORIGIN)
+
+
+def test_a_pull_is_queued_once_until_it_starts(origin_key, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as sent:
+        assert pull_enqueue(ORIGIN) is True
+        assert pull_enqueue(ORIGIN) is False  # already waiting on the queue
+        assert wake_receive(source=ORIGIN, origin=ORIGIN, seq=5) is True  # scheduled, not queued twice
+    assert len(sent) == 1
+    assert SyncState.objects.get(pk=ORIGIN).queued_at is not None
+
+    # A queued pull that never started (its message lost with a broker) is queued again after four leases.
+    _state(queued_at=timezone.now() - timedelta(seconds=121))
+    with django_capture_on_commit_callbacks() as sent:
+        assert pull_enqueue(ORIGIN) is True
+    assert len(sent) == 1
+
+
+def test_a_started_pull_lets_the_next_wake_up_queue_another(origin_key, django_capture_on_commit_callbacks):
+    from federation.services import pull_origin
+
+    pull_enqueue(ORIGIN)
+    # The peer (http://127.0.0.1:9) refuses the connection: the pull fails, but it started.
+    pull_origin(origin=ORIGIN)
+    state = SyncState.objects.get(pk=ORIGIN)
+    assert state.queued_at is None and state.state == SyncState.State.PENDING and state.last_error
+    with django_capture_on_commit_callbacks() as sent:
+        assert pull_enqueue(ORIGIN) is True
+    assert len(sent) == 1
+
+
+@override_settings(FEDERATION={**settings.FEDERATION, "POLL_INTERVAL": 30})
+def test_periodic_ticks_pull_only_what_is_due(origin_key, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    _state(last_success_at=None)
+    assert pulls_due() == [ORIGIN]  # never pulled
+    _state(last_success_at=now - timedelta(seconds=5), state=SyncState.State.IDLE, cursor=10, head_seen=10)
+    assert pulls_due() == []  # current, polled recently
+    _state(head_seen=12)
+    assert pulls_due() == [ORIGIN]  # a wake-up announced entries not applied yet
+    _state(head_seen=10, last_success_at=now - timedelta(seconds=31))
+    assert pulls_due() == [ORIGIN]  # the safety poll: a wake-up may have been lost
+    _state(state=SyncState.State.PENDING, attempts=3, next_attempt_at=now + timedelta(seconds=60))
+    assert pulls_due() == []  # failing: waits out its backoff
+    _state(next_attempt_at=now - timedelta(seconds=1))
+    assert pulls_due() == [ORIGIN]
+
+    # The tick queues due pulls once, however many ticks pass before a worker starts them.
+    with django_capture_on_commit_callbacks() as sent:
+        sync_tick()
+        sync_tick()
+        sync_tick()
+    pulls = [c for c in sent if "pull" in getattr(c, "__qualname__", "")]
+    assert len(pulls) == 1
+
+
+def test_a_page_partly_applied_by_another_pull_is_skipped_and_the_lease_renewed(origin_key):
+    d = samples(3, seed=21)
+    items = [item(origin_key, seq=i + 1, gid=code(i + 1), payload=product(i + 1, d[i])) for i in range(3)]
+    assert apply_page(origin=ORIGIN, items=items[:2], source=ORIGIN, after=0) == (2, 2)
+    lease = timezone.now() + timedelta(seconds=1)
+    _state(state=SyncState.State.RUNNING, lease_until=lease)
+    # A second pull fetched from cursor 0 before the first committed: it applies only entry 3.
+    assert apply_page(origin=ORIGIN, items=items, source="GYBDX", after=0) == (1, 3)
+    state = SyncState.objects.get(pk=ORIGIN)
+    assert state.cursor == 3
+    assert state.lease_until > lease  # renewed by the page it applied
