@@ -391,8 +391,8 @@ def demand_match_and_notify(gid: str) -> int:
     from participants.models import Participant
 
     demand = Demand.objects.filter(gid=gid).first()
-    if demand is None:
-        return 0
+    if demand is None or demand.notified_version >= demand.version:
+        return 0  # gone, or this version was matched already (a re-queued or duplicate task): nothing to do
     if demand.status != DemandStatus.OPEN:
         created = notify_closed(demand)
         Demand.objects.filter(pk=demand.pk, notified_version__lt=demand.version).update(

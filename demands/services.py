@@ -4,6 +4,7 @@ a raised version and the change published in the same transaction."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -142,11 +143,19 @@ def demands_expire(*, now=None) -> int:
     return count
 
 
+# A demand version changed this long ago and still not matched lost its task (a broker failure): the tick
+# queues it again. Younger ones are left to the task queued when they changed, so a busy worker's queue does
+# not fill with copies of the same match.
+UNMATCHED_AFTER = timedelta(seconds=60)
+
+
 def demands_unmatched(limit: int = 200) -> list[str]:
     from django.db.models import F
 
     return list(
-        Demand.objects.filter(notified_version__lt=F("version"))
+        Demand.objects.filter(
+            notified_version__lt=F("version"), updated_at__lt=timezone.now() - UNMATCHED_AFTER
+        )
         .order_by("updated_at")
         .values_list("gid", flat=True)[:limit]
     )

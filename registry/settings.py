@@ -329,7 +329,8 @@ if _broker_scheme == "filesystem":
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
         # kombu's default polls once a second; replication latency is measured in hundreds of milliseconds.
-        "polling_interval": 0.05,
+        # Each poll lists the queue folder: many nodes on one small machine (bench/federation24.py) poll less.
+        "polling_interval": _int("CELERY_BROKER_POLLING_MS", 50, minimum=10) / 1000,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -217,6 +217,23 @@ class TestNotifications:
         assert listed[0]["payload"]["products"][0]["code"] == supplier.product.code
         assert Demand.objects.get(gid=posted["id"]).first_matched_at is not None
 
+    def test_a_matched_version_is_not_matched_again(self, supplier, posted, django_assert_max_num_queries):
+        """A copy of the task (re-queued by the tick, or delivered twice) costs one query, not a match."""
+        assert demand_match_and_notify(posted["id"]) == 1
+        with django_assert_max_num_queries(1):
+            assert demand_match_and_notify(posted["id"]) == 0
+
+    def test_the_tick_requeues_only_demands_whose_task_was_lost(self, supplier, posted):
+        from demands.services import UNMATCHED_AFTER, demands_unmatched
+
+        assert demands_unmatched() == []  # just posted: its own task is on the queue
+        Demand.objects.filter(gid=posted["id"]).update(
+            updated_at=timezone.now() - UNMATCHED_AFTER - datetime.timedelta(seconds=1)
+        )
+        assert demands_unmatched() == [posted["id"]]  # still unmatched a minute later: queued again
+        demand_match_and_notify(posted["id"])
+        assert demands_unmatched() == []
+
     def test_closing_notifies_every_responder_once(self, supplier, demander, posted):
         assert supplier.post(f"{URL}{posted['id']}/responses/", RESPONSE, format="json").status_code == 201
         closed = demander.post(f"{URL}{posted['id']}/close/", {"reason": "已选定供应商"}, format="json")
