@@ -316,7 +316,7 @@ def recognitions_refresh(
     return written
 
 
-def _check_recognition(origin: str, gid: str, payload: dict) -> dict:
+def _check_recognition(origin: str, gid: str, payload: dict, members: set[str]) -> dict:
     if set(payload) != RECOGNITION_FIELDS:
         raise _bad("", "fields", f"a recognition payload has exactly the fields {sorted(RECOGNITION_FIELDS)}")
     if payload["exchange"] != origin:
@@ -326,7 +326,7 @@ def _check_recognition(origin: str, gid: str, payload: dict) -> dict:
         raise ValidationFailed(errors)
     if gid != f"{payload['participant']}@{origin}":
         raise _bad("participant", "mismatch", "gid must be <participant>@<exchange>")
-    if not isinstance(payload["home"], str) or not Exchange.objects.filter(pk=payload["home"]).exists():
+    if not isinstance(payload["home"], str) or payload["home"] not in members:
         raise _bad("home", "unknown", "home must be a member exchange's code")
     if payload["status"] not in ParticipantRecognition.Status.values:
         raise _bad(
@@ -338,26 +338,43 @@ def _check_recognition(origin: str, gid: str, payload: dict) -> dict:
 
 def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
     errors: dict[str, ValidationFailed] = {}
+    members = set(Exchange.objects.values_list("code", flat=True))
+    valid = []
     for gid, version, payload in items:
         try:
-            payload = _check_recognition(origin, gid, payload)
+            valid.append((version, _check_recognition(origin, gid, payload, members)))
         except ValidationFailed as exc:
             errors[gid] = exc
-            continue
-        row = ParticipantRecognition.objects.filter(
-            participant_id=payload["participant"], exchange_id=origin
-        ).first()
+    existing = {
+        r.participant_id: r
+        for r in ParticipantRecognition.objects.filter(
+            participant_id__in=[p["participant"] for _, p in valid], exchange_id=origin
+        )
+    }
+    creates, updates = [], []
+    now = timezone.now()
+    for version, payload in valid:
+        row = existing.get(payload["participant"])
         if row is not None and (row.version > version or (row.version == version and not repair)):
             continue
         if row is None:
             row = ParticipantRecognition(participant_id=payload["participant"], exchange_id=origin)
+            existing[payload["participant"]] = row
+            creates.append(row)
+        elif row not in updates:
+            updates.append(row)
         row.home, row.status, row.reasons, row.version = (
             payload["home"],
             payload["status"],
             payload["reasons"],
             version,
         )
-        row.save()
+        row.updated_at = now
+    ParticipantRecognition.objects.bulk_create(creates)
+    if updates:
+        ParticipantRecognition.objects.bulk_update(
+            updates, ["home", "status", "reasons", "version", "updated_at"]
+        )
     return errors
 
 

@@ -350,6 +350,30 @@ class TestDuplicates:
         assert Participant.objects.get(participant_id=pid).legal_name != "被篡改"
 
 
+def test_recognitions_from_a_peer_apply_in_one_batch_newer_versions_only(db):
+    from participants.models import ParticipantRecognition
+    from participants.replication import recognition_apply_batch
+
+    a, b, c = _uscc("110000", 21), _uscc("110000", 22), _uscc("110000", 23)
+
+    def rec(pid, status="recognised", home="BJIDX"):
+        return {"participant": pid, "exchange": "GYBDX", "home": home, "status": status, "reasons": []}
+
+    assert recognition_apply_batch("GYBDX", [(f"{a}@GYBDX", 1, rec(a)), (f"{b}@GYBDX", 1, rec(b))]) == {}
+    errors = recognition_apply_batch(
+        "GYBDX",
+        [
+            (f"{a}@GYBDX", 2, rec(a, "not_recognised")),  # newer: applied
+            (f"{b}@GYBDX", 1, rec(b, "not_recognised")),  # same version again: ignored
+            (f"{c}@GYBDX", 1, rec(c, home="NOWHERE")),  # not a member exchange: refused
+        ],
+    )
+    assert list(errors) == [f"{c}@GYBDX"] and errors[f"{c}@GYBDX"].errors[0].field == "home"
+    rows = dict(ParticipantRecognition.objects.values_list("participant_id", "status"))
+    assert rows == {a: "not_recognised", b: "recognised"}
+    assert ParticipantRecognition.objects.get(participant_id=a).version == 2
+
+
 def _peer_key(code="BJIDX") -> Ed25519PrivateKey:
     """Another exchange's node: its key in this node's peer directory."""
     key = Ed25519PrivateKey.generate()
