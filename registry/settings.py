@@ -267,6 +267,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": _rate("THROTTLE_ANON", "600/min"),
         "write": _rate("THROTTLE_WRITE", "1200/min"),
+        "login": _rate("THROTTLE_LOGIN", "10/min"),
     },
     # How many reverse proxies put X-Forwarded-For in front of the node: 0 trusts only the socket address,
     # so a client cannot pick its own throttling identity by sending the header itself.

@@ -414,6 +414,17 @@ class TestTokens:
         alice.save()
         assert _login(anon, username="alice", password="Alice-pass-9931").status_code == 401
 
+    def test_password_guessing_at_one_username_is_limited_from_any_address(self, verified):
+        from rest_framework.test import APIClient
+
+        for i in range(10):
+            client = APIClient(REMOTE_ADDR=f"203.0.113.{i + 1}")  # a new address for every guess
+            assert _login(client, password=f"guess-{i}").status_code == 401
+        refused = _login(APIClient(REMOTE_ADDR="198.51.100.7"))  # even the right password, for a while
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "throttled" and "Retry-After" in refused
+        assert _login(APIClient(REMOTE_ADDR="198.51.100.7"), username="someone-else").status_code == 401
+
     def test_refresh_rotates_and_is_single_use(self, anon, verified):
         pair = _login(anon).json()
         again = anon.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")

@@ -25,6 +25,7 @@ from api.serializers.participants import (
     TrustSerializer,
     VerificationSerializer,
 )
+from api.throttling import AnonReadThrottle, LoginThrottle, WriteThrottle
 from api.views.common import errors
 from participants import services
 from participants.models import Evaluation, Participant
@@ -258,6 +259,7 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 class LoginView(APIView):
     authentication_classes: list = []
+    throttle_classes = [AnonReadThrottle, WriteThrottle, LoginThrottle]
 
     @extend_schema(
         summary="Log in as a participant user at its home node: an access token every node accepts",

@@ -188,6 +188,7 @@ class Node:
             FEDERATION_MAX_BACKOFF="4",
             THROTTLE_ANON="1000000/min",
             THROTTLE_WRITE="1000000/min",
+            THROTTLE_LOGIN="1000000/min",
             LOG_LEVEL="INFO",
             STATIC_ROOT=str(self.data_dir / "static"),
         )
