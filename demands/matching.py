@@ -468,7 +468,13 @@ def opportunities_for(participant_id: str, *, limit: int = 50, window: int = 100
     demands = Demand.objects.filter(status=DemandStatus.OPEN, deadline__gt=now).exclude(
         demander_id=participant_id
     )
-    recognised = {}
+    # Read once: which exchanges recognise which of these products, and each product's words.
+    recognised = set(
+        Recognition.objects.filter(
+            product_code__in=[p.code for p in products], status=RecognitionStatus.RECOGNISED
+        ).values_list("exchange_id", "product_code")
+    )
+    words = {p.code: set(f"{p.search_name} {p.search_keywords} {p.search_body}".split()) for p in products}
     results = []
     for demand in demands.order_by("-posted_at")[:window]:
         tokens = demand_tokens(demand)
@@ -476,17 +482,17 @@ def opportunities_for(participant_id: str, *, limit: int = 50, window: int = 100
             continue
         found = []
         for product in products:
-            words = set(f"{product.search_name} {product.search_keywords} {product.search_body}".split())
-            shared = sum(1 for t in tokens if t in words)
+            shared = sum(1 for t in tokens if t in words[product.code])
             if not shared or compliance_breaks(demand.compliance_requirements, product.descriptor):
                 continue
-            key = (demand.origin, product.code)
-            if key not in recognised:
-                recognised[key] = Recognition.objects.filter(
-                    exchange_id=demand.origin, product_code=product.code, status=RecognitionStatus.RECOGNISED
-                ).exists()
             found.append(
-                score(demand, product, text=shared / len(tokens), tokens=tokens, recognised=recognised[key])
+                score(
+                    demand,
+                    product,
+                    text=shared / len(tokens),
+                    tokens=tokens,
+                    recognised=(demand.origin, product.code) in recognised,
+                )
             )
         if found:
             found.sort(key=lambda m: -m.score)

@@ -19,7 +19,7 @@ from demands.models import Demand, Notification, WebhookDelivery
 from demands.notifications import deliveries_send
 from demands.services import demands_expire
 from federation.models import Entry, PrivateEntry
-from products.models import ProductStatus
+from products.models import ProductStatus, Recognition
 from tests.factories import make_product, random_descriptor, register_provider
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
@@ -414,6 +414,16 @@ def test_opportunities_show_a_provider_the_demands_its_products_match(supplier, 
     assert [r["demand"]["id"] for r in rows] == [posted["id"]]
     assert rows[0]["products"][0]["product"] == supplier.product.code
     assert demander.get("/api/v1/opportunities/").json() == []
+    # The demand's exchange (SHDEX, the product's home) recognises the product; once it no longer does,
+    # the factor says so.
+    factor = {f["name"]: f for f in rows[0]["products"][0]["factors"]}["recognised"]
+    assert factor["score"] == 1.0
+    Recognition.objects.filter(product_code=supplier.product.code, exchange_id="SHDEX").update(
+        status="refused"
+    )
+    rows = supplier.get("/api/v1/opportunities/").json()
+    factor = {f["name"]: f for f in rows[0]["products"][0]["factors"]}["recognised"]
+    assert factor["score"] == 0.0 and factor["reason"] == "not recognised by SHDEX"
 
 
 def test_a_demand_with_a_chosen_reach_is_a_private_record(demander):
