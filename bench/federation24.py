@@ -185,6 +185,10 @@ def main() -> int:
             "LOG_LEVEL": "WARNING",
             "WEB_CONCURRENCY": "1",
             "CELERY_BROKER_POLLING_MS": "250",
+            # The safety poll of every origin costs 24 x 23 signed requests and tasks per interval on these
+            # two cores: at the default 30 s that alone outran the workers (queues grew without end and a
+            # demand's match waited minutes behind polls). Wake-ups carry the data; a lost one costs 300 s.
+            "FEDERATION_POLL_INTERVAL": "300",
             # 24 nodes' processes stay under PostgreSQL's 100 connections when none is kept open.
             **({"DATABASE_CONN_MAX_AGE": "0"} if args.postgres else {}),
         },
