@@ -66,6 +66,9 @@ class OriginCounter(models.Model):
 
     origin = models.CharField(max_length=8, primary_key=True)
     last_seq = models.PositiveBigIntegerField(default=0)
+    wake_queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a wake-up task was queued that has not started yet."
+    )
 
     def __str__(self) -> str:
         return f"{self.origin}: {self.last_seq}"

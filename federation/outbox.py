@@ -4,9 +4,11 @@ transaction as the change (transactional outbox), and wakes the peers after comm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from federation.envelope import envelope_build
 from federation.models import Entry, OriginCounter, PrivateEntry
@@ -23,14 +25,34 @@ class Change:
     audience: tuple[str, ...] = ()
 
 
-def _allocate(count: int) -> int:
-    """Reserve `count` sequence numbers; the counter row stays locked until this transaction commits."""
+# A queued wake-up task that has not started after this long is taken for lost and queued again.
+WAKE_QUEUE_STALE = timedelta(seconds=60)
+
+
+def _allocate(count: int) -> tuple[int, bool]:
+    """Reserve `count` sequence numbers; the counter row stays locked until this transaction commits.
+    Also returns whether this transaction queues the wake-up: only if none is waiting on the queue, since
+    the task announces the head as it is when it runs (one task per commit at 50 commits a second would
+    outrun the worker, and each later wake-up would wait behind the earlier ones)."""
     OriginCounter.objects.get_or_create(origin=settings.NODE_CODE)
     counter = OriginCounter.objects.select_for_update().get(origin=settings.NODE_CODE)
     first = counter.last_seq + 1
     counter.last_seq += count
-    counter.save(update_fields=["last_seq"])
-    return first
+    now = timezone.now()
+    queue = counter.wake_queued_at is None or counter.wake_queued_at < now - WAKE_QUEUE_STALE
+    if queue:
+        counter.wake_queued_at = now
+    counter.save(update_fields=["last_seq", "wake_queued_at"])
+    return first, queue
+
+
+def wake_started(origin: str) -> int:
+    """A wake-up task starts: later commits queue their own again. Returns the head to announce, read after
+    the flag is cleared (the UPDATE waits for a publishing transaction holding the counter, so a commit
+    either sees the flag cleared and queues a task, or is included in this head)."""
+    with transaction.atomic():
+        OriginCounter.objects.filter(origin=origin).update(wake_queued_at=None)
+    return OriginCounter.objects.filter(origin=origin).values_list("last_seq", flat=True).first() or 0
 
 
 def publish(changes: list[Change]) -> int:
@@ -46,7 +68,7 @@ def publish(changes: list[Change]) -> int:
         latest[(change.record_type, change.gid)] = change
     changes = list(latest.values())
     origin = settings.NODE_CODE
-    first = _allocate(len(changes))
+    first, queue_wake = _allocate(len(changes))
     entries = []
     private = []
     for offset, change in enumerate(changes):
@@ -112,5 +134,6 @@ def publish(changes: list[Change]) -> int:
 
         wake_peers.delay(origin, last)
 
-    transaction.on_commit(wake)
+    if queue_wake:
+        transaction.on_commit(wake)
     return last

@@ -8,6 +8,10 @@ from federation.selectors import peers_enabled
 
 @shared_task(name="federation.tasks.wake_peers", ignore_result=True)
 def wake_peers(origin: str, seq: int) -> None:
+    from federation.outbox import wake_started
+
+    # The head now, not the one of the commit that queued this task: later commits rely on it.
+    seq = max(seq, wake_started(origin))
     services.wakeups_enqueue(origin=origin, seq=seq)
     services.wakeups_deliver()
 

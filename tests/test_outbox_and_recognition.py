@@ -108,3 +108,45 @@ class TestRecognitionApi:
         own = make_product(actor=alice, status=ProductStatus.LISTED)
         make_foreign_product(exchange_id="GYBDX")
         assert [p["code"] for p in anon.get(URL, {"recognised_by": "SHDEX"}).json()["results"]] == [own.code]
+
+
+class TestWakeUps:
+    """One wake-up task waits on the queue at a time; it announces the head as it is when it runs."""
+
+    @staticmethod
+    def _publish(gid: str) -> int:
+        from django.db import transaction
+
+        from federation.outbox import Change, publish
+
+        with transaction.atomic():
+            return publish([Change("widget", gid, 1, {"n": gid})])
+
+    def test_commits_while_a_wake_up_waits_queue_no_other(self, db, django_capture_on_commit_callbacks):
+        from federation.outbox import wake_started
+
+        wake_started("SHDEX")  # the fixtures' own publications queued one: it has started
+        with django_capture_on_commit_callbacks() as first:
+            self._publish("a")
+        with django_capture_on_commit_callbacks() as second:
+            last = self._publish("b")
+        assert len(first) == 1 and second == []  # b is announced by the task a queued
+        assert OriginCounter.objects.get().wake_queued_at is not None
+        assert wake_started("SHDEX") == last  # the task starts: it announces b's sequence number
+        assert OriginCounter.objects.get().wake_queued_at is None
+        with django_capture_on_commit_callbacks() as third:
+            self._publish("c")
+        assert len(third) == 1  # after the task started, the next commit queues another
+
+    def test_a_wake_up_lost_on_the_queue_is_queued_again_later(self, db, django_capture_on_commit_callbacks):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from federation.outbox import WAKE_QUEUE_STALE
+
+        self._publish("a")
+        OriginCounter.objects.update(wake_queued_at=timezone.now() - WAKE_QUEUE_STALE - timedelta(seconds=1))
+        with django_capture_on_commit_callbacks() as again:
+            self._publish("b")
+        assert len(again) == 1
