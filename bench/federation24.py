@@ -69,7 +69,9 @@ COLLECT = """
 import json
 from demands.models import Demand, Notification
 gids = {gids!r}
-demands = {{d.gid: [d.posted_at.timestamp(), d.first_matched_at.timestamp() if d.first_matched_at else None]
+# updated_at: when the demand's current version was written here (its arrival, at a replica).
+demands = {{d.gid: [d.posted_at.timestamp(), d.first_matched_at.timestamp() if d.first_matched_at else None,
+                   d.updated_at.timestamp()]
            for d in Demand.objects.filter(gid__in=gids)}}
 notified = {{}}
 for n in Notification.objects.filter(demand_gid__in=gids, kind="match").order_by("created_at"):
@@ -305,7 +307,7 @@ def main() -> int:
         time.sleep(20)
         # One node at a time: 24 Django shells started at once on two cores outlast any timeout.
         results = [n.shell_json(COLLECT.format(gids=gids), timeout=600) for n in federation]
-        matched, notified, missing = [], [], 0
+        matched, notified, arrived, waited, missing = [], [], [], [], 0
         for data in results:
             for gid in gids:
                 posted_match = data["demands"].get(gid)
@@ -313,6 +315,8 @@ def main() -> int:
                     missing += 1
                     continue
                 matched.append(posted_match[1] - posted_match[0])
+                arrived.append(posted_match[2] - posted_match[0])  # replication
+                waited.append(posted_match[1] - posted_match[2])  # the match task's wait and run
                 if gid in data["notified"]:
                     notified.append(data["notified"][gid] - posted_match[0])
         print(
@@ -326,6 +330,12 @@ def main() -> int:
         if notified:
             print(
                 f"  posted -> provider notified   p50 {percentile(notified, 50) * 1000:8.0f} ms  p99 {percentile(notified, 99) * 1000:8.0f} ms  (n={len(notified)} node-demand pairs with a matching provider)"
+            )
+        if matched:
+            print(
+                f"    of which posted -> arrived  p50 {percentile(arrived, 50) * 1000:8.0f} ms  "
+                f"p99 {percentile(arrived, 99) * 1000:8.0f} ms;  arrived -> matched  "
+                f"p50 {percentile(waited, 50) * 1000:8.0f} ms  p99 {percentile(waited, 99) * 1000:8.0f} ms"
             )
         met = (
             not missing
