@@ -123,8 +123,15 @@ def _claim_wakeup(wakeup_id: int) -> bool:
     )
 
 
+WAKE_SENDERS = 8  # wake-ups sent at once: one slow peer must not hold up the others' by its timeout
+
+
 def wakeups_deliver(*, limit: int = 200) -> int:
-    """Send due wake-ups; transient failures back off, permanent ones stop (the periodic pull covers them)."""
+    """Send due wake-ups, several at once; transient failures back off, permanent ones stop (the periodic
+    pull covers them). The claims and their outcomes are written here; only the HTTP requests run in
+    threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
     now = timezone.now()
     due = (
         Wakeup.objects.select_related("peer")
@@ -136,16 +143,29 @@ def wakeups_deliver(*, limit: int = 200) -> int:
         .filter(Q(peer__backoff_until__isnull=True) | Q(peer__backoff_until__lte=now))
         .order_by("next_attempt_at")[:limit]
     )
-    sent = 0
-    for wakeup in due:
-        if not _claim_wakeup(wakeup.pk):
-            continue
-        seq = wakeup.seq
+    claimed = [wakeup for wakeup in due if _claim_wakeup(wakeup.pk)]
+
+    def send(wakeup: Wakeup) -> PeerError | None:
         try:
             peer_request(
-                wakeup.peer, "POST", "/federation/v1/wake/", json_body={"origin": wakeup.origin, "seq": seq}
+                wakeup.peer,
+                "POST",
+                "/federation/v1/wake/",
+                json_body={"origin": wakeup.origin, "seq": wakeup.seq},
             )
         except PeerError as exc:
+            return exc
+        return None
+
+    if len(claimed) > 1:
+        with ThreadPoolExecutor(max_workers=min(WAKE_SENDERS, len(claimed))) as pool:
+            outcomes = list(pool.map(send, claimed))
+    else:
+        outcomes = [send(wakeup) for wakeup in claimed]
+    sent = 0
+    for wakeup, exc in zip(claimed, outcomes, strict=True):
+        seq = wakeup.seq
+        if exc is not None:
             logger.warning("wake-up of %s (%s at %s) failed: %s", wakeup.peer_id, wakeup.origin, seq, exc)
             attempts = wakeup.attempts + 1
             if exc.transient:

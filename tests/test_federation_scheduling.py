@@ -5,7 +5,10 @@ A busy node (24 peers on two cores in bench/federation24.py) used to queue a pul
 tick; its queue grew faster than its worker drained it and a wake-up's pull waited minutes behind them.
 """
 
+import threading
+import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -97,3 +100,59 @@ def test_a_page_partly_applied_by_another_pull_is_skipped_and_the_lease_renewed(
     state = SyncState.objects.get(pk=ORIGIN)
     assert state.cursor == 3
     assert state.lease_until > lease  # renewed by the page it applied
+
+
+class _SlowPeer(BaseHTTPRequestHandler):
+    """A peer's /federation/v1/wake/ that takes its time: counts how many requests are in flight at once."""
+
+    lock = threading.Lock()
+    in_flight = 0
+    most = 0
+    paths: list = []
+
+    def do_POST(self):
+        cls = type(self)
+        with cls.lock:
+            cls.in_flight += 1
+            cls.most = max(cls.most, cls.in_flight)
+            cls.paths.append(self.path)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(0.5)
+        with cls.lock:
+            cls.in_flight -= 1
+        self.send_response(202)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"scheduled": true}')
+
+    def log_message(self, *args):
+        pass
+
+
+def test_wake_ups_go_to_several_peers_at_once_and_each_outcome_is_recorded(db):
+    from federation.models import Peer, Wakeup
+    from federation.services import wakeups_deliver, wakeups_enqueue
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowPeer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _SlowPeer.most, _SlowPeer.paths = 0, []
+    try:
+        for code in ("BJIDX", "GYBDX", "SZDEX"):  # three peers answering slowly
+            key = Ed25519PrivateKey.generate()
+            peer_add(
+                code=code, base_url=f"http://127.0.0.1:{server.server_port}", public_key=_public_b64(key)
+            )
+        peer_add(
+            code="TJNBD", base_url="http://127.0.0.1:9", public_key=_public_b64(Ed25519PrivateKey.generate())
+        )
+        assert wakeups_enqueue(origin="SHDEX", seq=7) == 4
+        assert wakeups_deliver() == 3
+    finally:
+        server.shutdown()
+    assert _SlowPeer.most >= 2  # not one after the other
+    assert _SlowPeer.paths == ["/federation/v1/wake/"] * 3
+    states = dict(Wakeup.objects.values_list("peer_id", "state"))
+    assert states == {"BJIDX": "done", "GYBDX": "done", "SZDEX": "done", "TJNBD": "pending"}
+    refused = Peer.objects.get(pk="TJNBD")  # connection refused: transient, the peer is backed off
+    assert refused.consecutive_failures == 1 and refused.backoff_until is not None
+    assert Wakeup.objects.get(peer_id="TJNBD").attempts == 1
