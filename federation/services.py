@@ -229,11 +229,14 @@ def pulls_due() -> list[str]:
     successful pull for POLL_INTERVAL (a lost wake-up). A failing origin waits out its backoff."""
     now = timezone.now()
     quiet_since = now - timedelta(seconds=_conf("POLL_INTERVAL"))
+    origins = [origin for origin in origins_known() if origin != settings.NODE_CODE]
+    states = SyncState.objects.in_bulk(origins)
+    missing = [SyncState(origin=origin) for origin in origins if origin not in states]
+    SyncState.objects.bulk_create(missing, ignore_conflicts=True)
+    states.update({state.origin: state for state in missing})
     due = []
-    for origin in origins_known():
-        if origin == settings.NODE_CODE:
-            continue
-        state, _ = SyncState.objects.get_or_create(origin=origin)
+    for origin in origins:
+        state = states[origin]
         if state.next_attempt_at is not None and state.next_attempt_at > now:
             continue
         if (

@@ -28,7 +28,7 @@ def pull_origin(origin: str) -> None:
 
 @shared_task(name="federation.tasks.sync_tick", ignore_result=True)
 def sync_tick() -> None:
-    """Beat: retry wake-ups and pull every origin, so a lost wake-up costs latency, never data."""
+    """Beat: retry wake-ups and queue the pulls that are due, so a lost wake-up costs latency, never data."""
     services.wakeups_deliver()
     fetch_private.delay()  # private records whose fetch failed are retried here, backed off
     for origin in services.pulls_due():

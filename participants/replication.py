@@ -359,9 +359,8 @@ def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
             continue
         if row is None:
             row = ParticipantRecognition(participant_id=payload["participant"], exchange_id=origin)
-            existing[payload["participant"]] = row
             creates.append(row)
-        elif row not in updates:
+        else:
             updates.append(row)
         row.home, row.status, row.reasons, row.version = (
             payload["home"],
