@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.exceptions import FieldError, ValidationFailed
+from core.locks import keys_lock
 from exchanges.models import Exchange
 from federation import records
 from federation.outbox import Change, publish
@@ -146,6 +147,13 @@ def participant_payload(p: Participant) -> dict:
     }
 
 
+def participants_lock(participant_ids) -> None:
+    """Serialise, until the transaction ends, the transactions that register, apply or change a registration
+    of any of these companies (core/locks.py): the winner among registrations of one USCC and this node's
+    recognition of it are decided by one transaction at a time."""
+    keys_lock("participant", participant_ids)
+
+
 def participants_publish(participants: list[Participant]) -> None:
     """Publish changes to registrations of this node, then settle duplicates and this node's recognitions
     of the participants concerned, all in the caller's transaction."""
@@ -205,6 +213,7 @@ def participant_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
             valid.append((gid, version, _check_participant(origin, gid, payload)))
         except ValidationFailed as exc:
             errors[gid] = exc
+    participants_lock([v[0] for v in valid])
     existing = {
         p.participant_id: p
         for p in Participant.objects.filter(participant_id__in=[v[0] for v in valid], home_id=origin)
@@ -240,6 +249,7 @@ def participant_live(origin: str):
 
 def duplicates_resolve(participant_ids: set[str]) -> None:
     """Mark, among the registrations of each id, every one but the winner as a duplicate of the winner."""
+    participants_lock(participant_ids)
     groups: dict[str, list[Participant]] = {}
     for row in Participant.objects.filter(participant_id__in=participant_ids).only(
         "participant_id", "home_id", "status", "registered_at", "duplicate_of"
@@ -281,6 +291,7 @@ def recognitions_refresh(
     participant_ids: set[str], *, publish_now: bool = True
 ) -> list[ParticipantRecognition]:
     """Re-decide this node's recognition of each participant; write and publish those that changed."""
+    participants_lock(participant_ids)
     groups: dict[str, list[Participant]] = {}
     for row in Participant.objects.filter(participant_id__in=participant_ids):
         groups.setdefault(row.participant_id, []).append(row)

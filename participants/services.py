@@ -32,7 +32,7 @@ from participants.models import (
     StatusChange,
 )
 from participants.principal import ParticipantPrincipal
-from participants.replication import evaluation_change, participants_publish
+from participants.replication import evaluation_change, participants_lock, participants_publish
 from participants.selectors import participant_get, standing_for_token, winner_pick
 from participants.standards import MAX_REASON, profile_errors, uscc_parse
 
@@ -250,6 +250,7 @@ def participant_register(
             code="not_owner",
         )
     parsed = uscc_parse(uscc)
+    participants_lock([parsed.code])  # a peer's registration of the same company may be applied meanwhile
     clean, errors = profile_errors(profile)
     private_clean, private_errors = _private_clean(private or {})
     if errors or private_errors:
@@ -302,6 +303,7 @@ def participant_register(
 
 
 def _locked(participant: Participant, expected_version: int | None) -> Participant:
+    participants_lock([participant.participant_id])  # before the row lock, in the order applies take them
     locked = Participant.objects.select_for_update().select_related("home").get(pk=participant.pk)
     if expected_version is not None and expected_version != locked.version:
         raise Conflict(
@@ -642,6 +644,7 @@ def providers_register_verified(
                 "participant_id", flat=True
             )
         )
+    participants_lock(codes)
     fresh = [(code, name) for code, name in wanted.items() if code not in known]
     for start in range(0, len(fresh), 1000):
         rows = [

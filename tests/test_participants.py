@@ -784,3 +784,56 @@ class TestReviewFixes:
             f"/api/v1/evaluations/{issued['id']}/revoke/", {"reason": "出具方已暂停"}, format="json"
         )
         assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_registration_waits_for_a_peer_registration_of_the_same_company_being_applied(alice):
+    """A registration made here while a peer's registration of the same USCC is being applied (the race the
+    multinode test met on PostgreSQL: both saw no registration, both created this node's recognition row and
+    one failed with a 500) waits for the apply to commit, then gets the 409 naming the peer's exchange."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from core.exceptions import Conflict
+    from participants.services import participant_register
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers: PostgreSQL only (SQLite serialises writes at BEGIN)")
+
+    pid = _uscc("110000", 77)
+    applied, release, outcome = threading.Event(), threading.Event(), {}
+
+    def apply_and_hold():
+        try:
+            with transaction.atomic():
+                _apply_replica(pid, home="BJIDX")
+                applied.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def register():
+        try:
+            participant_register(actor=alice, uscc=pid, profile=_body())
+            outcome["result"] = "registered"
+        except Conflict as exc:
+            outcome["result"] = exc.code, exc.extra.get("home_exchange")
+        except Exception as exc:  # the failure this test is about: anything but the 409
+            outcome["result"] = repr(exc)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=apply_and_hold)
+    holder.start()
+    assert applied.wait(10)
+    registrar = threading.Thread(target=register)
+    registrar.start()
+    registrar.join(1.0)
+    assert registrar.is_alive(), f"the registration did not wait for the apply: {outcome}"
+    release.set()
+    holder.join(10)
+    registrar.join(10)
+    assert outcome["result"] == ("duplicate_registration", "BJIDX")
+    assert list(Participant.objects.filter(participant_id=pid).values_list("home_id", flat=True)) == ["BJIDX"]
+    assert ParticipantRecognition.objects.get(participant_id=pid, exchange_id="SHDEX").home == "BJIDX"
