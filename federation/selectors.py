@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime
 
 from django.conf import settings
@@ -63,18 +64,34 @@ def record_hash(gid: str, version: int, payload: dict) -> bytes:
     return hashlib.sha256(f"{gid}:{version}:".encode() + canonical(payload).encode("utf-8")).digest()
 
 
-def digests(*, origin: str) -> dict[str, dict]:
+# Process-local: every peer asks for the digests of every origin each anti-entropy round, and each digest
+# reads and hashes every live record of the origin. A cached value is reused while the origin's head has not
+# moved, for half the round at most, so a row changed behind the node's back (head unmoved) is seen within a
+# round. Not in the shared cache: a value there could outlive the database it was computed from.
+_digest_cache: dict[str, tuple[int, float, dict]] = {}
+
+
+def digests(*, origin: str, fresh: bool = False) -> dict[str, dict]:
     """Anti-entropy digest per record type: XOR of SHA-256(gid:version:canonical payload) over the live
-    records this node holds for `origin`, and their count. Equal digests mean equal replicas."""
+    records this node holds for `origin`, and their count. Equal digests mean equal replicas. Computed at
+    most once per head and half anti-entropy interval unless `fresh`."""
+    head, now = head_of(origin), time.monotonic()
+    cached = _digest_cache.get(origin)
+    if (
+        not fresh
+        and cached is not None
+        and cached[0] == head
+        and now - cached[1] < settings.FEDERATION["ANTI_ENTROPY_INTERVAL"] / 2
+    ):
+        return cached[2]
     result = {}
     for name in records.names():
-        acc = bytearray(32)
-        count = 0
+        acc = count = 0
         for gid, version, payload in records.get(name).live(origin):
-            for i, b in enumerate(record_hash(gid, version, payload)):
-                acc[i] ^= b
+            acc ^= int.from_bytes(record_hash(gid, version, payload), "big")
             count += 1
-        result[name] = {"count": count, "digest": acc.hex()}
+        result[name] = {"count": count, "digest": acc.to_bytes(32, "big").hex()}
+    _digest_cache[origin] = (head, now, result)
     return result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -558,28 +559,48 @@ def repair_local(*, origin: str) -> int:
     return restored
 
 
-def anti_entropy_check(*, peer: Peer) -> list[dict]:
-    """Compare digests with `peer` for every origin both follow; repair what differs. Returns a report."""
-    report = []
-    for origin in sorted({*origins_known(), settings.NODE_CODE}):
+def _peer_digests(peer: Peer, origins: list[str]) -> dict[str, Any]:
+    """The peer's digests of `origins` in one request; from a peer without the batch endpoint (an older
+    version, 404), one request per origin. A failed origin maps to its PeerError."""
+    try:
+        answer = peer_request(peer, "GET", "/federation/v1/digests/", params={"origins": ",".join(origins)})
+        if isinstance(answer, dict) and isinstance(answer.get("digests"), dict):
+            return {origin: answer["digests"].get(origin) for origin in origins}
+        return dict.fromkeys(origins)
+    except PeerError as exc:
+        if exc.status != 404:
+            return dict.fromkeys(origins, exc)
+    found: dict[str, Any] = {}
+    for origin in origins:
         try:
-            theirs = peer_request(peer, "GET", f"/federation/v1/digests/{origin}/")
+            answer = peer_request(peer, "GET", f"/federation/v1/digests/{origin}/")
+            found[origin] = answer.get("digests") if isinstance(answer, dict) else None
         except PeerError as exc:
-            report.append({"peer": peer.exchange_id, "origin": origin, "status": "error", "error": str(exc)})
-            continue
-        mine = digests(origin=origin)
-        if not isinstance(theirs, dict) or theirs.get("digests") == mine:
+            found[origin] = exc
+    return found
+
+
+def anti_entropy_check(*, peer: Peer) -> list[dict]:
+    """Compare digests with `peer` for every origin both follow; repair what differs. Returns a report.
+    This node's digests are those of this round (`selectors.digests`); on a difference they are recomputed
+    before anything is repaired."""
+    report = []
+    origins = sorted({*origins_known(), settings.NODE_CODE})
+    for origin, theirs in _peer_digests(peer, origins).items():
+        if isinstance(theirs, PeerError):
             report.append(
-                {
-                    "peer": peer.exchange_id,
-                    "origin": origin,
-                    "status": "equal" if isinstance(theirs, dict) else "error",
-                }
+                {"peer": peer.exchange_id, "origin": origin, "status": "error", "error": str(theirs)}
             )
+            continue
+        if not isinstance(theirs, dict):
+            report.append({"peer": peer.exchange_id, "origin": origin, "status": "error"})
+            continue
+        if theirs == digests(origin=origin) or theirs == digests(origin=origin, fresh=True):
+            report.append({"peer": peer.exchange_id, "origin": origin, "status": "equal"})
             continue
         restored = repair_local(origin=origin)
         repaired = 0
-        if origin != settings.NODE_CODE and digests(origin=origin) != theirs.get("digests"):
+        if origin != settings.NODE_CODE and digests(origin=origin, fresh=True) != theirs:
             try:
                 repaired = _pull_from(peer, origin, repair=True)
             except PeerError as exc:
@@ -587,6 +608,7 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
                     {"peer": peer.exchange_id, "origin": origin, "status": "error", "error": str(exc)}
                 )
                 continue
+            digests(origin=origin, fresh=True)
         report.append(
             {
                 "peer": peer.exchange_id,

@@ -12,6 +12,7 @@ urlpatterns = [
         views.PrivateEntryView.as_view(),
         name="private",
     ),
+    path("digests/", views.DigestsView.as_view(), name="digests-all"),
     path("digests/<str:origin>/", views.DigestView.as_view(), name="digests"),
     path("status/", views.StatusView.as_view(), name="status"),
 ]

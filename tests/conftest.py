@@ -36,6 +36,16 @@ def _fresh_throttle_counters():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_digests():
+    """Digests are cached in the process per origin head; every test's database starts over."""
+    from federation import selectors
+
+    selectors._digest_cache.clear()
+    yield
+    selectors._digest_cache.clear()
+
+
 @pytest.fixture
 def example_descriptor() -> dict:
     return copy.deepcopy(EXAMPLE_DESCRIPTOR)

@@ -1,0 +1,166 @@
+"""Anti-entropy rounds that a busy node can afford: one digests request per peer, this node's digests
+computed once per round, and one task per peer spread over the interval.
+
+bench/federation24.py found a round (23 peers x 24 origins, each digest recomputed for each peer, all in one
+task) holding a node's only worker for up to a minute, while a demand's pull and match waited behind it.
+"""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.db.models import F
+
+from federation import selectors, tasks
+from federation.selectors import digests
+from federation.services import anti_entropy_check, peer_add
+from products.models import Product, ProductStatus
+from tests.factories import make_product, random_descriptor, register_provider
+from tests.test_federation_apply import _public_b64
+from tests.test_federation_http import as_bjidx  # noqa: F401 - the signed-request fixture
+
+pytestmark = pytest.mark.django_db
+
+
+def _list_one(alice) -> Product:
+    descriptor = random_descriptor()
+    register_provider(descriptor["provider"]["uscc"], descriptor["provider"]["name"])
+    return make_product(actor=alice, descriptor=descriptor, status=ProductStatus.LISTED)
+
+
+def test_the_digests_of_several_origins_come_in_one_signed_answer(alice, as_bjidx):  # noqa: F811
+    _list_one(alice)
+    response = as_bjidx("GET", "/federation/v1/digests/?origins=SHDEX,bjidx")
+    assert response.status_code == 200, response.content
+    batch = response.json()["digests"]
+    assert sorted(batch) == ["BJIDX", "SHDEX"]
+    for origin in ("SHDEX", "BJIDX"):
+        assert batch[origin] == as_bjidx("GET", f"/federation/v1/digests/{origin}/").json()["digests"]
+    assert batch["SHDEX"]["product"]["count"] >= 1
+    # Without a choice: every origin this node follows (its peers) and its own.
+    assert sorted(as_bjidx("GET", "/federation/v1/digests/").json()["digests"]) == ["BJIDX", "SHDEX"]
+
+
+@pytest.mark.parametrize("origins", ["SH", "SHDEX;BJIDX", ",".join(["SHDEX"] * 65), "SHDEX,"])
+def test_a_bad_list_of_origins_is_400_naming_the_field(as_bjidx, origins):  # noqa: F811
+    response = as_bjidx("GET", f"/federation/v1/digests/?origins={origins}")
+    assert response.status_code == 400, response.content
+    assert [e["field"] for e in response.json()["error"]["errors"]] == ["origins"]
+
+
+def test_unsigned_digests_are_401(client):
+    assert client.get("/federation/v1/digests/").status_code == 401
+
+
+def test_digests_are_computed_once_per_head_unless_asked_fresh(alice):
+    _list_one(alice)
+    first = digests(origin="SHDEX")
+    Product.objects.filter(exchange_id="SHDEX").update(version=F("version") + 1)  # behind the node's back
+    assert digests(origin="SHDEX") == first  # the same round: reused
+    changed = digests(origin="SHDEX", fresh=True)
+    assert changed["product"]["digest"] != first["product"]["digest"]
+    assert digests(origin="SHDEX") == changed  # the fresh value replaces the cached one
+    _list_one(alice)  # the head moves: computed again
+    moved = digests(origin="SHDEX")
+    assert moved["product"]["count"] == changed["product"]["count"] + 1
+
+
+def test_a_cached_digest_expires_after_half_a_round(alice, settings, monkeypatch):
+    _list_one(alice)
+    first = digests(origin="SHDEX")
+    Product.objects.filter(exchange_id="SHDEX").update(version=F("version") + 1)
+    clock = selectors.time.monotonic()
+    monkeypatch.setattr(
+        selectors.time, "monotonic", lambda: clock + settings.FEDERATION["ANTI_ENTROPY_INTERVAL"] / 2 + 1
+    )
+    assert digests(origin="SHDEX") != first
+
+
+def test_a_round_is_one_task_per_enabled_peer_spread_over_the_interval(settings, monkeypatch):
+    codes = ["BJIDX", "GYBDX", "SZDEX", "TJNBD"]
+    for code in codes:
+        key = _public_b64(Ed25519PrivateKey.generate())
+        peer_add(code=code, base_url="http://127.0.0.1:9", public_key=key, enabled=code != "TJNBD")
+    queued = []
+    monkeypatch.setattr(
+        tasks.anti_entropy_peer, "apply_async", lambda args, countdown: queued.append((args, countdown))
+    )
+    tasks.anti_entropy()
+    interval = settings.FEDERATION["ANTI_ENTROPY_INTERVAL"]
+    spread = [round(i * interval / 3, 1) for i in range(3)]
+    assert queued == [((code,), countdown) for code, countdown in zip(codes[:3], spread, strict=True)]
+
+
+class _Peer(BaseHTTPRequestHandler):
+    """A peer on loopback serving digests, with or without the one-request endpoint (an older version)."""
+
+    answers: dict = {}
+    batch = True
+    paths: list = []
+
+    def do_GET(self):
+        cls = type(self)
+        cls.paths.append(self.path)
+        path = self.path.split("?")[0]
+        if path == "/federation/v1/digests/" and cls.batch:
+            body, status = {"digests": cls.answers}, 200
+        elif path.startswith("/federation/v1/digests/") and path.count("/") == 5:
+            origin = path.rstrip("/").rsplit("/", 1)[1]
+            body, status = {"origin": origin, "digests": cls.answers[origin]}, 200
+        else:
+            body, status = {"error": {"code": "not_found"}}, 404
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def loopback_peer():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Peer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    peer = peer_add(
+        code="BJIDX",
+        base_url=f"http://127.0.0.1:{server.server_port}",
+        public_key=_public_b64(Ed25519PrivateKey.generate()),
+    )
+    _Peer.paths = []
+    yield peer
+    server.shutdown()
+
+
+@pytest.mark.parametrize("batch", [True, False], ids=["one request", "older peer: one per origin"])
+def test_a_check_asks_a_peer_once_or_origin_by_origin_if_it_is_older(alice, loopback_peer, batch):
+    _list_one(alice)
+    _Peer.batch = batch
+    _Peer.answers = {origin: digests(origin=origin, fresh=True) for origin in ("BJIDX", "SHDEX")}
+    report = anti_entropy_check(peer=loopback_peer)
+    assert {(r["origin"], r["status"]) for r in report} == {("BJIDX", "equal"), ("SHDEX", "equal")}
+    paths = [p.split("?")[0] for p in _Peer.paths]
+    if batch:
+        assert paths == ["/federation/v1/digests/"] and "origins=BJIDX%2CSHDEX" in _Peer.paths[0]
+    else:
+        assert paths == [
+            "/federation/v1/digests/",
+            "/federation/v1/digests/BJIDX/",
+            "/federation/v1/digests/SHDEX/",
+        ]
+
+
+def test_a_difference_hidden_by_this_rounds_cache_is_found_before_anything_is_repaired(alice, loopback_peer):
+    """The peer's digest differs from this node's cached one only because the cached one is stale: the
+    check recomputes and finds them equal, and repairs nothing."""
+    _list_one(alice)
+    cached = digests(origin="SHDEX")
+    Product.objects.filter(exchange_id="SHDEX").update(version=F("version") + 1)
+    _Peer.answers = {"BJIDX": digests(origin="BJIDX"), "SHDEX": digests(origin="SHDEX", fresh=True)}
+    selectors._digest_cache["SHDEX"] = (*selectors._digest_cache["SHDEX"][:2], cached)  # this round's, stale
+    report = {r["origin"]: r for r in anti_entropy_check(peer=loopback_peer)}
+    assert report["SHDEX"]["status"] == "equal"
