@@ -9,7 +9,9 @@ killed worker's work is picked up again when its lease runs out.
 from __future__ import annotations
 
 import logging
+import os
 import random
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import Any
 
@@ -332,30 +334,61 @@ def pull_origin(*, origin: str) -> int:
     return applied
 
 
+def _feed_page(peer: Peer, origin: str, after: int) -> tuple[list, Any]:
+    page = peer_request(
+        peer, "GET", FEED_PATH.format(origin=origin), params={"after": after, "limit": _conf("PAGE_SIZE")}
+    )
+    if not isinstance(page, dict) or not isinstance(page.get("entries"), list):
+        raise PeerError("feed answer has no entries list", transient=False)
+    return page["entries"], page.get("head")
+
+
 def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
+    """Pull `origin`'s feed from `peer` page by page until it has no more. The next page is fetched while
+    this one is applied (from the highest seq the page claims; fetched again from the applied cursor when an
+    entry did not verify), so a catch-up waits on the network only once."""
     applied = 0
     after = 0 if repair else SyncState.objects.get(pk=origin).cursor
-    while True:
-        page = peer_request(
-            peer, "GET", FEED_PATH.format(origin=origin), params={"after": after, "limit": _conf("PAGE_SIZE")}
-        )
-        if not isinstance(page, dict) or not isinstance(page.get("entries"), list):
-            raise PeerError("feed answer has no entries list", transient=False)
-        items = page["entries"]
-        head = page.get("head")
-        if isinstance(head, int) and not isinstance(head, bool):
-            SyncState.objects.filter(pk=origin, head_seen__lt=head).update(
-                head_seen=head, head_seen_at=timezone.now()
+    fetcher = _prefetcher()
+    pending = None
+    try:
+        pending, pending_after = fetcher.submit(_feed_page, peer, origin, after), after
+        while True:
+            items, head = pending.result()
+            if isinstance(head, int) and not isinstance(head, bool):
+                SyncState.objects.filter(pk=origin, head_seen__lt=head).update(
+                    head_seen=head, head_seen_at=timezone.now()
+                )
+            if not items:
+                return applied
+            claimed = max(_seq_hint(item) for item in items)
+            if claimed > after:
+                pending, pending_after = fetcher.submit(_feed_page, peer, origin, claimed), claimed
+            applied_page, last_seq = apply_page(
+                origin=origin, items=items, source=peer.exchange_id, after=after, repair=repair
             )
-        if not items:
-            return applied
-        applied_page, last_seq = apply_page(
-            origin=origin, items=items, source=peer.exchange_id, after=after, repair=repair
-        )
-        applied += applied_page
-        if last_seq <= after:
-            return applied  # a peer that does not move forward is done, not looped on
-        after = last_seq
+            applied += applied_page
+            if last_seq <= after:
+                return applied  # a peer that does not move forward is done, not looped on
+            after = last_seq
+            if pending_after != after:
+                pending.cancel()
+                pending, pending_after = fetcher.submit(_feed_page, peer, origin, after), after
+    finally:
+        if pending is not None and not pending.cancel():
+            wait([pending])  # a page fetched for nothing: let it finish before the next pull uses the thread
+
+
+_prefetch: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _prefetcher() -> ThreadPoolExecutor:
+    """One fetch thread per process, made after the fork (Celery's prefork children), so its HTTP session
+    and keep-alive connections to peers last from one pull to the next."""
+    global _prefetch
+    if _prefetch is None or _prefetch[0] != os.getpid():
+        _prefetch = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="feed-prefetch"))
+    return _prefetch[1]
 
 
 def _quarantine(

@@ -5,6 +5,7 @@ A busy node (24 peers on two cores in bench/federation24.py) used to queue a pul
 tick; its queue grew faster than its worker drained it and a wake-up's pull waited minutes behind them.
 """
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -156,3 +157,68 @@ def test_wake_ups_go_to_several_peers_at_once_and_each_outcome_is_recorded(db):
     refused = Peer.objects.get(pk="TJNBD")  # connection refused: transient, the peer is backed off
     assert refused.consecutive_failures == 1 and refused.backoff_until is not None
     assert Wakeup.objects.get(peer_id="TJNBD").attempts == 1
+
+
+class _Feed(BaseHTTPRequestHandler):
+    """A source on loopback serving fixed feed pages keyed by `after` (what a relay chooses to send)."""
+
+    pages: dict = {}
+    asked: list = []
+
+    def do_GET(self):
+        from urllib.parse import parse_qs, urlsplit
+
+        after = int(parse_qs(urlsplit(self.path).query)["after"][0])
+        type(self).asked.append(after)
+        entries = type(self).pages.get(after, [])
+        head = max([e["entry"]["seq"] for page in type(self).pages.values() for e in page] or [0])
+        data = json.dumps({"entries": entries, "head": head}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def feed_source(origin_key):
+    from federation.models import Peer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Peer.objects.filter(pk=ORIGIN).update(base_url=f"http://127.0.0.1:{server.server_port}")
+    _Feed.asked = []
+    yield Peer.objects.get(pk=ORIGIN)
+    server.shutdown()
+
+
+def test_the_next_page_is_fetched_while_one_is_applied_and_nothing_is_skipped(origin_key, feed_source):
+    from federation.services import _pull_from
+
+    docs = samples(5, seed=31)
+    entries = [item(origin_key, seq=i, gid=code(i), payload=product(i, docs[i - 1])) for i in range(1, 6)]
+    _Feed.pages = {0: entries[:2], 2: entries[2:4], 4: entries[4:], 5: []}
+    assert _pull_from(feed_source, ORIGIN) == 5
+    assert SyncState.objects.get(pk=ORIGIN).cursor == 5
+    assert _Feed.asked == [0, 2, 4, 5]  # each page asked for once, the next one while this one applied
+
+
+def test_a_page_whose_last_entry_does_not_verify_is_fetched_again_from_the_applied_cursor(
+    origin_key, feed_source
+):
+    """A relay serves [1, 2, forged 50]: the page fetched ahead from 50 is dropped and the pull goes on from
+    2, so entries 3 and 4 are not skipped."""
+    from federation.models import QuarantinedEntry
+    from federation.services import _pull_from
+
+    docs = samples(4, seed=32)
+    real = [item(origin_key, seq=i, gid=code(i), payload=product(i, docs[i - 1])) for i in range(1, 5)]
+    forged = item(Ed25519PrivateKey.generate(), seq=50, gid=code(50), payload=product(50, docs[0]))
+    _Feed.pages = {0: [*real[:2], forged], 2: real[2:], 4: [], 50: []}
+    assert _pull_from(feed_source, ORIGIN) == 4
+    assert SyncState.objects.get(pk=ORIGIN).cursor == 4
+    assert _Feed.asked == [0, 50, 2, 4]
+    assert list(QuarantinedEntry.objects.filter(origin=ORIGIN).values_list("seq", flat=True)) == [50]
