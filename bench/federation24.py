@@ -76,7 +76,10 @@ demands = {{d.gid: [d.posted_at.timestamp(), d.first_matched_at.timestamp() if d
 notified = {{}}
 for n in Notification.objects.filter(demand_gid__in=gids, kind="match").order_by("created_at"):
     notified.setdefault(n.demand_gid, n.created_at.timestamp())
-print(json.dumps({{"demands": demands, "notified": notified}}))
+from federation.models import Peer
+backed_off = {{p.exchange_id: [p.consecutive_failures, p.last_error[:120]]
+              for p in Peer.objects.exclude(consecutive_failures=0)}}
+print(json.dumps({{"demands": demands, "notified": notified, "peers_failing": backed_off}}))
 """
 
 
@@ -96,7 +99,7 @@ class LightNode(Node):
         self._start(
             "worker",
             [str(BIN / "celery"), "-A", "registry", "worker", "-B", "--schedule", str(self.data_dir / "beat"),
-             "--concurrency", "1", "--loglevel", "WARNING", "-n", f"worker@{self.code.lower()}",
+             "--concurrency", "1", "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "-n", f"worker@{self.code.lower()}",
              "--without-mingle", "--without-gossip"],
         )  # fmt: skip
         if wait:
@@ -308,12 +311,22 @@ def main() -> int:
         # One node at a time: 24 Django shells started at once on two cores outlast any timeout.
         results = [n.shell_json(COLLECT.format(gids=gids), timeout=600) for n in federation]
         matched, notified, arrived, waited, missing = [], [], [], [], 0
-        for data in results:
+        pairs = []
+        for node, data in zip(federation, results, strict=True):
             for gid in gids:
                 posted_match = data["demands"].get(gid)
                 if posted_match is None or posted_match[1] is None:
                     missing += 1
                     continue
+                pairs.append(
+                    (
+                        posted_match[2] - posted_match[0],
+                        posted_match[1] - posted_match[2],
+                        gid,
+                        node.code,
+                        posted_match[0],
+                    )
+                )
                 matched.append(posted_match[1] - posted_match[0])
                 arrived.append(posted_match[2] - posted_match[0])  # replication
                 waited.append(posted_match[1] - posted_match[2])  # the match task's wait and run
@@ -337,6 +350,19 @@ def main() -> int:
                 f"p99 {percentile(arrived, 99) * 1000:8.0f} ms;  arrived -> matched  "
                 f"p50 {percentile(waited, 50) * 1000:8.0f} ms  p99 {percentile(waited, 99) * 1000:8.0f} ms"
             )
+        # Where the tail is: the slowest (node, demand) pairs, and the peers a node was backing off.
+        origins = {gid: codes[(i * 7) % len(codes)] for i, gid in enumerate(gids)}
+        for arrive, match, gid, code, posted in sorted(pairs, reverse=True)[:12]:
+            at = datetime.datetime.fromtimestamp(posted, datetime.UTC).strftime("%H:%M:%S.%f")[:-3]
+            print(
+                f"    slow: demand {gids.index(gid)} posted at {origins[gid]} {at} UTC -> {code}: "
+                f"arrived {arrive * 1000:.0f} ms, matched {match * 1000:.0f} ms after arriving"
+            )
+        for node, data in zip(federation, results, strict=True):
+            if data["peers_failing"]:
+                print(f"    {node.code} has failing peers: {data['peers_failing']}")
+        if os.environ.get("BENCH_DUMP"):
+            Path(os.environ["BENCH_DUMP"]).write_text(json.dumps({"gids": gids, "results": results}))
         met = (
             not missing
             and matched
