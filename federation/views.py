@@ -148,6 +148,7 @@ class DigestsQuerySerializer(StrictSerializer):
 class DigestsView(PeerView):
     @extend_schema(
         summary="Anti-entropy digests of several origins' records held here, in one answer",
+        operation_id="federation_v1_digests_list_origins",
         description=(
             "`origins` (comma-separated exchange codes) chooses the origins; without it, every origin this "
             "node follows and its own. One request per peer and anti-entropy round instead of one per origin."
