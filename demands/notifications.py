@@ -17,13 +17,14 @@ import logging
 import socket
 import time
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
 from demands.models import Demand, DemandResponse, Notification, WebhookDelivery, WebhookSubscription
 
@@ -31,10 +32,42 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 TIMEOUT = 5.0
 # No proxies from the environment: the address checked is the address connected to (federation's session
-# does the same). A host whose DNS answer changes between the check and the connection (DNS rebinding) is
-# the remaining gap; deployments that need more put webhooks behind an egress proxy that enforces it.
+# does the same). A delivery connects to the very address `url_check` vetted (`_post`), so a host whose DNS
+# answer changes between the check and the connection (DNS rebinding) cannot redirect it to a private one.
 _SESSION = requests.Session()
 _SESSION.trust_env = False
+
+
+class _PinnedTls(HTTPAdapter):
+    """HTTPS to a vetted IP address, with the certificate checked for, and SNI sent as, the URL's host."""
+
+    def __init__(self, hostname: str):
+        self._hostname = hostname
+        super().__init__()
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+        pool_kwargs.update(server_hostname=self._hostname, assert_hostname=self._hostname)
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+
+def _post(url: str, address: str | None, **kwargs) -> requests.Response:
+    """POST to `url`, connecting to `address` (the vetted one) when given, not to a second DNS answer."""
+    if address is None:  # private networks allowed for this subscription: resolved as usual
+        return _SESSION.post(url, **kwargs)
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    session = requests.Session()
+    session.trust_env = False
+    if parts.scheme == "https":
+        session.mount(f"https://{netloc}", _PinnedTls(parts.hostname))
+    headers = {**kwargs.pop("headers", {}), "Host": parts.netloc.rsplit("@", 1)[-1]}
+    if parts.username:
+        kwargs["auth"] = (unquote(parts.username), unquote(parts.password or ""))
+    with session:
+        return session.post(
+            urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")), headers=headers, **kwargs
+        )
 
 
 def notify(*, participant_id: str, kind: str, demand: Demand, payload: dict, subject_gid: str = "") -> int:
@@ -91,22 +124,30 @@ class UnsafeUrl(ValueError):
         self.permanent = permanent
 
 
-def url_check(url: str, *, allow_private: bool) -> None:
+def url_check(url: str, *, allow_private: bool) -> str | None:
     """Refuse URLs that are not http(s), or whose host is (or resolves to) a private, loopback, link-local or
-    otherwise non-public address, unless an operator allowed it for this subscription."""
+    otherwise non-public address, unless an operator allowed it for this subscription. Returns the vetted
+    address to connect to (None when private networks are allowed)."""
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise UnsafeUrl("the URL's port is not a number from 0 to 65535") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise UnsafeUrl("the URL must be http or https with a host")
     if allow_private:
-        return
+        return None
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(parts.hostname, port or (443 if parts.scheme == "https" else 80))
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeUrl(f"the host {parts.hostname} does not resolve", permanent=False) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    for address in addresses:
         if not address.is_global:
             raise UnsafeUrl(f"the host {parts.hostname} is a private or loopback address ({address})")
+    if not addresses:
+        raise UnsafeUrl(f"the host {parts.hostname} does not resolve", permanent=False)
+    return str(addresses[0])
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -166,9 +207,10 @@ def deliveries_send(*, limit: int = 100) -> int:
         timestamp = str(int(time.time()))
         status_code, error, permanent = None, "", False
         try:
-            url_check(subscription.url, allow_private=subscription.allow_private_network)
-            response = _SESSION.post(
+            address = url_check(subscription.url, allow_private=subscription.allow_private_network)
+            response = _post(
                 subscription.url,
+                address,
                 data=body,
                 headers={
                     "Content-Type": "application/json",

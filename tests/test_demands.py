@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -15,7 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from demands.matching import demand_match_and_notify, matches_for
-from demands.models import Demand, Notification, WebhookDelivery
+from demands.models import Demand, Notification, WebhookDelivery, WebhookSubscription
 from demands.notifications import deliveries_send
 from demands.services import demands_expire
 from federation.models import Entry, PrivateEntry
@@ -455,3 +456,113 @@ def test_a_response_that_arrives_after_the_closing_still_notifies_its_responder(
     response_arrived(late)
     kinds = {(n.participant_id, n.kind) for n in Notification.objects.all()}
     assert (PRODUCT["provider"]["uscc"], "demand_closed") in kinds and (DEMANDER, "response") in kinds
+
+
+class TestWebhookAddressPinning:
+    """A delivery connects to the address `url_check` vetted, not to a second DNS answer (DNS rebinding)."""
+
+    @pytest.fixture
+    def loopback(self):
+        server = HTTPServer(("127.0.0.1", 0), _Hook)
+        _Hook.received, _Hook.status = [], 200
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield server.server_port
+        server.shutdown()
+
+    def test_the_request_goes_to_the_vetted_address_with_the_url_host(self, loopback, monkeypatch):
+        from demands import notifications
+
+        real = socket.getaddrinfo
+
+        def resolver(host, port, *args, **kwargs):  # what a second lookup would answer: nowhere useful
+            if host != "hooks.example.cn":
+                return real(host, port, *args, **kwargs)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", resolver)
+        response = notifications._post(
+            f"http://hooks.example.cn:{loopback}/hook?x=1", "127.0.0.1", data=b"{}", timeout=5
+        )
+        assert response.status_code == 200
+        headers, body = _Hook.received[-1]
+        assert headers["Host"] == f"hooks.example.cn:{loopback}" and body == b"{}"
+
+    def test_a_host_that_rebinds_to_loopback_after_the_check_is_not_reached(
+        self, supplier, posted, loopback, monkeypatch
+    ):
+        from demands import notifications
+
+        answers = iter(["1.1.1.1"] + ["127.0.0.1"] * 10)
+
+        real = socket.getaddrinfo
+
+        def rebinding(host, port, *args, **kwargs):
+            if host != "rebind.example.cn":
+                return real(host, port, *args, **kwargs)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+        url = f"http://rebind.example.cn:{loopback}/hook"
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        monkeypatch.setattr(notifications, "TIMEOUT", 0.5)
+        provider = PRODUCT["provider"]["uscc"]
+        WebhookSubscription.objects.create(participant_id=provider, url=url, secret="s" * 32)
+        demand_match_and_notify(posted["id"])
+        assert deliveries_send() == 0  # 1.1.1.1 is out of reach from here: a transient failure, retried
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.state == "pending" and delivery.attempts == 1
+        assert _Hook.received == []  # the loopback listener never saw it
+
+    def test_https_to_a_vetted_address_checks_the_certificate_for_the_url_host(self, tmp_path):
+        import datetime as dt
+        import ssl
+
+        import requests
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        from demands.notifications import _PinnedTls
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hooks.example.cn")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.example.cn")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        server = HTTPServer(("127.0.0.1", 0), _Hook)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        _Hook.received, _Hook.status = [], 200
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            target = f"https://127.0.0.1:{server.server_port}/hook"
+            pinned = requests.Session()
+            pinned.mount(f"https://127.0.0.1:{server.server_port}", _PinnedTls("hooks.example.cn"))
+            assert pinned.post(target, data=b"{}", verify=str(cert_file), timeout=5).status_code == 200
+            # The same address without the pin: the certificate does not name 127.0.0.1.
+            with pytest.raises(requests.exceptions.SSLError):
+                requests.post(target, data=b"{}", verify=str(cert_file), timeout=5)
+            wrong = requests.Session()
+            wrong.mount(f"https://127.0.0.1:{server.server_port}", _PinnedTls("other.example.cn"))
+            with pytest.raises(requests.exceptions.SSLError):
+                wrong.post(target, data=b"{}", verify=str(cert_file), timeout=5)
+        finally:
+            server.shutdown()
