@@ -787,7 +787,7 @@ class TestReviewFixes:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_registration_waits_for_a_peer_registration_of_the_same_company_being_applied(alice):
+def test_a_registration_waits_for_a_peer_registration_of_the_same_company_being_applied():
     """A registration made here while a peer's registration of the same USCC is being applied (the race the
     multinode test met on PostgreSQL: both saw no registration, both created this node's recognition row and
     one failed with a 500) waits for the apply to commit, then gets the 409 naming the peer's exchange."""
@@ -800,6 +800,16 @@ def test_a_registration_waits_for_a_peer_registration_of_the_same_company_being_
 
     if connection.vendor != "postgresql":
         pytest.skip("needs concurrent writers: PostgreSQL only (SQLite serialises writes at BEGIN)")
+    # A transactional test starts from what the previous one left: an earlier one's flush removed the
+    # exchanges that a migration seeds.
+    import importlib
+
+    from django.apps import apps
+
+    from accounts.models import User
+
+    importlib.import_module("exchanges.migrations.0002_seed_members").seed(apps, None)
+    alice = User.objects.create(username="alice", role=User.Role.OPERATOR, exchange_id="SHDEX")
 
     pid = _uscc("110000", 77)
     applied, release, outcome = threading.Event(), threading.Event(), {}
