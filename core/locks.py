@@ -24,10 +24,21 @@ def lock_id(namespace: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# Each lock held takes a slot in PostgreSQL's shared lock table (max_locks_per_transaction x connections,
+# about 6,400 by default, for the whole server): a bulk registration of 50,000 companies cannot take a lock
+# per company. Beyond this many keys a transaction locks the namespace as a whole instead.
+MAX_KEYS = 64
+
+
 def keys_lock(namespace: str, keys: Iterable[str]) -> None:
-    """Hold a lock on each of `keys` until the current transaction ends. Locks are taken in one order
-    (sorted ids, in one statement), so two callers locking overlapping sets cannot deadlock on them; taking a
-    key this transaction already holds is free."""
+    """Hold a lock on each of `keys` until the current transaction ends.
+
+    Every caller first takes the namespace's lock — shared for up to MAX_KEYS keys, then the keys' own locks
+    exclusively; exclusive for more, instead of the keys' — so a bulk change and a single one exclude each
+    other with at most MAX_KEYS + 1 locks held. Keys are locked in one order (sorted ids, one statement), so
+    two callers with overlapping sets cannot deadlock on them; taking a lock this transaction already holds
+    is free. (A transaction that locks a few keys and later more than MAX_KEYS may deadlock with another
+    doing the same; PostgreSQL then aborts one of them.)"""
     if connection.vendor != "postgresql":
         return
     if not connection.in_atomic_block:
@@ -35,7 +46,12 @@ def keys_lock(namespace: str, keys: Iterable[str]) -> None:
     ids = sorted({lock_id(namespace, key) for key in keys})
     if not ids:
         return
+    whole = lock_id(namespace, "\x00*")
     with connection.cursor() as cursor:
+        if len(ids) > MAX_KEYS:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [whole])
+            return
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [whole])
         cursor.execute(
             "SELECT count(pg_advisory_xact_lock(k))"
             " FROM (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS s",
