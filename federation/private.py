@@ -183,17 +183,24 @@ def _apply_full(fetch: PrivateFetch, item) -> bool:
     return True
 
 
+def _due_fetches():
+    now = timezone.now()
+    return PrivateFetch.objects.filter(
+        Q(state=PrivateFetch.State.PENDING, next_attempt_at__lte=now)
+        | Q(state=PrivateFetch.State.RUNNING, lease_until__lt=now)
+    )
+
+
+def private_fetches_waiting() -> bool:
+    """Whether a fetch is due (one indexed query): the tick queues a fetch task only then."""
+    return _due_fetches().exists()
+
+
 def private_fetch_due(*, limit: int = 100) -> int:
     """Fetch the private records this node lacks; returns how many were applied."""
     from federation.services import backoff
 
-    now = timezone.now()
-    due = list(
-        PrivateFetch.objects.filter(
-            Q(state=PrivateFetch.State.PENDING, next_attempt_at__lte=now)
-            | Q(state=PrivateFetch.State.RUNNING, lease_until__lt=now)
-        ).order_by("next_attempt_at")[:limit]
-    )
+    due = list(_due_fetches().order_by("next_attempt_at")[:limit])
     applied = 0
     for fetch in due:
         if not _claim(fetch.pk):

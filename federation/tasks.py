@@ -29,8 +29,11 @@ def pull_origin(origin: str) -> None:
 @shared_task(name="federation.tasks.sync_tick", ignore_result=True)
 def sync_tick() -> None:
     """Beat: retry wake-ups and queue the pulls that are due, so a lost wake-up costs latency, never data."""
+    from federation.private import private_fetches_waiting
+
     services.wakeups_deliver()
-    fetch_private.delay()  # private records whose fetch failed are retried here, backed off
+    if private_fetches_waiting():  # private records whose fetch failed are retried here, backed off
+        fetch_private.delay()
     for origin in services.pulls_due():
         services.pull_enqueue(origin)
 

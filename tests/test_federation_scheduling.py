@@ -222,3 +222,28 @@ def test_a_page_whose_last_entry_does_not_verify_is_fetched_again_from_the_appli
     assert SyncState.objects.get(pk=ORIGIN).cursor == 4
     assert _Feed.asked == [0, 50, 2, 4]
     assert list(QuarantinedEntry.objects.filter(origin=ORIGIN).values_list("seq", flat=True)) == [50]
+
+
+def test_the_tick_queues_a_private_fetch_only_when_one_is_due(monkeypatch):
+    """Every node's tick used to queue a fetch task every 5 s whether or not anything was waiting (24 nodes:
+    five useless tasks a second on two cores)."""
+    from federation import tasks
+    from federation.models import PrivateFetch
+
+    queued = []
+    monkeypatch.setattr(tasks.fetch_private, "delay", lambda: queued.append(1))
+    tasks.sync_tick()
+    assert queued == []
+    fetch = PrivateFetch.objects.create(
+        origin="BJIDX", record_type="demand_response", gid="BJIDX-" + "b" * 32, version=1,
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )  # fmt: skip
+    tasks.sync_tick()
+    assert queued == []  # backed off: not due yet
+    PrivateFetch.objects.filter(pk=fetch.pk).update(next_attempt_at=timezone.now())
+    tasks.sync_tick()
+    assert queued == [1]
+    expired = timezone.now() - timedelta(seconds=1)
+    PrivateFetch.objects.filter(pk=fetch.pk).update(state="running", lease_until=expired)
+    tasks.sync_tick()
+    assert queued == [1, 1]  # a fetch whose worker died: taken over
