@@ -133,8 +133,6 @@ def wakeups_deliver(*, limit: int = 200) -> int:
     """Send due wake-ups, several at once; transient failures back off, permanent ones stop (the periodic
     pull covers them). The claims and their outcomes are written here; only the HTTP requests run in
     threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
     now = timezone.now()
     due = (
         Wakeup.objects.select_related("peer")
@@ -633,7 +631,8 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
             continue
         restored = repair_local(origin=origin)
         repaired = 0
-        if origin != settings.NODE_CODE and digests(origin=origin, fresh=True) != theirs:
+        # Fresh already (the comparison above); again only if rows were just restored.
+        if origin != settings.NODE_CODE and digests(origin=origin, fresh=bool(restored)) != theirs:
             try:
                 repaired = _pull_from(peer, origin, repair=True)
             except PeerError as exc:

@@ -164,3 +164,11 @@ def test_a_difference_hidden_by_this_rounds_cache_is_found_before_anything_is_re
     selectors._digest_cache["SHDEX"] = (*selectors._digest_cache["SHDEX"][:2], cached)  # this round's, stale
     report = {r["origin"]: r for r in anti_entropy_check(peer=loopback_peer)}
     assert report["SHDEX"]["status"] == "equal"
+
+
+def test_digests_of_origins_with_nothing_held_are_not_kept(as_bjidx):  # noqa: F811
+    """A peer may name any well-formed code: those answers are computed, not cached."""
+    response = as_bjidx("GET", "/federation/v1/digests/?origins=ABCD,EFGHI")
+    assert response.status_code == 200
+    assert all(d["count"] == 0 for d in response.json()["digests"]["ABCD"].values())
+    assert "ABCD" not in selectors._digest_cache and "EFGHI" not in selectors._digest_cache

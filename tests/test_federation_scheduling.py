@@ -220,7 +220,8 @@ def test_a_page_whose_last_entry_does_not_verify_is_fetched_again_from_the_appli
     _Feed.pages = {0: [*real[:2], forged], 2: real[2:], 4: [], 50: []}
     assert _pull_from(feed_source, ORIGIN) == 4
     assert SyncState.objects.get(pk=ORIGIN).cursor == 4
-    assert _Feed.asked == [0, 50, 2, 4]
+    # The page ahead from 50 is asked for unless it was cancelled before its turn came; never used.
+    assert [after for after in _Feed.asked if after != 50] == [0, 2, 4] and _Feed.asked.count(50) <= 1
     assert list(QuarantinedEntry.objects.filter(origin=ORIGIN).values_list("seq", flat=True)) == [50]
 
 
