@@ -22,13 +22,23 @@ class EnvelopeError(ValueError):
 
 def _needs_jcs(value: Any) -> bool:
     """True where json.dumps could differ from RFC 8785: floats (number formatting) and keys outside the
-    Basic Multilingual Plane (JCS sorts keys by UTF-16 code units, Python by code points)."""
-    kind = type(value)
-    if kind is dict:
-        return any((not k.isascii() and max(map(ord, k)) > 0xFFFF) or _needs_jcs(v) for k, v in value.items())
-    if kind is list:
-        return any(_needs_jcs(v) for v in value)
-    return kind is float
+    Basic Multilingual Plane (JCS sorts keys by UTF-16 code units, Python by code points). Iterative: it runs
+    for every entry signed or verified."""
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if not key.isascii() and max(map(ord, key)) > 0xFFFF:
+                    return True
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        elif kind is float:
+            return True
+    return False
 
 
 def canonical(envelope: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from core.bulk import copy_insert
 from core.exceptions import DomainError
 from exchanges.models import Exchange
 from federation import keys, records
@@ -548,17 +549,20 @@ def _store_entries(
         origin=origin, record_type=type_name, gid__in=[e["gid"] for e, _, _ in newer]
     ).delete()
     Entry.objects.filter(origin=origin, seq__in=[e["seq"] for e, _, _ in newer]).delete()
-    Entry.objects.bulk_create(
-        Entry(
-            origin=origin,
-            seq=e["seq"],
-            record_type=type_name,
-            gid=e["gid"],
-            version=e["version"],
-            body=b,
-            signature=s,
-        )
-        for e, b, s in newer
+    copy_insert(
+        Entry,
+        (
+            Entry(
+                origin=origin,
+                seq=e["seq"],
+                record_type=type_name,
+                gid=e["gid"],
+                version=e["version"],
+                body=b,
+                signature=s,
+            )
+            for e, b, s in newer
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from core.bulk import copy_insert, copy_update
 from core.exceptions import FieldError, ValidationFailed
 from core.locks import keys_lock
 from exchanges.models import Exchange
@@ -232,9 +233,8 @@ def participant_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
         for column, value in profile.items():
             setattr(row, column, value)
         row.version, row.updated_at = version, now
-    Participant.objects.bulk_create(creates)
-    if updates:
-        Participant.objects.bulk_update(updates, REPLICA_COLUMNS, batch_size=200)
+    copy_insert(Participant, creates)
+    copy_update(Participant, updates, REPLICA_COLUMNS)
     changed = {p.participant_id for p in creates + updates}
     if changed:
         duplicates_resolve(changed)
@@ -316,11 +316,8 @@ def recognitions_refresh(
         row.status, row.reasons, row.home = status, reasons, winner.home_id
         row.version += 1
         row.updated_at = timezone.now()
-    ParticipantRecognition.objects.bulk_create(creates, batch_size=1000)
-    if updates:
-        ParticipantRecognition.objects.bulk_update(
-            updates, ["status", "reasons", "home", "version", "updated_at"], batch_size=500
-        )
+    copy_insert(ParticipantRecognition, creates)
+    copy_update(ParticipantRecognition, updates, ["status", "reasons", "home", "version", "updated_at"])
     written = creates + updates
     if publish_now and written:
         publish([recognition_change(r) for r in written])
@@ -380,11 +377,8 @@ def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
             version,
         )
         row.updated_at = now
-    ParticipantRecognition.objects.bulk_create(creates)
-    if updates:
-        ParticipantRecognition.objects.bulk_update(
-            updates, ["home", "status", "reasons", "version", "updated_at"]
-        )
+    copy_insert(ParticipantRecognition, creates)
+    copy_update(ParticipantRecognition, updates, ["home", "status", "reasons", "version", "updated_at"])
     return errors
 
 
@@ -508,9 +502,8 @@ def evaluation_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, r
         for column, value in fields.items():
             setattr(row, column, value)
         row.version, row.updated_at = version, now
-    Evaluation.objects.bulk_create(creates)
-    if updates:
-        Evaluation.objects.bulk_update(updates, EVALUATION_COLUMNS, batch_size=500)
+    copy_insert(Evaluation, creates)
+    copy_update(Evaluation, updates, EVALUATION_COLUMNS)
     return errors
 
 

@@ -20,6 +20,7 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.bulk import copy_insert
 from core.exceptions import FieldError, ValidationFailed
 from products.models import Product, ProductRegion, ProductStatus, ProductVersion
 from products.replication import products_publish
@@ -220,28 +221,34 @@ def _insert(valid, *, actor, exchange_id, status, now, year, first) -> None:
         )
         for i, (_, descriptor, findings) in enumerate(valid)
     ]
-    Product.objects.bulk_create(products)
-    if any(p.pk is None for p in products):  # a backend that cannot return ids from a bulk insert
+    copy_insert(Product, products)
+    if any(p.pk is None for p in products):  # COPY does not return the new ids
         ids = dict(Product.objects.filter(code__in=[p.code for p in products]).values_list("code", "id"))
         for p in products:
             p.pk = ids[p.code]
-    ProductRegion.objects.bulk_create(
-        ProductRegion(product_id=p.pk, code=code)
-        for p in products
-        for code in dict.fromkeys(p.descriptor["spatial_coverage"])
+    copy_insert(
+        ProductRegion,
+        (
+            ProductRegion(product_id=p.pk, code=code)
+            for p in products
+            for code in dict.fromkeys(p.descriptor["spatial_coverage"])
+        ),
     )
-    ProductVersion.objects.bulk_create(
-        ProductVersion(
-            product_id=p.pk,
-            version=1,
-            change=ProductVersion.Change.IMPORTED,
-            status=p.status,
-            descriptor=p.descriptor,
-            reasons=[],
-            actor=actor,
-            created_at=now,
-        )
-        for p in products
+    copy_insert(
+        ProductVersion,
+        (
+            ProductVersion(
+                product_id=p.pk,
+                version=1,
+                change=ProductVersion.Change.IMPORTED,
+                status=p.status,
+                descriptor=p.descriptor,
+                reasons=[],
+                actor=actor,
+                created_at=now,
+            )
+            for p in products
+        ),
     )
     products_publish(products)
     for (result, _, _), p in zip(valid, products, strict=True):

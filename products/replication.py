@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.bulk import copy_insert, copy_update
 from core.exceptions import FieldError, ValidationFailed
 from federation import records
 from federation.outbox import Change, publish
@@ -185,18 +186,25 @@ def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repa
         product.updated_at = now
         if origin != settings.NODE_CODE and descriptor != previous:
             recognise.append(product)
-    Product.objects.bulk_create(creates)
-    if updates:
-        Product.objects.bulk_update(updates, [*PRODUCT_REPLICA_FIELDS, "updated_at"], batch_size=200)
+    copy_insert(Product, creates)
+    if any(p.pk is None for p in creates):  # COPY does not return the new ids
+        ids = dict(Product.objects.filter(code__in=[p.code for p in creates]).values_list("code", "id"))
+        for p in creates:
+            p.pk = ids[p.code]
+    copy_update(Product, updates, [*PRODUCT_REPLICA_FIELDS, "updated_at"])
     changed = creates + updates
     if changed:
         ProductRegion.objects.filter(product__in=[p.pk for p in updates]).delete()
-        ProductRegion.objects.bulk_create(
-            ProductRegion(product_id=p.pk, code=code)
-            for p in changed
-            for code in dict.fromkeys(p.descriptor["spatial_coverage"])
+        copy_insert(
+            ProductRegion,
+            (
+                ProductRegion(product_id=p.pk, code=code)
+                for p in changed
+                for code in dict.fromkeys(p.descriptor["spatial_coverage"])
+            ),
         )
-        ProductVersion.objects.bulk_create(
+        copy_insert(
+            ProductVersion,
             [
                 ProductVersion(
                     product_id=p.pk,
@@ -293,12 +301,12 @@ def _recognitions_set(
         row.product_version, row.policy_version = product.version, POLICY_VERSION
         row.version += 1
         row.updated_at = timezone.now()
-    Recognition.objects.bulk_create(creates)
-    if updates:
-        Recognition.objects.bulk_update(
-            updates,
-            ["status", "reasons", "decided_by", "product_version", "policy_version", "version", "updated_at"],
-        )
+    copy_insert(Recognition, creates)
+    copy_update(
+        Recognition,
+        updates,
+        ["status", "reasons", "decided_by", "product_version", "policy_version", "version", "updated_at"],
+    )
     written = creates + updates
     if publish_now and written:
         publish([recognition_change(r) for r in written])
@@ -404,12 +412,12 @@ def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
             version,
         )
         row.updated_at = now
-    Recognition.objects.bulk_create(creates)
-    if updates:
-        Recognition.objects.bulk_update(
-            updates,
-            ["status", "reasons", "decided_by", "product_version", "policy_version", "version", "updated_at"],
-        )
+    copy_insert(Recognition, creates)
+    copy_update(
+        Recognition,
+        updates,
+        ["status", "reasons", "decided_by", "product_version", "policy_version", "version", "updated_at"],
+    )
     return errors
 
 

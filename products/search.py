@@ -78,9 +78,26 @@ def _keep(token: str) -> bool:
     return bool(token) and not _SKIP.match(token) and token not in _STOPWORDS
 
 
+# Token as segmented -> the indexed form ("" when dropped). Filtering a token costs twice the segmentation
+# itself; a catalogue's vocabulary repeats, so an import or a feed page mostly hits this cache.
+_INDEX_FORMS: dict[str, str] = {}
+_INDEX_FORMS_MAX = 200_000
+
+
 def segment_for_index(text: str) -> str:
-    tokens = (t.strip().lower() for t in rjieba.cut_for_search(text, True))
-    return " ".join(t for t in tokens if _keep(t))
+    forms = _INDEX_FORMS
+    kept = []
+    for token in rjieba.cut_for_search(text, True):
+        form = forms.get(token)
+        if form is None:
+            form = token.strip().lower()
+            if not _keep(form):
+                form = ""
+            if len(forms) < _INDEX_FORMS_MAX:
+                forms[token] = form
+        if form:
+            kept.append(form)
+    return " ".join(kept)
 
 
 def segment_query(text: str) -> list[str]:
