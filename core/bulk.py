@@ -14,9 +14,14 @@ COPY to pay off, fall back to `bulk_create` / `bulk_update`.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
+import orjson
+from django.conf import settings
 from django.db import connection, models, transaction
+from psycopg.types.json import Jsonb
 
 # Below this many rows a multi-row INSERT costs no more than COPY's extra round trips.
 COPY_THRESHOLD = 16
@@ -59,8 +64,26 @@ _PLAIN_TYPES = frozenset(
 _PLAIN_VALUES = (str, int, bool, type(None))
 
 
+def _jsonb_dumps(value) -> bytes | str:
+    try:
+        return orjson.dumps(value)  # a fifth of the time of json.dumps for a product descriptor
+    except TypeError:  # integers beyond 64 bits, non-string keys: what Django's JSONField would write
+        return json.dumps(value)
+
+
 def _preparer(field: models.Field):
     prep = field.get_db_prep_save
+    if isinstance(field, models.JSONField) and field.encoder is None:
+        # As JSONField.get_db_prep_save: None is SQL NULL, anything else a jsonb value.
+        return lambda value: (
+            None
+            if value is None
+            else (prep(value, connection) if hasattr(value, "as_sql") else Jsonb(value, dumps=_jsonb_dumps))
+        )
+    if field.get_internal_type() == "DateTimeField" and settings.USE_TZ:  # an aware datetime is stored as is
+        return lambda value: (
+            value if type(value) is datetime and value.tzinfo is not None else prep(value, connection)
+        )
     if field.get_internal_type() not in _PLAIN_TYPES:
         return lambda value: prep(value, connection)
     if field.is_relation:  # the target's type decides (a foreign key to a char primary key)

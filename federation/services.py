@@ -25,7 +25,7 @@ from core.bulk import copy_insert
 from core.exceptions import DomainError
 from exchanges.models import Exchange
 from federation import keys, records
-from federation.envelope import EnvelopeError, envelope_check, is_exchange_code
+from federation.envelope import EnvelopeError, envelopes_check, is_exchange_code
 from federation.http import PeerError, peer_request
 from federation.models import Entry, Peer, QuarantinedEntry, SyncState, Wakeup
 from federation.selectors import digests, origin_public_key, origins_known, peers_enabled, record_hash
@@ -426,14 +426,15 @@ def apply_page(*, origin: str, items: list, source: str, after: int, repair: boo
             # Another pull may have applied part of this page while this one fetched it: skip that part.
             after = max(after, state.cursor)
         last_seq = after
-        for item in items:
-            if 0 < _seq_hint(item) <= after:
-                continue  # already applied (a peer must only send entries after the cursor): not even checked
-            try:
-                envelope, body = envelope_check(item, origin=origin, public_key=public_key)
-            except EnvelopeError as exc:
-                _quarantine(origin, source, item, str(exc), seq=_seq_hint(item))
+        # Entries already applied (a peer must only send entries after the cursor) are not even checked.
+        fresh = [item for item in items if not 0 < _seq_hint(item) <= after]
+        for item, result in zip(
+            fresh, envelopes_check(fresh, origin=origin, public_key=public_key), strict=True
+        ):
+            if isinstance(result, EnvelopeError):
+                _quarantine(origin, source, item, str(result), seq=_seq_hint(item))
                 continue
+            envelope, body = result
             if envelope["seq"] <= after:
                 continue  # never go backwards
             last_seq = max(last_seq, envelope["seq"])

@@ -98,6 +98,8 @@ FEDERATION = {
     # A pull holds its origin for this long; a worker killed mid-pull frees it when the lease runs out.
     "PULL_LEASE": _int("FEDERATION_PULL_LEASE", 30, minimum=5),
     "MAX_BACKOFF": _int("FEDERATION_MAX_BACKOFF", 300, minimum=1),
+    # Threads per process that check a feed page's Ed25519 signatures beside the applying thread (0: inline).
+    "VERIFY_THREADS": _int("FEDERATION_VERIFY_THREADS", 2, minimum=0),
 }
 
 # --- Core Django --------------------------------------------------------------------------------------------

@@ -228,3 +228,33 @@ def test_an_origin_without_a_key_on_file_is_refused_before_anything_is_read(bjid
         apply_page(origin="GYBDX", items=[{"entry": {}, "signature": ""}], source="GYBDX", after=0)
     assert not error.value.transient
     assert not QuarantinedEntry.objects.exists()
+
+
+@pytest.mark.parametrize("threads", [2, 0])
+def test_signatures_checked_in_parallel_chunks_fail_exactly_the_forged_entries(
+    bjidx_key, settings, monkeypatch, threads
+):
+    """A page spans several verification chunks (VERIFY_CHUNK entries each, checked on the thread pool or
+    inline): forged entries at the edges of chunks, and one malformed, are the only ones refused."""
+    from federation import envelope
+
+    monkeypatch.setitem(settings.FEDERATION, "VERIFY_THREADS", threads)
+    monkeypatch.setattr(envelope, "_verifiers", None)  # a pool with the new size
+    chunk = envelope.VERIFY_CHUNK
+    size = 2 * chunk + 22
+    page = [
+        item(bjidx_key, seq=i + 1, gid=f"{code(1)}@{ORIGIN}", payload={"n": i}, record_type="recognition")
+        for i in range(size)
+    ]
+    forged = {0, chunk - 1, chunk, size - 1}
+    for i in forged:
+        page[i]["entry"]["payload"]["n"] = -1  # tampered after signing
+    page[5] = {"entry": page[5]["entry"]}  # malformed: no signature
+    results = envelope.envelopes_check(page, origin=ORIGIN, public_key=_public_b64(bjidx_key))
+    assert len(results) == size
+    refused = {i for i, r in enumerate(results) if isinstance(r, envelope.EnvelopeError)}
+    assert refused == forged | {5}
+    assert all("does not verify" in str(results[i]) for i in forged)
+    assert "exactly entry and signature" in str(results[5])
+    assert results[7] == (page[7]["entry"], canonical(page[7]["entry"]))
+    assert (envelope._verifiers[1] is None) == (threads == 0)
