@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.bulk import copy_insert
+from core.bulk import copy_insert, delete_in
 from federation.envelope import envelope_build
 from federation.models import Entry, OriginCounter, PrivateEntry
 
@@ -126,7 +126,7 @@ def publish(changes: list[Change]) -> int:
     for entry in entries:
         by_type.setdefault(entry.record_type, []).append(entry.gid)
     for record_type, gids in by_type.items():
-        Entry.objects.filter(origin=origin, record_type=record_type, gid__in=gids).delete()
+        delete_in(Entry, "gid", gids, origin=origin, record_type=record_type)
     copy_insert(Entry, entries)
     last = first + len(changes) - 1
 

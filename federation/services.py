@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from core.bulk import copy_insert
+from core.bulk import copy_insert, delete_in
 from core.exceptions import DomainError
 from exchanges.models import Exchange
 from federation import keys, records
@@ -333,13 +333,23 @@ def pull_origin(*, origin: str) -> int:
     return applied
 
 
-def _feed_page(peer: Peer, origin: str, after: int) -> tuple[list, Any]:
+# (the origin's public key they were checked with, one result per item of the page)
+Checked = tuple[str, list] | None
+
+
+def _feed_page(peer: Peer, origin: str, after: int, public_key: str | None) -> tuple[list, Any, Checked]:
+    """Fetch one feed page and, with the origin's key, check its entries' signatures already (in the fetch
+    thread, while the pull applies the page before: the check releases the GIL)."""
     page = peer_request(
         peer, "GET", FEED_PATH.format(origin=origin), params={"after": after, "limit": _conf("PAGE_SIZE")}
     )
     if not isinstance(page, dict) or not isinstance(page.get("entries"), list):
         raise PeerError("feed answer has no entries list", transient=False)
-    return page["entries"], page.get("head")
+    items = page["entries"]
+    checked = None
+    if public_key is not None and items:
+        checked = (public_key, envelopes_check(items, origin=origin, public_key=public_key))
+    return items, page.get("head"), checked
 
 
 def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
@@ -348,12 +358,13 @@ def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
     entry did not verify), so a catch-up waits on the network only once."""
     applied = 0
     after = 0 if repair else SyncState.objects.get(pk=origin).cursor
+    key = origin_public_key(origin) if is_exchange_code(origin) else None
     fetcher = _prefetcher()
     pending = None
     try:
-        pending, pending_after = fetcher.submit(_feed_page, peer, origin, after), after
+        pending, pending_after = fetcher.submit(_feed_page, peer, origin, after, key), after
         while True:
-            items, head = pending.result()
+            items, head, checked = pending.result()
             if isinstance(head, int) and not isinstance(head, bool):
                 SyncState.objects.filter(pk=origin, head_seen__lt=head).update(
                     head_seen=head, head_seen_at=timezone.now()
@@ -362,9 +373,14 @@ def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
                 return applied
             claimed = max(_seq_hint(item) for item in items)
             if claimed > after:
-                pending, pending_after = fetcher.submit(_feed_page, peer, origin, claimed), claimed
+                pending, pending_after = fetcher.submit(_feed_page, peer, origin, claimed, key), claimed
             applied_page, last_seq = apply_page(
-                origin=origin, items=items, source=peer.exchange_id, after=after, repair=repair
+                origin=origin,
+                items=items,
+                source=peer.exchange_id,
+                after=after,
+                repair=repair,
+                prechecked=checked,
             )
             applied += applied_page
             if last_seq <= after:
@@ -372,7 +388,7 @@ def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
             after = last_seq
             if pending_after != after:
                 pending.cancel()
-                pending, pending_after = fetcher.submit(_feed_page, peer, origin, after), after
+                pending, pending_after = fetcher.submit(_feed_page, peer, origin, after, key), after
     finally:
         if pending is not None and not pending.cancel():
             wait([pending])  # a page fetched for nothing: let it finish before the next pull uses the thread
@@ -409,12 +425,15 @@ def _quarantine(
     )
 
 
-def apply_page(*, origin: str, items: list, source: str, after: int, repair: bool = False) -> tuple[int, int]:
+def apply_page(
+    *, origin: str, items: list, source: str, after: int, repair: bool = False, prechecked: Checked = None
+) -> tuple[int, int]:
     """Verify and apply one feed page in one transaction; returns (applied, highest verified seq).
 
     Each entry is checked on its own: a bad one is quarantined with its reason and the rest still apply. The
     cursor only moves over entries whose signature verified, so a forged sequence number cannot make this
-    node skip the origin's real entries.
+    node skip the origin's real entries. `prechecked`: (public key, `envelopes_check` of `items`) done
+    ahead by the fetch thread; used only if that key is still the origin's key on file.
     """
     public_key = origin_public_key(origin)
     if public_key is None or not is_exchange_code(origin):
@@ -427,10 +446,14 @@ def apply_page(*, origin: str, items: list, source: str, after: int, repair: boo
             after = max(after, state.cursor)
         last_seq = after
         # Entries already applied (a peer must only send entries after the cursor) are not even checked.
-        fresh = [item for item in items if not 0 < _seq_hint(item) <= after]
-        for item, result in zip(
-            fresh, envelopes_check(fresh, origin=origin, public_key=public_key), strict=True
-        ):
+        if prechecked is not None and prechecked[0] == public_key and len(prechecked[1]) == len(items):
+            pairs = [
+                (i, r) for i, r in zip(items, prechecked[1], strict=True) if not 0 < _seq_hint(i) <= after
+            ]
+        else:
+            fresh = [item for item in items if not 0 < _seq_hint(item) <= after]
+            pairs = zip(fresh, envelopes_check(fresh, origin=origin, public_key=public_key), strict=True)
+        for item, result in pairs:
             if isinstance(result, EnvelopeError):
                 _quarantine(origin, source, item, str(result), seq=_seq_hint(item))
                 continue
@@ -546,10 +569,8 @@ def _store_entries(
     newer = [(e, b, s) for e, b, s in stored if held.get(e["gid"], 0) < e["version"]]
     if not newer:
         return
-    Entry.objects.filter(
-        origin=origin, record_type=type_name, gid__in=[e["gid"] for e, _, _ in newer]
-    ).delete()
-    Entry.objects.filter(origin=origin, seq__in=[e["seq"] for e, _, _ in newer]).delete()
+    delete_in(Entry, "gid", [e["gid"] for e, _, _ in newer], origin=origin, record_type=type_name)
+    delete_in(Entry, "seq", [e["seq"] for e, _, _ in newer], origin=origin)
     copy_insert(
         Entry,
         (

@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from core.bulk import COPY_THRESHOLD, copy_insert, copy_update
+from core.bulk import COPY_THRESHOLD, copy_insert, copy_update, delete_in
 from federation.models import Entry
 from products.models import ProductVersion
 from tests.factories import make_product
@@ -114,3 +114,15 @@ def test_the_copy_path_is_the_one_taken_on_postgresql():
     # bulk_create would show as INSERT statements; COPY goes past Django's statement log.
     assert not [q["sql"] for q in captured.captured_queries if "INSERT" in q["sql"]]
     assert Entry.objects.filter(origin="BJIDX", gid__startswith="G").count() == MANY * 20
+
+
+@pytest.mark.parametrize("count", [3, MANY])
+def test_delete_in_removes_exactly_the_named_rows(count):
+    copy_insert(Entry, _entries(count * 3))
+    copy_insert(Entry, _entries(count * 3, origin="GYBDX"))  # same gids and seqs, another origin
+    delete_in(Entry, "gid", [f"G{i}" for i in range(1, count + 1)], origin="BJIDX", record_type="product")
+    delete_in(Entry, "seq", list(range(2 * count + 1, 3 * count + 1)), origin="BJIDX")
+    delete_in(Entry, "gid", ["G1"], origin="BJIDX", record_type="recognition")  # other type: kept
+    left = set(Entry.objects.filter(origin="BJIDX", gid__startswith="G").values_list("seq", flat=True))
+    assert left == set(range(count + 1, 2 * count + 1))
+    assert Entry.objects.filter(origin="GYBDX", gid__startswith="G").count() == count * 3

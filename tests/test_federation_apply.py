@@ -258,3 +258,27 @@ def test_signatures_checked_in_parallel_chunks_fail_exactly_the_forged_entries(
     assert "exactly entry and signature" in str(results[5])
     assert results[7] == (page[7]["entry"], canonical(page[7]["entry"]))
     assert (envelope._verifiers[1] is None) == (threads == 0)
+
+
+def test_a_page_checked_ahead_is_used_only_with_the_key_on_file(bjidx_key):
+    """The fetch thread checks the next page's signatures ahead (prechecked); apply_page trusts that result
+    only if it was made with the origin's key still on file, otherwise it checks the page again."""
+    from federation.envelope import EnvelopeError, envelopes_check
+
+    key_now = _public_b64(bjidx_key)
+    d = samples(2)
+    page = [item(bjidx_key, seq=i + 1, gid=code(i + 1), payload=product(i + 1, d[i])) for i in range(2)]
+    # Made with an old key that has since been replaced: every result is ignored, the page checked again.
+    stale = ("b2xkIGtleQ==", [EnvelopeError("refused by the old key")] * 2)
+    assert apply_page(origin=ORIGIN, items=page, source=ORIGIN, after=0, prechecked=stale) == (2, 2)
+    assert quarantined() == {}
+    # Made with the key on file: used as it is (here the second entry was found forged ahead).
+    more = [item(bjidx_key, seq=i + 3, gid=code(i + 3), payload=product(i + 3, d[i])) for i in range(2)]
+    results = envelopes_check(more, origin=ORIGIN, public_key=key_now)
+    results[1] = EnvelopeError("signature does not verify (found ahead)")
+    assert apply_page(origin=ORIGIN, items=more, source=ORIGIN, after=2, prechecked=(key_now, results)) == (
+        1,
+        3,
+    )
+    assert quarantined() == {4: "signature does not verify (found ahead)"}
+    assert Product.objects.filter(exchange_id=ORIGIN).count() == 3
