@@ -20,9 +20,9 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core.bulk import copy_insert
 from core.exceptions import FieldError, ValidationFailed
-from products.models import Product, ProductRegion, ProductStatus, ProductVersion
+from products.bulk import products_write
+from products.models import Product, ProductStatus, ProductVersion
 from products.replication import products_publish
 from products.services import (
     authorize_write,
@@ -221,34 +221,8 @@ def _insert(valid, *, actor, exchange_id, status, now, year, first) -> None:
         )
         for i, (_, descriptor, findings) in enumerate(valid)
     ]
-    copy_insert(Product, products)
-    if any(p.pk is None for p in products):  # COPY does not return the new ids
-        ids = dict(Product.objects.filter(code__in=[p.code for p in products]).values_list("code", "id"))
-        for p in products:
-            p.pk = ids[p.code]
-    copy_insert(
-        ProductRegion,
-        (
-            ProductRegion(product_id=p.pk, code=code)
-            for p in products
-            for code in dict.fromkeys(p.descriptor["spatial_coverage"])
-        ),
-    )
-    copy_insert(
-        ProductVersion,
-        (
-            ProductVersion(
-                product_id=p.pk,
-                version=1,
-                change=ProductVersion.Change.IMPORTED,
-                status=p.status,
-                descriptor=p.descriptor,
-                reasons=[],
-                actor=actor,
-                created_at=now,
-            )
-            for p in products
-        ),
+    products_write(
+        products, [], update_fields=(), change=ProductVersion.Change.IMPORTED, now=now, actor=actor
     )
     products_publish(products)
     for (result, _, _), p in zip(valid, products, strict=True):

@@ -18,9 +18,9 @@ from core.bulk import copy_insert, copy_update
 from core.exceptions import FieldError, ValidationFailed
 from federation import records
 from federation.outbox import Change, publish
+from products.bulk import products_write
 from products.models import (
     Product,
-    ProductRegion,
     ProductStatus,
     ProductVersion,
     Recognition,
@@ -186,40 +186,15 @@ def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repa
         product.updated_at = now
         if origin != settings.NODE_CODE and descriptor != previous:
             recognise.append(product)
-    copy_insert(Product, creates)
-    if any(p.pk is None for p in creates):  # COPY does not return the new ids
-        ids = dict(Product.objects.filter(code__in=[p.code for p in creates]).values_list("code", "id"))
-        for p in creates:
-            p.pk = ids[p.code]
-    copy_update(Product, updates, [*PRODUCT_REPLICA_FIELDS, "updated_at"])
-    changed = creates + updates
-    if changed:
-        ProductRegion.objects.filter(product__in=[p.pk for p in updates]).delete()
-        copy_insert(
-            ProductRegion,
-            (
-                ProductRegion(product_id=p.pk, code=code)
-                for p in changed
-                for code in dict.fromkeys(p.descriptor["spatial_coverage"])
-            ),
-        )
-        copy_insert(
-            ProductVersion,
-            [
-                ProductVersion(
-                    product_id=p.pk,
-                    version=p.version,
-                    change=ProductVersion.Change.REPLICATED,
-                    status=p.status,
-                    descriptor=p.descriptor,
-                    reasons=p.status_reasons,
-                    created_at=now,
-                )
-                for p in changed
-            ],
-            ignore_conflicts=True,
-        )
-        recognition_auto_batch(recognise)
+    products_write(
+        creates,
+        updates,
+        update_fields=[*PRODUCT_REPLICA_FIELDS, "updated_at"],
+        change=ProductVersion.Change.REPLICATED,
+        now=now,
+        ignore_conflicts=True,
+    )
+    recognition_auto_batch(recognise)
     return errors
 
 

@@ -1,0 +1,60 @@
+"""Bulk writes of products with their region rows and version history. The importer (new products of this
+node) and the apply path (replicas of other nodes' products) write the same three tables the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from core.bulk import copy_insert, copy_update
+from products.models import Product, ProductRegion, ProductVersion
+
+
+def products_write(
+    creates: list[Product],
+    updates: list[Product],
+    *,
+    update_fields: Sequence[str],
+    change: str,
+    now: datetime,
+    actor=None,
+    ignore_conflicts: bool = False,
+) -> None:
+    """Insert `creates` and write `update_fields` of `updates`, then (re)write the region rows of both and
+    add a version-history row for each (`ignore_conflicts`: a version already recorded is kept)."""
+    copy_insert(Product, creates)
+    if any(p.pk is None for p in creates):  # COPY does not return the new ids
+        ids = dict(Product.objects.filter(code__in=[p.code for p in creates]).values_list("code", "id"))
+        for p in creates:
+            p.pk = ids[p.code]
+    copy_update(Product, updates, update_fields)
+    changed = creates + updates
+    if not changed:
+        return
+    if updates:
+        ProductRegion.objects.filter(product__in=[p.pk for p in updates]).delete()
+    copy_insert(
+        ProductRegion,
+        (
+            ProductRegion(product_id=p.pk, code=code)
+            for p in changed
+            for code in dict.fromkeys(p.descriptor["spatial_coverage"])
+        ),
+    )
+    copy_insert(
+        ProductVersion,
+        (
+            ProductVersion(
+                product_id=p.pk,
+                version=p.version,
+                change=change,
+                status=p.status,
+                descriptor=p.descriptor,
+                reasons=list(p.status_reasons or []),
+                actor=actor,
+                created_at=now,
+            )
+            for p in changed
+        ),
+        ignore_conflicts=ignore_conflicts,
+    )
