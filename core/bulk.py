@@ -29,7 +29,8 @@ COPY_THRESHOLD = 16
 _names = itertools.count(1)
 
 
-def _use_copy(objs: Sequence) -> bool:
+def _bulk_path(objs: Sequence) -> bool:
+    """Whether to take the PostgreSQL path (COPY, array parameters) rather than Django's own."""
     return connection.vendor == "postgresql" and len(objs) >= COPY_THRESHOLD
 
 
@@ -137,7 +138,7 @@ def copy_insert(
     if not objs:
         return
     fields = _insert_fields(model, objs)
-    if not _use_copy(objs):
+    if not _bulk_path(objs):
         model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts)
         return
     rows = _rows(objs, fields, add=True)
@@ -165,7 +166,7 @@ def copy_update(model: type[models.Model], objs: Iterable[models.Model], field_n
     objs = list(objs)
     if not objs:
         return
-    if not _use_copy(objs):
+    if not _bulk_path(objs):
         model.objects.bulk_update(objs, field_names, batch_size=200)
         return
     opts = model._meta
@@ -193,7 +194,7 @@ def delete_in(model: type[models.Model], field_name: str, values: Sequence, **eq
     an array parameter: compiling an IN list of 500 placeholders cost more than the deletion."""
     if not values:
         return
-    if not _use_copy(values):
+    if not _bulk_path(values):
         model.objects.filter(**equal, **{f"{field_name}__in": values}).delete()
         return
     opts = model._meta

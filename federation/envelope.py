@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,6 +11,7 @@ import orjson
 import rfc8785
 from django.conf import settings
 
+from core.threads import process_pool
 from federation import keys
 
 ENVELOPE_FIELDS = ("gid", "origin", "payload", "seq", "type", "version")
@@ -128,41 +128,27 @@ def envelope_check(item: Any, *, origin: str, public_key: str) -> tuple[dict, st
 # another core while this thread canonicalises the next chunk (a fifth of a page's apply time was spent in
 # it, on one core). FEDERATION_VERIFY_THREADS=0 checks them inline.
 VERIFY_CHUNK = 64
-_verifiers: tuple[int, ThreadPoolExecutor | None] | None = None
 
 
 def _verifier() -> ThreadPoolExecutor | None:
-    global _verifiers
-    if _verifiers is None or _verifiers[0] != os.getpid():  # a pool made before a fork has no threads
-        threads = settings.FEDERATION["VERIFY_THREADS"]
-        pool = ThreadPoolExecutor(threads, thread_name_prefix="verify") if threads > 0 else None
-        _verifiers = (os.getpid(), pool)
-    return _verifiers[1]
+    threads = settings.FEDERATION["VERIFY_THREADS"]
+    return process_pool("verify", threads) if threads > 0 else None
 
 
-def _verify_chunk(public_key: str, chunk: list[tuple[bytes, str]]) -> list[bool]:
-    return [keys.verify(public_key, data, signature) for data, signature in chunk]
+def _verify_chunk(public_key: str, chunk: list[tuple[int, bytes, str]]) -> list[tuple[int, bool]]:
+    return [(index, keys.verify(public_key, data, signature)) for index, data, signature in chunk]
 
 
 def envelopes_check(items: list, *, origin: str, public_key: str) -> list[tuple[dict, str] | EnvelopeError]:
     """`envelope_check` of a whole feed page: one result per item, (envelope, body) or the EnvelopeError."""
     results: list[Any] = [None] * len(items)
     pool = _verifier()
-    pending: list[tuple[list[int], Any]] = []
-    chunk: list[tuple[bytes, str]] = []
-    where: list[int] = []
 
-    def flush() -> None:
-        if not chunk:
-            return
-        job = list(chunk)
-        if pool is None:
-            pending.append((list(where), _verify_chunk(public_key, job)))
-        else:
-            pending.append((list(where), pool.submit(_verify_chunk, public_key, job)))
-        chunk.clear()
-        where.clear()
+    def submit(chunk: list[tuple[int, bytes, str]]):
+        return pool.submit(_verify_chunk, public_key, chunk) if pool else _verify_chunk(public_key, chunk)
 
+    pending = []
+    chunk: list[tuple[int, bytes, str]] = []
     for index, item in enumerate(items):
         try:
             envelope, body, data, signature = _envelope_prepare(item, origin=origin)
@@ -170,14 +156,14 @@ def envelopes_check(items: list, *, origin: str, public_key: str) -> list[tuple[
             results[index] = exc
             continue
         results[index] = (envelope, body)
-        chunk.append((data, signature))
-        where.append(index)
+        chunk.append((index, data, signature))
         if len(chunk) >= VERIFY_CHUNK:
-            flush()
-    flush()
-    for indexes, outcome in pending:
-        verdicts = outcome if isinstance(outcome, list) else outcome.result()
-        for index, ok in zip(indexes, verdicts, strict=True):
+            pending.append(submit(chunk))
+            chunk = []
+    if chunk:
+        pending.append(submit(chunk))
+    for outcome in pending:
+        for index, ok in outcome if isinstance(outcome, list) else outcome.result():
             if not ok:
                 results[index] = _unverified(origin)
     return results

@@ -9,7 +9,6 @@ killed worker's work is picked up again when its lease runs out.
 from __future__ import annotations
 
 import logging
-import os
 import random
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from core.bulk import copy_insert, delete_in
 from core.exceptions import DomainError
+from core.threads import process_pool
 from exchanges.models import Exchange
 from federation import keys, records
 from federation.envelope import EnvelopeError, envelopes_check, is_exchange_code
@@ -394,16 +394,10 @@ def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
             wait([pending])  # a page fetched for nothing: let it finish before the next pull uses the thread
 
 
-_prefetch: tuple[int, ThreadPoolExecutor] | None = None
-
-
 def _prefetcher() -> ThreadPoolExecutor:
-    """One fetch thread per process, made after the fork (Celery's prefork children), so its HTTP session
-    and keep-alive connections to peers last from one pull to the next."""
-    global _prefetch
-    if _prefetch is None or _prefetch[0] != os.getpid():
-        _prefetch = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="feed-prefetch"))
-    return _prefetch[1]
+    """One fetch thread per process, so its HTTP session and keep-alive connections to peers last from one
+    pull to the next."""
+    return process_pool("feed-prefetch", 1)
 
 
 def _quarantine(

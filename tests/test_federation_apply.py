@@ -239,7 +239,6 @@ def test_signatures_checked_in_parallel_chunks_fail_exactly_the_forged_entries(
     from federation import envelope
 
     monkeypatch.setitem(settings.FEDERATION, "VERIFY_THREADS", threads)
-    monkeypatch.setattr(envelope, "_verifiers", None)  # a pool with the new size
     chunk = envelope.VERIFY_CHUNK
     size = 2 * chunk + 22
     page = [
@@ -257,7 +256,7 @@ def test_signatures_checked_in_parallel_chunks_fail_exactly_the_forged_entries(
     assert all("does not verify" in str(results[i]) for i in forged)
     assert "exactly entry and signature" in str(results[5])
     assert results[7] == (page[7]["entry"], canonical(page[7]["entry"]))
-    assert (envelope._verifiers[1] is None) == (threads == 0)
+    assert (envelope._verifier() is None) == (threads == 0)
 
 
 def test_a_page_checked_ahead_is_used_only_with_the_key_on_file(bjidx_key):
