@@ -12,6 +12,12 @@ class StablePageNumberPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def paginate_queryset(self, queryset, request, view=None):
+        ranking = getattr(queryset, "search_ranking", None)
+        if ranking is not None:
+            queryset = RankedResults(ranking)
+        return super().paginate_queryset(queryset, request, view)
+
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
         response.data["count_exact"] = getattr(self.request, "search_exhaustive", True)
@@ -25,3 +31,22 @@ class StablePageNumberPagination(PageNumberPagination):
             "and counted.",
         }
         return schema
+
+
+class RankedResults:
+    """A search's ranked matches as the object list of Django's paginator: counted from the ranking and a
+    page read by primary key (products.selectors.SearchRanking), not by running the search again."""
+
+    def __init__(self, ranking):
+        self.ranking = ranking
+
+    def count(self) -> int:
+        return len(self.ranking.entries)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice) or index.step is not None:
+            raise TypeError("RankedResults supports plain slices only")
+        return self.ranking.page(index.start or 0, index.stop)

@@ -22,9 +22,9 @@ import re
 from collections.abc import Iterable
 
 import rjieba
-from django.db import connection
+from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, FloatField, QuerySet, Value
+from django.db.models import BooleanField, FloatField, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 
 logger = logging.getLogger(__name__)
@@ -172,6 +172,32 @@ def search_rank(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
         return queryset.annotate(rank=Value(0.0, output_field=FloatField()))
     _, rank, params = _sql(queryset, tokens)
     return queryset.annotate(rank=RawSQL(rank, params, output_field=FloatField()))
+
+
+def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[tuple[int, float]]:
+    """The newest `size` rows of `queryset` matching every token, as (primary key, rank), newest first.
+
+    One statement: on PostgreSQL the matches are cut to the newest `size` first and only those are ranked
+    (ranking in the same SELECT would rank every match: the planner evaluates a cheap-looking function like
+    `ts_rank` before the sort that the LIMIT applies to)."""
+    if not tokens:
+        return []
+    matched = search_match(queryset, tokens=tokens).order_by("-pk")
+    conn = connections[matched.db]
+    if conn.vendor != "postgresql":
+        return list(search_rank(matched, tokens=tokens).values_list("pk", "rank")[:size])
+    table = queryset.model._meta.db_table
+    inner = matched.annotate(
+        _search_vector=RawSQL(f"{table}.search_vector", [], output_field=TextField())
+    ).values_list("pk", "_search_vector")[:size]
+    sql, params = inner.query.get_compiler(using=matched.db).as_sql()
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT w.pk, ts_rank(w.vector, to_tsquery('simple', %s)) FROM ({sql}) AS w(pk, vector) "
+            "ORDER BY w.pk DESC",
+            [_pg_tsquery(tokens), *params],
+        )
+        return cursor.fetchall()
 
 
 def search_any(

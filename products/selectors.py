@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from participants.principal import ParticipantPrincipal
 from products import lifecycle
 from products.models import Product, ProductRegion, ProductVersion, Recognition, RecognitionStatus
-from products.search import search_match, search_rank, segment_query
+from products.search import search_rank, search_window, segment_query
 from products.standards.regions import region_province
 
 NATIONWIDE = "100000"
@@ -58,19 +60,44 @@ def product_filter_recognised_by(queryset: QuerySet[Product], *, exchange_code: 
     )
 
 
+@dataclass(frozen=True)
+class SearchRanking:
+    """A search's matches, best first, as computed once: a page of results is then read by primary key.
+
+    `base` is the queryset the search ran within (every other filter applied), `entries` the matches as
+    (primary key, rank) best first, `exhaustive` whether every match was ranked."""
+
+    base: QuerySet[Product]
+    entries: list[tuple[int, float]]
+    exhaustive: bool
+
+    def page(self, start: int, stop: int | None) -> list[Product]:
+        entries = self.entries[start:stop]
+        rows = {p.pk: p for p in self.base.order_by().filter(pk__in=[pk for pk, _ in entries])}
+        page = []
+        for pk, rank in entries:
+            product = rows.get(pk)
+            if product is not None:  # gone from `base` since the ranking (say, delisted meanwhile)
+                product.rank = rank
+                page.append(product)
+        return page
+
+
 def product_search(queryset: QuerySet[Product], *, q: str) -> tuple[QuerySet[Product], bool]:
-    """Matches of `q` by relevance, and whether every match was ranked (False for a very common term)."""
+    """Matches of `q` by relevance, and whether every match was ranked (False for a very common term).
+
+    One query ranks the newest RANK_WINDOW + 1 matches (newest first, so a term's breadth costs a bounded
+    amount of ranking). The queryset returned is ordered by rank and carries that ranking as
+    `search_ranking`, so that the paginator counts the matches and reads a page by primary key instead of
+    running the search again (api/pagination.py); evaluated on its own it gives the same rows."""
     tokens = segment_query(q)
-    matched = search_match(queryset, tokens=tokens)
-    # One cheap query (newest first, by primary key) tells whether the term is broad and, if so, which
-    # matches to rank. Those are then read by primary key alone: they are known to match, and repeating
-    # the full-text condition would make PostgreSQL visit every match again.
-    newest = list(matched.order_by("-id").values_list("pk", flat=True)[: RANK_WINDOW + 1])
-    if len(newest) > RANK_WINDOW:
-        return search_rank(queryset.filter(pk__in=newest[:RANK_WINDOW]), tokens=tokens).order_by(
-            "-rank", "-id"
-        ), False
-    return search_rank(matched, tokens=tokens).order_by("-rank", "-id"), True
+    window = search_window(queryset, tokens=tokens, size=RANK_WINDOW + 1)
+    exhaustive = len(window) <= RANK_WINDOW
+    entries = sorted(window[:RANK_WINDOW], key=lambda entry: (-entry[1], -entry[0]))
+    ranked = search_rank(queryset.filter(pk__in=[pk for pk, _ in entries]), tokens=tokens)
+    ranked = ranked.order_by("-rank", "-id")
+    ranked.search_ranking = SearchRanking(base=queryset, entries=entries, exhaustive=exhaustive)
+    return ranked, exhaustive
 
 
 def product_versions(*, product: Product, user) -> QuerySet[ProductVersion]:

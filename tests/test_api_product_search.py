@@ -134,7 +134,7 @@ class TestQueryCounts:
     def test_authenticated_search_query_count(self, alice, alice_api, django_assert_max_num_queries):
         for _ in range(5):
             _listed(alice)
-        with django_assert_max_num_queries(4):  # token lookup, breadth probe, count, page
+        with django_assert_max_num_queries(3):  # token lookup, the ranking, the page by primary key
             alice_api.get(URL, {"q": "数据"})
 
 
@@ -166,3 +166,42 @@ class TestBroadSearch:
             _listed(alice, keywords=["充电桩"], industry="L")
         body = anon.get(URL, {"q": "充电桩", "industry": "D"}).json()
         assert {p["code"] for p in body["results"]} == set(older) and body["count_exact"] is True
+
+
+class TestRankedPages:
+    """The API pages a search from the ranking computed once (products.selectors.SearchRanking)."""
+
+    def test_pages_follow_the_ranking_without_gaps_or_repeats(self, alice, anon, catalogue):
+        more = [_listed(alice, keywords=["充电桩"]).code for _ in range(3)]
+        everything = _codes(anon.get(URL, {"q": "充电桩", "page_size": 100}))
+        assert set(more) | {catalogue["charging_name"].code, catalogue["charging_summary"].code} == set(
+            everything
+        )
+        paged = []
+        for page in (1, 2, 3):
+            body = anon.get(URL, {"q": "充电桩", "page_size": 2, "page": page}).json()
+            assert body["count"] == 5
+            paged += [p["code"] for p in body["results"]]
+        assert paged == everything
+        assert anon.get(URL, {"q": "充电桩", "page_size": 2, "page": 4}).status_code == 404
+
+    def test_the_queryset_on_its_own_gives_the_ranked_rows(self, catalogue):
+        from products.models import Product
+        from products.selectors import product_search
+
+        queryset, exhaustive = product_search(Product.objects.filter(status=ProductStatus.LISTED), q="充电桩")
+        ranking = queryset.search_ranking
+        assert exhaustive and ranking.exhaustive
+        assert [(p.pk, pytest.approx(p.rank)) for p in queryset] == ranking.entries
+        assert ranking.entries[0][0] == catalogue["charging_name"].pk
+        assert ranking.entries[0][1] > ranking.entries[1][1] > 0
+
+    def test_a_page_skips_a_match_that_left_the_listing_after_the_ranking(self, alice, catalogue):
+        from products.models import Product
+        from products.selectors import product_search
+
+        queryset, _ = product_search(Product.objects.filter(status=ProductStatus.LISTED), q="充电桩")
+        Product.objects.filter(pk=catalogue["charging_name"].pk).update(status=ProductStatus.SUSPENDED)
+        page = queryset.search_ranking.page(0, 20)
+        assert [p.pk for p in page] == [catalogue["charging_summary"].pk]
+        assert page[0].rank > 0
