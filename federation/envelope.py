@@ -60,11 +60,9 @@ def canonical(envelope: dict[str, Any]) -> str:
         )
 
 
-def envelope_build(
-    *, origin: str, seq: int, record_type: str, gid: str, version: int, payload: dict
-) -> tuple[str, str]:
-    """Canonical body and signature of a new entry of this node."""
-    body = canonical(
+def envelope_body(*, origin: str, seq: int, record_type: str, gid: str, version: int, payload: dict) -> str:
+    """Canonical body of a new entry of this node (what its signature covers)."""
+    return canonical(
         {
             "origin": origin,
             "seq": seq,
@@ -73,6 +71,15 @@ def envelope_build(
             "version": version,
             "payload": payload,
         }
+    )
+
+
+def envelope_build(
+    *, origin: str, seq: int, record_type: str, gid: str, version: int, payload: dict
+) -> tuple[str, str]:
+    """Canonical body and signature of a new entry of this node."""
+    body = envelope_body(
+        origin=origin, seq=seq, record_type=record_type, gid=gid, version=version, payload=payload
     )
     return body, keys.sign(body.encode("utf-8"))
 
@@ -124,9 +131,9 @@ def envelope_check(item: Any, *, origin: str, public_key: str) -> tuple[dict, st
     return envelope, body
 
 
-# Signatures are checked in chunks on a small thread pool: the Ed25519 check releases the GIL, so it runs on
-# another core while this thread canonicalises the next chunk (a fifth of a page's apply time was spent in
-# it, on one core). FEDERATION_VERIFY_THREADS=0 checks them inline.
+# Signatures are checked (and this node's own made: EnvelopeSigner) in chunks on a small thread pool: Ed25519
+# releases the GIL, so it runs on another core while this thread canonicalises the next chunk (a fifth of a
+# page's apply time was spent in it, on one core). FEDERATION_VERIFY_THREADS=0 does it inline.
 VERIFY_CHUNK = 64
 
 
@@ -167,6 +174,39 @@ def envelopes_check(items: list, *, origin: str, public_key: str) -> list[tuple[
             if not ok:
                 results[index] = _unverified(origin)
     return results
+
+
+def _sign_chunk(bodies: list[str]) -> list[str]:
+    return [keys.sign(body.encode("utf-8")) for body in bodies]
+
+
+class EnvelopeSigner:
+    """Signs this node's new entries in chunks on the signature thread pool (the one `envelopes_check` uses)
+    while the caller canonicalises the next ones: Ed25519 signing releases the GIL, and an import batch or a
+    feed page's own recognitions sign hundreds of entries. `add` the bodies in order, then `signatures()`."""
+
+    def __init__(self) -> None:
+        self._pool = _verifier()
+        self._chunk: list[str] = []
+        self._done: list[Any] = []
+
+    def add(self, body: str) -> None:
+        self._chunk.append(body)
+        if len(self._chunk) >= VERIFY_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        chunk, self._chunk = self._chunk, []
+        if chunk:
+            self._done.append(self._pool.submit(_sign_chunk, chunk) if self._pool else _sign_chunk(chunk))
+
+    def signatures(self) -> list[str]:
+        """One signature per body added, in order."""
+        if self._chunk and not self._done:  # a handful: not worth a hand-off
+            chunk, self._chunk = self._chunk, []
+            self._done.append(_sign_chunk(chunk))
+        self._flush()
+        return [s for part in self._done for s in (part if isinstance(part, list) else part.result())]
 
 
 def is_exchange_code(value: Any) -> bool:

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.bulk import copy_insert, delete_in
-from federation.envelope import envelope_build
+from federation.envelope import EnvelopeSigner, envelope_body
 from federation.models import Entry, OriginCounter, PrivateEntry
 
 
@@ -72,13 +72,15 @@ def publish(changes: list[Change]) -> int:
     first, queue_wake = _allocate(len(changes))
     entries = []
     private = []
+    signer = EnvelopeSigner()
+    signed: list[Entry | PrivateEntry] = []  # in the order their bodies went to the signer
     for offset, change in enumerate(changes):
         seq = first + offset
         record_type, gid, payload = change.record_type, change.gid, change.payload
         if change.audience:
             from federation.private import SEALED, sealed_stub
 
-            body, signature = envelope_build(
+            body = envelope_body(
                 origin=origin,
                 seq=seq,
                 record_type=record_type,
@@ -86,6 +88,7 @@ def publish(changes: list[Change]) -> int:
                 version=change.version,
                 payload=payload,
             )
+            signer.add(body)
             private.append(
                 PrivateEntry(
                     origin=origin,
@@ -95,11 +98,11 @@ def publish(changes: list[Change]) -> int:
                     version=change.version,
                     audience=sorted(set(change.audience)),
                     body=body,
-                    signature=signature,
                 )
             )
+            signed.append(private[-1])
             record_type, gid, payload = SEALED, *sealed_stub(change.record_type, change.gid, change.audience)
-        body, signature = envelope_build(
+        body = envelope_body(
             origin=origin,
             seq=seq,
             record_type=record_type,
@@ -107,17 +110,13 @@ def publish(changes: list[Change]) -> int:
             version=change.version,
             payload=payload,
         )
+        signer.add(body)
         entries.append(
-            Entry(
-                origin=origin,
-                seq=seq,
-                record_type=record_type,
-                gid=gid,
-                version=change.version,
-                body=body,
-                signature=signature,
-            )
+            Entry(origin=origin, seq=seq, record_type=record_type, gid=gid, version=change.version, body=body)
         )
+        signed.append(entries[-1])
+    for row, signature in zip(signed, signer.signatures(), strict=True):
+        row.signature = signature
     for row in private:
         PrivateEntry.objects.filter(origin=origin, record_type=row.record_type, gid=row.gid).delete()
     PrivateEntry.objects.bulk_create(private)

