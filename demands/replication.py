@@ -6,16 +6,16 @@ it holds only the sealed stub of federation.private, never the demand)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import timezone
 
-from core.exceptions import FieldError, ValidationFailed
+from core.exceptions import ValidationFailed
 from demands.models import Demand, DemandStatus
 from demands.standards import demand_clean
 from federation import records
 from federation.outbox import Change
+from federation.payloads import payload_error, time_field, time_text
 from participants.standards import uscc_errors
 from products.search import segment_for_index
 
@@ -47,14 +47,6 @@ DEMAND_FIELDS = frozenset(
 _GID = re.compile(r"[A-Z]{2,8}-[0-9a-f]{32}")
 
 
-def _bad(field: str, code: str, en: str) -> ValidationFailed:
-    return ValidationFailed([FieldError(field, code, en, en)])
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
-
-
 def _money(value) -> int | str:
     """Whole amounts as integers, others as exact decimal strings (no floats in signed JSON)."""
     return int(value) if value == value.to_integral_value() else str(value)
@@ -77,14 +69,14 @@ def demand_payload(d: Demand) -> dict:
         },
         "update_frequency": d.update_frequency,
         "budget": {"min": _money(d.budget_min), "max": _money(d.budget_max), "currency": "CNY"},
-        "deadline": _time(d.deadline),
+        "deadline": time_text(d.deadline),
         "delivery_methods": list(d.delivery_methods),
         "compliance_requirements": list(d.compliance_requirements),
         "reach": list(d.reach),
         "status": d.status,
         "status_reason": d.status_reason,
-        "posted_at": _time(d.posted_at),
-        "closed_at": _time(d.closed_at),
+        "posted_at": time_text(d.posted_at),
+        "closed_at": time_text(d.closed_at),
     }
 
 
@@ -104,36 +96,23 @@ def in_reach(reach: list[str], *, origin: str, demander_home: str, node: str) ->
     return not reach or node in reach or node in {origin, demander_home}
 
 
-def _parse_time(payload: dict, name: str, *, required: bool) -> datetime | None:
-    value = payload[name]
-    if value is None and not required:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise _bad(name, "format", f"{name} must be an ISO 8601 time with zone")
-    return parsed
-
-
 def _check(origin: str, gid: str, payload: dict) -> dict:
     if set(payload) != DEMAND_FIELDS:
-        raise _bad("", "fields", f"a demand payload has exactly the fields {sorted(DEMAND_FIELDS)}")
+        raise payload_error("", "fields", f"a demand payload has exactly the fields {sorted(DEMAND_FIELDS)}")
     if payload["id"] != gid or not _GID.fullmatch(gid) or not gid.startswith(origin + "-"):
-        raise _bad("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
+        raise payload_error("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
     _, errors = uscc_errors(payload["demander"], "demander")
     if errors:
         raise ValidationFailed(errors)
     for name, limit in (("demander_name", 120), ("status_reason", 500)):
         if not isinstance(payload[name], str) or len(payload[name]) > limit:
-            raise _bad(name, "type", f"{name} must be a string of at most {limit}")
+            raise payload_error(name, "type", f"{name} must be a string of at most {limit}")
     if not isinstance(payload["demander_home"], str) or not re.fullmatch(
         r"[A-Z]{4,8}", payload["demander_home"]
     ):
-        raise _bad("demander_home", "format", "demander_home must be an exchange code")
+        raise payload_error("demander_home", "format", "demander_home must be an exchange code")
     if payload["status"] not in DemandStatus.values:
-        raise _bad("status", "invalid_choice", "unknown status")
+        raise payload_error("status", "invalid_choice", "unknown status")
     clean = demand_clean(payload, now=None)
     clean.update(
         demander_id=payload["demander"],
@@ -141,8 +120,8 @@ def _check(origin: str, gid: str, payload: dict) -> dict:
         demander_name=payload["demander_name"],
         status=payload["status"],
         status_reason=payload["status_reason"],
-        posted_at=_parse_time(payload, "posted_at", required=True),
-        closed_at=_parse_time(payload, "closed_at", required=False),
+        posted_at=time_field(payload, "posted_at", required=True),
+        closed_at=time_field(payload, "closed_at", required=False),
     )
     return clean
 
@@ -229,42 +208,44 @@ def _check_response(origin: str, gid: str, payload: dict) -> dict:
     from demands.models import DemandResponse, ResponseStatus
 
     if set(payload) != RESPONSE_FIELDS:
-        raise _bad("", "fields", f"a response payload has exactly the fields {sorted(RESPONSE_FIELDS)}")
+        raise payload_error(
+            "", "fields", f"a response payload has exactly the fields {sorted(RESPONSE_FIELDS)}"
+        )
     if payload["id"] != gid or not _GID.fullmatch(gid) or not gid.startswith(origin + "-"):
-        raise _bad("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
+        raise payload_error("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
     if not isinstance(payload["demand"], str) or not _GID.fullmatch(payload["demand"]):
-        raise _bad("demand", "format", "demand must be a demand id")
+        raise payload_error("demand", "format", "demand must be a demand id")
     if not payload["demand"].startswith(f"{payload['demand_origin']}-"):
-        raise _bad("demand_origin", "mismatch", "demand_origin must be the origin of the demand id")
+        raise payload_error("demand_origin", "mismatch", "demand_origin must be the origin of the demand id")
     for name in ("demander", "responder"):
         _, errors = uscc_errors(payload[name], name)
         if errors:
             raise ValidationFailed(errors)
     for name in ("demand_origin", "demander_home", "responder_home"):
         if not isinstance(payload[name], str) or not re.fullmatch(r"[A-Z]{2,8}", payload[name]):
-            raise _bad(name, "format", f"{name} must be an exchange code")
+            raise payload_error(name, "format", f"{name} must be an exchange code")
     if payload["kind"] not in DemandResponse.Kind.values or payload["status"] not in ResponseStatus.values:
-        raise _bad("kind", "invalid_choice", "unknown kind or status")
+        raise payload_error("kind", "invalid_choice", "unknown kind or status")
     products = payload["products"]
     if (
         not isinstance(products, list)
         or len(products) > 20
         or not all(isinstance(c, str) and len(c) <= 40 for c in products)
     ):
-        raise _bad("products", "type", "products must be at most 20 product codes")
+        raise payload_error("products", "type", "products must be at most 20 product codes")
     for name, limit in (("responder_name", 120), ("proposal", 4000), ("message", 2000)):
         if not isinstance(payload[name], str) or len(payload[name]) > limit:
-            raise _bad(name, "type", f"{name} must be a string of at most {limit}")
+            raise payload_error(name, "type", f"{name} must be a string of at most {limit}")
     try:
         price = Decimal(str(payload["price"]))
         if isinstance(payload["price"], (bool, float)) or not price.is_finite() or price < 0 or price > 10**9:
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        raise _bad("price", "range", "price must be 0 to 1e9") from None
+        raise payload_error("price", "range", "price must be 0 to 1e9") from None
     days = payload["delivery_days"]
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
-        raise _bad("delivery_days", "range", "delivery_days must be 1 to 3650")
-    created_at = _parse_time(payload, "created_at", required=True)
+        raise payload_error("delivery_days", "range", "delivery_days must be 1 to 3650")
+    created_at = time_field(payload, "created_at", required=True)
     return {
         "demand_gid": payload["demand"],
         "demand_origin": payload["demand_origin"],
@@ -314,19 +295,21 @@ def _check_decision(origin: str, gid: str, payload: dict) -> dict:
     from demands.models import DecisionStatus
 
     if set(payload) != DECISION_FIELDS:
-        raise _bad("", "fields", f"a decision payload has exactly the fields {sorted(DECISION_FIELDS)}")
+        raise payload_error(
+            "", "fields", f"a decision payload has exactly the fields {sorted(DECISION_FIELDS)}"
+        )
     if payload["response"] != gid or not _GID.fullmatch(gid):
-        raise _bad("response", "format", "response must be the entry's gid")
+        raise payload_error("response", "format", "response must be the entry's gid")
     if not isinstance(payload["demand"], str) or not payload["demand"].startswith(origin + "-"):
-        raise _bad("demand", "origin", "only the demand's origin node decides on its responses")
+        raise payload_error("demand", "origin", "only the demand's origin node decides on its responses")
     if payload["decision"] not in DecisionStatus.values:
-        raise _bad("decision", "invalid_choice", "unknown decision")
+        raise payload_error("decision", "invalid_choice", "unknown decision")
     if not isinstance(payload["reason"], str) or len(payload["reason"]) > 500:
-        raise _bad("reason", "type", "reason must be a string of at most 500")
+        raise payload_error("reason", "type", "reason must be a string of at most 500")
     return {
         "decision": payload["decision"],
         "decision_reason": payload["reason"],
-        "decided_at": _parse_time(payload, "decided_at", required=False),
+        "decided_at": time_field(payload, "decided_at", required=False),
         "demand": payload["demand"],
     }
 
@@ -345,10 +328,10 @@ def decision_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, rep
             continue
         row = DemandResponse.objects.filter(gid=gid).first()
         if row is None:
-            errors[gid] = _bad("response", "unknown", "the response is not here yet")
+            errors[gid] = payload_error("response", "unknown", "the response is not here yet")
             continue
         if row.demand_gid != fields.pop("demand"):
-            errors[gid] = _bad("demand", "mismatch", "the decision names another demand")
+            errors[gid] = payload_error("demand", "mismatch", "the decision names another demand")
             continue
         if row.decision_version > version or (row.decision_version == version and not repair):
             continue

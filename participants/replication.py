@@ -8,18 +8,17 @@ checked field by field before anything is written.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
-from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
 from core.bulk import copy_insert, copy_update
-from core.exceptions import FieldError, ValidationFailed
+from core.exceptions import ValidationFailed
 from core.locks import keys_lock
 from exchanges.models import Exchange
 from federation import records
 from federation.outbox import Change, publish
+from federation.payloads import date_field, payload_error, reasons_field, text_field, time_field, time_text
 from participants import vocabularies as vocab
 from participants.models import (
     Evaluation,
@@ -77,58 +76,6 @@ _EVALUATION_GID = re.compile(r"[A-Z]{2,8}-[0-9a-f]{32}")
 PROFILE_COLUMNS = ("legal_name", "entity_type", "roles", "business_categories", "services", "description")
 
 
-def _bad(field: str, code: str, en: str) -> ValidationFailed:
-    return ValidationFailed([FieldError(field, code, en, en)])
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
-
-
-def _parse_time(payload: dict, name: str, *, required: bool) -> datetime | None:
-    value = payload[name]
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or len(value) > 40:
-        raise _bad(name, "type", f"{name} must be an ISO 8601 time")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise _bad(name, "format", f"{name} is not an ISO 8601 time") from exc
-    if parsed.tzinfo is None:
-        raise _bad(name, "format", f"{name} must carry a time zone")
-    return parsed
-
-
-def _parse_date(payload: dict, name: str) -> date:
-    value = payload[name]
-    if not isinstance(value, str) or len(value) != 10:
-        raise _bad(name, "type", f"{name} must be a date YYYY-MM-DD")
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise _bad(name, "format", f"{name} is not a date") from exc
-
-
-def _short(payload: dict, name: str, limit: int, *, required: bool = False) -> str:
-    value = payload[name]
-    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
-        raise _bad(
-            name, "type", f"{name} must be a {'non-empty ' if required else ''}string of at most {limit}"
-        )
-    return value
-
-
-def _reasons(value: Any) -> list[str]:
-    if (
-        not isinstance(value, list)
-        or len(value) > 20
-        or not all(isinstance(r, str) and len(r) <= 500 for r in value)
-    ):
-        raise _bad("reasons", "type", "reasons must be a list of at most 20 short strings")
-    return value
-
-
 # --- Participants -------------------------------------------------------------------------------------------
 def participant_payload(p: Participant) -> dict:
     return {
@@ -143,8 +90,8 @@ def participant_payload(p: Participant) -> dict:
         "description": p.description,
         "status": p.status,
         "status_reason": p.status_reason,
-        "registered_at": _time(p.registered_at),
-        "verified_at": _time(p.verified_at),
+        "registered_at": time_text(p.registered_at),
+        "verified_at": time_text(p.verified_at),
     }
 
 
@@ -166,26 +113,28 @@ def participants_publish(participants: list[Participant]) -> None:
 
 def _check_participant(origin: str, gid: str, payload: dict) -> dict:
     if set(payload) != PARTICIPANT_FIELDS:
-        raise _bad("", "fields", f"a participant payload has exactly the fields {sorted(PARTICIPANT_FIELDS)}")
+        raise payload_error(
+            "", "fields", f"a participant payload has exactly the fields {sorted(PARTICIPANT_FIELDS)}"
+        )
     if payload["id"] != gid:
-        raise _bad("id", "mismatch", "id differs from the entry's gid")
+        raise payload_error("id", "mismatch", "id differs from the entry's gid")
     parsed, errors = uscc_errors(payload["id"], "id")
     if errors:
         raise ValidationFailed(errors)
     if parsed.code != payload["id"]:
-        raise _bad("id", "format", "id must be the normalised USCC")
+        raise payload_error("id", "format", "id must be the normalised USCC")
     if payload["home"] != origin:
-        raise _bad("home", "origin", "a node only publishes registrations made at its own exchange")
+        raise payload_error("home", "origin", "a node only publishes registrations made at its own exchange")
     if payload["region"] != parsed.region or not region_is_valid(payload["region"]):
-        raise _bad("region", "mismatch", "region must be the USCC's region part")
+        raise payload_error("region", "mismatch", "region must be the USCC's region part")
     profile, errors = profile_errors(payload)
     if errors:
         raise ValidationFailed(errors)
     if payload["status"] not in ParticipantStatus.values:
-        raise _bad("status", "invalid_choice", f"status must be one of {ParticipantStatus.values}")
-    _short(payload, "status_reason", MAX_REASON)
-    profile["registered_at"] = _parse_time(payload, "registered_at", required=True)
-    profile["verified_at"] = _parse_time(payload, "verified_at", required=False)
+        raise payload_error("status", "invalid_choice", f"status must be one of {ParticipantStatus.values}")
+    text_field(payload, "status_reason", MAX_REASON)
+    profile["registered_at"] = time_field(payload, "registered_at", required=True)
+    profile["verified_at"] = time_field(payload, "verified_at", required=False)
     profile["status"], profile["status_reason"], profile["region"] = (
         payload["status"],
         payload["status_reason"],
@@ -333,21 +282,23 @@ def recognitions_refresh(
 
 def _check_recognition(origin: str, gid: str, payload: dict, members: set[str]) -> dict:
     if set(payload) != RECOGNITION_FIELDS:
-        raise _bad("", "fields", f"a recognition payload has exactly the fields {sorted(RECOGNITION_FIELDS)}")
+        raise payload_error(
+            "", "fields", f"a recognition payload has exactly the fields {sorted(RECOGNITION_FIELDS)}"
+        )
     if payload["exchange"] != origin:
-        raise _bad("exchange", "origin", "a node only publishes its own exchange's recognitions")
+        raise payload_error("exchange", "origin", "a node only publishes its own exchange's recognitions")
     _, errors = uscc_errors(payload["participant"], "participant")
     if errors:
         raise ValidationFailed(errors)
     if gid != f"{payload['participant']}@{origin}":
-        raise _bad("participant", "mismatch", "gid must be <participant>@<exchange>")
+        raise payload_error("participant", "mismatch", "gid must be <participant>@<exchange>")
     if not isinstance(payload["home"], str) or payload["home"] not in members:
-        raise _bad("home", "unknown", "home must be a member exchange's code")
+        raise payload_error("home", "unknown", "home must be a member exchange's code")
     if payload["status"] not in ParticipantRecognition.Status.values:
-        raise _bad(
+        raise payload_error(
             "status", "invalid_choice", f"status must be one of {ParticipantRecognition.Status.values}"
         )
-    _reasons(payload["reasons"])
+    reasons_field(payload["reasons"])
     return payload
 
 
@@ -411,7 +362,7 @@ def evaluation_payload(e: Evaluation) -> dict:
         "issuer_name": e.issuer_name,
         "status": e.status,
         "revoked_reason": e.revoked_reason,
-        "issued_at": _time(e.issued_at),
+        "issued_at": time_text(e.issued_at),
     }
 
 
@@ -421,33 +372,35 @@ def evaluation_change(e: Evaluation) -> Change:
 
 def _check_evaluation(origin: str, gid: str, payload: dict) -> dict:
     if set(payload) != EVALUATION_FIELDS:
-        raise _bad("", "fields", f"an evaluation payload has exactly the fields {sorted(EVALUATION_FIELDS)}")
+        raise payload_error(
+            "", "fields", f"an evaluation payload has exactly the fields {sorted(EVALUATION_FIELDS)}"
+        )
     if payload["id"] != gid or not _EVALUATION_GID.fullmatch(gid) or not gid.startswith(origin + "-"):
-        raise _bad("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
+        raise payload_error("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
     _, errors = uscc_errors(payload["subject"], "subject")
     if errors:
         raise ValidationFailed(errors)
     if payload["dimension"] not in vocab.codes(vocab.DIMENSION):
-        raise _bad("dimension", "invalid_choice", "unknown dimension")
+        raise payload_error("dimension", "invalid_choice", "unknown dimension")
     score = payload["score"]
     if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100:
-        raise _bad("score", "range", "score must be a whole number from 0 to 100")
+        raise payload_error("score", "range", "score must be a whole number from 0 to 100")
     if payload["grade"] != vocab.grade_for(score):
-        raise _bad("grade", "scale", "grade does not match the score on the grade scale")
-    valid_from, valid_until = _parse_date(payload, "valid_from"), _parse_date(payload, "valid_until")
+        raise payload_error("grade", "scale", "grade does not match the score on the grade scale")
+    valid_from, valid_until = date_field(payload, "valid_from"), date_field(payload, "valid_until")
     if valid_from > valid_until:
-        raise _bad("valid_until", "order", "valid_until is before valid_from")
+        raise payload_error("valid_until", "order", "valid_until is before valid_from")
     if payload["issuer_type"] == Evaluation.IssuerType.EXCHANGE:
         if payload["issuer_id"] != origin:
-            raise _bad("issuer_id", "origin", "an exchange issues evaluations at its own node")
+            raise payload_error("issuer_id", "origin", "an exchange issues evaluations at its own node")
     elif payload["issuer_type"] == Evaluation.IssuerType.PARTICIPANT:
         _, errors = uscc_errors(payload["issuer_id"], "issuer_id")
         if errors:
             raise ValidationFailed(errors)
     else:
-        raise _bad("issuer_type", "invalid_choice", "issuer_type must be exchange or participant")
+        raise payload_error("issuer_type", "invalid_choice", "issuer_type must be exchange or participant")
     if payload["status"] not in EvaluationStatus.values:
-        raise _bad("status", "invalid_choice", "unknown status")
+        raise payload_error("status", "invalid_choice", "unknown status")
     return {
         "subject_id": payload["subject"],
         "dimension": payload["dimension"],
@@ -455,14 +408,14 @@ def _check_evaluation(origin: str, gid: str, payload: dict) -> dict:
         "grade": payload["grade"],
         "valid_from": valid_from,
         "valid_until": valid_until,
-        "summary": _short(payload, "summary", 2000, required=True),
-        "evidence_ref": _short(payload, "evidence_ref", 200),
+        "summary": text_field(payload, "summary", 2000, required=True),
+        "evidence_ref": text_field(payload, "evidence_ref", 200),
         "issuer_type": payload["issuer_type"],
         "issuer_id": payload["issuer_id"],
-        "issuer_name": _short(payload, "issuer_name", 120, required=True),
+        "issuer_name": text_field(payload, "issuer_name", 120, required=True),
         "status": payload["status"],
-        "revoked_reason": _short(payload, "revoked_reason", MAX_REASON),
-        "issued_at": _parse_time(payload, "issued_at", required=True),
+        "revoked_reason": text_field(payload, "revoked_reason", MAX_REASON),
+        "issued_at": time_field(payload, "issued_at", required=True),
     }
 
 

@@ -7,9 +7,6 @@ reasons. Reviewers' compliance findings, who edited it, and drafts never replica
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +15,7 @@ from core.bulk import copy_insert, copy_update
 from core.exceptions import FieldError, ValidationFailed
 from federation import records
 from federation.outbox import Change, publish
+from federation.payloads import payload_error, reasons_field, time_field, time_text
 from products.bulk import products_write
 from products.models import (
     Product,
@@ -43,47 +41,14 @@ POLICY_VERSION = "1.0"
 REVIEW_PERSONAL_INFORMATION = frozenset({"with_consent"})
 
 
-def _bad(field: str, code: str, en: str) -> ValidationFailed:
-    return ValidationFailed([FieldError(field, code, en, en)])
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
-
-
-def _parse_time(payload: dict, name: str) -> datetime | None:
-    value = payload[name]
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > 40:
-        raise _bad(name, "type", f"{name} must be an ISO 8601 time or null")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise _bad(name, "format", f"{name} is not an ISO 8601 time") from exc
-    if parsed.tzinfo is None:
-        raise _bad(name, "format", f"{name} must carry a time zone")
-    return parsed
-
-
-def _reasons(value: Any, field: str) -> list[str]:
-    if (
-        not isinstance(value, list)
-        or len(value) > 20
-        or not all(isinstance(r, str) and len(r) <= 500 for r in value)
-    ):
-        raise _bad(field, "type", f"{field} must be a list of at most 20 strings of at most 500 characters")
-    return value
-
-
 # --- Products -----------------------------------------------------------------------------------------------
 def product_payload(product: Product) -> dict:
     return {
         "code": product.code,
         "status": product.status,
         "descriptor": product.descriptor,
-        "listed_at": _time(product.listed_at),
-        "delisted_at": _time(product.delisted_at),
+        "listed_at": time_text(product.listed_at),
+        "delisted_at": time_text(product.delisted_at),
         "status_reasons": list(product.status_reasons or []),
     }
 
@@ -108,16 +73,18 @@ def products_publish(products: list[Product]) -> None:
 
 def _check_product_payload(origin: str, gid: str, payload: dict) -> tuple[dict, str]:
     if set(payload) != PRODUCT_FIELDS:
-        raise _bad("", "fields", f"a product payload has exactly the fields {sorted(PRODUCT_FIELDS)}")
+        raise payload_error(
+            "", "fields", f"a product payload has exactly the fields {sorted(PRODUCT_FIELDS)}"
+        )
     code = payload["code"]
     if code != gid:
-        raise _bad("code", "mismatch", "code differs from the entry's gid")
+        raise payload_error("code", "mismatch", "code differs from the entry's gid")
     parsed = product_code_parse(code)
     if parsed.origin != origin:
-        raise _bad("code", "origin", f"code {code} does not belong to origin {origin}")
+        raise payload_error("code", "origin", f"code {code} does not belong to origin {origin}")
     status = payload["status"]
     if status not in PUBLISHED:
-        raise _bad("status", "invalid_choice", f"status must be one of {sorted(PUBLISHED)}")
+        raise payload_error("status", "invalid_choice", f"status must be one of {sorted(PUBLISHED)}")
     try:
         descriptor = descriptor_validate(payload["descriptor"])
     except ValidationFailed as exc:
@@ -157,8 +124,8 @@ def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repa
     for gid, version, payload in items:
         try:
             descriptor, status = _check_product_payload(origin, gid, payload)
-            times = _parse_time(payload, "listed_at"), _parse_time(payload, "delisted_at")
-            reasons = _reasons(payload["status_reasons"], "status_reasons")
+            times = time_field(payload, "listed_at"), time_field(payload, "delisted_at")
+            reasons = reasons_field(payload["status_reasons"], "status_reasons")
         except ValidationFailed as exc:
             errors[gid] = exc
             continue
@@ -169,7 +136,9 @@ def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repa
     for gid, version, descriptor, status, (listed_at, delisted_at), reasons in valid:
         product = existing.get(gid)
         if product is not None and product.exchange_id != origin:
-            errors[gid] = _bad("code", "owner", f"{gid} is held here as a product of {product.exchange_id}")
+            errors[gid] = payload_error(
+                "code", "owner", f"{gid} is held here as a product of {product.exchange_id}"
+            )
             continue
         if product is not None and (product.version > version or (product.version == version and not repair)):
             continue
@@ -334,24 +303,26 @@ def recognition_review(*, actor, product: Product, status: str, reasons: list[st
 
 def _check_recognition_payload(origin: str, gid: str, payload: dict) -> dict:
     if set(payload) != RECOGNITION_FIELDS:
-        raise _bad("", "fields", f"a recognition payload has exactly the fields {sorted(RECOGNITION_FIELDS)}")
+        raise payload_error(
+            "", "fields", f"a recognition payload has exactly the fields {sorted(RECOGNITION_FIELDS)}"
+        )
     if payload["exchange"] != origin:
-        raise _bad("exchange", "origin", "a node only publishes its own exchange's recognitions")
+        raise payload_error("exchange", "origin", "a node only publishes its own exchange's recognitions")
     product_code_parse(payload["product"])
     if gid != f"{payload['product']}@{origin}":
-        raise _bad("product", "mismatch", "gid must be <product>@<exchange>")
+        raise payload_error("product", "mismatch", "gid must be <product>@<exchange>")
     if payload["status"] not in RecognitionStatus.values:
-        raise _bad("status", "invalid_choice", f"status must be one of {RecognitionStatus.values}")
+        raise payload_error("status", "invalid_choice", f"status must be one of {RecognitionStatus.values}")
     if payload["decided_by"] not in Recognition.DecidedBy.values:
-        raise _bad(
+        raise payload_error(
             "decided_by", "invalid_choice", f"decided_by must be one of {Recognition.DecidedBy.values}"
         )
     pv = payload["product_version"]
     if isinstance(pv, bool) or not isinstance(pv, int) or not 1 <= pv < 2**31:
-        raise _bad("product_version", "type", "product_version must be a positive integer")
+        raise payload_error("product_version", "type", "product_version must be a positive integer")
     if not isinstance(payload["policy"], str) or len(payload["policy"]) > 8:
-        raise _bad("policy", "type", "policy must be a short string")
-    _reasons(payload["reasons"], "reasons")
+        raise payload_error("policy", "type", "policy must be a short string")
+    reasons_field(payload["reasons"], "reasons")
     return payload
 
 
