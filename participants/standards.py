@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stdnum import exceptions as stdnum_errors
-from stdnum.cn import uscc as stdnum_uscc
 
 from core.exceptions import FieldError, ValidationFailed
 from participants import vocabularies as vocab
 from products.standards.regions import region_is_valid
+from products.standards.uscc import uscc_validate
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
@@ -28,12 +28,12 @@ def _error(field: str, code: str, zh: str, en: str) -> FieldError:
 
 
 def uscc_errors(value: object, field: str = "uscc") -> tuple[Uscc | None, list[FieldError]]:
-    """Check a USCC: length, alphabet, check character (python-stdnum), then structure: a registration
-    authority code that is not 0 and a region part that is a GB/T 2260 code."""
+    """Check a USCC: length, alphabet, check character (python-stdnum; products/standards/uscc.py), then
+    structure: a registration authority code that is not 0 and a region part that is a GB/T 2260 code."""
     if not isinstance(value, str):
         return None, [_error(field, "type", "必须是字符串", "Must be a string")]
     try:
-        code = stdnum_uscc.validate(value)
+        code = uscc_validate(value)
     except stdnum_errors.InvalidLength:
         return None, [
             _error(field, "uscc.length", "统一社会信用代码应为18位", "The USCC must have 18 characters")
@@ -47,8 +47,8 @@ def uscc_errors(value: object, field: str = "uscc") -> tuple[Uscc | None, list[F
             _error(
                 field,
                 "uscc.format",
-                "统一社会信用代码含有不允许的字符（前8位须为数字，其余不得含 I、O、Z、S、V）",
-                "The USCC has characters it may not have (8 digits, then no I, O, Z, S or V)",
+                "统一社会信用代码含有不允许的字符（首位为数字或A、N、Y，2–8位为数字，其余不含I、O、Z、S、V）",
+                "The USCC has characters it may not have (digit or A/N/Y, 7 digits, then no I, O, Z, S, V)",
             )
         ]
     if code[0] == "0":

@@ -106,6 +106,17 @@ class TestRegistration:
         assert ("uscc", code) in _errors(response)
         assert not Participant.objects.exists()
 
+    def test_a_letter_registration_authority_is_accepted(self, alice_api):
+        """GB 32100-2015 assigns letters too (N: rural collective economic organisations), which python-stdnum
+        alone refuses: the region still comes from characters 3–8."""
+        from stdnum.cn import uscc as stdnum_uscc
+
+        body = "N2310115MA1FL8XK2"
+        code = body + stdnum_uscc.calc_check_digit(body)
+        response = alice_api.post(URL, _body(uscc=code), format="json")
+        assert response.status_code == 201, response.content
+        assert response.json()["id"] == code and response.json()["region"] == "310115"
+
     def test_structure_authority_and_region(self, alice_api):
         from stdnum.cn import uscc as stdnum_uscc
 

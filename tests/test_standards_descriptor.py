@@ -219,6 +219,10 @@ GOOD_USCCS = [
     make_uscc("12100000400000624"),
     "91310000 MA1FL8XK2Y",
     "91310000-ma1fl8xk2y",
+    # letter registration authorities (GB 32100-2015) that python-stdnum refuses: products/standards/uscc.py
+    make_uscc("N2310115MA1FL8XK2"),  # agriculture: a village collective economic organisation
+    make_uscc("Y1110000MA1FL8XK2"),  # other authorities
+    make_uscc("A1100000MA1FL8XK2"),
 ]
 BAD_USCCS = [
     ("91310000MA1FL8XK2", "uscc.length"),
@@ -233,6 +237,9 @@ BAD_USCCS = [
     ("91310000MA1FL8XK2！", "uscc.format"),
     ("91310000MA1FL8XK2A", "uscc.checksum"),
     ("91110000600037341M", "uscc.checksum"),
+    (make_uscc("B1310115MA1FL8XK2"), "uscc.format"),  # B is not an authority code
+    (make_uscc("NA310115MA1FL8XK2"), "uscc.format"),  # characters 2–8 are digits after a letter too
+    ("N2310115MA1FL8XK2" + ("0" if make_uscc("N2310115MA1FL8XK2")[-1] != "0" else "1"), "uscc.checksum"),
 ]
 
 
@@ -258,7 +265,31 @@ def test_fast_uscc_check_agrees_with_stdnum():
         position = rng.randrange(18)
         mutated = good[:position] + rng.choice(anything) + good[position + 1 :]
         for candidate in (good, body + rng.choice(anything), mutated, good[:17], good + "0"):
-            assert _uscc_is_valid(candidate) == uscc.is_valid(candidate), candidate
+            assert _uscc_is_valid(candidate) == _full_check(candidate), candidate
+
+
+def _full_check(value: str) -> bool:
+    from stdnum.exceptions import ValidationError
+
+    from products.standards.uscc import uscc_validate
+
+    try:
+        uscc_validate(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def test_the_uscc_check_is_python_stdnums_except_for_letter_authorities():
+    rng = random.Random(32100)
+    allowed = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    for _ in range(5000):
+        body = rng.choice("123456789") + "".join(rng.choice(string.digits) for _ in range(7))
+        body += "".join(rng.choice(allowed) for _ in range(9))
+        for candidate in (make_uscc(body), body + rng.choice(allowed)):
+            assert _full_check(candidate) == uscc.is_valid(candidate), candidate
+            lettered = rng.choice("ANY") + candidate[1:17]
+            assert _full_check(make_uscc(lettered)) and not uscc.is_valid(make_uscc(lettered))
 
 
 @pytest.mark.parametrize(

@@ -24,10 +24,12 @@ import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from stdnum import exceptions as stdnum_errors
-from stdnum.cn import uscc
 
 from core.exceptions import FieldError, ValidationFailed
 from products.standards.regions import region_is_valid
+from products.standards.uscc import ALPHABET as USCC_ALPHABET
+from products.standards.uscc import PATTERN as USCC_PATTERN
+from products.standards.uscc import uscc_compact, uscc_validate
 from products.standards.vocabularies import VOCABULARIES, Term
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ MAX_UNKNOWN_FIELDS_REPORTED = 20
 _DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _REGION_PATTERN = "^[0-9]{6}$"
 _URL_PATTERN = "^https://[^\\s/?#]+[^\\s]*$"
-_USCC_PATTERN = "^[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}$"
+_USCC_PATTERN = USCC_PATTERN
 
 
 # --- the schema ------------------------------------------------------------------------------------------
@@ -480,7 +482,7 @@ def _slow_errors(data: object) -> list[FieldError]:
 # --- semantic rules the schema cannot say ----------------------------------------------------------------
 
 
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_ALPHABET = USCC_ALPHABET
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_RE = re.compile(_USCC_PATTERN)
 
@@ -503,7 +505,7 @@ def _uscc_errors(value: str) -> list[FieldError]:
     if _uscc_is_valid(value):
         return []
     try:
-        uscc.validate(value)
+        uscc_validate(value)
     except stdnum_errors.InvalidLength:
         return [_error(path, "uscc.length", "统一社会信用代码应为18位", "the USCC must have 18 characters")]
     except stdnum_errors.InvalidChecksum:
@@ -516,8 +518,8 @@ def _uscc_errors(value: str) -> list[FieldError]:
         _error(
             path,
             "uscc.format",
-            "统一社会信用代码含有不允许的字符（前8位须为数字，其余不得含 I、O、Z、S、V）",
-            "the USCC has characters it may not have (8 digits, then no I, O, Z, S or V)",
+            "统一社会信用代码含有不允许的字符（首位为数字或A、N、Y，2–8位为数字，其余不含I、O、Z、S、V）",
+            "the USCC has characters it may not have (digit or A/N/Y, 7 digits, then no I, O, Z, S, V)",
         )
     ]
 
@@ -707,7 +709,7 @@ def _copy_records(records: list | tuple) -> tuple[list, list[FieldError]]:
 
 def _compact_uscc(value: str) -> str:
     quick = value.strip().upper()
-    return quick if _USCC_RE.match(quick) else uscc.compact(value)
+    return quick if _USCC_RE.match(quick) else uscc_compact(value)
 
 
 _TOP_LEVEL_TEXT = ("descriptor_version", "name", "summary", "product_form", "industry", "update_frequency")
