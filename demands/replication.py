@@ -15,7 +15,7 @@ from demands.models import Demand, DemandStatus
 from demands.standards import demand_clean
 from federation import records
 from federation.outbox import Change
-from federation.payloads import payload_error, time_field, time_text
+from federation.payloads import choice_field, payload_error, time_field, time_text
 from participants.standards import uscc_errors
 from products.search import segment_for_index
 
@@ -111,8 +111,7 @@ def _check(origin: str, gid: str, payload: dict) -> dict:
         r"[A-Z]{4,8}", payload["demander_home"]
     ):
         raise payload_error("demander_home", "format", "demander_home must be an exchange code")
-    if payload["status"] not in DemandStatus.values:
-        raise payload_error("status", "invalid_choice", "unknown status")
+    choice_field(payload, "status", DemandStatus)
     clean = demand_clean(payload, now=None)
     clean.update(
         demander_id=payload["demander"],
@@ -140,7 +139,7 @@ def demand_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repai
             valid.append((gid, version, _check(origin, gid, payload)))
         except ValidationFailed as exc:
             errors[gid] = exc
-    existing = {d.gid: d for d in Demand.objects.filter(gid__in=[v[0] for v in valid])}
+    existing = {d.gid: d for d in Demand.objects.filter(gid__any=[v[0] for v in valid])}
     changed = []
     now = timezone.now()
     for gid, version, clean in valid:
@@ -224,8 +223,8 @@ def _check_response(origin: str, gid: str, payload: dict) -> dict:
     for name in ("demand_origin", "demander_home", "responder_home"):
         if not isinstance(payload[name], str) or not re.fullmatch(r"[A-Z]{2,8}", payload[name]):
             raise payload_error(name, "format", f"{name} must be an exchange code")
-    if payload["kind"] not in DemandResponse.Kind.values or payload["status"] not in ResponseStatus.values:
-        raise payload_error("kind", "invalid_choice", "unknown kind or status")
+    choice_field(payload, "kind", DemandResponse.Kind)
+    choice_field(payload, "status", ResponseStatus)
     products = payload["products"]
     if (
         not isinstance(products, list)
@@ -302,8 +301,7 @@ def _check_decision(origin: str, gid: str, payload: dict) -> dict:
         raise payload_error("response", "format", "response must be the entry's gid")
     if not isinstance(payload["demand"], str) or not payload["demand"].startswith(origin + "-"):
         raise payload_error("demand", "origin", "only the demand's origin node decides on its responses")
-    if payload["decision"] not in DecisionStatus.values:
-        raise payload_error("decision", "invalid_choice", "unknown decision")
+    choice_field(payload, "decision", DecisionStatus)
     if not isinstance(payload["reason"], str) or len(payload["reason"]) > 500:
         raise payload_error("reason", "type", "reason must be a string of at most 500")
     return {

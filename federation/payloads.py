@@ -7,7 +7,10 @@ with a `ValidationFailed` naming the field and the rule (the entry is then quara
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
+
+from django.db.models import Choices
 
 from core.exceptions import FieldError, ValidationFailed
 
@@ -41,6 +44,21 @@ def time_field(payload: dict, name: str, *, required: bool = False) -> datetime 
     if parsed.tzinfo is None:
         raise payload_error(name, "format", f"{name} must carry a time zone")
     return parsed
+
+
+@cache
+def _choice_values(choices: type[Choices]) -> tuple[frozenset[str], list[str]]:
+    values = list(choices.values)  # Django recomputes `.values` on every access
+    return frozenset(values), values
+
+
+def choice_field(payload: dict, name: str, choices: type[Choices]) -> str:
+    """One of the values of `choices` (a string: anything else, lists included, is refused, not raised on)."""
+    value = payload[name]
+    allowed, listed = _choice_values(choices)
+    if not isinstance(value, str) or value not in allowed:
+        raise payload_error(name, "invalid_choice", f"{name} must be one of {listed}")
+    return value
 
 
 def date_field(payload: dict, name: str) -> date:

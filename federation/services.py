@@ -504,7 +504,7 @@ def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: st
             continue
         held = dict(
             Entry.objects.filter(
-                origin=origin, record_type=type_name, gid__in=[e["gid"] for e, _, _ in group]
+                origin=origin, record_type=type_name, gid__any=[e["gid"] for e, _, _ in group]
             ).values_list("gid", "version")
         )
         todo = [

@@ -18,7 +18,15 @@ from core.locks import keys_lock
 from exchanges.models import Exchange
 from federation import records
 from federation.outbox import Change, publish
-from federation.payloads import date_field, payload_error, reasons_field, text_field, time_field, time_text
+from federation.payloads import (
+    choice_field,
+    date_field,
+    payload_error,
+    reasons_field,
+    text_field,
+    time_field,
+    time_text,
+)
 from participants import vocabularies as vocab
 from participants.models import (
     Evaluation,
@@ -130,8 +138,7 @@ def _check_participant(origin: str, gid: str, payload: dict) -> dict:
     profile, errors = profile_errors(payload)
     if errors:
         raise ValidationFailed(errors)
-    if payload["status"] not in ParticipantStatus.values:
-        raise payload_error("status", "invalid_choice", f"status must be one of {ParticipantStatus.values}")
+    choice_field(payload, "status", ParticipantStatus)
     text_field(payload, "status_reason", MAX_REASON)
     profile["registered_at"] = time_field(payload, "registered_at", required=True)
     profile["verified_at"] = time_field(payload, "verified_at", required=False)
@@ -166,7 +173,7 @@ def participant_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
     participants_lock([v[0] for v in valid])
     existing = {
         p.participant_id: p
-        for p in Participant.objects.filter(participant_id__in=[v[0] for v in valid], home_id=origin)
+        for p in Participant.objects.filter(participant_id__any=[v[0] for v in valid], home_id=origin)
     }
     creates, updates = [], []
     now = timezone.now()
@@ -200,7 +207,7 @@ def duplicates_resolve(participant_ids: set[str]) -> None:
     """Mark, among the registrations of each id, every one but the winner as a duplicate of the winner."""
     participants_lock(participant_ids)
     groups: dict[str, list[Participant]] = {}
-    for row in Participant.objects.filter(participant_id__in=participant_ids).only(
+    for row in Participant.objects.filter(participant_id__any=participant_ids).only(
         "participant_id", "home_id", "status", "registered_at", "duplicate_of"
     ):
         groups.setdefault(row.participant_id, []).append(row)
@@ -247,14 +254,14 @@ def recognitions_refresh(
     groups: dict[str, list[Participant]] = {}
     # What the winner rule and the verdict read: not the profiles (a third of a catch-up's time went to
     # reading whole registrations back here).
-    for row in Participant.objects.filter(participant_id__in=participant_ids).only(
+    for row in Participant.objects.filter(participant_id__any=participant_ids).only(
         "participant_id", "home_id", "status", "registered_at"
     ):
         groups.setdefault(row.participant_id, []).append(row)
     current = {
         r.participant_id: r
         for r in ParticipantRecognition.objects.select_for_update().filter(
-            participant_id__in=participant_ids, exchange_id=settings.NODE_CODE
+            participant_id__any=participant_ids, exchange_id=settings.NODE_CODE
         )
     }
     creates, updates = [], []
@@ -294,10 +301,7 @@ def _check_recognition(origin: str, gid: str, payload: dict, members: set[str]) 
         raise payload_error("participant", "mismatch", "gid must be <participant>@<exchange>")
     if not isinstance(payload["home"], str) or payload["home"] not in members:
         raise payload_error("home", "unknown", "home must be a member exchange's code")
-    if payload["status"] not in ParticipantRecognition.Status.values:
-        raise payload_error(
-            "status", "invalid_choice", f"status must be one of {ParticipantRecognition.Status.values}"
-        )
+    choice_field(payload, "status", ParticipantRecognition.Status)
     reasons_field(payload["reasons"])
     return payload
 
@@ -314,7 +318,7 @@ def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
     existing = {
         r.participant_id: r
         for r in ParticipantRecognition.objects.filter(
-            participant_id__in=[p["participant"] for _, p in valid], exchange_id=origin
+            participant_id__any=[p["participant"] for _, p in valid], exchange_id=origin
         )
     }
     creates, updates = [], []
@@ -399,8 +403,7 @@ def _check_evaluation(origin: str, gid: str, payload: dict) -> dict:
             raise ValidationFailed(errors)
     else:
         raise payload_error("issuer_type", "invalid_choice", "issuer_type must be exchange or participant")
-    if payload["status"] not in EvaluationStatus.values:
-        raise payload_error("status", "invalid_choice", "unknown status")
+    choice_field(payload, "status", EvaluationStatus)
     return {
         "subject_id": payload["subject"],
         "dimension": payload["dimension"],
@@ -447,7 +450,7 @@ def evaluation_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, r
             valid.append((gid, version, _check_evaluation(origin, gid, payload)))
         except ValidationFailed as exc:
             errors[gid] = exc
-    existing = {e.gid: e for e in Evaluation.objects.filter(gid__in=[v[0] for v in valid])}
+    existing = {e.gid: e for e in Evaluation.objects.filter(gid__any=[v[0] for v in valid])}
     creates, updates = [], []
     now = timezone.now()
     for gid, version, fields in valid:

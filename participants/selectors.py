@@ -59,7 +59,7 @@ def standing_for_token(*, participant_id: str, home: str) -> dict | None:
 def provider_standing(participant_ids: set[str]) -> dict[str, str | None]:
     """For each id, None if it is a verified data merchant in good standing, else the rule it breaks."""
     found: dict[str, list[Participant]] = {}
-    for row in Participant.objects.filter(participant_id__in=participant_ids).only(
+    for row in Participant.objects.filter(participant_id__any=participant_ids).only(
         "participant_id", "home_id", "status", "roles", "registered_at", "duplicate_of"
     ):
         found.setdefault(row.participant_id, []).append(row)

@@ -24,7 +24,7 @@ def products_write(
     add a version-history row for each (`ignore_conflicts`: a version already recorded is kept)."""
     copy_insert(Product, creates)
     if any(p.pk is None for p in creates):  # COPY does not return the new ids
-        ids = dict(Product.objects.filter(code__in=[p.code for p in creates]).values_list("code", "id"))
+        ids = dict(Product.objects.filter(code__any=[p.code for p in creates]).values_list("code", "id"))
         for p in creates:
             p.pk = ids[p.code]
     copy_update(Product, updates, update_fields)
@@ -32,7 +32,7 @@ def products_write(
     if not changed:
         return
     if updates:
-        ProductRegion.objects.filter(product__in=[p.pk for p in updates]).delete()
+        ProductRegion.objects.filter(product_id__any=[p.pk for p in updates]).delete()
     copy_insert(
         ProductRegion,
         (

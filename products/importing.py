@@ -107,7 +107,7 @@ def _errors(exc: ValidationFailed) -> list[dict]:
 def _taken_by_provider(exchange_id: str, usccs: set[str]) -> dict[str, set[str]]:
     taken: dict[str, set[str]] = defaultdict(set)
     rows = (
-        Product.objects.filter(exchange_id=exchange_id, provider_uscc__in=usccs)
+        Product.objects.filter(exchange_id=exchange_id, provider_uscc__any=usccs)
         .exclude(status=ProductStatus.DELISTED)
         .values_list("provider_uscc", "name")
     )

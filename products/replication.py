@@ -15,7 +15,7 @@ from core.bulk import copy_insert, copy_update
 from core.exceptions import FieldError, ValidationFailed
 from federation import records
 from federation.outbox import Change, publish
-from federation.payloads import payload_error, reasons_field, time_field, time_text
+from federation.payloads import choice_field, payload_error, reasons_field, time_field, time_text
 from products.bulk import products_write
 from products.models import (
     Product,
@@ -130,7 +130,7 @@ def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repa
             errors[gid] = exc
             continue
         valid.append((gid, version, descriptor, status, times, reasons))
-    existing = {p.code: p for p in Product.objects.filter(code__in=[v[0] for v in valid])}
+    existing = {p.code: p for p in Product.objects.filter(code__any=[v[0] for v in valid])}
     creates, updates, recognise = [], [], []
     now = timezone.now()
     for gid, version, descriptor, status, (listed_at, delisted_at), reasons in valid:
@@ -228,7 +228,7 @@ def _recognitions_set(
     current = {
         r.product_code: r
         for r in Recognition.objects.select_for_update().filter(
-            product_code__in=[p.code for p, *_ in decisions], exchange_id=settings.NODE_CODE
+            product_code__any=[p.code for p, *_ in decisions], exchange_id=settings.NODE_CODE
         )
     }
     creates, updates = [], []
@@ -311,12 +311,8 @@ def _check_recognition_payload(origin: str, gid: str, payload: dict) -> dict:
     product_code_parse(payload["product"])
     if gid != f"{payload['product']}@{origin}":
         raise payload_error("product", "mismatch", "gid must be <product>@<exchange>")
-    if payload["status"] not in RecognitionStatus.values:
-        raise payload_error("status", "invalid_choice", f"status must be one of {RecognitionStatus.values}")
-    if payload["decided_by"] not in Recognition.DecidedBy.values:
-        raise payload_error(
-            "decided_by", "invalid_choice", f"decided_by must be one of {Recognition.DecidedBy.values}"
-        )
+    choice_field(payload, "status", RecognitionStatus)
+    choice_field(payload, "decided_by", Recognition.DecidedBy)
     pv = payload["product_version"]
     if isinstance(pv, bool) or not isinstance(pv, int) or not 1 <= pv < 2**31:
         raise payload_error("product_version", "type", "product_version must be a positive integer")
@@ -337,7 +333,7 @@ def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
     existing = {
         r.product_code: r
         for r in Recognition.objects.filter(
-            product_code__in=[p["product"] for _, _, p in valid], exchange_id=origin
+            product_code__any=[p["product"] for _, _, p in valid], exchange_id=origin
         )
     }
     creates, updates = [], []

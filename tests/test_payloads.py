@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from core.exceptions import ValidationFailed
-from federation.payloads import date_field, reasons_field, text_field, time_field, time_text
+from federation.payloads import choice_field, date_field, reasons_field, text_field, time_field, time_text
 
 
 def _refusal(fn, *args, **kwargs) -> tuple[str, str]:
@@ -51,3 +51,11 @@ def test_dates_texts_and_reasons():
     assert _refusal(reasons_field, ["a"] * 21) == ("reasons", "type")
     assert _refusal(reasons_field, ["a" * 501], "status_reasons") == ("status_reasons", "type")
     assert _refusal(reasons_field, "not a list") == ("reasons", "type")
+
+
+def test_choices_are_strings_of_the_vocabulary():
+    from products.models import RecognitionStatus
+
+    assert choice_field({"s": "recognised"}, "s", RecognitionStatus) == "recognised"
+    for bad in ("unknown", ["recognised"], {"a": 1}, None, 1):
+        assert _refusal(choice_field, {"s": bad}, "s", RecognitionStatus) == ("s", "invalid_choice")

@@ -27,9 +27,8 @@ from stdnum import exceptions as stdnum_errors
 
 from core.exceptions import FieldError, ValidationFailed
 from products.standards.regions import region_is_valid
-from products.standards.uscc import ALPHABET as USCC_ALPHABET
 from products.standards.uscc import PATTERN as USCC_PATTERN
-from products.standards.uscc import uscc_compact, uscc_validate
+from products.standards.uscc import uscc_compact, uscc_is_valid, uscc_validate
 from products.standards.vocabularies import VOCABULARIES, Term
 
 logger = logging.getLogger(__name__)
@@ -482,22 +481,8 @@ def _slow_errors(data: object) -> list[FieldError]:
 # --- semantic rules the schema cannot say ----------------------------------------------------------------
 
 
-_USCC_ALPHABET = USCC_ALPHABET
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_RE = re.compile(_USCC_PATTERN)
-
-
-def _uscc_is_valid(value: str) -> bool:
-    """The GB 32100-2015 check as stdnum does it, without stdnum's per-call cost (the importer's hot path).
-
-    Only a fast "yes": anything it refuses goes to stdnum, which says why (tests prove the two agree).
-    """
-    if not _USCC_RE.match(value) or len(value) != 18:
-        return False
-    total = sum(
-        _USCC_ALPHABET.index(char) * weight for char, weight in zip(value, _USCC_WEIGHTS, strict=False)
-    )
-    return value[17] == _USCC_ALPHABET[(31 - total) % 31]
+_uscc_is_valid = uscc_is_valid
 
 
 def _uscc_errors(value: str) -> list[FieldError]:
