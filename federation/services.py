@@ -563,7 +563,10 @@ def _store_entries(
     newer = [(e, b, s) for e, b, s in stored if held.get(e["gid"], 0) < e["version"]]
     if not newer:
         return
-    delete_in(Entry, "gid", [e["gid"] for e, _, _ in newer], origin=origin, record_type=type_name)
+    # `held` lists every entry of these records this node holds (read under the origin's lock): only those
+    # are replaced; a catch-up's new records have none to delete.
+    replaced = [e["gid"] for e, _, _ in newer if e["gid"] in held]
+    delete_in(Entry, "gid", replaced, origin=origin, record_type=type_name)
     delete_in(Entry, "seq", [e["seq"] for e, _, _ in newer], origin=origin)
     copy_insert(
         Entry,
