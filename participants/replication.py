@@ -115,8 +115,11 @@ def participants_publish(participants: list[Participant]) -> None:
     of the participants concerned, all in the caller's transaction."""
     changes = [Change(PARTICIPANT, p.participant_id, p.version, participant_payload(p)) for p in participants]
     pids = {p.participant_id for p in participants}
-    duplicates_resolve(pids)
-    publish(changes + [recognition_change(r) for r in recognitions_refresh(pids, publish_now=False)])
+    participants_lock(pids)
+    groups = registrations_read(pids)
+    duplicates_resolve(pids, groups=groups)
+    refreshed = recognitions_refresh(pids, publish_now=False, groups=groups)
+    publish(changes + [recognition_change(r) for r in refreshed])
 
 
 def _check_participant(origin: str, gid: str, payload: dict) -> dict:
@@ -193,8 +196,9 @@ def participant_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
     copy_update(Participant, updates, REPLICA_COLUMNS)
     changed = {p.participant_id for p in creates + updates}
     if changed:
-        duplicates_resolve(changed)
-        recognitions_refresh(changed)
+        groups = registrations_read(changed)  # one read of the page's registrations for both
+        duplicates_resolve(changed, groups=groups)
+        recognitions_refresh(changed, groups=groups)
     return errors
 
 
@@ -203,14 +207,25 @@ def participant_live(origin: str):
         yield p.participant_id, p.version, participant_payload(p)
 
 
-def duplicates_resolve(participant_ids: set[str]) -> None:
-    """Mark, among the registrations of each id, every one but the winner as a duplicate of the winner."""
-    participants_lock(participant_ids)
+def registrations_read(participant_ids: set[str]) -> dict[str, list[Participant]]:
+    """Every registration held of each id, with what the winner rule, the duplicate marks and the verdict
+    read (not the profiles). Call under `participants_lock`."""
     groups: dict[str, list[Participant]] = {}
     for row in Participant.objects.filter(participant_id__any=participant_ids).only(
         "participant_id", "home_id", "status", "registered_at", "duplicate_of"
     ):
         groups.setdefault(row.participant_id, []).append(row)
+    return groups
+
+
+def duplicates_resolve(
+    participant_ids: set[str], *, groups: dict[str, list[Participant]] | None = None
+) -> None:
+    """Mark, among the registrations of each id, every one but the winner as a duplicate of the winner.
+    `groups`: `registrations_read(participant_ids)` already done under the lock."""
+    participants_lock(participant_ids)
+    if groups is None:
+        groups = registrations_read(participant_ids)
     changed = []
     for rows in groups.values():
         winner = winner_pick(rows)
@@ -247,17 +262,18 @@ def recognition_decide(winner: Participant) -> tuple[str, list[str]]:
 
 
 def recognitions_refresh(
-    participant_ids: set[str], *, publish_now: bool = True
+    participant_ids: set[str],
+    *,
+    publish_now: bool = True,
+    groups: dict[str, list[Participant]] | None = None,
 ) -> list[ParticipantRecognition]:
-    """Re-decide this node's recognition of each participant; write and publish those that changed."""
+    """Re-decide this node's recognition of each participant; write and publish those that changed.
+    `groups`: `registrations_read(participant_ids)` already done under the lock (its duplicate marks may
+    have been rewritten since: the verdict does not read them)."""
     participants_lock(participant_ids)
-    groups: dict[str, list[Participant]] = {}
-    # What the winner rule and the verdict read: not the profiles (a third of a catch-up's time went to
-    # reading whole registrations back here).
-    for row in Participant.objects.filter(participant_id__any=participant_ids).only(
-        "participant_id", "home_id", "status", "registered_at"
-    ):
-        groups.setdefault(row.participant_id, []).append(row)
+    if groups is None:
+        # Not the profiles: a third of a catch-up's time once went to reading whole registrations back here.
+        groups = registrations_read(participant_ids)
     current = {
         r.participant_id: r
         for r in ParticipantRecognition.objects.select_for_update().filter(
