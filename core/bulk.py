@@ -186,30 +186,3 @@ def copy_update(model: type[models.Model], objs: Iterable[models.Model], field_n
             f"WHERE t.{qn(opts.pk.column)} = s.{qn(opts.pk.column)}"
         )
         cursor.execute(f"DROP TABLE {qn(temp)}")
-
-
-def delete_in(model: type[models.Model], field_name: str, values: Sequence, **equal) -> None:
-    """`model.objects.filter(**equal, <field_name>__in=values).delete()` for a model nothing cascades from
-    and no signal watches (the change log's entries). On PostgreSQL, with many values, one statement with
-    an array parameter: compiling an IN list of 500 placeholders cost more than the deletion."""
-    if not values:
-        return
-    if not _bulk_path(values):
-        model.objects.filter(**equal, **{f"{field_name}__in": values}).delete()
-        return
-    opts = model._meta
-    qn = connection.ops.quote_name
-    field = opts.get_field(field_name)
-    conditions, params = [], []
-    for name, value in equal.items():
-        other = opts.get_field(name)
-        conditions.append(f"{qn(other.column)} = %s")
-        params.append(other.get_db_prep_value(value, connection))
-    array_type = field.db_type(connection).split("(")[0]
-    conditions.append(f"{qn(field.column)} = ANY(%s::{array_type}[])")
-    params.append([field.get_db_prep_value(v, connection) for v in values])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {qn(opts.db_table)} WHERE {' AND '.join(conditions)}",  # noqa: S608
-            params,
-        )

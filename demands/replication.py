@@ -15,7 +15,7 @@ from demands.models import Demand, DemandStatus
 from demands.standards import demand_clean
 from federation import records
 from federation.outbox import Change
-from federation.payloads import choice_field, payload_error, time_field, time_text
+from federation.payloads import choice_field, fields_exact, payload_error, text_field, time_field, time_text
 from participants.standards import uscc_errors
 from products.search import segment_for_index
 
@@ -97,16 +97,14 @@ def in_reach(reach: list[str], *, origin: str, demander_home: str, node: str) ->
 
 
 def _check(origin: str, gid: str, payload: dict) -> dict:
-    if set(payload) != DEMAND_FIELDS:
-        raise payload_error("", "fields", f"a demand payload has exactly the fields {sorted(DEMAND_FIELDS)}")
+    fields_exact(payload, DEMAND_FIELDS, "a demand payload")
     if payload["id"] != gid or not _GID.fullmatch(gid) or not gid.startswith(origin + "-"):
         raise payload_error("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
     _, errors = uscc_errors(payload["demander"], "demander")
     if errors:
         raise ValidationFailed(errors)
     for name, limit in (("demander_name", 120), ("status_reason", 500)):
-        if not isinstance(payload[name], str) or len(payload[name]) > limit:
-            raise payload_error(name, "type", f"{name} must be a string of at most {limit}")
+        text_field(payload, name, limit)
     if not isinstance(payload["demander_home"], str) or not re.fullmatch(
         r"[A-Z]{4,8}", payload["demander_home"]
     ):
@@ -206,10 +204,7 @@ def _check_response(origin: str, gid: str, payload: dict) -> dict:
 
     from demands.models import DemandResponse, ResponseStatus
 
-    if set(payload) != RESPONSE_FIELDS:
-        raise payload_error(
-            "", "fields", f"a response payload has exactly the fields {sorted(RESPONSE_FIELDS)}"
-        )
+    fields_exact(payload, RESPONSE_FIELDS, "a response payload")
     if payload["id"] != gid or not _GID.fullmatch(gid) or not gid.startswith(origin + "-"):
         raise payload_error("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
     if not isinstance(payload["demand"], str) or not _GID.fullmatch(payload["demand"]):
@@ -233,8 +228,7 @@ def _check_response(origin: str, gid: str, payload: dict) -> dict:
     ):
         raise payload_error("products", "type", "products must be at most 20 product codes")
     for name, limit in (("responder_name", 120), ("proposal", 4000), ("message", 2000)):
-        if not isinstance(payload[name], str) or len(payload[name]) > limit:
-            raise payload_error(name, "type", f"{name} must be a string of at most {limit}")
+        text_field(payload, name, limit)
     try:
         price = Decimal(str(payload["price"]))
         if isinstance(payload["price"], (bool, float)) or not price.is_finite() or price < 0 or price > 10**9:
@@ -293,17 +287,13 @@ def response_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, rep
 def _check_decision(origin: str, gid: str, payload: dict) -> dict:
     from demands.models import DecisionStatus
 
-    if set(payload) != DECISION_FIELDS:
-        raise payload_error(
-            "", "fields", f"a decision payload has exactly the fields {sorted(DECISION_FIELDS)}"
-        )
+    fields_exact(payload, DECISION_FIELDS, "a decision payload")
     if payload["response"] != gid or not _GID.fullmatch(gid):
         raise payload_error("response", "format", "response must be the entry's gid")
     if not isinstance(payload["demand"], str) or not payload["demand"].startswith(origin + "-"):
         raise payload_error("demand", "origin", "only the demand's origin node decides on its responses")
     choice_field(payload, "decision", DecisionStatus)
-    if not isinstance(payload["reason"], str) or len(payload["reason"]) > 500:
-        raise payload_error("reason", "type", "reason must be a string of at most 500")
+    text_field(payload, "reason", 500)
     return {
         "decision": payload["decision"],
         "decision_reason": payload["reason"],

@@ -74,16 +74,6 @@ def envelope_body(*, origin: str, seq: int, record_type: str, gid: str, version:
     )
 
 
-def envelope_build(
-    *, origin: str, seq: int, record_type: str, gid: str, version: int, payload: dict
-) -> tuple[str, str]:
-    """Canonical body and signature of a new entry of this node."""
-    body = envelope_body(
-        origin=origin, seq=seq, record_type=record_type, gid=gid, version=version, payload=payload
-    )
-    return body, keys.sign(body.encode("utf-8"))
-
-
 def _envelope_prepare(item: Any, *, origin: str) -> tuple[dict, str, bytes, str]:
     """Everything but the signature check: shape, then the canonical bytes the origin must have signed."""
     if not isinstance(item, dict) or set(item) != {"entry", "signature"}:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.bulk import copy_insert, delete_in
+from core.bulk import copy_insert
 from federation.envelope import EnvelopeSigner, envelope_body
 from federation.models import Entry, OriginCounter, PrivateEntry
 
@@ -125,7 +125,7 @@ def publish(changes: list[Change]) -> int:
     for entry in entries:
         by_type.setdefault(entry.record_type, []).append(entry.gid)
     for record_type, gids in by_type.items():
-        delete_in(Entry, "gid", gids, origin=origin, record_type=record_type)
+        Entry.objects.filter(origin=origin, record_type=record_type, gid__any=gids).delete()
     copy_insert(Entry, entries)
     last = first + len(changes) - 1
 

@@ -46,14 +46,23 @@ def time_field(payload: dict, name: str, *, required: bool = False) -> datetime 
     return parsed
 
 
+def fields_exact(payload: dict, expected: frozenset[str], what: str) -> None:
+    """A payload has exactly the fields of its schema, no more, no fewer (`what`: "a product payload")."""
+    if set(payload) != expected:
+        raise payload_error("", "fields", f"{what} has exactly the fields {sorted(expected)}")
+
+
 @cache
-def _choice_values(choices: type[Choices]) -> tuple[frozenset[str], list[str]]:
+def _choice_values(choices: type[Choices] | frozenset[str]) -> tuple[frozenset[str], list[str]]:
+    if isinstance(choices, frozenset):
+        return choices, sorted(choices)
     values = list(choices.values)  # Django recomputes `.values` on every access
     return frozenset(values), values
 
 
-def choice_field(payload: dict, name: str, choices: type[Choices]) -> str:
-    """One of the values of `choices` (a string: anything else, lists included, is refused, not raised on)."""
+def choice_field(payload: dict, name: str, choices: type[Choices] | frozenset[str]) -> str:
+    """One of `choices` (a Choices class or a set of codes). Anything but a string, lists included, is
+    refused, never raised on (`[] in frozenset()` is a TypeError)."""
     value = payload[name]
     allowed, listed = _choice_values(choices)
     if not isinstance(value, str) or value not in allowed:

@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from core.bulk import copy_insert, delete_in
+from core.bulk import copy_insert
 from core.exceptions import DomainError
 from core.threads import process_pool
 from exchanges.models import Exchange
@@ -566,8 +566,9 @@ def _store_entries(
     # `held` lists every entry of these records this node holds (read under the origin's lock): only those
     # are replaced; a catch-up's new records have none to delete.
     replaced = [e["gid"] for e, _, _ in newer if e["gid"] in held]
-    delete_in(Entry, "gid", replaced, origin=origin, record_type=type_name)
-    delete_in(Entry, "seq", [e["seq"] for e, _, _ in newer], origin=origin)
+    if replaced:
+        Entry.objects.filter(origin=origin, record_type=type_name, gid__any=replaced).delete()
+    Entry.objects.filter(origin=origin, seq__any=[e["seq"] for e, _, _ in newer]).delete()
     copy_insert(
         Entry,
         (

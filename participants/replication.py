@@ -21,6 +21,7 @@ from federation.outbox import Change, publish
 from federation.payloads import (
     choice_field,
     date_field,
+    fields_exact,
     payload_error,
     reasons_field,
     text_field,
@@ -123,10 +124,7 @@ def participants_publish(participants: list[Participant]) -> None:
 
 
 def _check_participant(origin: str, gid: str, payload: dict) -> dict:
-    if set(payload) != PARTICIPANT_FIELDS:
-        raise payload_error(
-            "", "fields", f"a participant payload has exactly the fields {sorted(PARTICIPANT_FIELDS)}"
-        )
+    fields_exact(payload, PARTICIPANT_FIELDS, "a participant payload")
     if payload["id"] != gid:
         raise payload_error("id", "mismatch", "id differs from the entry's gid")
     parsed, errors = uscc_errors(payload["id"], "id")
@@ -304,10 +302,7 @@ def recognitions_refresh(
 
 
 def _check_recognition(origin: str, gid: str, payload: dict, members: set[str]) -> dict:
-    if set(payload) != RECOGNITION_FIELDS:
-        raise payload_error(
-            "", "fields", f"a recognition payload has exactly the fields {sorted(RECOGNITION_FIELDS)}"
-        )
+    fields_exact(payload, RECOGNITION_FIELDS, "a recognition payload")
     if payload["exchange"] != origin:
         raise payload_error("exchange", "origin", "a node only publishes its own exchange's recognitions")
     _, errors = uscc_errors(payload["participant"], "participant")
@@ -391,17 +386,13 @@ def evaluation_change(e: Evaluation) -> Change:
 
 
 def _check_evaluation(origin: str, gid: str, payload: dict) -> dict:
-    if set(payload) != EVALUATION_FIELDS:
-        raise payload_error(
-            "", "fields", f"an evaluation payload has exactly the fields {sorted(EVALUATION_FIELDS)}"
-        )
+    fields_exact(payload, EVALUATION_FIELDS, "an evaluation payload")
     if payload["id"] != gid or not _EVALUATION_GID.fullmatch(gid) or not gid.startswith(origin + "-"):
         raise payload_error("id", "format", "id must be <origin>-<32 hex digits> and match the entry's gid")
     _, errors = uscc_errors(payload["subject"], "subject")
     if errors:
         raise ValidationFailed(errors)
-    if payload["dimension"] not in vocab.codes(vocab.DIMENSION):
-        raise payload_error("dimension", "invalid_choice", "unknown dimension")
+    choice_field(payload, "dimension", vocab.codes(vocab.DIMENSION))
     score = payload["score"]
     if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100:
         raise payload_error("score", "range", "score must be a whole number from 0 to 100")

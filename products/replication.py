@@ -15,7 +15,14 @@ from core.bulk import copy_insert, copy_update
 from core.exceptions import FieldError, ValidationFailed
 from federation import records
 from federation.outbox import Change, publish
-from federation.payloads import choice_field, payload_error, reasons_field, time_field, time_text
+from federation.payloads import (
+    choice_field,
+    fields_exact,
+    payload_error,
+    reasons_field,
+    time_field,
+    time_text,
+)
 from products.bulk import products_write
 from products.models import (
     Product,
@@ -72,19 +79,14 @@ def products_publish(products: list[Product]) -> None:
 
 
 def _check_product_payload(origin: str, gid: str, payload: dict) -> tuple[dict, str]:
-    if set(payload) != PRODUCT_FIELDS:
-        raise payload_error(
-            "", "fields", f"a product payload has exactly the fields {sorted(PRODUCT_FIELDS)}"
-        )
+    fields_exact(payload, PRODUCT_FIELDS, "a product payload")
     code = payload["code"]
     if code != gid:
         raise payload_error("code", "mismatch", "code differs from the entry's gid")
     parsed = product_code_parse(code)
     if parsed.origin != origin:
         raise payload_error("code", "origin", f"code {code} does not belong to origin {origin}")
-    status = payload["status"]
-    if status not in PUBLISHED:
-        raise payload_error("status", "invalid_choice", f"status must be one of {sorted(PUBLISHED)}")
+    status = choice_field(payload, "status", PUBLISHED)
     try:
         descriptor = descriptor_validate(payload["descriptor"])
     except ValidationFailed as exc:
@@ -302,10 +304,7 @@ def recognition_review(*, actor, product: Product, status: str, reasons: list[st
 
 
 def _check_recognition_payload(origin: str, gid: str, payload: dict) -> dict:
-    if set(payload) != RECOGNITION_FIELDS:
-        raise payload_error(
-            "", "fields", f"a recognition payload has exactly the fields {sorted(RECOGNITION_FIELDS)}"
-        )
+    fields_exact(payload, RECOGNITION_FIELDS, "a recognition payload")
     if payload["exchange"] != origin:
         raise payload_error("exchange", "origin", "a node only publishes its own exchange's recognitions")
     product_code_parse(payload["product"])

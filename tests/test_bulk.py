@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from core.bulk import COPY_THRESHOLD, copy_insert, copy_update, delete_in
+from core.bulk import COPY_THRESHOLD, copy_insert, copy_update
 from federation.models import Entry
 from products.models import ProductVersion
 from tests.factories import make_product
@@ -117,12 +117,16 @@ def test_the_copy_path_is_the_one_taken_on_postgresql():
 
 
 @pytest.mark.parametrize("count", [3, MANY])
-def test_delete_in_removes_exactly_the_named_rows(count):
+def test_deleting_by_any_removes_exactly_the_named_rows(count):
+    """How the change log replaces entries (`__any`, core/lookups.py): one DELETE with an array parameter."""
     copy_insert(Entry, _entries(count * 3))
     copy_insert(Entry, _entries(count * 3, origin="GYBDX"))  # same gids and seqs, another origin
-    delete_in(Entry, "gid", [f"G{i}" for i in range(1, count + 1)], origin="BJIDX", record_type="product")
-    delete_in(Entry, "seq", list(range(2 * count + 1, 3 * count + 1)), origin="BJIDX")
-    delete_in(Entry, "gid", ["G1"], origin="BJIDX", record_type="recognition")  # other type: kept
-    left = set(Entry.objects.filter(origin="BJIDX", gid__startswith="G").values_list("seq", flat=True))
+    bjidx = Entry.objects.filter(origin="BJIDX")
+    with CaptureQueriesContext(connection) as captured:
+        bjidx.filter(record_type="product", gid__any=[f"G{i}" for i in range(1, count + 1)]).delete()
+    assert len([q for q in captured.captured_queries if q["sql"].startswith("DELETE")]) == 1
+    bjidx.filter(seq__any=list(range(2 * count + 1, 3 * count + 1))).delete()
+    bjidx.filter(record_type="recognition", gid__any=["G1"]).delete()  # other type: kept
+    left = set(bjidx.filter(gid__startswith="G").values_list("seq", flat=True))
     assert left == set(range(count + 1, 2 * count + 1))
     assert Entry.objects.filter(origin="GYBDX", gid__startswith="G").count() == count * 3

@@ -281,3 +281,17 @@ def test_a_page_checked_ahead_is_used_only_with_the_key_on_file(bjidx_key):
     )
     assert quarantined() == {4: "signature does not verify (found ahead)"}
     assert Product.objects.filter(exchange_id=ORIGIN).count() == 3
+
+
+def test_a_payload_value_of_the_wrong_shape_is_quarantined_not_raised_on(bjidx_key):
+    """`[] in frozenset()` raises TypeError: a list where a code belongs is refused like any bad value."""
+    d = samples(2, seed=5)
+    odd = product(1, d[0])
+    odd["status"] = ["listed"]
+    items = [
+        item(bjidx_key, seq=1, gid=code(1), payload=odd),
+        item(bjidx_key, seq=2, gid=code(2), payload=product(2, d[1])),
+    ]
+    assert apply_page(origin=ORIGIN, items=items, source=ORIGIN, after=0) == (1, 2)
+    assert "status: invalid_choice" in quarantined()[1]
+    assert Product.objects.filter(code=code(2)).exists() and not Product.objects.filter(code=code(1)).exists()

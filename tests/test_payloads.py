@@ -59,3 +59,13 @@ def test_choices_are_strings_of_the_vocabulary():
     assert choice_field({"s": "recognised"}, "s", RecognitionStatus) == "recognised"
     for bad in ("unknown", ["recognised"], {"a": 1}, None, 1):
         assert _refusal(choice_field, {"s": bad}, "s", RecognitionStatus) == ("s", "invalid_choice")
+
+
+def test_choices_from_a_set_of_codes_and_the_exact_fields():
+    from federation.payloads import fields_exact
+
+    codes = frozenset({"quality", "security"})
+    assert choice_field({"d": "quality"}, "d", codes) == "quality"
+    assert _refusal(choice_field, {"d": ["quality"]}, "d", codes) == ("d", "invalid_choice")
+    fields_exact({"a": 1, "b": 2}, frozenset({"a", "b"}), "a test payload")
+    assert _refusal(fields_exact, {"a": 1}, frozenset({"a", "b"}), "a test payload") == ("", "fields")

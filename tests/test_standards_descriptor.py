@@ -16,11 +16,11 @@ from stdnum.cn import uscc
 from core.exceptions import ValidationFailed
 from products.standards.descriptor import (
     DESCRIPTOR_VERSION,
-    _uscc_is_valid,
     descriptor_json_schema,
     descriptor_validate,
 )
 from products.standards.regions import region_get, region_is_valid, region_names_for_prefix, region_province
+from products.standards.uscc import uscc_is_valid
 from products.standards.vocabularies import (
     VOCABULARIES,
     vocabularies_as_json,
@@ -265,7 +265,7 @@ def test_fast_uscc_check_agrees_with_stdnum():
         position = rng.randrange(18)
         mutated = good[:position] + rng.choice(anything) + good[position + 1 :]
         for candidate in (good, body + rng.choice(anything), mutated, good[:17], good + "0"):
-            assert _uscc_is_valid(candidate) == _full_check(candidate), candidate
+            assert uscc_is_valid(candidate) == _full_check(candidate), candidate
 
 
 def _full_check(value: str) -> bool:

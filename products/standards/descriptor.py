@@ -48,7 +48,6 @@ MAX_UNKNOWN_FIELDS_REPORTED = 20
 _DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _REGION_PATTERN = "^[0-9]{6}$"
 _URL_PATTERN = "^https://[^\\s/?#]+[^\\s]*$"
-_USCC_PATTERN = USCC_PATTERN
 
 
 # --- the schema ------------------------------------------------------------------------------------------
@@ -131,7 +130,7 @@ def _schema() -> dict:
                 "uscc": _field(
                     "统一社会信用代码",
                     "unified social credit code",
-                    {"type": "string", "pattern": _USCC_PATTERN},
+                    {"type": "string", "pattern": USCC_PATTERN},
                     "18位，GB 32100-2015，含校验位",
                     "18 characters per GB 32100-2015, with check character",
                 ),
@@ -481,13 +480,12 @@ def _slow_errors(data: object) -> list[FieldError]:
 # --- semantic rules the schema cannot say ----------------------------------------------------------------
 
 
-_USCC_RE = re.compile(_USCC_PATTERN)
-_uscc_is_valid = uscc_is_valid
+_USCC_RE = re.compile(USCC_PATTERN)
 
 
 def _uscc_errors(value: str) -> list[FieldError]:
     path = "provider.uscc"
-    if _uscc_is_valid(value):
+    if uscc_is_valid(value):
         return []
     try:
         uscc_validate(value)
