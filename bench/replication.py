@@ -8,15 +8,18 @@ home exchange's recognition entry; (2) another exchange's log (GYBDX) holding it
 products — at network scale most records are recognitions (every exchange records one per product).
 
 The entries are produced the way an origin produces them (canonical JSON of the envelope, Ed25519-signed
-with the origin's key) and applied with `federation.services.apply_page`, page by page, as a pull does:
-envelope checks, signature verification, the full descriptor standard, upsert, version history, this node's
-recognition (evaluated and published to its own log), and storage of the entry for relaying.
+with the origin's key) and applied by the pull's own loop (`federation.services.pages_apply`, pages served
+from memory instead of a peer's web server), page by page: envelope checks, signature verification (the next
+page's in the fetch thread while one is applied, as in a pull), the full descriptor standard, upsert,
+version history, this node's recognition (evaluated and published to its own log), and storage of the entry
+for relaying.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import bisect
 import json
 import sys
 import tempfile
@@ -43,7 +46,7 @@ def main() -> int:
 
     from federation import keys
     from federation.envelope import canonical
-    from federation.services import apply_page, peer_add
+    from federation.services import pages_apply, peer_add
     from products.models import Product
     from products.replication import product_payload
     from products.sample_data import descriptors
@@ -142,10 +145,16 @@ def main() -> int:
     verdicts = json.loads(json.dumps(verdicts, ensure_ascii=False))
 
     def apply_feed(origin: str, feed: list) -> float:
+        """Apply `feed` as a pull does (`pages_apply`: the next page's signatures checked in the fetch
+        thread while this one is applied), its pages served from memory instead of a peer's web server."""
+        seqs = [it["entry"]["seq"] for it in feed]
+
+        def fetch(after: int) -> tuple[list, int]:
+            start = bisect.bisect_right(seqs, after)
+            return feed[start : start + args.page], seqs[-1]
+
         started = time.perf_counter()
-        after = 0
-        for i in range(0, len(feed), args.page):
-            _, after = apply_page(origin=origin, items=feed[i : i + args.page], source=origin, after=after)
+        pages_apply(origin, fetch, source=origin, after=0)
         return time.perf_counter() - started
 
     listing_seconds = apply_feed("BJIDX", listing)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -337,32 +339,51 @@ def pull_origin(*, origin: str) -> int:
 Checked = tuple[str, list] | None
 
 
-def _feed_page(peer: Peer, origin: str, after: int, public_key: str | None) -> tuple[list, Any, Checked]:
-    """Fetch one feed page and, with the origin's key, check its entries' signatures already (in the fetch
-    thread, while the pull applies the page before: the check releases the GIL)."""
+def _feed_page(peer: Peer, origin: str, after: int) -> tuple[list, Any]:
+    """One page of `origin`'s feed from `peer`, after `after`: (entries, the head the peer announced)."""
     page = peer_request(
         peer, "GET", FEED_PATH.format(origin=origin), params={"after": after, "limit": _conf("PAGE_SIZE")}
     )
     if not isinstance(page, dict) or not isinstance(page.get("entries"), list):
         raise PeerError("feed answer has no entries list", transient=False)
-    items = page["entries"]
-    checked = None
-    if public_key is not None and items:
-        checked = (public_key, envelopes_check(items, origin=origin, public_key=public_key))
-    return items, page.get("head"), checked
+    return page["entries"], page.get("head")
 
 
 def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
-    """Pull `origin`'s feed from `peer` page by page until it has no more. The next page is fetched while
-    this one is applied (from the highest seq the page claims; fetched again from the applied cursor when an
-    entry did not verify), so a catch-up waits on the network only once."""
-    applied = 0
+    """Pull `origin`'s feed from `peer` page by page until it has no more."""
     after = 0 if repair else SyncState.objects.get(pk=origin).cursor
+    return pages_apply(
+        origin, partial(_feed_page, peer, origin), source=peer.exchange_id, after=after, repair=repair
+    )
+
+
+def pages_apply(
+    origin: str,
+    fetch: Callable[[int], tuple[list, Any]],
+    *,
+    source: str,
+    after: int,
+    repair: bool = False,
+) -> int:
+    """Apply `origin`'s entries page by page from `fetch(after) -> (entries, announced head)` until a page
+    is empty; returns the number applied. The next page is fetched, and its signatures checked with the
+    origin's key, in the fetch thread while this one is applied (from the highest seq the page claims;
+    fetched again from the applied cursor when an entry did not verify), so a catch-up waits on the network
+    and on the signature checks only once."""
+    applied = 0
     key = origin_public_key(origin) if is_exchange_code(origin) else None
+
+    def page(after: int) -> tuple[list, Any, Checked]:
+        items, head = fetch(after)
+        checked = None
+        if key is not None and items:  # the check releases the GIL: it runs beside the page being applied
+            checked = (key, envelopes_check(items, origin=origin, public_key=key))
+        return items, head, checked
+
     fetcher = _prefetcher()
     pending = None
     try:
-        pending, pending_after = fetcher.submit(_feed_page, peer, origin, after, key), after
+        pending, pending_after = fetcher.submit(page, after), after
         while True:
             items, head, checked = pending.result()
             if isinstance(head, int) and not isinstance(head, bool):
@@ -373,11 +394,11 @@ def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
                 return applied
             claimed = max(_seq_hint(item) for item in items)
             if claimed > after:
-                pending, pending_after = fetcher.submit(_feed_page, peer, origin, claimed, key), claimed
+                pending, pending_after = fetcher.submit(page, claimed), claimed
             applied_page, last_seq = apply_page(
                 origin=origin,
                 items=items,
-                source=peer.exchange_id,
+                source=source,
                 after=after,
                 repair=repair,
                 prechecked=checked,
@@ -388,7 +409,7 @@ def _pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
             after = last_seq
             if pending_after != after:
                 pending.cancel()
-                pending, pending_after = fetcher.submit(_feed_page, peer, origin, after, key), after
+                pending, pending_after = fetcher.submit(page, after), after
     finally:
         if pending is not None and not pending.cancel():
             wait([pending])  # a page fetched for nothing: let it finish before the next pull uses the thread

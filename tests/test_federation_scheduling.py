@@ -225,6 +225,26 @@ def test_a_page_whose_last_entry_does_not_verify_is_fetched_again_from_the_appli
     assert list(QuarantinedEntry.objects.filter(origin=ORIGIN).values_list("seq", flat=True)) == [50]
 
 
+def test_pages_apply_takes_any_page_source_and_asks_from_each_applied_cursor(origin_key):
+    """The pull's page loop (`pages_apply`) with pages from memory, as bench/replication.py feeds it."""
+    from federation.services import pages_apply
+    from products.models import Product
+
+    docs = samples(5, seed=34)
+    entries = [item(origin_key, seq=i, gid=code(i), payload=product(i, docs[i - 1])) for i in range(1, 6)]
+    asked = []
+
+    def fetch(after: int) -> tuple[list, int]:
+        asked.append(after)
+        return [e for e in entries if e["entry"]["seq"] > after][:2], 5
+
+    assert pages_apply(ORIGIN, fetch, source=ORIGIN, after=0) == 5
+    assert asked == [0, 2, 4, 5]
+    state = SyncState.objects.get(pk=ORIGIN)
+    assert (state.cursor, state.head_seen) == (5, 5)
+    assert Product.objects.filter(exchange_id=ORIGIN).count() == 5
+
+
 def test_the_tick_queues_a_private_fetch_only_when_one_is_due(monkeypatch):
     """Every node's tick used to queue a fetch task every 5 s whether or not anything was waiting (24 nodes:
     five useless tasks a second on two cores)."""
