@@ -41,9 +41,9 @@ def products_write(
             for code in dict.fromkeys(p.descriptor["spatial_coverage"])
         ),
     )
-    copy_insert(
-        ProductVersion,
-        (
+
+    def versions(products: list[Product]):
+        return (
             ProductVersion(
                 product_id=p.pk,
                 version=p.version,
@@ -54,7 +54,10 @@ def products_write(
                 actor=actor,
                 created_at=now,
             )
-            for p in changed
-        ),
-        ignore_conflicts=ignore_conflicts,
-    )
+            for p in products
+        )
+
+    # A product created here has no history yet: its first row needs no conflict check (which costs a
+    # temporary table and a second copy of every descriptor).
+    copy_insert(ProductVersion, versions(creates))
+    copy_insert(ProductVersion, versions(updates), ignore_conflicts=ignore_conflicts)
