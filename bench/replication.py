@@ -33,6 +33,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--page", type=int, default=500)
+    parser.add_argument(
+        "--network-listings",
+        type=int,
+        default=None,
+        help="listings of the whole-network mix (default: a tenth of --count; 0 skips it)",
+    )
     args = parser.parse_args()
 
     import os
@@ -185,6 +191,80 @@ def main() -> int:
         f"both feeds:                                        {total / (listing_seconds + verdict_seconds):9.0f} "
         f"records/s"
     )
+
+    # What a node of the whole network receives: for each listing, the product and its home recognition
+    # from the home exchange, and one recognition from each of the other member exchanges (its own it
+    # decides and publishes itself). New listings; every other member a peer with its own key.
+    network = args.count // 10 if args.network_listings is None else args.network_listings
+    if network > 0:
+        from exchanges.models import Exchange
+
+        others = list(
+            Exchange.objects.exclude(code__in=[settings.NODE_CODE, "BJIDX"])
+            .order_by("code")
+            .values_list("code", flat=True)
+        )
+        signers = {"GYBDX": gybdx_key}
+        for exchange in others:
+            if exchange not in signers:
+                signers[exchange] = Ed25519PrivateKey.generate()
+                raw = (
+                    signers[exchange]
+                    .public_key()
+                    .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+                )
+                peer_add(
+                    code=exchange, base_url="http://127.0.0.1:9", public_key=base64.b64encode(raw).decode()
+                )
+        fresh, seq = [], 2 * args.count
+        for i, d in enumerate(descriptors(network, seed=78)):
+            code = product_code_build(origin="BJIDX", year=2026, serial=args.count + i + 1)
+            envelope = {
+                "origin": "BJIDX",
+                "seq": seq + 1,
+                "type": "product",
+                "gid": code,
+                "version": 3,
+                "payload": {
+                    "code": code,
+                    "status": "listed",
+                    "descriptor": d,
+                    "listed_at": None,
+                    "delisted_at": None,
+                    "status_reasons": [],
+                },
+            }
+            body = canonical(envelope)
+            signature = base64.b64encode(origin_key.sign(body.encode())).decode()
+            fresh += [
+                {"entry": envelope, "signature": signature},
+                recognition(code, "BJIDX", seq + 2, origin_key),
+            ]
+            seq += 2
+        codes = [it["entry"]["gid"] for it in fresh[::2]]
+        feeds = [("BJIDX", fresh)]
+        for exchange in others:
+            first = args.count if exchange == "GYBDX" else 0
+            feeds.append(
+                (
+                    exchange,
+                    [recognition(c, exchange, first + i + 1, signers[exchange]) for i, c in enumerate(codes)],
+                )
+            )
+        feeds = json.loads(json.dumps(feeds, ensure_ascii=False))
+        records = sum(len(feed) for _, feed in feeds)
+        seconds = sum(apply_feed(origin, feed) for origin, feed in feeds)
+        held = Recognition.objects.filter(product_code__in=codes).count()
+        members = len(others) + 2
+        if held != members * network:
+            print(f"FAILED: {held} recognitions of the {network} network listings, not {members * network}")
+            return 1
+        print(
+            f"a {members}-member network's mix ({network} listings: product, home recognition and "
+            f"{len(others)} other members' recognitions each):\n"
+            f"                                                   {records / seconds:9.0f} records/s "
+            f"({records} records, {seconds:.1f} s)"
+        )
     return 0
 
 
