@@ -130,3 +130,27 @@ def test_deleting_by_any_removes_exactly_the_named_rows(count):
     left = set(bjidx.filter(gid__startswith="G").values_list("seq", flat=True))
     assert left == set(range(count + 1, 2 * count + 1))
     assert Entry.objects.filter(origin="GYBDX", gid__startswith="G").count() == count * 3
+
+
+@pytest.mark.parametrize("count", [3, MANY])
+def test_a_value_that_is_not_plain_in_a_plain_column_is_prepared_by_its_field(count):
+    """Plain columns are written as they are only when every one holds a str, int, bool or None; anything
+    else (here a lazy translation and a choices member) goes through the field's preparation."""
+    from django.utils.functional import lazy
+
+    from products.models import ProductStatus
+
+    objs = _entries(count)
+    objs[0].gid = lazy(lambda: "惰性", str)()  # psycopg cannot write a Promise itself
+    objs[-1].record_type = ProductStatus.LISTED
+    copy_insert(Entry, objs)
+    stored = list(Entry.objects.filter(origin="BJIDX").order_by("seq"))
+    assert stored[0].gid == "惰性"
+    assert stored[-1].record_type == "listed"
+    assert [e.seq for e in stored] == [o.seq for o in objs]
+    for row in stored:
+        row.gid = lazy(lambda seq=row.seq: f"已更新{seq}", str)()
+    copy_update(Entry, stored, ["gid"])
+    assert list(Entry.objects.filter(origin="BJIDX").order_by("seq").values_list("gid", flat=True)) == [
+        f"已更新{o.seq}" for o in objs
+    ]
