@@ -1,6 +1,6 @@
 """Catch-up: a node that missed ENTRIES entries of an origin is current again — target under 60 s.
 
-    .venv/bin/python bench/catchup.py [--listings 50000] [--sqlite]
+    .venv/bin/python bench/catchup.py [--listings 25000] [--sqlite]
 
 Two nodes as real processes (gunicorn, Celery worker and beat each; tests/multinode/harness.py), on the
 production backend, PostgreSQL + Redis (the local services; `--sqlite` for the embedded default):
@@ -31,6 +31,8 @@ from common import ROOT, machine
 sys.path.insert(0, str(ROOT))
 
 from tests.multinode.harness import Federation, PostgresBackend, SqliteBackend, wait_until
+
+TARGET_ENTRIES = 100_000
 
 # Run at SHDEX: the descriptors to import, their providers registered (verified) there first.
 DESCRIPTORS = """
@@ -91,7 +93,9 @@ print(json.dumps({
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--listings", type=int, default=50_000)
+    # 25,000 listings make 100,002 entries (each listing two, each provider's registration two): the
+    # target's size. A larger run reports when its first 100,000 entries were applied.
+    parser.add_argument("--listings", type=int, default=25_000)
     parser.add_argument("--sqlite", action="store_true", help="SQLite + file-system broker instead")
     args = parser.parse_args()
     if args.sqlite:
@@ -160,7 +164,14 @@ def main() -> int:
             and check["quarantined"] == 0
         )
         print(f"nothing lost or duplicated: {'yes' if complete else 'NO'}")
-        print(f"target < 60 s: {'MET' if elapsed < 60 and complete else 'NOT MET'}")
+        if head < TARGET_ENTRIES:
+            print(f"target (100,000 entries in < 60 s): not measured, the log holds only {head} entries")
+            return 0 if complete else 1
+        reached = next(t for t, cursor in timeline if cursor >= TARGET_ENTRIES)
+        print(
+            f"first 100,000 entries applied {reached:.0f} s after the start (cursor sampled every second); "
+            f"target < 60 s: {'MET' if reached < 60 and complete else 'NOT MET'}"
+        )
         return 0 if complete else 1
     finally:
         federation.close()
