@@ -1,0 +1,54 @@
+"""The in-process benchmarks still run end to end, on a tiny load, so a change to what they call cannot
+break them unnoticed. They measure PostgreSQL (each recreates its own database), so they run where the
+suite does: on PostgreSQL. The multi-node ones (catch-up, propagation, 24 nodes) start node processes and
+are covered by tests/multinode instead."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def bench_env(tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("the benchmarks measure PostgreSQL: they run in the PostgreSQL suite")
+    settings = connection.settings_dict
+    user = quote(settings["USER"] or "postgres") + (
+        f":{quote(settings['PASSWORD'])}" if settings["PASSWORD"] else ""
+    )
+    base = f"postgres://{user}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+    return {
+        **os.environ,
+        # Each benchmark appends its own name: registry_bench_smoke_<name>, dropped and created per run.
+        "BENCH_DATABASE_URL": f"{base}/registry_bench_smoke",
+        "NODE_KEY_FILE": str(tmp_path / "node_key.pem"),
+        "CELERY_BROKER_URL": "memory://",
+    }
+
+
+def _run(env: dict, *args: str) -> str:
+    done = subprocess.run(  # noqa: S603 (the interpreter and a benchmark of this repository)
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return done.stdout
+
+
+def test_the_replication_benchmark_applies_every_feed(bench_env):
+    out = _run(bench_env, "bench/replication.py", "--count", "40", "--page", "16", "--network-listings", "2")
+    assert "raw Ed25519 verify" in out
+    assert out.count("records/s") == 4  # listing log, recognitions, both, the network's mix
+    assert "a 24-member network's mix (2 listings" in out
+
+
+def test_the_import_benchmark_imports_every_line(bench_env):
+    out = _run(bench_env, "bench/import_products.py", "--count", "200")
+    assert "accepted: 200" in out
+    assert "products/s" in out
