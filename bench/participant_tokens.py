@@ -187,11 +187,12 @@ def main() -> int:
 
     # Correctness first: every kind of input is accepted as it should be.
     peer, raw, home, requests = round_inputs(args.rounds)
+    first = pids[(args.rounds * args.count) % len(pids)]  # the participant of the round's first tokens
     claims = tokens.access_token_verify(peer[0])
-    assert claims.issuer == PEER and claims.participant_id == pids[0], claims
+    assert claims.issuer == PEER and claims.participant_id == first, claims
     assert tokens.access_token_verify(home[0]).issuer == settings.NODE_CODE
     principal, _ = ParticipantTokenAuthentication().authenticate(requests[0])
-    assert principal.home == PEER and principal.participant_id == pids[0], principal
+    assert principal.home == PEER and principal.participant_id == first, principal
     peer_public.verify(*raw[0])
     try:
         tokens.access_token_verify(peer[1][:-4] + ("AAAA" if not peer[1].endswith("AAAA") else "BBBB"))

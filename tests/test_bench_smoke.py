@@ -52,3 +52,29 @@ def test_the_import_benchmark_imports_every_line(bench_env):
     out = _run(bench_env, "bench/import_products.py", "--count", "200")
     assert "accepted: 200" in out
     assert "products/s" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["bench/search.py", "--count", "300", "--requests", "20", "--warmup", "1"], "target p95 < 50 ms"),
+        (
+            ["bench/demand_matching.py", "--count", "300", "--rounds", "1", "--warmup", "1"],
+            "target p95 < 100 ms",
+        ),
+        (
+            [
+                "bench/trust_view.py",
+                *("--participants", "300", "--evaluations", "1500", "--requests", "20", "--heavy", "5"),
+            ],
+            "target p95 < 30 ms",
+        ),
+        (
+            ["bench/participant_tokens.py", "--count", "200", "--rounds", "1"],
+            "target ≥ 5,000 verifications/s",
+        ),
+    ],
+    ids=["search", "demand_matching", "trust_view", "participant_tokens"],
+)
+def test_the_latency_benchmarks_run_and_judge_their_target(bench_env, args, expected):
+    assert expected in _run(bench_env, *args)
