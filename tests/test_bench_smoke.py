@@ -1,7 +1,7 @@
-"""The in-process benchmarks still run end to end, on a tiny load, so a change to what they call cannot
-break them unnoticed. They measure PostgreSQL (each recreates its own database), so they run where the
-suite does: on PostgreSQL. The multi-node ones (catch-up, propagation, 24 nodes) start node processes and
-are covered by tests/multinode instead."""
+"""Every benchmark still runs end to end, on a tiny load, so a change to what they call cannot break them
+unnoticed. They measure PostgreSQL (each recreates its own database), so they run in the PostgreSQL suite.
+Only that they run and judge their target is checked here, not the figures (a loaded machine may miss a
+target; the scripts fail only when something was lost or wrong)."""
 
 import os
 import subprocess
@@ -77,4 +77,20 @@ def test_the_import_benchmark_imports_every_line(bench_env):
     ids=["search", "demand_matching", "trust_view", "participant_tokens"],
 )
 def test_the_latency_benchmarks_run_and_judge_their_target(bench_env, args, expected):
+    assert expected in _run(bench_env, *args)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["bench/catchup.py", "--listings", "30"], "nothing lost or duplicated: yes"),
+        (["bench/propagation.py", "--rate", "5", "--seconds", "2"], "targets p50 < 300 ms, p99 < 2 s"),
+        (
+            ["bench/federation24.py", "--nodes", "3", "--listings", "6", "--demands", "1"],
+            "target matched and notified at every node within 5 s p99",
+        ),
+    ],
+    ids=["catchup", "propagation", "federation24"],
+)
+def test_the_multi_node_benchmarks_run_their_nodes_and_judge_their_target(bench_env, args, expected):
     assert expected in _run(bench_env, *args)
