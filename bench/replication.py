@@ -32,7 +32,9 @@ from common import bench_database_url, machine, raw_insert_rate, raw_product_row
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=20_000)
-    parser.add_argument("--page", type=int, default=500)
+    parser.add_argument(
+        "--page", type=int, default=None, help="entries per page (default: FEDERATION_PAGE_SIZE)"
+    )
     parser.add_argument(
         "--network-listings",
         type=int,
@@ -66,6 +68,7 @@ def main() -> int:
     ).decode()
     peer_add(code="BJIDX", base_url="http://127.0.0.1:9", public_key=origin_pub)
     print(f"machine: {machine()}")
+    args.page = args.page or settings.FEDERATION["PAGE_SIZE"]
     print(f"database: {url}  entries: {args.count}  page: {args.page}")
 
     # The origin's entries, built outside the timed section.

@@ -94,7 +94,7 @@ FEDERATION = {
     "SIGNATURE_MAX_AGE": _int("FEDERATION_SIGNATURE_MAX_AGE", 60, minimum=5),
     "HTTP_TIMEOUT": _int("FEDERATION_HTTP_TIMEOUT", 10, minimum=1),
     "MAX_RESPONSE_BYTES": _int("FEDERATION_MAX_RESPONSE_BYTES", 32 * 1024 * 1024, minimum=1024 * 1024),
-    "PAGE_SIZE": _int("FEDERATION_PAGE_SIZE", 500, minimum=1),  # at most 1000: the feed's own limit
+    "PAGE_SIZE": _int("FEDERATION_PAGE_SIZE", 1000, minimum=1),  # at most 1000: the feed's own limit
     # A pull holds its origin for this long; a worker killed mid-pull frees it when the lease runs out.
     "PULL_LEASE": _int("FEDERATION_PULL_LEASE", 30, minimum=5),
     "MAX_BACKOFF": _int("FEDERATION_MAX_BACKOFF", 300, minimum=1),
