@@ -44,13 +44,23 @@ def origins_known() -> list[str]:
     return list(Peer.objects.exclude(exchange_id=settings.NODE_CODE).values_list("exchange_id", flat=True))
 
 
+# A feed page stops before its entries pass this many bytes (it always holds at least one): peers accept
+# answers of at most FEDERATION_MAX_RESPONSE_BYTES, at least twice this. 1,000 typical product entries are
+# about 4 MB; a page of large descriptors stops earlier and the pull goes on from its `next`.
+FEED_PAGE_BYTES = 8 * 1024 * 1024
+
+
 def feed_page(*, origin: str, after: int, limit: int) -> tuple[list[Entry], int]:
-    """Entries of `origin` after `after`, in order, and the head (highest seq) this node holds for it."""
-    entries = list(
-        Entry.objects.filter(origin=origin, seq__gt=after)
-        .order_by("seq")
-        .only("seq", "body", "signature")[:limit]
-    )
+    """Entries of `origin` after `after`, in order (at most `limit`, and within FEED_PAGE_BYTES after the
+    first), and the head (highest seq) this node holds for it."""
+    entries: list[Entry] = []
+    size = 0
+    rows = Entry.objects.filter(origin=origin, seq__gt=after).order_by("seq").only("seq", "body", "signature")
+    for entry in rows[:limit].iterator(chunk_size=100):
+        size += len(entry.body.encode("utf-8")) + len(entry.signature) + 32  # the item's JSON around them
+        if entries and size > FEED_PAGE_BYTES:
+            break
+        entries.append(entry)
     return entries, head_of(origin)
 
 

@@ -93,7 +93,8 @@ FEDERATION = {
     # Node-to-node request signatures older than this (or expired) are refused: bounds replay.
     "SIGNATURE_MAX_AGE": _int("FEDERATION_SIGNATURE_MAX_AGE", 60, minimum=5),
     "HTTP_TIMEOUT": _int("FEDERATION_HTTP_TIMEOUT", 10, minimum=1),
-    "MAX_RESPONSE_BYTES": _int("FEDERATION_MAX_RESPONSE_BYTES", 32 * 1024 * 1024, minimum=1024 * 1024),
+    # At least twice a feed page's byte bound (federation.selectors.FEED_PAGE_BYTES, 8 MiB).
+    "MAX_RESPONSE_BYTES": _int("FEDERATION_MAX_RESPONSE_BYTES", 32 * 1024 * 1024, minimum=16 * 1024 * 1024),
     "PAGE_SIZE": _int("FEDERATION_PAGE_SIZE", 1000, minimum=1),  # at most 1000: the feed's own limit
     # A pull holds its origin for this long; a worker killed mid-pull frees it when the lease runs out.
     "PULL_LEASE": _int("FEDERATION_PULL_LEASE", 30, minimum=5),

@@ -55,6 +55,41 @@ def test_signed_feed_returns_the_origins_entries_in_order(alice, as_bjidx):
     assert [item["entry"]["seq"] for item in rest["entries"]] == [base + 4]
 
 
+def test_a_feed_page_ends_at_its_byte_bound_and_the_next_page_goes_on_from_it(as_bjidx, monkeypatch):
+    """A page holds at most FEED_PAGE_BYTES of entries after the first, whatever `limit` asks for, so a
+    page of large descriptors never exceeds what a peer accepts; it is never empty, and `next` loses none."""
+    from core.bulk import copy_insert
+    from federation import selectors
+    from federation.models import Entry
+
+    sizes = [3000, 3000, 3000, 9000, 100]  # bytes of each body (ASCII here; UTF-8 length is what counts)
+    copy_insert(
+        Entry,
+        [
+            Entry(
+                origin="GZDEX",
+                seq=i + 1,
+                record_type="product",
+                gid=f"G{i}",
+                version=1,
+                body=json.dumps({"seq": i + 1, "pad": "x" * (n - 30)}),
+                signature="c2ln",
+            )
+            for i, n in enumerate(sizes)
+        ],
+    )
+    monkeypatch.setattr(selectors, "FEED_PAGE_BYTES", 7000)
+    pages, after = [], 0
+    while True:
+        page = as_bjidx("GET", f"/federation/v1/feed/GZDEX/?after={after}&limit=1000").json()
+        if not page["entries"]:
+            break
+        pages.append([item["entry"]["seq"] for item in page["entries"]])
+        after = page["next"]
+    # Two bodies fit in 7,000 bytes; the 9,000-byte one comes alone rather than never.
+    assert pages == [[1, 2], [3], [4], [5]]
+
+
 def test_unsigned_request_is_401(client):
     response = client.get("/federation/v1/feed/SHDEX/")
     assert response.status_code == 401
