@@ -38,6 +38,7 @@ from participants.models import (
 )
 from participants.selectors import winner_pick
 from participants.standards import MAX_REASON, profile_errors, uscc_errors
+from products.services import products_follow_providers
 from products.standards.regions import region_is_valid
 
 PARTICIPANT = "participant"
@@ -112,8 +113,8 @@ def participants_lock(participant_ids) -> None:
 
 
 def participants_publish(participants: list[Participant]) -> None:
-    """Publish changes to registrations of this node, then settle duplicates and this node's recognitions
-    of the participants concerned, all in the caller's transaction."""
+    """Publish changes to registrations of this node, then settle duplicates, this node's recognitions of
+    the participants concerned and this exchange's products of them, all in the caller's transaction."""
     changes = [Change(PARTICIPANT, p.participant_id, p.version, participant_payload(p)) for p in participants]
     pids = {p.participant_id for p in participants}
     participants_lock(pids)
@@ -121,6 +122,7 @@ def participants_publish(participants: list[Participant]) -> None:
     duplicates_resolve(pids, groups=groups)
     refreshed = recognitions_refresh(pids, publish_now=False, groups=groups)
     publish(changes + [recognition_change(r) for r in refreshed])
+    products_follow_providers(participant_ids=pids)
 
 
 def _check_participant(origin: str, gid: str, payload: dict) -> dict:
@@ -197,6 +199,9 @@ def participant_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
         groups = registrations_read(changed)  # one read of the page's registrations for both
         duplicates_resolve(changed, groups=groups)
         recognitions_refresh(changed, groups=groups)
+        # This exchange's products of these providers follow their standing (the registration's home may
+        # be another exchange).
+        products_follow_providers(participant_ids=changed)
     return errors
 
 

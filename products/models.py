@@ -49,6 +49,14 @@ class Product(models.Model):
         default=True,
         help_text="This node is the product's home; false for replicas of other exchanges' products.",
     )
+    provider_hold = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text=(
+            "Suspended by this exchange because its provider's registration lost its standing (suspended or "
+            "revoked at its home exchange); listed again automatically when the provider is verified again."
+        ),
+    )
     search_name = models.TextField(default="", editable=False)
     search_keywords = models.TextField(default="", editable=False)
     search_body = models.TextField(default="", editable=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -426,6 +427,7 @@ def _transition(
     if before is not None:
         before(product)
     product.status_reasons = reasons
+    product.provider_hold = False  # an operator's decision replaces the automatic one
     return _record_change(product, change=change, actor=actor, reasons=reasons)
 
 
@@ -554,3 +556,63 @@ def product_delist(
         expected_version=expected_version,
         before=stamp,
     )
+
+
+# --- Following the provider's standing ----------------------------------------------------------------------
+PROVIDER_HOLD_REASONS = {
+    "provider.not_registered": "提供方的登记已不存在 / The provider is no longer a registered participant",
+    "provider.not_verified": (
+        "提供方的登记已被暂停或撤销，产品随之暂停，提供方恢复核验后自动恢复上架 / "
+        "The provider's registration was suspended or revoked at its home exchange; the product is listed "
+        "again automatically when the provider is verified again"
+    ),
+    "provider.not_data_merchant": (
+        "提供方已不具有数商角色，产品随之暂停 / The provider no longer has the data merchant role"
+    ),
+}
+
+
+def products_follow_providers(*, participant_ids: set[str]) -> list[Product]:
+    """Make this exchange's products follow their providers' standing (一地注册，全国互信: a participant
+    suspended at home loses its standing everywhere, its products included).
+
+    A listed product whose provider is no longer a verified data merchant is suspended (`provider_hold`,
+    the reason in `status_reasons`); a product held that way is listed again once its provider is back in
+    good standing and the product still meets the compliance rules. A product an operator suspended stays
+    as the operator left it. Each change is a new version that replicates like any other. Called, inside
+    the transaction and under the participants' lock, wherever a registration changes: at the home
+    exchange, and when a peer's change to a registration is applied (the product's exchange need not be
+    the provider's). Returns the products changed."""
+    from participants.selectors import provider_standing
+
+    if not participant_ids:
+        return []
+    held = Product.objects.select_for_update().filter(
+        Q(status=ProductStatus.LISTED) | Q(status=ProductStatus.SUSPENDED, provider_hold=True),
+        exchange_id=settings.NODE_CODE,
+        is_home=True,
+        provider_uscc__in=participant_ids,
+    )
+    products = list(held.order_by("pk"))
+    if not products:
+        return []
+    standing = provider_standing({p.provider_uscc for p in products})
+    changed = []
+    for product in products:
+        rule = standing[product.provider_uscc]
+        if product.status == ProductStatus.LISTED and rule is not None:
+            product.status = ProductStatus.SUSPENDED
+            product.provider_hold = True
+            product.status_reasons = [PROVIDER_HOLD_REASONS[rule]]
+            change = Change.SUSPENDED
+        elif product.status == ProductStatus.SUSPENDED and rule is None:
+            if findings_blocking(compliance_evaluate(product.descriptor)):
+                continue  # the rules changed meanwhile: an operator decides (reinstating reports why)
+            product.status = ProductStatus.LISTED
+            product.provider_hold = False
+            product.status_reasons = []
+            change = Change.REINSTATED
+        else:
+            continue
+        changed.append(_record_change(product, change=change, actor=None, reasons=product.status_reasons))
+    return changed

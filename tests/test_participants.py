@@ -18,8 +18,8 @@ from federation.services import peer_add
 from participants import tokens
 from participants.models import Evaluation, Participant, ParticipantRecognition
 from participants.replication import participant_apply_batch, participant_payload
-from products.models import ProductStatus
-from tests.factories import make_product, random_descriptor, register_provider
+from products.models import Product, ProductStatus, Recognition
+from tests.factories import make_foreign_product, make_product, random_descriptor, register_provider
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
 ROOT = Path(__file__).resolve().parents[1]
@@ -552,6 +552,103 @@ class TestProviders:
             ).status_code
             == 200
         )
+
+    def test_this_exchanges_products_follow_their_providers_standing(self, alice_api, alice):
+        """Suspending a provider at home suspends its listed products (a new, replicated version each);
+        verifying it again lists them again. A product an operator suspended stays suspended."""
+        descriptors = [random_descriptor() for _ in range(3)]
+        for d in descriptors[1:]:
+            d["provider"] = dict(descriptors[0]["provider"])
+        assert len({d["name"] for d in descriptors}) == 3
+        provider = descriptors[0]["provider"]["uscc"]
+        held = [make_product(actor=alice, descriptor=d, status=ProductStatus.LISTED) for d in descriptors[:2]]
+        manual = make_product(actor=alice, descriptor=descriptors[2], status=ProductStatus.SUSPENDED)
+        other = make_product(actor=alice, status=ProductStatus.LISTED)
+        before = {p.code: p.version for p in [*held, manual, other]}
+
+        def product(code):
+            response = alice_api.get(f"/api/v1/products/{code}/")
+            assert response.status_code == 200
+            return response.json()
+
+        def published(code):
+            entry = Entry.objects.get(record_type="product", gid=code)
+            return json.loads(entry.body)["payload"]["status"], json.loads(entry.body)["version"]
+
+        response = alice_api.post(
+            f"{URL}{provider}/verification/", {"status": "suspended", "reason": "资质核查中"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        for p in held:
+            detail = product(p.code)
+            assert detail["status"] == "suspended" and detail["version"] == before[p.code] + 1
+            assert "suspended or revoked" in detail["status_reasons"][0]
+            assert published(p.code) == ("suspended", before[p.code] + 1)
+            stored = Product.objects.get(code=p.code)
+            assert stored.provider_hold
+            last = stored.versions.order_by("-version").first()
+            assert (last.change, last.actor_id) == ("suspended", None)
+        assert product(manual.code)["version"] == before[manual.code]
+        assert (
+            product(other.code)["status"] == "listed" and product(other.code)["version"] == before[other.code]
+        )
+
+        # While the provider is suspended, an operator cannot list a held product again.
+        response = alice_api.post(f"/api/v1/products/{held[0].code}/reinstate/", {}, format="json")
+        assert response.status_code == 400
+        assert ("descriptor.provider.uscc", "provider.not_verified") in _errors(response)
+
+        response = alice_api.post(
+            f"{URL}{provider}/verification/", {"status": "verified", "reason": "核查通过"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        for p in held:
+            detail = product(p.code)
+            assert (detail["status"], detail["status_reasons"]) == ("listed", [])
+            assert detail["version"] == before[p.code] + 2
+            assert published(p.code) == ("listed", before[p.code] + 2)
+            assert not Product.objects.get(code=p.code).provider_hold
+            assert Recognition.objects.get(product_code=p.code, exchange_id="SHDEX").status == "recognised"
+        assert product(manual.code)["status"] == "suspended"
+        assert product(manual.code)["version"] == before[manual.code]
+
+        # Revocation is final: the products stay suspended until an operator delists them.
+        alice_api.post(
+            f"{URL}{provider}/verification/", {"status": "revoked", "reason": "注销"}, format="json"
+        )
+        assert product(held[0].code)["status"] == "suspended"
+        response = alice_api.post(
+            f"/api/v1/products/{held[0].code}/delist/", {"reasons": ["提供方已注销"]}, format="json"
+        )
+        assert response.status_code == 200 and not Product.objects.get(code=held[0].code).provider_hold
+
+    def test_a_peer_suspending_the_provider_suspends_this_exchanges_products(self, alice):
+        """The provider's home is BJIDX; its product is listed here at SHDEX. The suspension arrives as a
+        replicated registration, and this node suspends (then lists again) its own product."""
+        descriptor = random_descriptor()
+        uscc = descriptor["provider"]["uscc"]
+        _apply_replica(uscc, home="BJIDX", status="verified")
+        listed = make_product(actor=alice, descriptor=descriptor, status=ProductStatus.LISTED)
+        replica = make_foreign_product(exchange_id="BJIDX")  # BJIDX's own products are BJIDX's to change
+        Product.objects.filter(pk=replica.pk).update(provider_uscc=uscc)
+
+        first = listed.version
+        _apply_replica(uscc, home="BJIDX", status="suspended", version=2)
+        listed.refresh_from_db()
+        assert (listed.status, listed.provider_hold, listed.version) == ("suspended", True, first + 1)
+        entry = json.loads(Entry.objects.get(record_type="product", gid=listed.code).body)
+        assert (entry["origin"], entry["version"], entry["payload"]["status"]) == (
+            "SHDEX",
+            first + 1,
+            "suspended",
+        )
+        assert Product.objects.get(pk=replica.pk).status == "listed"
+
+        _apply_replica(uscc, home="BJIDX", status="suspended", version=2)  # a duplicate changes nothing
+        assert Product.objects.get(pk=listed.pk).version == first + 1
+        _apply_replica(uscc, home="BJIDX", status="verified", version=3)
+        listed.refresh_from_db()
+        assert (listed.status, listed.provider_hold, listed.version) == ("listed", False, first + 2)
 
     def test_existing_products_providers_migrate_to_verified_registrations(self):
         from importlib import import_module

@@ -44,11 +44,22 @@ def _register(node: Node, body: dict, *, verify: bool = True) -> dict:
     return response.json()
 
 
+def _verification(node: Node, uscc: str, status: str, reason: str) -> None:
+    response = node.api(
+        "POST",
+        f"/api/v1/participants/{uscc}/verification/",
+        token=node.token,
+        json={"status": status, "reason": reason},
+    )
+    assert response.status_code == 200, response.text
+
+
 def _bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
 def test_registered_at_shdex_known_everywhere_duplicate_refused_token_works_until_suspended(nodes):
+    """The product GYBDX listed for the SHDEX merchant is suspended with it, and listed again after."""
     shdex, bjidx, gybdx = nodes["SHDEX"], nodes["BJIDX"], nodes["GYBDX"]
     body = copy.deepcopy(PARTICIPANT)
     body["uscc"] = _uscc(101)
@@ -75,22 +86,42 @@ def test_registered_at_shdex_known_everywhere_duplicate_refused_token_works_unti
     created = gybdx.api("POST", "/api/v1/products/", json={"descriptor": draft}, headers=_bearer(access))
     assert created.status_code == 201, created.text
     assert created.json()["exchange"] == "GYBDX"
+    code = created.json()["code"]
+    for path, payload in (("submit/", None), ("review/", {"decision": "approve"})):  # GYBDX lists it
+        response = gybdx.api("POST", f"/api/v1/products/{code}/{path}", token=gybdx.token, json=payload)
+        assert response.status_code == 200, response.text
+    assert response.json()["status"] == "listed"
 
     # Suspended at SHDEX: GYBDX refuses the same token within the replication latency.
-    response = shdex.api(
-        "POST",
-        f"/api/v1/participants/{body['uscc']}/verification/",
-        token=shdex.token,
-        json={"status": "suspended", "reason": "资质复核"},
-    )
-    assert response.status_code == 200, response.text
+    _verification(shdex, body["uscc"], "suspended", "资质复核")
 
     def refused():
-        r = gybdx.api("GET", f"/api/v1/products/{created.json()['code']}/", headers=_bearer(access))
+        r = gybdx.api("GET", f"/api/v1/products/{code}/", headers=_bearer(access))
         return r.status_code == 401
 
     wait_until(refused, REPLICATION, message="GYBDX to refuse the suspended participant's token")
     assert gybdx.wait_participant(body["uscc"], REPLICATION, status="suspended")["in_good_standing"] is False
+
+    # ... and GYBDX suspends the product it listed for that merchant; the suspension replicates to SHDEX.
+    def suspended_at(node: Node):
+        def check():
+            r = node.api("GET", f"/api/v1/products/{code}/")
+            return r.status_code == 200 and r.json()["status"] == "suspended" and r.json()
+
+        return check
+
+    held = wait_until(suspended_at(gybdx), REPLICATION, message="GYBDX to suspend the merchant's product")
+    assert "suspended or revoked" in held["status_reasons"][0]
+    wait_until(suspended_at(shdex), REPLICATION, message="SHDEX to see GYBDX's product suspended")
+
+    # Verified again at SHDEX: GYBDX lists the product again by itself.
+    _verification(shdex, body["uscc"], "verified", "复核通过")
+
+    def listed_again():
+        r = gybdx.api("GET", f"/api/v1/products/{code}/")
+        return r.status_code == 200 and r.json()["status"] == "listed"
+
+    wait_until(listed_again, REPLICATION, message="GYBDX to list the merchant's product again")
 
 
 def test_simultaneous_registration_of_one_uscc_ends_with_one_winner_everywhere(nodes):
