@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/federation24.py [--nodes 24] [--listings 1000] [--demands 10]
 
-One lightweight process set per node (gunicorn with one worker; one Celery worker, concurrency 1, with beat
-embedded), SQLite and the file-system broker each, full mesh of peers. Measures, for the issues
+One lightweight process set per node (gunicorn with one worker; one Celery worker for both queues,
+`-Q celery,sync`, concurrency 1, with beat embedded), SQLite and the file-system broker each, full mesh of peers. Measures, for the issues
 "Federation" and "Demands":
 
 1. Convergence: LISTINGS products listed, spread evenly over all nodes (each through the real importer, its
@@ -99,7 +99,7 @@ class LightNode(Node):
         self._start(
             "worker",
             [str(BIN / "celery"), "-A", "registry", "worker", "-B", "--schedule", str(self.data_dir / "beat"),
-             "--concurrency", "1", "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "-n", f"worker@{self.code.lower()}",
+             "-Q", "celery,sync", "--concurrency", "1", "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "-n", f"worker@{self.code.lower()}",
              "--without-mingle", "--without-gossip"],
         )  # fmt: skip
         if wait:

@@ -349,8 +349,26 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Two queues. `celery` (the default) carries the tasks whose delay users see: wake-ups to peers, demand
+# matching, webhooks, the ticks. `sync` carries the long ones: pulls (a catch-up holds its worker for
+# minutes), anti-entropy checks and private-record fetches. A node runs a worker for each (`-Q celery`,
+# `-Q sync`), so a catch-up from 23 peers never delays a wake-up or a match; a small setup may run one worker
+# with `-Q celery,sync`. A worker started without -Q consumes only `celery`: pulls would wait
+# (docs/operations.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+SYNC_QUEUE = "sync"
+CELERY_TASK_ROUTES = {
+    name: {"queue": SYNC_QUEUE}
+    for name in (
+        "federation.tasks.pull_origin",
+        "federation.tasks.anti_entropy_peer",
+        "federation.tasks.fetch_private",
+        "core.tasks.sync_heartbeat",
+    )
+}
 CELERY_BEAT_SCHEDULE = {
     "node-heartbeat": {"task": "core.tasks.node_heartbeat", "schedule": 15.0},
+    "sync-heartbeat": {"task": "core.tasks.sync_heartbeat", "schedule": 15.0},
     "federation-sync": {"task": "federation.tasks.sync_tick", "schedule": float(FEDERATION["SYNC_INTERVAL"])},
     "demands-tick": {"task": "demands.tasks.demands_tick", "schedule": 10.0},
     "federation-anti-entropy": {

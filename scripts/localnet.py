@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Run exchange nodes on this machine: per node a web server, a Celery worker and Celery beat.
+"""Run exchange nodes on this machine: per node a web server, two Celery workers (the default queue and
+the `sync` queue) and Celery beat.
 
 Each node has its own SQLite database, file-system broker and Ed25519 key under var/<code>/. Nodes are
 chosen with NODES (default: SHDEX BJIDX GYBDX), listen on 127.0.0.1 from BASE_PORT (default 8001) upwards,
@@ -86,27 +87,32 @@ def main() -> int:
                 ),
             )
         )
-        procs.append(
-            (
-                f"{code} worker",
-                start(
-                    env,
-                    "worker",
-                    [
-                        str(BIN / "celery"),
-                        "-A",
-                        "registry",
-                        "worker",
-                        "--loglevel",
-                        "INFO",
-                        "--concurrency",
-                        "2",
-                        "--hostname",
-                        f"worker@{code.lower()}",
-                    ],
-                ),
+        # Two workers: the default queue (wake-ups, demand matching) and `sync` (pulls, anti-entropy), so a
+        # long catch-up never holds up a wake-up (registry/settings.py, CELERY_TASK_ROUTES).
+        for name, queue in (("worker", "celery"), ("sync", "sync")):
+            procs.append(
+                (
+                    f"{code} {name}",
+                    start(
+                        env,
+                        name,
+                        [
+                            str(BIN / "celery"),
+                            "-A",
+                            "registry",
+                            "worker",
+                            "-Q",
+                            queue,
+                            "--loglevel",
+                            "INFO",
+                            "--concurrency",
+                            "2" if queue == "celery" else "1",
+                            "--hostname",
+                            f"{name}@{code.lower()}",
+                        ],
+                    ),
+                )
             )
-        )
         procs.append(
             (
                 f"{code} beat",

@@ -91,3 +91,4 @@ class TestNode:
         body = anon.get("/api/v1/node/").json()
         assert body["code"] == "SHDEX" and body["database"] is True
         assert body["worker_alive"] is False  # no worker has beaten in this test database
+        assert body["sync_worker_alive"] is False and body["sync_worker_heartbeat_at"] is None

@@ -66,3 +66,45 @@ def test_while_a_message_is_written_the_consumer_finds_nothing(tmp_path, monkeyp
         channel._put("jobs", {"n": 2})
         assert seen == {"files": ["part"], "consumed": False}
         assert channel._get("jobs") == {"n": 2}
+
+
+def test_pulls_and_anti_entropy_go_to_the_sync_queue_everything_else_to_the_default_queue():
+    app.loader.import_default_modules()
+    queues = {
+        name: app.amqp.router.route({}, name)["queue"].name
+        for name in app.tasks
+        if not name.startswith("celery.")
+    }
+    assert {name for name, queue in queues.items() if queue == "sync"} == {
+        "federation.tasks.pull_origin",
+        "federation.tasks.anti_entropy_peer",
+        "federation.tasks.fetch_private",
+        "core.tasks.sync_heartbeat",
+    }
+    assert queues["federation.tasks.wake_peers"] == queues["demands.tasks.demand_match"] == "celery"
+
+
+def test_a_pull_task_is_published_to_the_sync_queue_of_the_real_broker():
+    """Through the broker the tests run on (file system or Redis): the message is in `sync`, not `celery`."""
+    import uuid
+
+    from federation.tasks import pull_origin
+
+    marker = f"T{uuid.uuid4().hex[:8]}"
+    with app.connection_for_write() as conn:
+        pull_origin.apply_async((marker,), connection=conn)
+        found = {}
+        for queue in ("sync", "celery"):  # each drained until the marker or nothing comes within 3 s
+            simple = conn.SimpleQueue(queue)
+            try:
+                while queue not in found:
+                    try:
+                        message = simple.get(block=True, timeout=3)
+                    except simple.Empty:
+                        break
+                    if message.headers.get("argsrepr") == repr((marker,)):
+                        found[queue] = message.headers["task"]
+                    message.ack()
+            finally:
+                simple.close()
+    assert found == {"sync": "federation.tasks.pull_origin"}

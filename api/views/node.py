@@ -14,7 +14,8 @@ WORKER_STALE_AFTER = timedelta(seconds=60)
 
 
 class NodeView(APIView):
-    """Who this node is and whether its database and Celery worker are alive (for load balancers too)."""
+    """Who this node is and whether its database and Celery workers are alive (for load balancers too): the
+    worker of the default queue and the one of the `sync` queue (pulls from peers)."""
 
     throttle_classes = []
 
@@ -31,12 +32,16 @@ class NodeView(APIView):
                     "database": serializers.BooleanField(),
                     "worker_heartbeat_at": serializers.DateTimeField(allow_null=True),
                     "worker_alive": serializers.BooleanField(),
+                    "sync_worker_heartbeat_at": serializers.DateTimeField(allow_null=True),
+                    "sync_worker_alive": serializers.BooleanField(),
                 },
             )
         },
     )
     def get(self, request):
         beat = heartbeat_last()
+        sync = heartbeat_last(name="sync")
+        now = timezone.now()
         db = database_ok()
         return Response(
             {
@@ -45,7 +50,9 @@ class NodeView(APIView):
                 "descriptor_version": DESCRIPTOR_VERSION,
                 "database": db,
                 "worker_heartbeat_at": beat,
-                "worker_alive": bool(beat and timezone.now() - beat < WORKER_STALE_AFTER),
+                "worker_alive": bool(beat and now - beat < WORKER_STALE_AFTER),
+                "sync_worker_heartbeat_at": sync,
+                "sync_worker_alive": bool(sync and now - sync < WORKER_STALE_AFTER),
             },
             status=200 if db else 503,
         )

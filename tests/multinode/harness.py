@@ -319,38 +319,51 @@ class Node:
 
         wait_until(up, timeout, message=f"{self.code} web server")
 
-    def start_worker(self, *, wait: bool = True) -> None:
+    # A node's Celery workers: the default queue's (wake-ups, demand matching) and the `sync` queue's (pulls,
+    # anti-entropy), as `make run` and docker-compose.yml run them. "The worker" in a test is both.
+    WORKERS = (("worker", "celery"), ("sync", "sync"))
+
+    def start_worker(self, *, wait: bool = True, only: str | None = None) -> None:
+        """Start the node's workers (`only`: just the one of that name)."""
         uid = secrets.token_hex(3)
-        # Mingle and gossip would only make the workers of different nodes talk about each other.
-        self._start(
-            "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "registry",
-                "worker",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                "-n",
-                f"worker@{self.code.lower()}-{uid}",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-        )
+        for name, queue in self.WORKERS:
+            if only is not None and name != only:
+                continue
+            # Mingle and gossip would only make the workers of different nodes talk about each other.
+            self._start(
+                name,
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "registry",
+                    "worker",
+                    "-Q",
+                    queue,
+                    "--concurrency",
+                    "2",
+                    "--loglevel",
+                    "INFO",
+                    "-n",
+                    f"{name}@{self.code.lower()}-{uid}",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+            )
         if wait:
-            self.wait_worker()
+            self.wait_worker(only=only)
 
-    def wait_worker(self, timeout: float = 60) -> None:
-        log = self.log_dir / "worker.log"
-        start = log.read_bytes().rfind(b"===== start worker")
+    def wait_worker(self, timeout: float = 60, *, only: str | None = None) -> None:
+        for name, _ in self.WORKERS:
+            if only is not None and name != only:
+                continue
+            log = self.log_dir / f"{name}.log"
+            start = log.read_bytes().rfind(f"===== start {name}".encode())
 
-        def ready():
-            self._check_alive("worker")
-            return b" ready." in log.read_bytes()[start:]
+            def ready(name=name, log=log, start=start):
+                self._check_alive(name)
+                return b" ready." in log.read_bytes()[start:]
 
-        wait_until(ready, timeout, message=f"{self.code} worker ready")
+            wait_until(ready, timeout, message=f"{self.code} {name} worker ready")
 
     def start_beat(self) -> None:
         self._start(
@@ -415,12 +428,13 @@ class Node:
             log.close()
 
     def stop_worker(self, sig: int = signal.SIGKILL) -> None:
-        self.stop("worker", sig)
+        for name, _ in self.WORKERS:
+            self.stop(name, sig)
 
     def stop_all(self, sig: int = signal.SIGTERM, timeout: float = 3) -> None:
         """Stop the node: beat first, then the worker, then the web server. A Celery worker's warm shutdown
         takes about 6 s even when idle; after `timeout` seconds the rest of it is killed."""
-        for name in ("beat", "worker", "web"):
+        for name in ("beat", "worker", "sync", "web"):
             self.stop(name, sig, timeout)
 
     def release(self) -> None:
@@ -437,7 +451,7 @@ class Node:
     def logs_tail(self, lines: int = 40) -> str:
         return "\n".join(
             f"----- {self.code} {name}.log -----\n{self.log_tail(name, lines)}"
-            for name in ("web", "worker", "beat")
+            for name in ("web", "worker", "sync", "beat")
         )
 
     # --- HTTP ---
@@ -628,7 +642,8 @@ class Federation:
         def heal(node: Node) -> None:
             if not node.running("web"):
                 node.start_web(wait=False)
-            if not node.running("worker"):
+            if not all(node.running(name) for name, _ in Node.WORKERS):
+                node.stop_worker()  # what is left of them
                 node.start_worker(wait=False)
             if not node.running("beat"):
                 node.start_beat()
