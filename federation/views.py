@@ -62,7 +62,10 @@ class NodeIdentityView(APIView):
 
 class FeedQuerySerializer(StrictSerializer):
     after = serializers.IntegerField(min_value=0, default=0)
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=500)
+    # Without `limit`, this node's own page size (what its pulls ask for).
+    limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_LIMIT, default=lambda: settings.FEDERATION["PAGE_SIZE"]
+    )
 
 
 class FeedView(PeerView):

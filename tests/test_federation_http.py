@@ -55,6 +55,15 @@ def test_signed_feed_returns_the_origins_entries_in_order(alice, as_bjidx):
     assert [item["entry"]["seq"] for item in rest["entries"]] == [base + 4]
 
 
+def test_without_limit_a_feed_page_holds_this_nodes_page_size(as_bjidx, settings):
+    settings.FEDERATION = {**settings.FEDERATION, "PAGE_SIZE": 2}
+    for _ in range(3):
+        d = random_descriptor()
+        register_provider(d["provider"]["uscc"], d["provider"]["name"])  # an entry each
+    page = as_bjidx("GET", "/federation/v1/feed/SHDEX/?after=0").json()
+    assert len(page["entries"]) == 2 and page["next"] == page["entries"][-1]["entry"]["seq"] < page["head"]
+
+
 def test_a_feed_page_ends_at_its_byte_bound_and_the_next_page_goes_on_from_it(as_bjidx, monkeypatch):
     """A page holds at most FEED_PAGE_BYTES of entries after the first, whatever `limit` asks for, so a
     page of large descriptors never exceeds what a peer accepts; it is never empty, and `next` loses none."""
