@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from core.bulk import copy_insert, copy_update
@@ -38,7 +39,6 @@ from participants.models import (
 )
 from participants.selectors import winner_pick
 from participants.standards import MAX_REASON, profile_errors, uscc_errors
-from products.services import products_follow_providers
 from products.standards.regions import region_is_valid
 
 PARTICIPANT = "participant"
@@ -113,8 +113,9 @@ def participants_lock(participant_ids) -> None:
 
 
 def participants_publish(participants: list[Participant]) -> None:
-    """Publish changes to registrations of this node, then settle duplicates, this node's recognitions of
-    the participants concerned and this exchange's products of them, all in the caller's transaction."""
+    """Publish changes to registrations of this node, then settle duplicates and this node's recognitions of
+    the participants concerned, all in the caller's transaction; this exchange's products of them follow
+    once it commits."""
     changes = [Change(PARTICIPANT, p.participant_id, p.version, participant_payload(p)) for p in participants]
     pids = {p.participant_id for p in participants}
     participants_lock(pids)
@@ -122,7 +123,7 @@ def participants_publish(participants: list[Participant]) -> None:
     duplicates_resolve(pids, groups=groups)
     refreshed = recognitions_refresh(pids, publish_now=False, groups=groups)
     publish(changes + [recognition_change(r) for r in refreshed])
-    products_follow_providers(participant_ids=pids)
+    _products_follow(pids)
 
 
 def _check_participant(origin: str, gid: str, payload: dict) -> dict:
@@ -199,10 +200,18 @@ def participant_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
         groups = registrations_read(changed)  # one read of the page's registrations for both
         duplicates_resolve(changed, groups=groups)
         recognitions_refresh(changed, groups=groups)
-        # This exchange's products of these providers follow their standing (the registration's home may
-        # be another exchange).
-        products_follow_providers(participant_ids=changed)
+        _products_follow(changed)
     return errors
+
+
+def _products_follow(participant_ids: set[str]) -> None:
+    """Once this change commits, this exchange's products of these providers follow their standing (the
+    registration's home may be another exchange): a task, in its own transaction (products.services
+    .products_follow_providers says why); the beat's sweep catches a task that was lost."""
+    from products.tasks import follow_providers
+
+    ids = sorted(participant_ids)
+    transaction.on_commit(lambda: follow_providers.delay(ids))
 
 
 def participant_live(origin: str):

@@ -7,13 +7,13 @@ the federation's change log entry is written there, in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -30,6 +30,7 @@ from products.standards.descriptor import descriptor_validate
 from products.standards.naming import name_check, name_normalize
 
 Change = ProductVersion.Change
+logger = logging.getLogger(__name__)
 MAX_REASONS = 20
 MAX_REASON_LENGTH = 500
 
@@ -572,47 +573,72 @@ PROVIDER_HOLD_REASONS = {
 }
 
 
-def products_follow_providers(*, participant_ids: set[str]) -> list[Product]:
+def products_follow_providers(*, participant_ids: Iterable[str] | None = None) -> list[Product]:
     """Make this exchange's products follow their providers' standing (一地注册，全国互信: a participant
     suspended at home loses its standing everywhere, its products included).
 
     A listed product whose provider is no longer a verified data merchant is suspended (`provider_hold`,
     the reason in `status_reasons`); a product held that way is listed again once its provider is back in
     good standing and the product still meets the compliance rules. A product an operator suspended stays
-    as the operator left it. Each change is a new version that replicates like any other. Called, inside
-    the transaction and under the participants' lock, wherever a registration changes: at the home
-    exchange, and when a peer's change to a registration is applied (the product's exchange need not be
-    the provider's). Returns the products changed."""
+    as the operator left it. Each change is a new version that replicates like any other.
+
+    `participant_ids`: the providers whose registrations changed (the task queued when such a change
+    commits, at home or applied from a peer: the product's exchange need not be the provider's); None: every
+    provider of this exchange's listed or held products (the beat's sweep, which catches a lost task).
+
+    Its own transaction, never the registration change's: it locks the products it changes, all of them
+    before it publishes, in the order an operator's change takes its locks (the product, then this node's
+    log counter), so the two cannot deadlock. Standing is read again under those locks: a registration
+    change that commits meanwhile queues its own run, which waits for these locks and decides again."""
     from participants.selectors import provider_standing
 
-    if not participant_ids:
-        return []
-    held = Product.objects.select_for_update().filter(
-        Q(status=ProductStatus.LISTED) | Q(status=ProductStatus.SUSPENDED, provider_hold=True),
-        exchange_id=settings.NODE_CODE,
-        is_home=True,
-        provider_uscc__in=participant_ids,
+    scope = Product.objects.filter(exchange_id=settings.NODE_CODE, is_home=True)
+    if participant_ids is not None:
+        participant_ids = set(participant_ids)
+        if not participant_ids:
+            return []
+        scope = scope.filter(provider_uscc__in=participant_ids)
+    # Which products look wrong, without locks: the listed ones of providers out of good standing, and
+    # the held ones (few) of providers back in it.
+    listed = scope.filter(status=ProductStatus.LISTED).order_by()
+    listed_by = set(listed.values_list("provider_uscc", flat=True).distinct())
+    held = list(
+        scope.filter(status=ProductStatus.SUSPENDED, provider_hold=True).values_list("pk", "provider_uscc")
     )
-    products = list(held.order_by("pk"))
-    if not products:
+    if not listed_by and not held:
         return []
-    standing = provider_standing({p.provider_uscc for p in products})
+    standing = provider_standing(listed_by | {uscc for _, uscc in held})
+    out = {uscc for uscc in listed_by if standing[uscc] is not None}
+    suspects = [pk for pk, uscc in held if standing[uscc] is None]
+    if out:
+        suspects += listed.filter(provider_uscc__in=out).values_list("pk", flat=True)
+    if not suspects:
+        return []
     changed = []
-    for product in products:
-        rule = standing[product.provider_uscc]
-        if product.status == ProductStatus.LISTED and rule is not None:
-            product.status = ProductStatus.SUSPENDED
-            product.provider_hold = True
-            product.status_reasons = [PROVIDER_HOLD_REASONS[rule]]
-            change = Change.SUSPENDED
-        elif product.status == ProductStatus.SUSPENDED and rule is None:
-            if findings_blocking(compliance_evaluate(product.descriptor)):
-                continue  # the rules changed meanwhile: an operator decides (reinstating reports why)
-            product.status = ProductStatus.LISTED
-            product.provider_hold = False
-            product.status_reasons = []
-            change = Change.REINSTATED
-        else:
-            continue
-        changed.append(_record_change(product, change=change, actor=None, reasons=product.status_reasons))
+    with transaction.atomic():
+        products = list(Product.objects.select_for_update().filter(pk__in=suspects).order_by("pk"))
+        standing = provider_standing({p.provider_uscc for p in products})
+        for product in products:
+            rule = standing[product.provider_uscc]
+            if product.status == ProductStatus.LISTED and rule is not None:
+                product.status = ProductStatus.SUSPENDED
+                product.provider_hold = True
+                product.status_reasons = [PROVIDER_HOLD_REASONS[rule]]
+                change = Change.SUSPENDED
+            elif product.status == ProductStatus.SUSPENDED and product.provider_hold and rule is None:
+                if findings_blocking(compliance_evaluate(product.descriptor)):
+                    continue  # the rules changed meanwhile: an operator decides (reinstating reports why)
+                product.status = ProductStatus.LISTED
+                product.provider_hold = False
+                product.status_reasons = []
+                change = Change.REINSTATED
+            else:
+                continue  # changed meanwhile
+            changed.append(_record_change(product, change=change, actor=None, reasons=product.status_reasons))
+    if changed:
+        logger.info(
+            "%d product(s) follow their provider's standing: %s",
+            len(changed),
+            ", ".join(f"{p.code} {p.status}" for p in changed[:20]),
+        )
     return changed

@@ -371,6 +371,7 @@ CELERY_BEAT_SCHEDULE = {
     "sync-heartbeat": {"task": "core.tasks.sync_heartbeat", "schedule": 15.0},
     "federation-sync": {"task": "federation.tasks.sync_tick", "schedule": float(FEDERATION["SYNC_INTERVAL"])},
     "demands-tick": {"task": "demands.tasks.demands_tick", "schedule": 10.0},
+    "products-follow-providers": {"task": "products.tasks.follow_providers", "schedule": 60.0},
     "federation-anti-entropy": {
         "task": "federation.tasks.anti_entropy",
         "schedule": float(FEDERATION["ANTI_ENTROPY_INTERVAL"]),

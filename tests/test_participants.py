@@ -5,6 +5,7 @@ import copy
 import datetime
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import jwt
@@ -19,6 +20,8 @@ from participants import tokens
 from participants.models import Evaluation, Participant, ParticipantRecognition
 from participants.replication import participant_apply_batch, participant_payload
 from products.models import Product, ProductStatus, Recognition
+from products.tasks import follow_providers
+from registry.celery import app
 from tests.factories import make_foreign_product, make_product, random_descriptor, register_provider
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
@@ -183,6 +186,22 @@ class TestRegistration:
         ]
         assert anon.get(URL, {"role": "nobody"}).status_code == 400
         assert anon.get(URL, {"region": "999999"}).status_code == 400
+
+
+@contextmanager
+def _follow_ups(capture):
+    """Run the block, check that it queued this exchange's products' follow-up to run on commit, then run
+    that task (in this process, the way the worker would; the other callbacks, wake-ups to peers, are not)."""
+    with capture() as callbacks:
+        yield
+    ours = [c for c in callbacks if c.__qualname__.startswith("_products_follow.")]
+    assert ours, "no follow-up of the products queued"
+    app.conf.task_always_eager = True
+    try:
+        for callback in ours:
+            callback()
+    finally:
+        app.conf.task_always_eager = False
 
 
 def _apply_replica(uscc, *, home="BJIDX", status="verified", registered_at=None, version=1, **profile):
@@ -553,7 +572,9 @@ class TestProviders:
             == 200
         )
 
-    def test_this_exchanges_products_follow_their_providers_standing(self, alice_api, alice):
+    def test_this_exchanges_products_follow_their_providers_standing(
+        self, alice_api, alice, django_capture_on_commit_callbacks
+    ):
         """Suspending a provider at home suspends its listed products (a new, replicated version each);
         verifying it again lists them again. A product an operator suspended stays suspended."""
         descriptors = [random_descriptor() for _ in range(3)]
@@ -565,6 +586,7 @@ class TestProviders:
         manual = make_product(actor=alice, descriptor=descriptors[2], status=ProductStatus.SUSPENDED)
         other = make_product(actor=alice, status=ProductStatus.LISTED)
         before = {p.code: p.version for p in [*held, manual, other]}
+        capture = django_capture_on_commit_callbacks
 
         def product(code):
             response = alice_api.get(f"/api/v1/products/{code}/")
@@ -575,10 +597,14 @@ class TestProviders:
             entry = Entry.objects.get(record_type="product", gid=code)
             return json.loads(entry.body)["payload"]["status"], json.loads(entry.body)["version"]
 
-        response = alice_api.post(
-            f"{URL}{provider}/verification/", {"status": "suspended", "reason": "资质核查中"}, format="json"
-        )
-        assert response.status_code == 200, response.content
+        with _follow_ups(capture):
+            response = alice_api.post(
+                f"{URL}{provider}/verification/",
+                {"status": "suspended", "reason": "资质核查中"},
+                format="json",
+            )
+            assert response.status_code == 200, response.content
+            assert product(held[0].code)["status"] == "listed"  # until the change commits
         for p in held:
             detail = product(p.code)
             assert detail["status"] == "suspended" and detail["version"] == before[p.code] + 1
@@ -598,10 +624,11 @@ class TestProviders:
         assert response.status_code == 400
         assert ("descriptor.provider.uscc", "provider.not_verified") in _errors(response)
 
-        response = alice_api.post(
-            f"{URL}{provider}/verification/", {"status": "verified", "reason": "核查通过"}, format="json"
-        )
-        assert response.status_code == 200, response.content
+        with _follow_ups(capture):
+            response = alice_api.post(
+                f"{URL}{provider}/verification/", {"status": "verified", "reason": "核查通过"}, format="json"
+            )
+            assert response.status_code == 200, response.content
         for p in held:
             detail = product(p.code)
             assert (detail["status"], detail["status_reasons"]) == ("listed", [])
@@ -613,18 +640,22 @@ class TestProviders:
         assert product(manual.code)["version"] == before[manual.code]
 
         # Revocation is final: the products stay suspended until an operator delists them.
-        alice_api.post(
-            f"{URL}{provider}/verification/", {"status": "revoked", "reason": "注销"}, format="json"
-        )
+        with _follow_ups(capture):
+            alice_api.post(
+                f"{URL}{provider}/verification/", {"status": "revoked", "reason": "注销"}, format="json"
+            )
         assert product(held[0].code)["status"] == "suspended"
         response = alice_api.post(
             f"/api/v1/products/{held[0].code}/delist/", {"reasons": ["提供方已注销"]}, format="json"
         )
         assert response.status_code == 200 and not Product.objects.get(code=held[0].code).provider_hold
 
-    def test_a_peer_suspending_the_provider_suspends_this_exchanges_products(self, alice):
+    def test_a_peer_suspending_the_provider_suspends_this_exchanges_products(
+        self, alice, django_capture_on_commit_callbacks
+    ):
         """The provider's home is BJIDX; its product is listed here at SHDEX. The suspension arrives as a
         replicated registration, and this node suspends (then lists again) its own product."""
+        capture = django_capture_on_commit_callbacks
         descriptor = random_descriptor()
         uscc = descriptor["provider"]["uscc"]
         _apply_replica(uscc, home="BJIDX", status="verified")
@@ -633,7 +664,8 @@ class TestProviders:
         Product.objects.filter(pk=replica.pk).update(provider_uscc=uscc)
 
         first = listed.version
-        _apply_replica(uscc, home="BJIDX", status="suspended", version=2)
+        with _follow_ups(capture):
+            _apply_replica(uscc, home="BJIDX", status="suspended", version=2)
         listed.refresh_from_db()
         assert (listed.status, listed.provider_hold, listed.version) == ("suspended", True, first + 1)
         entry = json.loads(Entry.objects.get(record_type="product", gid=listed.code).body)
@@ -645,10 +677,29 @@ class TestProviders:
         assert Product.objects.get(pk=replica.pk).status == "listed"
 
         _apply_replica(uscc, home="BJIDX", status="suspended", version=2)  # a duplicate changes nothing
+        follow_providers([uscc])  # and a run with nothing to do does nothing
         assert Product.objects.get(pk=listed.pk).version == first + 1
-        _apply_replica(uscc, home="BJIDX", status="verified", version=3)
+        with _follow_ups(capture):
+            _apply_replica(uscc, home="BJIDX", status="verified", version=3)
         listed.refresh_from_db()
         assert (listed.status, listed.provider_hold, listed.version) == ("listed", False, first + 2)
+
+    def test_the_sweep_catches_a_standing_change_whose_follow_up_was_lost(self, alice):
+        descriptor = random_descriptor()
+        uscc = descriptor["provider"]["uscc"]
+        listed = make_product(actor=alice, descriptor=descriptor, status=ProductStatus.LISTED)
+        other = make_product(actor=alice, status=ProductStatus.LISTED)
+        Participant.objects.filter(participant_id=uscc).update(status="suspended")  # no task queued
+        follow_providers()  # the beat's sweep: every provider
+        listed.refresh_from_db()
+        assert (listed.status, listed.provider_hold) == ("suspended", True)
+        assert Product.objects.get(pk=other.pk).status == "listed"
+        Participant.objects.filter(participant_id=uscc).update(status="verified")
+        follow_providers()
+        listed.refresh_from_db()
+        assert (listed.status, listed.provider_hold) == ("listed", False)
+        versions = list(listed.versions.order_by("version").values_list("change", flat=True))
+        assert versions[-2:] == ["suspended", "reinstated"]
 
     def test_existing_products_providers_migrate_to_verified_registrations(self):
         from importlib import import_module
@@ -955,3 +1006,58 @@ def test_a_registration_waits_for_a_peer_registration_of_the_same_company_being_
     assert outcome["result"] == ("duplicate_registration", "BJIDX")
     assert list(Participant.objects.filter(participant_id=pid).values_list("home_id", flat=True)) == ["BJIDX"]
     assert ParticipantRecognition.objects.get(participant_id=pid, exchange_id="SHDEX").home == "BJIDX"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_follow_up_and_an_operators_change_of_the_same_products_do_not_deadlock():
+    """An operator's change locks its product, then this node's log counter. The follow-up of a provider's
+    standing locks all the products it changes before it publishes, so while an operator holds one of
+    them it waits, and is not holding the counter the operator waits for (PostgreSQL would break such a
+    deadlock by failing one of the two)."""
+    import importlib
+    import threading
+
+    from django.apps import apps
+    from django.db import connection, connections, transaction
+
+    from accounts.models import User
+    from federation.outbox import Change, publish
+    from products.services import products_follow_providers
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers: PostgreSQL only (SQLite serialises writes at BEGIN)")
+    importlib.import_module("exchanges.migrations.0002_seed_members").seed(apps, None)
+    alice = User.objects.create(username="alice", role=User.Role.OPERATOR, exchange_id="SHDEX")
+    descriptors = [random_descriptor() for _ in range(2)]
+    descriptors[1]["provider"] = dict(descriptors[0]["provider"])
+    uscc = descriptors[0]["provider"]["uscc"]
+    products = [make_product(actor=alice, descriptor=d, status=ProductStatus.LISTED) for d in descriptors]
+    last = max(products, key=lambda p: p.pk)  # locked last by the follow-up
+    Participant.objects.filter(participant_id=uscc).update(status="suspended")
+    locked, outcome = threading.Event(), {}
+
+    def operator():
+        try:
+            with transaction.atomic():
+                Product.objects.select_for_update().get(pk=last.pk)
+                locked.set()
+                time.sleep(1.5)  # meanwhile the follow-up starts and waits for this product
+                publish([Change("note", "operator", 1, {"n": 1})])  # the log counter, as a product change
+            outcome["operator"] = "committed"
+        except Exception as exc:
+            outcome["operator"] = repr(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=operator)
+    thread.start()
+    assert locked.wait(10)
+    try:
+        outcome["follow"] = [p.code for p in products_follow_providers(participant_ids=[uscc])]
+    except Exception as exc:
+        outcome["follow"] = repr(exc)
+    thread.join(10)
+    assert outcome == {"operator": "committed", "follow": sorted(p.code for p in products)}
+    assert set(Product.objects.filter(pk__in=[p.pk for p in products]).values_list("status", flat=True)) == {
+        "suspended"
+    }
