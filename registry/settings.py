@@ -351,9 +351,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # Two queues. `celery` (the default) carries the tasks whose delay users see: wake-ups to peers, demand
 # matching, webhooks, the ticks. `sync` carries the long ones: pulls (a catch-up holds its worker for
-# minutes), anti-entropy checks and private-record fetches. A node runs a worker for each (`-Q celery`,
-# `-Q sync`), so a catch-up from 23 peers never delays a wake-up or a match; a small setup may run one worker
-# with `-Q celery,sync`. A worker started without -Q consumes only `celery`: pulls would wait
+# minutes), anti-entropy checks and private-record fetches. In production a node runs a worker for each
+# (`-Q celery`, `-Q sync`), so a catch-up from 23 peers never delays a wake-up or a match; `make run` runs one
+# worker with `-Q celery,sync`. A worker started without -Q consumes only `celery`: pulls would wait
 # (docs/operations.md).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 SYNC_QUEUE = "sync"

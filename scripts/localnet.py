@@ -1,6 +1,5 @@
 #!/usr/bin/env python
-"""Run exchange nodes on this machine: per node a web server, two Celery workers (the default queue and
-the `sync` queue) and Celery beat.
+"""Run exchange nodes on this machine: per node a web server, a Celery worker (both queues) and Celery beat.
 
 Each node has its own SQLite database, file-system broker and Ed25519 key under var/<code>/. Nodes are
 chosen with NODES (default: SHDEX BJIDX GYBDX), listen on 127.0.0.1 from BASE_PORT (default 8001) upwards,
@@ -87,32 +86,31 @@ def main() -> int:
                 ),
             )
         )
-        # Two workers: the default queue (wake-ups, demand matching) and `sync` (pulls, anti-entropy), so a
-        # long catch-up never holds up a wake-up (registry/settings.py, CELERY_TASK_ROUTES).
-        for name, queue in (("worker", "celery"), ("sync", "sync")):
-            procs.append(
-                (
-                    f"{code} {name}",
-                    start(
-                        env,
-                        name,
-                        [
-                            str(BIN / "celery"),
-                            "-A",
-                            "registry",
-                            "worker",
-                            "-Q",
-                            queue,
-                            "--loglevel",
-                            "INFO",
-                            "--concurrency",
-                            "2" if queue == "celery" else "1",
-                            "--hostname",
-                            f"{name}@{code.lower()}",
-                        ],
-                    ),
-                )
+        # One worker for both queues, the default one and `sync` (pulls, anti-entropy): three nodes share this
+        # machine's cores. Production runs one per queue (docker-compose.yml, docs/operations.md).
+        procs.append(
+            (
+                f"{code} worker",
+                start(
+                    env,
+                    "worker",
+                    [
+                        str(BIN / "celery"),
+                        "-A",
+                        "registry",
+                        "worker",
+                        "-Q",
+                        "celery,sync",
+                        "--loglevel",
+                        "INFO",
+                        "--concurrency",
+                        "2",
+                        "--hostname",
+                        f"worker@{code.lower()}",
+                    ],
+                ),
             )
+        )
         procs.append(
             (
                 f"{code} beat",

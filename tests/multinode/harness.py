@@ -183,6 +183,7 @@ def backend_from_env() -> SqliteBackend | PostgresBackend:
 class Node:
     def __init__(self, code: str, base_dir: Path, backend, *, extra_env: dict[str, str] | None = None):
         self.code = code.upper()
+        self.workers = self.WORKERS
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = Path(base_dir) / self.code.lower()
@@ -319,14 +320,21 @@ class Node:
 
         wait_until(up, timeout, message=f"{self.code} web server")
 
-    # A node's Celery workers: the default queue's (wake-ups, demand matching) and the `sync` queue's (pulls,
-    # anti-entropy), as `make run` and docker-compose.yml run them. "The worker" in a test is both.
-    WORKERS = (("worker", "celery"), ("sync", "sync"))
+    # A node's Celery workers as (process name, queues, concurrency). By default one worker for both queues,
+    # as `make run` runs them; SPLIT is docker-compose.yml's production layout, a worker per queue (the
+    # default queue's: wake-ups, demand matching; `sync`: pulls, anti-entropy). "The worker" in a test is
+    # whichever run.
+    WORKERS = (("worker", "celery,sync", 2),)
+    SPLIT = (("worker", "celery", 2), ("sync", "sync", 1))
 
-    def start_worker(self, *, wait: bool = True, only: str | None = None) -> None:
-        """Start the node's workers (`only`: just the one of that name)."""
+    def start_worker(
+        self, *, wait: bool = True, only: str | None = None, layout: tuple | None = None
+    ) -> None:
+        """Start the node's workers (`only`: just the one of that name; `layout`: from now on this one)."""
+        if layout is not None:
+            self.workers = layout
         uid = secrets.token_hex(3)
-        for name, queue in self.WORKERS:
+        for name, queue, concurrency in self.workers:
             if only is not None and name != only:
                 continue
             # Mingle and gossip would only make the workers of different nodes talk about each other.
@@ -340,7 +348,7 @@ class Node:
                     "-Q",
                     queue,
                     "--concurrency",
-                    "2",
+                    str(concurrency),
                     "--loglevel",
                     "INFO",
                     "-n",
@@ -353,7 +361,7 @@ class Node:
             self.wait_worker(only=only)
 
     def wait_worker(self, timeout: float = 60, *, only: str | None = None) -> None:
-        for name, _ in self.WORKERS:
+        for name, _, _ in self.workers:
             if only is not None and name != only:
                 continue
             log = self.log_dir / f"{name}.log"
@@ -428,7 +436,7 @@ class Node:
             log.close()
 
     def stop_worker(self, sig: int = signal.SIGKILL) -> None:
-        for name, _ in self.WORKERS:
+        for name in ("worker", "sync"):
             self.stop(name, sig)
 
     def stop_all(self, sig: int = signal.SIGTERM, timeout: float = 3) -> None:
@@ -642,7 +650,7 @@ class Federation:
         def heal(node: Node) -> None:
             if not node.running("web"):
                 node.start_web(wait=False)
-            if not all(node.running(name) for name, _ in Node.WORKERS):
+            if not all(node.running(name) for name, _, _ in node.workers):
                 node.stop_worker()  # what is left of them
                 node.start_worker(wait=False)
             if not node.running("beat"):

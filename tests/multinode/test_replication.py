@@ -294,29 +294,36 @@ def test_worker_killed_mid_pull_loses_nothing(nodes):
 
 
 def test_listing_and_wake_ups_do_not_wait_for_the_sync_worker(nodes):
-    """Pulls run on the `sync` queue's worker, wake-ups and the rest on the default queue's. With SHDEX's sync
-    worker down (killed, as a crash would), a product listed at SHDEX still reaches BJIDX and GYBDX and gets
-    their verdicts there; SHDEX receives those verdicts once its sync worker runs again. (A frozen worker is
-    not a fair stand-in for a busy one here: on SQLite it can hold the database's write lock.)"""
+    """Production layout (docker-compose.yml): pulls run on the `sync` queue's worker, wake-ups and the
+    rest on the default queue's. With SHDEX's sync worker down (killed, as a crash would), a product listed
+    at SHDEX still reaches BJIDX and GYBDX and gets their verdicts there; SHDEX receives those verdicts once
+    its sync worker runs again. (A frozen worker is not a fair stand-in for a busy one here: on SQLite it
+    can hold the database's write lock.)"""
     shdex = nodes["SHDEX"]
     descriptor = next(iter(descriptors(1, seed=6006)))
     shdex.register_providers([(descriptor["provider"]["uscc"], descriptor["provider"]["name"])])
-    shdex.stop("sync", signal.SIGKILL)
-    code = shdex.list_product(descriptor)["code"]
-    for other in (nodes["BJIDX"], nodes["GYBDX"]):
+    shdex.stop_worker(signal.SIGTERM)
+    shdex.start_worker(layout=Node.SPLIT)
+    try:
+        shdex.stop("sync", signal.SIGKILL)
+        code = shdex.list_product(descriptor)["code"]
+        for other in (nodes["BJIDX"], nodes["GYBDX"]):
+            wait_until(
+                lambda other=other: other.code in _recognised_by(other, code),
+                20,
+                message=f"{code} recognised at {other.code}",
+            )
+        assert shdex.running("worker")
+        assert _recognised_by(shdex, code) == {"SHDEX"}  # nothing pulls at SHDEX
+        shdex.start_worker(only="sync")
         wait_until(
-            lambda other=other: other.code in _recognised_by(other, code),
-            20,
-            message=f"{code} recognised at {other.code}",
+            lambda: _recognised_by(shdex, code) == {"SHDEX", "BJIDX", "GYBDX"},
+            30,
+            message=f"BJIDX's and GYBDX's verdicts on {code} at SHDEX",
         )
-    assert shdex.running("worker")
-    assert _recognised_by(shdex, code) == {"SHDEX"}  # nothing pulls at SHDEX
-    shdex.start_worker(only="sync")
-    wait_until(
-        lambda: _recognised_by(shdex, code) == {"SHDEX", "BJIDX", "GYBDX"},
-        30,
-        message=f"BJIDX's and GYBDX's verdicts on {code} at SHDEX",
-    )
+    finally:
+        shdex.stop_worker(signal.SIGTERM)
+        shdex.start_worker(layout=Node.WORKERS)
 
 
 def _recognised_by(node: Node, code: str) -> set[str]:
