@@ -3,8 +3,8 @@
     .venv/bin/python bench/federation24.py [--nodes 24] [--listings 1000] [--demands 10]
 
 One lightweight process set per node (gunicorn with one worker; one Celery worker for both queues,
-`-Q celery,sync`, concurrency 1, with beat embedded), SQLite and the file-system broker each, full mesh of peers. Measures, for the issues
-"Federation" and "Demands":
+`-Q celery,sync`, concurrency 1, with beat embedded), SQLite and the file-system broker each, full mesh of
+peers. Measures, for the issues "Federation" and "Demands":
 
 1. Convergence: LISTINGS products listed, spread evenly over all nodes (each through the real importer, its
    providers registered at that node first); the time until every node holds all of them, and the memory

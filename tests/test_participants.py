@@ -945,6 +945,22 @@ class TestReviewFixes:
         assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
 
 
+def _concurrent_writers_operator():
+    """For a transactional test of concurrent writers (PostgreSQL only): SHDEX's operator alice. Such a test
+    starts from what the previous one left: an earlier one's flush removed the exchanges a migration seeds."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from accounts.models import User
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers: PostgreSQL only (SQLite serialises writes at BEGIN)")
+    importlib.import_module("exchanges.migrations.0002_seed_members").seed(apps, None)
+    return User.objects.create(username="alice", role=User.Role.OPERATOR, exchange_id="SHDEX")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_registration_waits_for_a_peer_registration_of_the_same_company_being_applied():
     """A registration made here while a peer's registration of the same USCC is being applied (the race the
@@ -952,23 +968,12 @@ def test_a_registration_waits_for_a_peer_registration_of_the_same_company_being_
     one failed with a 500) waits for the apply to commit, then gets the 409 naming the peer's exchange."""
     import threading
 
-    from django.db import connection, connections, transaction
+    from django.db import connections, transaction
 
     from core.exceptions import Conflict
     from participants.services import participant_register
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs concurrent writers: PostgreSQL only (SQLite serialises writes at BEGIN)")
-    # A transactional test starts from what the previous one left: an earlier one's flush removed the
-    # exchanges that a migration seeds.
-    import importlib
-
-    from django.apps import apps
-
-    from accounts.models import User
-
-    importlib.import_module("exchanges.migrations.0002_seed_members").seed(apps, None)
-    alice = User.objects.create(username="alice", role=User.Role.OPERATOR, exchange_id="SHDEX")
+    alice = _concurrent_writers_operator()
 
     pid = _uscc("110000", 77)
     applied, release, outcome = threading.Event(), threading.Event(), {}
@@ -1014,20 +1019,14 @@ def test_the_follow_up_and_an_operators_change_of_the_same_products_do_not_deadl
     standing locks all the products it changes before it publishes, so while an operator holds one of
     them it waits, and is not holding the counter the operator waits for (PostgreSQL would break such a
     deadlock by failing one of the two)."""
-    import importlib
     import threading
 
-    from django.apps import apps
-    from django.db import connection, connections, transaction
+    from django.db import connections, transaction
 
-    from accounts.models import User
     from federation.outbox import Change, publish
     from products.services import products_follow_providers
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs concurrent writers: PostgreSQL only (SQLite serialises writes at BEGIN)")
-    importlib.import_module("exchanges.migrations.0002_seed_members").seed(apps, None)
-    alice = User.objects.create(username="alice", role=User.Role.OPERATOR, exchange_id="SHDEX")
+    alice = _concurrent_writers_operator()
     descriptors = [random_descriptor() for _ in range(2)]
     descriptors[1]["provider"] = dict(descriptors[0]["provider"])
     uscc = descriptors[0]["provider"]["uscc"]
