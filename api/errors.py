@@ -38,6 +38,7 @@ _EN = {
     "max_string_length": "String value too large.",
     "date": "Expected a date.",
     "parse_error": "Malformed request body.",
+    "invalid_character": "Text may not contain a NUL character or a lone UTF-16 surrogate.",
     "does_not_exist": "No such object.",
 }
 

@@ -31,5 +31,5 @@ class LoginThrottle(SimpleRateThrottle):
         username = request.data.get("username") if isinstance(request.data, dict) else None
         if not isinstance(username, str) or not username.strip():
             return None  # the serializer refuses the request anyway
-        ident = hashlib.sha256(username.strip().casefold().encode("utf-8")).hexdigest()
+        ident = hashlib.sha256(username.strip().casefold().encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -130,7 +130,7 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
     else:
         clean["description"] = description.strip()
     industry = data.get("industry") or ""
-    if industry and industry not in vocabulary_codes("industry"):
+    if industry and (not isinstance(industry, str) or industry not in vocabulary_codes("industry")):
         errors.append(_e("industry", "invalid_choice", "未知的行业门类", "Unknown GB/T 4754 section"))
     clean["industry"] = industry
     clean["product_forms"], e = _codes_list(
@@ -165,7 +165,9 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
             errors.append(_e("temporal_coverage.end", "order", "结束早于开始", "end is before start"))
         clean["temporal_start"], clean["temporal_end"] = start, end
     frequency = data.get("update_frequency") or ""
-    if frequency and frequency not in vocabulary_codes("update_frequency"):
+    if frequency and (
+        not isinstance(frequency, str) or frequency not in vocabulary_codes("update_frequency")
+    ):
         errors.append(_e("update_frequency", "invalid_choice", "未知的更新频率", "Unknown update frequency"))
     clean["update_frequency"] = frequency
     budget = data.get("budget")

@@ -97,7 +97,7 @@ def _envelope_prepare(item: Any, *, origin: str) -> tuple[dict, str, bytes, str]
         raise EnvelopeError("payload must be an object")
     try:
         body = canonical(envelope)
-    except (TypeError, ValueError, rfc8785.CanonicalizationError) as exc:
+    except (TypeError, ValueError, RecursionError, rfc8785.CanonicalizationError) as exc:
         raise EnvelopeError(f"entry cannot be canonicalised: {exc}") from exc
     try:
         data = body.encode("utf-8")

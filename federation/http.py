@@ -76,6 +76,10 @@ def peer_request(
             status=status,
         )
     try:
-        return json.loads(content) if content else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return json.loads(content, parse_constant=_no_constant) if content else None
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, NaN, or nested too deeply
         raise PeerError(f"answer is not JSON: {exc}", transient=False, status=status) from exc
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")

@@ -532,7 +532,7 @@ def _issuer(actor: Any, dimension: str, subject: str) -> tuple[str, str, str]:
 @transaction.atomic
 def evaluation_issue(*, actor: Any, data: dict) -> Evaluation:
     dimension = data["dimension"]
-    if dimension not in vocab.codes(vocab.DIMENSION):
+    if not isinstance(dimension, str) or dimension not in vocab.codes(vocab.DIMENSION):
         raise ValidationFailed(
             [_err("dimension", "invalid_choice", "未知的评价维度", "Unknown dimension; see the vocabulary")]
         )

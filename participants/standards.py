@@ -114,7 +114,7 @@ def profile_errors(data: dict) -> tuple[dict, list[FieldError]]:
     else:
         clean["legal_name"] = name.strip()
     entity_type = data.get("entity_type")
-    if entity_type not in vocab.codes(vocab.ENTITY_TYPE):
+    if not isinstance(entity_type, str) or entity_type not in vocab.codes(vocab.ENTITY_TYPE):
         errors.append(
             _error(
                 "entity_type", "invalid_choice", "未知的主体类型", "Unknown entity type; see the vocabulary"

@@ -7,7 +7,9 @@ impersonating ones are quarantined with their reason, and a valid entry after th
 
 import base64
 import copy
+import datetime
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -24,6 +26,7 @@ from tests.conftest import EXAMPLE_DESCRIPTOR
 
 pytestmark = pytest.mark.django_db
 ORIGIN = "BJIDX"
+ROOTDIR = Path(__file__).resolve().parents[1]
 
 
 def _public_b64(key: Ed25519PrivateKey) -> str:
@@ -196,18 +199,32 @@ def test_replicas_of_one_provider_may_share_a_name_the_home_node_decides(bjidx_k
     assert Product.objects.filter(exchange_id=ORIGIN).count() == 2
 
 
-def test_an_entry_the_database_refuses_is_quarantined_not_blocking(bjidx_key, monkeypatch):
-    """A batch the database refuses is retried entry by entry: the refused entry is quarantined, the
-    others of the page still apply, and the cursor moves on."""
+def _database_refuses():
     from django.db import IntegrityError
 
+    return IntegrityError("simulated constraint violation")
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (_database_refuses, "invalid payload: simulated constraint violation"),
+        # A check that lets a value of an unexpected type reach code that raises (`[] in frozenset()`).
+        (lambda: TypeError("unhashable type: 'list'"), "invalid payload: TypeError: unhashable type: 'list'"),
+    ],
+    ids=["database", "unexpected-type"],
+)
+def test_an_entry_that_raises_is_quarantined_not_blocking(bjidx_key, monkeypatch, failure, reason):
+    """A batch that raises (the database refuses it, or a check let a hostile value through) is retried entry
+    by entry: the entry that raises is quarantined with the exception, the others of the page still apply,
+    and the cursor moves on."""
     from federation import records
 
     real = records.get("product")
 
     def refusing(origin, batch, *, repair=False):
         if any(gid == code(2) for gid, _, _ in batch):
-            raise IntegrityError("simulated constraint violation")
+            raise failure()
         return real.apply_batch(origin, batch, repair=repair)
 
     monkeypatch.setitem(records._TYPES, "product", records.RecordType("product", refusing, real.live))
@@ -220,7 +237,7 @@ def test_an_entry_the_database_refuses_is_quarantined_not_blocking(bjidx_key, mo
         code(3),
     }
     reasons = list(QuarantinedEntry.objects.filter(origin=ORIGIN).values_list("gid", "reason"))
-    assert reasons == [(code(2), "invalid payload: simulated constraint violation")]
+    assert reasons == [(code(2), reason)]
 
 
 def test_an_origin_without_a_key_on_file_is_refused_before_anything_is_read(bjidx_key):
@@ -295,3 +312,78 @@ def test_a_payload_value_of_the_wrong_shape_is_quarantined_not_raised_on(bjidx_k
     assert apply_page(origin=ORIGIN, items=items, source=ORIGIN, after=0) == (1, 2)
     assert "status: invalid_choice" in quarantined()[1]
     assert Product.objects.filter(code=code(2)).exists() and not Product.objects.filter(code=code(1)).exists()
+
+
+def _origin_entries(settings) -> list[dict]:
+    """Entries of every public record type as BJIDX's node writes them: its services run with this node
+    posing as BJIDX in a savepoint that is rolled back, and the log entries it wrote are kept."""
+    from django.db import transaction
+
+    from accounts.models import User
+    from participants.services import evaluation_issue
+    from tests.factories import make_product, register_provider
+
+    evaluation = json.loads((ROOTDIR / "docs" / "examples" / "evaluation.json").read_text("utf-8"))
+    subject = evaluation["subject"]
+    original = settings.NODE_CODE
+    with transaction.atomic():
+        settings.NODE_CODE = ORIGIN
+        try:
+            operator = User.objects.create(
+                username="bj-operator", role=User.Role.OPERATOR, exchange_id=ORIGIN
+            )
+            register_provider(EXAMPLE_DESCRIPTOR["provider"]["uscc"], EXAMPLE_DESCRIPTOR["provider"]["name"])
+            make_product(actor=operator, descriptor=copy.deepcopy(EXAMPLE_DESCRIPTOR), status="listed")
+            register_provider(subject, "上海浦数智能科技有限公司")
+            dates = {k: datetime.date.fromisoformat(evaluation[k]) for k in ("valid_from", "valid_until")}
+            evaluation_issue(actor=operator, data={**evaluation, **dates, "subject": subject})
+            bodies = list(Entry.objects.filter(origin=ORIGIN).order_by("seq").values_list("body", flat=True))
+        finally:
+            settings.NODE_CODE = original
+        transaction.set_rollback(True)
+    return [json.loads(body) for body in bodies]
+
+
+def test_every_field_of_every_record_type_mutated_by_a_signed_peer_is_applied_or_quarantined(
+    bjidx_key, settings
+):
+    """A peer's node holds a valid key and signs whatever it likes: each value of each public record type
+    replaced by a hostile one (wrong types, NUL, huge, nested, out of range), a key dropped or added.
+    Every entry is applied (if still valid) or quarantined; nothing raises; the valid entry that follows each
+    record's mutations applies; the cursor ends at the page's last entry."""
+    import random
+
+    from tests.test_fuzz import _mutations
+
+    bases = _origin_entries(settings)
+    types = {e["type"] for e in bases}
+    assert {"product", "recognition", "participant", "participant_recognition", "evaluation"} <= types
+    rng = random.Random(20261128)
+    seq, outcomes = 0, {"applied": 0, "quarantined": 0}
+    for base in bases:
+        version = base["version"]
+        mutated = [payload for _, payload in _mutations(base["payload"], rng, 20)]
+        for payload in [*mutated, base["payload"]]:  # each on its own page: a page keeps a record's newest
+            seq, version = seq + 1, version + 1
+            envelope = {**base, "seq": seq, "version": version, "payload": payload}
+            apply_page(origin=ORIGIN, items=[_signed_or_garbled(bjidx_key, envelope)], source=ORIGIN, after=0)
+            held = Entry.objects.filter(origin=ORIGIN, record_type=base["type"], gid=base["gid"])
+            if held.filter(seq=seq).exists():
+                outcomes["applied"] += 1
+            else:
+                assert QuarantinedEntry.objects.filter(origin=ORIGIN, seq=seq).exists(), envelope
+                outcomes["quarantined"] += 1
+        assert held.get().seq == seq  # the valid entry after the hostile ones applied
+    assert cursor() == seq
+    assert outcomes["quarantined"] > outcomes["applied"] > len(bases)  # most mutations break a rule
+    assert Product.objects.get(code=bases[0]["gid"]).descriptor == EXAMPLE_DESCRIPTOR
+
+
+def _signed_or_garbled(key, envelope: dict) -> dict:
+    """The envelope signed by `key`; one that cannot be written as UTF-8 (a lone surrogate) cannot be signed
+    by any origin, and arrives with a signature over nothing."""
+    try:
+        body = canonical(envelope).encode()
+    except (UnicodeEncodeError, ValueError, TypeError):
+        return {"entry": envelope, "signature": base64.b64encode(b"\0" * 64).decode()}
+    return {"entry": json.loads(body), "signature": base64.b64encode(key.sign(body)).decode()}
