@@ -151,7 +151,8 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
                         f"{code!r} is not GB/T 2260",
                     )
                 )
-        clean["spatial_coverage"] = list(dict.fromkeys(coverage))
+        if all(isinstance(code, str) for code in coverage):  # an object in the list is an error above
+            clean["spatial_coverage"] = list(dict.fromkeys(coverage))
     temporal = data.get("temporal_coverage") or {}
     if not isinstance(temporal, dict) or set(temporal) - {"start", "end"}:
         errors.append(

@@ -27,6 +27,7 @@ from tests.conftest import EXAMPLE_DESCRIPTOR
 pytestmark = pytest.mark.django_db
 ORIGIN = "BJIDX"
 ROOTDIR = Path(__file__).resolve().parents[1]
+DEMANDER = "91110000R8A676TY3M"
 
 
 def _public_b64(key: Ed25519PrivateKey) -> str:
@@ -318,8 +319,11 @@ def _origin_entries(settings) -> list[dict]:
     """Entries of every public record type as BJIDX's node writes them: its services run with this node
     posing as BJIDX in a savepoint that is rolled back, and the log entries it wrote are kept."""
     from django.db import transaction
+    from django.utils import timezone
 
     from accounts.models import User
+    from demands.services import demand_post
+    from participants.principal import ParticipantPrincipal
     from participants.services import evaluation_issue
     from tests.factories import make_product, register_provider
 
@@ -337,6 +341,19 @@ def _origin_entries(settings) -> list[dict]:
             register_provider(subject, "上海浦数智能科技有限公司")
             dates = {k: datetime.date.fromisoformat(evaluation[k]) for k in ("valid_from", "valid_until")}
             evaluation_issue(actor=operator, data={**evaluation, **dates, "subject": subject})
+            register_provider(DEMANDER, "北京需方数据科技有限公司", roles=("demander",))
+            buyer = ParticipantPrincipal(
+                participant_id=DEMANDER,
+                home=ORIGIN,
+                username="buyer",
+                roles=("demander",),
+                services=(),
+                legal_name="北京需方数据科技有限公司",
+                status="verified",
+            )
+            demand = json.loads((ROOTDIR / "docs" / "examples" / "demand.json").read_text("utf-8"))
+            demand["deadline"] = timezone.now() + datetime.timedelta(days=60)
+            demand_post(actor=buyer, data=demand)
             bodies = list(Entry.objects.filter(origin=ORIGIN).order_by("seq").values_list("body", flat=True))
         finally:
             settings.NODE_CODE = original
@@ -357,7 +374,14 @@ def test_every_field_of_every_record_type_mutated_by_a_signed_peer_is_applied_or
 
     bases = _origin_entries(settings)
     types = {e["type"] for e in bases}
-    assert {"product", "recognition", "participant", "participant_recognition", "evaluation"} <= types
+    assert {
+        "product",
+        "recognition",
+        "participant",
+        "participant_recognition",
+        "evaluation",
+        "demand",
+    } <= types
     rng = random.Random(20261128)
     seq, outcomes = 0, {"applied": 0, "quarantined": 0}
     for base in bases:
