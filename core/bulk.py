@@ -160,6 +160,34 @@ def copy_insert(
         cursor.execute(f"DROP TABLE {qn(temp)}")
 
 
+def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Insert new rows given as plain values, one per name in `columns` (attribute names, `product_id` for a
+    foreign key), without building a model instance per row: `copy_insert` for the hot paths (a feed page's
+    entries, recognitions and history), where `Model.__init__` and reading each value back cost more than
+    the COPY. Every column without a default in the database must be named (auto_now fields included: pass
+    the time); the values are prepared by each field as `copy_insert` prepares them."""
+    opts = model._meta
+    by_attname = {f.attname: f for f in opts.concrete_fields}
+    fields = [by_attname[name] for name in columns]
+    missing = [
+        f.attname
+        for f in opts.concrete_fields
+        if f not in fields and not f.generated and not f.null and not (f.primary_key and f.db_returning)
+    ]
+    if missing:
+        raise ValueError(f"copy_rows({opts.label}): no value for {', '.join(missing)}")
+    rows = list(rows)
+    if not rows:
+        return
+    if not _bulk_path(rows):
+        model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows])
+        return
+    preparers = [_preparer(f) for f in fields]
+    prepared = (tuple(prep(value) for prep, value in zip(preparers, row, strict=True)) for row in rows)
+    with transaction.atomic(), connection.cursor() as wrapper, connection.wrap_database_errors:
+        _copy(wrapper.cursor, opts.db_table, fields, prepared)
+
+
 def copy_update(model: type[models.Model], objs: Iterable[models.Model], field_names: Sequence[str]) -> None:
     """Write `field_names` of existing rows (matched by primary key): `bulk_update` with one UPDATE … FROM
     a temporary table filled by COPY instead of a CASE expression per field."""

@@ -60,6 +60,10 @@ class Entry(models.Model):
         return f"{self.origin}#{self.seq} {self.record_type} {self.gid} v{self.version}"
 
 
+# An entry row as `core.bulk.copy_rows` writes it (the apply and publish paths).
+ENTRY_COLUMNS = ("origin", "seq", "record_type", "gid", "version", "body", "signature", "recorded_at")
+
+
 class OriginCounter(models.Model):
     """This node's last sequence number. Locked at the end of every publishing transaction, so sequence
     numbers become visible in order: a transaction holding n+1 commits after the one holding n."""

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.bulk import copy_insert
+from core.bulk import copy_rows
 from federation.envelope import EnvelopeSigner, envelope_body
-from federation.models import Entry, OriginCounter, PrivateEntry
+from federation.models import ENTRY_COLUMNS, Entry, OriginCounter, PrivateEntry
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def publish(changes: list[Change]) -> int:
     entries = []
     private = []
     signer = EnvelopeSigner()
-    signed: list[Entry | PrivateEntry] = []  # in the order their bodies went to the signer
+    signed: list[list | PrivateEntry] = []  # in the order their bodies went to the signer
     for offset, change in enumerate(changes):
         seq = first + offset
         record_type, gid, payload = change.record_type, change.gid, change.payload
@@ -111,22 +111,24 @@ def publish(changes: list[Change]) -> int:
             payload=payload,
         )
         signer.add(body)
-        entries.append(
-            Entry(origin=origin, seq=seq, record_type=record_type, gid=gid, version=change.version, body=body)
-        )
+        entries.append([origin, seq, record_type, gid, change.version, body, "", None])
         signed.append(entries[-1])
+    now = timezone.now()
     for row, signature in zip(signed, signer.signatures(), strict=True):
-        row.signature = signature
+        if isinstance(row, PrivateEntry):
+            row.signature = signature
+        else:  # an ENTRY_COLUMNS row
+            row[6], row[7] = signature, now
     for row in private:
         PrivateEntry.objects.filter(origin=origin, record_type=row.record_type, gid=row.gid).delete()
     PrivateEntry.objects.bulk_create(private)
     # Compaction: the log keeps only the latest entry of each record.
     by_type: dict[str, list[str]] = {}
-    for entry in entries:
-        by_type.setdefault(entry.record_type, []).append(entry.gid)
+    for _, _, record_type, gid, *_ in entries:
+        by_type.setdefault(record_type, []).append(gid)
     for record_type, gids in by_type.items():
         Entry.objects.filter(origin=origin, record_type=record_type, gid__any=gids).delete()
-    copy_insert(Entry, entries)
+    copy_rows(Entry, ENTRY_COLUMNS, entries)
     last = first + len(changes) - 1
 
     def wake():

@@ -23,14 +23,14 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from core.bulk import copy_insert
+from core.bulk import copy_rows
 from core.exceptions import DomainError
 from core.threads import process_pool
 from exchanges.models import Exchange
 from federation import keys, records
 from federation.envelope import EnvelopeError, envelopes_check, is_exchange_code
 from federation.http import PeerError, peer_request
-from federation.models import Entry, Peer, QuarantinedEntry, SyncState, Wakeup
+from federation.models import ENTRY_COLUMNS, Entry, Peer, QuarantinedEntry, SyncState, Wakeup
 from federation.selectors import digests, origin_public_key, origins_known, peers_enabled, record_hash
 
 logger = logging.getLogger(__name__)
@@ -613,20 +613,11 @@ def _store_entries(
     if replaced:
         Entry.objects.filter(origin=origin, record_type=type_name, gid__any=replaced).delete()
     Entry.objects.filter(origin=origin, seq__any=[e["seq"] for e, _, _ in newer]).delete()
-    copy_insert(
+    now = timezone.now()
+    copy_rows(
         Entry,
-        (
-            Entry(
-                origin=origin,
-                seq=e["seq"],
-                record_type=type_name,
-                gid=e["gid"],
-                version=e["version"],
-                body=b,
-                signature=s,
-            )
-            for e, b, s in newer
-        ),
+        ENTRY_COLUMNS,
+        ((origin, e["seq"], type_name, e["gid"], e["version"], b, s, now) for e, b, s in newer),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from core.bulk import copy_insert, copy_update
+from core.bulk import copy_insert, copy_rows, copy_update
 from products.models import Product, ProductRegion, ProductVersion
 
 
@@ -33,13 +33,10 @@ def products_write(
         return
     if updates:
         ProductRegion.objects.filter(product_id__any=[p.pk for p in updates]).delete()
-    copy_insert(
+    copy_rows(
         ProductRegion,
-        (
-            ProductRegion(product_id=p.pk, code=code)
-            for p in changed
-            for code in dict.fromkeys(p.descriptor["spatial_coverage"])
-        ),
+        ("product_id", "code"),
+        ((p.pk, code) for p in changed for code in dict.fromkeys(p.descriptor["spatial_coverage"])),
     )
 
     def versions(products: list[Product]):
@@ -58,6 +55,14 @@ def products_write(
         )
 
     # A product created here has no history yet: its first row needs no conflict check (which costs a
-    # temporary table and a second copy of every descriptor).
-    copy_insert(ProductVersion, versions(creates))
+    # temporary table and a second copy of every descriptor), and is written as plain values.
+    actor_id = actor.pk if actor is not None else None
+    copy_rows(
+        ProductVersion,
+        ("product_id", "version", "change", "status", "descriptor", "reasons", "actor_id", "created_at"),
+        (
+            (p.pk, p.version, change, p.status, p.descriptor, list(p.status_reasons or []), actor_id, now)
+            for p in creates
+        ),
+    )
     copy_insert(ProductVersion, versions(updates), ignore_conflicts=ignore_conflicts)

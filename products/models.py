@@ -212,3 +212,17 @@ class Recognition(models.Model):
     @property
     def gid(self) -> str:
         return f"{self.product_code}@{self.exchange_id}"
+
+
+# A recognition row as `core.bulk.copy_rows` writes it (applying a feed).
+RECOGNITION_COLUMNS = (
+    "product_code",
+    "exchange_id",
+    "status",
+    "reasons",
+    "product_version",
+    "decided_by",
+    "policy_version",
+    "version",
+    "updated_at",
+)

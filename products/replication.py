@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.bulk import copy_insert, copy_update
+from core.bulk import copy_insert, copy_rows, copy_update
 from core.exceptions import FieldError, ValidationFailed
 from federation import records
 from federation.outbox import Change, publish
@@ -25,6 +25,7 @@ from federation.payloads import (
 )
 from products.bulk import products_write
 from products.models import (
+    RECOGNITION_COLUMNS,
     Product,
     ProductStatus,
     ProductVersion,
@@ -341,11 +342,22 @@ def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
         row = existing.get(payload["product"])
         if row is not None and (row.version > version or (row.version == version and not repair)):
             continue
-        if row is None:
-            row = Recognition(product_code=payload["product"], exchange_id=origin)
-            creates.append(row)
-        else:
-            updates.append(row)
+        if row is None:  # most of a feed's recognitions are new: written as plain rows
+            creates.append(
+                (
+                    payload["product"],
+                    origin,
+                    payload["status"],
+                    payload["reasons"],
+                    payload["product_version"],
+                    payload["decided_by"],
+                    payload["policy"],
+                    version,
+                    now,
+                )
+            )
+            continue
+        updates.append(row)
         row.status, row.reasons, row.decided_by = payload["status"], payload["reasons"], payload["decided_by"]
         row.product_version, row.policy_version, row.version = (
             payload["product_version"],
@@ -353,7 +365,7 @@ def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, 
             version,
         )
         row.updated_at = now
-    copy_insert(Recognition, creates)
+    copy_rows(Recognition, RECOGNITION_COLUMNS, creates)
     copy_update(
         Recognition,
         updates,

@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from core.bulk import COPY_THRESHOLD, copy_insert, copy_update
+from core.bulk import COPY_THRESHOLD, copy_insert, copy_rows, copy_update
 from federation.models import Entry
 from products.models import ProductVersion
 from tests.factories import make_product
@@ -154,3 +154,45 @@ def test_a_value_that_is_not_plain_in_a_plain_column_is_prepared_by_its_field(co
     assert list(Entry.objects.filter(origin="BJIDX").order_by("seq").values_list("gid", flat=True)) == [
         f"已更新{o.seq}" for o in objs
     ]
+
+
+@pytest.mark.parametrize("count", [3, MANY])
+def test_copy_rows_stores_plain_values_as_copy_insert_stores_objects(count, example_descriptor):
+    """`copy_rows` (no model instance per row) writes what `copy_insert` writes for the same values: text
+    that COPY must escape, JSON, a foreign key by its attribute name, a time."""
+    from federation.models import ENTRY_COLUMNS
+
+    now = datetime.now(UTC)
+    objs = _entries(count)
+    copy_rows(
+        Entry,
+        ENTRY_COLUMNS,
+        [(o.origin, o.seq, o.record_type, o.gid, o.version, o.body, o.signature, now) for o in objs],
+    )
+    stored = list(Entry.objects.filter(origin="BJIDX").order_by("seq"))
+    assert [(e.seq, e.gid, e.body, e.signature) for e in stored] == [
+        (o.seq, o.gid, o.body, o.signature) for o in objs
+    ]
+    assert all(e.recorded_at >= now for e in stored)  # the time given (bulk_create's auto_now: a later one)
+    product = make_product()
+    columns = ("product_id", "version", "change", "status", "descriptor", "reasons", "actor_id", "created_at")
+    copy_rows(
+        ProductVersion,
+        columns,
+        [
+            (product.pk, 100 + i, "replicated", "listed", example_descriptor, ["理由"], None, now)
+            for i in range(count)
+        ],
+    )
+    rows = ProductVersion.objects.filter(product=product, version__gte=100)
+    assert rows.count() == count
+    assert all(r.descriptor == example_descriptor and r.reasons == ["理由"] for r in rows)
+
+
+def test_copy_rows_refuses_a_missing_column():
+    with pytest.raises(ValueError, match=r"no value for signature"):
+        copy_rows(Entry, ("origin", "seq", "record_type", "gid", "version", "body", "recorded_at"), [])
+    with pytest.raises(ValueError, match=r"no value for signature"):
+        copy_rows(
+            Entry, ("origin", "seq", "record_type", "gid", "version", "body", "recorded_at"), [("x",) * 7]
+        )
