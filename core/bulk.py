@@ -17,10 +17,11 @@ import itertools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 
 import orjson
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from psycopg.types.json import Jsonb
 
 # Below this many rows a multi-row INSERT costs no more than COPY's extra round trips.
@@ -74,25 +75,33 @@ def _jsonb_dumps(value) -> bytes | str:
 
 def _preparer(field: models.Field):
     prep = field.get_db_prep_save
+    # The connection itself, not the `django.db.connection` proxy, whose every attribute access is a
+    # thread-local lookup (a tenth of a product row's preparation); the preparers live for one call.
+    conn = connections[DEFAULT_DB_ALIAS]
+    kind = field.get_internal_type()
     if isinstance(field, models.JSONField) and field.encoder is None:
         # As JSONField.get_db_prep_save: None is SQL NULL, anything else a jsonb value.
         return lambda value: (
             None
             if value is None
-            else (prep(value, connection) if hasattr(value, "as_sql") else Jsonb(value, dumps=_jsonb_dumps))
+            else (prep(value, conn) if hasattr(value, "as_sql") else Jsonb(value, dumps=_jsonb_dumps))
         )
-    if field.get_internal_type() == "DateTimeField" and settings.USE_TZ:  # an aware datetime is stored as is
+    if kind == "DateTimeField" and settings.USE_TZ:  # an aware datetime is stored as is
         return lambda value: (
-            value if type(value) is datetime and value.tzinfo is not None else prep(value, connection)
+            value if type(value) is datetime and value.tzinfo is not None else prep(value, conn)
         )
-    if field.get_internal_type() not in _PLAIN_TYPES:
-        return lambda value: prep(value, connection)
+    if kind == "DecimalField" and conn.vendor == "postgresql":
+        # A finite Decimal is what DecimalField prepares and PostgreSQL's adapter takes (a quarter of a
+        # product row's preparation went to its checks).
+        return lambda value: value if type(value) is Decimal and value.is_finite() else prep(value, conn)
+    if kind not in _PLAIN_TYPES:
+        return lambda value: prep(value, conn)
     if field.is_relation:  # the target's type decides (a foreign key to a char primary key)
         target = field.target_field.get_internal_type()
         if target not in _PLAIN_TYPES:
-            return lambda value: prep(value, connection)
+            return lambda value: prep(value, conn)
     plain = _PLAIN_VALUES
-    return lambda value: value if type(value) in plain else prep(value, connection)
+    return lambda value: value if type(value) in plain else prep(value, conn)
 
 
 def _rows(objs: Sequence[models.Model], fields: list[models.Field], *, add: bool):
