@@ -212,7 +212,12 @@ def private_fetch_due(*, limit: int = 100) -> int:
             try:
                 item = peer_request(peer, "GET", path)
                 done = _apply_full(fetch, item)
-            except (PeerError, EnvelopeError, DatabaseError) as exc:
+            except (PeerError, EnvelopeError, *records.APPLY_FAILURES) as exc:
+                if not isinstance(exc, PeerError | EnvelopeError | DatabaseError):  # a check to tighten
+                    logger.exception(
+                        "private fetch of %s %s %s raised", fetch.origin, fetch.record_type, fetch.gid
+                    )
+                    exc = f"{exc.__class__.__name__}: {exc}"
                 errors.append(f"{peer.exchange_id}: {exc}")
                 continue
             if done:
@@ -225,7 +230,7 @@ def private_fetch_due(*, limit: int = 100) -> int:
                 attempts=attempts,
                 next_attempt_at=timezone.now() + backoff(attempts),
                 lease_until=None,
-                last_error=("; ".join(errors) or "no node of the audience is a peer")[:2000],
+                last_error=records.storable("; ".join(errors) or "no audience node is a peer")[:2000],
             )
             logger.warning(
                 "private fetch %s %s %s failed: %s", fetch.origin, fetch.record_type, fetch.gid, errors

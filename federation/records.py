@@ -7,13 +7,29 @@ an origin for anti-entropy digests.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from django.db import DatabaseError
 
 # apply_batch(origin, [(gid, version, payload), ...], *, repair) -> {gid: DomainError} for the payloads it
 # refused (they break the type's schema); every other item is applied if its version is higher than the
 # held one (or equal, with repair). One call runs inside one transaction.
 ApplyBatchFn = Callable[..., dict]
+
+# What applying a verified entry may raise besides the rules it breaks (which apply_batch returns): the
+# database refusing a value, or a check that let a value of an unexpected type reach code that raises. The
+# callers quarantine (feeds) or record (private fetches) the entry and go on; never the whole pull.
+APPLY_FAILURES = (DatabaseError, TypeError, ValueError, KeyError, AttributeError, RecursionError)
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` from a peer made fit for a text column: NUL and lone surrogates (which no database column
+    holds, and which would make the write recording the problem fail) become U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -436,7 +435,8 @@ def _quarantine(
         raw = repr(item)
     # What the peer sent may hold text the database cannot store (NUL, lone surrogates): the record of it
     # must never fail, or one hostile entry would stop the feed behind it.
-    reason, gid, record_type, raw = (_storable(v) for v in (reason[:2000], gid, record_type, raw[:100_000]))
+    texts = (reason[:2000], gid, record_type, raw[:100_000])
+    reason, gid, record_type, raw = (records.storable(v) for v in texts)
     logger.warning("quarantined entry %s#%s from %s: %s", origin, seq, source, reason)
     QuarantinedEntry.objects.update_or_create(  # an entry fetched again is not recorded twice
         origin=origin,
@@ -445,13 +445,6 @@ def _quarantine(
         reason=reason,
         defaults={"record_type": record_type, "gid": gid, "raw": raw},
     )
-
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _storable(text: str) -> str:
-    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def apply_page(
@@ -511,11 +504,6 @@ def _seq_hint(item) -> int:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**62 else 0
 
 
-# What applying a verified entry may raise besides a rule it breaks: the database refusing a value, or a check
-# that let a value of an unexpected type through. Either is quarantined with the entry; the feed goes on.
-APPLY_FAILURES = (DatabaseError, TypeError, ValueError, KeyError, AttributeError, RecursionError)
-
-
 def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: str, *, repair: bool) -> int:
     """Apply verified entries, a record type at a time, in batches."""
     latest: dict[tuple[str, str], tuple[dict, str, str]] = {}
@@ -563,7 +551,7 @@ def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: st
                 )
                 stored = [(e, b, s) for e, b, s in todo if e["gid"] not in errors]
                 _store_entries(origin, type_name, stored, held)
-        except APPLY_FAILURES:
+        except records.APPLY_FAILURES:
             logger.exception("batch apply of %s %s entries failed; applying one by one", origin, type_name)
             errors = {}
             stored = []
@@ -577,7 +565,7 @@ def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: st
                             _store_entries(origin, type_name, [(e, b, s)], held)
                             stored.append((e, b, s))
                         errors.update(one)
-                except APPLY_FAILURES as exc:
+                except records.APPLY_FAILURES as exc:
                     why = str(exc)[:500]
                     if not isinstance(exc, DatabaseError):  # a check that let a hostile value through
                         logger.exception("apply of %s %s %s raised", origin, type_name, e["gid"])

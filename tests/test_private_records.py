@@ -136,3 +136,83 @@ def test_a_demand_from_a_peer_is_checked_like_one_posted_here(bjidx_key):  # noq
     )
     reason = QuarantinedEntry.objects.get().reason
     assert "budget.max" in reason and "title" in reason and not Demand.objects.exists()
+
+
+def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go_on(
+    bjidx_key,  # noqa: F811
+    monkeypatch,
+):
+    """A served private entry that makes its record type's apply raise (a check that let a hostile value
+    through) fails that fetch with the exception in `last_error`, retried later; the other due fetches are
+    still made, and the peer's text is stored even when it holds a NUL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from federation import records
+    from federation.private import private_fetch_due
+
+    gids = [f"BJIDX-{uuid.uuid4().hex}" for _ in range(2)]
+    served = {
+        f"/federation/v1/private/BJIDX/demand_response/{gid}/": item(
+            bjidx_key,
+            seq=n,
+            gid=gid,
+            record_type="demand_response",
+            payload={"id": gid, "note": "a\x00b"},
+        )
+        for n, gid in enumerate(gids, start=1)
+    }
+
+    class Serve(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(served[self.path]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    def raising(origin, batch, *, repair=False):
+        raise TypeError(f"unhashable type: 'list' in {batch[0][2]['note']}")
+
+    real = records.get("demand_response")
+    monkeypatch.setitem(
+        records._TYPES,
+        "demand_response",
+        records.RecordType("demand_response", raising, real.live, private=True),
+    )
+    server = HTTPServer(("127.0.0.1", 0), Serve)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        peer_add(
+            code=ORIGIN,
+            base_url=f"http://127.0.0.1:{server.server_port}",
+            public_key=bjidx_key_public(bjidx_key),
+        )
+        from django.utils import timezone
+
+        for gid in gids:
+            PrivateFetch.objects.create(
+                origin=ORIGIN,
+                record_type="demand_response",
+                gid=gid,
+                version=1,
+                audience=[ORIGIN, "SHDEX"],
+                next_attempt_at=timezone.now(),
+            )
+        assert private_fetch_due() == 0
+    finally:
+        server.shutdown()
+    for fetch in PrivateFetch.objects.all():
+        assert (fetch.state, fetch.attempts) == ("pending", 1)
+        assert "TypeError: unhashable type: 'list' in a\ufffdb" in fetch.last_error
+    assert not PrivateEntry.objects.exists()
+
+
+def bjidx_key_public(key) -> str:
+    from tests.test_federation_apply import _public_b64
+
+    return _public_b64(key)
