@@ -9,6 +9,7 @@ import base64
 import copy
 import datetime
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -400,6 +401,10 @@ def test_every_field_of_every_record_type_mutated_by_a_signed_peer_is_applied_or
         assert held.get().seq == seq  # the valid entry after the hostile ones applied
     assert cursor() == seq
     assert outcomes["quarantined"] > outcomes["applied"] > len(bases)  # most mutations break a rule
+    # Each refusal names the rule broken: none is an exception the apply's fallback caught (a check with a
+    # hole) or the database refusing a value (SQLite and PostgreSQL nodes would then disagree).
+    reasons = list(QuarantinedEntry.objects.filter(origin=ORIGIN).values_list("reason", flat=True))
+    assert not [r for r in reasons if re.search(r"invalid payload: \w+Error: |PostgreSQL|0x00", r)]
     assert Product.objects.get(code=bases[0]["gid"]).descriptor == EXAMPLE_DESCRIPTOR
 
 
@@ -411,3 +416,15 @@ def _signed_or_garbled(key, envelope: dict) -> dict:
     except (UnicodeEncodeError, ValueError, TypeError):
         return {"entry": envelope, "signature": base64.b64encode(b"\0" * 64).decode()}
     return {"entry": json.loads(body), "signature": base64.b64encode(key.sign(body)).decode()}
+
+
+def test_an_entry_holding_a_nul_is_refused_alike_on_every_database(bjidx_key):
+    """PostgreSQL stores no NUL in text or jsonb and SQLite does: the envelope check refuses it on both, so
+    nodes on different databases never disagree about an entry. A backslash followed by "u0000" is text."""
+    d = samples(2, seed=23)
+    d[0]["summary"] += "\x00"
+    d[1]["summary"] += "\\u0000"
+    items = [item(bjidx_key, seq=n, gid=code(n), payload=product(n, d[n - 1])) for n in (1, 2)]
+    assert apply_page(origin=ORIGIN, items=items, source=ORIGIN, after=0) == (1, 2)
+    assert quarantined() == {1: "entry contains a NUL character"}
+    assert Product.objects.get(code=code(2)).descriptor["summary"].endswith("\\u0000")

