@@ -103,13 +103,14 @@ def _envelope_prepare(item: Any, *, origin: str) -> tuple[dict, str, bytes, str]
         data = body.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate in a string
         raise EnvelopeError("entry contains text that is not valid Unicode") from exc
-    if "\\u0000" in body and _holds_nul(envelope):  # the walk only when the body may hold one
+    if "\\u0000" in body and holds_nul(envelope):  # the walk only when the body may hold one
         # PostgreSQL stores no NUL in text or jsonb, SQLite does: refused alike by every node.
         raise EnvelopeError("entry contains a NUL character")
     return envelope, body, data, signature
 
 
-def _holds_nul(value: Any) -> bool:
+def holds_nul(value: Any) -> bool:
+    """Whether any string (value or key) in JSON-like `value` holds a NUL character."""
     stack = [value]
     while stack:
         item = stack.pop()

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import FieldError, ValidationFailed
+from federation.envelope import holds_nul
 from products.bulk import products_write
 from products.models import Product, ProductStatus, ProductVersion
 from products.replication import products_publish
@@ -56,9 +57,14 @@ def parse_line(number: int, text: str) -> tuple[int, object | FieldError]:
     # orjson: about four times faster than json.loads on a descriptor, and stricter (NaN, Infinity, lone
     # surrogates and nesting beyond 1,024 levels are refused here rather than later).
     try:
-        return number, orjson.loads(text)
+        data = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         return number, FieldError("line", "json", f"不是有效的 JSON：{exc}", f"Not valid JSON: {exc}")
+    if "\\u0000" in text and holds_nul(data):  # no database column holds one, and peers refuse it
+        return number, FieldError(
+            "line", "invalid_character", "文本不能包含 NUL 字符", "Text may not contain a NUL character"
+        )
+    return number, data
 
 
 def numbered_batches(lines: Iterable[str], *, size: int) -> Iterator[list[tuple[int, str]]]:

@@ -116,3 +116,15 @@ def test_listing_by_import_needs_registered_verified_data_merchants(tmp_path):
     # Drafts need no registered provider yet: the check is at submission.
     code, out, _ = _run(_write(tmp_path, [lines[2]]))
     assert code == 0 and "accepted: 1" in out
+
+
+def test_a_line_holding_a_nul_is_rejected_on_every_database(tmp_path):
+    """No PostgreSQL column stores a NUL and every peer refuses an entry with one: a line with a NUL
+    character is rejected with its reason (a backslash followed by "u0000" is text, and imports)."""
+    nul, text = random_descriptor(), random_descriptor()
+    nul["summary"] += "\x00"
+    text["summary"] += "\\u0000"
+    code, out, _ = _run(_write(tmp_path, [json.dumps(nul), json.dumps(text)]))
+    assert code == 1 and "accepted: 1" in out and "rejected: 1" in out
+    assert "line 1" in out and "invalid_character" in out
+    assert Product.objects.get().descriptor["summary"].endswith("\\u0000")
