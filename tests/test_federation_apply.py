@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from federation.envelope import canonical
+from federation.envelope import EnvelopeError, canonical
 from federation.http import PeerError
 from federation.models import Entry, QuarantinedEntry, SyncState
 from federation.services import apply_page, peer_add
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 ORIGIN = "BJIDX"
 ROOTDIR = Path(__file__).resolve().parents[1]
 DEMANDER = "91110000R8A676TY3M"
+SELLER = "91110000T639XMPU8B"
 
 
 def _public_b64(key: Ed25519PrivateKey) -> str:
@@ -323,7 +324,8 @@ def _origin_entries(settings) -> list[dict]:
     from django.utils import timezone
 
     from accounts.models import User
-    from demands.services import demand_post
+    from demands.services import demand_post, response_create, response_decide
+    from federation.models import PrivateEntry
     from participants.principal import ParticipantPrincipal
     from participants.services import evaluation_issue
     from tests.factories import make_product, register_provider
@@ -354,8 +356,24 @@ def _origin_entries(settings) -> list[dict]:
             )
             demand = json.loads((ROOTDIR / "docs" / "examples" / "demand.json").read_text("utf-8"))
             demand["deadline"] = timezone.now() + datetime.timedelta(days=60)
-            demand_post(actor=buyer, data=demand)
+            posted = demand_post(actor=buyer, data=demand)
+            seller = ParticipantPrincipal(
+                participant_id=SELLER,
+                home=ORIGIN,
+                username="seller",
+                roles=("data_merchant",),
+                services=(),
+                legal_name="北京供方数据科技有限公司",
+                status="verified",
+            )
+            register_provider(SELLER, "北京供方数据科技有限公司")
+            answer = json.loads((ROOTDIR / "docs" / "examples" / "demand-response.json").read_text("utf-8"))
+            response = response_create(actor=seller, demand=posted, data=answer)
+            response_decide(actor=buyer, response=response, decision="shortlisted", reason="价格合适")
             bodies = list(Entry.objects.filter(origin=ORIGIN).order_by("seq").values_list("body", flat=True))
+            bodies += (
+                PrivateEntry.objects.filter(origin=ORIGIN).order_by("seq").values_list("body", flat=True)
+            )
         finally:
             settings.NODE_CODE = original
         transaction.set_rollback(True)
@@ -371,9 +389,10 @@ def test_every_field_of_every_record_type_mutated_by_a_signed_peer_is_applied_or
     record's mutations applies; the cursor ends at the page's last entry."""
     import random
 
+    from federation import records
     from tests.test_fuzz import _mutations
 
-    bases = _origin_entries(settings)
+    bases = [e for e in _origin_entries(settings) if not records.get(e["type"]).private]
     types = {e["type"] for e in bases}
     assert {
         "product",
@@ -428,3 +447,40 @@ def test_an_entry_holding_a_nul_is_refused_alike_on_every_database(bjidx_key):
     assert apply_page(origin=ORIGIN, items=items, source=ORIGIN, after=0) == (1, 2)
     assert quarantined() == {1: "entry contains a NUL character"}
     assert Product.objects.get(code=code(2)).descriptor["summary"].endswith("\\u0000")
+
+
+def test_every_field_of_the_private_record_types_mutated_by_a_signed_peer_is_refused_by_a_rule(
+    bjidx_key, settings
+):
+    """The private types (a response to a demand and its decision) arrive by a fetch, not in a feed, and are
+    held to the same standard: each mutated entry is applied or refused with the rule it breaks (an
+    EnvelopeError naming it), never raises anything else; the valid entry after them applies."""
+    import random
+
+    from federation import records
+    from federation.models import PrivateEntry, PrivateFetch
+    from federation.private import _apply_full
+    from tests.test_fuzz import _mutations
+
+    private = [e for e in _origin_entries(settings) if records.get(e["type"]).private]
+    assert [e["type"] for e in private] == ["demand_response", "response_decision"]
+    rng = random.Random(20261129)
+    refused, applied = [], 0
+    for base in private:
+        fetch = PrivateFetch(
+            origin=ORIGIN, record_type=base["type"], gid=base["gid"], version=1, audience=[ORIGIN, "SHDEX"]
+        )
+        version = base["version"]
+        mutated = [payload for _, payload in _mutations(base["payload"], rng, 25)]
+        for n, payload in enumerate([*mutated, base["payload"]]):
+            version += 1
+            envelope = {**base, "version": version, "payload": payload}
+            try:
+                applied += _apply_full(fetch, _signed_or_garbled(bjidx_key, envelope))
+            except EnvelopeError as exc:
+                assert n < len(mutated), exc  # the valid entry is never refused
+                refused.append(str(exc))
+        held = PrivateEntry.objects.get(origin=ORIGIN, record_type=base["type"], gid=base["gid"])
+        assert held.version == version  # the valid entry after the hostile ones applied
+    assert len(refused) > applied > 2
+    assert not [r for r in refused if re.search(r"\w+Error: |PostgreSQL|0x00", r)]
