@@ -508,10 +508,23 @@ def test_malformed_path_parameters_are_404_or_400_in_the_error_shape(world):
     assert not problems, "\n".join(problems)
 
 
-def test_malformed_bodies_from_a_signed_peer_are_400_and_change_nothing(world, settings):
-    """Node-to-node input is untrusted too: a correctly signed wake-up with a broken body is refused."""
+def _as_peer(settings, method: str, path: str, data: bytes = b""):
+    """`method path` signed with BJIDX's key on file (this test node's own pair), as BJIDX's node sends it."""
     from django.test import Client
 
+    settings.NODE_CODE, original = "BJIDX", settings.NODE_CODE
+    try:
+        headers = sign_request(
+            method, f"http://testserver{path}", {"Content-Type": JSON} if data else {}, data or None
+        )
+    finally:
+        settings.NODE_CODE = original
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items() if k != "Content-Type"}
+    return Client().generic(method, path, data, content_type=JSON, **extra)
+
+
+def test_malformed_bodies_from_a_signed_peer_are_400_and_change_nothing(world, settings):
+    """Node-to-node input is untrusted too: a correctly signed wake-up with a broken body is refused."""
     peer_add(code="BJIDX", base_url="http://127.0.0.1:9", public_key=keys.public_key_b64())
     rng = random.Random(SEED)
     problems = []
@@ -519,21 +532,39 @@ def test_malformed_bodies_from_a_signed_peer_are_400_and_change_nothing(world, s
         _encode(body) for _, body in _mutations({"origin": "BJIDX", "seq": 5}, rng, 30)
     ]
     for data in cases:
-        settings.NODE_CODE, original = "BJIDX", settings.NODE_CODE
-        try:
-            headers = sign_request(
-                "POST", "http://testserver/federation/v1/wake/", {"Content-Type": "application/json"}, data
-            )
-        finally:
-            settings.NODE_CODE = original
         before = _counts()
-        extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items() if k != "Content-Type"}
-        response = Client().generic(
-            "POST", "/federation/v1/wake/", data, content_type="application/json", **extra
-        )
+        response = _as_peer(settings, "POST", "/federation/v1/wake/", data)
         if response.status_code < 300:
             continue  # a mutation that is still a valid wake-up
         problems += _check(response, f"wake {data[:40]!r}", before)
+    assert not problems, "\n".join(problems)
+
+
+def test_malformed_queries_and_paths_from_a_signed_peer_are_4xx_in_the_error_shape(world, settings):
+    """Every node-to-node read (feed, digests, private entries, status) with malformed parameters, signed by a
+    known peer: below 500, in the error shape."""
+    peer_add(code="BJIDX", base_url="http://127.0.0.1:9", public_key=keys.public_key_b64())
+    rng = random.Random(SEED)
+    problems = []
+    reads = [
+        ("/federation/v1/feed/SHDEX/", ["after", "limit"]),
+        ("/federation/v1/feed/{v}/", ["after"]),
+        ("/federation/v1/digests/", ["origins"]),
+        ("/federation/v1/digests/{v}/", []),
+        ("/federation/v1/private/SHDEX/demand_response/{v}/", []),
+        ("/federation/v1/private/{v}/{v}/{v}/", []),
+        ("/federation/v1/status/", ["origin"]),
+    ]
+    for template, names in reads:
+        for value in [*rng.sample(NASTY_QUERY, 10), "\x00", "99999999999999999999999"]:
+            encoded = quote(value.encode("utf-8", "surrogatepass"), safe="")
+            path = template.replace("{v}", encoded or "x")
+            queries = [f"{name}={encoded}" for name in names] or [""]
+            for query in queries:
+                url = f"{path}?{query}" if query else path
+                before = _counts()
+                response = _as_peer(settings, "GET", url)
+                problems += _check(response, f"GET {url[:80]}", before)
     assert not problems, "\n".join(problems)
 
 
