@@ -11,6 +11,7 @@ import orjson
 import rfc8785
 from django.conf import settings
 
+from core.text import unstorable_path
 from core.threads import process_pool
 from federation import keys
 
@@ -103,26 +104,10 @@ def _envelope_prepare(item: Any, *, origin: str) -> tuple[dict, str, bytes, str]
         data = body.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate in a string
         raise EnvelopeError("entry contains text that is not valid Unicode") from exc
-    if "\\u0000" in body and holds_nul(envelope):  # the walk only when the body may hold one
+    if "\\u0000" in body and unstorable_path(envelope) is not None:  # walked only if the body may hold one
         # PostgreSQL stores no NUL in text or jsonb, SQLite does: refused alike by every node.
         raise EnvelopeError("entry contains a NUL character")
     return envelope, body, data, signature
-
-
-def holds_nul(value: Any) -> bool:
-    """Whether any string (value or key) in JSON-like `value` holds a NUL character."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def _unverified(origin: str) -> EnvelopeError:

@@ -73,7 +73,9 @@ def publish(changes: list[Change]) -> int:
     entries = []
     private = []
     signer = EnvelopeSigner()
-    signed: list[list | PrivateEntry] = []  # in the order their bodies went to the signer
+    # In the order their bodies went to the signer: a private entry, or a public one as
+    # (origin, seq, record_type, gid, version, body) — ENTRY_COLUMNS without the signature and time.
+    signed: list[PrivateEntry | tuple] = []
     for offset, change in enumerate(changes):
         seq = first + offset
         record_type, gid, payload = change.record_type, change.gid, change.payload
@@ -111,20 +113,19 @@ def publish(changes: list[Change]) -> int:
             payload=payload,
         )
         signer.add(body)
-        entries.append([origin, seq, record_type, gid, change.version, body, "", None])
-        signed.append(entries[-1])
+        signed.append((origin, seq, record_type, gid, change.version, body))
     now = timezone.now()
-    for row, signature in zip(signed, signer.signatures(), strict=True):
-        if isinstance(row, PrivateEntry):
-            row.signature = signature
-        else:  # an ENTRY_COLUMNS row
-            row[6], row[7] = signature, now
+    for target, signature in zip(signed, signer.signatures(), strict=True):
+        if isinstance(target, PrivateEntry):
+            target.signature = signature
+        else:
+            entries.append((*target, signature, now))
     for row in private:
         PrivateEntry.objects.filter(origin=origin, record_type=row.record_type, gid=row.gid).delete()
     PrivateEntry.objects.bulk_create(private)
     # Compaction: the log keeps only the latest entry of each record.
     by_type: dict[str, list[str]] = {}
-    for _, _, record_type, gid, *_ in entries:
+    for _, _, record_type, gid, *_ in entries:  # ENTRY_COLUMNS order
         by_type.setdefault(record_type, []).append(gid)
     for record_type, gids in by_type.items():
         Entry.objects.filter(origin=origin, record_type=record_type, gid__any=gids).delete()

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import FieldError, ValidationFailed
+from core.text import storable
 from federation import records
 from federation.envelope import EnvelopeError, envelope_check, is_exchange_code
 from federation.http import PeerError, peer_request
@@ -230,7 +231,7 @@ def private_fetch_due(*, limit: int = 100) -> int:
                 attempts=attempts,
                 next_attempt_at=timezone.now() + backoff(attempts),
                 lease_until=None,
-                last_error=records.storable("; ".join(errors) or "no audience node is a peer")[:2000],
+                last_error=storable("; ".join(errors) or "no audience node is a peer")[:2000],
             )
             logger.warning(
                 "private fetch %s %s %s failed: %s", fetch.origin, fetch.record_type, fetch.gid, errors

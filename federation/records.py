@@ -7,7 +7,6 @@ an origin for anti-entropy digests.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -22,14 +21,6 @@ ApplyBatchFn = Callable[..., dict]
 # database refusing a value, or a check that let a value of an unexpected type reach code that raises. The
 # callers quarantine (feeds) or record (private fetches) the entry and go on; never the whole pull.
 APPLY_FAILURES = (DatabaseError, TypeError, ValueError, KeyError, AttributeError, RecursionError)
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def storable(text: str) -> str:
-    """`text` from a peer made fit for a text column: NUL and lone surrogates (which no database column
-    holds, and which would make the write recording the problem fail) become U+FFFD."""
-    return _UNSTORABLE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from core.bulk import copy_rows
 from core.exceptions import DomainError
+from core.text import storable
 from core.threads import process_pool
 from exchanges.models import Exchange
 from federation import keys, records
@@ -436,7 +437,7 @@ def _quarantine(
     # What the peer sent may hold text the database cannot store (NUL, lone surrogates): the record of it
     # must never fail, or one hostile entry would stop the feed behind it.
     texts = (reason[:2000], gid, record_type, raw[:100_000])
-    reason, gid, record_type, raw = (records.storable(v) for v in texts)
+    reason, gid, record_type, raw = (storable(v) for v in texts)
     logger.warning("quarantined entry %s#%s from %s: %s", origin, seq, source, reason)
     QuarantinedEntry.objects.update_or_create(  # an entry fetched again is not recorded twice
         origin=origin,

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import FieldError, ValidationFailed
-from federation.envelope import holds_nul
+from core.text import unstorable_path
 from products.bulk import products_write
 from products.models import Product, ProductStatus, ProductVersion
 from products.replication import products_publish
@@ -60,9 +60,13 @@ def parse_line(number: int, text: str) -> tuple[int, object | FieldError]:
         data = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         return number, FieldError("line", "json", f"不是有效的 JSON：{exc}", f"Not valid JSON: {exc}")
-    if "\\u0000" in text and holds_nul(data):  # no database column holds one, and peers refuse it
+    where = unstorable_path(data) if "\\u0000" in text else None  # walked only if the line may hold one
+    if where is not None:  # no PostgreSQL column holds a NUL, and every peer refuses an entry with one
         return number, FieldError(
-            "line", "invalid_character", "文本不能包含 NUL 字符", "Text may not contain a NUL character"
+            f"descriptor.{where}" if where else "line",
+            "invalid_character",
+            "文本不能包含 NUL 字符",
+            "Text may not contain a NUL character",
         )
     return number, data
 
