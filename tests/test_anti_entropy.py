@@ -5,10 +5,6 @@ bench/federation24.py found a round (23 peers x 24 origins, each digest recomput
 task) holding a node's only worker for up to a minute, while a demand's pull and match waited behind it.
 """
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db.models import F
@@ -18,6 +14,7 @@ from federation.selectors import digests
 from federation.services import anti_entropy_check, peer_add
 from products.models import Product, ProductStatus
 from tests.factories import make_product, random_descriptor, register_provider
+from tests.loopback import serve
 from tests.test_federation_apply import _public_b64
 from tests.test_federation_http import as_bjidx  # noqa: F401 - the signed-request fixture
 
@@ -93,47 +90,30 @@ def test_a_round_is_one_task_per_enabled_peer_spread_over_the_interval(settings,
     assert queued == [((code,), countdown) for code, countdown in zip(codes[:3], spread, strict=True)]
 
 
-class _Peer(BaseHTTPRequestHandler):
+class _Peer:
     """A peer on loopback serving digests, with or without the one-request endpoint (an older version)."""
 
     answers: dict = {}
     batch = True
     paths: list = []
 
-    def do_GET(self):
-        cls = type(self)
-        cls.paths.append(self.path)
-        path = self.path.split("?")[0]
+    @classmethod
+    def answer(cls, full_path: str) -> tuple[int, dict]:
+        cls.paths.append(full_path)
+        path = full_path.split("?")[0]
         if path == "/federation/v1/digests/" and cls.batch:
-            body, status = {"digests": cls.answers}, 200
-        elif path.startswith("/federation/v1/digests/") and path.count("/") == 5:
+            return 200, {"digests": cls.answers}
+        if path.startswith("/federation/v1/digests/") and path.count("/") == 5:
             origin = path.rstrip("/").rsplit("/", 1)[1]
-            body, status = {"origin": origin, "digests": cls.answers[origin]}, 200
-        else:
-            body, status = {"error": {"code": "not_found"}}, 404
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+            return 200, {"origin": origin, "digests": cls.answers[origin]}
+        return 404, {"error": {"code": "not_found"}}
 
 
 @pytest.fixture
 def loopback_peer():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Peer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    peer = peer_add(
-        code="BJIDX",
-        base_url=f"http://127.0.0.1:{server.server_port}",
-        public_key=_public_b64(Ed25519PrivateKey.generate()),
-    )
     _Peer.paths = []
-    yield peer
-    server.shutdown()
+    with serve(_Peer.answer) as url:
+        yield peer_add(code="BJIDX", base_url=url, public_key=_public_b64(Ed25519PrivateKey.generate()))
 
 
 @pytest.mark.parametrize("batch", [True, False], ids=["one request", "older peer: one per origin"])

@@ -317,6 +317,23 @@ def test_a_payload_value_of_the_wrong_shape_is_quarantined_not_raised_on(bjidx_k
     assert Product.objects.filter(code=code(2)).exists() and not Product.objects.filter(code=code(1)).exists()
 
 
+def _registered_principal(uscc: str, name: str, role: str):
+    """A verified participant registered at this node, as its token presents it to the services."""
+    from participants.principal import ParticipantPrincipal
+    from tests.factories import register_provider
+
+    register_provider(uscc, name, roles=(role,))
+    return ParticipantPrincipal(
+        participant_id=uscc,
+        home=ORIGIN,
+        username=role,
+        roles=(role,),
+        services=(),
+        legal_name=name,
+        status="verified",
+    )
+
+
 def _origin_entries(settings) -> list[dict]:
     """Entries of every public record type as BJIDX's node writes them: its services run with this node
     posing as BJIDX in a savepoint that is rolled back, and the log entries it wrote are kept."""
@@ -326,7 +343,6 @@ def _origin_entries(settings) -> list[dict]:
     from accounts.models import User
     from demands.services import demand_post, response_create, response_decide
     from federation.models import PrivateEntry
-    from participants.principal import ParticipantPrincipal
     from participants.services import evaluation_issue
     from tests.factories import make_product, register_provider
 
@@ -344,29 +360,11 @@ def _origin_entries(settings) -> list[dict]:
             register_provider(subject, "上海浦数智能科技有限公司")
             dates = {k: datetime.date.fromisoformat(evaluation[k]) for k in ("valid_from", "valid_until")}
             evaluation_issue(actor=operator, data={**evaluation, **dates, "subject": subject})
-            register_provider(DEMANDER, "北京需方数据科技有限公司", roles=("demander",))
-            buyer = ParticipantPrincipal(
-                participant_id=DEMANDER,
-                home=ORIGIN,
-                username="buyer",
-                roles=("demander",),
-                services=(),
-                legal_name="北京需方数据科技有限公司",
-                status="verified",
-            )
+            buyer = _registered_principal(DEMANDER, "北京需方数据科技有限公司", "demander")
             demand = json.loads((ROOTDIR / "docs" / "examples" / "demand.json").read_text("utf-8"))
             demand["deadline"] = timezone.now() + datetime.timedelta(days=60)
             posted = demand_post(actor=buyer, data=demand)
-            seller = ParticipantPrincipal(
-                participant_id=SELLER,
-                home=ORIGIN,
-                username="seller",
-                roles=("data_merchant",),
-                services=(),
-                legal_name="北京供方数据科技有限公司",
-                status="verified",
-            )
-            register_provider(SELLER, "北京供方数据科技有限公司")
+            seller = _registered_principal(SELLER, "北京供方数据科技有限公司", "data_merchant")
             answer = json.loads((ROOTDIR / "docs" / "examples" / "demand-response.json").read_text("utf-8"))
             response = response_create(actor=seller, demand=posted, data=answer)
             response_decide(actor=buyer, response=response, decision="shortlisted", reason="价格合适")

@@ -2,8 +2,6 @@
 
 import datetime
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core.management import call_command
@@ -16,6 +14,7 @@ from federation.services import peer_add
 from federation.signatures import COMPONENTS, TAG, Message, _OwnKey, sign_request
 from products.models import ProductStatus
 from tests.factories import make_product, random_descriptor, register_provider
+from tests.loopback import serve
 
 pytestmark = pytest.mark.django_db
 BASE = "http://testserver"
@@ -228,20 +227,6 @@ def test_status_query_count_does_not_grow_with_peers(alice_api, django_assert_ma
         assert alice_api.get("/federation/v1/status/").status_code == 200
 
 
-class _Answer(BaseHTTPRequestHandler):
-    body = b""
-
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.mark.parametrize(
     ("body", "why"),
     [
@@ -257,16 +242,8 @@ def test_an_answer_that_is_not_json_is_a_permanent_peer_error(body, why):
     that would end the pull without its state recorded."""
     from federation.http import PeerError, peer_request
 
-    _Answer.body = body
-    server = HTTPServer(("127.0.0.1", 0), _Answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        peer = peer_add(
-            code="GYBDX", base_url=f"http://127.0.0.1:{server.server_port}", public_key=keys.public_key_b64()
-        )
+    with serve(lambda path: (200, body)) as url:
+        peer = peer_add(code="GYBDX", base_url=url, public_key=keys.public_key_b64())
         with pytest.raises(PeerError) as caught:
             peer_request(peer, "GET", "/federation/v1/feed/GYBDX/", params={"after": 0})
-        assert caught.value.transient is False and "not JSON" in str(caught.value), why
-    finally:
-        server.shutdown()
+    assert caught.value.transient is False and "not JSON" in str(caught.value), why

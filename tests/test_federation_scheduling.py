@@ -5,7 +5,6 @@ A busy node (24 peers on two cores in bench/federation24.py) used to queue a pul
 tick; its queue grew faster than its worker drained it and a wake-up's pull waited minutes behind them.
 """
 
-import json
 import threading
 import time
 from datetime import timedelta
@@ -20,6 +19,7 @@ from django.utils import timezone
 from federation.models import SyncState
 from federation.services import apply_page, peer_add, pull_enqueue, pulls_due, wake_receive
 from federation.tasks import sync_tick
+from tests.loopback import serve
 from tests.test_federation_apply import ORIGIN, _public_b64, code, item, product, samples
 
 pytestmark = pytest.mark.django_db
@@ -159,40 +159,30 @@ def test_wake_ups_go_to_several_peers_at_once_and_each_outcome_is_recorded(db):
     assert Wakeup.objects.get(peer_id="TJNBD").attempts == 1
 
 
-class _Feed(BaseHTTPRequestHandler):
+class _Feed:
     """A source on loopback serving fixed feed pages keyed by `after` (what a relay chooses to send)."""
 
     pages: dict = {}
     asked: list = []
 
-    def do_GET(self):
+    @classmethod
+    def answer(cls, path: str) -> tuple[int, dict]:
         from urllib.parse import parse_qs, urlsplit
 
-        after = int(parse_qs(urlsplit(self.path).query)["after"][0])
-        type(self).asked.append(after)
-        entries = type(self).pages.get(after, [])
-        head = max([e["entry"]["seq"] for page in type(self).pages.values() for e in page] or [0])
-        data = json.dumps({"entries": entries, "head": head}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        after = int(parse_qs(urlsplit(path).query)["after"][0])
+        cls.asked.append(after)
+        head = max([e["entry"]["seq"] for page in cls.pages.values() for e in page] or [0])
+        return 200, {"entries": cls.pages.get(after, []), "head": head}
 
 
 @pytest.fixture
 def feed_source(origin_key):
     from federation.models import Peer
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    Peer.objects.filter(pk=ORIGIN).update(base_url=f"http://127.0.0.1:{server.server_port}")
     _Feed.asked = []
-    yield Peer.objects.get(pk=ORIGIN)
-    server.shutdown()
+    with serve(_Feed.answer) as url:
+        Peer.objects.filter(pk=ORIGIN).update(base_url=url)
+        yield Peer.objects.get(pk=ORIGIN)
 
 
 def test_the_next_page_is_fetched_while_one_is_applied_and_nothing_is_skipped(origin_key, feed_source):

@@ -15,7 +15,8 @@ from federation.outbox import Change, publish
 from federation.private import SEALED, sealed_stub
 from federation.services import apply_page, peer_add
 from federation.signatures import sign_request
-from tests.test_federation_apply import ORIGIN, bjidx_key, item  # noqa: F401 - fixture
+from tests.loopback import serve
+from tests.test_federation_apply import ORIGIN, _public_b64, bjidx_key, item  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -145,8 +146,7 @@ def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go
     """A served private entry that makes its record type's apply raise (a check that let a hostile value
     through) fails that fetch with the exception in `last_error`, retried later; the other due fetches are
     still made."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from django.utils import timezone
 
     from federation import records
     from federation.private import private_fetch_due
@@ -163,18 +163,6 @@ def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go
         for n, gid in enumerate(gids, start=1)
     }
 
-    class Serve(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = json.dumps(served[self.path]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
     def raising(origin, batch, *, repair=False):
         raise TypeError(f"unhashable type: 'list' in {batch[0][2]['note']}")
 
@@ -184,16 +172,8 @@ def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go
         "demand_response",
         records.RecordType("demand_response", raising, real.live, private=True),
     )
-    server = HTTPServer(("127.0.0.1", 0), Serve)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        peer_add(
-            code=ORIGIN,
-            base_url=f"http://127.0.0.1:{server.server_port}",
-            public_key=bjidx_key_public(bjidx_key),
-        )
-        from django.utils import timezone
-
+    with serve(lambda path: (200, served[path])) as url:
+        peer_add(code=ORIGIN, base_url=url, public_key=_public_b64(bjidx_key))
         for gid in gids:
             PrivateFetch.objects.create(
                 origin=ORIGIN,
@@ -204,15 +184,7 @@ def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go
                 next_attempt_at=timezone.now(),
             )
         assert private_fetch_due() == 0
-    finally:
-        server.shutdown()
     for fetch in PrivateFetch.objects.all():
         assert (fetch.state, fetch.attempts) == ("pending", 1)
         assert "TypeError: unhashable type: 'list' in odd" in fetch.last_error
     assert not PrivateEntry.objects.exists()
-
-
-def bjidx_key_public(key) -> str:
-    from tests.test_federation_apply import _public_b64
-
-    return _public_b64(key)
