@@ -33,6 +33,11 @@ class RecordType:
     # the audience fetches them (federation.private). They are left out of the digests, which every node
     # compares; the stubs, which every node holds, are in them.
     private: bool = False
+    # prepare(origin, gid, payload) -> what apply_batch needs of one payload that does not depend on the
+    # database (checks against the standard, derived columns), or raises ValidationFailed. Optional: a type
+    # with one is prepared in the feed-check helper process (federation.prepare) and its apply_batch takes
+    # `prepared={gid: preparation or ValidationFailed}` for the items prepared there.
+    prepare: Callable[[str, str, dict], object] | None = None
 
 
 _TYPES: dict[str, RecordType] = {}

@@ -28,9 +28,10 @@ from core.text import storable
 from core.threads import process_pool
 from exchanges.models import Exchange
 from federation import keys, records
-from federation.envelope import EnvelopeError, envelopes_check, is_exchange_code
+from federation.envelope import EnvelopeError, is_exchange_code
 from federation.http import PeerError, peer_request
 from federation.models import ENTRY_COLUMNS, Entry, Peer, QuarantinedEntry, SyncState, Wakeup
+from federation.prepare import page_check, page_check_aside
 from federation.selectors import digests, origin_public_key, origins_known, peers_enabled, record_hash
 
 logger = logging.getLogger(__name__)
@@ -367,18 +368,18 @@ def pages_apply(
     repair: bool = False,
 ) -> int:
     """Apply `origin`'s entries page by page from `fetch(after) -> (entries, announced head)` until a page
-    is empty; returns the number applied. The next page is fetched, and its signatures checked with the
-    origin's key, in the fetch thread while this one is applied (from the highest seq the page claims;
-    fetched again from the applied cursor when an entry did not verify), so a catch-up waits on the network
-    and on the signature checks only once."""
+    is empty; returns the number applied. The next page is fetched, and checked with the origin's key
+    (signatures, each record's standard checks: `federation.prepare`, in the helper process for a long
+    page), while this one is applied (from the highest seq the page claims; fetched again from the applied
+    cursor when an entry did not verify), so a catch-up waits on the network and on the checks only once."""
     applied = 0
     key = origin_public_key(origin) if is_exchange_code(origin) else None
 
     def page(after: int) -> tuple[list, Any, Checked]:
         items, head = fetch(after)
         checked = None
-        if key is not None and items:  # the check releases the GIL: it runs beside the page being applied
-            checked = (key, envelopes_check(items, origin=origin, public_key=key))
+        if key is not None and items:  # beside the page being applied: waits on the helper or on signatures
+            checked = (key, page_check_aside(items, origin=origin, public_key=key))
         return items, head, checked
 
     fetcher = _prefetcher()
@@ -455,13 +456,14 @@ def apply_page(
 
     Each entry is checked on its own: a bad one is quarantined with its reason and the rest still apply. The
     cursor only moves over entries whose signature verified, so a forged sequence number cannot make this
-    node skip the origin's real entries. `prechecked`: (public key, `envelopes_check` of `items`) done
-    ahead by the fetch thread; used only if that key is still the origin's key on file.
+    node skip the origin's real entries. `prechecked`: (public key, `federation.prepare.page_check` of
+    `items`) done ahead by the fetch thread or the helper; used only if that key is still the origin's key
+    on file and it holds one result per item.
     """
     public_key = origin_public_key(origin)
     if public_key is None or not is_exchange_code(origin):
         raise PeerError(f"no public key on file for origin {origin}", transient=False)
-    checked: list[tuple[dict, str, str]] = []
+    checked: list[tuple[dict, str, str, Any]] = []
     with transaction.atomic():
         state = SyncState.objects.select_for_update().get(pk=origin)
         if not repair:
@@ -475,16 +477,17 @@ def apply_page(
             ]
         else:
             fresh = [item for item in items if not 0 < _seq_hint(item) <= after]
-            pairs = zip(fresh, envelopes_check(fresh, origin=origin, public_key=public_key), strict=True)
+            pairs = zip(fresh, page_check(fresh, origin=origin, public_key=public_key), strict=True)
         for item, result in pairs:
             if isinstance(result, EnvelopeError):
                 _quarantine(origin, source, item, str(result), seq=_seq_hint(item))
                 continue
-            envelope, body = result
+            envelope = item["entry"]  # this process's own item; the check saw an identical copy
+            body, prepared = result
             if envelope["seq"] <= after:
                 continue  # never go backwards
             last_seq = max(last_seq, envelope["seq"])
-            checked.append((envelope, body, item["signature"]))
+            checked.append((envelope, body, item["signature"], prepared))
         applied = _apply_checked(origin, checked, source, repair=repair)
         # A long catch-up renews its lease with every page, so no other worker takes the origin over.
         lease = {"lease_until": timezone.now() + timedelta(seconds=_conf("PULL_LEASE"))}
@@ -505,13 +508,18 @@ def _seq_hint(item) -> int:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**62 else 0
 
 
-def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: str, *, repair: bool) -> int:
-    """Apply verified entries, a record type at a time, in batches."""
+def _apply_checked(
+    origin: str, checked: list[tuple[dict, str, str, Any]], source: str, *, repair: bool
+) -> int:
+    """Apply verified entries (envelope, body, signature, preparation), a record type at a time, in
+    batches."""
     latest: dict[tuple[str, str], tuple[dict, str, str]] = {}
-    for envelope, body, signature in checked:  # the same record twice in a page: the higher version wins
+    prepared: dict[tuple[str, str], Any] = {}
+    for envelope, body, signature, ready in checked:  # the same record twice in a page: the higher version
         key = (envelope["type"], envelope["gid"])
         if key not in latest or latest[key][0]["version"] < envelope["version"]:
             latest[key] = (envelope, body, signature)
+            prepared[key] = ready
     applied = 0
     by_type: dict[str, list[tuple[dict, str, str]]] = {}
     for (type_name, _), value in latest.items():
@@ -545,11 +553,14 @@ def _apply_checked(origin: str, checked: list[tuple[dict, str, str]], source: st
         ]
         if not todo:
             continue
+        ahead = {}
+        if record_type.prepare is not None:
+            ready = ((e["gid"], prepared[(type_name, e["gid"])]) for e, _, _ in todo)
+            ahead = {"prepared": {gid: p for gid, p in ready if p is not None}}
         try:
             with transaction.atomic():
-                errors = record_type.apply_batch(
-                    origin, [(e["gid"], e["version"], e["payload"]) for e, _, _ in todo], repair=repair
-                )
+                batch = [(e["gid"], e["version"], e["payload"]) for e, _, _ in todo]
+                errors = record_type.apply_batch(origin, batch, repair=repair, **ahead)
                 stored = [(e, b, s) for e, b, s in todo if e["gid"] not in errors]
                 _store_entries(origin, type_name, stored, held)
         except records.APPLY_FAILURES:

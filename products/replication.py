@@ -117,26 +117,41 @@ PRODUCT_REPLICA_FIELDS = (
 )
 
 
-def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
-    """Apply products from their origin (untrusted input): validate each, upsert the newer ones in bulk,
-    then decide this node's recognition of those whose descriptor changed. Returns {gid: error}."""
+def product_prepare(origin: str, gid: str, payload: dict) -> tuple:
+    """What applying a product payload needs that does not depend on the database: the payload checked (as
+    untrusted input) against the common standard, its columns, and this node's verdict on it. Raises
+    ValidationFailed. Pure: runs in the feed-check helper process (federation.prepare) or inline."""
     from products.services import descriptor_columns
 
+    descriptor, status = _check_product_payload(origin, gid, payload)
+    times = time_field(payload, "listed_at"), time_field(payload, "delisted_at")
+    reasons = reasons_field(payload["status_reasons"], "status_reasons")
+    return status, times, reasons, descriptor_columns(descriptor), recognition_evaluate(descriptor)
+
+
+def product_apply_batch(
+    origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False, prepared: dict | None = None
+) -> dict:
+    """Apply products from their origin (untrusted input): validate each, upsert the newer ones in bulk,
+    then decide this node's recognition of those whose descriptor changed. Returns {gid: error}.
+    `prepared`: `product_prepare` of some of the items, done ahead (a ValidationFailed where it refused)."""
     errors: dict[str, ValidationFailed] = {}
     valid = []
     for gid, version, payload in items:
+        ready = prepared.get(gid) if prepared else None
         try:
-            descriptor, status = _check_product_payload(origin, gid, payload)
-            times = time_field(payload, "listed_at"), time_field(payload, "delisted_at")
-            reasons = reasons_field(payload["status_reasons"], "status_reasons")
+            if ready is None:
+                ready = product_prepare(origin, gid, payload)
+            elif isinstance(ready, ValidationFailed):
+                raise ready
         except ValidationFailed as exc:
             errors[gid] = exc
             continue
-        valid.append((gid, version, descriptor, status, times, reasons))
+        valid.append((gid, version, ready))
     existing = {p.code: p for p in Product.objects.filter(code__any=[v[0] for v in valid])}
     creates, updates, recognise = [], [], []
     now = timezone.now()
-    for gid, version, descriptor, status, (listed_at, delisted_at), reasons in valid:
+    for gid, version, (status, (listed_at, delisted_at), reasons, columns, verdict) in valid:
         product = existing.get(gid)
         if product is not None and product.exchange_id != origin:
             errors[gid] = payload_error(
@@ -151,13 +166,13 @@ def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repa
             creates.append(product)
         else:
             updates.append(product)
-        for column, value in descriptor_columns(descriptor).items():
+        for column, value in columns.items():
             setattr(product, column, value)
         product.version, product.status = version, status
         product.listed_at, product.delisted_at, product.status_reasons = listed_at, delisted_at, reasons
         product.updated_at = now
-        if origin != settings.NODE_CODE and descriptor != previous:
-            recognise.append(product)
+        if origin != settings.NODE_CODE and product.descriptor != previous:
+            recognise.append((product, *verdict))
     products_write(
         creates,
         updates,
@@ -166,7 +181,7 @@ def product_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repa
         now=now,
         ignore_conflicts=True,
     )
-    recognition_auto_batch(recognise)
+    _recognitions_set([(p, status, reasons, Recognition.DecidedBy.AUTO) for p, status, reasons in recognise])
     return errors
 
 
@@ -265,14 +280,6 @@ def _recognition_set(
 ) -> Recognition | None:
     written = _recognitions_set([(product, status, reasons, decided_by)], publish_now=publish_now)
     return written[0] if written else None
-
-
-def recognition_auto_batch(products: list[Product]) -> list[Recognition]:
-    decisions = []
-    for product in products:
-        status, reasons = recognition_evaluate(product.descriptor)
-        decisions.append((product, status, reasons, Recognition.DecidedBy.AUTO))
-    return _recognitions_set(decisions)
 
 
 @transaction.atomic
@@ -379,5 +386,5 @@ def recognition_live(origin: str):
         yield r.gid, r.version, recognition_payload(r)
 
 
-records.register(records.RecordType(PRODUCT, product_apply_batch, product_live))
+records.register(records.RecordType(PRODUCT, product_apply_batch, product_live, prepare=product_prepare))
 records.register(records.RecordType(RECOGNITION, recognition_apply_batch, recognition_live))

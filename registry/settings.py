@@ -101,6 +101,10 @@ FEDERATION = {
     "MAX_BACKOFF": _int("FEDERATION_MAX_BACKOFF", 300, minimum=1),
     # Threads per process that check a feed page's Ed25519 signatures beside the applying thread (0: inline).
     "VERIFY_THREADS": _int("FEDERATION_VERIFY_THREADS", 2, minimum=0),
+    # A feed page of at least PREPARE_MIN entries is checked (signatures, each record's standard checks) in a
+    # helper process while the page before it is applied (federation.prepare); false: in the fetch thread.
+    "PREPARE_HELPER": _bool("FEDERATION_PREPARE_HELPER", True),
+    "PREPARE_MIN": _int("FEDERATION_PREPARE_MIN", 200, minimum=1),
 }
 
 # --- Core Django --------------------------------------------------------------------------------------------

@@ -280,9 +280,11 @@ def test_signatures_checked_in_parallel_chunks_fail_exactly_the_forged_entries(
 
 
 def test_a_page_checked_ahead_is_used_only_with_the_key_on_file(bjidx_key):
-    """The fetch thread checks the next page's signatures ahead (prechecked); apply_page trusts that result
-    only if it was made with the origin's key still on file, otherwise it checks the page again."""
-    from federation.envelope import EnvelopeError, envelopes_check
+    """The fetch thread (or the helper process) checks the next page ahead (prechecked); apply_page trusts
+    that result only if it was made with the origin's key still on file, otherwise it checks the page
+    again."""
+    from federation.envelope import EnvelopeError
+    from federation.prepare import page_check
 
     key_now = _public_b64(bjidx_key)
     d = samples(2)
@@ -293,7 +295,7 @@ def test_a_page_checked_ahead_is_used_only_with_the_key_on_file(bjidx_key):
     assert quarantined() == {}
     # Made with the key on file: used as it is (here the second entry was found forged ahead).
     more = [item(bjidx_key, seq=i + 3, gid=code(i + 3), payload=product(i + 3, d[i])) for i in range(2)]
-    results = envelopes_check(more, origin=ORIGIN, public_key=key_now)
+    results = page_check(more, origin=ORIGIN, public_key=key_now)
     results[1] = EnvelopeError("signature does not verify (found ahead)")
     assert apply_page(origin=ORIGIN, items=more, source=ORIGIN, after=2, prechecked=(key_now, results)) == (
         1,
@@ -301,6 +303,9 @@ def test_a_page_checked_ahead_is_used_only_with_the_key_on_file(bjidx_key):
     )
     assert quarantined() == {4: "signature does not verify (found ahead)"}
     assert Product.objects.filter(exchange_id=ORIGIN).count() == 3
+    # The entry kept for relaying is the canonical body the origin signed.
+    kept = Entry.objects.get(origin=ORIGIN, seq=3)
+    assert kept.body == canonical(more[0]["entry"]) and kept.signature == more[0]["signature"]
 
 
 def test_a_payload_value_of_the_wrong_shape_is_quarantined_not_raised_on(bjidx_key):
