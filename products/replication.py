@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.bulk import copy_insert, copy_rows, copy_update
+from core.bulk import copy_rows, copy_update
 from core.exceptions import FieldError, ValidationFailed
 from federation import records
 from federation.outbox import Change, publish
@@ -76,7 +76,7 @@ def products_publish(products: list[Product]) -> None:
         ],
         publish_now=False,
     )
-    publish(changes + [recognition_change(r) for r in recognitions])
+    publish(changes + recognitions)
 
 
 def _check_product_payload(origin: str, gid: str, payload: dict) -> tuple[dict, str]:
@@ -195,19 +195,27 @@ def product_live(origin: str):
 
 # --- Recognition --------------------------------------------------------------------------------------------
 def recognition_payload(recognition: Recognition) -> dict:
+    return _payload(
+        recognition.product_code,
+        recognition.exchange_id,
+        recognition.status,
+        recognition.reasons,
+        recognition.product_version,
+        recognition.decided_by,
+        recognition.policy_version,
+    )
+
+
+def _payload(product, exchange, status, reasons, product_version, decided_by, policy) -> dict:
     return {
-        "product": recognition.product_code,
-        "exchange": recognition.exchange_id,
-        "status": recognition.status,
-        "reasons": list(recognition.reasons or []),
-        "product_version": recognition.product_version,
-        "decided_by": recognition.decided_by,
-        "policy": recognition.policy_version,
+        "product": product,
+        "exchange": exchange,
+        "status": status,
+        "reasons": list(reasons or []),
+        "product_version": product_version,
+        "decided_by": decided_by,
+        "policy": policy,
     }
-
-
-def recognition_change(recognition: Recognition) -> Change:
-    return Change(RECOGNITION, recognition.gid, recognition.version, recognition_payload(recognition))
 
 
 def recognition_evaluate(descriptor: dict) -> tuple[str, list[str]]:
@@ -239,47 +247,44 @@ def recognition_evaluate(descriptor: dict) -> tuple[str, list[str]]:
 
 def _recognitions_set(
     decisions: list[tuple[Product, str, list[str], str]], *, publish_now: bool = True
-) -> list[Recognition]:
-    """Write this node's recognitions that changed; returns them (published unless `publish_now` is False)."""
+) -> list[Change]:
+    """Write this node's recognitions that changed; returns their log changes (published unless
+    `publish_now` is False). A new recognition (most of a feed page's) is written as plain values."""
     if not decisions:
         return []
+    node = settings.NODE_CODE
     current = {
         r.product_code: r
         for r in Recognition.objects.select_for_update().filter(
-            product_code__any=[p.code for p, *_ in decisions], exchange_id=settings.NODE_CODE
+            product_code__any=[p.code for p, *_ in decisions], exchange_id=node
         )
     }
-    creates, updates = [], []
+    creates, updates, changes = [], [], []
+    now = timezone.now()
     for product, status, reasons, decided_by in decisions:
         row = current.get(product.code)
-        if row is not None and (row.status, row.reasons, row.decided_by) == (status, reasons, decided_by):
-            continue
         if row is None:
-            row = Recognition(product_code=product.code, exchange_id=settings.NODE_CODE, version=0)
-            creates.append(row)
-        else:
-            updates.append(row)
+            values = (product.code, node, status, reasons, product.version, decided_by, POLICY_VERSION)
+            creates.append((*values, 1, now))
+            changes.append(Change(RECOGNITION, f"{product.code}@{node}", 1, _payload(*values)))
+            continue
+        if (row.status, row.reasons, row.decided_by) == (status, reasons, decided_by):
+            continue
         row.status, row.reasons, row.decided_by = status, reasons, decided_by
         row.product_version, row.policy_version = product.version, POLICY_VERSION
         row.version += 1
-        row.updated_at = timezone.now()
-    copy_insert(Recognition, creates)
+        row.updated_at = now
+        updates.append(row)
+        changes.append(Change(RECOGNITION, row.gid, row.version, recognition_payload(row)))
+    copy_rows(Recognition, RECOGNITION_COLUMNS, creates)
     copy_update(
         Recognition,
         updates,
         ["status", "reasons", "decided_by", "product_version", "policy_version", "version", "updated_at"],
     )
-    written = creates + updates
-    if publish_now and written:
-        publish([recognition_change(r) for r in written])
-    return written
-
-
-def _recognition_set(
-    product: Product, status: str, reasons: list[str], decided_by: str, *, publish_now: bool = True
-) -> Recognition | None:
-    written = _recognitions_set([(product, status, reasons, decided_by)], publish_now=publish_now)
-    return written[0] if written else None
+    if publish_now and changes:
+        publish(changes)
+    return changes
 
 
 @transaction.atomic
@@ -307,8 +312,8 @@ def recognition_review(*, actor, product: Product, status: str, reasons: list[st
             [FieldError("reasons", "required", "不予互认必须说明理由", "A refusal needs reasons")]
         )
     product = Product.objects.select_for_update().get(pk=product.pk)
-    result = _recognition_set(product, status, reasons, Recognition.DecidedBy.OPERATOR)
-    return result or Recognition.objects.get(product_code=product.code, exchange_id=settings.NODE_CODE)
+    _recognitions_set([(product, status, reasons, Recognition.DecidedBy.OPERATOR)])
+    return Recognition.objects.get(product_code=product.code, exchange_id=settings.NODE_CODE)
 
 
 def _check_recognition_payload(origin: str, gid: str, payload: dict) -> dict:
