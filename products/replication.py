@@ -126,7 +126,12 @@ def product_prepare(origin: str, gid: str, payload: dict) -> tuple:
     descriptor, status = _check_product_payload(origin, gid, payload)
     times = time_field(payload, "listed_at"), time_field(payload, "delisted_at")
     reasons = reasons_field(payload["status_reasons"], "status_reasons")
-    return status, times, reasons, descriptor_columns(descriptor), recognition_evaluate(descriptor)
+    columns = descriptor_columns(descriptor)
+    # The normalized descriptor, or None where it is the payload's own (a well-formed one: nearly always),
+    # so a preparation made in the helper process does not carry a second copy of it back.
+    del columns["descriptor"]
+    normalized = None if descriptor == payload["descriptor"] else descriptor
+    return status, times, reasons, columns, recognition_evaluate(descriptor), normalized
 
 
 def product_apply_batch(
@@ -151,7 +156,8 @@ def product_apply_batch(
     existing = {p.code: p for p in Product.objects.filter(code__any=[v[0] for v in valid])}
     creates, updates, recognise = [], [], []
     now = timezone.now()
-    for gid, version, (status, (listed_at, delisted_at), reasons, columns, verdict) in valid:
+    payloads = {gid: payload for gid, _, payload in items}
+    for gid, version, (status, (listed_at, delisted_at), reasons, columns, verdict, normalized) in valid:
         product = existing.get(gid)
         if product is not None and product.exchange_id != origin:
             errors[gid] = payload_error(
@@ -168,6 +174,7 @@ def product_apply_batch(
             updates.append(product)
         for column, value in columns.items():
             setattr(product, column, value)
+        product.descriptor = payloads[gid]["descriptor"] if normalized is None else normalized
         product.version, product.status = version, status
         product.listed_at, product.delisted_at, product.status_reasons = listed_at, delisted_at, reasons
         product.updated_at = now

@@ -105,9 +105,10 @@ def test_the_helper_answers_what_this_process_computes(bjidx_key):
     assert kinds == ["tuple", "EnvelopeError", "tuple", "tuple", "EnvelopeError", "tuple"]
     assert isinstance(ours[2][1], ValidationFailed)
     assert ours[2][1].errors[0].field == "descriptor.update_frequency"
-    status, _, _, columns, verdict = ours[0][1]
+    status, _, _, columns, verdict, normalized = ours[0][1]
     assert status == "listed" and columns["name"] == page[0]["entry"]["payload"]["descriptor"]["name"]
     assert verdict[0] in {"recognised", "pending", "refused"}
+    assert normalized is None  # already normalized: the apply uses the payload's own descriptor
     assert ours[3][1] is None
     assert helper.process.poll() is not None  # stopped: it exits when its pipe closes
 
@@ -234,3 +235,31 @@ def test_the_helper_starts_from_a_celery_prefork_child():
     finally:
         child.join(30)
     assert child.exitcode == 0
+
+
+def test_a_descriptor_the_standard_normalizes_is_stored_normalized_through_the_helper(bjidx_key):
+    """Most descriptors arrive normalized and the apply keeps the payload's own; one that is not (padding
+    around its name, a repeated keyword) comes back from the helper normalized, and that is what is stored."""
+    from federation.services import apply_page
+
+    key = _public_b64(bjidx_key)
+    plain, padded = samples(2, seed=47)
+    expected = copy.deepcopy(padded)
+    padded["name"] = f"  {padded['name']} "
+    padded["keywords"] = [*padded["keywords"], padded["keywords"][0]]
+    page = [
+        item(bjidx_key, seq=1, gid=code(1), payload=product(1, plain)),
+        item(bjidx_key, seq=2, gid=code(2), payload=product(2, padded)),
+    ]
+    helper = _started()
+    try:
+        results = helper.check(page, ORIGIN, key)
+    finally:
+        helper.stop()
+    assert results[0][1][-1] is None
+    assert results[1][1][-1] == expected
+    assert apply_page(origin=ORIGIN, items=page, source=ORIGIN, after=0, prechecked=(key, results)) == (2, 2)
+    stored = dict(Product.objects.filter(exchange_id=ORIGIN).values_list("code", "descriptor"))
+    assert stored == {code(1): plain, code(2): expected}
+    # The entry kept for relaying is still what the origin signed, padding and all.
+    assert '"  ' in Entry.objects.get(origin=ORIGIN, seq=2).body
