@@ -20,6 +20,16 @@ class PeerNode:
         return f"node {self.code}"
 
 
+def target_uri(request) -> str:
+    """The URI the signature must cover: the request-target as the peer sent it. Django decodes the path
+    (`%2C` → `,`) and `build_absolute_uri` quotes it again its own way, which need not give back what was
+    signed; gunicorn passes the raw request-target on (`RAW_URI`), and that is used where it is there."""
+    raw = request.META.get("RAW_URI")
+    if isinstance(raw, str) and raw.startswith("/"):
+        return f"{request.scheme}://{request.get_host()}{raw}"
+    return request.build_absolute_uri()
+
+
 class PeerSignatureAuthentication(authentication.BaseAuthentication):
     """RFC 9421 signature of a known, enabled peer; anything else is 401."""
 
@@ -30,7 +40,7 @@ class PeerSignatureAuthentication(authentication.BaseAuthentication):
         try:
             code = verify_request(
                 django_request.method,
-                django_request.build_absolute_uri(),
+                target_uri(django_request),
                 dict(django_request.headers),
                 django_request.body,
                 peer_public_key,

@@ -44,14 +44,15 @@ def peer_request(
     headers = {"Accept": "application/json"}
     if body is not None:
         headers["Content-Type"] = "application/json"
-    headers = sign_request(method, url, headers, body)
     limit = settings.FEDERATION["MAX_RESPONSE_BYTES"]
+    session = _session()
     try:
-        with _session().request(
-            method,
-            url,
-            data=body,
-            headers=headers,
+        # The signature covers the target URI exactly as it goes on the wire: requests re-quotes a URL as
+        # it prepares it (an unreserved character written as %44 is sent as D), so it signs the prepared one.
+        prepared = session.prepare_request(requests.Request(method, url, data=body, headers=headers))
+        prepared.headers.update(sign_request(method, prepared.url, headers, body))
+        with session.send(
+            prepared,
             stream=True,
             allow_redirects=False,
             timeout=(3.0, settings.FEDERATION["HTTP_TIMEOUT"]),

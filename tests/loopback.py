@@ -12,12 +12,14 @@ from typing import Any
 
 
 @contextmanager
-def serve(answer: Callable[[str], tuple[int, Any]]) -> Iterator[str]:
+def serve(answer: Callable[[str], tuple[int, Any]], seen: list | None = None) -> Iterator[str]:
     """Serve `answer(path) -> (status, body)` (body: bytes as they are, anything else as JSON) on a free
-    loopback port; yields the base URL."""
+    loopback port; yields the base URL. `seen` collects (raw request-target, headers) of every request."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
+            if seen is not None:
+                seen.append((self.path, dict(self.headers)))
             status, body = answer(self.path)
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)

@@ -247,3 +247,40 @@ def test_an_answer_that_is_not_json_is_a_permanent_peer_error(body, why):
         with pytest.raises(PeerError) as caught:
             peer_request(peer, "GET", "/federation/v1/feed/GYBDX/", params={"after": 0})
     assert caught.value.transient is False and "not JSON" in str(caught.value), why
+
+
+def test_a_peer_request_is_signed_over_the_target_as_sent_on_the_wire():
+    """requests re-quotes a URL as it prepares it (`%44`, an unreserved character, goes out as `D`): the
+    signature must cover what the peer receives, or the peer refuses it with 401."""
+    from federation.http import peer_request
+    from federation.signatures import verify_request
+
+    seen: list = []
+    with serve(lambda path: (200, {"ok": True}), seen) as url:
+        peer = peer_add(code="GYBDX", base_url=url, public_key=keys.public_key_b64())
+        path = "/federation/v1/private/SHDEX/demand/a%44b%2Cc/"
+        assert peer_request(peer, "GET", path, params={"x": "1,2"}) == {"ok": True}
+    (raw, headers), host = seen[0], url.removeprefix("http://")
+    assert raw == "/federation/v1/private/SHDEX/demand/aDb%2Cc/?x=1%2C2"  # re-quoted on the way out
+    me = keys.public_key_b64()
+    assert verify_request("GET", f"http://{host}{raw}", headers, b"", lambda code: me) == "SHDEX"
+
+
+def test_the_signature_is_checked_against_the_raw_target_where_the_server_passes_it(as_bjidx, settings):
+    """Django decodes `%2C` in a path and quotes it again as `,`: verified against that, a request signed
+    over what it sent is refused. gunicorn passes the raw request-target on (RAW_URI); it is used."""
+    path = "/federation/v1/feed/SH%2CDEX/"
+    home, settings.NODE_CODE = settings.NODE_CODE, "BJIDX"  # signed as BJIDX, a peer (as_bjidx)
+    signed = sign_request("GET", BASE + path, {}, None)
+    settings.NODE_CODE = home
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed.items()}
+    as_peer = Client()
+    # What the signature covers is what was sent (RAW_URI): the request reaches the view, which refuses the
+    # origin (an exchange code has no comma) as it refuses any unknown origin.
+    reached = as_peer.get(path, RAW_URI=path, **extra)
+    assert reached.status_code == 404, reached.content
+    # The same request with its raw target written otherwise (the same decoded path) is not what was signed.
+    refused = as_peer.get(path, RAW_URI="/federation/v1/feed/SH%2cDEX/", **extra)
+    assert refused.status_code == 401
+    # Without RAW_URI (another server), the URI Django rebuilds is checked: `,` is not `%2C`.
+    assert as_peer.get(path, **extra).status_code == 401

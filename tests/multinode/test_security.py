@@ -149,3 +149,30 @@ def test_disabled_peer_is_refused_until_enabled(target):
         target.manage("peers", "add", "CQWDT", NOWHERE, signer.public_key, "--disabled")
     [headers] = signer.sign([("GET", url, None)])
     assert_refused(send("GET", url, headers))
+
+
+def test_a_percent_encoded_target_is_verified_as_it_was_sent(target):
+    """gunicorn hands Django the raw request-target: a signature over `/feed/SH%2CDEX/` verifies (the view
+    then refuses the origin, 404), although Django decodes the path to `/feed/SH,DEX/`; the same path written
+    with other escapes (`%2c`) is not what was signed."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    target_path = "/federation/v1/feed/SH%2CDEX/?after=0&limit=10"
+    (headers,) = target.signers["peer"].sign([("GET", target.url + target_path, None)])
+    where = urlsplit(target.url)
+
+    def raw_get(path: str) -> tuple[int, str]:
+        """The request-target exactly as written (requests would normalise `%2c` to `%2C`)."""
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read().decode("utf-8", "replace")
+        finally:
+            connection.close()
+
+    status, text = raw_get(target_path)
+    assert status == 404 and "not_found" in text, (status, text[:300])
+    status, text = raw_get(target_path.replace("%2C", "%2c"))
+    assert status == 401 and "Node signature refused" in text, (status, text[:300])
