@@ -74,6 +74,19 @@ def product(serial: int, descriptor: dict, *, origin: str = ORIGIN) -> dict:
     }
 
 
+def home_recognition(serial: int) -> dict:
+    """The payload of the home exchange's recognition of its product `serial`."""
+    return {
+        "product": code(serial),
+        "exchange": ORIGIN,
+        "status": "recognised",
+        "reasons": [],
+        "product_version": 1,
+        "decided_by": "home",
+        "policy": "1.0",
+    }
+
+
 def samples(n: int, seed: int = 7) -> list[dict]:
     return list(descriptors(n, seed=seed))
 
@@ -93,15 +106,7 @@ def test_bad_entries_are_quarantined_with_reasons_and_the_rest_applies(bjidx_key
     tampered["entry"]["payload"]["descriptor"]["summary"] = "被中途篡改的产品简介，签名不再匹配。"
     broken = copy.deepcopy(d[2])
     del broken["provider"]
-    recognition = {
-        "product": code(1),
-        "exchange": ORIGIN,
-        "status": "recognised",
-        "reasons": [],
-        "product_version": 1,
-        "decided_by": "home",
-        "policy": "1.0",
-    }
+    recognition = home_recognition(1)
     items = [
         item(bjidx_key, seq=1, gid=code(1), payload=product(1, copy.deepcopy(EXAMPLE_DESCRIPTOR))),
         item(forger, seq=2, gid=code(2), payload=product(2, d[0])),  # signed by someone else

@@ -20,7 +20,17 @@ from federation.envelope import EnvelopeError
 from federation.models import Entry, QuarantinedEntry, SyncState
 from federation.services import pages_apply
 from products.models import Product, Recognition
-from tests.test_federation_apply import ORIGIN, ROOTDIR, _public_b64, bjidx_key, code, item, product, samples
+from tests.test_federation_apply import (
+    ORIGIN,
+    ROOTDIR,
+    _public_b64,
+    bjidx_key,
+    code,
+    home_recognition,
+    item,
+    product,
+    samples,
+)
 
 pytestmark = pytest.mark.django_db
 __all__ = ["bjidx_key"]  # the fixture, used by name
@@ -56,15 +66,7 @@ def _mixed_page(key) -> list[dict]:
     broken = copy.deepcopy(d[2])
     broken["update_frequency"] = "hourly-ish"
     forged = item(Ed25519PrivateKey.generate(), seq=2, gid=code(2), payload=product(2, d[1]))
-    recognition = {
-        "product": code(1),
-        "exchange": ORIGIN,
-        "status": "recognised",
-        "reasons": [],
-        "product_version": 1,
-        "decided_by": "home",
-        "policy": "1.0",
-    }
+    recognition = home_recognition(1)
     return [
         item(key, seq=1, gid=code(1), payload=product(1, d[0])),
         forged,
@@ -121,15 +123,7 @@ def test_a_pull_applies_through_the_helper_and_loses_nothing_when_it_dies(bjidx_
     entries = []
     for i, d in enumerate(docs):
         entries.append(item(bjidx_key, seq=2 * i + 1, gid=code(i + 1), payload=product(i + 1, d)))
-        home = {
-            "product": code(i + 1),
-            "exchange": ORIGIN,
-            "status": "recognised",
-            "reasons": [],
-            "product_version": 1,
-            "decided_by": "home",
-            "policy": "1.0",
-        }
+        home = home_recognition(i + 1)
         gid = f"{code(i + 1)}@{ORIGIN}"
         entries.append(item(bjidx_key, seq=2 * i + 2, gid=gid, payload=home, record_type="recognition"))
     started = prepare._ready_helper()  # starts it; ready for the pages after it has loaded Django
