@@ -173,7 +173,11 @@ def _ready_helper() -> _Helper | None:
         if held is None:
             if time.monotonic() - _failed_at < RESTART_AFTER and _failed_at:
                 return None
-            _helper = (os.getpid(), _Helper())
+            try:
+                _helper = (os.getpid(), _Helper())
+            except OSError as exc:  # no process to be had (limits, a missing interpreter): check here
+                logger.warning("could not start the feed-check helper: %s", exc)
+                _failed_at = time.monotonic()
             return None
         return held if held.ready.is_set() else None
 

@@ -257,3 +257,36 @@ def test_a_descriptor_the_standard_normalizes_is_stored_normalized_through_the_h
     assert stored == {code(1): plain, code(2): expected}
     # The entry kept for relaying is still what the origin signed, padding and all.
     assert '"  ' in Entry.objects.get(origin=ORIGIN, seq=2).body
+
+
+def test_a_helper_that_cannot_start_costs_nothing_but_speed(bjidx_key, settings, monkeypatch, caplog):
+    """No interpreter to start, or one that dies while loading: the pages are checked in this process."""
+    settings.FEDERATION = {**settings.FEDERATION, "PREPARE_MIN": 1}
+    key = _public_b64(bjidx_key)
+    page = _mixed_page(bjidx_key)
+    expected = prepare.page_check(page, origin=ORIGIN, public_key=key)
+    caplog.set_level(logging.WARNING, logger="federation.prepare")
+
+    def checked_here() -> None:
+        results = prepare.page_check_aside(page, origin=ORIGIN, public_key=key)
+        for theirs, ours in zip(results, expected, strict=True):
+            _same(theirs, ours)
+
+    monkeypatch.setattr(prepare.sys, "executable", "/nonexistent/python3")
+    checked_here()
+    assert "could not start the feed-check helper" in caplog.text and prepare._helper is None
+    monkeypatch.undo()
+
+    # An interpreter that exits at once (its settings module does not exist): it never becomes ready.
+    prepare._failed_at = 0.0
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "no_such_settings_module")
+    checked_here()
+    helper = prepare._helper[1]
+    helper.process.wait(START_TIMEOUT)
+    deadline = time.monotonic() + 10
+    while not helper.failed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert helper.failed and not helper.ready.is_set()
+    assert "did not start" in caplog.text
+    checked_here()
+    assert prepare._helper is None  # the failed one is stopped, a new one waits RESTART_AFTER
