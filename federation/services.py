@@ -612,7 +612,11 @@ def _store_entries(
     replaced = [e["gid"] for e, _, _ in newer if e["gid"] in held]
     if replaced:
         Entry.objects.filter(origin=origin, record_type=type_name, gid__any=replaced).delete()
-    Entry.objects.filter(origin=origin, seq__any=[e["seq"] for e, _, _ in newer]).delete()
+    # An entry already held at one of these sequence numbers (an origin that lost its log and numbered
+    # again): only the page's span of seqs is searched, so the check costs an index range, not a scan of
+    # every entry of the origin when the planner's statistics lag behind a catch-up.
+    seqs = [e["seq"] for e, _, _ in newer]
+    Entry.objects.filter(origin=origin, seq__gte=min(seqs), seq__lte=max(seqs), seq__any=seqs).delete()
     now = timezone.now()
     copy_rows(
         Entry,

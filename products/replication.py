@@ -7,6 +7,8 @@ reasons. Reviewers' compliance findings, who edited it, and drafts never replica
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +25,7 @@ from federation.payloads import (
     time_field,
     time_text,
 )
-from products.bulk import products_write
+from products.bulk import DESCRIPTOR_COLUMNS, products_insert, products_write
 from products.models import (
     RECOGNITION_COLUMNS,
     Product,
@@ -117,6 +119,13 @@ PRODUCT_REPLICA_FIELDS = (
 )
 
 
+class ProductRef(NamedTuple):
+    """What deciding a recognition needs of a product written as plain values."""
+
+    code: str
+    version: int
+
+
 def product_prepare(origin: str, gid: str, payload: dict) -> tuple:
     """What applying a product payload needs that does not depend on the database: the payload checked (as
     untrusted input) against the common standard, its columns, and this node's verdict on it. Raises
@@ -154,34 +163,55 @@ def product_apply_batch(
             continue
         valid.append((gid, version, ready))
     existing = {p.code: p for p in Product.objects.filter(code__any=[v[0] for v in valid])}
-    creates, updates, recognise = [], [], []
+    fresh, updates, recognise = [], [], []
     now = timezone.now()
     payloads = {gid: payload for gid, _, payload in items}
+    home, replica = origin == settings.NODE_CODE, origin != settings.NODE_CODE
     for gid, version, (status, (listed_at, delisted_at), reasons, columns, verdict, normalized) in valid:
         product = existing.get(gid)
-        if product is not None and product.exchange_id != origin:
+        descriptor = payloads[gid]["descriptor"] if normalized is None else normalized
+        if product is None:  # new here (nearly every product of a catch-up): written as plain values
+            fresh.append(
+                (
+                    gid,
+                    origin,
+                    home,
+                    version,
+                    status,
+                    descriptor,
+                    listed_at,
+                    delisted_at,
+                    reasons,
+                    [],
+                    False,
+                    now,
+                    now,
+                    *[columns[name] for name in DESCRIPTOR_COLUMNS],
+                )
+            )
+            if replica:
+                recognise.append((ProductRef(gid, version), *verdict))
+            continue
+        if product.exchange_id != origin:
             errors[gid] = payload_error(
                 "code", "owner", f"{gid} is held here as a product of {product.exchange_id}"
             )
             continue
-        if product is not None and (product.version > version or (product.version == version and not repair)):
+        if product.version > version or (product.version == version and not repair):
             continue
-        previous = product.descriptor if product is not None else None
-        if product is None:
-            product = Product(code=gid, exchange_id=origin, is_home=origin == settings.NODE_CODE)
-            creates.append(product)
-        else:
-            updates.append(product)
+        previous = product.descriptor
+        updates.append(product)
         for column, value in columns.items():
             setattr(product, column, value)
-        product.descriptor = payloads[gid]["descriptor"] if normalized is None else normalized
+        product.descriptor = descriptor
         product.version, product.status = version, status
         product.listed_at, product.delisted_at, product.status_reasons = listed_at, delisted_at, reasons
         product.updated_at = now
-        if origin != settings.NODE_CODE and product.descriptor != previous:
+        if replica and product.descriptor != previous:
             recognise.append((product, *verdict))
+    products_insert(fresh, change=ProductVersion.Change.REPLICATED, now=now)
     products_write(
-        creates,
+        [],
         updates,
         update_fields=[*PRODUCT_REPLICA_FIELDS, "updated_at"],
         change=ProductVersion.Change.REPLICATED,
@@ -253,10 +283,11 @@ def recognition_evaluate(descriptor: dict) -> tuple[str, list[str]]:
 
 
 def _recognitions_set(
-    decisions: list[tuple[Product, str, list[str], str]], *, publish_now: bool = True
+    decisions: list[tuple[Product | ProductRef, str, list[str], str]], *, publish_now: bool = True
 ) -> list[Change]:
     """Write this node's recognitions that changed; returns their log changes (published unless
-    `publish_now` is False). A new recognition (most of a feed page's) is written as plain values."""
+    `publish_now` is False). A new recognition (most of a feed page's) is written as plain values. Of a
+    product, only its code and version are read."""
     if not decisions:
         return []
     node = settings.NODE_CODE
