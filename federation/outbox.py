@@ -59,8 +59,55 @@ def wake_started(origin: str) -> int:
 def publish(changes: list[Change]) -> int:
     """Append `changes` to this node's log; returns the last sequence number. Call inside the change's
     transaction, after the change itself, so the counter lock is held for as short a time as possible."""
+    return publish_begin(changes).finish()
+
+
+class Publication:
+    """Entries of this node numbered and handed to the signer (`publish_begin`), not yet written: the
+    caller may write its own rows while the signatures are made, then `finish()`."""
+
+    def __init__(
+        self, origin: str, signer: EnvelopeSigner, signed: list, private: list, last: int, wake: bool
+    ):
+        self.origin, self.signer, self.signed, self.private = origin, signer, signed, private
+        self.last, self.wake = last, wake
+
+    def finish(self) -> int:
+        """Write the signed entries; returns the last sequence number (0: nothing was published)."""
+        if not self.signed:
+            return 0
+        entries = []
+        now = timezone.now()
+        for target, signature in zip(self.signed, self.signer.signatures(), strict=True):
+            if isinstance(target, PrivateEntry):
+                target.signature = signature
+            else:
+                entries.append((*target, signature, now))
+        origin, last = self.origin, self.last
+        for row in self.private:
+            PrivateEntry.objects.filter(origin=origin, record_type=row.record_type, gid=row.gid).delete()
+        PrivateEntry.objects.bulk_create(self.private)
+        copy_rows(Entry, ENTRY_COLUMNS, entries)
+        self.signed = []
+
+        def wake():
+            from federation.tasks import wake_peers
+
+            wake_peers.delay(origin, last)
+
+        if self.wake:
+            transaction.on_commit(wake)
+        return last
+
+
+def publish_begin(changes: list[Change]) -> Publication:
+    """`publish`'s first half: number the entries (the counter row stays locked until commit), compact
+    the log and start signing them; `finish()` writes them. A caller with more rows to write in the same
+    transaction writes them in between, while the signatures are made on the signature pool (a feed
+    page's own recognitions: their rows are copied meanwhile)."""
+    origin = settings.NODE_CODE
     if not changes:
-        return 0
+        return Publication(origin, EnvelopeSigner(), [], [], 0, False)
     if not connection.in_atomic_block:
         raise RuntimeError("publish() must run inside the transaction of the change it records")
     latest: dict[tuple[str, str], Change] = {}
@@ -68,14 +115,13 @@ def publish(changes: list[Change]) -> int:
         latest.pop((change.record_type, change.gid), None)
         latest[(change.record_type, change.gid)] = change
     changes = list(latest.values())
-    origin = settings.NODE_CODE
     first, queue_wake = _allocate(len(changes))
-    entries = []
     private = []
     signer = EnvelopeSigner()
     # In the order their bodies went to the signer: a private entry, or a public one as
     # (origin, seq, record_type, gid, version, body) — ENTRY_COLUMNS without the signature and time.
     signed: list[PrivateEntry | tuple] = []
+    by_type: dict[str, list[str]] = {}
     for offset, change in enumerate(changes):
         seq = first + offset
         record_type, gid, payload = change.record_type, change.gid, change.payload
@@ -114,29 +160,8 @@ def publish(changes: list[Change]) -> int:
         )
         signer.add(body)
         signed.append((origin, seq, record_type, gid, change.version, body))
-    now = timezone.now()
-    for target, signature in zip(signed, signer.signatures(), strict=True):
-        if isinstance(target, PrivateEntry):
-            target.signature = signature
-        else:
-            entries.append((*target, signature, now))
-    for row in private:
-        PrivateEntry.objects.filter(origin=origin, record_type=row.record_type, gid=row.gid).delete()
-    PrivateEntry.objects.bulk_create(private)
-    # Compaction: the log keeps only the latest entry of each record.
-    by_type: dict[str, list[str]] = {}
-    for _, _, record_type, gid, *_ in entries:  # ENTRY_COLUMNS order
         by_type.setdefault(record_type, []).append(gid)
+    # Compaction, while the signatures are made: the log keeps only the latest entry of each record.
     for record_type, gids in by_type.items():
         Entry.objects.filter(origin=origin, record_type=record_type, gid__any=gids).delete()
-    copy_rows(Entry, ENTRY_COLUMNS, entries)
-    last = first + len(changes) - 1
-
-    def wake():
-        from federation.tasks import wake_peers
-
-        wake_peers.delay(origin, last)
-
-    if queue_wake:
-        transaction.on_commit(wake)
-    return last
+    return Publication(origin, signer, signed, private, first + len(changes) - 1, queue_wake)

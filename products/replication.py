@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.bulk import copy_rows, copy_update
 from core.exceptions import FieldError, ValidationFailed
 from federation import records
-from federation.outbox import Change, publish
+from federation.outbox import Change, publish, publish_begin
 from federation.payloads import (
     choice_field,
     fields_exact,
@@ -314,14 +314,17 @@ def _recognitions_set(
         row.updated_at = now
         updates.append(row)
         changes.append(Change(RECOGNITION, row.gid, row.version, recognition_payload(row)))
+    # Published first, written after: the entries are signed on the signature pool while the rows are
+    # copied (the counter row is locked that much earlier, for the rest of the transaction anyway).
+    publication = publish_begin(changes) if publish_now else None
     copy_rows(Recognition, RECOGNITION_COLUMNS, creates)
     copy_update(
         Recognition,
         updates,
         ["status", "reasons", "decided_by", "product_version", "policy_version", "version", "updated_at"],
     )
-    if publish_now and changes:
-        publish(changes)
+    if publication is not None:
+        publication.finish()
     return changes
 
 
@@ -372,14 +375,31 @@ def _check_recognition_payload(origin: str, gid: str, payload: dict) -> dict:
     return payload
 
 
-def recognition_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
+def recognition_prepare(origin: str, gid: str, payload: dict) -> bool:
+    """The payload checked as untrusted input, ahead of the apply (raises ValidationFailed). Pure: runs in
+    the feed-check helper process (federation.prepare) or inline."""
+    _check_recognition_payload(origin, gid, payload)
+    return True
+
+
+def recognition_apply_batch(
+    origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False, prepared: dict | None = None
+) -> dict:
+    """Apply other exchanges' recognitions (untrusted input). Returns {gid: error}. `prepared`:
+    `recognition_prepare` of some of the items, done ahead (a ValidationFailed where it refused)."""
     errors: dict[str, ValidationFailed] = {}
     valid = []
     for gid, version, payload in items:
+        ready = prepared.get(gid) if prepared else None
         try:
-            valid.append((gid, version, _check_recognition_payload(origin, gid, payload)))
+            if ready is None:
+                _check_recognition_payload(origin, gid, payload)
+            elif isinstance(ready, ValidationFailed):
+                raise ready
         except ValidationFailed as exc:
             errors[gid] = exc
+            continue
+        valid.append((gid, version, payload))
     existing = {
         r.product_code: r
         for r in Recognition.objects.filter(
@@ -430,4 +450,6 @@ def recognition_live(origin: str):
 
 
 records.register(records.RecordType(PRODUCT, product_apply_batch, product_live, prepare=product_prepare))
-records.register(records.RecordType(RECOGNITION, recognition_apply_batch, recognition_live))
+records.register(
+    records.RecordType(RECOGNITION, recognition_apply_batch, recognition_live, prepare=recognition_prepare)
+)

@@ -74,6 +74,13 @@ def _mixed_page(key) -> list[dict]:
         item(key, seq=4, gid=f"{code(1)}@{ORIGIN}", payload=recognition, record_type="recognition"),
         {"entry": "not an envelope"},
         item(key, seq=6, gid=code(6), payload=product(6, d[3])),
+        item(
+            key,
+            seq=7,
+            gid=f"{code(6)}@{ORIGIN}",
+            payload={**home_recognition(6), "product_version": "3"},
+            record_type="recognition",
+        ),
     ]
 
 
@@ -101,17 +108,19 @@ def test_the_helper_answers_what_this_process_computes(bjidx_key):
     assert len(theirs) == len(ours) == len(page)
     for their, our in zip(theirs, ours, strict=True):
         _same(their, our)
-    # The page really holds each kind of result: refused envelopes, a refused payload, prepared products,
-    # and a recognition, which has no preparation.
+    # The page really holds each kind of result: refused envelopes, refused payloads (a product's, a
+    # recognition's), prepared products and a checked recognition.
     kinds = [type(r).__name__ for r in ours]
-    assert kinds == ["tuple", "EnvelopeError", "tuple", "tuple", "EnvelopeError", "tuple"]
+    assert kinds == ["tuple", "EnvelopeError", "tuple", "tuple", "EnvelopeError", "tuple", "tuple"]
     assert isinstance(ours[2][1], ValidationFailed)
     assert ours[2][1].errors[0].field == "descriptor.update_frequency"
+    assert isinstance(ours[6][1], ValidationFailed)
+    assert ours[6][1].errors[0].field == "product_version"
     status, _, _, columns, verdict, normalized = ours[0][1]
     assert status == "listed" and columns["name"] == page[0]["entry"]["payload"]["descriptor"]["name"]
     assert verdict[0] in {"recognised", "pending", "refused"}
     assert normalized is None  # already normalized: the apply uses the payload's own descriptor
-    assert ours[3][1] is None
+    assert ours[3][1] is True  # a recognition checked: nothing more to carry back
     assert helper.process.poll() is not None  # stopped: it exits when its pipe closes
 
 
