@@ -153,7 +153,8 @@ def main() -> int:
         print(
             f"baseline: raw transfer of the feed ({raw['entries']} entries, {raw['pages']} signed pages) "
             f"{raw['transfer_s']:.1f} s ({raw['entries'] / raw['transfer_s']:,.0f} entries/s); "
-            f"raw Ed25519 verify {raw['verify_rate']:,.0f}/s ({raw['verified']}/{raw['sampled']} verified)"
+            f"raw Ed25519 verify {raw['verify_rate']:,.0f}/s ({raw['verified']}/{raw['sampled']} verified, "
+            "libsodium as the apply)"
         )
         print(f"replica check: {check}")
         complete = (
