@@ -3,7 +3,7 @@ node) and the apply path (replicas of other nodes' products) write the same thre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from core.bulk import copy_insert, copy_rows, copy_update
@@ -55,31 +55,46 @@ def products_insert(rows: list[tuple], *, change: str, now: datetime) -> None:
     if not rows:
         return
     copy_rows(Product, NEW_PRODUCT_COLUMNS, rows)
-    ids = dict(Product.objects.filter(code__any=[row[_CODE] for row in rows]).values_list("code", "id"))
+    ids = _ids_by_code([row[_CODE] for row in rows])
+    _regions_copy((ids[row[_CODE]], row[_DESCRIPTOR]) for row in rows)
+    _first_versions_copy(
+        ((ids[row[_CODE]], row[_VERSION], row[_STATUS], row[_DESCRIPTOR], row[_REASONS]) for row in rows),
+        change=change,
+        actor_id=None,
+        now=now,
+    )
+
+
+def _ids_by_code(codes: list[str]) -> dict[str, int]:
+    """The ids of products just written by COPY (which does not return them)."""
+    return dict(Product.objects.filter(code__any=codes).values_list("code", "id"))
+
+
+def _regions_copy(products: Iterable[tuple[int, dict]]) -> None:
+    """Region rows of (product id, descriptor) pairs whose old rows, if any, are gone."""
     copy_rows(
         ProductRegion,
         ("product_id", "code"),
-        (
-            (ids[row[_CODE]], code)
-            for row in rows
-            for code in dict.fromkeys(row[_DESCRIPTOR]["spatial_coverage"])
-        ),
+        ((pk, code) for pk, descriptor in products for code in dict.fromkeys(descriptor["spatial_coverage"])),
     )
+
+
+def _first_versions_copy(
+    products: Iterable[tuple[int, int, str, dict, list | None]],
+    *,
+    change: str,
+    actor_id: int | None,
+    now: datetime,
+) -> None:
+    """The first version-history row of each new product, (id, version, status, descriptor, reasons): it has
+    no history yet, so no conflict check (which costs a temporary table and a second copy of every
+    descriptor), and plain values."""
     copy_rows(
         ProductVersion,
         ("product_id", "version", "change", "status", "descriptor", "reasons", "actor_id", "created_at"),
         (
-            (
-                ids[row[_CODE]],
-                row[_VERSION],
-                change,
-                row[_STATUS],
-                row[_DESCRIPTOR],
-                list(row[_REASONS] or []),
-                None,
-                now,
-            )
-            for row in rows
+            (pk, version, change, status, descriptor, list(reasons or []), actor_id, now)
+            for pk, version, status, descriptor, reasons in products
         ),
     )
 
@@ -98,7 +113,7 @@ def products_write(
     add a version-history row for each (`ignore_conflicts`: a version already recorded is kept)."""
     copy_insert(Product, creates)
     if any(p.pk is None for p in creates):  # COPY does not return the new ids
-        ids = dict(Product.objects.filter(code__any=[p.code for p in creates]).values_list("code", "id"))
+        ids = _ids_by_code([p.code for p in creates])
         for p in creates:
             p.pk = ids[p.code]
     copy_update(Product, updates, update_fields)
@@ -107,11 +122,7 @@ def products_write(
         return
     if updates:
         ProductRegion.objects.filter(product_id__any=[p.pk for p in updates]).delete()
-    copy_rows(
-        ProductRegion,
-        ("product_id", "code"),
-        ((p.pk, code) for p in changed for code in dict.fromkeys(p.descriptor["spatial_coverage"])),
-    )
+    _regions_copy((p.pk, p.descriptor) for p in changed)
 
     def versions(products: list[Product]):
         return (
@@ -128,15 +139,10 @@ def products_write(
             for p in products
         )
 
-    # A product created here has no history yet: its first row needs no conflict check (which costs a
-    # temporary table and a second copy of every descriptor), and is written as plain values.
-    actor_id = actor.pk if actor is not None else None
-    copy_rows(
-        ProductVersion,
-        ("product_id", "version", "change", "status", "descriptor", "reasons", "actor_id", "created_at"),
-        (
-            (p.pk, p.version, change, p.status, p.descriptor, list(p.status_reasons or []), actor_id, now)
-            for p in creates
-        ),
+    _first_versions_copy(
+        ((p.pk, p.version, p.status, p.descriptor, p.status_reasons) for p in creates),
+        change=change,
+        actor_id=actor.pk if actor is not None else None,
+        now=now,
     )
     copy_insert(ProductVersion, versions(updates), ignore_conflicts=ignore_conflicts)

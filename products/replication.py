@@ -97,20 +97,10 @@ def _check_product_payload(origin: str, gid: str, payload: dict) -> tuple[dict, 
     return descriptor, status
 
 
+# What a newer version of a replica rewrites.
 PRODUCT_REPLICA_FIELDS = (
     "descriptor",
-    "descriptor_version",
-    "name",
-    "provider_name",
-    "provider_uscc",
-    "product_form",
-    "industry",
-    "update_frequency",
-    "price_min",
-    "price_max",
-    "search_name",
-    "search_keywords",
-    "search_body",
+    *DESCRIPTOR_COLUMNS,
     "version",
     "status",
     "listed_at",
@@ -166,7 +156,8 @@ def product_apply_batch(
     fresh, updates, recognise = [], [], []
     now = timezone.now()
     payloads = {gid: payload for gid, _, payload in items}
-    home, replica = origin == settings.NODE_CODE, origin != settings.NODE_CODE
+    home = origin == settings.NODE_CODE
+    replica = not home
     for gid, version, (status, (listed_at, delisted_at), reasons, columns, verdict, normalized) in valid:
         product = existing.get(gid)
         descriptor = payloads[gid]["descriptor"] if normalized is None else normalized

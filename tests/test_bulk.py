@@ -196,3 +196,16 @@ def test_copy_rows_refuses_a_missing_column():
         copy_rows(
             Entry, ("origin", "seq", "record_type", "gid", "version", "body", "recorded_at"), [("x",) * 7]
         )
+
+
+def test_the_descriptor_columns_a_new_replica_is_written_with_are_those_a_descriptor_gives(
+    example_descriptor,
+):
+    """products.bulk.DESCRIPTOR_COLUMNS lists by hand the columns `descriptor_columns` derives; a column
+    added there and not here would leave new replicas without it."""
+    from products.bulk import DESCRIPTOR_COLUMNS
+    from products.replication import PRODUCT_REPLICA_FIELDS
+    from products.services import descriptor_columns
+
+    assert set(descriptor_columns(example_descriptor)) == {"descriptor", *DESCRIPTOR_COLUMNS}
+    assert set(DESCRIPTOR_COLUMNS) < set(PRODUCT_REPLICA_FIELDS)
