@@ -3,8 +3,8 @@ from django.core.exceptions import ValidationError
 
 from products.models import Product, ProductStatus
 from products.selectors import product_filter_recognised_by, product_filter_region, product_search
-from products.standards.regions import region_is_valid
-from products.standards.vocabularies import vocabulary_codes
+from standards.regions import region_is_valid
+from standards.vocabularies import vocabulary_codes
 
 
 def _choices(name: str):
@@ -66,8 +66,8 @@ def _participant_choices(terms):
 
 
 class ParticipantFilter(django_filters.FilterSet):
-    from participants import vocabularies as _vocab
     from participants.models import ParticipantStatus as _Status
+    from standards import participant_vocabularies as _vocab
 
     role = django_filters.ChoiceFilter(choices=_participant_choices(_vocab.ROLE), method="filter_role")
     region = django_filters.CharFilter(
@@ -111,8 +111,8 @@ class ParticipantFilter(django_filters.FilterSet):
 
 
 class EvaluationFilter(django_filters.FilterSet):
-    from participants import vocabularies as _vocab
     from participants.models import EvaluationStatus as _Status
+    from standards import participant_vocabularies as _vocab
 
     subject = django_filters.CharFilter(field_name="subject_id", help_text="Participant id evaluated.")
     dimension = django_filters.ChoiceFilter(choices=_participant_choices(_vocab.DIMENSION))
@@ -159,7 +159,7 @@ class DemandFilter(django_filters.FilterSet):
         return queryset.filter(product_forms__icontains=f'"{value}"')
 
     def filter_q(self, queryset, name, value):
-        from products.search import segment_query
+        from standards.segmentation import segment_query
 
         for token in segment_query(value):
             queryset = queryset.filter(search_text__contains=token)

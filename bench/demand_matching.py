@@ -11,7 +11,7 @@ full-text query's time in the same run.
    real bulk import, exactly as bench/search.py does (its `load`: providers registered first, then
    `import_stream` with two worker processes). `--reuse` keeps an already loaded database.
 2. Creates the ~30 varied Chinese demands of DEMANDS directly as `Demand` rows: each one's fields pass the
-   demand standard (`demands.standards.demand_clean`) and its `search_text` is set as replication sets it.
+   demand standard (`standards.demand.demand_clean`) and its `search_text` is set as replication sets it.
    Several origins (this node's recognitions count for its own demands only), nationwide and local
    coverage, with and without compliance requirements, short and long descriptions (up to the 24-token
    cap), and a few whose words no product uses. Then VACUUM (ANALYZE).
@@ -443,8 +443,8 @@ def make_demands(seed: int) -> list:
 
     from demands.models import Demand
     from demands.replication import search_text
-    from demands.standards import demand_clean
     from products.sample_data import make_uscc
+    from standards.demand import demand_clean
 
     rng = random.Random(seed)
     now = timezone.now()
@@ -530,7 +530,8 @@ def main() -> int:
         selective_tokens,
     )
     from products.models import Product, ProductStatus
-    from products.search import search_any, segment_query, warm_up
+    from products.search import search_any
+    from standards.segmentation import segment_query, warm_up
 
     print(f"machine: {machine()}")
     print(f"database: {url}")

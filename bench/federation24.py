@@ -171,7 +171,7 @@ def main() -> int:
     )
     parser.add_argument("--postgres", action="store_true", help="a PostgreSQL database per node")
     args = parser.parse_args()
-    with open(ROOT / "exchanges" / "data" / "exchanges.csv", encoding="utf-8") as fh:
+    with open(ROOT / "standards" / "data" / "exchanges.csv", encoding="utf-8") as fh:
         codes = [r["code"] for r in csv.DictReader(fh)]
     codes = codes[: args.nodes]
     backend = None

@@ -36,7 +36,7 @@ def main() -> int:
     from products.models import Product, ProductVersion
     from products.sample_data import descriptors
     from products.services import descriptor_columns
-    from products.standards.descriptor import descriptor_validate
+    from standards.descriptor import descriptor_validate
 
     print(f"machine: {machine()}")
     print(f"database: {url}  products: {args.count}")

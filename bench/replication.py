@@ -59,7 +59,7 @@ def main() -> int:
     from products.replication import product_payload
     from products.sample_data import descriptors
     from products.services import descriptor_columns
-    from products.standards.codes import product_code_build
+    from standards.product_code import product_code_build
 
     keys.key_generate(path=Path(settings.NODE_KEY_FILE))
     origin_key = Ed25519PrivateKey.generate()

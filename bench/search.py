@@ -93,7 +93,8 @@ def install_urlconf() -> None:
     from django.urls import clear_url_caches, include, path
 
     from products.models import Product
-    from products.search import search_apply
+    from products.search import search_match, search_rank
+    from standards.segmentation import segment_query
 
     fields = ("code", "name", "status", "version")
 
@@ -105,7 +106,8 @@ def install_urlconf() -> None:
         )
 
     def bare_search(request):
-        qs = search_apply(Product.objects.filter(status="listed"), q=request.GET.get("q", ""))
+        tokens = segment_query(request.GET.get("q", ""))
+        qs = search_rank(search_match(Product.objects.filter(status="listed"), tokens=tokens), tokens=tokens)
         page = qs.order_by("-rank", "-id").values(*fields, rank_=F("rank"))[:PAGE_SIZE]
         return JsonResponse(
             {"count": qs.count(), "results": list(page)}, json_dumps_params={"ensure_ascii": False}
@@ -158,7 +160,7 @@ def main() -> int:
     from django.test import Client
 
     from products.models import Product
-    from products.search import warm_up
+    from standards.segmentation import warm_up
 
     print(f"machine: {machine()}")
     print(f"database: {url}")

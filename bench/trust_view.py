@@ -86,8 +86,8 @@ def load(n_participants: int, n_evaluations: int, seed: int) -> dict:
     from django.utils import timezone
 
     from exchanges.models import Exchange
-    from participants import vocabularies as vocab
     from products.sample_data import COMPANY_WORDS, REGIONS, make_uscc
+    from standards import participant_vocabularies as vocab
 
     rng = random.Random(seed)
     now = timezone.now()

@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from demands.models import Demand, DemandStatus
 from products.models import Product, ProductStatus, Recognition, RecognitionStatus
-from products.search import search_any, segment_query
-from products.standards.regions import NATIONWIDE, region_contains
+from products.search import search_any
+from standards.regions import NATIONWIDE, region_contains
+from standards.segmentation import segment_query
 
 WEIGHTS: dict[str, float] = {
     "text": 0.40,

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from core.exceptions import ValidationFailed
 from demands.models import Demand, DemandStatus
-from demands.standards import demand_clean
 from federation import records
 from federation.outbox import Change
 from federation.payloads import choice_field, fields_exact, payload_error, text_field, time_field, time_text
-from participants.standards import uscc_errors
-from products.search import segment_for_index
+from standards.demand import demand_clean
+from standards.segmentation import segment_for_index
+from standards.uscc import uscc_errors
 
 DEMAND = "demand"
 DEMAND_FIELDS = frozenset(

@@ -16,10 +16,10 @@ from core.exceptions import Conflict, FieldError, Forbidden, NotFound, Validatio
 from demands.matching import demands_matched
 from demands.models import DecisionStatus, Demand, DemandResponse, DemandStatus, Notification, ResponseStatus
 from demands.replication import demand_change, search_text
-from demands.standards import demand_clean
 from federation.outbox import Change, publish
 from participants.principal import ParticipantPrincipal
 from products.models import Product, ProductStatus
+from standards.demand import demand_clean
 
 RESPONSE = "demand_response"
 DECISION = "response_decision"

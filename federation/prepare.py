@@ -217,7 +217,7 @@ def serve() -> None:
     import django
 
     django.setup()
-    from products.search import warm_up
+    from standards.segmentation import warm_up
 
     warm_up()
     _write(out, _READY)

@@ -29,7 +29,6 @@ from federation.payloads import (
     time_field,
     time_text,
 )
-from participants import vocabularies as vocab
 from participants.models import (
     Evaluation,
     EvaluationStatus,
@@ -38,8 +37,10 @@ from participants.models import (
     ParticipantStatus,
 )
 from participants.selectors import winner_pick
-from participants.standards import MAX_REASON, profile_errors, uscc_errors
-from products.standards.regions import region_is_valid
+from standards import participant_vocabularies as vocab
+from standards.participant import MAX_REASON, profile_errors
+from standards.regions import region_is_valid
+from standards.uscc import uscc_errors
 
 PARTICIPANT = "participant"
 PARTICIPANT_RECOGNITION = "participant_recognition"

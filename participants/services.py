@@ -22,7 +22,6 @@ from core.exceptions import Conflict, FieldError, Forbidden, NotFound, Validatio
 from exchanges.models import Exchange
 from federation.outbox import publish
 from participants import tokens
-from participants import vocabularies as vocab
 from participants.models import (
     Evaluation,
     EvaluationStatus,
@@ -34,7 +33,9 @@ from participants.models import (
 from participants.principal import ParticipantPrincipal
 from participants.replication import evaluation_change, participants_lock, participants_publish
 from participants.selectors import participant_get, standing_for_token, winner_pick
-from participants.standards import MAX_REASON, profile_errors, uscc_parse
+from standards import participant_vocabularies as vocab
+from standards.participant import MAX_REASON, profile_errors
+from standards.uscc import uscc_parse
 
 # Verification lifecycle at the home exchange: pending → verified ⇄ suspended; any → revoked (final).
 TRANSITIONS: dict[str, frozenset[str]] = {

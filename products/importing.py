@@ -34,10 +34,10 @@ from products.services import (
     provider_errors,
     serials_allocate,
 )
-from products.standards.codes import product_code_build
-from products.standards.compliance import compliance_evaluate
-from products.standards.descriptor import descriptor_validate
-from products.standards.naming import name_normalize
+from standards.compliance import compliance_evaluate
+from standards.descriptor import descriptor_validate
+from standards.naming import name_normalize
+from standards.product_code import product_code_build
 
 IMPORT_STATUSES = (ProductStatus.DRAFT, ProductStatus.LISTED)
 

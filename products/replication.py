@@ -34,10 +34,10 @@ from products.models import (
     Recognition,
     RecognitionStatus,
 )
-from products.standards.codes import product_code_parse
-from products.standards.compliance import compliance_evaluate
-from products.standards.descriptor import DESCRIPTOR_VERSION, descriptor_validate
-from products.standards.naming import name_check
+from standards.compliance import compliance_evaluate
+from standards.descriptor import DESCRIPTOR_VERSION, descriptor_validate
+from standards.naming import name_check
+from standards.product_code import product_code_parse
 
 PRODUCT = "product"
 RECOGNITION = "recognition"

@@ -18,95 +18,18 @@ A query is segmented with jieba's precise mode and every segment must match (AND
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 
-import rjieba
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, FloatField, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 
+from standards.segmentation import segment_for_index
+
 logger = logging.getLogger(__name__)
 
-# Tokens that carry no meaning for search: punctuation, spaces and the commonest function words.
-_SKIP = re.compile(r"^[\s\W_]+$")
-_STOPWORDS = frozenset(
-    [
-        "的",
-        "了",
-        "和",
-        "与",
-        "及",
-        "或",
-        "在",
-        "是",
-        "为",
-        "对",
-        "等",
-        "之",
-        "其",
-        "以",
-        "于",
-        "由",
-        "从",
-        "把",
-        "被",
-        "个",
-        "这",
-        "那",
-        "有",
-        "a",
-        "an",
-        "the",
-        "of",
-        "and",
-        "or",
-    ]
-)
-MAX_QUERY_TOKENS = 12
-
 FTS_TABLE = "products_product_fts"
-
-
-def warm_up() -> None:
-    """Load the dictionary now instead of in the first request that needs it."""
-    rjieba.cut("预热")
-
-
-def _keep(token: str) -> bool:
-    return bool(token) and not _SKIP.match(token) and token not in _STOPWORDS
-
-
-# Token as segmented -> the indexed form ("" when dropped). Filtering a token costs twice the segmentation
-# itself; a catalogue's vocabulary repeats, so an import or a feed page mostly hits this cache.
-_INDEX_FORMS: dict[str, str] = {}
-_INDEX_FORMS_MAX = 200_000
-
-
-def segment_for_index(text: str) -> str:
-    forms = _INDEX_FORMS
-    kept = []
-    for token in rjieba.cut_for_search(text, True):
-        form = forms.get(token)
-        if form is None:
-            form = token.strip().lower()
-            if not _keep(form):
-                form = ""
-            if len(forms) < _INDEX_FORMS_MAX:
-                forms[token] = form
-        if form:
-            kept.append(form)
-    return " ".join(kept)
-
-
-def segment_query(text: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for token in rjieba.cut(text, True):
-        token = token.strip().lower()
-        if _keep(token):
-            seen.setdefault(token, None)
-    return list(seen)[:MAX_QUERY_TOKENS]
 
 
 def search_columns(descriptor: dict) -> dict[str, str]:
@@ -221,12 +144,6 @@ def search_any(
         condition, _, params = _sql(queryset, match_tokens, any_token=True)
         queryset = queryset.filter(RawSQL(condition, params, output_field=BooleanField()))
     return queryset.annotate(rank=RawSQL(rank, rank_params, output_field=FloatField()))
-
-
-def search_apply(queryset: QuerySet, *, q: str) -> QuerySet:
-    """Restrict `queryset` to products matching `q`, annotated with `rank` (higher is better)."""
-    tokens = segment_query(q)
-    return search_rank(search_match(queryset, tokens=tokens), tokens=tokens)
 
 
 # --- Index installation -------------------------------------------------------------------------------------

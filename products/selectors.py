@@ -10,8 +10,9 @@ from accounts.models import User
 from participants.principal import ParticipantPrincipal
 from products import lifecycle
 from products.models import Product, ProductRegion, ProductVersion, Recognition, RecognitionStatus
-from products.search import search_rank, search_window, segment_query
-from products.standards.regions import region_province
+from products.search import search_rank, search_window
+from standards.regions import region_province
+from standards.segmentation import segment_query
 
 NATIONWIDE = "100000"
 

@@ -24,10 +24,10 @@ from products import lifecycle
 from products.models import CodeCounter, Product, ProductRegion, ProductStatus, ProductVersion
 from products.replication import products_publish
 from products.search import search_columns
-from products.standards.codes import product_code_build
-from products.standards.compliance import Finding, compliance_evaluate
-from products.standards.descriptor import descriptor_validate
-from products.standards.naming import name_check, name_normalize
+from standards.compliance import Finding, compliance_evaluate
+from standards.descriptor import descriptor_validate
+from standards.naming import name_check, name_normalize
+from standards.product_code import product_code_build
 
 Change = ProductVersion.Change
 logger = logging.getLogger(__name__)

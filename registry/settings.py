@@ -63,7 +63,7 @@ def _rate(name: str, default: str) -> str:
 REGISTRY_ENV = _choice("REGISTRY_ENV", "development", ("development", "production"))
 PRODUCTION = REGISTRY_ENV == "production"
 
-with (BASE_DIR / "exchanges" / "data" / "exchanges.csv").open(encoding="utf-8") as fh:
+with (BASE_DIR / "standards" / "data" / "exchanges.csv").open(encoding="utf-8") as fh:
     MEMBER_EXCHANGE_CODES = tuple(row["code"] for row in csv.DictReader(fh))
 
 NODE_CODE = env.str("NODE_CODE", default="SHDEX").strip().upper()

@@ -22,7 +22,7 @@ from federation.models import Entry, QuarantinedEntry, SyncState
 from federation.services import apply_page, peer_add
 from products.models import Product, Recognition
 from products.sample_data import descriptors
-from products.standards.codes import product_code_build
+from standards.product_code import product_code_build
 from tests.conftest import EXAMPLE_DESCRIPTOR
 
 pytestmark = pytest.mark.django_db

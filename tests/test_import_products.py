@@ -80,7 +80,7 @@ def test_duplicate_names_within_one_file_and_against_stored_products(tmp_path):
 
 
 def test_imported_products_are_searchable_and_have_valid_codes(tmp_path, anon):
-    from products.standards.codes import product_code_is_valid
+    from standards.product_code import product_code_is_valid
 
     d = random_descriptor(
         name="上海市港口集装箱吞吐量数据集",

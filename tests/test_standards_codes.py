@@ -8,7 +8,7 @@ import string
 import pytest
 
 from core.exceptions import ValidationFailed
-from products.standards.codes import (
+from standards.product_code import (
     ProductCode,
     product_code_build,
     product_code_is_valid,

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from products.standards.compliance import (
+from standards.compliance import (
     COMPLIANCE_RULES,
     compliance_evaluate,
     compliance_is_blocked,
     compliance_rules_as_json,
 )
-from products.standards.descriptor import descriptor_validate
+from standards.descriptor import descriptor_validate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs/examples/product-descriptor.json"
 

@@ -14,14 +14,14 @@ import pytest
 from stdnum.cn import uscc
 
 from core.exceptions import ValidationFailed
-from products.standards.descriptor import (
+from standards.descriptor import (
     DESCRIPTOR_VERSION,
     descriptor_json_schema,
     descriptor_validate,
 )
-from products.standards.regions import region_get, region_is_valid, region_names_for_prefix, region_province
-from products.standards.uscc import uscc_is_valid
-from products.standards.vocabularies import (
+from standards.regions import region_get, region_is_valid, region_names_for_prefix, region_province
+from standards.uscc import uscc_is_valid
+from standards.vocabularies import (
     VOCABULARIES,
     vocabularies_as_json,
     vocabulary_codes,
@@ -271,7 +271,7 @@ def test_fast_uscc_check_agrees_with_stdnum():
 def _full_check(value: str) -> bool:
     from stdnum.exceptions import ValidationError
 
-    from products.standards.uscc import uscc_validate
+    from standards.uscc import uscc_validate
 
     try:
         uscc_validate(value)

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from core.exceptions import ValidationFailed
-from products.standards.naming import (
+from standards.naming import (
     FORBIDDEN_TERMS,
     FORM_WORDS,
     name_check,
     name_normalize,
     naming_rules_as_json,
 )
-from products.standards.vocabularies import vocabulary_codes
+from standards.vocabularies import vocabulary_codes
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs/examples/product-descriptor.json"
 

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from api.serializers.base import StrictSerializer
 from demands.models import Demand, DemandResponse, Notification, WebhookDelivery, WebhookSubscription
-from demands.standards import COMPLIANCE_REQUIREMENTS
+from standards.demand import COMPLIANCE_REQUIREMENTS
 
 
 class TemporalSerializer(serializers.Serializer):

@@ -2,8 +2,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.base import StrictSerializer
-from participants import vocabularies as vocab
 from participants.models import Evaluation, Participant, ParticipantRecognition, ParticipantStatus
+from standards import participant_vocabularies as vocab
 
 
 def _codes(terms):

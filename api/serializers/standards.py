@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from api.serializers.base import StrictSerializer
 from api.serializers.products import DescriptorField, FindingSerializer
-from products.standards.vocabularies import vocabulary_codes
+from standards.vocabularies import vocabulary_codes
 
 
 class NamingCheckRequestSerializer(StrictSerializer):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.selectors import database_ok, heartbeat_last
-from products.standards.descriptor import DESCRIPTOR_VERSION
+from standards.descriptor import DESCRIPTOR_VERSION
 
 WORKER_STALE_AFTER = timedelta(seconds=60)
 

@@ -15,11 +15,11 @@ from api.serializers.standards import (
 from api.views.common import errors
 from core.exceptions import ValidationFailed
 from products.services import descriptor_accept, findings_as_json, taken_names
-from products.standards.codes import product_code_build, product_code_parse
-from products.standards.compliance import compliance_evaluate
-from products.standards.descriptor import descriptor_json_schema
-from products.standards.naming import name_check
-from products.standards.vocabularies import vocabularies_as_json
+from standards.compliance import compliance_evaluate
+from standards.descriptor import descriptor_json_schema
+from standards.naming import name_check
+from standards.product_code import product_code_build, product_code_parse
+from standards.vocabularies import vocabularies_as_json
 
 TAG = ["standards"]
 
@@ -58,7 +58,7 @@ class ParticipantVocabulariesView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        from participants.vocabularies import as_json
+        from standards.participant_vocabularies import as_json
 
         return Response(as_json())
 

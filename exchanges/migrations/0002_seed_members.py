@@ -1,11 +1,11 @@
-"""Seed the 24 signatories of the initiative from exchanges/data/exchanges.csv (a copy of shared/data)."""
+"""Seed the 24 signatories of the initiative from standards/data/exchanges.csv (a copy of shared/data)."""
 
 import csv
 from pathlib import Path
 
 from django.db import migrations
 
-CSV_PATH = Path(__file__).resolve().parent.parent / "data" / "exchanges.csv"
+CSV_PATH = Path(__file__).resolve().parents[2] / "standards" / "data" / "exchanges.csv"
 
 
 def seed(apps, schema_editor):

@@ -3,7 +3,7 @@ evaluation dimensions and the grade scale. Codes travel between nodes; labels ma
 
 from __future__ import annotations
 
-from products.standards.vocabularies import Term
+from standards.vocabularies import Term
 
 
 def _terms(*rows: tuple[str, str, str]) -> tuple[Term, ...]:

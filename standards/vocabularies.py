@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from products.standards.regions import regions_all
+from standards.regions import regions_all
 
 VOCABULARIES_VERSION = "1.0"
 

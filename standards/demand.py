@@ -9,10 +9,10 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from core.exceptions import FieldError, ValidationFailed
-from exchanges.models import Exchange
-from products.standards.naming import _forbidden_spans
-from products.standards.regions import region_is_valid
-from products.standards.vocabularies import vocabulary_codes
+from standards.members import member_codes
+from standards.naming import forbidden_spans
+from standards.regions import region_is_valid
+from standards.vocabularies import vocabulary_codes
 
 TITLE_MIN, TITLE_MAX = 4, 80
 DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
@@ -94,7 +94,7 @@ def title_errors(title: str, field: str = "title") -> list[FieldError]:
                 f"{TITLE_MIN} to {TITLE_MAX} characters",
             )
         ]
-    spans = _forbidden_spans(unicodedata.normalize("NFKC", title).upper())
+    spans = forbidden_spans(unicodedata.normalize("NFKC", title).upper())
     if spans:
         terms = "、".join(dict.fromkeys(s[2] for s in spans))
         return [
@@ -220,7 +220,7 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
     clean["reach"], e = _codes_list(
         reach,
         "reach",
-        frozenset(Exchange.objects.values_list("code", flat=True)) if reach_known else frozenset(reach or []),
+        member_codes() if reach_known else frozenset(reach or []),
         required=False,
         limit=24,
     )

@@ -23,13 +23,12 @@ from typing import Any
 import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
-from stdnum import exceptions as stdnum_errors
 
 from core.exceptions import FieldError, ValidationFailed
-from products.standards.regions import region_is_valid
-from products.standards.uscc import PATTERN as USCC_PATTERN
-from products.standards.uscc import uscc_compact, uscc_is_valid, uscc_validate
-from products.standards.vocabularies import VOCABULARIES, Term
+from standards.regions import region_is_valid
+from standards.uscc import PATTERN as USCC_PATTERN
+from standards.uscc import uscc_compact, uscc_format_errors
+from standards.vocabularies import VOCABULARIES, Term
 
 logger = logging.getLogger(__name__)
 
@@ -484,27 +483,7 @@ _USCC_RE = re.compile(USCC_PATTERN)
 
 
 def _uscc_errors(value: str) -> list[FieldError]:
-    path = "provider.uscc"
-    if uscc_is_valid(value):
-        return []
-    try:
-        uscc_validate(value)
-    except stdnum_errors.InvalidLength:
-        return [_error(path, "uscc.length", "统一社会信用代码应为18位", "the USCC must have 18 characters")]
-    except stdnum_errors.InvalidChecksum:
-        return [
-            _error(path, "uscc.checksum", "统一社会信用代码校验位错误", "the USCC check character is wrong")
-        ]
-    except stdnum_errors.ValidationError:
-        pass  # InvalidFormat
-    return [
-        _error(
-            path,
-            "uscc.format",
-            "统一社会信用代码含有不允许的字符（首位为数字或A、N、Y，2–8位为数字，其余不含I、O、Z、S、V）",
-            "the USCC has characters it may not have (digit or A/N/Y, 7 digits, then no I, O, Z, S, V)",
-        )
-    ]
+    return uscc_format_errors(value, "provider.uscc")[1]
 
 
 def _date(value: object) -> dt.date | None:

@@ -1,83 +1,19 @@
-"""The participant standard's rules: the Unified Social Credit Code (GB 32100-2015) and the registration
-fields. Used for registrations made here and for registrations that arrive from peers (untrusted input)."""
+"""The participant standard's rules: the public fields of a registration (its profile). Used for
+registrations made here and for registrations that arrive from peers (untrusted input); the USCC itself is
+checked by `standards.uscc`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from stdnum import exceptions as stdnum_errors
-
-from core.exceptions import FieldError, ValidationFailed
-from participants import vocabularies as vocab
-from products.standards.regions import region_is_valid
-from products.standards.uscc import uscc_validate
+from core.exceptions import FieldError
+from standards import participant_vocabularies as vocab
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
 MAX_REASON = 500
 
 
-@dataclass(frozen=True)
-class Uscc:
-    code: str  # normalised: upper case, no spaces or dashes
-    region: str  # the GB/T 2260 code of its characters 3–8
-
-
 def _error(field: str, code: str, zh: str, en: str) -> FieldError:
     return FieldError(field, code, zh, en)
-
-
-def uscc_errors(value: object, field: str = "uscc") -> tuple[Uscc | None, list[FieldError]]:
-    """Check a USCC: length, alphabet, check character (python-stdnum; products/standards/uscc.py), then
-    structure: a registration authority code that is not 0 and a region part that is a GB/T 2260 code."""
-    if not isinstance(value, str):
-        return None, [_error(field, "type", "必须是字符串", "Must be a string")]
-    try:
-        code = uscc_validate(value)
-    except stdnum_errors.InvalidLength:
-        return None, [
-            _error(field, "uscc.length", "统一社会信用代码应为18位", "The USCC must have 18 characters")
-        ]
-    except stdnum_errors.InvalidChecksum:
-        return None, [
-            _error(field, "uscc.checksum", "统一社会信用代码校验位错误", "The USCC check character is wrong")
-        ]
-    except stdnum_errors.ValidationError:
-        return None, [
-            _error(
-                field,
-                "uscc.format",
-                "统一社会信用代码含有不允许的字符（首位为数字或A、N、Y，2–8位为数字，其余不含I、O、Z、S、V）",
-                "The USCC has characters it may not have (digit or A/N/Y, 7 digits, then no I, O, Z, S, V)",
-            )
-        ]
-    if code[0] == "0":
-        return None, [
-            _error(
-                field,
-                "uscc.authority",
-                "登记管理部门代码无效",
-                "The registration authority code 0 is not assigned",
-            )
-        ]
-    region = code[2:8]
-    if not region_is_valid(region):
-        return None, [
-            _error(
-                field,
-                "uscc.region",
-                f"统一社会信用代码中的行政区划码 {region} 不是有效的 GB/T 2260 代码",
-                f"The region part {region} of the USCC is not a GB/T 2260 code",
-            )
-        ]
-    return Uscc(code=code, region=region), []
-
-
-def uscc_parse(value: object, field: str = "uscc") -> Uscc:
-    parsed, errors = uscc_errors(value, field)
-    if errors:
-        raise ValidationFailed(errors)
-    return parsed
 
 
 def _choices(value: object, field: str, allowed: frozenset[str], *, required: bool) -> tuple[list, list]:

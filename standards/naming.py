@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.exceptions import FieldError, ValidationFailed
-from products.standards.regions import (
+from standards.regions import (
     NATIONWIDE,
     region_ancestors,
     region_contains,
@@ -24,7 +24,7 @@ from products.standards.regions import (
     region_is_valid,
     region_match_prefix,
 )
-from products.standards.vocabularies import vocabulary_codes
+from standards.vocabularies import vocabulary_codes
 
 NAMING_RULES_VERSION = "1.0"
 MIN_LENGTH, MAX_LENGTH = 6, 40
@@ -150,7 +150,7 @@ def _is_allowed(char: str) -> bool:
     return _is_cjk(char) or (char.isascii() and char.isalnum()) or char in _PUNCTUATION
 
 
-def _forbidden_spans(text: str) -> list[tuple[int, int, str]]:
+def forbidden_spans(text: str) -> list[tuple[int, int, str]]:
     masked = _EXEMPT_RE.sub(lambda m: "\0" * len(m.group()), text)
     return [(m.start(), m.end(), m.group()) for m in _FORBIDDEN_RE.finditer(masked)]
 
@@ -267,7 +267,7 @@ def _violations(
             )
         )
     text = unicodedata.normalize("NFKC", stripped)
-    for term in dict.fromkeys(term for _, _, term in _forbidden_spans(text)):
+    for term in dict.fromkeys(term for _, _, term in forbidden_spans(text)):
         found.append(
             _violation(
                 "naming.forbidden_term",
@@ -353,7 +353,7 @@ def _suggest(
 ) -> str | None:
     text = unicodedata.normalize("NFKC", name.strip())[: _ANALYSIS_LIMIT * 2]
     for _ in range(5):  # removing one term can join two halves into another
-        spans = _forbidden_spans(text)
+        spans = forbidden_spans(text)
         if not spans:
             break
         for start, end, _term in reversed(spans):
