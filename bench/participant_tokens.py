@@ -8,7 +8,7 @@ The database is `registry_bench_participant_tokens` (bench/common.py), recreated
 Target (the issue): verifying a participant token at a non-home node, at least 5,000 verifications/s on one
 core, beside the raw Ed25519 verify rate.
 
-This node is SHDEX. BJIDX is a peer (`federation.services.peer_add`) with its own Ed25519 key; its tokens are
+This node is SHDEX. BJIDX is a peer (`federation.peers.peer_add`) with its own Ed25519 key; its tokens are
 signed here with PyJWT exactly as `participants.tokens.access_token_issue` signs them at BJIDX (EdDSA,
 header kid BJIDX and typ participant+jwt, claims iss/sub/pid/roles/iat/exp/jti), each with its own `jti` and
 user, so no two tokens are alike; every round uses fresh ones. Measured in one process and one thread, the
@@ -88,7 +88,7 @@ def main() -> int:
     from rest_framework.request import Request
 
     from federation import keys
-    from federation.services import peer_add
+    from federation.peers import peer_add
     from participants import tokens
     from participants.authentication import ParticipantTokenAuthentication
     from participants.models import Participant, ParticipantStatus

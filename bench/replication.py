@@ -8,7 +8,7 @@ home exchange's recognition entry; (2) another exchange's log (GYBDX) holding it
 products — at network scale most records are recognitions (every exchange records one per product).
 
 The entries are produced the way an origin produces them (canonical JSON of the envelope, Ed25519-signed
-with the origin's key) and applied by the pull's own loop (`federation.services.pages_apply`, pages served
+with the origin's key) and applied by the pull's own loop (`federation.pull.pages_apply`, pages served
 from memory instead of a peer's web server), page by page: envelope checks, signature verification (the next
 page's in the fetch thread while one is applied, as in a pull), the full descriptor standard, upsert,
 version history, this node's recognition (evaluated and published to its own log), and storage of the entry
@@ -54,7 +54,8 @@ def main() -> int:
 
     from federation import keys
     from federation.envelope import canonical
-    from federation.services import pages_apply, peer_add
+    from federation.peers import peer_add
+    from federation.pull import pages_apply
     from products.models import Product
     from products.replication import product_payload
     from products.sample_data import descriptors

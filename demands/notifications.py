@@ -16,20 +16,24 @@ import json
 import logging
 import socket
 import time
-from datetime import timedelta
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
+from core.jobs import LeasedJobs
+from core.queue import enqueue_on_commit
 from demands.models import Demand, DemandResponse, Notification, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
+DELIVERY_LEASE = 60  # seconds
+JOBS = LeasedJobs(
+    WebhookDelivery, waiting=WebhookDelivery.State.PENDING, working=WebhookDelivery.State.SENDING
+)
 TIMEOUT = 5.0
 # No proxies from the environment: the address checked is the address connected to (federation's session
 # does the same). A delivery connects to the very address `url_check` vetted (`_post`), so a host whose DNS
@@ -89,14 +93,8 @@ def notify(*, participant_id: str, kind: str, demand: Demand, payload: dict, sub
             )
     except IntegrityError:
         return 0  # already notified of this version
-    transaction.on_commit(_deliver_soon)
+    enqueue_on_commit("demands.tasks.deliver_webhooks")
     return 1
-
-
-def _deliver_soon() -> None:
-    from demands.tasks import deliver_webhooks
-
-    deliver_webhooks.delay()
 
 
 def responders_here(demand: Demand) -> list[str]:
@@ -173,34 +171,16 @@ def _body(notification: Notification) -> bytes:
     ).encode("utf-8")
 
 
-def _claim(delivery_id: int) -> bool:
-    now = timezone.now()
-    return bool(
-        WebhookDelivery.objects.filter(pk=delivery_id)
-        .filter(
-            Q(state=WebhookDelivery.State.PENDING)
-            | Q(state=WebhookDelivery.State.SENDING, lease_until__lt=now)
-        )
-        .update(state=WebhookDelivery.State.SENDING, lease_until=now + timedelta(seconds=60))
-    )
-
-
 def deliveries_send(*, limit: int = 100) -> int:
     """Send due deliveries; returns how many were delivered."""
-    from federation.services import backoff
-
-    now = timezone.now()
     due = list(
         WebhookDelivery.objects.select_related("notification", "subscription")
-        .filter(
-            Q(state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now)
-            | Q(state=WebhookDelivery.State.SENDING, lease_until__lt=now)
-        )
+        .filter(JOBS.due())
         .order_by("next_attempt_at")[:limit]
     )
     delivered = 0
     for delivery in due:
-        if not _claim(delivery.pk):
+        if not JOBS.claim(delivery.pk, lease=DELIVERY_LEASE):
             continue
         subscription = delivery.subscription
         body = _body(delivery.notification)
@@ -242,14 +222,13 @@ def deliveries_send(*, limit: int = 100) -> int:
             )
             delivered += 1
             continue
-        final = attempts >= MAX_ATTEMPTS or permanent
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            state=WebhookDelivery.State.FAILED if final else WebhookDelivery.State.PENDING,
+        JOBS.retry(
+            delivery.pk,
             attempts=attempts,
+            error=error,
+            final=attempts >= MAX_ATTEMPTS or permanent,
+            final_state=WebhookDelivery.State.FAILED,
             last_status=status_code,
-            last_error=error,
-            next_attempt_at=timezone.now() + backoff(attempts),
-            lease_until=None,
         )
         logger.warning(
             "webhook delivery %s to %s failed (attempt %s): %s",

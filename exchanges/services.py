@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from exchanges.models import Exchange
 
 
@@ -8,3 +10,12 @@ def exchange_mark_node(*, exchange: Exchange, node_url: str) -> Exchange:
         exchange.node_url = node_url
         exchange.save(update_fields=["runs_node", "node_url"])
     return exchange
+
+
+def exchange_node_set(*, code: str, node_url: str) -> None:
+    """Record where `code`'s node runs (`node_url` empty: it runs none known to this node)."""
+    Exchange.objects.filter(pk=code).update(runs_node=bool(node_url), node_url=node_url)
+
+
+def this_exchange_runs_node() -> None:
+    exchange_node_set(code=settings.NODE_CODE, node_url=settings.NODE_PUBLIC_URL)

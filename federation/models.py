@@ -1,7 +1,8 @@
 """Federation state, all as database rows: peers, the signed change log, sync cursors, wake-up deliveries."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
 
 from core.fields import LargeTextField
 
@@ -207,3 +208,8 @@ class PrivateFetch(models.Model):
 
     def __str__(self) -> str:
         return f"fetch {self.origin} {self.record_type} {self.gid} v{self.version} {self.state}"
+
+
+def at_least(field: str, value: int) -> Greatest:
+    """`field` raised to `value` if it is lower, in one UPDATE (never lowered by a late writer)."""
+    return Greatest(F(field), value)

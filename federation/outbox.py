@@ -11,8 +11,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.bulk import copy_rows
+from core.queue import enqueue_on_commit
 from federation.envelope import EnvelopeSigner, envelope_body
 from federation.models import ENTRY_COLUMNS, Entry, OriginCounter, PrivateEntry
+from federation.private import SEALED, sealed_stub
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,8 @@ class Publication:
         copy_rows(Entry, ENTRY_COLUMNS, entries)
         self.signed = []
 
-        def wake():
-            from federation.tasks import wake_peers
-
-            wake_peers.delay(origin, last)
-
         if self.wake:
-            transaction.on_commit(wake)
+            enqueue_on_commit("federation.tasks.wake_peers", origin, last)
         return last
 
 
@@ -126,8 +123,6 @@ def publish_begin(changes: list[Change]) -> Publication:
         seq = first + offset
         record_type, gid, payload = change.record_type, change.gid, change.payload
         if change.audience:
-            from federation.private import SEALED, sealed_stub
-
             body = envelope_body(
                 origin=origin,
                 seq=seq,

@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import FieldError, ValidationFailed
+from core.jobs import LeasedJobs
+from core.queue import enqueue_on_commit
 from core.text import storable
 from federation import records
 from federation.envelope import EnvelopeError, envelope_check, is_exchange_code
@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 SEALED = "sealed"
 PRIVATE_PATH = "/federation/v1/private/{origin}/{record_type}/{gid}/"
 _TYPE = re.compile(r"^[a-z_]{1,32}$")
+JOBS = LeasedJobs(PrivateFetch, waiting=PrivateFetch.State.PENDING, working=PrivateFetch.State.RUNNING)
+FETCH_LEASE = 60  # seconds
 
 
 def sealed_stub(record_type: str, gid: str, audience) -> tuple[str, dict]:
@@ -100,14 +102,8 @@ def sealed_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repai
                 next_attempt_at=now,
             )
     if due:
-        transaction.on_commit(_fetch_soon)
+        enqueue_on_commit("federation.tasks.fetch_private")
     return errors
-
-
-def _fetch_soon() -> None:
-    from federation.tasks import fetch_private
-
-    fetch_private.delay()
 
 
 def sealed_live(origin: str):
@@ -128,17 +124,6 @@ def private_for(*, peer: str, origin: str, record_type: str, gid: str) -> Privat
 
 
 # --- Fetching -----------------------------------------------------------------------------------------------
-def _claim(fetch_id: int) -> bool:
-    now = timezone.now()
-    return bool(
-        PrivateFetch.objects.filter(pk=fetch_id)
-        .filter(
-            Q(state=PrivateFetch.State.PENDING) | Q(state=PrivateFetch.State.RUNNING, lease_until__lt=now)
-        )
-        .update(state=PrivateFetch.State.RUNNING, lease_until=now + timedelta(seconds=60))
-    )
-
-
 def _sources(fetch: PrivateFetch) -> list[Peer]:
     """The origin first, then the other nodes of the audience (they hold it once they fetched it)."""
     codes = [fetch.origin] + [c for c in fetch.audience if c not in {fetch.origin, settings.NODE_CODE}]
@@ -185,11 +170,7 @@ def _apply_full(fetch: PrivateFetch, item) -> bool:
 
 
 def _due_fetches():
-    now = timezone.now()
-    return PrivateFetch.objects.filter(
-        Q(state=PrivateFetch.State.PENDING, next_attempt_at__lte=now)
-        | Q(state=PrivateFetch.State.RUNNING, lease_until__lt=now)
-    )
+    return PrivateFetch.objects.filter(JOBS.due())
 
 
 def private_fetches_waiting() -> bool:
@@ -199,12 +180,10 @@ def private_fetches_waiting() -> bool:
 
 def private_fetch_due(*, limit: int = 100) -> int:
     """Fetch the private records this node lacks; returns how many were applied."""
-    from federation.services import backoff
-
     due = list(_due_fetches().order_by("next_attempt_at")[:limit])
     applied = 0
     for fetch in due:
-        if not _claim(fetch.pk):
+        if not JOBS.claim(fetch.pk, lease=FETCH_LEASE):
             continue
         errors = []
         done = False
@@ -225,14 +204,8 @@ def private_fetch_due(*, limit: int = 100) -> int:
                 applied += 1
                 break
         if not done:
-            attempts = fetch.attempts + 1
-            PrivateFetch.objects.filter(pk=fetch.pk).update(
-                state=PrivateFetch.State.PENDING,
-                attempts=attempts,
-                next_attempt_at=timezone.now() + backoff(attempts),
-                lease_until=None,
-                last_error=storable("; ".join(errors) or "no audience node is a peer")[:2000],
-            )
+            error = storable("; ".join(errors) or "no audience node is a peer")
+            JOBS.retry(fetch.pk, attempts=fetch.attempts + 1, error=error)
             logger.warning(
                 "private fetch %s %s %s failed: %s", fetch.origin, fetch.record_type, fetch.gid, errors
             )

@@ -1,47 +1,47 @@
 """Thin Celery tasks: each calls a service. All are idempotent and safe to run twice or concurrently."""
 
 from celery import shared_task
+from django.conf import settings
 
-from federation import services
+from federation.outbox import wake_started
+from federation.private import private_fetch_due, private_fetches_waiting
+from federation.pull import pull_enqueue, pulls_due
+from federation.pull import pull_origin as pull_origin_now
+from federation.repair import anti_entropy_check
 from federation.selectors import peers_enabled
+from federation.wakeups import wakeups_deliver, wakeups_enqueue
 
 
 @shared_task(name="federation.tasks.wake_peers", ignore_result=True)
 def wake_peers(origin: str, seq: int) -> None:
-    from federation.outbox import wake_started
-
     # The head now, not the one of the commit that queued this task: later commits rely on it.
     seq = max(seq, wake_started(origin))
-    services.wakeups_enqueue(origin=origin, seq=seq)
-    services.wakeups_deliver()
+    wakeups_enqueue(origin=origin, seq=seq)
+    wakeups_deliver()
 
 
 @shared_task(name="federation.tasks.deliver_wakeups", ignore_result=True)
 def deliver_wakeups() -> None:
-    services.wakeups_deliver()
+    wakeups_deliver()
 
 
 @shared_task(name="federation.tasks.pull_origin", ignore_result=True)
 def pull_origin(origin: str) -> None:
-    services.pull_origin(origin=origin)
+    pull_origin_now(origin=origin)
 
 
 @shared_task(name="federation.tasks.sync_tick", ignore_result=True)
 def sync_tick() -> None:
     """Beat: retry wake-ups and queue the pulls that are due, so a lost wake-up costs latency, never data."""
-    from federation.private import private_fetches_waiting
-
-    services.wakeups_deliver()
+    wakeups_deliver()
     if private_fetches_waiting():  # private records whose fetch failed are retried here, backed off
         fetch_private.delay()
-    for origin in services.pulls_due():
-        services.pull_enqueue(origin)
+    for origin in pulls_due():
+        pull_enqueue(origin)
 
 
 @shared_task(name="federation.tasks.fetch_private", ignore_result=True)
 def fetch_private() -> None:
-    from federation.private import private_fetch_due
-
     private_fetch_due()
 
 
@@ -49,8 +49,6 @@ def fetch_private() -> None:
 def anti_entropy() -> None:
     """Beat: one check per peer, spread over the interval. A round against 23 peers in one task held the
     worker for a minute, and the pulls and demand matches queued behind it waited as long."""
-    from django.conf import settings
-
     codes = list(peers_enabled().order_by("exchange_id").values_list("exchange_id", flat=True))
     spread = settings.FEDERATION["ANTI_ENTROPY_INTERVAL"] / max(len(codes), 1)
     for i, code in enumerate(codes):
@@ -61,4 +59,4 @@ def anti_entropy() -> None:
 def anti_entropy_peer(code: str) -> None:
     peer = peers_enabled().filter(exchange_id=code).first()
     if peer is not None:
-        services.anti_entropy_check(peer=peer)
+        anti_entropy_check(peer=peer)

@@ -119,6 +119,9 @@ else:
     SECRET_KEY = env.str("SECRET_KEY", default="development-only-not-secret-" + NODE_CODE)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+# Every job that retries (pulls, wake-ups, private fetches, webhook deliveries) backs off at most this long.
+JOBS_MAX_BACKOFF = FEDERATION["MAX_BACKOFF"]
+
 if FEDERATION["PAGE_SIZE"] > 1000:
     _fail(
         "FEDERATION_PAGE_SIZE",

@@ -10,8 +10,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db.models import F
 
 from federation import selectors, tasks
+from federation.peers import peer_add
+from federation.repair import anti_entropy_check
 from federation.selectors import digests
-from federation.services import anti_entropy_check, peer_add
 from products.models import Product, ProductStatus
 from tests.factories import make_product, random_descriptor, register_provider
 from tests.loopback import serve

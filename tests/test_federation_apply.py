@@ -1,4 +1,4 @@
-"""Applying a peer's feed page (federation.services.apply_page): data from a peer is untrusted input.
+"""Applying a peer's feed page (federation.apply.apply_page): data from a peer is untrusted input.
 
 Entries are built here as an origin builds them (RFC 8785 canonical JSON, signed with BJIDX's Ed25519 key,
 generated for the test): valid ones apply, forged, tampered, schema-breaking, unknown-type, wrong-origin and
@@ -16,10 +16,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from federation.apply import apply_page
 from federation.envelope import EnvelopeError, canonical
 from federation.http import PeerError
 from federation.models import Entry, QuarantinedEntry, SyncState
-from federation.services import apply_page, peer_add
+from federation.peers import peer_add
 from products.models import Product, Recognition
 from products.sample_data import descriptors
 from standards.product_code import product_code_build

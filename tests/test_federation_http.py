@@ -10,7 +10,7 @@ from http_message_signatures import HTTPMessageSigner, algorithms
 
 from federation import keys
 from federation.models import OriginCounter, Peer, SyncState
-from federation.services import peer_add
+from federation.peers import peer_add
 from federation.signatures import COMPONENTS, TAG, Message, _OwnKey, sign_request
 from products.models import ProductStatus
 from tests.factories import make_product, random_descriptor, register_provider

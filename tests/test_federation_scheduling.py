@@ -16,8 +16,10 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
+from federation.apply import apply_page
 from federation.models import SyncState
-from federation.services import apply_page, peer_add, pull_enqueue, pulls_due, wake_receive
+from federation.peers import peer_add
+from federation.pull import pull_enqueue, pulls_due, wake_receive
 from federation.tasks import sync_tick
 from tests.loopback import serve
 from tests.test_federation_apply import ORIGIN, _public_b64, code, item, product, samples
@@ -53,7 +55,7 @@ def test_a_pull_is_queued_once_until_it_starts(origin_key, django_capture_on_com
 
 
 def test_a_started_pull_lets_the_next_wake_up_queue_another(origin_key, django_capture_on_commit_callbacks):
-    from federation.services import pull_origin
+    from federation.pull import pull_origin
 
     pull_enqueue(ORIGIN)
     # The peer (http://127.0.0.1:9) refuses the connection: the pull fails, but it started.
@@ -86,7 +88,7 @@ def test_periodic_ticks_pull_only_what_is_due(origin_key, django_capture_on_comm
         sync_tick()
         sync_tick()
         sync_tick()
-    pulls = [c for c in sent if "pull" in getattr(c, "__qualname__", "")]
+    pulls = [c for c in sent if getattr(c, "name", "") == "federation.tasks.pull_origin"]
     assert len(pulls) == 1
 
 
@@ -132,7 +134,7 @@ class _SlowPeer(BaseHTTPRequestHandler):
 
 def test_wake_ups_go_to_several_peers_at_once_and_each_outcome_is_recorded(db):
     from federation.models import Peer, Wakeup
-    from federation.services import wakeups_deliver, wakeups_enqueue
+    from federation.wakeups import wakeups_deliver, wakeups_enqueue
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowPeer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -186,12 +188,12 @@ def feed_source(origin_key):
 
 
 def test_the_next_page_is_fetched_while_one_is_applied_and_nothing_is_skipped(origin_key, feed_source):
-    from federation.services import _pull_from
+    from federation.pull import pull_from
 
     docs = samples(5, seed=31)
     entries = [item(origin_key, seq=i, gid=code(i), payload=product(i, docs[i - 1])) for i in range(1, 6)]
     _Feed.pages = {0: entries[:2], 2: entries[2:4], 4: entries[4:], 5: []}
-    assert _pull_from(feed_source, ORIGIN) == 5
+    assert pull_from(feed_source, ORIGIN) == 5
     assert SyncState.objects.get(pk=ORIGIN).cursor == 5
     assert _Feed.asked == [0, 2, 4, 5]  # each page asked for once, the next one while this one applied
 
@@ -202,13 +204,13 @@ def test_a_page_whose_last_entry_does_not_verify_is_fetched_again_from_the_appli
     """A relay serves [1, 2, forged 50]: the page fetched ahead from 50 is dropped and the pull goes on from
     2, so entries 3 and 4 are not skipped."""
     from federation.models import QuarantinedEntry
-    from federation.services import _pull_from
+    from federation.pull import pull_from
 
     docs = samples(4, seed=32)
     real = [item(origin_key, seq=i, gid=code(i), payload=product(i, docs[i - 1])) for i in range(1, 5)]
     forged = item(Ed25519PrivateKey.generate(), seq=50, gid=code(50), payload=product(50, docs[0]))
     _Feed.pages = {0: [*real[:2], forged], 2: real[2:], 4: [], 50: []}
-    assert _pull_from(feed_source, ORIGIN) == 4
+    assert pull_from(feed_source, ORIGIN) == 4
     assert SyncState.objects.get(pk=ORIGIN).cursor == 4
     # The page ahead from 50 is asked for unless it was cancelled before its turn came; never used.
     assert [after for after in _Feed.asked if after != 50] == [0, 2, 4] and _Feed.asked.count(50) <= 1
@@ -217,7 +219,7 @@ def test_a_page_whose_last_entry_does_not_verify_is_fetched_again_from_the_appli
 
 def test_pages_apply_takes_any_page_source_and_asks_from_each_applied_cursor(origin_key):
     """The pull's page loop (`pages_apply`) with pages from memory, as bench/replication.py feeds it."""
-    from federation.services import pages_apply
+    from federation.pull import pages_apply
     from products.models import Product
 
     docs = samples(5, seed=34)

@@ -25,7 +25,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from federation import keys
-from federation.services import peer_add
+from federation.peers import peer_add
 from federation.signatures import sign_request
 from products.models import ProductStatus
 from tests.factories import make_foreign_product, make_product, random_descriptor, register_provider

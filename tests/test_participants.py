@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from federation import keys
 from federation.models import Entry
-from federation.services import peer_add
+from federation.peers import peer_add
 from participants import tokens
 from participants.models import Evaluation, Participant, ParticipantRecognition
 from participants.replication import participant_apply_batch, participant_payload

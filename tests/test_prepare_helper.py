@@ -18,7 +18,7 @@ from core.exceptions import ValidationFailed
 from federation import prepare
 from federation.envelope import EnvelopeError
 from federation.models import Entry, QuarantinedEntry, SyncState
-from federation.services import pages_apply
+from federation.pull import pages_apply
 from products.models import Product, Recognition
 from tests.test_federation_apply import (
     ORIGIN,
@@ -243,7 +243,7 @@ def test_the_helper_starts_from_a_celery_prefork_child():
 def test_a_descriptor_the_standard_normalizes_is_stored_normalized_through_the_helper(bjidx_key):
     """Most descriptors arrive normalized and the apply keeps the payload's own; one that is not (padding
     around its name, a repeated keyword) comes back from the helper normalized, and that is what is stored."""
-    from federation.services import apply_page
+    from federation.apply import apply_page
 
     key = _public_b64(bjidx_key)
     plain, padded = samples(2, seed=47)

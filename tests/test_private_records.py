@@ -10,10 +10,11 @@ from django.test import Client
 
 from demands.models import Demand
 from federation import keys
+from federation.apply import apply_page
 from federation.models import Entry, PrivateEntry, PrivateFetch, QuarantinedEntry
 from federation.outbox import Change, publish
+from federation.peers import peer_add
 from federation.private import SEALED, sealed_stub
-from federation.services import apply_page, peer_add
 from federation.signatures import sign_request
 from tests.loopback import serve
 from tests.test_federation_apply import ORIGIN, _public_b64, bjidx_key, item  # noqa: F401 - fixture

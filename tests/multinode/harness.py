@@ -621,7 +621,7 @@ class Federation:
             # start costs seconds on a small machine. `Node.add_peer` is the same through the CLI.
             script = (
                 "import json\nfrom accounts.services import api_token_issue, operator_ensure\n"
-                "from exchanges.models import Exchange\nfrom federation.services import peer_add\n"
+                "from exchanges.models import Exchange\nfrom federation.peers import peer_add\n"
                 + "".join(
                     f"peer_add(code={o.code!r}, base_url={o.url!r}, public_key={o.public_key!r})\n"
                     for o in self

@@ -1,9 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from exchanges.models import Exchange
 from federation.keys import key_generate, public_key_b64
-from participants.replication import participants_publish_unlogged
+from federation.signals import node_initialised
 
 
 class Command(BaseCommand):
@@ -20,10 +19,7 @@ class Command(BaseCommand):
         else:
             path, created = key_generate(overwrite=rotate)
             self.stderr.write(f"{'created' if created else 'kept'} {path}")
-        Exchange.objects.filter(pk=settings.NODE_CODE).update(
-            runs_node=True, node_url=settings.NODE_PUBLIC_URL
-        )
-        published = participants_publish_unlogged()
+        published = sum(count or 0 for _, count in node_initialised.send(sender=self.__class__))
         if published:
-            self.stderr.write(f"published {published} registrations that had no change-log entry")
+            self.stderr.write(f"published {published} records that had no change-log entry")
         self.stdout.write(public_key_b64())

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from federation.keys import KeyError_
 from federation.models import Peer
-from federation.services import peer_add, peer_remove
+from federation.peers import peer_add, peer_remove
 
 
 class Command(BaseCommand):

@@ -2,8 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from federation.pull import pull_origin
+from federation.repair import anti_entropy_check
 from federation.selectors import peers_enabled, sync_status
-from federation.services import anti_entropy_check, pull_origin
 
 
 class Command(BaseCommand):

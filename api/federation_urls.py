@@ -1,6 +1,6 @@
 from django.urls import path
 
-from federation import views
+from api.views import federation as views
 
 app_name = "federation"
 urlpatterns = [

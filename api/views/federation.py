@@ -13,13 +13,15 @@ from rest_framework.views import APIView
 from accounts.authentication import ApiTokenAuthentication
 from api.serializers.base import StrictSerializer
 from api.views.common import errors
-from federation import keys, services
+from federation import keys
 from federation.authentication import (
     OptionalPeerSignatureAuthentication,
     PeerNode,
     PeerSignatureAuthentication,
 )
 from federation.envelope import is_exchange_code
+from federation.private import private_for
+from federation.pull import wake_receive
 from federation.selectors import digests, feed_page, origins_known, sync_status
 
 TAG = ["federation"]
@@ -99,8 +101,6 @@ class PrivateEntryView(PeerView):
         responses={200: OpenApiTypes.OBJECT, **errors(401, 404)},
     )
     def get(self, request, origin: str, record_type: str, gid: str):
-        from federation.private import private_for
-
         entry = private_for(peer=request.auth, origin=origin.upper(), record_type=record_type, gid=gid)
         if entry is None:
             raise NotFound
@@ -123,7 +123,7 @@ class WakeView(PeerView):
     def post(self, request):
         data = WakeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        scheduled = services.wake_receive(source=request.auth, **data.validated_data)
+        scheduled = wake_receive(source=request.auth, **data.validated_data)
         return Response({"scheduled": scheduled}, status=status.HTTP_202_ACCEPTED)
 
 

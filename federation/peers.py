@@ -1,0 +1,72 @@
+"""The peer directory: the other exchanges' nodes, the keys their signatures must verify with, and their
+health. A peer that keeps failing is backed off, not hammered."""
+
+from __future__ import annotations
+
+import random
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.jobs import backoff
+from federation import keys
+from federation.models import Peer, SyncState
+from federation.selectors import peers_enabled
+from federation.signals import peer_changed
+from standards.members import is_member
+
+
+def peer_add(*, code: str, base_url: str, public_key: str, enabled: bool = True) -> Peer:
+    code = code.upper()
+    if not is_member(code):
+        raise ValueError(f"unknown exchange code {code!r}")
+    if code == settings.NODE_CODE:
+        raise ValueError("a node is not its own peer")
+    keys.public_key_from_b64(public_key)  # raises KeyError_ on a malformed key
+    with transaction.atomic():
+        peer, _ = Peer.objects.update_or_create(
+            exchange_id=code,
+            defaults={"base_url": base_url.rstrip("/"), "public_key": public_key, "enabled": enabled},
+        )
+        SyncState.objects.get_or_create(origin=code)
+        peer_changed.send(sender=Peer, code=code, base_url=peer.base_url, enabled=enabled)
+    return peer
+
+
+def peer_remove(*, code: str) -> bool:
+    code = code.upper()
+    with transaction.atomic():
+        deleted, _ = Peer.objects.filter(exchange_id=code).delete()
+        peer_changed.send(sender=Peer, code=code, base_url="", enabled=False)
+    return bool(deleted)
+
+
+def peer_ok(peer: Peer) -> None:
+    Peer.objects.filter(pk=peer.pk).update(
+        consecutive_failures=0, backoff_until=None, last_success_at=timezone.now()
+    )
+
+
+def peer_failed(peer: Peer, error: str) -> None:
+    """A transient failure talking to `peer`: it is left alone for a backoff that grows with each one."""
+    failures = peer.consecutive_failures + 1
+    Peer.objects.filter(pk=peer.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1,
+        backoff_until=timezone.now() + backoff(failures),
+        last_error=error[:2000],
+        last_error_at=timezone.now(),
+    )
+    peer.consecutive_failures = failures
+
+
+def peer_usable(peer: Peer) -> bool:
+    return peer.enabled and (peer.backoff_until is None or peer.backoff_until <= timezone.now())
+
+
+def peers_to_pull(origin: str) -> list[Peer]:
+    """Where to pull `origin` from: the origin itself first, then every other usable peer (relays)."""
+    peers = [p for p in peers_enabled() if peer_usable(p)]
+    peers.sort(key=lambda p: (p.exchange_id != origin, random.random()))
+    return peers

@@ -1,0 +1,98 @@
+"""Push: after this node's log grows, each peer is told "origin X is at seq n" so that it pulls now rather
+than at its next poll. A wake-up is a row per (peer, origin), coalesced: a newer seq overwrites an older one
+not yet sent. Wake-ups are only a speed-up; a lost one costs the poll interval, never data."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.jobs import LeasedJobs
+from federation.http import PeerError, peer_request
+from federation.models import Wakeup, at_least
+from federation.peers import peer_failed, peer_ok
+from federation.selectors import peers_enabled
+
+logger = logging.getLogger(__name__)
+JOBS = LeasedJobs(Wakeup, waiting=Wakeup.State.PENDING, working=Wakeup.State.SENDING)
+WAKE_SENDERS = 8  # wake-ups sent at once: one slow peer must not hold up the others' by its timeout
+
+
+def wakeups_enqueue(*, origin: str, seq: int) -> int:
+    """Record "origin is at seq" for every enabled peer (one coalesced row per peer and origin)."""
+    now = timezone.now()
+    count = 0
+    for peer in peers_enabled().exclude(exchange_id=origin):
+        updated = Wakeup.objects.filter(peer=peer, origin=origin).update(
+            seq=at_least("seq", seq), state=Wakeup.State.PENDING, next_attempt_at=now, attempts=0
+        )
+        if not updated:
+            try:
+                with transaction.atomic():
+                    Wakeup.objects.create(peer=peer, origin=origin, seq=seq, next_attempt_at=now)
+            except DatabaseError:  # created concurrently: update that one
+                Wakeup.objects.filter(peer=peer, origin=origin).update(
+                    seq=at_least("seq", seq), state=Wakeup.State.PENDING, next_attempt_at=now
+                )
+        count += 1
+    return count
+
+
+def _send(wakeup: Wakeup) -> PeerError | None:
+    try:
+        peer_request(
+            wakeup.peer,
+            "POST",
+            "/federation/v1/wake/",
+            json_body={"origin": wakeup.origin, "seq": wakeup.seq},
+        )
+    except PeerError as exc:
+        return exc
+    return None
+
+
+def wakeups_deliver(*, limit: int = 200) -> int:
+    """Send due wake-ups, several at once; transient failures back off, permanent ones stop (the periodic
+    pull covers them). The claims and their outcomes are written here; only the HTTP requests run in
+    threads."""
+    now = timezone.now()
+    due = (
+        Wakeup.objects.select_related("peer")
+        .filter(JOBS.due(now))
+        .filter(peer__enabled=True)
+        .filter(Q(peer__backoff_until__isnull=True) | Q(peer__backoff_until__lte=now))
+        .order_by("next_attempt_at")[:limit]
+    )
+    claimed = [w for w in due if JOBS.claim(w.pk, lease=settings.FEDERATION["PULL_LEASE"])]
+    if len(claimed) > 1:
+        with ThreadPoolExecutor(max_workers=min(WAKE_SENDERS, len(claimed))) as pool:
+            outcomes = list(pool.map(_send, claimed))
+    else:
+        outcomes = [_send(wakeup) for wakeup in claimed]
+    sent = 0
+    for wakeup, exc in zip(claimed, outcomes, strict=True):
+        if exc is not None:
+            logger.warning(
+                "wake-up of %s (%s at %s) failed: %s", wakeup.peer_id, wakeup.origin, wakeup.seq, exc
+            )
+            if exc.transient:
+                peer_failed(wakeup.peer, str(exc))
+            JOBS.retry(
+                wakeup.pk,
+                attempts=wakeup.attempts + 1,
+                error=str(exc),
+                final=not exc.transient,
+                final_state=Wakeup.State.FAILED,
+            )
+            continue
+        peer_ok(wakeup.peer)
+        # Done unless a newer seq was recorded while this one was in flight.
+        Wakeup.objects.filter(pk=wakeup.pk, seq=wakeup.seq).update(state=Wakeup.State.DONE, last_error="")
+        Wakeup.objects.filter(pk=wakeup.pk, state=Wakeup.State.SENDING).update(state=Wakeup.State.PENDING)
+        sent += 1
+    return sent
