@@ -7,6 +7,9 @@ database (dropped at the end) and its own Redis database number for broker and c
 
 Processes run with the node's data directory as their working directory, so nothing they write (kombu's
 file-system broker keeps its fan-out table in ./control) lands in the repository or is shared by nodes.
+
+A node runs the code of this repository unless given another source tree (`root`: an older commit extracted
+somewhere, for a test of two versions replicating to each other); the interpreter and packages are this one.
 """
 
 # ruff: noqa: S603 - every command line here is built by this module from constants and test parameters
@@ -38,6 +41,8 @@ BIN = Path(sys.executable).parent
 MANAGE = str(ROOT / "manage.py")
 # The example descriptor's provider: registered (verified) at the first node of every federation.
 EXAMPLE_PROVIDER = json.loads((ROOT / "docs/examples/product-descriptor.json").read_text("utf-8"))["provider"]
+# The example registration (docs/participants.md); `Node.register_via_api` takes its public profile.
+PARTICIPANT_EXAMPLE = json.loads((ROOT / "docs/examples/participant.json").read_text("utf-8"))
 # Variables of the test process that must not leak into a node (each node gets its own, or the default).
 _SCRUBBED = (
     "DATABASE_URL",
@@ -181,8 +186,18 @@ def backend_from_env() -> SqliteBackend | PostgresBackend:
 
 # --- A node -----------------------------------------------------------------------------------------------
 class Node:
-    def __init__(self, code: str, base_dir: Path, backend, *, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        code: str,
+        base_dir: Path,
+        backend,
+        *,
+        extra_env: dict[str, str] | None = None,
+        root: Path = ROOT,
+    ):
         self.code = code.upper()
+        # The source tree the node runs: its PYTHONPATH (what gunicorn and Celery import) and its manage.py.
+        self.root = Path(root).resolve()
         self.workers = self.WORKERS
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -200,7 +215,7 @@ class Node:
             NODE_CODE=self.code,
             NODE_PUBLIC_URL=self.url,
             NODE_DATA_DIR=str(self.data_dir),
-            PYTHONPATH=str(ROOT),
+            PYTHONPATH=str(self.root),
             PYTHONUNBUFFERED="1",
             DJANGO_SETTINGS_MODULE="registry.settings",
             FEDERATION_SYNC_INTERVAL="1",
@@ -224,7 +239,7 @@ class Node:
     # --- management commands ---
     def manage(self, *args: str, timeout: float = 300, check: bool = True, env: dict | None = None) -> str:
         done = subprocess.run(
-            [PYTHON, MANAGE, *args],
+            [PYTHON, str(self.root / "manage.py"), *args],
             cwd=self.data_dir,
             env={**self.env, **(env or {})},
             capture_output=True,
@@ -530,6 +545,35 @@ class Node:
             f"print(json.dumps(providers_register_verified({pairs!r})))"
         )
 
+    def register_via_api(
+        self, *, uscc: str, legal_name: str, roles: list[str], account: dict | None = None
+    ) -> dict:
+        """Register a participant here through the API (the example registration's profile, no private
+        fields) and verify it; returns the verified registration. Works on a node of any source tree."""
+        body = {
+            **PARTICIPANT_EXAMPLE,
+            "uscc": uscc,
+            "legal_name": legal_name,
+            "roles": roles,
+            "business_categories": ["data_products"] if "data_merchant" in roles else [],
+        }
+        for private in ("contacts", "phone", "email", "documents", "account"):
+            body.pop(private, None)
+        if account is not None:
+            body["account"] = account
+        created = self.api("POST", "/api/v1/participants/", token=self.token, json=body)
+        if created.status_code != 201:
+            raise HarnessError(f"register {uscc} at {self.code}: {created.status_code} {created.text[:1000]}")
+        verified = self.api(
+            "POST",
+            f"/api/v1/participants/{uscc}/verification/",
+            token=self.token,
+            json={"status": "verified"},
+        )
+        if verified.status_code != 200:
+            raise HarnessError(f"verify {uscc} at {self.code}: {verified.status_code} {verified.text[:1000]}")
+        return verified.json()
+
     def wait_participant(self, participant_id: str, timeout: float = 30, *, status: str = "verified") -> dict:
         """Wait until this node holds `participant_id` (replicated if it is registered elsewhere)."""
 
@@ -586,13 +630,24 @@ class Federation:
     node_class: type[Node] = Node
 
     def __init__(
-        self, codes: Iterable[str], base_dir: Path, *, extra_env: dict[str, str] | None = None, backend=None
+        self,
+        codes: Iterable[str],
+        base_dir: Path,
+        *,
+        extra_env: dict[str, str] | None = None,
+        backend=None,
+        roots: dict[str, Path] | None = None,
     ):
+        """`roots`: the source tree of some nodes, by code (see `Node`); the others run this repository."""
         self.backend = backend or backend_from_env()
         self.nodes: dict[str, Node] = {}
         self.base_dir = Path(base_dir)
         self.extra_env = extra_env or {}
         self.codes = [c.upper() for c in codes]
+        self.roots = {code.upper(): Path(root) for code, root in (roots or {}).items()}
+        unknown = sorted(set(self.roots) - set(self.codes))
+        if unknown:
+            raise HarnessError(f"a source tree for nodes not in the federation: {unknown}")
 
     def __getitem__(self, code: str) -> Node:
         return self.nodes[code]
@@ -608,7 +663,11 @@ class Federation:
     def start(self) -> Federation:
         """Create, migrate, key, peer (full mesh) and start every node, in parallel where independent."""
         for code in self.codes:
-            self.nodes[code] = self.node_class(code, self.base_dir, self.backend, extra_env=self.extra_env)
+            # `root` only where one was given: a node class that does not take it keeps working.
+            extra = {"root": self.roots[code]} if code in self.roots else {}
+            self.nodes[code] = self.node_class(
+                code, self.base_dir, self.backend, extra_env=self.extra_env, **extra
+            )
 
         def prepare(node: Node) -> None:
             node.migrate()
@@ -616,7 +675,17 @@ class Federation:
 
         self.parallel(prepare)
 
+        first = self.nodes[self.codes[0]]
+
         def peer(node: Node) -> None:
+            if node.code in self.roots:
+                # Another source tree (an older commit): its module paths need not be this tree's, so only its
+                # command-line interface; the example provider is registered through its API once it runs.
+                for other in self:
+                    if other is not node:
+                        node.add_peer(other)
+                node._token = node.token_for_operator()
+                return
             # One process per node instead of one `peers add` per peer plus `operator_token`: each Django
             # start costs seconds on a small machine. `Node.add_peer` is the same through the CLI.
             script = (
@@ -642,6 +711,10 @@ class Federation:
 
         self.parallel(peer)
         self.parallel(Node.start_all)
+        if first.code in self.roots:
+            first.register_via_api(
+                uscc=EXAMPLE_PROVIDER["uscc"], legal_name=EXAMPLE_PROVIDER["name"], roles=["data_merchant"]
+            )
         return self
 
     def ensure_running(self) -> None:
