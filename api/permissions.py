@@ -1,6 +1,6 @@
 from rest_framework import permissions
 
-from products.services import authorize_write
+from products.permissions import authorize_write
 
 
 class ProductWrite(permissions.BasePermission):

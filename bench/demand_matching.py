@@ -11,7 +11,7 @@ full-text query's time in the same run.
    real bulk import, exactly as bench/search.py does (its `load`: providers registered first, then
    `import_stream` with two worker processes). `--reuse` keeps an already loaded database.
 2. Creates the ~30 varied Chinese demands of DEMANDS directly as `Demand` rows: each one's fields pass the
-   demand standard (`standards.demand.demand_clean`) and its `search_text` is set as replication sets it.
+   demand standard (`standards.demand.demand_clean`) and its `search_text` is set as the replica apply sets it.
    Several origins (this node's recognitions count for its own demands only), nationwide and local
    coverage, with and without compliance requirements, short and long descriptions (up to the 24-token
    cap), and a few whose words no product uses. Then VACUUM (ANALYZE).
@@ -442,9 +442,8 @@ def make_demands(seed: int) -> list:
     from django.utils import timezone
 
     from demands.models import Demand
-    from demands.replication import search_text
     from products.sample_data import make_uscc
-    from standards.demand import demand_clean
+    from standards.demand import demand_clean, demand_search_text
 
     rng = random.Random(seed)
     now = timezone.now()
@@ -486,7 +485,7 @@ def make_demands(seed: int) -> list:
                 demander_home=origin,
                 demander_name=f"需求方{i:02d}数据科技有限公司",
                 posted_at=now - timedelta(hours=i),
-                search_text=search_text(clean),
+                search_text=demand_search_text(clean["title"], clean["description"]),
                 **clean,
             )
         )

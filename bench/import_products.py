@@ -33,9 +33,9 @@ def main() -> int:
     url = setup_django(bench_database_url("import"))
     from django.db import connection
 
+    from products.columns import descriptor_columns
     from products.models import Product, ProductVersion
     from products.sample_data import descriptors
-    from products.services import descriptor_columns
     from standards.descriptor import descriptor_validate
 
     print(f"machine: {machine()}")

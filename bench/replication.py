@@ -56,10 +56,10 @@ def main() -> int:
     from federation.envelope import canonical
     from federation.peers import peer_add
     from federation.pull import pages_apply
+    from products.columns import descriptor_columns
     from products.models import Product
-    from products.replication import product_payload
+    from products.replicas import PRODUCT
     from products.sample_data import descriptors
-    from products.services import descriptor_columns
     from standards.product_code import product_code_build
 
     keys.key_generate(path=Path(settings.NODE_KEY_FILE))
@@ -92,7 +92,7 @@ def main() -> int:
             "type": "product",
             "gid": code,
             "version": 3,
-            "payload": product_payload(product),
+            "payload": PRODUCT.payload(product),
         }
         body = canonical(envelope)
         items.append(

@@ -6,4 +6,4 @@ class DemandsConfig(AppConfig):
     verbose_name = "Demands 需求"
 
     def ready(self):
-        from demands import replication  # noqa: F401 - registers the demand record type
+        from demands import receivers, replicas  # noqa: F401 - declares the record types, connects receivers

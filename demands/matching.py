@@ -17,13 +17,16 @@ from collections import namedtuple
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
-from demands.models import Demand, DemandStatus
+from core.queue import enqueue_on_commit
+from demands.models import Demand, DemandStatus, Notification
+from demands.notifications import notify, responders_here
+from participants.models import Participant
 from products.models import Product, ProductStatus, Recognition, RecognitionStatus
 from products.search import search_any
 from standards.regions import NATIONWIDE, region_contains
@@ -371,26 +374,16 @@ def matches_for(demand: Demand, *, limit: int = 20, providers: set[str] | None =
     return results
 
 
-def demands_matched(demands: list[Demand]) -> None:
-    """After a demand changed here (posted, replicated, closed): match it and notify, after commit, in a
+def demands_matched(gids: list[str]) -> None:
+    """After demands changed here (posted, replicated, closed): match each and notify, after commit, in a
     Celery task (matching must not hold up the transaction that applied a page)."""
-
-    def later():
-        from demands.tasks import demand_match
-
-        for demand in demands:
-            demand_match.delay(demand.gid)
-
-    transaction.on_commit(later)
+    for gid in gids:
+        enqueue_on_commit("demands.tasks.demand_match", gid)
 
 
 def demand_match_and_notify(gid: str) -> int:
     """Match one demand and notify the providers registered at this node whose products match it well,
     once per demand version. Returns the notifications created."""
-    from demands.models import Notification
-    from demands.notifications import notify
-    from participants.models import Participant
-
     demand = Demand.objects.filter(gid=gid).first()
     if demand is None or demand.notified_version >= demand.version:
         return 0  # gone, or this version was matched already (a re-queued or duplicate task): nothing to do
@@ -440,9 +433,6 @@ def demand_match_and_notify(gid: str) -> int:
 
 def notify_closed(demand: Demand) -> int:
     """A demand that is no longer open: every responder registered here is told, once per version."""
-    from demands.models import Notification
-    from demands.notifications import notify, responders_here
-
     created = 0
     for participant_id in responders_here(demand):
         created += notify(

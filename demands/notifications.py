@@ -27,6 +27,7 @@ from requests.adapters import HTTPAdapter
 from core.jobs import LeasedJobs
 from core.queue import enqueue_on_commit
 from demands.models import Demand, DemandResponse, Notification, WebhookDelivery, WebhookSubscription
+from participants.models import Participant
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
@@ -99,8 +100,6 @@ def notify(*, participant_id: str, kind: str, demand: Demand, payload: dict, sub
 
 def responders_here(demand: Demand) -> list[str]:
     """Participants registered at this node that responded to `demand`."""
-    from participants.models import Participant
-
     responders = set(
         DemandResponse.objects.filter(demand_gid=demand.gid, responder_home=settings.NODE_CODE).values_list(
             "responder_id", flat=True

@@ -17,11 +17,12 @@ from django.utils import timezone
 from core.bulk import copy_rows
 from core.exceptions import DomainError
 from core.text import storable
-from federation import records
+from federation import replica
 from federation.envelope import EnvelopeError, is_exchange_code
 from federation.http import PeerError
 from federation.models import ENTRY_COLUMNS, Entry, QuarantinedEntry, SyncState, at_least
 from federation.prepare import page_check
+from federation.replica import ReplicaType
 from federation.selectors import origin_public_key
 
 logger = logging.getLogger(__name__)
@@ -113,96 +114,102 @@ def seq_hint(item) -> int:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**62 else 0
 
 
+Verified = tuple[dict, str, str]  # (envelope, canonical body, signature)
+
+
 def _apply_checked(
     origin: str, checked: list[tuple[dict, str, str, Any]], source: str, *, repair: bool
 ) -> int:
     """Apply verified entries (envelope, body, signature, preparation), a record type at a time, in
-    batches."""
-    latest: dict[tuple[str, str], tuple[dict, str, str]] = {}
-    prepared: dict[tuple[str, str], Any] = {}
+    batches. Returns how many were applied."""
+    latest: dict[tuple[str, str], tuple[Verified, Any]] = {}
     for envelope, body, signature, ready in checked:  # the same record twice in a page: the higher version
         key = (envelope["type"], envelope["gid"])
-        if key not in latest or latest[key][0]["version"] < envelope["version"]:
-            latest[key] = (envelope, body, signature)
-            prepared[key] = ready
-    applied = 0
-    by_type: dict[str, list[tuple[dict, str, str]]] = {}
+        if key not in latest or latest[key][0][0]["version"] < envelope["version"]:
+            latest[key] = ((envelope, body, signature), ready)
+    by_type: dict[str, list[tuple[Verified, Any]]] = {}
     for (type_name, _), value in latest.items():
         by_type.setdefault(type_name, []).append(value)
+    applied = 0
     for type_name, group in by_type.items():
-        record_type = records.get(type_name)
-        if record_type is None or record_type.private:
-            why = "unknown record type" if record_type is None else "private record type in the public log"
-            for envelope, _, signature in group:
-                quarantine(
-                    origin,
-                    source,
-                    {"entry": envelope, "signature": signature},
-                    f"{why} {type_name!r}",
-                    seq=envelope["seq"],
-                    record_type=type_name[:32],
-                    gid=envelope["gid"],
-                )
+        replica_type = replica.get(type_name)
+        if replica_type is None or replica_type.private:
+            why = "unknown record type" if replica_type is None else "private record type in the public log"
+            for (envelope, _, signature), _ in group:
+                _refuse(origin, source, envelope, signature, f"{why} {type_name!r}", type_name[:32])
             continue
-        held = dict(
-            Entry.objects.filter(
-                origin=origin, record_type=type_name, gid__any=[e["gid"] for e, _, _ in group]
-            ).values_list("gid", "version")
-        )
-        todo = [
-            (e, b, s)
-            for e, b, s in group
-            if e["gid"] not in held
-            or held[e["gid"]] < e["version"]
-            or (repair and held[e["gid"]] == e["version"])
-        ]
-        if not todo:
-            continue
-        ahead = {}
-        if record_type.prepare is not None:
-            ready = ((e["gid"], prepared[(type_name, e["gid"])]) for e, _, _ in todo)
-            ahead = {"prepared": {gid: p for gid, p in ready if p is not None}}
+        applied += _apply_group(origin, replica_type, group, source, repair=repair)
+    return applied
+
+
+def _apply_group(
+    origin: str, replica_type: ReplicaType, group: list[tuple[Verified, Any]], source: str, *, repair: bool
+) -> int:
+    """Apply one type's entries of a page in one batch (one by one if the batch fails), keep the applied
+    entries for relaying and quarantine the refused ones."""
+    type_name = replica_type.name
+    held = dict(
+        Entry.objects.filter(
+            origin=origin, record_type=type_name, gid__any=[e["gid"] for (e, _, _), _ in group]
+        ).values_list("gid", "version")
+    )
+    todo = [
+        (verified, ready)
+        for verified, ready in group
+        if (held_version := held.get(verified[0]["gid"])) is None
+        or held_version < verified[0]["version"]
+        or (repair and held_version == verified[0]["version"])
+    ]
+    if not todo:
+        return 0
+    prepared = {e["gid"]: ready for (e, _, _), ready in todo if ready is not None}
+    try:
+        with transaction.atomic():
+            items = [(e["gid"], e["version"], e["payload"]) for (e, _, _), _ in todo]
+            errors = replica_type.apply_batch(origin, items, repair=repair, prepared=prepared)
+            stored = [verified for verified, _ in todo if verified[0]["gid"] not in errors]
+            _store_entries(origin, type_name, stored, held)
+    except replica.APPLY_FAILURES:
+        logger.exception("batch apply of %s %s entries failed; applying one by one", origin, type_name)
+        stored, errors = _apply_one_by_one(origin, replica_type, [v for v, _ in todo], held, repair=repair)
+    for envelope, _, signature in (verified for verified, _ in todo):
+        exc = errors.get(envelope["gid"])
+        if exc is not None:
+            detail = "; ".join(f"{err.field}: {err.code}" for err in exc.errors) or exc.message_en
+            _refuse(origin, source, envelope, signature, f"invalid payload: {detail}", type_name)
+    return len(stored)
+
+
+def _apply_one_by_one(
+    origin: str, replica_type: ReplicaType, todo: list[Verified], held: dict[str, int], *, repair: bool
+) -> tuple[list[Verified], dict[str, DomainError]]:
+    """After a batch failed: each entry in a transaction of its own, so one bad entry cannot take its
+    neighbours down. Returns (the entries applied, {gid: why} for the others)."""
+    errors: dict[str, DomainError] = {}
+    stored = []
+    for verified in todo:
+        e = verified[0]
         try:
             with transaction.atomic():
-                batch = [(e["gid"], e["version"], e["payload"]) for e, _, _ in todo]
-                errors = record_type.apply_batch(origin, batch, repair=repair, **ahead)
-                stored = [(e, b, s) for e, b, s in todo if e["gid"] not in errors]
-                _store_entries(origin, type_name, stored, held)
-        except records.APPLY_FAILURES:
-            logger.exception("batch apply of %s %s entries failed; applying one by one", origin, type_name)
-            errors = {}
-            stored = []
-            for e, b, s in todo:
-                try:
-                    with transaction.atomic():
-                        one = record_type.apply_batch(
-                            origin, [(e["gid"], e["version"], e["payload"])], repair=repair
-                        )
-                        if not one:
-                            _store_entries(origin, type_name, [(e, b, s)], held)
-                            stored.append((e, b, s))
-                        errors.update(one)
-                except records.APPLY_FAILURES as exc:
-                    why = str(exc)[:500]
-                    if not isinstance(exc, DatabaseError):  # a check that let a hostile value through
-                        logger.exception("apply of %s %s %s raised", origin, type_name, e["gid"])
-                        why = f"{exc.__class__.__name__}: {why}"
-                    errors[e["gid"]] = DomainError(message=why, message_en=why, code="database")
-        for envelope, _, signature in todo:
-            exc = errors.get(envelope["gid"])
-            if exc is not None:
-                detail = "; ".join(f"{err.field}: {err.code}" for err in exc.errors) or exc.message_en
-                quarantine(
-                    origin,
-                    source,
-                    {"entry": envelope, "signature": signature},
-                    f"invalid payload: {detail}",
-                    seq=envelope["seq"],
-                    record_type=type_name,
-                    gid=envelope["gid"],
+                one = replica_type.apply_batch(
+                    origin, [(e["gid"], e["version"], e["payload"])], repair=repair
                 )
-        applied += len(stored)
-    return applied
+                if not one:
+                    _store_entries(origin, replica_type.name, [verified], held)
+                    stored.append(verified)
+                errors.update(one)
+        except replica.APPLY_FAILURES as exc:
+            why = str(exc)[:500]
+            if not isinstance(exc, DatabaseError):  # a check that let a hostile value through
+                logger.exception("apply of %s %s %s raised", origin, replica_type.name, e["gid"])
+                why = f"{exc.__class__.__name__}: {why}"
+            errors[e["gid"]] = DomainError(message=why, message_en=why, code="database")
+    return stored, errors
+
+
+def _refuse(origin: str, source: str, envelope: dict, signature: str, reason: str, type_name: str) -> None:
+    item = {"entry": envelope, "signature": signature}
+    quarantine(origin, source, item, reason, seq=envelope["seq"], record_type=type_name, gid=envelope["gid"])
 
 
 def _store_entries(

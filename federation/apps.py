@@ -6,4 +6,4 @@ class FederationConfig(AppConfig):
     verbose_name = "Federation"
 
     def ready(self):
-        from federation import private, records  # noqa: F401 - registers the sealed stub record type
+        from federation import private  # noqa: F401 - declares the sealed stub record type

@@ -14,7 +14,7 @@ from core.bulk import copy_rows
 from core.queue import enqueue_on_commit
 from federation.envelope import EnvelopeSigner, envelope_body
 from federation.models import ENTRY_COLUMNS, Entry, OriginCounter, PrivateEntry
-from federation.private import SEALED, sealed_stub
+from federation.stubs import SEALED, sealed_stub
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ node's verdict on it). Threads cannot run that Python beside the applying thread
 hands it to a helper process of its own: `page_check` runs there on page n+1 while this process applies
 page n, and the two cores both work (docs/performance.md, apply throughput).
 
-The helper is a plain child process (`python -m federation.prepare`), not a multiprocessing pool: Celery's
-prefork children are daemonic and may not start multiprocessing children. It speaks length-prefixed
+The helper is a plain child process (`python -m federation.helper_process`), not a multiprocessing pool:
+Celery's prefork children are daemonic and may not start multiprocessing children. It speaks length-prefixed
 pickles on its stdin and stdout, touches no database, and exits when its stdin closes, so it never outlives
 the worker that started it, even one killed with SIGKILL. It starts on the first page of at least
 `FEDERATION_PREPARE_MIN` entries; until it has loaded Django, and whenever it fails, pages are checked in
@@ -25,27 +25,28 @@ import contextlib
 import logging
 import os
 import pickle
-import signal
 import struct
 import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 
 from core.exceptions import ValidationFailed
-from federation import records
+from federation import replica
 from federation.envelope import EnvelopeError, envelopes_check
+from standards.segmentation import warm_up
 
 logger = logging.getLogger(__name__)
 
 # One result per item of a page: the EnvelopeError that refused it, or (canonical body, preparation), where
 # the preparation is what the record type's `prepare` returned, the ValidationFailed it raised, or None
-# (not prepared: the type has no `prepare`, or it raised something else, which the apply then meets again
-# and quarantines with its traceback).
+# (not prepared: the type is unknown or private, or `prepare` raised something else, which the apply then
+# meets again and quarantines with its traceback).
 Result = EnvelopeError | tuple[str, Any]
 
 _HEADER = struct.Struct("!Q")
@@ -61,17 +62,52 @@ def page_check(items: list, *, origin: str, public_key: str) -> list[Result]:
             results.append(result)
             continue
         envelope, body = result
-        record_type = records.get(envelope["type"])
+        replica_type = replica.get(envelope["type"])
         prepared = None
-        if record_type is not None and record_type.prepare is not None and not record_type.private:
+        if replica_type is not None and not replica_type.private:
             try:
-                prepared = record_type.prepare(origin, envelope["gid"], envelope["payload"])
+                prepared = replica_type.prepare(origin, envelope["gid"], envelope["payload"])
             except ValidationFailed as exc:
                 prepared = exc
-            except records.APPLY_FAILURES:
+            except replica.APPLY_FAILURES:
                 prepared = None
         results.append((body, prepared))
     return results
+
+
+class Same:
+    """Stands, in the helper's answer, for a column value equal to the payload field it was read from: the
+    caller has the payload, so the helper does not send a second copy of it back (a product's descriptor is
+    half of what a page's preparations would weigh in the pipe)."""
+
+
+def _shrink(items: list, results: list[Result]) -> list[Result]:
+    for item, result in zip(items, results, strict=True):
+        if isinstance(result, tuple) and isinstance(result[1], tuple):
+            entry = item["entry"]
+            _swap(entry["type"], entry["payload"], result[1][0], restore=False)
+    return results
+
+
+def _restore(items: list, results: list[Result]) -> list[Result]:
+    for item, result in zip(items, results, strict=True):
+        if isinstance(result, tuple) and isinstance(result[1], tuple):
+            entry = item["entry"]
+            _swap(entry["type"], entry["payload"], result[1][0], restore=True)
+    return results
+
+
+def _swap(type_name: str, payload: dict, values: dict, *, restore: bool) -> None:
+    replica_type = replica.get(type_name)
+    for wire in replica_type.fields if replica_type is not None else ():
+        column = wire.column
+        if column is None or column not in values:
+            continue
+        if restore:
+            if values[column] is Same:
+                values[column] = payload[wire.name]
+        elif isinstance(values[column], dict | list) and values[column] == payload[wire.name]:
+            values[column] = Same
 
 
 # --- The helper process -------------------------------------------------------------------------------------
@@ -106,7 +142,7 @@ class _Helper:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         env.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
         self.process = subprocess.Popen(  # this interpreter and this module, no shell
-            [sys.executable, "-m", "federation.prepare"],
+            [sys.executable, "-m", "federation.helper_process"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -143,7 +179,7 @@ class _Helper:
         if not isinstance(answer, list) or len(answer) != len(items):
             self.failed = True
             raise HelperFailed("the helper answered something else than one result per item")
-        return answer
+        return _restore(items, answer)
 
     def stop(self) -> None:
         self.failed = True
@@ -206,32 +242,19 @@ def page_check_aside(items: list, *, origin: str, public_key: str) -> list[Resul
     return page_check(items, origin=origin, public_key=public_key)
 
 
-def serve() -> None:
-    """The helper's loop: one (items, origin, public key) in, its `page_check` out, until stdin closes."""
-    import traceback
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which closes the pipe
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything printed goes to stderr, not into the pipe
-    source = sys.stdin.buffer
-    import django
-
-    django.setup()
-    from standards.segmentation import warm_up
-
+def serve(out: BinaryIO) -> None:
+    """The helper's loop: one (items, origin, public key) in, its `page_check` out, until stdin closes.
+    Runs in the helper process (`federation.helper_process`), Django set up, `out` the pipe to the caller."""
     warm_up()
     _write(out, _READY)
+    source = sys.stdin.buffer
     while True:
         try:
             items, origin, public_key = _read(source)
         except EOFError:
             return
         try:
-            answer: Any = page_check(items, origin=origin, public_key=public_key)
+            answer: Any = _shrink(items, page_check(items, origin=origin, public_key=public_key))
             _write(out, answer)
         except Exception:  # reported to the caller, which checks the page itself
             _write(out, traceback.format_exc(limit=20))
-
-
-if __name__ == "__main__":
-    serve()

@@ -13,105 +13,88 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from core.exceptions import FieldError, ValidationFailed
+from core.exceptions import ValidationFailed
 from core.jobs import LeasedJobs
 from core.queue import enqueue_on_commit
 from core.text import storable
-from federation import records
-from federation.envelope import EnvelopeError, envelope_check, is_exchange_code
+from federation import replica
+from federation.envelope import EnvelopeError, envelope_check
 from federation.http import PeerError, peer_request
 from federation.models import Entry, Peer, PrivateEntry, PrivateFetch
+from federation.replica import Prepared, ReplicaType
 from federation.selectors import origin_public_key
+from federation.stubs import SEALED, stub_check
 
 logger = logging.getLogger(__name__)
-SEALED = "sealed"
 PRIVATE_PATH = "/federation/v1/private/{origin}/{record_type}/{gid}/"
-_TYPE = re.compile(r"^[a-z_]{1,32}$")
 JOBS = LeasedJobs(PrivateFetch, waiting=PrivateFetch.State.PENDING, working=PrivateFetch.State.RUNNING)
 FETCH_LEASE = 60  # seconds
 
 
-def sealed_stub(record_type: str, gid: str, audience) -> tuple[str, dict]:
-    """(gid, payload) of the stub that stands in the public log for a private record."""
-    return f"{record_type}:{gid}", {"type": record_type, "gid": gid, "audience": sorted(set(audience))}
+class SealedReplica(ReplicaType):
+    """The stub of a private record. Applying one: if this node is in its audience and lacks that version,
+    it fetches the record. Not a table of its own: the stubs held are the log's entries."""
+
+    name = SEALED
+    private = False
+
+    def prepare(self, origin: str, gid: str, payload: dict) -> Prepared:
+        return stub_check(gid, payload, known=replica.get(payload.get("type")) is not None), {}
+
+    def apply_batch(self, origin, items, *, repair=False, prepared=None) -> dict:
+        errors: dict = {}
+        due = []
+        for gid, version, payload in items:
+            try:
+                stub, _ = self.prepare(origin, gid, payload)
+            except ValidationFailed as exc:
+                errors[gid] = exc
+                continue
+            if settings.NODE_CODE in stub["audience"] and origin != settings.NODE_CODE:
+                due.append((stub, version))
+        for stub, version in due:
+            _fetch_wanted(origin, stub, version, repair=repair)
+        if due:
+            enqueue_on_commit("federation.tasks.fetch_private")
+        return errors
+
+    def live(self, origin: str):
+        for entry in Entry.objects.filter(origin=origin, record_type=SEALED).iterator(chunk_size=2000):
+            yield entry.gid, entry.version, json.loads(entry.body)["payload"]
 
 
-def _bad(field: str, en: str) -> ValidationFailed:
-    return ValidationFailed([FieldError(field, "invalid", en, en)])
-
-
-def _check_stub(gid: str, payload: dict) -> dict:
-    if set(payload) != {"type", "gid", "audience"}:
-        raise _bad("", "a sealed stub has exactly type, gid and audience")
-    record_type, inner, audience = payload["type"], payload["gid"], payload["audience"]
-    if not isinstance(record_type, str) or not _TYPE.match(record_type):
-        raise _bad("type", "type must be a record type name")
-    if records.get(record_type) is None or record_type == SEALED:
-        raise _bad("type", f"{record_type!r} is not a record type known here")
-    if not isinstance(inner, str) or not 1 <= len(inner) <= 60 or gid != f"{record_type}:{inner}":
-        raise _bad("gid", "gid must be <type>:<gid>")
-    if (
-        not isinstance(audience, list)
-        or not 1 <= len(audience) <= 24
-        or not all(is_exchange_code(c) for c in audience)
-        or audience != sorted(set(audience))
-    ):
-        raise _bad("audience", "audience must be a sorted list of 1 to 24 exchange codes")
-    return payload
-
-
-def sealed_apply_batch(origin: str, items: list[tuple[str, int, dict]], *, repair: bool = False) -> dict:
-    """A stub names a private record: if this node is in its audience and lacks that version, fetch it."""
-    errors: dict = {}
-    due = []
-    for gid, version, payload in items:
-        try:
-            stub = _check_stub(gid, payload)
-        except ValidationFailed as exc:
-            errors[gid] = exc
-            continue
-        if settings.NODE_CODE in stub["audience"] and origin != settings.NODE_CODE:
-            due.append((stub, version))
+def _fetch_wanted(origin: str, stub: dict, version: int, *, repair: bool) -> None:
+    """Record that this node wants `version` of the record `stub` names (unless it holds it already)."""
+    held = (
+        PrivateEntry.objects.filter(origin=origin, record_type=stub["type"], gid=stub["gid"])
+        .values_list("version", flat=True)
+        .first()
+    )
+    if held is not None and held >= version and not repair:
+        return
     now = timezone.now()
-    for stub, version in due:
-        held = (
-            PrivateEntry.objects.filter(origin=origin, record_type=stub["type"], gid=stub["gid"])
-            .values_list("version", flat=True)
-            .first()
+    fetch, created = PrivateFetch.objects.get_or_create(
+        origin=origin,
+        record_type=stub["type"],
+        gid=stub["gid"],
+        defaults={"version": version, "audience": stub["audience"], "next_attempt_at": now},
+    )
+    if not created and (fetch.version < version or fetch.state == PrivateFetch.State.DONE or repair):
+        PrivateFetch.objects.filter(pk=fetch.pk).update(
+            version=max(version, fetch.version),
+            audience=stub["audience"],
+            state=PrivateFetch.State.PENDING,
+            attempts=0,
+            next_attempt_at=now,
         )
-        if held is not None and held >= version and not repair:
-            continue
-        fetch, created = PrivateFetch.objects.get_or_create(
-            origin=origin,
-            record_type=stub["type"],
-            gid=stub["gid"],
-            defaults={"version": version, "audience": stub["audience"], "next_attempt_at": now},
-        )
-        if not created and (fetch.version < version or fetch.state == PrivateFetch.State.DONE or repair):
-            PrivateFetch.objects.filter(pk=fetch.pk).update(
-                version=max(version, fetch.version),
-                audience=stub["audience"],
-                state=PrivateFetch.State.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-            )
-    if due:
-        enqueue_on_commit("federation.tasks.fetch_private")
-    return errors
 
 
-def sealed_live(origin: str):
-    for entry in Entry.objects.filter(origin=origin, record_type=SEALED).iterator(chunk_size=2000):
-        yield entry.gid, entry.version, json.loads(entry.body)["payload"]
-
-
-records.register(records.RecordType(SEALED, sealed_apply_batch, sealed_live))
+SEALED_TYPE = replica.register(SealedReplica())
 
 
 # --- Serving ------------------------------------------------------------------------------------------------
@@ -142,7 +125,7 @@ def _apply_full(fetch: PrivateFetch, item) -> bool:
         raise EnvelopeError("the entry served is not the record asked for")
     if envelope["version"] < fetch.version:
         return False
-    record = records.get(fetch.record_type)
+    record = replica.get(fetch.record_type)
     with transaction.atomic():
         errors = record.apply_batch(fetch.origin, [(fetch.gid, envelope["version"], envelope["payload"])])
         if errors:
@@ -192,7 +175,7 @@ def private_fetch_due(*, limit: int = 100) -> int:
             try:
                 item = peer_request(peer, "GET", path)
                 done = _apply_full(fetch, item)
-            except (PeerError, EnvelopeError, *records.APPLY_FAILURES) as exc:
+            except (PeerError, EnvelopeError, *replica.APPLY_FAILURES) as exc:
                 if not isinstance(exc, PeerError | EnvelopeError | DatabaseError):  # a check to tighten
                     logger.exception(
                         "private fetch of %s %s %s raised", fetch.origin, fetch.record_type, fetch.gid

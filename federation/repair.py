@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from federation import keys, records
+from federation import keys, replica
 from federation.http import PeerError, peer_request
 from federation.models import Entry, Peer
 from federation.pull import pull_from
@@ -24,10 +24,10 @@ def repair_local(*, origin: str) -> int:
     """Re-apply this node's own signed entries of `origin` wherever the live record differs from them
     (a row changed behind the node's back). Returns the number of records restored."""
     restored = 0
-    for name in records.names():
+    for name in replica.names():
         live = {
             gid: record_hash(gid, version, payload)
-            for gid, version, payload in records.get(name).live(origin)
+            for gid, version, payload in replica.get(name).live(origin)
         }
         for entry in Entry.objects.filter(origin=origin, record_type=name).iterator():
             envelope = json.loads(entry.body)
@@ -38,7 +38,7 @@ def repair_local(*, origin: str) -> int:
                 logger.error("stored entry %s#%s no longer verifies; pulling it again", origin, entry.seq)
                 continue
             with transaction.atomic():
-                records.get(name).apply_batch(
+                replica.get(name).apply_batch(
                     origin, [(entry.gid, entry.version, envelope["payload"])], repair=True
                 )
             restored += 1

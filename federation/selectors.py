@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from federation import records
+from federation import replica
 from federation.envelope import canonical
 from federation.models import (
     Entry,
@@ -95,9 +95,9 @@ def digests(*, origin: str, fresh: bool = False) -> dict[str, dict]:
     ):
         return cached[2]
     result = {}
-    for name in records.names():
+    for name in replica.names():
         acc = count = 0
-        for gid, version, payload in records.get(name).live(origin):
+        for gid, version, payload in replica.get(name).live(origin):
             acc ^= int.from_bytes(record_hash(gid, version, payload), "big")
             count += 1
         result[name] = {"count": count, "digest": acc.to_bytes(32, "big").hex()}

@@ -6,4 +6,4 @@ class ParticipantsConfig(AppConfig):
     verbose_name = "Participants 市场主体"
 
     def ready(self):
-        from participants import receivers, replication  # noqa: F401 - registers the record types and receivers
+        from participants import receivers, replicas  # noqa: F401 - declares the record types, connects receivers

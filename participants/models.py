@@ -3,7 +3,7 @@
 A participant's global id is its Unified Social Credit Code (normalised), the same at every node, so a
 second registration of one company is a key collision anywhere in the network. Each registration is owned
 by its home exchange's node; two homes registering one USCC at nearly the same time both exist for a while,
-and every node picks the same winner (`participants.services.duplicates_resolve`).
+and every node picks the same winner (`participants.identity`).
 
 Public profile columns replicate; `ParticipantPrivate` (contacts, phone, email, documents) never leaves the
 home node.

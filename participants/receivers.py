@@ -1,12 +1,22 @@
-"""What participants do when the federation tells them something."""
+"""What participants do when registrations arrive from peers, and when the node is initialised."""
 
-from django.dispatch import receiver
+from __future__ import annotations
 
+from django.dispatch import receiver as signal_receiver
+
+from federation.replica import AppliedBatch, receiver
 from federation.signals import node_initialised
-from participants.replication import participants_publish_unlogged
+from participants.identity import participants_publish_unlogged, registrations_settle
+from participants.replicas import PARTICIPANT
 
 
-@receiver(node_initialised, dispatch_uid="participants.node_initialised")
+@receiver(PARTICIPANT)
+def registrations_arrived(batch: AppliedBatch) -> None:
+    """A registration applied here (new, changed, or restored): its company's identity is settled again."""
+    registrations_settle({record.values["participant_id"] for record in batch.records})
+
+
+@signal_receiver(node_initialised, dispatch_uid="participants.node_initialised")
 def node_initialised_received(sender, **kwargs) -> int:
     """Registrations a data migration made (it cannot sign) are published once the node has its key."""
     return participants_publish_unlogged()

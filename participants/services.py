@@ -3,37 +3,22 @@ do it checked first, the rules of the standard applied, the version raised and t
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import uuid
-from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from accounts.models import RefreshToken, User
-from core.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from exchanges.models import Exchange
-from federation.outbox import publish
-from participants import tokens
-from participants.models import (
-    Evaluation,
-    EvaluationStatus,
-    Participant,
-    ParticipantPrivate,
-    ParticipantStatus,
-    StatusChange,
-)
-from participants.principal import ParticipantPrincipal
-from participants.replication import evaluation_change, participants_lock, participants_publish
-from participants.selectors import participant_get, standing_for_token, winner_pick
-from standards import participant_vocabularies as vocab
+from accounts.models import User
+from core.exceptions import Conflict, FieldError, Forbidden, ValidationFailed
+from participants.identity import participants_publish
+from participants.logins import account_clean
+from participants.models import Participant, ParticipantPrivate, ParticipantStatus, StatusChange
+from participants.permissions import is_home_operator, participant_can_manage, require_home
+from participants.replicas import participants_lock
+from participants.selectors import winner_pick
 from standards.participant import MAX_REASON, profile_errors
 from standards.uscc import uscc_parse
 
@@ -44,50 +29,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ParticipantStatus.SUSPENDED: frozenset({ParticipantStatus.VERIFIED, ParticipantStatus.REVOKED}),
     ParticipantStatus.REVOKED: frozenset(),
 }
-MAX_EVALUATION_YEARS = 5
 
 
 def _err(field: str, code: str, zh: str, en: str) -> FieldError:
     return FieldError(field, code, zh, en)
 
 
-# --- Who may do what ----------------------------------------------------------------------------------------
-def is_home_operator(actor: Any) -> bool:
-    """An operator of this node's exchange, or the node's admin (None: the node itself, from a command)."""
-    if actor is None:
-        return True
-    if not isinstance(actor, User) or not actor.is_active:
-        return False
-    return actor.is_superuser or actor.role == User.Role.ADMIN or actor.exchange_id == settings.NODE_CODE
-
-
-def _require_home(participant: Participant) -> None:
-    if participant.home_id != settings.NODE_CODE:
-        raise Forbidden(
-            message=f"该市场主体登记于 {participant.home_id}，只能在其登记交易所的节点修改",
-            message_en=f"This participant is registered at {participant.home_id}; only that node changes it",
-            code="not_owner",
-            extra={"home_exchange": participant.home_id},
-        )
-
-
-def participant_can_manage(actor: Any, participant: Participant) -> bool:
-    """Its home exchange's operators, and the participant's own users (with a token from any node)."""
-    if is_home_operator(actor):
-        return True
-    return isinstance(actor, ParticipantPrincipal) and actor.participant_id == participant.participant_id
-
-
-def can_read_private(actor: Any, participant: Participant) -> bool:
-    return (
-        participant.home_id == settings.NODE_CODE
-        and actor is not None
-        and actor.is_authenticated
-        and (participant_can_manage(actor, participant))
-    )
-
-
-# --- Private fields (home node only) ------------------------------------------------------------------------
 def _private_clean(data: dict) -> tuple[dict, list[FieldError]]:
     errors: list[FieldError] = []
     clean: dict = {}
@@ -164,7 +111,6 @@ PRIVATE_FIELDS = ("contacts", "phone", "email", "documents")
 VETTED_FIELDS = frozenset({"legal_name", "entity_type", "roles", "business_categories", "services"})
 
 
-# --- Registration -------------------------------------------------------------------------------------------
 def _duplicate(existing: Participant) -> Conflict:
     home = existing.home
     return Conflict(
@@ -173,48 +119,6 @@ def _duplicate(existing: Participant) -> Conflict:
         code="duplicate_registration",
         extra={"participant_id": existing.participant_id, "home_exchange": home.pk},
     )
-
-
-def _account_clean(account: Any) -> tuple[str, str]:
-    if (
-        not isinstance(account, dict)
-        or not isinstance(account.get("username"), str)
-        or not isinstance(account.get("password"), str)
-    ):
-        raise ValidationFailed(
-            [
-                _err(
-                    "account",
-                    "format",
-                    "账户须含 username 与 password",
-                    "account needs username and password",
-                )
-            ]
-        )
-    username, password = account["username"].strip(), account["password"]
-    if not username or len(username) > 150 or not all(c.isalnum() or c in "@.+-_" for c in username):
-        raise ValidationFailed(
-            [
-                _err(
-                    "account.username",
-                    "format",
-                    "用户名格式无效",
-                    "username may hold letters, digits and @.+-_",
-                )
-            ]
-        )
-    if User.objects.filter(username=username).exists():
-        raise Conflict(message="用户名已被占用", message_en="This username is taken", code="username_taken")
-    messages = {}
-    for language in ("zh-hans", "en"):  # Django formats the messages in the active language
-        with translation.override(language):
-            try:
-                validate_password(password, User(username=username))
-            except DjangoValidationError as exc:
-                messages[language] = " ".join(exc.messages)
-    if messages:
-        raise ValidationFailed([_err("account.password", "weak", messages["zh-hans"], messages["en"])])
-    return username, password
 
 
 @transaction.atomic
@@ -268,7 +172,7 @@ def participant_register(
             code="revoked_registration",
             extra={"participant_id": parsed.code, "home_exchange": settings.NODE_CODE},
         )
-    credentials = _account_clean(account) if account is not None else None
+    credentials = account_clean(account) if account is not None else None
     now = timezone.now()
     participant = Participant(
         participant_id=parsed.code,
@@ -325,7 +229,7 @@ def participant_update(
 ) -> Participant:
     """Change the profile and private fields (a partial update). Only at the home node, by its operators or
     the participant's own users."""
-    _require_home(participant)
+    require_home(participant)
     if not participant_can_manage(actor, participant):
         raise Forbidden(
             message="只有登记交易所的运营人员或该市场主体本身可以修改",
@@ -376,7 +280,7 @@ def participant_set_status(
     expected_version: int | None = None,
 ) -> Participant:
     """Verification by an operator of the home exchange; each change replicates with its reason."""
-    _require_home(participant)
+    require_home(participant)
     if not is_home_operator(actor):
         raise Forbidden(
             message=f"只有 {settings.NODE_CODE} 的运营人员可以核验、暂停或撤销",
@@ -425,205 +329,6 @@ def participant_set_status(
     participant.save()
     participants_publish([participant])
     return participant
-
-
-# --- Accounts and tokens ------------------------------------------------------------------------------------
-def _refresh_issue(user: User) -> str:
-    raw = "dxr_refresh_" + secrets.token_urlsafe(32)
-    RefreshToken.objects.create(
-        user=user,
-        key_hash=hashlib.sha256(raw.encode()).hexdigest(),
-        expires_at=timezone.now() + timedelta(seconds=settings.PARTICIPANT_REFRESH_TTL),
-    )
-    return raw
-
-
-def _tokens_for(user: User) -> dict:
-    participant = Participant.objects.filter(
-        participant_id=user.participant_id, home_id=settings.NODE_CODE
-    ).first()
-    if (
-        participant is None
-        or standing_for_token(participant_id=participant.participant_id, home=settings.NODE_CODE) is None
-    ):
-        raise _login_refused("the participant is not in good standing (suspended, revoked or a duplicate)")
-    access, expires_at = tokens.access_token_issue(
-        username=user.username, participant_id=participant.participant_id, roles=list(participant.roles)
-    )
-    return {
-        "access": access,
-        "token_type": "Bearer",
-        "expires_at": expires_at,
-        "expires_in": settings.PARTICIPANT_ACCESS_TTL,
-        "refresh": _refresh_issue(user),
-        "participant_id": participant.participant_id,
-        "home_exchange": settings.NODE_CODE,
-    }
-
-
-class LoginRefused(Forbidden):
-    status = 401
-
-
-def _login_refused(en: str) -> LoginRefused:
-    return LoginRefused(message="登录失败 / " + en, message_en=en, code="authentication_failed")
-
-
-@transaction.atomic
-def login(*, username: str, password: str) -> dict:
-    """A participant user logs in at its home node: an access token every node accepts, and a refresh."""
-    user = authenticate(username=username, password=password)
-    if user is None or user.role != User.Role.PARTICIPANT or not user.is_active:
-        raise _login_refused("wrong username or password, or not a participant user of this node")
-    return _tokens_for(user)
-
-
-@transaction.atomic
-def refresh(*, raw: str) -> dict:
-    """Exchange a refresh token (used once: it is rotated) for new tokens."""
-    digest = hashlib.sha256(raw.encode()).hexdigest()
-    token = RefreshToken.objects.select_for_update().select_related("user").filter(key_hash=digest).first()
-    if (
-        token is None
-        or token.used_at is not None
-        or token.expires_at <= timezone.now()
-        or not token.user.is_active
-    ):
-        raise _login_refused("refresh token unknown, already used or expired")
-    token.used_at = timezone.now()
-    token.save(update_fields=["used_at"])
-    return _tokens_for(token.user)
-
-
-# --- Evaluations --------------------------------------------------------------------------------------------
-def _issuer(actor: Any, dimension: str, subject: str) -> tuple[str, str, str]:
-    """(issuer_type, issuer_id, issuer_name) for who may issue an evaluation of `dimension`; else 403."""
-    if isinstance(actor, User) and is_home_operator(actor):
-        exchange = Exchange.objects.get(pk=settings.NODE_CODE)
-        return Evaluation.IssuerType.EXCHANGE, exchange.pk, exchange.name_zh
-    if isinstance(actor, ParticipantPrincipal):
-        if actor.participant_id == subject:
-            raise Forbidden(
-                message="不能评价自己",
-                message_en="A participant cannot evaluate itself",
-                code="self_evaluation",
-            )
-        if actor.status != ParticipantStatus.VERIFIED or not actor.has_role("service_provider"):
-            raise Forbidden(
-                message="只有已核验的第三方专业服务机构可以出具评估评价",
-                message_en="Only a verified third-party service provider issues evaluations",
-                code="issuer_role",
-            )
-        allowed = vocab.DIMENSION_SERVICES[dimension]
-        if not allowed & set(actor.services):
-            raise Forbidden(
-                message=f"出具“{dimension}”评价须具备以下服务之一：{', '.join(sorted(allowed))}",
-                message_en=f"A {dimension} evaluation needs one of the services {sorted(allowed)}",
-                code="issuer_service",
-                extra={"required_services": sorted(allowed)},
-            )
-        return Evaluation.IssuerType.PARTICIPANT, actor.participant_id, actor.legal_name
-    raise Forbidden(
-        message="只有交易所运营人员或第三方专业服务机构可以出具评估评价",
-        message_en="Only exchange operators and third-party service providers issue evaluations",
-        code="issuer_role",
-    )
-
-
-@transaction.atomic
-def evaluation_issue(*, actor: Any, data: dict) -> Evaluation:
-    dimension = data["dimension"]
-    if not isinstance(dimension, str) or dimension not in vocab.codes(vocab.DIMENSION):
-        raise ValidationFailed(
-            [_err("dimension", "invalid_choice", "未知的评价维度", "Unknown dimension; see the vocabulary")]
-        )
-    subject = str(data["subject"]).upper()
-    issuer_type, issuer_id, issuer_name = _issuer(actor, dimension, subject)
-    if participant_get(subject) is None:
-        raise NotFound(
-            message=f"本节点不知道市场主体 {subject}",
-            message_en=f"No participant {subject} is known at this node",
-            code="unknown_participant",
-        )
-    valid_from: date = data["valid_from"]
-    valid_until: date = data["valid_until"]
-    errors = []
-    if valid_until < valid_from:
-        errors.append(_err("valid_until", "order", "有效期结束早于开始", "valid_until is before valid_from"))
-    elif valid_until < timezone.localdate():
-        errors.append(_err("valid_until", "past", "有效期已结束", "valid_until is in the past"))
-    elif (valid_until - valid_from).days > 366 * MAX_EVALUATION_YEARS:
-        errors.append(
-            _err(
-                "valid_until",
-                "too_long",
-                f"有效期最长 {MAX_EVALUATION_YEARS} 年",
-                f"At most {MAX_EVALUATION_YEARS} years",
-            )
-        )
-    if errors:
-        raise ValidationFailed(errors)
-    evaluation = Evaluation.objects.create(
-        gid=f"{settings.NODE_CODE}-{uuid.uuid4().hex}",
-        origin=settings.NODE_CODE,
-        subject_id=subject,
-        dimension=dimension,
-        score=data["score"],
-        grade=vocab.grade_for(data["score"]),
-        valid_from=valid_from,
-        valid_until=valid_until,
-        summary=data["summary"],
-        evidence_ref=data.get("evidence_ref", ""),
-        issuer_type=issuer_type,
-        issuer_id=issuer_id,
-        issuer_name=issuer_name,
-        issued_at=timezone.now(),
-    )
-    publish([evaluation_change(evaluation)])
-    return evaluation
-
-
-@transaction.atomic
-def evaluation_revoke(*, actor: Any, evaluation: Evaluation, reason: str) -> Evaluation:
-    if evaluation.origin != settings.NODE_CODE:
-        raise Forbidden(
-            message=f"该评价由 {evaluation.origin} 出具，只能在该节点撤销",
-            message_en=f"This evaluation was issued at {evaluation.origin}; only that node revokes it",
-            code="not_owner",
-        )
-    # The issuer, or an operator of the exchange where it was issued (which answers for what its node
-    # publishes, e.g. when a service provider is suspended and cannot log in to revoke its evaluations).
-    allowed = (isinstance(actor, User) and is_home_operator(actor)) or (
-        isinstance(actor, ParticipantPrincipal) and actor.participant_id == evaluation.issuer_id
-    )
-    if not allowed:
-        raise Forbidden(
-            message="只有出具方可以撤销",
-            message_en="Only the issuer revokes an evaluation",
-            code="not_issuer",
-        )
-    reason = (reason or "").strip()
-    if not reason or len(reason) > MAX_REASON:
-        raise ValidationFailed(
-            [
-                _err(
-                    "reason",
-                    "required",
-                    "撤销须说明理由（最多500字）",
-                    "A revocation needs a reason (at most 500 characters)",
-                )
-            ]
-        )
-    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
-    if evaluation.status == EvaluationStatus.REVOKED:
-        raise Conflict(
-            message="该评价已撤销", message_en="The evaluation is already revoked", code="already_revoked"
-        )
-    evaluation.status, evaluation.revoked_reason = EvaluationStatus.REVOKED, reason
-    evaluation.version += 1
-    evaluation.save()
-    publish([evaluation_change(evaluation)])
-    return evaluation
 
 
 @transaction.atomic
@@ -675,20 +380,3 @@ def providers_register_verified(
         ParticipantPrivate.objects.bulk_create([ParticipantPrivate(participant=r) for r in rows])
         participants_publish(rows)
     return len(fresh)
-
-
-@transaction.atomic
-def account_create(*, actor: Any, participant: Participant, account: dict) -> User:
-    """A login for a participant registered at this node (e.g. one an operator registered without one)."""
-    _require_home(participant)
-    if not is_home_operator(actor):
-        raise Forbidden(
-            message=f"只有 {settings.NODE_CODE} 的运营人员可以为市场主体开设账户",
-            message_en=f"Only operators of {settings.NODE_CODE} open accounts for its participants",
-            code="not_owner",
-        )
-    username, password = _account_clean(account)
-    user = User(username=username, role=User.Role.PARTICIPANT, participant_id=participant.participant_id)
-    user.set_password(password)
-    user.save()
-    return user

@@ -15,7 +15,7 @@ class ProductsConfig(AppConfig):
     verbose_name = "Products"
 
     def ready(self):
-        from products import replication  # noqa: F401 - registers the product and recognition record types
+        from products import receivers, replicas  # noqa: F401 - declares the record types, connects receivers
 
         # Schema upkeep, not business logic: SQLite table rebuilds drop the FTS triggers (products.search).
         post_migrate.connect(_install_search_index, sender=self, dispatch_uid="products.search_index")

@@ -9,9 +9,7 @@ from datetime import datetime
 from core.bulk import copy_insert, copy_rows, copy_update
 from products.models import Product, ProductRegion, ProductVersion
 
-# What `products_insert` takes for each new product, in this order: the record's own fields, then
-# DESCRIPTOR_COLUMNS (the copies of descriptor fields, as `products.services.descriptor_columns` returns
-# them).
+# The copies of descriptor fields beside the descriptor (`products.columns.descriptor_columns`).
 DESCRIPTOR_COLUMNS = (
     "descriptor_version",
     "name",
@@ -26,39 +24,23 @@ DESCRIPTOR_COLUMNS = (
     "search_keywords",
     "search_body",
 )
-NEW_PRODUCT_COLUMNS = (
-    "code",
-    "exchange_id",
-    "is_home",
-    "version",
-    "status",
-    "descriptor",
-    "listed_at",
-    "delisted_at",
-    "status_reasons",
-    "findings",
-    "provider_hold",
-    "created_at",
-    "updated_at",
-    *DESCRIPTOR_COLUMNS,
-)
-_CODE, _VERSION, _STATUS, _DESCRIPTOR, _REASONS = (
-    NEW_PRODUCT_COLUMNS.index(name) for name in ("code", "version", "status", "descriptor", "status_reasons")
-)
 
 
-def products_insert(rows: list[tuple], *, change: str, now: datetime) -> None:
-    """Insert new products given as plain values in NEW_PRODUCT_COLUMNS order, with their region rows and
-    first version-history row: what `products_write` does for new `Product` instances, without building
-    one per product (a feed page's replicas: `Model.__init__` and reading each field back for COPY cost
-    more than the COPY)."""
+def products_insert(rows: list[tuple], *, columns: Sequence[str], change: str, now: datetime) -> None:
+    """Insert new products given as plain values, one per name in `columns` (which include code, version,
+    status, descriptor and status_reasons), with their region rows and first version-history row: what
+    `products_write` does for new `Product` instances, without building one per product (a feed page's
+    replicas: `Model.__init__` and reading each field back for COPY cost more than the COPY)."""
     if not rows:
         return
-    copy_rows(Product, NEW_PRODUCT_COLUMNS, rows)
-    ids = _ids_by_code([row[_CODE] for row in rows])
-    _regions_copy((ids[row[_CODE]], row[_DESCRIPTOR]) for row in rows)
+    copy_rows(Product, columns, rows)
+    code, version, status, descriptor, reasons = (
+        columns.index(name) for name in ("code", "version", "status", "descriptor", "status_reasons")
+    )
+    ids = _ids_by_code([row[code] for row in rows])
+    _regions_copy((ids[row[code]], row[descriptor]) for row in rows)
     _first_versions_copy(
-        ((ids[row[_CODE]], row[_VERSION], row[_STATUS], row[_DESCRIPTOR], row[_REASONS]) for row in rows),
+        ((ids[row[code]], row[version], row[status], row[descriptor], row[reasons]) for row in rows),
         change=change,
         actor_id=None,
         now=now,

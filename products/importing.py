@@ -23,17 +23,12 @@ from accounts.models import User
 from core.exceptions import FieldError, ValidationFailed
 from core.text import unstorable_path
 from products.bulk import products_write
+from products.checks import findings_as_json, findings_blocking, naming_errors, provider_errors
+from products.columns import descriptor_columns
 from products.models import Product, ProductStatus, ProductVersion
-from products.replication import products_publish
-from products.services import (
-    authorize_write,
-    descriptor_columns,
-    findings_as_json,
-    findings_blocking,
-    naming_errors,
-    provider_errors,
-    serials_allocate,
-)
+from products.permissions import authorize_write
+from products.publishing import products_publish
+from products.services import serials_allocate
 from standards.compliance import compliance_evaluate
 from standards.descriptor import descriptor_validate
 from standards.naming import name_normalize

@@ -12,6 +12,7 @@ from core.exceptions import FieldError, ValidationFailed
 from standards.members import member_codes
 from standards.naming import forbidden_spans
 from standards.regions import region_is_valid
+from standards.segmentation import segment_for_index
 from standards.vocabularies import vocabulary_codes
 
 TITLE_MIN, TITLE_MAX = 4, 80
@@ -228,3 +229,69 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
     if errors:
         raise ValidationFailed(errors)
     return clean
+
+
+# --- Responses --------------------------------------------------------------------------------------------
+RESPONSE_KINDS = frozenset({"offer", "proposal"})
+MAX_PRODUCTS = 20
+MAX_PROPOSAL = 4000
+MAX_MESSAGE = 2000
+MIN_PROPOSAL = 10
+MAX_DELIVERY_DAYS = 3650
+
+
+def response_clean(data: dict) -> dict:
+    """Validate a response's terms: an offer of at most 20 product codes or a proposal of at least 10
+    characters, a price in CNY from 0 to 1e9 with at most two decimals, delivery in 1 to 3650 days and a
+    message of at most 2000 characters. The same for a response made here and one from a peer; whether the
+    products offered are the responder's listed ones is checked where it is made. Raises ValidationFailed
+    listing every broken rule."""
+    errors: list[FieldError] = []
+    kind = data.get("kind")
+    if kind not in RESPONSE_KINDS:
+        errors.append(_e("kind", "invalid_choice", "类型须为 offer 或 proposal", "kind is offer or proposal"))
+    products = data.get("products") or []
+    if (
+        not isinstance(products, list)
+        or len(products) > MAX_PRODUCTS
+        or not all(isinstance(c, str) and len(c) <= 40 for c in products)
+    ):
+        errors.append(_e("products", "type", "最多20个产品编码", "At most 20 product codes"))
+        products = []
+    if kind == "offer" and not products:
+        errors.append(_e("products", "required", "报价须列出产品", "An offer names listed products"))
+    proposal = data.get("proposal") or ""
+    if not isinstance(proposal, str) or len(proposal) > MAX_PROPOSAL:
+        errors.append(_e("proposal", "max_length", "最多4000字", "At most 4000 characters"))
+    elif kind == "proposal" and len(proposal.strip()) < MIN_PROPOSAL:
+        errors.append(
+            _e("proposal", "required", "方案须至少10个字", "A proposal needs at least 10 characters")
+        )
+    price, price_errors = _money(data.get("price"), "price")
+    if price_errors:
+        errors.append(
+            _e("price", "range", "价格须为0到10亿元、最多两位小数", "price is 0 to 1e9 CNY, two decimals")
+        )
+    days = data.get("delivery_days")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DELIVERY_DAYS:
+        errors.append(_e("delivery_days", "range", "交付天数须为1–3650", "delivery_days is 1 to 3650"))
+    message = data.get("message") or ""
+    if not isinstance(message, str) or len(message) > MAX_MESSAGE:
+        errors.append(
+            _e("message", "max_length", f"最多{MAX_MESSAGE}字", f"At most {MAX_MESSAGE} characters")
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    return {
+        "kind": kind,
+        "products": list(dict.fromkeys(products)),
+        "proposal": proposal,
+        "price": price,
+        "delivery_days": days,
+        "message": message,
+    }
+
+
+def demand_search_text(title: str, description: str) -> str:
+    """The segmented text a demand is found and matched by."""
+    return segment_for_index(f"{title} {description}")

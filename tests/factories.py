@@ -3,6 +3,7 @@
 import random
 
 from products import services
+from products.columns import descriptor_columns
 from products.models import Product, ProductStatus
 from products.sample_data import descriptor as sample_descriptor
 
@@ -88,7 +89,7 @@ def make_product(*, actor=None, descriptor: dict | None = None, status: str = Pr
 def make_foreign_product(*, exchange_id: str = "BJIDX", status: str = ProductStatus.LISTED) -> Product:
     """A product whose home is another exchange, as a replica would be stored at this node."""
     d = random_descriptor()
-    columns = services.descriptor_columns(d)
+    columns = descriptor_columns(d)
     serial = Product.objects.count() + 1
     return Product.objects.create(
         code=f"{exchange_id}-2026-{serial:06d}-X",

@@ -204,8 +204,8 @@ def test_the_descriptor_columns_a_new_replica_is_written_with_are_those_a_descri
     """products.bulk.DESCRIPTOR_COLUMNS lists by hand the columns `descriptor_columns` derives; a column
     added there and not here would leave new replicas without it."""
     from products.bulk import DESCRIPTOR_COLUMNS
-    from products.replication import PRODUCT_REPLICA_FIELDS
-    from products.services import descriptor_columns
+    from products.columns import descriptor_columns
+    from products.replicas import PRODUCT
 
     assert set(descriptor_columns(example_descriptor)) == {"descriptor", *DESCRIPTOR_COLUMNS}
-    assert set(DESCRIPTOR_COLUMNS) < set(PRODUCT_REPLICA_FIELDS)
+    assert set(DESCRIPTOR_COLUMNS) < set(PRODUCT.update_columns)

@@ -443,7 +443,7 @@ def test_full_width_forbidden_terms_are_caught_in_titles(demander):
 
 def test_a_response_that_arrives_after_the_closing_still_notifies_its_responder(supplier, demander, posted):
     from demands.models import DemandResponse
-    from demands.services import response_arrived
+    from demands.responses import response_arrived
 
     demander.post(f"{URL}{posted['id']}/close/", {}, format="json")
     demand = Demand.objects.get(gid=posted["id"])

@@ -227,16 +227,17 @@ def test_an_entry_that_raises_is_quarantined_not_blocking(bjidx_key, monkeypatch
     """A batch that raises (the database refuses it, or a check let a hostile value through) is retried entry
     by entry: the entry that raises is quarantined with the exception, the others of the page still apply,
     and the cursor moves on."""
-    from federation import records
+    from federation import replica
 
-    real = records.get("product")
+    real = replica.get("product")
+    apply_batch = real.apply_batch
 
-    def refusing(origin, batch, *, repair=False):
+    def refusing(origin, batch, *, repair=False, prepared=None):
         if any(gid == code(2) for gid, _, _ in batch):
             raise failure()
-        return real.apply_batch(origin, batch, repair=repair)
+        return apply_batch(origin, batch, repair=repair, prepared=prepared)
 
-    monkeypatch.setitem(records._TYPES, "product", records.RecordType("product", refusing, real.live))
+    monkeypatch.setattr(real, "apply_batch", refusing)
     d = samples(3, seed=13)
     items = [item(bjidx_key, seq=n, gid=code(n), payload=product(n, d[n - 1])) for n in (1, 2, 3)]
     applied, last = apply_page(origin=ORIGIN, items=items, source=ORIGIN, after=0)
@@ -352,9 +353,10 @@ def _origin_entries(settings) -> list[dict]:
     from django.utils import timezone
 
     from accounts.models import User
-    from demands.services import demand_post, response_create, response_decide
+    from demands.responses import response_create, response_decide
+    from demands.services import demand_post
     from federation.models import PrivateEntry
-    from participants.services import evaluation_issue
+    from participants.evaluations import evaluation_issue
     from tests.factories import make_product, register_provider
 
     evaluation = json.loads((ROOTDIR / "docs" / "examples" / "evaluation.json").read_text("utf-8"))
@@ -398,10 +400,10 @@ def test_every_field_of_every_record_type_mutated_by_a_signed_peer_is_applied_or
     record's mutations applies; the cursor ends at the page's last entry."""
     import random
 
-    from federation import records
+    from federation import replica
     from tests.test_fuzz import _mutations
 
-    bases = [e for e in _origin_entries(settings) if not records.get(e["type"]).private]
+    bases = [e for e in _origin_entries(settings) if not replica.get(e["type"]).private]
     types = {e["type"] for e in bases}
     assert {
         "product",
@@ -466,12 +468,12 @@ def test_every_field_of_the_private_record_types_mutated_by_a_signed_peer_is_ref
     EnvelopeError naming it), never raises anything else; the valid entry after them applies."""
     import random
 
-    from federation import records
+    from federation import replica
     from federation.models import PrivateEntry, PrivateFetch
     from federation.private import _apply_full
     from tests.test_fuzz import _mutations
 
-    private = [e for e in _origin_entries(settings) if records.get(e["type"]).private]
+    private = [e for e in _origin_entries(settings) if replica.get(e["type"]).private]
     assert [e["type"] for e in private] == ["demand_response", "response_decision"]
     rng = random.Random(20261129)
     refused, applied = [], 0

@@ -18,7 +18,7 @@ from federation.models import Entry
 from federation.peers import peer_add
 from participants import tokens
 from participants.models import Evaluation, Participant, ParticipantRecognition
-from participants.replication import participant_apply_batch, participant_payload
+from participants.replicas import PARTICIPANT
 from products.models import Product, ProductStatus, Recognition
 from products.tasks import follow_providers
 from registry.celery import app
@@ -194,7 +194,7 @@ def _follow_ups(capture):
     that task (in this process, the way the worker would; the other callbacks, wake-ups to peers, are not)."""
     with capture() as callbacks:
         yield
-    ours = [c for c in callbacks if c.__qualname__.startswith("_products_follow.")]
+    ours = [c for c in callbacks if getattr(c, "name", "") == "products.tasks.follow_providers"]
     assert ours, "no follow-up of the products queued"
     app.conf.task_always_eager = True
     try:
@@ -224,7 +224,7 @@ def _apply_replica(uscc, *, home="BJIDX", status="verified", registered_at=None,
         "verified_at": None,
     }
     with transaction.atomic():
-        errors = participant_apply_batch(home, [(uscc, version, payload)])
+        errors = PARTICIPANT.apply_batch(home, [(uscc, version, payload)])
     assert not errors, errors
     return payload
 
@@ -308,7 +308,7 @@ class TestPrivateFields:
         assert own["phone"] == "+86 21 5555 0199" and own["documents"][0]["ref"] == "DOC-2026-0001"
 
     def test_payload_schema_is_explicit(self, verified):
-        assert set(participant_payload(Participant.objects.get())) == {
+        assert set(PARTICIPANT.payload(Participant.objects.get())) == {
             "id",
             "home",
             "legal_name",
@@ -375,22 +375,25 @@ class TestDuplicates:
         payload = _apply_replica(pid, home="BJIDX")
         bad = {**payload, **change, "legal_name": "被篡改"}
         with transaction.atomic():
-            errors = participant_apply_batch("BJIDX", [(pid, 2, bad)])
+            errors = PARTICIPANT.apply_batch("BJIDX", [(pid, 2, bad)])
         assert pid in errors and errors[pid].errors[0].field == field
         assert Participant.objects.get(participant_id=pid).legal_name != "被篡改"
 
 
 def test_recognitions_from_a_peer_apply_in_one_batch_newer_versions_only(db):
     from participants.models import ParticipantRecognition
-    from participants.replication import recognition_apply_batch
+    from participants.replicas import PARTICIPANT_RECOGNITION
 
     a, b, c = _uscc("110000", 21), _uscc("110000", 22), _uscc("110000", 23)
 
     def rec(pid, status="recognised", home="BJIDX"):
         return {"participant": pid, "exchange": "GYBDX", "home": home, "status": status, "reasons": []}
 
-    assert recognition_apply_batch("GYBDX", [(f"{a}@GYBDX", 1, rec(a)), (f"{b}@GYBDX", 1, rec(b))]) == {}
-    errors = recognition_apply_batch(
+    assert (
+        PARTICIPANT_RECOGNITION.apply_batch("GYBDX", [(f"{a}@GYBDX", 1, rec(a)), (f"{b}@GYBDX", 1, rec(b))])
+        == {}
+    )
+    errors = PARTICIPANT_RECOGNITION.apply_batch(
         "GYBDX",
         [
             (f"{a}@GYBDX", 2, rec(a, "not_recognised")),  # newer: applied
@@ -716,7 +719,7 @@ class TestProviders:
         row = Participant.objects.get(participant_id=descriptor["provider"]["uscc"])
         assert row.status == "verified" and row.roles == ["data_merchant"] and row.home_id == "SHDEX"
         assert row.legal_name == descriptor["provider"]["name"]
-        from participants.replication import participants_publish_unlogged
+        from participants.identity import participants_publish_unlogged
 
         assert participants_publish_unlogged() == 1
         assert Entry.objects.filter(record_type="participant", gid=row.participant_id).exists()
@@ -1024,7 +1027,7 @@ def test_the_follow_up_and_an_operators_change_of_the_same_products_do_not_deadl
     from django.db import connections, transaction
 
     from federation.outbox import Change, publish
-    from products.services import products_follow_providers
+    from products.standing import products_follow_providers
 
     alice = _concurrent_writers_operator()
     descriptors = [random_descriptor() for _ in range(2)]

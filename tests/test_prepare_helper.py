@@ -116,11 +116,14 @@ def test_the_helper_answers_what_this_process_computes(bjidx_key):
     assert ours[2][1].errors[0].field == "descriptor.update_frequency"
     assert isinstance(ours[6][1], ValidationFailed)
     assert ours[6][1].errors[0].field == "product_version"
-    status, _, _, columns, verdict, normalized = ours[0][1]
-    assert status == "listed" and columns["name"] == page[0]["entry"]["payload"]["descriptor"]["name"]
-    assert verdict[0] in {"recognised", "pending", "refused"}
-    assert normalized is None  # already normalized: the apply uses the payload's own descriptor
-    assert ours[3][1] is True  # a recognition checked: nothing more to carry back
+    values, extras = ours[0][1]
+    descriptor = page[0]["entry"]["payload"]["descriptor"]
+    assert values["status"] == "listed" and values["name"] == descriptor["name"]
+    assert extras["verdict"][0] in {"recognised", "pending", "refused"}
+    assert values["descriptor"] == descriptor  # already normalized
+    # The helper sends no second copy of a descriptor already normalized: the payload's own is used.
+    assert theirs[0][1][0]["descriptor"] is descriptor
+    assert ours[3][1][1] == {}  # a recognition checked: nothing more to carry back
     assert helper.process.poll() is not None  # stopped: it exits when its pipe closes
 
 
@@ -259,8 +262,8 @@ def test_a_descriptor_the_standard_normalizes_is_stored_normalized_through_the_h
         results = helper.check(page, ORIGIN, key)
     finally:
         helper.stop()
-    assert results[0][1][-1] is None
-    assert results[1][1][-1] == expected
+    assert results[0][1][0]["descriptor"] is page[0]["entry"]["payload"]["descriptor"]  # not sent back
+    assert results[1][1][0]["descriptor"] == expected
     assert apply_page(origin=ORIGIN, items=page, source=ORIGIN, after=0, prechecked=(key, results)) == (2, 2)
     stored = dict(Product.objects.filter(exchange_id=ORIGIN).values_list("code", "descriptor"))
     assert stored == {code(1): plain, code(2): expected}

@@ -14,8 +14,8 @@ from federation.apply import apply_page
 from federation.models import Entry, PrivateEntry, PrivateFetch, QuarantinedEntry
 from federation.outbox import Change, publish
 from federation.peers import peer_add
-from federation.private import SEALED, sealed_stub
 from federation.signatures import sign_request
+from federation.stubs import SEALED, sealed_stub
 from tests.loopback import serve
 from tests.test_federation_apply import ORIGIN, _public_b64, bjidx_key, item  # noqa: F401 - fixture
 
@@ -149,7 +149,7 @@ def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go
     still made."""
     from django.utils import timezone
 
-    from federation import records
+    from federation import replica
     from federation.private import private_fetch_due
 
     gids = [f"BJIDX-{uuid.uuid4().hex}" for _ in range(2)]
@@ -164,15 +164,10 @@ def test_a_fetched_entry_whose_apply_raises_is_recorded_and_the_other_fetches_go
         for n, gid in enumerate(gids, start=1)
     }
 
-    def raising(origin, batch, *, repair=False):
+    def raising(origin, batch, *, repair=False, prepared=None):
         raise TypeError(f"unhashable type: 'list' in {batch[0][2]['note']}")
 
-    real = records.get("demand_response")
-    monkeypatch.setitem(
-        records._TYPES,
-        "demand_response",
-        records.RecordType("demand_response", raising, real.live, private=True),
-    )
+    monkeypatch.setattr(replica.get("demand_response"), "apply_batch", raising)
     with serve(lambda path: (200, served[path])) as url:
         peer_add(code=ORIGIN, base_url=url, public_key=_public_b64(bjidx_key))
         for gid in gids:

@@ -30,6 +30,7 @@ from api.serializers.demands import (
     WebhookWriteSerializer,
 )
 from api.views.common import errors
+from demands import responses as demand_responses
 from demands import services
 from demands.matching import matches_for, opportunities_for
 from demands.models import Demand, DemandResponse, DemandStatus, Notification, WebhookSubscription
@@ -165,12 +166,12 @@ class DemandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if request.method == "POST":
             serializer = ResponseWriteSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            response = services.response_create(actor=user, demand=demand, data=dict(request.data))
+            response = demand_responses.response_create(actor=user, demand=demand, data=dict(request.data))
             return Response(ResponseSerializer(response).data, status=status.HTTP_201_CREATED)
         rows = [
             r
             for r in DemandResponse.objects.filter(demand_gid=demand.gid).order_by("created_at")
-            if services.response_visible(user, r)
+            if demand_responses.response_visible(user, r)
         ]
         return Response(ResponseSerializer(rows, many=True).data)
 
@@ -179,7 +180,7 @@ class ResponseView(APIView):
     def _get(self, request, id, rid) -> DemandResponse:
         user = _authenticated(request)
         response = DemandResponse.objects.filter(gid=rid, demand_gid=id).first()
-        if response is None or not services.response_visible(user, response):
+        if response is None or not demand_responses.response_visible(user, response):
             raise Http404  # outside the audience: as if it did not exist
         return response
 
@@ -203,7 +204,7 @@ class ResponseDecisionView(ResponseView):
         response = self._get(request, id, rid)
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        response = services.response_decide(
+        response = demand_responses.response_decide(
             actor=request.user, response=response, **serializer.validated_data
         )
         return Response(ResponseSerializer(response).data)
@@ -217,7 +218,9 @@ class ResponseWithdrawView(ResponseView):
         responses={200: ResponseSerializer, **WRITE},
     )
     def post(self, request, id, rid):
-        response = services.response_withdraw(actor=request.user, response=self._get(request, id, rid))
+        response = demand_responses.response_withdraw(
+            actor=request.user, response=self._get(request, id, rid)
+        )
         return Response(ResponseSerializer(response).data)
 
 

@@ -27,8 +27,9 @@ from api.serializers.participants import (
 )
 from api.throttling import AnonReadThrottle, LoginThrottle, WriteThrottle
 from api.views.common import errors
-from participants import services
+from participants import evaluations, logins, services
 from participants.models import Evaluation, Participant
+from participants.permissions import can_read_private
 from participants.selectors import participant_get, trust_view
 
 P_TAG = ["participants"]
@@ -70,7 +71,7 @@ class ParticipantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return participant
 
     def _respond(self, participant: Participant, status_code=status.HTTP_200_OK):
-        show = services.can_read_private(self.request.user, participant)
+        show = can_read_private(self.request.user, participant)
         data = ParticipantDetailSerializer(participant, context={"show_private": show}).data
         return Response(data, status=status_code)
 
@@ -158,9 +159,7 @@ class ParticipantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         participant = self._registration(id, for_write=True)
         serializer = AccountSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.account_create(
-            actor=request.user, participant=participant, account=dict(request.data)
-        )
+        user = logins.account_create(actor=request.user, participant=participant, account=dict(request.data))
         return Response({"username": user.username}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -234,7 +233,7 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             raise NotAuthenticated()
         serializer = EvaluationWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        evaluation = services.evaluation_issue(actor=request.user, data=serializer.validated_data)
+        evaluation = evaluations.evaluation_issue(actor=request.user, data=serializer.validated_data)
         return Response(
             EvaluationSerializer(evaluation, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
@@ -251,7 +250,7 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         evaluation = self.get_object()
         serializer = RevokeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        evaluation = services.evaluation_revoke(
+        evaluation = evaluations.evaluation_revoke(
             actor=request.user, evaluation=evaluation, reason=serializer.validated_data["reason"]
         )
         return Response(EvaluationSerializer(evaluation, context=self.get_serializer_context()).data)
@@ -270,7 +269,7 @@ class LoginView(APIView):
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(services.login(**serializer.validated_data))
+        return Response(logins.login(**serializer.validated_data))
 
 
 class RefreshView(APIView):
@@ -285,4 +284,4 @@ class RefreshView(APIView):
     def post(self, request):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(services.refresh(raw=serializer.validated_data["refresh"]))
+        return Response(logins.refresh(raw=serializer.validated_data["refresh"]))

@@ -25,7 +25,7 @@ from api.views.common import errors
 from products import services
 from products.merge_patch import merge_patch
 from products.models import ProductStatus
-from products.replication import recognition_review
+from products.recognition import recognition_review
 from products.selectors import product_versions, product_visible
 
 TAG = ["products"]

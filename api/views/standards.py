@@ -14,7 +14,7 @@ from api.serializers.standards import (
 )
 from api.views.common import errors
 from core.exceptions import ValidationFailed
-from products.services import descriptor_accept, findings_as_json, taken_names
+from products.checks import descriptor_accept, findings_as_json, taken_names
 from standards.compliance import compliance_evaluate
 from standards.descriptor import descriptor_json_schema
 from standards.naming import name_check

@@ -1,0 +1,369 @@
+"""Declared replica types: a record that replicates between nodes is declared once, and the mechanism derives
+everything else from the declaration.
+
+A domain app declares each of its replicated types in `<app>/replicas.py` as a `ReplicaType`: its name, its
+model, the column that identifies a record, the origin and version columns, and its wire fields
+(`federation.wire`: the payload's field names, how the origin writes each from its model and how a
+peer's value is read and checked). Optional hooks say what a field list cannot: cross-field rules (`clean`),
+columns derived from the payload (`derive`), what a receiver needs computed ahead (`extras`), who may hold a
+record (`audience`), and how rows are written (`store`).
+
+From that one declaration the mechanism derives:
+
+* `payload(obj)` and `publish(objs)`: the one way a service publishes a change (inside its transaction);
+* `prepare(origin, gid, payload)`: the payload checked as untrusted input, exactly its fields, with no
+  database access (so the feed-check helper process can run it, `federation.prepare`);
+* `apply_batch(origin, items)`: one generic apply — look up held rows, compare versions, split creates from
+  updates, write them in bulk (new records as plain values with COPY, `core.bulk`), keep records whose
+  audience leaves this node out away from it — and then the type's receivers;
+* `live(origin)`: the records held for an origin, for the anti-entropy digests.
+
+What must happen after a replica arrives (a recognition decided, a demand matched, a notification sent) is a
+**receiver** in the app (`<app>/receivers.py`, `@receiver(TYPE)`), called inside the page's transaction with
+the batch that was applied. See docs/architecture.md, "Adding a record type".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import DatabaseError, models
+from django.utils import timezone
+
+from core.bulk import copy_rows, copy_update
+from core.exceptions import ValidationFailed
+from federation.outbox import Change, publish
+from federation.payloads import fields_exact, payload_error
+from federation.wire import Wire
+
+# What applying a verified entry may raise besides the rules it breaks (which apply_batch returns): the
+# database refusing a value, or a check that let a value of an unexpected type reach code that raises. The
+# callers quarantine (feeds) or record (private fetches) the entry and go on; never the whole pull.
+APPLY_FAILURES = (DatabaseError, TypeError, ValueError, KeyError, AttributeError, RecursionError)
+
+# An item of a batch: (gid, version, payload) as the origin signed them.
+Item = tuple[str, int, dict]
+# What `prepare` returns: the record's column values and the extras its receivers need.
+Prepared = tuple[dict[str, Any], dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Applied:
+    """One record a batch wrote: its column values as applied, the extras `prepare` computed, and whether it
+    is new here or which columns changed (a new record: every column)."""
+
+    gid: str
+    version: int
+    values: dict[str, Any]
+    extras: dict[str, Any]
+    created: bool
+    changed: frozenset[str]
+    row: models.Model | None = None  # the updated instance; None for a record written as plain values
+
+
+@dataclass
+class AppliedBatch:
+    """What a receiver is given: the records of one type applied together, from one origin."""
+
+    type: ReplicaType
+    origin: str
+    records: list[Applied] = field(default_factory=list)
+    repair: bool = False
+
+    @property
+    def from_peer(self) -> bool:
+        """False when this node re-applies its own records (anti-entropy restoring a row)."""
+        return self.origin != settings.NODE_CODE
+
+
+Receiver = Callable[[AppliedBatch], None]
+
+
+class ReplicaType:
+    """The declaration of one replicated record type. Subclass it in `<app>/replicas.py`, set the class
+    attributes, override hooks where needed, and `register()` one instance."""
+
+    name: ClassVar[str]
+    model: ClassVar[type[models.Model]]
+    fields: ClassVar[tuple[Wire, ...]]
+    key: ClassVar[str]  # the column that identifies a record
+    origin_field: ClassVar[str | None] = "origin"  # the column naming its origin (None: not stored)
+    scoped: ClassVar[bool] = False  # `key` is unique only among one origin's records
+    version_field: ClassVar[str] = "version"
+    # Always private: never in the public log, only its sealed stub (federation.private). A type whose
+    # records each may or may not have an audience (a demand with a reach) is not `private`.
+    private: ClassVar[bool] = False
+    # False: a record that only ever updates a row already held here (a decision about a response).
+    creates: ClassVar[bool] = True
+    what: ClassVar[str] = ""  # how errors name a payload of this type: "a product payload"
+
+    # --- hooks ---------------------------------------------------------------------------------------------
+    def gid(self, obj: models.Model) -> str:
+        return getattr(obj, self.key)
+
+    def clean(self, origin: str, gid: str, payload: dict, values: dict[str, Any]) -> None:
+        """Rules across fields and against the entry (its gid, its origin); may add or replace column values
+        (a domain rule's cleaned form). Raises ValidationFailed. Pure: no database."""
+
+    def derive(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Columns computed from the others (search text, copies of descriptor fields). Pure."""
+        return {}
+
+    def extras(self, origin: str, values: dict[str, Any]) -> dict[str, Any]:
+        """What the receivers will need that is pure work on the record (e.g. a verdict), done ahead with
+        the checks, in the helper process on a catch-up."""
+        return {}
+
+    def audience(self, record: Any) -> tuple[str, ...]:
+        """The exchange codes of the only nodes that may hold `record` (a model instance, or the values of
+        one as attributes); () for a public record."""
+        return ()
+
+    def on_create(self, origin: str) -> dict[str, Any]:
+        """Columns a new record takes that neither its payload nor the model's defaults give (e.g. whether
+        this node is its home)."""
+        return {}
+
+    def publishable(self, obj: models.Model) -> bool:
+        """Whether `obj` is a record of the network yet (a draft product is not)."""
+        return True
+
+    def live_rows(self, origin: str) -> Iterable[models.Model]:
+        return self.model.objects.filter(**{self.origin_field: origin}).iterator(chunk_size=2000)
+
+    def lock(self, keys: list[str]) -> None:
+        """Taken before the held rows are read (an advisory lock on keys other writers also lock)."""
+
+    def conflict(self, row: models.Model, values: dict[str, Any], origin: str) -> ValidationFailed | None:
+        """Why a held row may not take these values (it belongs to another origin, by default)."""
+        if self.origin_field is not None and getattr(row, self.origin_field) != origin:
+            held_by = getattr(row, self.origin_field)
+            return payload_error("", "owner", f"{self.gid(row)} is held here as a record of {held_by}")
+        return None
+
+    def store(self, origin: str, creates: list[tuple], columns: tuple[str, ...], updates: list, now) -> None:
+        """Write new records (plain values in `columns` order) and updated rows."""
+        if creates:
+            copy_rows(self.model, columns, creates)
+        copy_update(self.model, updates, self.update_columns)
+
+    # --- derived from the declaration ----------------------------------------------------------------------
+    @cached_property
+    def wire_names(self) -> frozenset[str]:
+        return frozenset(w.name for w in self.fields)
+
+    @cached_property
+    def _auto_now(self) -> tuple[str, ...]:
+        return tuple(f.attname for f in self.model._meta.concrete_fields if getattr(f, "auto_now", False))
+
+    @cached_property
+    def update_columns(self) -> tuple[str, ...]:
+        """What a newer version rewrites: every column the payload sets or derives, its version and its
+        auto-updated times; never its key or origin."""
+        fixed = {self.key, self.origin_field}
+        columns = [w.column for w in self.fields if w.column and w.column not in fixed]
+        columns += [c for c in self.derived_columns if c not in columns]
+        return (*columns, self.version_field, *(c for c in self._auto_now if c not in columns))
+
+    @property
+    def derived_columns(self) -> tuple[str, ...]:
+        """Names of `derive`'s columns (declare them where `store` needs them before the first record)."""
+        return ()
+
+    def payload(self, obj: models.Model) -> dict:
+        return {w.name: w.write(obj) for w in self.fields}
+
+    def change(self, obj: models.Model) -> Change:
+        return Change(
+            self.name, self.gid(obj), getattr(obj, self.version_field), self.payload(obj), self.audience(obj)
+        )
+
+    def publish(self, objs: Iterable[models.Model]) -> None:
+        """Publish these records' current state: call inside the transaction that changed them."""
+        publish([self.change(obj) for obj in objs if self.publishable(obj)])
+
+    def prepare(self, origin: str, gid: str, payload: dict) -> Prepared:
+        """A peer's payload checked as untrusted input; its column values and its receivers' extras."""
+        fields_exact(payload, self.wire_names, self.what or f"a {self.name} payload")
+        values: dict[str, Any] = {}
+        for wire in self.fields:
+            if wire.read is not None:
+                value = wire.read(payload, wire.name)
+                if wire.column:
+                    values[wire.column] = value
+        self.clean(origin, gid, payload, values)
+        values.update(self.derive(values))
+        return values, self.extras(origin, values)
+
+    def live(self, origin: str) -> Iterator[tuple[str, int, dict]]:
+        """(gid, version, payload) of every public record of `origin` held here."""
+        if self.private:
+            return
+        for obj in self.live_rows(origin):
+            if self.publishable(obj) and not self.audience(obj):
+                yield self.gid(obj), getattr(obj, self.version_field), self.payload(obj)
+
+    def _in_audience(self, values: dict[str, Any], origin: str) -> bool:
+        """Whether this node may hold a record of a type whose records may each have an audience (a demand
+        with a reach). A private type's record is fetched only by the nodes its stub names."""
+        if type(self).audience is ReplicaType.audience or self.private:
+            return True
+        audience = self.audience(SimpleNamespace(**{self.origin_field or "origin": origin, **values}))
+        return not audience or settings.NODE_CODE in audience
+
+    def _held(self, origin: str, keys: list[str]) -> dict[str, models.Model]:
+        rows = self.model.objects.filter(**{f"{self.key}__any": keys})
+        if self.scoped:
+            rows = rows.filter(**{self.origin_field: origin})
+        return {getattr(row, self.key): row for row in rows}
+
+    @cached_property
+    def _defaults(self) -> list[tuple[str, models.Field]]:
+        """Every column a new record may take from the model (what `Model()` would give it): all but a
+        database-generated key or value."""
+        return [
+            (f.attname, f)
+            for f in self.model._meta.concrete_fields
+            if not (f.primary_key and f.db_returning) and not f.generated
+        ]
+
+    def apply_batch(
+        self, origin: str, items: list[Item], *, repair: bool = False, prepared: Mapping | None = None
+    ) -> dict[str, ValidationFailed]:
+        """Apply records of `origin` (untrusted input): each checked, the newer ones written in bulk, then
+        the receivers called with what was applied. Returns {gid: error} for the refused ones. Runs inside
+        the caller's transaction. `prepared`: `prepare` of some items, done ahead (a ValidationFailed where
+        it refused)."""
+        errors: dict[str, ValidationFailed] = {}
+        ready: list[tuple[str, int, dict, dict]] = []
+        for gid, version, payload in items:
+            done = prepared.get(gid) if prepared else None
+            try:
+                if done is None:
+                    done = self.prepare(origin, gid, payload)
+                elif isinstance(done, ValidationFailed):
+                    raise done
+            except ValidationFailed as exc:
+                errors[gid] = exc
+                continue
+            ready.append((gid, version, *done))
+        keys = [values[self.key] for _, _, values, _ in ready]
+        self.lock(keys)
+        held = self._held(origin, keys)
+        gone = []
+        batch = AppliedBatch(self, origin, repair=repair)
+        creates: list[dict] = []
+        updates = []
+        now = timezone.now()
+        for gid, version, values, extras in ready:
+            row = held.get(values[self.key])
+            if not self._in_audience(values, origin):
+                if row is not None:
+                    gone.append(row.pk)  # its audience no longer includes this node
+                continue
+            if row is None:
+                if not self.creates:
+                    errors[gid] = payload_error("", "unknown", f"the record {gid} names is not here yet")
+                    continue
+                creates.append(values)
+                batch.records.append(Applied(gid, version, values, extras, True, frozenset(values)))
+                continue
+            refused = self.conflict(row, values, origin)
+            if refused is not None:
+                errors[gid] = refused
+                continue
+            held_version = getattr(row, self.version_field)
+            if held_version > version or (held_version == version and not repair):
+                continue
+            changed = frozenset(c for c, v in values.items() if getattr(row, c) != v)
+            for column, value in values.items():
+                setattr(row, column, value)
+            setattr(row, self.version_field, version)
+            for column in self._auto_now:
+                setattr(row, column, now)
+            updates.append(row)
+            batch.records.append(Applied(gid, version, values, extras, False, changed, row))
+        if gone:
+            self.model.objects.filter(pk__in=gone).delete()
+        columns, rows = self._plain_rows(
+            origin, creates, [r.version for r in batch.records if r.created], now
+        )
+        self.store(origin, rows, columns, updates, now)
+        if batch.records:
+            for receive in receivers_of(self.name):
+                receive(batch)
+        return errors
+
+    def _plain_rows(
+        self, origin: str, creates: list[dict], versions: list[int], now
+    ) -> tuple[tuple[str, ...], list[tuple]]:
+        """New records as plain values: their own columns, version, origin and `on_create` columns, and
+        every other column's default (auto-set times: now)."""
+        if not creates:
+            return (), []
+        own = tuple(creates[0])
+        fixed = {self.version_field: None, **self.on_create(origin)}
+        if self.origin_field and self.origin_field not in own:
+            fixed[self.origin_field] = origin
+        fixed = {k: v for k, v in fixed.items() if k not in own}
+        defaults = [(name, f) for name, f in self._defaults if name not in own and name not in fixed]
+        columns = (*own, *fixed, *(name for name, _ in defaults))
+        constant = list(fixed.values())
+        stamped = [getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for _, f in defaults]
+        rows = []
+        for values, version in zip(creates, versions, strict=True):
+            constant[0] = version  # the version column comes first among the fixed ones
+            extra = (
+                now if stamp else f.get_default() for (_, f), stamp in zip(defaults, stamped, strict=True)
+            )
+            rows.append((*(values[c] for c in own), *constant, *extra))
+        return columns, rows
+
+
+# --- The registry -------------------------------------------------------------------------------------------
+_TYPES: dict[str, ReplicaType] = {}
+_RECEIVERS: dict[str, list[Receiver]] = {}
+
+
+def register(replica_type: ReplicaType) -> ReplicaType:
+    if replica_type.name in _TYPES and type(_TYPES[replica_type.name]) is not type(replica_type):
+        raise ValueError(f"record type {replica_type.name!r} is declared twice")
+    _TYPES[replica_type.name] = replica_type
+    return replica_type
+
+
+def unregister(name: str) -> None:
+    """For tests that declare a type of their own."""
+    _TYPES.pop(name, None)
+    _RECEIVERS.pop(name, None)
+
+
+def get(name: str) -> ReplicaType | None:
+    return _TYPES.get(name)
+
+
+def names(*, private: bool | None = False) -> list[str]:
+    """Record type names: public ones by default, private ones with private=True, all with None."""
+    return sorted(n for n, t in _TYPES.items() if private is None or t.private == private)
+
+
+def receiver(replica_type: ReplicaType) -> Callable[[Receiver], Receiver]:
+    """Decorator: call the function with every batch of `replica_type` applied from a peer (or restored)."""
+
+    def connect(fn: Receiver) -> Receiver:
+        found = _RECEIVERS.setdefault(replica_type.name, [])
+        name = (fn.__module__, fn.__qualname__)
+        if all((f.__module__, f.__qualname__) != name for f in found):  # a module imported twice
+            found.append(fn)
+        return fn
+
+    return connect
+
+
+def receivers_of(name: str) -> list[Receiver]:
+    return _RECEIVERS.get(name, [])

@@ -1,0 +1,113 @@
+"""Wire fields: one field of a record type's payload, both ways (federation.replica declares types with them).
+
+`text`, `time`, `date`, `choice`, `reasons` and `integer` read and check a peer's value with the readers of
+`federation.payloads`; `value` and `listed` leave reading to the type's `clean` (a field a domain rule checks
+as a whole, or against the entry). Each writes the field from a record's column unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from operator import attrgetter
+from typing import Any
+
+from django.db.models import Choices
+
+from federation.payloads import (
+    choice_field,
+    date_field,
+    payload_error,
+    reasons_field,
+    text_field,
+    time_field,
+    time_text,
+)
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One field of a payload: its name on the wire, the model column it fills (None: only checked, or
+    filled by the type's `clean`), how a peer's value is read (None: read by the type's `clean`) and how the
+    origin writes it from a record (a model instance or any object with the same attributes)."""
+
+    name: str
+    column: str | None
+    read: Callable[[dict, str], Any] | None
+    write: Callable[[Any], Any]
+
+
+def _writer(column: str, convert: Callable[[Any], Any] | None = None) -> Callable[[Any], Any]:
+    get = attrgetter(column)
+    return get if convert is None else (lambda obj: convert(get(obj)))
+
+
+def value(name: str, column: str | None = None, *, write: Callable[[Any], Any] | None = None) -> Wire:
+    """A field the type's `clean` reads (a code, an id, a structure a domain rule checks as a whole)."""
+    column = name if column is None else column
+    return Wire(name, column or None, None, write or _writer(column))
+
+
+def listed(name: str, column: str | None = None) -> Wire:
+    """A list the type's `clean` checks (vocabulary codes, product codes), written as a plain list."""
+    column = column or name
+    return Wire(name, column, None, _writer(column, list))
+
+
+def text(name: str, limit: int, *, required: bool = False, column: str | None = None) -> Wire:
+    column = column or name
+    return Wire(name, column, partial(_text, limit=limit, required=required), _writer(column))
+
+
+def _text(payload: dict, name: str, *, limit: int, required: bool) -> str:
+    return text_field(payload, name, limit, required=required)
+
+
+def time(name: str, *, required: bool = False, column: str | None = None) -> Wire:
+    """An ISO 8601 time with a zone, written in UTC (`time_text`)."""
+    column = column or name
+    return Wire(name, column, partial(_time, required=required), _writer(column, time_text))
+
+
+def _time(payload: dict, name: str, *, required: bool) -> dt.datetime | None:
+    return time_field(payload, name, required=required)
+
+
+def date(name: str, column: str | None = None) -> Wire:
+    column = column or name
+    return Wire(name, column, date_field, _writer(column, dt.date.isoformat))
+
+
+def choice(name: str, choices: type[Choices] | frozenset[str], column: str | None = None) -> Wire:
+    column = column or name
+    return Wire(name, column, partial(_choice, choices=choices), _writer(column))
+
+
+def _choice(payload: dict, name: str, *, choices) -> str:
+    return choice_field(payload, name, choices)
+
+
+def reasons(name: str, column: str | None = None) -> Wire:
+    column = column or name
+    return Wire(name, column, _reasons, _writer(column, lambda v: list(v or [])))
+
+
+def _reasons(payload: dict, name: str) -> list[str]:
+    return reasons_field(payload[name], name)
+
+
+def integer(
+    name: str, low: int, high: int, en: str, *, code: str = "range", column: str | None = None
+) -> Wire:
+    """A whole number from `low` to `high` (booleans refused); `en`: the refusal's text."""
+    column = column or name
+    return Wire(name, column, partial(_integer, low=low, high=high, en=en, code=code), _writer(column))
+
+
+def _integer(payload: dict, name: str, *, low: int, high: int, en: str, code: str) -> int:
+    number = payload[name]
+    if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+        raise payload_error(name, code, en)
+    return number

@@ -1,0 +1,153 @@
+"""Logins of participant users at their home node: an access token every node accepts (participants.tokens)
+and a single-use refresh token; accounts opened for participants."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+
+from accounts.models import RefreshToken, User
+from core.exceptions import Conflict, FieldError, Forbidden, ValidationFailed
+from participants import tokens
+from participants.models import Participant
+from participants.permissions import is_home_operator, require_home
+from participants.selectors import standing_for_token
+
+
+def _err(field: str, code: str, zh: str, en: str) -> FieldError:
+    return FieldError(field, code, zh, en)
+
+
+def account_clean(account: Any) -> tuple[str, str]:
+    if (
+        not isinstance(account, dict)
+        or not isinstance(account.get("username"), str)
+        or not isinstance(account.get("password"), str)
+    ):
+        raise ValidationFailed(
+            [
+                _err(
+                    "account",
+                    "format",
+                    "账户须含 username 与 password",
+                    "account needs username and password",
+                )
+            ]
+        )
+    username, password = account["username"].strip(), account["password"]
+    if not username or len(username) > 150 or not all(c.isalnum() or c in "@.+-_" for c in username):
+        raise ValidationFailed(
+            [
+                _err(
+                    "account.username",
+                    "format",
+                    "用户名格式无效",
+                    "username may hold letters, digits and @.+-_",
+                )
+            ]
+        )
+    if User.objects.filter(username=username).exists():
+        raise Conflict(message="用户名已被占用", message_en="This username is taken", code="username_taken")
+    messages = {}
+    for language in ("zh-hans", "en"):  # Django formats the messages in the active language
+        with translation.override(language):
+            try:
+                validate_password(password, User(username=username))
+            except DjangoValidationError as exc:
+                messages[language] = " ".join(exc.messages)
+    if messages:
+        raise ValidationFailed([_err("account.password", "weak", messages["zh-hans"], messages["en"])])
+    return username, password
+
+
+def _refresh_issue(user: User) -> str:
+    raw = "dxr_refresh_" + secrets.token_urlsafe(32)
+    RefreshToken.objects.create(
+        user=user,
+        key_hash=hashlib.sha256(raw.encode()).hexdigest(),
+        expires_at=timezone.now() + timedelta(seconds=settings.PARTICIPANT_REFRESH_TTL),
+    )
+    return raw
+
+
+def _tokens_for(user: User) -> dict:
+    participant = Participant.objects.filter(
+        participant_id=user.participant_id, home_id=settings.NODE_CODE
+    ).first()
+    if (
+        participant is None
+        or standing_for_token(participant_id=participant.participant_id, home=settings.NODE_CODE) is None
+    ):
+        raise _login_refused("the participant is not in good standing (suspended, revoked or a duplicate)")
+    access, expires_at = tokens.access_token_issue(
+        username=user.username, participant_id=participant.participant_id, roles=list(participant.roles)
+    )
+    return {
+        "access": access,
+        "token_type": "Bearer",
+        "expires_at": expires_at,
+        "expires_in": settings.PARTICIPANT_ACCESS_TTL,
+        "refresh": _refresh_issue(user),
+        "participant_id": participant.participant_id,
+        "home_exchange": settings.NODE_CODE,
+    }
+
+
+class LoginRefused(Forbidden):
+    status = 401
+
+
+def _login_refused(en: str) -> LoginRefused:
+    return LoginRefused(message="登录失败 / " + en, message_en=en, code="authentication_failed")
+
+
+@transaction.atomic
+def login(*, username: str, password: str) -> dict:
+    """A participant user logs in at its home node: an access token every node accepts, and a refresh."""
+    user = authenticate(username=username, password=password)
+    if user is None or user.role != User.Role.PARTICIPANT or not user.is_active:
+        raise _login_refused("wrong username or password, or not a participant user of this node")
+    return _tokens_for(user)
+
+
+@transaction.atomic
+def refresh(*, raw: str) -> dict:
+    """Exchange a refresh token (used once: it is rotated) for new tokens."""
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    token = RefreshToken.objects.select_for_update().select_related("user").filter(key_hash=digest).first()
+    if (
+        token is None
+        or token.used_at is not None
+        or token.expires_at <= timezone.now()
+        or not token.user.is_active
+    ):
+        raise _login_refused("refresh token unknown, already used or expired")
+    token.used_at = timezone.now()
+    token.save(update_fields=["used_at"])
+    return _tokens_for(token.user)
+
+
+@transaction.atomic
+def account_create(*, actor: Any, participant: Participant, account: dict) -> User:
+    """A login for a participant registered at this node (e.g. one an operator registered without one)."""
+    require_home(participant)
+    if not is_home_operator(actor):
+        raise Forbidden(
+            message=f"只有 {settings.NODE_CODE} 的运营人员可以为市场主体开设账户",
+            message_en=f"Only operators of {settings.NODE_CODE} open accounts for its participants",
+            code="not_owner",
+        )
+    username, password = account_clean(account)
+    user = User(username=username, role=User.Role.PARTICIPANT, participant_id=participant.participant_id)
+    user.set_password(password)
+    user.save()
+    return user

@@ -1,0 +1,20 @@
+"""Publishing this node's products: each product once it is public, and this exchange's own recognition of
+the ones it lists (一地上架，全国互认: listing at home is the home exchange's recognition)."""
+
+from __future__ import annotations
+
+from products.models import Product, ProductStatus, Recognition, RecognitionStatus
+from products.recognition import recognitions_set
+from products.replicas import PRODUCT
+
+
+def products_publish(products: list[Product]) -> None:
+    """Call inside the changes' transaction."""
+    PRODUCT.publish(products)
+    recognitions_set(
+        [
+            (p, RecognitionStatus.RECOGNISED, [], Recognition.DecidedBy.HOME)
+            for p in products
+            if p.status == ProductStatus.LISTED
+        ]
+    )

@@ -1,0 +1,126 @@
+"""The replicated record types of products (federation.replica): a listing — only its public part — and one
+exchange's recognition of a listing. Reviewers' compliance findings, who edited a product, and drafts never
+replicate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from core.exceptions import ValidationFailed
+from federation import wire
+from federation.payloads import payload_error
+from federation.replica import ReplicaType, register
+from products.bulk import DESCRIPTOR_COLUMNS, products_insert, products_write
+from products.columns import descriptor_columns
+from products.models import Product, ProductStatus, ProductVersion, Recognition, RecognitionStatus
+from products.verdict import recognition_evaluate
+from standards.descriptor import descriptor_validate
+from standards.product_code import product_code_parse
+
+PUBLISHED = frozenset({ProductStatus.LISTED, ProductStatus.SUSPENDED, ProductStatus.DELISTED})
+
+
+class ProductReplica(ReplicaType):
+    name = "product"
+    what = "a product payload"
+    model = Product
+    key = "code"
+    origin_field = "exchange_id"
+    fields = (
+        wire.value("code"),
+        wire.choice("status", PUBLISHED),
+        wire.value("descriptor"),
+        wire.time("listed_at"),
+        wire.time("delisted_at"),
+        wire.reasons("status_reasons"),
+    )
+    derived_columns = DESCRIPTOR_COLUMNS
+
+    def clean(self, origin: str, gid: str, payload: dict, values: dict[str, Any]) -> None:
+        code = payload["code"]
+        if code != gid:
+            raise payload_error("code", "mismatch", "code differs from the entry's gid")
+        if product_code_parse(code).origin != origin:
+            raise payload_error("code", "origin", f"code {code} does not belong to origin {origin}")
+        values["code"] = code
+        try:  # the common standard, as for a descriptor sent to the API
+            values["descriptor"] = descriptor_validate(payload["descriptor"])
+        except ValidationFailed as exc:
+            raise exc.prefixed("descriptor") from None
+
+    def derive(self, values: dict[str, Any]) -> dict[str, Any]:
+        columns = descriptor_columns(values["descriptor"])
+        del columns["descriptor"]
+        return columns
+
+    def extras(self, origin: str, values: dict[str, Any]) -> dict[str, Any]:
+        """This node's automatic verdict on another exchange's product (its receiver records it)."""
+        if origin == settings.NODE_CODE:
+            return {}
+        return {"verdict": recognition_evaluate(values["descriptor"])}
+
+    def on_create(self, origin: str) -> dict[str, Any]:
+        return {"is_home": origin == settings.NODE_CODE}
+
+    def publishable(self, obj) -> bool:
+        return obj.status in PUBLISHED
+
+    def live_rows(self, origin: str):
+        rows = Product.objects.filter(exchange_id=origin, status__in=PUBLISHED)
+        return rows.only(*self.live_columns).iterator(chunk_size=2000)
+
+    live_columns = ("code", "version", "status", "descriptor", "listed_at", "delisted_at", "status_reasons")
+
+    def store(self, origin, creates, columns, updates, now) -> None:
+        """With each product its region rows and its version history (`products.bulk`)."""
+        replicated = ProductVersion.Change.REPLICATED
+        products_insert(creates, columns=columns, change=replicated, now=now)
+        products_write(
+            [], updates, update_fields=self.update_columns, change=replicated, now=now, ignore_conflicts=True
+        )
+
+
+class RecognitionReplica(ReplicaType):
+    """Whether one exchange recognises one product (互认): owned by the recognising exchange's node. The
+    record may be a `Recognition` or a `products.verdict.RecognitionRecord` (plain values)."""
+
+    name = "recognition"
+    what = "a recognition payload"
+    model = Recognition
+    key = "product_code"
+    origin_field = "exchange_id"
+    scoped = True
+    fields = (
+        wire.value("product", column="product_code"),
+        wire.value("exchange", column="exchange_id"),
+        wire.choice("status", RecognitionStatus),
+        wire.reasons("reasons"),
+        wire.integer(
+            "product_version", 1, 2**31 - 1, "product_version must be a positive integer", code="type"
+        ),
+        wire.choice("decided_by", Recognition.DecidedBy),
+        wire.value("policy", column="policy_version"),
+    )
+
+    def gid(self, obj) -> str:
+        return f"{obj.product_code}@{obj.exchange_id}"
+
+    def clean(self, origin: str, gid: str, payload: dict, values: dict[str, Any]) -> None:
+        if payload["exchange"] != origin:
+            raise payload_error("exchange", "origin", "a node only publishes its own exchange's recognitions")
+        product_code_parse(payload["product"])
+        if gid != f"{payload['product']}@{origin}":
+            raise payload_error("product", "mismatch", "gid must be <product>@<exchange>")
+        policy = payload["policy"]
+        if not isinstance(policy, str) or len(policy) > 8:
+            raise payload_error("policy", "type", "policy must be a short string")
+        values.update(product_code=payload["product"], exchange_id=origin, policy_version=policy)
+
+    def live_rows(self, origin: str):
+        return Recognition.objects.filter(exchange_id=origin).iterator(chunk_size=5000)
+
+
+PRODUCT = register(ProductReplica())
+RECOGNITION = register(RecognitionReplica())
