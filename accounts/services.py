@@ -29,10 +29,6 @@ def api_token_issue(*, user: User, name: str = "default", ttl: timedelta | None 
     return raw
 
 
-def api_token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-
-
 @transaction.atomic
 def operator_ensure(*, exchange: Exchange, username: str) -> User:
     """Return the operator `username` of `exchange`, creating it (without a usable password) if needed."""

@@ -1,9 +1,16 @@
 import django_filters
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
 
+from demands.models import Demand, DemandStatus
+from participants.models import Evaluation, EvaluationStatus, Participant, ParticipantStatus
+from participants.selectors import participants_search
 from products.models import Product, ProductStatus
 from products.selectors import product_filter_recognised_by, product_filter_region, product_search
+from standards import participant_vocabularies as vocab
 from standards.regions import region_is_valid
+from standards.segmentation import segment_query
 from standards.vocabularies import vocabulary_codes
 
 
@@ -66,17 +73,14 @@ def _participant_choices(terms):
 
 
 class ParticipantFilter(django_filters.FilterSet):
-    from participants.models import ParticipantStatus as _Status
-    from standards import participant_vocabularies as _vocab
-
-    role = django_filters.ChoiceFilter(choices=_participant_choices(_vocab.ROLE), method="filter_role")
+    role = django_filters.ChoiceFilter(choices=_participant_choices(vocab.ROLE), method="filter_role")
     region = django_filters.CharFilter(
         method="filter_region",
         validators=[_region],
         help_text="GB/T 2260 code: the region and units within it.",
     )
     home = django_filters.CharFilter(field_name="home_id", help_text="Home exchange code, e.g. SHDEX.")
-    status = django_filters.ChoiceFilter(choices=_Status.choices)
+    status = django_filters.ChoiceFilter(choices=ParticipantStatus.choices)
     duplicate = django_filters.BooleanFilter(
         method="filter_duplicate",
         help_text="true: only registrations that lost to an earlier one of the same USCC.",
@@ -86,8 +90,6 @@ class ParticipantFilter(django_filters.FilterSet):
     )
 
     class Meta:
-        from participants.models import Participant
-
         model = Participant
         fields = ["role", "region", "home", "status", "duplicate", "q"]
 
@@ -105,42 +107,30 @@ class ParticipantFilter(django_filters.FilterSet):
         return queryset.exclude(duplicate_of="") if value else queryset.filter(duplicate_of="")
 
     def filter_q(self, queryset, name, value):
-        from participants.selectors import participants_search
-
         return participants_search(queryset, value)
 
 
 class EvaluationFilter(django_filters.FilterSet):
-    from participants.models import EvaluationStatus as _Status
-    from standards import participant_vocabularies as _vocab
-
     subject = django_filters.CharFilter(field_name="subject_id", help_text="Participant id evaluated.")
-    dimension = django_filters.ChoiceFilter(choices=_participant_choices(_vocab.DIMENSION))
+    dimension = django_filters.ChoiceFilter(choices=_participant_choices(vocab.DIMENSION))
     issuer = django_filters.CharFilter(field_name="issuer_id", help_text="Exchange code or participant id.")
-    status = django_filters.ChoiceFilter(choices=_Status.choices)
+    status = django_filters.ChoiceFilter(choices=EvaluationStatus.choices)
     current = django_filters.BooleanFilter(
         method="filter_current", help_text="true: only those that count today."
     )
 
     class Meta:
-        from participants.models import Evaluation
-
         model = Evaluation
         fields = ["subject", "dimension", "issuer", "status", "current"]
 
     def filter_current(self, queryset, name, value):
-        from django.db.models import Q
-        from django.utils import timezone
-
         today = timezone.localdate()
         current = Q(status="active", valid_from__lte=today, valid_until__gte=today)
         return queryset.filter(current) if value else queryset.exclude(current)
 
 
 class DemandFilter(django_filters.FilterSet):
-    from demands.models import DemandStatus as _Status
-
-    status = django_filters.ChoiceFilter(choices=_Status.choices)
+    status = django_filters.ChoiceFilter(choices=DemandStatus.choices)
     industry = django_filters.ChoiceFilter(choices=_choices("industry"))
     form = django_filters.ChoiceFilter(choices=_choices("product_form"), method="filter_form")
     origin = django_filters.CharFilter(field_name="origin", help_text="Exchange where it was posted.")
@@ -150,8 +140,6 @@ class DemandFilter(django_filters.FilterSet):
     )
 
     class Meta:
-        from demands.models import Demand
-
         model = Demand
         fields = ["status", "industry", "form", "origin", "demander", "q"]
 
@@ -159,8 +147,6 @@ class DemandFilter(django_filters.FilterSet):
         return queryset.filter(product_forms__icontains=f'"{value}"')
 
     def filter_q(self, queryset, name, value):
-        from standards.segmentation import segment_query
-
         for token in segment_query(value):
             queryset = queryset.filter(search_text__contains=token)
         return queryset

@@ -4,15 +4,14 @@ from rest_framework.routers import SimpleRouter
 from api.views.demands import (
     DemandStatsView,
     DemandViewSet,
-    NotificationViewSet,
     OpportunitiesView,
     ResponseDecisionView,
     ResponseView,
     ResponseWithdrawView,
-    WebhookViewSet,
 )
 from api.views.exchanges import ExchangeViewSet
 from api.views.node import NodeView
+from api.views.notifications import NotificationViewSet, WebhookViewSet
 from api.views.participants import EvaluationViewSet, LoginView, ParticipantViewSet, RefreshView
 from api.views.products import ProductViewSet
 from api.views.standards import (

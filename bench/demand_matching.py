@@ -519,15 +519,8 @@ def main() -> int:
     from django.test import Client
     from search import load  # bench/search.py: the same products, loaded the same way
 
-    from demands.matching import (
-        CANDIDATES,
-        MATCH_BUDGET,
-        RANK_WINDOW,
-        WEIGHTS,
-        demand_tokens,
-        matches_for,
-        selective_tokens,
-    )
+    from demands.matching import CANDIDATES, MATCH_BUDGET, RANK_WINDOW, matches_for, selective_tokens
+    from demands.scoring import WEIGHTS, demand_tokens
     from products.models import Product, ProductStatus
     from products.search import search_any
     from standards.segmentation import segment_query, warm_up

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from federation import replica
+from federation import keys, replica
 from federation.envelope import canonical
 from federation.models import (
     Entry,
@@ -29,9 +29,7 @@ def peer_public_key(code: str) -> str | None:
 def origin_public_key(origin: str) -> str | None:
     """The key an origin's entries must verify with (disabled peers' entries still verify when relayed)."""
     if origin == settings.NODE_CODE:
-        from federation.keys import public_key_b64
-
-        return public_key_b64()
+        return keys.public_key_b64()
     return Peer.objects.filter(exchange_id=origin).values_list("public_key", flat=True).first()
 
 

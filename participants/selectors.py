@@ -35,10 +35,6 @@ def participant_get(participant_id: str, *, home: str | None = None) -> Particip
     return winner_pick(list(rows))
 
 
-def participants_visible(*, user) -> QuerySet[Participant]:
-    return Participant.objects.select_related("home")
-
-
 def standing_for_token(*, participant_id: str, home: str) -> dict | None:
     """The standing a token's holder has here, or None if its registration is not in good standing: verified
     and not a duplicate (pending is enough at the home node, so a new participant completes its profile)."""
@@ -86,10 +82,6 @@ def evaluations_current(participant_id: str, *, today: date | None = None) -> Qu
         valid_until__gte=today,
         valid_from__lte=today,
     ).order_by("dimension", "-issued_at", "gid")
-
-
-def evaluations_visible() -> QuerySet[Evaluation]:
-    return Evaluation.objects.all()
 
 
 def trust_view(participant: Participant) -> dict:

@@ -121,6 +121,22 @@ def _duplicate(existing: Participant) -> Conflict:
     )
 
 
+def _require_unregistered(participant_id: str) -> None:
+    """No registration of this USCC stands anywhere this node knows of, nor a revoked one here."""
+    registrations = list(Participant.objects.select_related("home").filter(participant_id=participant_id))
+    live = [r for r in registrations if r.status != ParticipantStatus.REVOKED]
+    if live:
+        raise _duplicate(winner_pick(live))
+    if any(r.home_id == settings.NODE_CODE for r in registrations):
+        # A revoked registration frees the USCC elsewhere; here it is reinstated by an operator.
+        raise Conflict(
+            message="该统一社会信用代码在本交易所的登记已被撤销",
+            message_en="This USCC's registration here was revoked; it cannot be registered here again",
+            code="revoked_registration",
+            extra={"participant_id": participant_id, "home_exchange": settings.NODE_CODE},
+        )
+
+
 @transaction.atomic
 def participant_register(
     *,
@@ -160,18 +176,7 @@ def participant_register(
     private_clean, private_errors = _private_clean(private or {})
     if errors or private_errors:
         raise ValidationFailed(errors + private_errors)
-    registrations = list(Participant.objects.select_related("home").filter(participant_id=parsed.code))
-    live = [r for r in registrations if r.status != ParticipantStatus.REVOKED]
-    if live:
-        raise _duplicate(winner_pick(live))
-    revoked_here = [r for r in registrations if r.home_id == settings.NODE_CODE]
-    if revoked_here:  # a revoked registration frees the USCC elsewhere; here it is reinstated by an operator
-        raise Conflict(
-            message="该统一社会信用代码在本交易所的登记已被撤销",
-            message_en="This USCC's registration here was revoked; it cannot be registered here again",
-            code="revoked_registration",
-            extra={"participant_id": parsed.code, "home_exchange": settings.NODE_CODE},
-        )
+    _require_unregistered(parsed.code)
     credentials = account_clean(account) if account is not None else None
     now = timezone.now()
     participant = Participant(

@@ -16,6 +16,7 @@ import jwt
 from django.conf import settings
 
 from federation import keys
+from federation.models import Peer
 
 ALGORITHM = "EdDSA"
 TOKEN_TYPE = "participant+jwt"  # noqa: S105 - a JWT typ header, not a secret
@@ -53,8 +54,6 @@ def _public_key(issuer: str):
         return keys.private_key().public_key()
     now = time.monotonic()
     if now - _cache.loaded_at > KEY_CACHE_SECONDS:
-        from federation.models import Peer
-
         _cache.keys = {
             code: keys.public_key_from_b64(b64)
             for code, b64 in Peer.objects.filter(enabled=True).values_list("exchange_id", "public_key")

@@ -1,12 +1,11 @@
 from django.apps import AppConfig
+from django.db import connections
 from django.db.models.signals import post_migrate
+
+from products.search import search_index_install
 
 
 def _install_search_index(sender, using, **kwargs):
-    from django.db import connections
-
-    from products.search import search_index_install
-
     search_index_install(connections[using])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from core.exceptions import Conflict, FieldError, ValidationFailed
 from participants.selectors import provider_standing
 from products.models import Product, ProductStatus
-from standards.compliance import Finding, compliance_evaluate
+from standards.compliance import Finding, compliance_evaluate, findings_blocking
 from standards.descriptor import descriptor_validate
 from standards.naming import name_check, name_normalize
 
@@ -84,10 +84,6 @@ def descriptor_accept(raw: Any, *, exchange_id: str, exclude_id: int | None = No
     if errors:
         raise ValidationFailed(errors)
     return descriptor
-
-
-def findings_blocking(findings: Sequence[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity == "blocking"]
 
 
 def findings_as_json(findings: Sequence[Finding]) -> list[dict]:

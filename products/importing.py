@@ -23,13 +23,13 @@ from accounts.models import User
 from core.exceptions import FieldError, ValidationFailed
 from core.text import unstorable_path
 from products.bulk import products_write
-from products.checks import findings_as_json, findings_blocking, naming_errors, provider_errors
+from products.checks import findings_as_json, naming_errors, provider_errors
 from products.columns import descriptor_columns
 from products.models import Product, ProductStatus, ProductVersion
 from products.permissions import authorize_write
 from products.publishing import products_publish
 from products.services import serials_allocate
-from standards.compliance import compliance_evaluate
+from standards.compliance import compliance_evaluate, findings_blocking
 from standards.descriptor import descriptor_validate
 from standards.naming import name_normalize
 from standards.product_code import product_code_build

@@ -10,10 +10,9 @@ from django.conf import settings
 from django.db import transaction
 
 from participants.selectors import provider_standing
-from products.checks import findings_blocking
 from products.models import Product, ProductStatus, ProductVersion
 from products.services import record_change
-from standards.compliance import compliance_evaluate
+from standards.compliance import compliance_evaluate, findings_blocking
 
 Change = ProductVersion.Change
 logger = logging.getLogger(__name__)

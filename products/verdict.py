@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from products.models import RecognitionStatus
-from standards.compliance import compliance_evaluate
+from standards.compliance import compliance_evaluate, findings_blocking
 from standards.descriptor import DESCRIPTOR_VERSION
 from standards.naming import name_check
 
@@ -45,7 +45,7 @@ def recognition_evaluate(descriptor: dict) -> tuple[str, list[str]]:
     )
     reasons += [f"{v.code}: {v.message_en}" for v in verdict.violations if v.severity == "error"]
     findings = compliance_evaluate(descriptor)
-    reasons += [f"{f.rule}: {f.message_en}" for f in findings if f.severity == "blocking"]
+    reasons += [f"{f.rule}: {f.message_en}" for f in findings_blocking(findings)]
     if reasons:
         return RecognitionStatus.REFUSED, reasons[:20]
     compliance = descriptor["compliance"]

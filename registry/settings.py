@@ -9,58 +9,16 @@ import csv
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from registry.environment import boolean, choice, env, fail, integer, rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.FileAwareEnv()
-if (BASE_DIR / ".env").exists():
-    environ.FileAwareEnv.read_env(str(BASE_DIR / ".env"))
-
-
-def _fail(name: str, value: object, rule: str) -> None:
-    raise ImproperlyConfigured(f"Bad setting {name}={value!r}: {rule}")
-
-
-def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env.str(name, default=default)
-    if value not in choices:
-        _fail(name, value, f"must be one of {', '.join(choices)}")
-    return value
-
-
-def _int(name: str, default: int, minimum: int = 0) -> int:
-    try:
-        value = env.int(name, default=default)
-    except (ValueError, TypeError):
-        _fail(name, env.str(name), "must be a whole number")
-    if value < minimum:
-        _fail(name, value, f"must be at least {minimum}")
-    return value
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = env.str(name, default=str(default)).strip().lower()
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    _fail(name, raw, "must be true or false")
-    return default  # unreachable
-
-
-def _rate(name: str, default: str) -> str:
-    value = env.str(name, default=default)
-    number, _, period = value.partition("/")
-    if not number.isdigit() or not period or period[0] not in "smhd":
-        _fail(name, value, "must look like 100/min (a number, then /s, /min, /hour or /day)")
-    return value
-
 
 # --- The node -----------------------------------------------------------------------------------------------
-REGISTRY_ENV = _choice("REGISTRY_ENV", "development", ("development", "production"))
+REGISTRY_ENV = choice("REGISTRY_ENV", "development", ("development", "production"))
 PRODUCTION = REGISTRY_ENV == "production"
 
 with (BASE_DIR / "standards" / "data" / "exchanges.csv").open(encoding="utf-8") as fh:
@@ -68,14 +26,14 @@ with (BASE_DIR / "standards" / "data" / "exchanges.csv").open(encoding="utf-8") 
 
 NODE_CODE = env.str("NODE_CODE", default="SHDEX").strip().upper()
 if NODE_CODE not in MEMBER_EXCHANGE_CODES:
-    _fail(
+    fail(
         "NODE_CODE", NODE_CODE, f"must be the code of a member exchange ({', '.join(MEMBER_EXCHANGE_CODES)})"
     )
 
 NODE_PUBLIC_URL = env.str("NODE_PUBLIC_URL", default="http://127.0.0.1:8001").rstrip("/")
 _url = urlsplit(NODE_PUBLIC_URL)
 if _url.scheme not in {"http", "https"} or not _url.hostname:
-    _fail("NODE_PUBLIC_URL", NODE_PUBLIC_URL, "must be an absolute http(s) URL")
+    fail("NODE_PUBLIC_URL", NODE_PUBLIC_URL, "must be an absolute http(s) URL")
 
 NODE_DATA_DIR = Path(env.str("NODE_DATA_DIR", default=str(VAR_DIR / NODE_CODE.lower())))
 
@@ -85,36 +43,38 @@ NODE_KEY_FILE = Path(env.str("NODE_KEY_FILE", default=str(NODE_DATA_DIR / "node_
 NODE_PRIVATE_KEY = env.str("NODE_PRIVATE_KEY", default="")
 FEDERATION = {
     # How often beat pulls every origin and retries wake-ups (seconds). A lost wake-up costs at most this.
-    "SYNC_INTERVAL": _int("FEDERATION_SYNC_INTERVAL", 5, minimum=1),
+    "SYNC_INTERVAL": integer("FEDERATION_SYNC_INTERVAL", 5, minimum=1),
     # An origin with no announced lag is still polled once this often (seconds): the safety net for lost
     # wake-ups. Polling every origin on every tick costs a signed request per origin per tick per node.
-    "POLL_INTERVAL": _int("FEDERATION_POLL_INTERVAL", 30, minimum=1),
-    "ANTI_ENTROPY_INTERVAL": _int("FEDERATION_ANTI_ENTROPY_INTERVAL", 300, minimum=5),
+    "POLL_INTERVAL": integer("FEDERATION_POLL_INTERVAL", 30, minimum=1),
+    "ANTI_ENTROPY_INTERVAL": integer("FEDERATION_ANTI_ENTROPY_INTERVAL", 300, minimum=5),
     # Node-to-node request signatures older than this (or expired) are refused: bounds replay.
-    "SIGNATURE_MAX_AGE": _int("FEDERATION_SIGNATURE_MAX_AGE", 60, minimum=5),
-    "HTTP_TIMEOUT": _int("FEDERATION_HTTP_TIMEOUT", 10, minimum=1),
+    "SIGNATURE_MAX_AGE": integer("FEDERATION_SIGNATURE_MAX_AGE", 60, minimum=5),
+    "HTTP_TIMEOUT": integer("FEDERATION_HTTP_TIMEOUT", 10, minimum=1),
     # At least twice a feed page's byte bound (federation.selectors.FEED_PAGE_BYTES, 8 MiB).
-    "MAX_RESPONSE_BYTES": _int("FEDERATION_MAX_RESPONSE_BYTES", 32 * 1024 * 1024, minimum=16 * 1024 * 1024),
-    "PAGE_SIZE": _int("FEDERATION_PAGE_SIZE", 1000, minimum=1),  # at most 1000: the feed's own limit
+    "MAX_RESPONSE_BYTES": integer(
+        "FEDERATION_MAX_RESPONSE_BYTES", 32 * 1024 * 1024, minimum=16 * 1024 * 1024
+    ),
+    "PAGE_SIZE": integer("FEDERATION_PAGE_SIZE", 1000, minimum=1),  # at most 1000: the feed's own limit
     # A pull holds its origin for this long; a worker killed mid-pull frees it when the lease runs out.
-    "PULL_LEASE": _int("FEDERATION_PULL_LEASE", 30, minimum=5),
-    "MAX_BACKOFF": _int("FEDERATION_MAX_BACKOFF", 300, minimum=1),
+    "PULL_LEASE": integer("FEDERATION_PULL_LEASE", 30, minimum=5),
+    "MAX_BACKOFF": integer("FEDERATION_MAX_BACKOFF", 300, minimum=1),
     # Threads per process that check a feed page's Ed25519 signatures beside the applying thread (0: inline).
-    "VERIFY_THREADS": _int("FEDERATION_VERIFY_THREADS", 2, minimum=0),
+    "VERIFY_THREADS": integer("FEDERATION_VERIFY_THREADS", 2, minimum=0),
     # A feed page of at least PREPARE_MIN entries is checked (signatures, each record's standard checks) in a
     # helper process while the page before it is applied (federation.prepare); false: in the fetch thread.
-    "PREPARE_HELPER": _bool("FEDERATION_PREPARE_HELPER", True),
-    "PREPARE_MIN": _int("FEDERATION_PREPARE_MIN", 200, minimum=1),
+    "PREPARE_HELPER": boolean("FEDERATION_PREPARE_HELPER", True),
+    "PREPARE_MIN": integer("FEDERATION_PREPARE_MIN", 200, minimum=1),
 }
 
 # --- Core Django --------------------------------------------------------------------------------------------
-DEBUG = _bool("DEBUG", False)
+DEBUG = boolean("DEBUG", False)
 if PRODUCTION:
     SECRET_KEY = env.str("SECRET_KEY", default="")
     if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
-        _fail("SECRET_KEY", "***", "production needs at least 50 random characters (or SECRET_KEY_FILE)")
+        fail("SECRET_KEY", "***", "production needs at least 50 random characters (or SECRET_KEY_FILE)")
     if DEBUG:
-        _fail("DEBUG", DEBUG, "must be false in production")
+        fail("DEBUG", DEBUG, "must be false in production")
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="development-only-not-secret-" + NODE_CODE)
 
@@ -123,13 +83,13 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.
 JOBS_MAX_BACKOFF = FEDERATION["MAX_BACKOFF"]
 
 if FEDERATION["PAGE_SIZE"] > 1000:
-    _fail(
+    fail(
         "FEDERATION_PAGE_SIZE",
         FEDERATION["PAGE_SIZE"],
         "must be at most 1000, the largest page a feed serves",
     )
 if PRODUCTION and not ALLOWED_HOSTS:
-    _fail("ALLOWED_HOSTS", "", "production needs at least one host name")
+    fail("ALLOWED_HOSTS", "", "production needs at least one host name")
 if _url.hostname and _url.hostname not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(_url.hostname)
 
@@ -192,7 +152,7 @@ _default_db = f"sqlite:///{NODE_DATA_DIR / 'db.sqlite3'}"
 try:
     _db = env.db_url("DATABASE_URL", default=_default_db)
 except (ValueError, KeyError, ImproperlyConfigured) as exc:
-    _fail("DATABASE_URL", env.str("DATABASE_URL", default=""), f"not a database URL ({exc})")
+    fail("DATABASE_URL", env.str("DATABASE_URL", default=""), f"not a database URL ({exc})")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on the busy timeout instead of failing with "database is locked" on lock upgrade.
@@ -206,13 +166,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] and _db["NAME"] != ":memory:":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db["CONN_MAX_AGE"] = _int("DATABASE_CONN_MAX_AGE", 60)
+    _db["CONN_MAX_AGE"] = integer("DATABASE_CONN_MAX_AGE", 60)
     _db["CONN_HEALTH_CHECKS"] = True
     # Server-side parameter binding: psycopg's client-side quoting of large JSON values in Python costs
     # more than the insert itself (measured in bench/import_products.py).
-    _db.setdefault("OPTIONS", {})["server_side_binding"] = _bool("DATABASE_SERVER_SIDE_BINDING", True)
+    _db.setdefault("OPTIONS", {})["server_side_binding"] = boolean("DATABASE_SERVER_SIDE_BINDING", True)
 else:
-    _fail("DATABASE_URL", env.str("DATABASE_URL"), "only sqlite:// and postgres:// URLs are supported")
+    fail("DATABASE_URL", env.str("DATABASE_URL"), "only sqlite:// and postgres:// URLs are supported")
 DATABASES = {"default": _db}
 DATABASE_VENDOR = "sqlite" if _db["ENGINE"].endswith("sqlite3") else "postgresql"
 
@@ -220,7 +180,7 @@ DATABASE_VENDOR = "sqlite" if _db["ENGINE"].endswith("sqlite3") else "postgresql
 try:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://registry")}
 except (ValueError, KeyError, ImproperlyConfigured) as exc:
-    _fail("CACHE_URL", env.str("CACHE_URL", default=""), f"not a cache URL ({exc})")
+    fail("CACHE_URL", env.str("CACHE_URL", default=""), f"not a cache URL ({exc})")
 
 # --- Auth ---------------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -229,13 +189,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-API_TOKEN_TTL_DAYS = _int("API_TOKEN_TTL_DAYS", 90, minimum=1)
+API_TOKEN_TTL_DAYS = integer("API_TOKEN_TTL_DAYS", 90, minimum=1)
 # Participant access tokens are signed by the home node's key and accepted by every node without a call
 # home, so they are short-lived; the refresh token (home node only) gets a new one.
 # Webhook URLs on private or loopback addresses an operator allows (comma separated); others must be public.
 WEBHOOK_ALLOWED_PRIVATE_URLS = frozenset(env.list("WEBHOOK_ALLOWED_PRIVATE_URLS", default=[]))
-PARTICIPANT_ACCESS_TTL = _int("PARTICIPANT_ACCESS_TTL", 600, minimum=30)
-PARTICIPANT_REFRESH_TTL = _int("PARTICIPANT_REFRESH_TTL", 14 * 24 * 3600, minimum=300)
+PARTICIPANT_ACCESS_TTL = integer("PARTICIPANT_ACCESS_TTL", 600, minimum=30)
+PARTICIPANT_REFRESH_TTL = integer("PARTICIPANT_REFRESH_TTL", 14 * 24 * 3600, minimum=300)
 
 # --- I18n: Simplified Chinese first, English alongside ------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -257,7 +217,7 @@ WHITENOISE_USE_FINDERS = (
 )
 
 # --- Request limits -----------------------------------------------------------------------------------------
-MAX_REQUEST_BODY_BYTES = _int("MAX_REQUEST_BODY_BYTES", 256 * 1024, minimum=1024)
+MAX_REQUEST_BODY_BYTES = integer("MAX_REQUEST_BODY_BYTES", 256 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # --- REST framework -----------------------------------------------------------------------------------------
@@ -276,13 +236,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonReadThrottle", "api.throttling.WriteThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": _rate("THROTTLE_ANON", "600/min"),
-        "write": _rate("THROTTLE_WRITE", "1200/min"),
-        "login": _rate("THROTTLE_LOGIN", "10/min"),
+        "anon": rate("THROTTLE_ANON", "600/min"),
+        "write": rate("THROTTLE_WRITE", "1200/min"),
+        "login": rate("THROTTLE_LOGIN", "10/min"),
     },
     # How many reverse proxies put X-Forwarded-For in front of the node: 0 trusts only the socket address,
     # so a client cannot pick its own throttling identity by sending the header itself.
-    "NUM_PROXIES": _int("NUM_PROXIES", 0),
+    "NUM_PROXIES": integer("NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -327,7 +287,7 @@ _broker_default = "filesystem://"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_broker_default)
 _broker_scheme = urlsplit(CELERY_BROKER_URL).scheme
 if _broker_scheme not in {"filesystem", "redis", "rediss", "amqp", "memory"}:
-    _fail("CELERY_BROKER_URL", CELERY_BROKER_URL, "scheme must be filesystem, redis, rediss, amqp or memory")
+    fail("CELERY_BROKER_URL", CELERY_BROKER_URL, "scheme must be filesystem, redis, rediss, amqp or memory")
 if _broker_scheme == "filesystem":
     _broker_dir = NODE_DATA_DIR / "broker"
     for sub in ("queue", "processed", "control"):
@@ -342,12 +302,12 @@ if _broker_scheme == "filesystem":
         "store_processed": False,
         # kombu's default polls once a second; replication latency is measured in hundreds of milliseconds.
         # Each poll lists the queue folder: many nodes on one small machine (bench/federation24.py) poll less.
-        "polling_interval": _int("CELERY_BROKER_POLLING_MS", 50, minimum=10) / 1000,
+        "polling_interval": integer("CELERY_BROKER_POLLING_MS", 50, minimum=10) / 1000,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than any task may run, so an unacknowledged task is redelivered only after a worker died.
-        "visibility_timeout": _int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+        "visibility_timeout": integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -393,18 +353,18 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_SSL_REDIRECT = boolean("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = integer("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     # The directive only allows a later, manual submission to browsers' preload lists.
-    SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_HSTS_PRELOAD = boolean("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS])
     SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 # --- Logging ------------------------------------------------------------------------------------------------
-LOG_LEVEL = _choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOG_LEVEL = choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

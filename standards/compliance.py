@@ -8,7 +8,7 @@ Information Protection Law and the CAC data-export rules as they bear on a listi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -229,5 +229,6 @@ def compliance_evaluate(descriptor: dict) -> list[Finding]:
     return findings
 
 
-def compliance_is_blocked(findings: list[Finding]) -> bool:
-    return any(finding.severity == "blocking" for finding in findings)
+def findings_blocking(findings: Sequence[Finding]) -> list[Finding]:
+    """The findings that stop a listing (and a recognition elsewhere)."""
+    return [f for f in findings if f.severity == "blocking"]

@@ -115,8 +115,19 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
     ValidationFailed listing every broken rule."""
     errors: list[FieldError] = []
     clean: dict = {}
+    _content(data, clean, errors)
+    _coverage(data, clean, errors)
+    _budget(data, clean, errors)
+    _deadline(data, now, clean, errors)
+    _lists(data, reach_known, clean, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def _content(data: dict, clean: dict, errors: list[FieldError]) -> None:
     title = data.get("title")
-    errors += title_errors(title)
+    errors.extend(title_errors(title))
     clean["title"] = title.strip() if isinstance(title, str) else ""
     description = data.get("description")
     if not isinstance(description, str) or not DESCRIPTION_MIN <= len(description.strip()) <= DESCRIPTION_MAX:
@@ -137,7 +148,10 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
     clean["product_forms"], e = _codes_list(
         data.get("product_forms", []), "product_forms", vocabulary_codes("product_form"), required=True
     )
-    errors += e
+    errors.extend(e)
+
+
+def _coverage(data: dict, clean: dict, errors: list[FieldError]) -> None:
     coverage = data.get("spatial_coverage", [])
     if not isinstance(coverage, list) or not coverage or len(coverage) > 50:
         errors.append(_e("spatial_coverage", "type", "须为1–50个行政区划代码", "1 to 50 GB/T 2260 codes"))
@@ -172,6 +186,9 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
     ):
         errors.append(_e("update_frequency", "invalid_choice", "未知的更新频率", "Unknown update frequency"))
     clean["update_frequency"] = frequency
+
+
+def _budget(data: dict, clean: dict, errors: list[FieldError]) -> None:
     budget = data.get("budget")
     if (
         not isinstance(budget, dict)
@@ -188,6 +205,9 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
         if low is not None and high is not None and low > high:
             errors.append(_e("budget.max", "order", "预算上限低于下限", "budget.max is below budget.min"))
         clean["budget_min"], clean["budget_max"] = low, high
+
+
+def _deadline(data: dict, now: dt.datetime | None, clean: dict, errors: list[FieldError]) -> None:
     deadline = data.get("deadline")
     if isinstance(deadline, str):
         try:
@@ -203,20 +223,23 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
     elif now is not None and deadline > now + dt.timedelta(days=MAX_DEADLINE_DAYS):
         errors.append(_e("deadline", "too_far", "截止时间最长一年", "The deadline is at most a year ahead"))
     clean["deadline"] = deadline
+
+
+def _lists(data: dict, reach_known: bool, clean: dict, errors: list[FieldError]) -> None:
     clean["delivery_methods"], e = _codes_list(
         data.get("delivery_methods", []),
         "delivery_methods",
         vocabulary_codes("delivery_method"),
         required=False,
     )
-    errors += e
+    errors.extend(e)
     clean["compliance_requirements"], e = _codes_list(
         data.get("compliance_requirements", []),
         "compliance_requirements",
         frozenset(COMPLIANCE_REQUIREMENTS),
         required=False,
     )
-    errors += e
+    errors.extend(e)
     reach = data.get("reach", [])
     clean["reach"], e = _codes_list(
         reach,
@@ -225,10 +248,7 @@ def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = Tru
         required=False,
         limit=24,
     )
-    errors += e
-    if errors:
-        raise ValidationFailed(errors)
-    return clean
+    errors.extend(e)
 
 
 # --- Responses --------------------------------------------------------------------------------------------

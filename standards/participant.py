@@ -33,6 +33,35 @@ def _choices(value: object, field: str, allowed: frozenset[str], *, required: bo
     return sorted(set(value)), errors
 
 
+# What each role must and may name: (role, field, the role's own error, another role's error).
+_ROLE_FIELDS = (
+    (
+        "data_merchant",
+        "business_categories",
+        ("数商须填写业务类别", "A data merchant names its business categories"),
+        ("只有数商填写业务类别", "Only data merchants have business categories"),
+    ),
+    (
+        "service_provider",
+        "services",
+        ("第三方服务机构须填写服务类别", "A service provider names its services"),
+        ("只有第三方服务机构填写服务类别", "Only service providers have services"),
+    ),
+)
+
+
+def _role_errors(roles: list[str], categories: list[str], services: list[str]) -> list[FieldError]:
+    """A data merchant names its business categories and a service provider its services; no one else."""
+    errors = []
+    named = {"business_categories": categories, "services": services}
+    for role, field, missing, foreign in _ROLE_FIELDS:
+        if role in roles and not named[field]:
+            errors.append(_error(field, "required", *missing))
+        if role not in roles and named[field]:
+            errors.append(_error(field, "role", *foreign))
+    return errors
+
+
 def profile_errors(data: dict) -> tuple[dict, list[FieldError]]:
     """Validate the public profile fields of a registration; returns the cleaned profile and the errors.
 
@@ -71,42 +100,7 @@ def profile_errors(data: dict) -> tuple[dict, list[FieldError]]:
     services, e = _choices(data.get("services", []), "services", vocab.codes(vocab.SERVICE), required=False)
     errors += e
     if not e and not errors:
-        if "data_merchant" in roles and not categories:
-            errors.append(
-                _error(
-                    "business_categories",
-                    "required",
-                    "数商须填写业务类别",
-                    "A data merchant names its business categories",
-                )
-            )
-        if "data_merchant" not in roles and categories:
-            errors.append(
-                _error(
-                    "business_categories",
-                    "role",
-                    "只有数商填写业务类别",
-                    "Only data merchants have business categories",
-                )
-            )
-        if "service_provider" in roles and not services:
-            errors.append(
-                _error(
-                    "services",
-                    "required",
-                    "第三方服务机构须填写服务类别",
-                    "A service provider names its services",
-                )
-            )
-        if "service_provider" not in roles and services:
-            errors.append(
-                _error(
-                    "services",
-                    "role",
-                    "只有第三方服务机构填写服务类别",
-                    "Only service providers have services",
-                )
-            )
+        errors += _role_errors(roles, categories, services)
     clean["business_categories"], clean["services"] = categories, services
     description = data.get("description", "")
     if not isinstance(description, str):

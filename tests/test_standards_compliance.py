@@ -10,8 +10,8 @@ import pytest
 from standards.compliance import (
     COMPLIANCE_RULES,
     compliance_evaluate,
-    compliance_is_blocked,
     compliance_rules_as_json,
+    findings_blocking,
 )
 from standards.descriptor import descriptor_validate
 
@@ -157,8 +157,8 @@ def test_findings_are_deterministic_blocking_first_then_table_order():
         "C9.item_pending",
         "C10.sample_missing",
     ]
-    assert compliance_is_blocked(compliance_evaluate(data))
-    assert not compliance_is_blocked(compliance_evaluate(example()))
+    assert findings_blocking(compliance_evaluate(data))
+    assert not findings_blocking(compliance_evaluate(example()))
 
 
 def test_every_finding_has_bilingual_messages():
@@ -179,4 +179,4 @@ def test_rules_table():
 
 @pytest.mark.parametrize("data", [{}, {"compliance": []}, {"compliance": {"source_legality": "x"}}])
 def test_half_valid_input_does_not_crash(data):
-    assert compliance_is_blocked(compliance_evaluate(data))
+    assert findings_blocking(compliance_evaluate(data))

@@ -1,10 +1,8 @@
-import secrets
 from statistics import median
 
 from django.conf import settings
 from django.db.models import Count, Min
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -16,25 +14,20 @@ from rest_framework.views import APIView
 from api.filters import DemandFilter
 from api.serializers.demands import (
     DecisionSerializer,
-    DeliverySerializer,
     DemandSerializer,
     DemandWriteSerializer,
     MatchSerializer,
-    NotificationSerializer,
     OpportunitySerializer,
     ResponseSerializer,
     ResponseWriteSerializer,
     StatusReasonSerializer,
-    WebhookCreatedSerializer,
-    WebhookSerializer,
-    WebhookWriteSerializer,
 )
 from api.views.common import errors
+from core.exceptions import FieldError, Forbidden, ValidationFailed
 from demands import responses as demand_responses
 from demands import services
 from demands.matching import matches_for, opportunities_for
-from demands.models import Demand, DemandResponse, DemandStatus, Notification, WebhookSubscription
-from demands.notifications import UnsafeUrl, url_check
+from demands.models import Demand, DemandResponse, DemandStatus
 from participants.principal import ParticipantPrincipal
 
 TAG = ["demands"]
@@ -50,8 +43,6 @@ def _authenticated(request):
 def _participant(request) -> ParticipantPrincipal:
     user = _authenticated(request)
     if not isinstance(user, ParticipantPrincipal):
-        from core.exceptions import Forbidden
-
         raise Forbidden(
             message="需要市场主体令牌", message_en="This needs a participant token", code="not_participant"
         )
@@ -141,8 +132,6 @@ class DemandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         except ValueError:
             limit = 0
         if not 1 <= limit <= 100:
-            from core.exceptions import FieldError, ValidationFailed
-
             raise ValidationFailed([FieldError("limit", "range", "须为1–100", "limit is 1 to 100")])
         return Response(MatchSerializer(matches_for(demand, limit=limit), many=True).data)
 
@@ -233,108 +222,6 @@ class OpportunitiesView(APIView):
     def get(self, request):
         participant = _participant(request)
         return Response(OpportunitySerializer(opportunities_for(participant.participant_id), many=True).data)
-
-
-class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Notifications of the participant registered at this node (its home)."""
-
-    serializer_class = NotificationSerializer
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Notification.objects.none()
-        participant = _participant(self.request)
-        return Notification.objects.filter(participant_id=participant.participant_id).order_by("-id")
-
-    @extend_schema(
-        summary="The caller's notifications (at its home node)",
-        tags=TAG,
-        responses={200: NotificationSerializer, **errors(401, 403)},
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(
-        summary="Mark a notification read",
-        tags=TAG,
-        request=None,
-        responses={200: NotificationSerializer, **errors(401, 403, 404)},
-    )
-    @action(detail=True, methods=["post"])
-    def read(self, request, pk=None):
-        notification = self.get_object()
-        if notification.read_at is None:
-            notification.read_at = timezone.now()
-            notification.save(update_fields=["read_at"])
-        return Response(NotificationSerializer(notification).data)
-
-
-class WebhookViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    """Webhooks of the participant at its home node: every notification is POSTed, HMAC-signed."""
-
-    serializer_class = WebhookSerializer
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return WebhookSubscription.objects.none()
-        participant = _participant(self.request)
-        return WebhookSubscription.objects.filter(participant_id=participant.participant_id).order_by("id")
-
-    @extend_schema(
-        summary="The caller's webhooks", tags=TAG, responses={200: WebhookSerializer, **errors(401, 403)}
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(
-        summary="Subscribe a URL (private and loopback addresses are refused unless an operator allows them)",
-        tags=TAG,
-        request=WebhookWriteSerializer,
-        responses={201: WebhookCreatedSerializer, **WRITE},
-    )
-    def create(self, request):
-        participant = _participant(request)
-        if participant.home != settings.NODE_CODE:
-            from core.exceptions import Forbidden
-
-            raise Forbidden(
-                message=f"请在登记交易所 {participant.home} 的节点订阅",
-                message_en=f"Subscribe at your home node ({participant.home}), where notifications are made",
-                code="not_home",
-            )
-        serializer = WebhookWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        url = serializer.validated_data["url"]
-        allow = url in settings.WEBHOOK_ALLOWED_PRIVATE_URLS
-        try:
-            url_check(url, allow_private=allow)
-        except UnsafeUrl as exc:
-            from core.exceptions import FieldError, ValidationFailed
-
-            raise ValidationFailed(
-                [FieldError("url", "unsafe_url", f"不允许的地址：{exc}", f"Refused: {exc}")]
-            ) from None
-        subscription = WebhookSubscription.objects.create(
-            participant_id=participant.participant_id,
-            url=url,
-            secret=secrets.token_hex(32),
-            allow_private_network=allow,
-        )
-        return Response(WebhookCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(summary="Unsubscribe", tags=TAG, responses={204: None, **errors(401, 403, 404)})
-    def destroy(self, request, *args, **kwargs):
-        return super().destroy(request, *args, **kwargs)
-
-    @extend_schema(
-        summary="The delivery log of a webhook",
-        tags=TAG,
-        responses={200: DeliverySerializer(many=True), **errors(401, 403, 404)},
-    )
-    @action(detail=True, methods=["get"])
-    def deliveries(self, request, pk=None):
-        subscription = self.get_object()
-        return Response(DeliverySerializer(subscription.deliveries.order_by("-id")[:100], many=True).data)
 
 
 def _seconds(later, earlier):

@@ -15,6 +15,7 @@ from api.serializers.standards import (
 from api.views.common import errors
 from core.exceptions import ValidationFailed
 from products.checks import descriptor_accept, findings_as_json, taken_names
+from standards import participant_vocabularies
 from standards.compliance import compliance_evaluate
 from standards.descriptor import descriptor_json_schema
 from standards.naming import name_check
@@ -58,9 +59,7 @@ class ParticipantVocabulariesView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        from standards.participant_vocabularies import as_json
-
-        return Response(as_json())
+        return Response(participant_vocabularies.as_json())
 
 
 class NamingCheckView(APIView):

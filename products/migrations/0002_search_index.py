@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from products.search import search_index_install
+    from products.search import search_index_install  # lazy: a migration loads app code only when it runs
 
     search_index_install(schema_editor.connection)
 
