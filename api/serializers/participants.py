@@ -4,6 +4,7 @@ from rest_framework import serializers
 from api.serializers.base import StrictSerializer
 from participants.models import Evaluation, Participant, ParticipantRecognition, ParticipantStatus
 from standards import participant_vocabularies as vocab
+from standards.evaluation import MAX_EVIDENCE_REF, MAX_SUMMARY
 
 
 def _codes(terms):
@@ -208,8 +209,8 @@ class EvaluationWriteSerializer(StrictSerializer):
     )
     valid_from = serializers.DateField()
     valid_until = serializers.DateField()
-    summary = serializers.CharField(max_length=2000)
-    evidence_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    summary = serializers.CharField(max_length=MAX_SUMMARY)
+    evidence_ref = serializers.CharField(max_length=MAX_EVIDENCE_REF, required=False, allow_blank=True)
 
 
 class RevokeSerializer(StrictSerializer):
