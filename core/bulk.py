@@ -86,9 +86,11 @@ def _preparer(field: models.Field):
             if value is None
             else (prep(value, conn) if hasattr(value, "as_sql") else Jsonb(value, dumps=_jsonb_dumps))
         )
-    if kind == "DateTimeField" and settings.USE_TZ:  # an aware datetime is stored as is
+    if kind == "DateTimeField" and settings.USE_TZ:  # an aware datetime is stored as is, and so is NULL
         return lambda value: (
-            value if type(value) is datetime and value.tzinfo is not None else prep(value, conn)
+            value
+            if value is None or (type(value) is datetime and value.tzinfo is not None)
+            else prep(value, conn)
         )
     if kind == "DecimalField" and conn.vendor == "postgresql":
         # A finite Decimal is what DecimalField prepares and PostgreSQL's adapter takes (a quarter of a

@@ -6,7 +6,7 @@ from demands.matching import demands_matched
 from demands.models import DemandResponse
 from demands.replicas import DEMAND, RESPONSE
 from demands.responses import response_arrived
-from federation.replica import AppliedBatch, receiver
+from federation.applied import AppliedBatch, receiver
 
 
 @receiver(DEMAND)

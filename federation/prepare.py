@@ -39,6 +39,7 @@ from django.conf import settings
 from core.exceptions import ValidationFailed
 from federation import replica
 from federation.envelope import EnvelopeError, envelopes_check
+from federation.replica import Same
 from standards.segmentation import warm_up
 
 logger = logging.getLogger(__name__)
@@ -75,39 +76,44 @@ def page_check(items: list, *, origin: str, public_key: str) -> list[Result]:
     return results
 
 
-class Same:
-    """Stands, in the helper's answer, for a column value equal to the payload field it was read from: the
-    caller has the payload, so the helper does not send a second copy of it back (a product's descriptor is
-    half of what a page's preparations would weigh in the pipe)."""
-
-
 def _shrink(items: list, results: list[Result]) -> list[Result]:
-    for item, result in zip(items, results, strict=True):
+    """What the helper sends back: column values the caller can take from its own payload stand as `Same`
+    (`federation.replica`; the applier puts the payload's own back)."""
+    columns = _Columns()
+    for n, (item, result) in enumerate(zip(items, results, strict=True)):
         if isinstance(result, tuple) and isinstance(result[1], tuple):
             entry = item["entry"]
-            _swap(entry["type"], entry["payload"], result[1][0], restore=False)
+            values, extras = result[1]
+            if _swap(columns[entry["type"]], entry["payload"], values):
+                results[n] = (result[0], (Same, extras))
     return results
 
 
-def _restore(items: list, results: list[Result]) -> list[Result]:
-    for item, result in zip(items, results, strict=True):
-        if isinstance(result, tuple) and isinstance(result[1], tuple):
-            entry = item["entry"]
-            _swap(entry["type"], entry["payload"], result[1][0], restore=True)
-    return results
+class _Columns(dict):
+    """(wire name, column) of each field of a type that fills a column, by type name, looked up once."""
+
+    def __missing__(self, type_name: str) -> tuple[tuple[str, str], ...]:
+        replica_type = replica.get(type_name)
+        found = self[type_name] = replica_type.wire_columns if replica_type is not None else ()
+        return found
 
 
-def _swap(type_name: str, payload: dict, values: dict, *, restore: bool) -> None:
-    replica_type = replica.get(type_name)
-    for wire in replica_type.fields if replica_type is not None else ():
-        column = wire.column
-        if column is None or column not in values:
+def _swap(fields: tuple[tuple[str, str], ...], payload: dict, values: dict) -> bool:
+    """Replace, in `values`, the containers equal to their payload field by `Same`; True when every value is
+    its payload field (the caller then rebuilds them all from the payload). Most values a check passes on
+    are the payload's own objects: an identity test decides; only containers are compared."""
+    same = 0
+    for name, column in fields:
+        value = values.get(column, Same)
+        if value is Same:
             continue
-        if restore:
-            if values[column] is Same:
-                values[column] = payload[wire.name]
-        elif isinstance(values[column], dict | list) and values[column] == payload[wire.name]:
-            values[column] = Same
+        field = payload[name]
+        container = type(value) in (dict, list)
+        if value is field or (container and value == field):
+            same += 1
+            if container:
+                values[column] = Same
+    return same == len(values) == len(fields)
 
 
 # --- The helper process -------------------------------------------------------------------------------------
@@ -179,7 +185,7 @@ class _Helper:
         if not isinstance(answer, list) or len(answer) != len(items):
             self.failed = True
             raise HelperFailed("the helper answered something else than one result per item")
-        return _restore(items, answer)
+        return answer
 
     def stop(self) -> None:
         self.failed = True

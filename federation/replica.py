@@ -26,7 +26,6 @@ the batch that was applied. See docs/architecture.md, "Adding a record type".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -37,6 +36,7 @@ from django.utils import timezone
 
 from core.bulk import copy_rows, copy_update
 from core.exceptions import ValidationFailed
+from federation.applied import Applied, AppliedBatch, receivers_forget, receivers_of
 from federation.outbox import Change, publish
 from federation.payloads import fields_exact, payload_error
 from federation.wire import Wire
@@ -52,36 +52,11 @@ Item = tuple[str, int, dict]
 Prepared = tuple[dict[str, Any], dict[str, Any]]
 
 
-@dataclass(slots=True)
-class Applied:
-    """One record a batch wrote: its column values as applied, the extras `prepare` computed, and whether it
-    is new here or which columns changed (a new record: every column)."""
-
-    gid: str
-    version: int
-    values: dict[str, Any]
-    extras: dict[str, Any]
-    created: bool
-    changed: frozenset[str]
-    row: models.Model | None = None  # the updated instance; None for a record written as plain values
-
-
-@dataclass
-class AppliedBatch:
-    """What a receiver is given: the records of one type applied together, from one origin."""
-
-    type: ReplicaType
-    origin: str
-    records: list[Applied] = field(default_factory=list)
-    repair: bool = False
-
-    @property
-    def from_peer(self) -> bool:
-        """False when this node re-applies its own records (anti-entropy restoring a row)."""
-        return self.origin != settings.NODE_CODE
-
-
-Receiver = Callable[[AppliedBatch], None]
+class Same:
+    """In a preparation made by the feed-check helper (federation.prepare): stands for a column value equal
+    to the payload field it was read from, or, in place of the values, for all of them. The helper sends no
+    copy of what the applier holds (a product's descriptor is half of what a page's preparations would weigh
+    in the pipe); the apply puts the payload's own back, in the applying thread."""
 
 
 class ReplicaType:
@@ -158,6 +133,23 @@ class ReplicaType:
         return frozenset(w.name for w in self.fields)
 
     @cached_property
+    def wire_columns(self) -> tuple[tuple[str, str], ...]:
+        """(wire name, column) of each field that fills a column."""
+        return tuple((w.name, w.column) for w in self.fields if w.column)
+
+    @cached_property
+    def _readers(self) -> tuple[tuple[str, str | None, Callable], ...]:
+        return tuple((w.name, w.column, w.read) for w in self.fields if w.read is not None)
+
+    @cached_property
+    def _derives(self) -> bool:
+        return type(self).derive is not ReplicaType.derive
+
+    @cached_property
+    def _has_extras(self) -> bool:
+        return type(self).extras is not ReplicaType.extras
+
+    @cached_property
     def _auto_now(self) -> tuple[str, ...]:
         return tuple(f.attname for f in self.model._meta.concrete_fields if getattr(f, "auto_now", False))
 
@@ -191,14 +183,23 @@ class ReplicaType:
         """A peer's payload checked as untrusted input; its column values and its receivers' extras."""
         fields_exact(payload, self.wire_names, self.what or f"a {self.name} payload")
         values: dict[str, Any] = {}
-        for wire in self.fields:
-            if wire.read is not None:
-                value = wire.read(payload, wire.name)
-                if wire.column:
-                    values[wire.column] = value
+        for name, column, read in self._readers:
+            value = read(payload, name)
+            if column:
+                values[column] = value
         self.clean(origin, gid, payload, values)
-        values.update(self.derive(values))
-        return values, self.extras(origin, values)
+        if self._derives:
+            values.update(self.derive(values))
+        return values, (self.extras(origin, values) if self._has_extras else {})
+
+    def expanded(self, values: dict[str, Any] | type[Same], payload: dict) -> dict[str, Any]:
+        """Prepared values with every `Same` replaced by the payload's own field."""
+        if values is Same:
+            return {column: payload[name] for name, column in self.wire_columns}
+        for name, column in self.wire_columns:
+            if values.get(column) is Same:
+                values[column] = payload[name]
+        return values
 
     def live(self, origin: str) -> Iterator[tuple[str, int, dict]]:
         """(gid, version, payload) of every public record of `origin` held here."""
@@ -224,12 +225,14 @@ class ReplicaType:
 
     @cached_property
     def _defaults(self) -> list[tuple[str, models.Field]]:
-        """Every column a new record may take from the model (what `Model()` would give it): all but a
-        database-generated key or value."""
+        """The columns a new record takes from the model (what `Model()` would give it): all but a key or
+        value the database generates, and a nullable one without a default (left NULL)."""
         return [
             (f.attname, f)
             for f in self.model._meta.concrete_fields
-            if not (f.primary_key and f.db_returning) and not f.generated
+            if not (f.primary_key and f.db_returning)
+            and not f.generated
+            and not (f.null and not f.has_default() and not getattr(f, "auto_now_add", False))
         ]
 
     def apply_batch(
@@ -248,6 +251,8 @@ class ReplicaType:
                     done = self.prepare(origin, gid, payload)
                 elif isinstance(done, ValidationFailed):
                     raise done
+                else:
+                    done = (self.expanded(done[0], payload), done[1])
             except ValidationFailed as exc:
                 errors[gid] = exc
                 continue
@@ -255,14 +260,14 @@ class ReplicaType:
         keys = [values[self.key] for _, _, values, _ in ready]
         self.lock(keys)
         held = self._held(origin, keys)
-        gone = []
+        receivers = receivers_of(self.name)
         batch = AppliedBatch(self, origin, repair=repair)
-        creates: list[dict] = []
-        updates = []
+        creates: list[tuple[dict, int]] = []
+        updates, gone = [], []
         now = timezone.now()
         for gid, version, values, extras in ready:
             row = held.get(values[self.key])
-            if not self._in_audience(values, origin):
+            if self._audiences and not self._in_audience(values, origin):
                 if row is not None:
                     gone.append(row.pk)  # its audience no longer includes this node
                 continue
@@ -270,64 +275,68 @@ class ReplicaType:
                 if not self.creates:
                     errors[gid] = payload_error("", "unknown", f"the record {gid} names is not here yet")
                     continue
-                creates.append(values)
-                batch.records.append(Applied(gid, version, values, extras, True, frozenset(values)))
+                creates.append((values, version))
+                if receivers:
+                    batch.records.append(Applied(gid, version, values, extras, True, frozenset(values)))
                 continue
             refused = self.conflict(row, values, origin)
             if refused is not None:
                 errors[gid] = refused
-                continue
-            held_version = getattr(row, self.version_field)
-            if held_version > version or (held_version == version and not repair):
-                continue
-            changed = frozenset(c for c, v in values.items() if getattr(row, c) != v)
-            for column, value in values.items():
-                setattr(row, column, value)
-            setattr(row, self.version_field, version)
-            for column in self._auto_now:
-                setattr(row, column, now)
-            updates.append(row)
-            batch.records.append(Applied(gid, version, values, extras, False, changed, row))
+            elif (mine := getattr(row, self.version_field)) < version or (mine == version and repair):
+                changed = self._update(row, values, version, now)
+                updates.append(row)
+                batch.records.append(Applied(gid, version, values, extras, False, changed, row))
         if gone:
             self.model.objects.filter(pk__in=gone).delete()
-        columns, rows = self._plain_rows(
-            origin, creates, [r.version for r in batch.records if r.created], now
-        )
+        columns, rows = self._plain_rows(origin, creates, now)
         self.store(origin, rows, columns, updates, now)
         if batch.records:
-            for receive in receivers_of(self.name):
+            for receive in receivers:
                 receive(batch)
         return errors
 
+    def _update(self, row: models.Model, values: dict[str, Any], version: int, now) -> frozenset[str]:
+        """Set a held row to a newer version's values; returns the columns that changed."""
+        changed = frozenset(c for c, v in values.items() if getattr(row, c) != v)
+        for column, value in values.items():
+            setattr(row, column, value)
+        setattr(row, self.version_field, version)
+        for column in self._auto_now:
+            setattr(row, column, now)
+        return changed
+
+    @cached_property
+    def _audiences(self) -> bool:
+        """Whether this type's records may each have an audience the apply checks."""
+        return type(self).audience is not ReplicaType.audience and not self.private
+
     def _plain_rows(
-        self, origin: str, creates: list[dict], versions: list[int], now
+        self, origin: str, creates: list[tuple[dict, int]], now
     ) -> tuple[tuple[str, ...], list[tuple]]:
         """New records as plain values: their own columns, version, origin and `on_create` columns, and
-        every other column's default (auto-set times: now)."""
+        every other column's default (auto-set times: now; one value per batch: COPY only reads them)."""
         if not creates:
             return (), []
-        own = tuple(creates[0])
-        fixed = {self.version_field: None, **self.on_create(origin)}
+        own = tuple(creates[0][0])
+        fixed = {**self.on_create(origin)}
         if self.origin_field and self.origin_field not in own:
             fixed[self.origin_field] = origin
-        fixed = {k: v for k, v in fixed.items() if k not in own}
+        fixed = {k: v for k, v in fixed.items() if k not in own and k != self.version_field}
         defaults = [(name, f) for name, f in self._defaults if name not in own and name not in fixed]
-        columns = (*own, *fixed, *(name for name, _ in defaults))
-        constant = list(fixed.values())
-        stamped = [getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for _, f in defaults]
-        rows = []
-        for values, version in zip(creates, versions, strict=True):
-            constant[0] = version  # the version column comes first among the fixed ones
-            extra = (
-                now if stamp else f.get_default() for (_, f), stamp in zip(defaults, stamped, strict=True)
-            )
-            rows.append((*(values[c] for c in own), *constant, *extra))
-        return columns, rows
+        defaults = [(name, f) for name, f in defaults if name != self.version_field]
+        columns = (*own, self.version_field, *fixed, *(name for name, _ in defaults))
+        tail = (
+            *fixed.values(),
+            *(
+                now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default()
+                for _, f in defaults
+            ),
+        )
+        return columns, [(*(values[c] for c in own), version, *tail) for values, version in creates]
 
 
 # --- The registry -------------------------------------------------------------------------------------------
 _TYPES: dict[str, ReplicaType] = {}
-_RECEIVERS: dict[str, list[Receiver]] = {}
 
 
 def register(replica_type: ReplicaType) -> ReplicaType:
@@ -340,7 +349,7 @@ def register(replica_type: ReplicaType) -> ReplicaType:
 def unregister(name: str) -> None:
     """For tests that declare a type of their own."""
     _TYPES.pop(name, None)
-    _RECEIVERS.pop(name, None)
+    receivers_forget(name)
 
 
 def get(name: str) -> ReplicaType | None:
@@ -350,20 +359,3 @@ def get(name: str) -> ReplicaType | None:
 def names(*, private: bool | None = False) -> list[str]:
     """Record type names: public ones by default, private ones with private=True, all with None."""
     return sorted(n for n, t in _TYPES.items() if private is None or t.private == private)
-
-
-def receiver(replica_type: ReplicaType) -> Callable[[Receiver], Receiver]:
-    """Decorator: call the function with every batch of `replica_type` applied from a peer (or restored)."""
-
-    def connect(fn: Receiver) -> Receiver:
-        found = _RECEIVERS.setdefault(replica_type.name, [])
-        name = (fn.__module__, fn.__qualname__)
-        if all((f.__module__, f.__qualname__) != name for f in found):  # a module imported twice
-            found.append(fn)
-        return fn
-
-    return connect
-
-
-def receivers_of(name: str) -> list[Receiver]:
-    return _RECEIVERS.get(name, [])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from operator import attrgetter
 from typing import Any
 
@@ -57,57 +56,48 @@ def listed(name: str, column: str | None = None) -> Wire:
 
 
 def text(name: str, limit: int, *, required: bool = False, column: str | None = None) -> Wire:
-    column = column or name
-    return Wire(name, column, partial(_text, limit=limit, required=required), _writer(column))
+    def read(payload: dict, name: str) -> str:
+        return text_field(payload, name, limit, required=required)
 
-
-def _text(payload: dict, name: str, *, limit: int, required: bool) -> str:
-    return text_field(payload, name, limit, required=required)
+    return Wire(name, column or name, read, _writer(column or name))
 
 
 def time(name: str, *, required: bool = False, column: str | None = None) -> Wire:
     """An ISO 8601 time with a zone, written in UTC (`time_text`)."""
-    column = column or name
-    return Wire(name, column, partial(_time, required=required), _writer(column, time_text))
 
+    def read(payload: dict, name: str) -> dt.datetime | None:
+        return time_field(payload, name, required=required)
 
-def _time(payload: dict, name: str, *, required: bool) -> dt.datetime | None:
-    return time_field(payload, name, required=required)
+    return Wire(name, column or name, read, _writer(column or name, time_text))
 
 
 def date(name: str, column: str | None = None) -> Wire:
-    column = column or name
-    return Wire(name, column, date_field, _writer(column, dt.date.isoformat))
+    return Wire(name, column or name, date_field, _writer(column or name, dt.date.isoformat))
 
 
 def choice(name: str, choices: type[Choices] | frozenset[str], column: str | None = None) -> Wire:
-    column = column or name
-    return Wire(name, column, partial(_choice, choices=choices), _writer(column))
+    def read(payload: dict, name: str) -> str:
+        return choice_field(payload, name, choices)
 
-
-def _choice(payload: dict, name: str, *, choices) -> str:
-    return choice_field(payload, name, choices)
+    return Wire(name, column or name, read, _writer(column or name))
 
 
 def reasons(name: str, column: str | None = None) -> Wire:
-    column = column or name
-    return Wire(name, column, _reasons, _writer(column, lambda v: list(v or [])))
+    def read(payload: dict, name: str) -> list[str]:
+        return reasons_field(payload[name], name)
 
-
-def _reasons(payload: dict, name: str) -> list[str]:
-    return reasons_field(payload[name], name)
+    return Wire(name, column or name, read, _writer(column or name, lambda v: list(v or [])))
 
 
 def integer(
     name: str, low: int, high: int, en: str, *, code: str = "range", column: str | None = None
 ) -> Wire:
     """A whole number from `low` to `high` (booleans refused); `en`: the refusal's text."""
-    column = column or name
-    return Wire(name, column, partial(_integer, low=low, high=high, en=en, code=code), _writer(column))
 
+    def read(payload: dict, name: str) -> int:
+        number = payload[name]
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            raise payload_error(name, code, en)
+        return number
 
-def _integer(payload: dict, name: str, *, low: int, high: int, en: str, code: str) -> int:
-    number = payload[name]
-    if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
-        raise payload_error(name, code, en)
-    return number
+    return Wire(name, column or name, read, _writer(column or name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver as signal_receiver
 
-from federation.replica import AppliedBatch, receiver
+from federation.applied import AppliedBatch, receiver
 from federation.signals import node_initialised
 from participants.identity import participants_publish_unlogged, registrations_settle
 from participants.replicas import PARTICIPANT

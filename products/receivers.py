@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.dispatch import receiver as signal_receiver
 
 from core.queue import enqueue_on_commit
-from federation.replica import AppliedBatch, receiver
+from federation.applied import AppliedBatch, receiver
 from participants.signals import registrations_changed
 from products.models import Recognition
 from products.recognition import ProductRef, recognitions_set

@@ -116,7 +116,7 @@ class RecognitionReplica(ReplicaType):
         policy = payload["policy"]
         if not isinstance(policy, str) or len(policy) > 8:
             raise payload_error("policy", "type", "policy must be a short string")
-        values.update(product_code=payload["product"], exchange_id=origin, policy_version=policy)
+        values.update(product_code=payload["product"], exchange_id=payload["exchange"], policy_version=policy)
 
     def live_rows(self, origin: str):
         return Recognition.objects.filter(exchange_id=origin).iterator(chunk_size=5000)

@@ -18,10 +18,11 @@ from django.utils import timezone
 
 from core.exceptions import ValidationFailed
 from federation import replica, wire
+from federation.applied import AppliedBatch, receiver
 from federation.apply import apply_page
 from federation.models import Entry, QuarantinedEntry
 from federation.payloads import payload_error
-from federation.replica import AppliedBatch, ReplicaType, receiver, register
+from federation.replica import ReplicaType, register
 from federation.selectors import digests
 from tests.test_federation_apply import ORIGIN, bjidx_key, item  # noqa: F401 - fixture
 
