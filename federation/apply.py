@@ -115,27 +115,27 @@ def seq_hint(item) -> int:
 
 
 Verified = tuple[dict, str, str]  # (envelope, canonical body, signature)
+Checked4 = tuple[dict, str, str, Any]  # and its preparation
 
 
-def _apply_checked(
-    origin: str, checked: list[tuple[dict, str, str, Any]], source: str, *, repair: bool
-) -> int:
+def _apply_checked(origin: str, checked: list[Checked4], source: str, *, repair: bool) -> int:
     """Apply verified entries (envelope, body, signature, preparation), a record type at a time, in
     batches. Returns how many were applied."""
-    latest: dict[tuple[str, str], tuple[Verified, Any]] = {}
-    for envelope, body, signature, ready in checked:  # the same record twice in a page: the higher version
+    latest: dict[tuple[str, str], Checked4] = {}
+    for entry in checked:  # the same record twice in a page: the higher version
+        envelope = entry[0]
         key = (envelope["type"], envelope["gid"])
-        if key not in latest or latest[key][0][0]["version"] < envelope["version"]:
-            latest[key] = ((envelope, body, signature), ready)
-    by_type: dict[str, list[tuple[Verified, Any]]] = {}
-    for (type_name, _), value in latest.items():
-        by_type.setdefault(type_name, []).append(value)
+        if key not in latest or latest[key][0]["version"] < envelope["version"]:
+            latest[key] = entry
+    by_type: dict[str, list[Checked4]] = {}
+    for (type_name, _), entry in latest.items():
+        by_type.setdefault(type_name, []).append(entry)
     applied = 0
     for type_name, group in by_type.items():
         replica_type = replica.get(type_name)
         if replica_type is None or replica_type.private:
             why = "unknown record type" if replica_type is None else "private record type in the public log"
-            for (envelope, _, signature), _ in group:
+            for envelope, _, signature, _ in group:
                 _refuse(origin, source, envelope, signature, f"{why} {type_name!r}", type_name[:32])
             continue
         applied += _apply_group(origin, replica_type, group, source, repair=repair)
@@ -143,36 +143,36 @@ def _apply_checked(
 
 
 def _apply_group(
-    origin: str, replica_type: ReplicaType, group: list[tuple[Verified, Any]], source: str, *, repair: bool
+    origin: str, replica_type: ReplicaType, group: list[Checked4], source: str, *, repair: bool
 ) -> int:
     """Apply one type's entries of a page in one batch (one by one if the batch fails), keep the applied
     entries for relaying and quarantine the refused ones."""
     type_name = replica_type.name
     held = dict(
         Entry.objects.filter(
-            origin=origin, record_type=type_name, gid__any=[e["gid"] for (e, _, _), _ in group]
+            origin=origin, record_type=type_name, gid__any=[e[0]["gid"] for e in group]
         ).values_list("gid", "version")
     )
     todo = [
-        (verified, ready)
-        for verified, ready in group
-        if (held_version := held.get(verified[0]["gid"])) is None
-        or held_version < verified[0]["version"]
-        or (repair and held_version == verified[0]["version"])
+        entry
+        for entry in group
+        if (mine := held.get(entry[0]["gid"])) is None
+        or mine < entry[0]["version"]
+        or (repair and mine == entry[0]["version"])
     ]
     if not todo:
         return 0
-    prepared = {e["gid"]: ready for (e, _, _), ready in todo if ready is not None}
+    prepared = {e["gid"]: ready for e, _, _, ready in todo if ready is not None}
     try:
         with transaction.atomic():
-            items = [(e["gid"], e["version"], e["payload"]) for (e, _, _), _ in todo]
+            items = [(e["gid"], e["version"], e["payload"]) for e, _, _, _ in todo]
             errors = replica_type.apply_batch(origin, items, repair=repair, prepared=prepared)
-            stored = [verified for verified, _ in todo if verified[0]["gid"] not in errors]
+            stored = [entry[:3] for entry in todo if entry[0]["gid"] not in errors]
             _store_entries(origin, type_name, stored, held)
     except replica.APPLY_FAILURES:
         logger.exception("batch apply of %s %s entries failed; applying one by one", origin, type_name)
-        stored, errors = _apply_one_by_one(origin, replica_type, [v for v, _ in todo], held, repair=repair)
-    for envelope, _, signature in (verified for verified, _ in todo):
+        stored, errors = _apply_one_by_one(origin, replica_type, [e[:3] for e in todo], held, repair=repair)
+    for envelope, _, signature, _ in todo:
         exc = errors.get(envelope["gid"])
         if exc is not None:
             detail = "; ".join(f"{err.field}: {err.code}" for err in exc.errors) or exc.message_en

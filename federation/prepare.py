@@ -78,42 +78,32 @@ def page_check(items: list, *, origin: str, public_key: str) -> list[Result]:
 
 def _shrink(items: list, results: list[Result]) -> list[Result]:
     """What the helper sends back: column values the caller can take from its own payload stand as `Same`
-    (`federation.replica`; the applier puts the payload's own back)."""
-    columns = _Columns()
+    (`federation.replica`; the applier puts the payload's own back): all of a verbatim type's, and the
+    containers equal to their payload field (a product's descriptor, most of what a page would weigh)."""
+    types = _Types()
     for n, (item, result) in enumerate(zip(items, results, strict=True)):
         if isinstance(result, tuple) and isinstance(result[1], tuple):
             entry = item["entry"]
+            replica_type = types[entry["type"]]
             values, extras = result[1]
-            if _swap(columns[entry["type"]], entry["payload"], values):
+            if replica_type.verbatim:
                 results[n] = (result[0], (Same, extras))
+                continue
+            payload = entry["payload"]
+            for name, column in replica_type.wire_columns:
+                value = values.get(column)
+                if type(value) in (dict, list) and (value is payload[name] or value == payload[name]):
+                    values[column] = Same
     return results
 
 
-class _Columns(dict):
-    """(wire name, column) of each field of a type that fills a column, by type name, looked up once."""
+class _Types(dict):
+    """Record types by name, looked up once per page (the helper only meets types it knows: it prepared
+    them)."""
 
-    def __missing__(self, type_name: str) -> tuple[tuple[str, str], ...]:
-        replica_type = replica.get(type_name)
-        found = self[type_name] = replica_type.wire_columns if replica_type is not None else ()
+    def __missing__(self, type_name: str) -> replica.ReplicaType:
+        found = self[type_name] = replica.get(type_name)
         return found
-
-
-def _swap(fields: tuple[tuple[str, str], ...], payload: dict, values: dict) -> bool:
-    """Replace, in `values`, the containers equal to their payload field by `Same`; True when every value is
-    its payload field (the caller then rebuilds them all from the payload). Most values a check passes on
-    are the payload's own objects: an identity test decides; only containers are compared."""
-    same = 0
-    for name, column in fields:
-        value = values.get(column, Same)
-        if value is Same:
-            continue
-        field = payload[name]
-        container = type(value) in (dict, list)
-        if value is field or (container and value == field):
-            same += 1
-            if container:
-                values[column] = Same
-    return same == len(values) == len(fields)
 
 
 # --- The helper process -------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
+from operator import attrgetter, itemgetter
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -76,6 +77,10 @@ class ReplicaType:
     # False: a record that only ever updates a row already held here (a decision about a response).
     creates: ClassVar[bool] = True
     what: ClassVar[str] = ""  # how errors name a payload of this type: "a product payload"
+    # True when a record's column values are its payload's fields as they are, each field naming its column
+    # (a check is all a preparation adds: the feed-check helper sends no values back for it). Tested for
+    # every type that says so (tests/test_replica_declaration.py).
+    verbatim: ClassVar[bool] = False
 
     # --- hooks ---------------------------------------------------------------------------------------------
     def gid(self, obj: models.Model) -> str:
@@ -195,11 +200,20 @@ class ReplicaType:
     def expanded(self, values: dict[str, Any] | type[Same], payload: dict) -> dict[str, Any]:
         """Prepared values with every `Same` replaced by the payload's own field."""
         if values is Same:
-            return {column: payload[name] for name, column in self.wire_columns}
-        for name, column in self.wire_columns:
-            if values.get(column) is Same:
-                values[column] = payload[name]
+            get, columns = self._wire_lists
+            return dict(zip(columns, get(payload), strict=True))
+        if Same in values.values():
+            for name, column in self.wire_columns:
+                if values.get(column) is Same:
+                    values[column] = payload[name]
         return values
+
+    @cached_property
+    def _wire_lists(self) -> tuple[Callable[[dict], tuple], tuple[str, ...]]:
+        """(the payload's values of the column-filling fields, as a tuple; their columns)."""
+        names = tuple(name for name, _ in self.wire_columns)
+        get = itemgetter(*names) if len(names) > 1 else (lambda payload: tuple(payload[n] for n in names))
+        return get, tuple(column for _, column in self.wire_columns)
 
     def live(self, origin: str) -> Iterator[tuple[str, int, dict]]:
         """(gid, version, payload) of every public record of `origin` held here."""
@@ -221,7 +235,8 @@ class ReplicaType:
         rows = self.model.objects.filter(**{f"{self.key}__any": keys})
         if self.scoped:
             rows = rows.filter(**{self.origin_field: origin})
-        return {getattr(row, self.key): row for row in rows}
+        key = attrgetter(self.key)
+        return {key(row): row for row in rows}
 
     @cached_property
     def _defaults(self) -> list[tuple[str, models.Field]]:
@@ -244,20 +259,20 @@ class ReplicaType:
         it refused)."""
         errors: dict[str, ValidationFailed] = {}
         ready: list[tuple[str, int, dict, dict]] = []
+        prepared = prepared or {}
+        expanded = self.expanded
         for gid, version, payload in items:
-            done = prepared.get(gid) if prepared else None
+            done = prepared.get(gid)
             try:
                 if done is None:
                     done = self.prepare(origin, gid, payload)
                 elif isinstance(done, ValidationFailed):
                     raise done
-                else:
-                    done = (self.expanded(done[0], payload), done[1])
+                ready.append((gid, version, expanded(done[0], payload), done[1]))
             except ValidationFailed as exc:
                 errors[gid] = exc
-                continue
-            ready.append((gid, version, *done))
-        keys = [values[self.key] for _, _, values, _ in ready]
+        key = self.key
+        keys = [values[key] for _, _, values, _ in ready]
         self.lock(keys)
         held = self._held(origin, keys)
         receivers = receivers_of(self.name)
@@ -265,9 +280,10 @@ class ReplicaType:
         creates: list[tuple[dict, int]] = []
         updates, gone = [], []
         now = timezone.now()
+        audiences = self._audiences
         for gid, version, values, extras in ready:
-            row = held.get(values[self.key])
-            if self._audiences and not self._in_audience(values, origin):
+            row = held.get(values[key])
+            if audiences and not self._in_audience(values, origin):
                 if row is not None:
                     gone.append(row.pk)  # its audience no longer includes this node
                 continue
@@ -332,7 +348,8 @@ class ReplicaType:
                 for _, f in defaults
             ),
         )
-        return columns, [(*(values[c] for c in own), version, *tail) for values, version in creates]
+        get = itemgetter(*own) if len(own) > 1 else (lambda values: (values[own[0]],))
+        return columns, [(*get(values), version, *tail) for values, version in creates]
 
 
 # --- The registry -------------------------------------------------------------------------------------------

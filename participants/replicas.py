@@ -103,6 +103,7 @@ class ParticipantRecognitionReplica(ReplicaType):
     key = "participant_id"
     origin_field = "exchange_id"
     scoped = True
+    verbatim = True
     fields = (
         wire.value("participant", column="participant_id"),
         wire.value("home"),
@@ -117,12 +118,14 @@ class ParticipantRecognitionReplica(ReplicaType):
     def clean(self, origin: str, gid: str, payload: dict, values: dict[str, Any]) -> None:
         if payload["exchange"] != origin:
             raise payload_error("exchange", "origin", "a node only publishes its own exchange's recognitions")
-        participant = _uscc(payload, "participant")
+        _uscc(payload, "participant")
         if gid != f"{payload['participant']}@{origin}":
             raise payload_error("participant", "mismatch", "gid must be <participant>@<exchange>")
         if not is_member(payload["home"]):
             raise payload_error("home", "unknown", "home must be a member exchange's code")
-        values.update(participant_id=participant, home=payload["home"], exchange_id=origin)
+        values.update(
+            participant_id=payload["participant"], home=payload["home"], exchange_id=payload["exchange"]
+        )
 
     def live_rows(self, origin: str):
         return ParticipantRecognition.objects.filter(exchange_id=origin).iterator(chunk_size=5000)

@@ -92,6 +92,7 @@ class RecognitionReplica(ReplicaType):
     key = "product_code"
     origin_field = "exchange_id"
     scoped = True
+    verbatim = True
     fields = (
         wire.value("product", column="product_code"),
         wire.value("exchange", column="exchange_id"),

@@ -157,3 +157,40 @@ def test_a_declared_type_refuses_what_breaks_its_declaration(notice):
             notices.prepare(ORIGIN, gid, payload)
         assert refused.value.errors[0].field == field
     assert notices.prepare(ORIGIN, gid, _payload(gid, "公告"))[0]["posted_at"] < timezone.now()
+
+
+def _verbatim_samples() -> dict[str, tuple[str, dict]]:
+    from standards.product_code import product_code_build
+
+    product = product_code_build(origin=ORIGIN, year=2026, serial=7)
+    uscc = "91110000R8A676TY3M"
+    return {
+        "recognition": (
+            f"{product}@{ORIGIN}",
+            {
+                "product": product,
+                "exchange": ORIGIN,
+                "status": "refused",
+                "reasons": ["naming.form_word: …"],
+                "product_version": 3,
+                "decided_by": "auto",
+                "policy": "1.0",
+            },
+        ),
+        "participant_recognition": (
+            f"{uscc}@{ORIGIN}",
+            {"participant": uscc, "home": "SHDEX", "exchange": ORIGIN, "status": "recognised", "reasons": []},
+        ),
+    }
+
+
+def test_a_type_declared_verbatim_takes_its_columns_from_its_payload_as_they_are():
+    """`verbatim = True` lets the feed-check helper send no values back for a type: the applier takes them
+    from the payload. Every type that says so is checked here with a payload of its own."""
+    samples = _verbatim_samples()
+    declared = {name for name in replica.names(private=None) if replica.get(name).verbatim}
+    assert declared == set(samples)
+    for name, (gid, payload) in samples.items():
+        replica_type = replica.get(name)
+        values, extras = replica_type.prepare(ORIGIN, gid, payload)
+        assert values == replica_type.expanded(replica.Same, payload) and extras == {}
