@@ -31,6 +31,11 @@ class User(AbstractUser):
         default="",
         help_text="For participant users: the participant (registered at this node) they act for.",
     )
+    token_generation = models.PositiveIntegerField(
+        default=0,
+        help_text="Raised when the password changes or the registration is suspended or revoked: the home "
+        "node refuses access tokens of an earlier generation.",
+    )
 
     objects = RegistryUserManager()
 
@@ -75,6 +80,10 @@ class RefreshToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # When the login this token descends from happened: refreshing renews a session up to
+    # PARTICIPANT_SESSION_MAX after it, not for ever.
+    session_started_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"refresh of {self.user}"

@@ -3,6 +3,10 @@ import hashlib
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
 
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class AnonReadThrottle(AnonRateThrottle):
     """Anonymous callers, per IP address."""
 
@@ -31,5 +35,43 @@ class LoginThrottle(SimpleRateThrottle):
         username = request.data.get("username") if isinstance(request.data, dict) else None
         if not isinstance(username, str) or not username.strip():
             return None  # the serializer refuses the request anyway
-        ident = hashlib.sha256(username.strip().casefold().encode("utf-8", "surrogatepass")).hexdigest()
+        ident = _digest(username.strip().casefold())
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class RegisterThrottle(SimpleRateThrottle):
+    """Self-registrations (no token) per client address."""
+
+    scope = "register"
+
+    def get_cache_key(self, request, view):
+        if request.user and request.user.is_authenticated:
+            return None  # an operator registering on a company's behalf
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class RegisterUsccThrottle(SimpleRateThrottle):
+    """Self-registrations of one USCC, from any address: squatting a company's code from many addresses
+    still meets this limit."""
+
+    scope = "register_uscc"
+
+    def get_cache_key(self, request, view):
+        if request.user and request.user.is_authenticated:
+            return None
+        uscc = request.data.get("uscc") if isinstance(request.data, dict) else None
+        if not isinstance(uscc, str) or not uscc.strip():
+            return None  # the serializer refuses the request anyway
+        ident = _digest("".join(uscc.split()).upper())
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class PasswordThrottle(SimpleRateThrottle):
+    """Password changes per user (guessing the current password with a stolen access token)."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return self.cache_format % {"scope": "password", "ident": _digest(str(request.user.pk))}

@@ -1,6 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from api.views.conflicts import ConflictViewSet
 from api.views.demands import (
     DemandStatsView,
     DemandViewSet,
@@ -10,9 +11,10 @@ from api.views.demands import (
     ResponseWithdrawView,
 )
 from api.views.exchanges import ExchangeViewSet
+from api.views.logins import LoginView, PasswordView, RefreshView
 from api.views.node import NodeView
 from api.views.notifications import NotificationViewSet, WebhookViewSet
-from api.views.participants import EvaluationViewSet, LoginView, ParticipantViewSet, RefreshView
+from api.views.participants import EvaluationViewSet, ParticipantViewSet
 from api.views.products import ProductViewSet
 from api.views.standards import (
     DescriptorCheckView,
@@ -26,6 +28,7 @@ from api.views.standards import (
 router = SimpleRouter(trailing_slash=True)
 router.register("exchanges", ExchangeViewSet, basename="exchange")
 router.register("products", ProductViewSet, basename="product")
+router.register("participants/conflicts", ConflictViewSet, basename="participant-conflict")
 router.register("participants", ParticipantViewSet, basename="participant")
 router.register("evaluations", EvaluationViewSet, basename="evaluation")
 router.register("demands", DemandViewSet, basename="demand")
@@ -47,6 +50,7 @@ urlpatterns = [
     path("standards/product-code/check/", ProductCodeCheckView.as_view(), name="product-code-check"),
     path("auth/token/", LoginView.as_view(), name="auth-token"),
     path("auth/token/refresh/", RefreshView.as_view(), name="auth-token-refresh"),
+    path("auth/password/", PasswordView.as_view(), name="auth-password"),
     path("demands/<str:id>/responses/<str:rid>/", ResponseView.as_view(), name="demand-response"),
     path(
         "demands/<str:id>/responses/<str:rid>/decision/",

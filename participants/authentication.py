@@ -1,8 +1,9 @@
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from participants.principal import ParticipantPrincipal
-from participants.selectors import standing_for_token
+from participants.selectors import session_current, standing_for_token
 from participants.tokens import TokenInvalid, access_token_verify, looks_like_access_token
 
 
@@ -28,6 +29,11 @@ class ParticipantTokenAuthentication(authentication.BaseAuthentication):
                 f"令牌无效：{exc} / Invalid participant token: {exc}"
             ) from exc
         standing = standing_for_token(participant_id=claims.participant_id, home=claims.issuer)
+        if standing is not None and claims.issuer == settings.NODE_CODE and not session_current(claims):
+            raise exceptions.AuthenticationFailed(
+                "令牌已失效（密码已更改、登录已结束或账户已关闭） / "
+                "The token was revoked (password changed, sessions ended or account closed)"
+            )
         if standing is None:
             raise exceptions.AuthenticationFailed(
                 "该市场主体在本节点不可用（未知、未核验、已暂停、已撤销或重复登记） / "

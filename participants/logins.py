@@ -13,6 +13,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone, translation
 
 from accounts.models import RefreshToken, User
@@ -20,6 +21,7 @@ from core.exceptions import Conflict, FieldError, Forbidden, ValidationFailed
 from participants import tokens
 from participants.models import Participant
 from participants.permissions import is_home_operator, require_home
+from participants.principal import ParticipantPrincipal
 from participants.selectors import standing_for_token
 
 
@@ -57,6 +59,15 @@ def account_clean(account: Any) -> tuple[str, str]:
         )
     if User.objects.filter(username=username).exists():
         raise Conflict(message="用户名已被占用", message_en="This username is taken", code="username_taken")
+    password_check(password, username=username, field="account.password")
+    return username, password
+
+
+def password_check(password: Any, *, username: str, field: str) -> None:
+    """Django's password validators (at least 8 characters, not common, not all digits, not like the
+    username), their messages in both languages; ValidationFailed naming `field` otherwise."""
+    if not isinstance(password, str):
+        raise ValidationFailed([_err(field, "type", "必须是字符串", "Must be a string")])
     messages = {}
     for language in ("zh-hans", "en"):  # Django formats the messages in the active language
         with translation.override(language):
@@ -65,21 +76,21 @@ def account_clean(account: Any) -> tuple[str, str]:
             except DjangoValidationError as exc:
                 messages[language] = " ".join(exc.messages)
     if messages:
-        raise ValidationFailed([_err("account.password", "weak", messages["zh-hans"], messages["en"])])
-    return username, password
+        raise ValidationFailed([_err(field, "weak", messages["zh-hans"], messages["en"])])
 
 
-def _refresh_issue(user: User) -> str:
+def _refresh_issue(user: User, *, session_started_at) -> str:
     raw = "dxr_refresh_" + secrets.token_urlsafe(32)
     RefreshToken.objects.create(
         user=user,
         key_hash=hashlib.sha256(raw.encode()).hexdigest(),
         expires_at=timezone.now() + timedelta(seconds=settings.PARTICIPANT_REFRESH_TTL),
+        session_started_at=session_started_at,
     )
     return raw
 
 
-def _tokens_for(user: User) -> dict:
+def _tokens_for(user: User, *, session_started_at=None) -> dict:
     participant = Participant.objects.filter(
         participant_id=user.participant_id, home_id=settings.NODE_CODE
     ).first()
@@ -89,17 +100,34 @@ def _tokens_for(user: User) -> dict:
     ):
         raise _login_refused("the participant is not in good standing (suspended, revoked or a duplicate)")
     access, expires_at = tokens.access_token_issue(
-        username=user.username, participant_id=participant.participant_id, roles=list(participant.roles)
+        username=user.username,
+        participant_id=participant.participant_id,
+        roles=list(participant.roles),
+        generation=user.token_generation,
     )
     return {
         "access": access,
         "token_type": "Bearer",
         "expires_at": expires_at,
         "expires_in": settings.PARTICIPANT_ACCESS_TTL,
-        "refresh": _refresh_issue(user),
+        "refresh": _refresh_issue(user, session_started_at=session_started_at or timezone.now()),
         "participant_id": participant.participant_id,
         "home_exchange": settings.NODE_CODE,
     }
+
+
+def sessions_end(participant_id: str, *, close_accounts: bool = False) -> int:
+    """End every session of the participant's users at this node: their refresh tokens are revoked and their
+    access tokens refused here from now on (a new token generation); `close_accounts` also deactivates them
+    (a revoked registration). Returns how many users."""
+    users = User.objects.filter(role=User.Role.PARTICIPANT, participant_id=participant_id)
+    RefreshToken.objects.filter(user__in=users, revoked_at__isnull=True, used_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    changes = {"token_generation": F("token_generation") + 1}
+    if close_accounts:
+        changes["is_active"] = False
+    return users.update(**changes)
 
 
 class LoginRefused(Forbidden):
@@ -121,19 +149,54 @@ def login(*, username: str, password: str) -> dict:
 
 @transaction.atomic
 def refresh(*, raw: str) -> dict:
-    """Exchange a refresh token (used once: it is rotated) for new tokens."""
+    """Exchange a refresh token (used once: it is rotated) for new tokens, within PARTICIPANT_SESSION_MAX of
+    the login it descends from."""
     digest = hashlib.sha256(raw.encode()).hexdigest()
     token = RefreshToken.objects.select_for_update().select_related("user").filter(key_hash=digest).first()
+    now = timezone.now()
     if (
         token is None
         or token.used_at is not None
-        or token.expires_at <= timezone.now()
+        or token.revoked_at is not None
+        or token.expires_at <= now
         or not token.user.is_active
     ):
-        raise _login_refused("refresh token unknown, already used or expired")
-    token.used_at = timezone.now()
+        raise _login_refused("refresh token unknown, already used, revoked or expired")
+    started = token.session_started_at or token.created_at
+    if now - started > timedelta(seconds=settings.PARTICIPANT_SESSION_MAX):
+        raise _login_refused("the session is older than PARTICIPANT_SESSION_MAX: log in again")
+    token.used_at = now
     token.save(update_fields=["used_at"])
-    return _tokens_for(token.user)
+    return _tokens_for(token.user, session_started_at=started)
+
+
+@transaction.atomic
+def password_change(*, actor: Any, current_password: str, new_password: str) -> dict:
+    """A participant user changes its password at its home node. Every session of the user ends (refresh
+    tokens revoked, earlier access tokens refused at this node) and new tokens are returned."""
+    user = _home_user(actor)
+    if user is None or not user.check_password(current_password):
+        raise _login_refused("the current password is wrong, or the token is not a user's of this node")
+    password_check(new_password, username=user.username, field="new_password")
+    user.set_password(new_password)
+    user.token_generation += 1
+    user.save(update_fields=["password", "token_generation"])
+    RefreshToken.objects.filter(user=user, revoked_at__isnull=True, used_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    return _tokens_for(user)
+
+
+def _home_user(actor: Any) -> User | None:
+    """The user row behind a participant token, when its home is this node."""
+    if not isinstance(actor, ParticipantPrincipal) or actor.home != settings.NODE_CODE:
+        return None
+    return User.objects.filter(
+        username=actor.username,
+        participant_id=actor.participant_id,
+        role=User.Role.PARTICIPANT,
+        is_active=True,
+    ).first()
 
 
 @transaction.atomic

@@ -46,8 +46,12 @@ class Participant(models.Model):
     registered_at = models.DateTimeField(help_text="When the home node registered it (decides duplicates).")
     verified_at = models.DateTimeField(null=True, blank=True)
     # Computed at every node from the registrations it holds, never replicated: the home exchange of the
-    # registration that won, when this one lost.
+    # registration that stands for the USCC, when this one does not.
     duplicate_of = models.CharField(max_length=8, blank=True, default="")
+    # Local, never replicated: when this node first held this registration (a peer's claimed registered_at
+    # counts at most PARTICIPANT_CLOCK_SKEW earlier than that), and since when it stands here for its USCC.
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    standing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -190,3 +194,51 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gid} {self.subject_id} {self.dimension} {self.grade}"
+
+
+class RegistrationConflict(models.Model):
+    """Two registrations of one USCC that this node did not settle by the rule alone, for its operators to
+    decide (a peer's claim is evidence, not truth): a registration that would have displaced a verified one
+    standing here (it was kept), a claimed registration time far earlier than when this node first saw it (it
+    was ranked by its arrival), or this exchange's own registration displaced by another exchange's. Local to
+    this node, never replicated."""
+
+    class Reason(models.TextChoices):
+        VERIFIED_DISPLACEMENT = "verified_displacement", "会取代已核验的登记 Would displace a verified one"
+        BACKDATED = "backdated", "声称的登记时间过早 Claims a time before this node saw it"
+        HOME_DISPLACED = "home_displaced", "本交易所的登记被取代 This exchange's registration displaced"
+
+    class Decision(models.TextChoices):
+        OPEN = "open", "待处理 Open"
+        KEEP = "keep", "保留原登记 The registration that stood stands"
+        REPLACE = "replace", "采用新登记 The challenger stands"
+        MOOT = "moot", "已失效（登记撤销或节点移除） Moot: a registration was revoked or its node removed"
+
+    participant_id = models.CharField(max_length=18)
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    standing_home = models.CharField(max_length=8, help_text="The registration that stood when it arose.")
+    challenger_home = models.CharField(max_length=8, help_text="The registration that would have stood.")
+    standing_registered_at = models.DateTimeField()
+    challenger_registered_at = models.DateTimeField(help_text="As its home claims it.")
+    challenger_first_seen_at = models.DateTimeField(null=True, blank=True)
+    detected_at = models.DateTimeField(auto_now_add=True)
+    decision = models.CharField(max_length=8, choices=Decision.choices, default=Decision.OPEN)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant_id", "standing_home", "challenger_home", "reason"],
+                condition=Q(decision="open"),
+                name="registration_conflict_open_once",
+            )
+        ]
+        indexes = [models.Index(fields=["participant_id", "decision"], name="registration_conflict_pid")]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.standing_home} vs {self.challenger_home} ({self.reason})"

@@ -33,10 +33,16 @@ def require_home(participant: Participant) -> None:
 
 
 def participant_can_manage(actor: Any, participant: Participant) -> bool:
-    """Its home exchange's operators, and the participant's own users (with a token from any node)."""
+    """Its home exchange's operators, and the participant's own users (with a token from any node): the users
+    of this registration — the USCC **and** its home exchange —, never those of another registration of the
+    same company (another exchange's, or a later one after this was revoked)."""
     if is_home_operator(actor):
         return True
-    return isinstance(actor, ParticipantPrincipal) and actor.participant_id == participant.participant_id
+    return (
+        isinstance(actor, ParticipantPrincipal)
+        and actor.participant_id == participant.participant_id
+        and actor.home == participant.home_id
+    )
 
 
 def can_read_private(actor: Any, participant: Participant) -> bool:

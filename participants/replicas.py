@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from core.exceptions import ValidationFailed
 from core.locks import keys_lock
@@ -88,7 +89,8 @@ class ParticipantReplica(ReplicaType):
         values.update(participant_id=gid, home_id=origin, region=parsed.region, **profile)
 
     def on_create(self, origin: str) -> dict[str, Any]:
-        return {"is_home": origin == settings.NODE_CODE}
+        # When this node first held it: what a claimed registration time is bounded by (selectors.ranked_at).
+        return {"is_home": origin == settings.NODE_CODE, "first_seen_at": timezone.now()}
 
     def lock(self, keys: list[str]) -> None:
         participants_lock(keys)

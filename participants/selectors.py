@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from participants.models import (
     Evaluation,
     EvaluationStatus,
@@ -17,22 +18,59 @@ from participants.models import (
 )
 
 
+def ranked_at(registration: Participant) -> datetime:
+    """The registration time a registration is ranked by: its home's claim, but never more than
+    PARTICIPANT_CLOCK_SKEW before this node first held it (a peer's claim is evidence, not truth)."""
+    seen = registration.first_seen_at
+    if seen is None:
+        return registration.registered_at
+    return max(registration.registered_at, seen - timedelta(seconds=settings.PARTICIPANT_CLOCK_SKEW))
+
+
 def winner_pick(registrations: list[Participant]) -> Participant | None:
-    """The registration that stands for a participant id, the same at every node holding the same
-    registrations: the earliest registered (by its home node's clock) that is not revoked, ties broken by
-    the home exchange's code; if all are revoked, the earliest of them."""
+    """The registration the rule puts first for a participant id: among those not revoked, a verified one
+    before any other (a pending registration never blocks a verified one), then the earliest ranked
+    (`ranked_at`), ties broken by the home exchange's code; if all are revoked, the earliest of them. Which
+    one stands also depends on what stood before (`participants.identity`)."""
     if not registrations:
         return None
     live = [r for r in registrations if r.status != ParticipantStatus.REVOKED] or registrations
-    return min(live, key=lambda r: (r.registered_at, r.home_id))
+    return min(live, key=lambda r: (r.status != ParticipantStatus.VERIFIED, ranked_at(r), r.home_id))
+
+
+def standing_pick(registrations: list[Participant]) -> Participant | None:
+    """The registration that stands here for a participant id, as this node last settled it."""
+    for registration in registrations:
+        if not registration.duplicate_of:
+            return registration
+    return winner_pick(registrations)
 
 
 def participant_get(participant_id: str, *, home: str | None = None) -> Participant | None:
-    """The registration of `participant_id` at `home`, or the winning registration when no home is given."""
+    """The registration of `participant_id` at `home`, or the one that stands when no home is given."""
     rows = Participant.objects.select_related("home").filter(participant_id=participant_id)
     if home:
         return rows.filter(home_id=home).first()
-    return winner_pick(list(rows))
+    return standing_pick(list(rows))
+
+
+def registration_stands(*, participant_id: str, home: str) -> bool:
+    """Whether the registration of `participant_id` at `home` is the one that stands here for the USCC."""
+    return Participant.objects.filter(participant_id=participant_id, home_id=home, duplicate_of="").exists()
+
+
+def session_current(claims) -> bool:
+    """At the token's home node: its user is active and the token is of the user's current generation (a
+    password change or the end of its sessions raises it). Other nodes cannot know: the token's lifetime
+    bounds it there."""
+    row = (
+        User.objects.filter(
+            username=claims.username, participant_id=claims.participant_id, role=User.Role.PARTICIPANT
+        )
+        .values_list("is_active", "token_generation")
+        .first()
+    )
+    return row is not None and row[0] and row[1] == claims.generation
 
 
 def standing_for_token(*, participant_id: str, home: str) -> dict | None:
@@ -56,12 +94,12 @@ def provider_standing(participant_ids: set[str]) -> dict[str, str | None]:
     """For each id, None if it is a verified data merchant in good standing, else the rule it breaks."""
     found: dict[str, list[Participant]] = {}
     for row in Participant.objects.filter(participant_id__any=participant_ids).only(
-        "participant_id", "home_id", "status", "roles", "registered_at", "duplicate_of"
+        "participant_id", "home_id", "status", "roles", "registered_at", "first_seen_at", "duplicate_of"
     ):
         found.setdefault(row.participant_id, []).append(row)
     result: dict[str, str | None] = {}
     for pid in participant_ids:
-        winner = winner_pick(found.get(pid, []))
+        winner = standing_pick(found.get(pid, []))
         if winner is None:
             result[pid] = "provider.not_registered"
         elif winner.status != ParticipantStatus.VERIFIED:

@@ -6,19 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import Conflict, FieldError, Forbidden, ValidationFailed
+from federation.selectors import origins_known
 from participants.identity import participants_publish
-from participants.logins import account_clean
+from participants.logins import account_clean, sessions_end
 from participants.models import Participant, ParticipantPrivate, ParticipantStatus, StatusChange
 from participants.permissions import is_home_operator, participant_can_manage, require_home
+from participants.private_fields import private_fields_clean
 from participants.replicas import participants_lock
-from participants.selectors import winner_pick
+from participants.selectors import standing_pick
 from standards.participant import MAX_REASON, profile_errors
 from standards.uscc import uscc_parse
 
@@ -33,76 +33,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 def _err(field: str, code: str, zh: str, en: str) -> FieldError:
     return FieldError(field, code, zh, en)
-
-
-def _private_clean(data: dict) -> tuple[dict, list[FieldError]]:
-    errors: list[FieldError] = []
-    clean: dict = {}
-    if "contacts" in data:
-        contacts = data["contacts"]
-        ok = isinstance(contacts, list) and len(contacts) <= 10
-        ok = ok and all(
-            isinstance(c, dict)
-            and set(c) <= {"name", "title", "phone", "email"}
-            and isinstance(c.get("name"), str)
-            and 0 < len(c["name"]) <= 60
-            and all(isinstance(v, str) and len(v) <= 120 for v in c.values())
-            for c in contacts
-        )
-        if not ok:
-            errors.append(
-                _err(
-                    "contacts",
-                    "format",
-                    "联系人为最多10个对象，每个含 name（必填）、title、phone、email",
-                    "contacts is a list of at most 10 objects with name (required), title, phone, email",
-                )
-            )
-        else:
-            clean["contacts"] = contacts
-    if "phone" in data:
-        phone = data["phone"]
-        if (
-            not isinstance(phone, str)
-            or len(phone) > 32
-            or (phone and not all(c in "0123456789+-() " for c in phone))
-        ):
-            errors.append(
-                _err("phone", "format", "电话号码格式无效", "phone may hold digits, spaces and + - ( )")
-            )
-        else:
-            clean["phone"] = phone
-    if "email" in data:
-        email = data["email"]
-        try:
-            if not isinstance(email, str):
-                raise DjangoValidationError("type")
-            if email:
-                validate_email(email)
-            clean["email"] = email
-        except DjangoValidationError:
-            errors.append(_err("email", "format", "电子邮箱格式无效", "email is not a valid address"))
-    if "documents" in data:
-        documents = data["documents"]
-        ok = isinstance(documents, list) and len(documents) <= 20
-        ok = ok and all(
-            isinstance(d, dict)
-            and set(d) <= {"title", "ref"}
-            and all(isinstance(d.get(k), str) and 0 < len(d[k]) <= 200 for k in ("title", "ref"))
-            for d in documents
-        )
-        if not ok:
-            errors.append(
-                _err(
-                    "documents",
-                    "format",
-                    "证明材料为最多20个对象，每个含 title 与 ref",
-                    "documents is a list of at most 20 objects with title and ref",
-                )
-            )
-        else:
-            clean["documents"] = documents
-    return clean, errors
 
 
 PRIVATE_FIELDS = ("contacts", "phone", "email", "documents")
@@ -121,20 +51,58 @@ def _duplicate(existing: Participant) -> Conflict:
     )
 
 
-def _require_unregistered(participant_id: str) -> None:
-    """No registration of this USCC stands anywhere this node knows of, nor a revoked one here."""
-    registrations = list(Participant.objects.select_related("home").filter(participant_id=participant_id))
-    live = [r for r in registrations if r.status != ParticipantStatus.REVOKED]
-    if live:
-        raise _duplicate(winner_pick(live))
-    if any(r.home_id == settings.NODE_CODE for r in registrations):
-        # A revoked registration frees the USCC elsewhere; here it is reinstated by an operator.
-        raise Conflict(
-            message="该统一社会信用代码在本交易所的登记已被撤销",
-            message_en="This USCC's registration here was revoked; it cannot be registered here again",
-            code="revoked_registration",
-            extra={"participant_id": participant_id, "home_exchange": settings.NODE_CODE},
+def _registration_slot(participant_id: str) -> Participant | None:
+    """Whether this USCC may be registered here. Not if a registration of it is in use — verified or
+    suspended at any exchange, or live at this one: 409 naming the exchange. A pending registration at another
+    exchange does not block it (the one verified first stands: a squat cannot lock a company out), nor does a
+    revoked one (a revocation frees the USCC everywhere, at its own exchange too), nor one whose exchange is
+    no longer a peer of this node. Returns this exchange's revoked registration of it, which a new
+    registration takes over."""
+    rows = list(Participant.objects.select_related("home").filter(participant_id=participant_id))
+    trusted = {settings.NODE_CODE, *origins_known()}
+    in_use = [
+        r
+        for r in rows
+        if r.home_id in trusted
+        and (
+            r.status in (ParticipantStatus.VERIFIED, ParticipantStatus.SUSPENDED)
+            or (r.home_id == settings.NODE_CODE and r.status != ParticipantStatus.REVOKED)
         )
+    ]
+    if in_use:
+        raise _duplicate(standing_pick(in_use))
+    return next((r for r in rows if r.home_id == settings.NODE_CODE), None)
+
+
+def _registration_write(parsed, clean: dict, *, status: str, revoked: Participant | None) -> Participant:
+    """A new registration at this exchange, or this exchange's revoked one of the USCC taken over by it (one
+    row per USCC and home: a new version of it, from a new registration time)."""
+    now = timezone.now()
+    fields = {
+        "region": parsed.region,
+        "status": status,
+        "status_reason": "",
+        "registered_at": now,
+        "first_seen_at": now,
+        "verified_at": now if status == ParticipantStatus.VERIFIED else None,
+        **clean,
+    }
+    if revoked is not None:
+        for name, value in {**fields, "version": revoked.version + 1, "standing_since": None}.items():
+            setattr(revoked, name, value)
+        revoked.save()
+        return revoked
+    participant = Participant(participant_id=parsed.code, home_id=settings.NODE_CODE, is_home=True, **fields)
+    try:
+        with transaction.atomic():
+            participant.save()
+    except IntegrityError:
+        raise _duplicate(
+            Participant.objects.select_related("home").get(
+                participant_id=parsed.code, home_id=settings.NODE_CODE
+            )
+        ) from None
+    return participant
 
 
 @transaction.atomic
@@ -173,34 +141,21 @@ def participant_register(
     parsed = uscc_parse(uscc)
     participants_lock([parsed.code])  # a peer's registration of the same company may be applied meanwhile
     clean, errors = profile_errors(profile)
-    private_clean, private_errors = _private_clean(private or {})
+    private, private_errors = private_fields_clean(private or {})
     if errors or private_errors:
         raise ValidationFailed(errors + private_errors)
-    _require_unregistered(parsed.code)
+    revoked = _registration_slot(parsed.code)
     credentials = account_clean(account) if account is not None else None
-    now = timezone.now()
-    participant = Participant(
-        participant_id=parsed.code,
-        home_id=settings.NODE_CODE,
-        is_home=True,
-        region=parsed.region,
-        status=status,
-        registered_at=now,
-        verified_at=now if status == ParticipantStatus.VERIFIED else None,
-        **clean,
-    )
-    try:
-        with transaction.atomic():
-            participant.save()
-    except IntegrityError:
-        raise _duplicate(
-            Participant.objects.select_related("home").get(
-                participant_id=parsed.code, home_id=settings.NODE_CODE
-            )
-        ) from None
-    ParticipantPrivate.objects.create(participant=participant, **private_clean)
+    participant = _registration_write(parsed, clean, status=status, revoked=revoked)
+    # A registration taken over starts with none of the revoked one's private fields.
+    blank = {"contacts": [], "phone": "", "email": "", "documents": []}
+    ParticipantPrivate.objects.update_or_create(participant=participant, defaults={**blank, **private})
     StatusChange.objects.create(
-        participant=participant, from_status="", to_status=status, reason="registered", actor=actor
+        participant=participant,
+        from_status=ParticipantStatus.REVOKED if revoked else "",
+        to_status=status,
+        reason="registered again after a revocation" if revoked else "registered",
+        actor=actor,
     )
     if credentials is not None:
         user = User(
@@ -260,11 +215,11 @@ def participant_update(
     }
     merged = {**current, **{k: v for k, v in changes.items() if k in current}}
     clean, errors = profile_errors(merged)
-    private_clean, private_errors = _private_clean({k: v for k, v in changes.items() if k in PRIVATE_FIELDS})
+    private, private_errors = private_fields_clean({k: v for k, v in changes.items() if k in PRIVATE_FIELDS})
     if errors or private_errors:
         raise ValidationFailed(errors + private_errors)
-    if private_clean:
-        ParticipantPrivate.objects.update_or_create(participant=participant, defaults=private_clean)
+    if private:
+        ParticipantPrivate.objects.update_or_create(participant=participant, defaults=private)
     public_changed = any(getattr(participant, k) != v for k, v in clean.items())
     if public_changed:
         for k, v in clean.items():
@@ -332,6 +287,10 @@ def participant_set_status(
         participant.verified_at = timezone.now()
     participant.version += 1
     participant.save()
+    if status in (ParticipantStatus.SUSPENDED, ParticipantStatus.REVOKED):
+        # Its users' sessions end now (refresh tokens, and access tokens at this node); a revoked
+        # registration's users are closed for good: a later registration of the USCC gets its own.
+        sessions_end(participant.participant_id, close_accounts=status == ParticipantStatus.REVOKED)
     participants_publish([participant])
     return participant
 

@@ -36,6 +36,7 @@ class Claims:
     roles: tuple[str, ...]
     expires_at: int
     token_id: str
+    generation: int = 0  # the user's token generation when it was issued (checked at its home node)
 
 
 @dataclass
@@ -68,7 +69,7 @@ def key_cache_clear() -> None:
 
 
 def access_token_issue(
-    *, username: str, participant_id: str, roles: list[str], ttl: int | None = None
+    *, username: str, participant_id: str, roles: list[str], generation: int = 0, ttl: int | None = None
 ) -> tuple[str, int]:
     """Sign an access token for a participant user of this node. Returns (token, expires_at)."""
     now = int(time.time())
@@ -81,6 +82,7 @@ def access_token_issue(
         "iat": now,
         "exp": expires_at,
         "jti": uuid.uuid4().hex,
+        "gen": generation,
     }
     token = jwt.encode(
         claims,
@@ -122,8 +124,10 @@ def access_token_verify(raw: str) -> Claims:
         raise TokenInvalid("signature does not verify with the issuer's key") from exc
     except jwt.PyJWTError as exc:
         raise TokenInvalid(f"invalid token: {exc}") from exc
-    pid, sub, roles = claims["pid"], claims["sub"], claims.get("roles", [])
+    pid, sub, roles, gen = claims["pid"], claims["sub"], claims.get("roles", []), claims.get("gen", 0)
     if not (isinstance(pid, str) and isinstance(sub, str) and isinstance(roles, list)):
+        raise TokenInvalid("invalid claims")
+    if isinstance(gen, bool) or not isinstance(gen, int):
         raise TokenInvalid("invalid claims")
     return Claims(
         issuer=issuer,
@@ -132,4 +136,5 @@ def access_token_verify(raw: str) -> Claims:
         roles=tuple(r for r in roles if isinstance(r, str)),
         expires_at=int(claims["exp"]),
         token_id=str(claims["jti"]),
+        generation=gen,
     )

@@ -8,6 +8,7 @@ from django.conf import settings
 from accounts.models import User
 from core.exceptions import Forbidden
 from participants.principal import ParticipantPrincipal
+from participants.selectors import registration_stands
 
 # What a data merchant may do itself, with its participant token, to its own products at this node; reviews,
 # suspensions and reinstatements stay with the exchange's operators.
@@ -33,10 +34,12 @@ def product_can_write(
     if not actor.is_active:
         return False
     if _is_participant(actor):
+        # The provider's registration that stands here (USCC and home exchange), not any of the USCC's.
         return (
             actor.has_role("data_merchant")
             and (provider is None or provider == actor.participant_id)
             and (action is None or action in PROVIDER_ACTIONS)
+            and registration_stands(participant_id=actor.participant_id, home=actor.home)
         )
     if actor.is_superuser or actor.role == User.Role.ADMIN:
         return True

@@ -22,6 +22,7 @@ from products import lifecycle
 from products.checks import (
     descriptor_accept,
     findings_as_json,
+    provider_errors,
     raise_blocking,
     reasons_clean,
     require_compliant,
@@ -163,6 +164,11 @@ def product_update(
     )
     if accepted == product.descriptor:
         return product
+    new_provider = accepted["provider"]["uscc"]
+    if new_provider != product.provider_uscc and product.status != ProductStatus.DRAFT:
+        errors = provider_errors({new_provider})  # what submit and review checked holds for the new one
+        if errors:
+            raise ValidationFailed(list(errors.values()))
     if product.status in {ProductStatus.LISTED, ProductStatus.SUSPENDED}:
         findings = compliance_evaluate(accepted)
         raise_blocking(findings, conflict=False)

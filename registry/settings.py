@@ -196,6 +196,11 @@ API_TOKEN_TTL_DAYS = integer("API_TOKEN_TTL_DAYS", 90, minimum=1)
 WEBHOOK_ALLOWED_PRIVATE_URLS = frozenset(env.list("WEBHOOK_ALLOWED_PRIVATE_URLS", default=[]))
 PARTICIPANT_ACCESS_TTL = integer("PARTICIPANT_ACCESS_TTL", 600, minimum=30)
 PARTICIPANT_REFRESH_TTL = integer("PARTICIPANT_REFRESH_TTL", 14 * 24 * 3600, minimum=300)
+# A login's refresh tokens renew it for at most this long; then the participant logs in again.
+PARTICIPANT_SESSION_MAX = integer("PARTICIPANT_SESSION_MAX", 30 * 24 * 3600, minimum=3600)
+# How much earlier than this node first saw it a peer's registration may claim to have been made (clocks
+# differ, replication takes time); an earlier claim is ranked from its arrival (docs/participants.md).
+PARTICIPANT_CLOCK_SKEW = integer("PARTICIPANT_CLOCK_SKEW", 600, minimum=0)
 
 # --- I18n: Simplified Chinese first, English alongside ------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -239,6 +244,9 @@ REST_FRAMEWORK = {
         "anon": rate("THROTTLE_ANON", "600/min"),
         "write": rate("THROTTLE_WRITE", "1200/min"),
         "login": rate("THROTTLE_LOGIN", "10/min"),
+        # Self-registration without a token, per client address and per USCC (squatting a company's code).
+        "register": rate("THROTTLE_REGISTER", "10/hour"),
+        "register_uscc": rate("THROTTLE_REGISTER_USCC", "3/day"),
     },
     # How many reverse proxies put X-Forwarded-For in front of the node: 0 trusts only the socket address,
     # so a client cannot pick its own throttling identity by sending the header itself.

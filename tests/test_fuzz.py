@@ -27,6 +27,7 @@ from rest_framework.test import APIClient
 from federation import keys
 from federation.peers import peer_add
 from federation.signatures import sign_request
+from participants.models import RegistrationConflict
 from products.models import ProductStatus
 from tests.factories import make_foreign_product, make_product, random_descriptor, register_provider
 
@@ -230,6 +231,15 @@ def world(alice, alice_api, settings):
     assert evaluation.status_code == 201, evaluation.content
     hook = seller.post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/hook"}, format="json")
     assert hook.status_code == 201, hook.content
+    now = datetime.datetime.now(datetime.UTC)
+    conflict = RegistrationConflict.objects.create(
+        participant_id=participant_body["uscc"],
+        reason="verified_displacement",
+        standing_home="SHDEX",
+        challenger_home="BJIDX",
+        standing_registered_at=now,
+        challenger_registered_at=now - datetime.timedelta(minutes=1),
+    )
 
     rejected = {"decision": "reject", "reasons": ["资料不全"]}
     return {
@@ -238,6 +248,7 @@ def world(alice, alice_api, settings):
             "{id}": demand.json()["id"],
             "{rid}": answer.json()["id"],
             "{participant}": participant_body["uscc"],
+            "{conflict}": conflict.pk,
             "{evaluation}": evaluation.json()["id"],
             "{webhook}": hook.json()["id"],
             "{draft}": drafts[0].code,
@@ -250,6 +261,11 @@ def world(alice, alice_api, settings):
         "bodies": {
             "/api/v1/auth/token/": {"username": "seller", "password": "Qz8-seller-canyon"},
             "/api/v1/auth/token/refresh/": {"refresh": refresh.json()["refresh"]},
+            "/api/v1/auth/password/": {
+                "current_password": "Qz8-buyer-harbor",
+                "new_password": "Qz8-buyer-harbor-2",
+            },
+            "/api/v1/participants/conflicts/{id}/decision/": {"decision": "keep", "note": "已核实"},
             "/api/v1/demands/": demand_body,
             "/api/v1/demands/{id}/responses/": response_body,
             "/api/v1/demands/{id}/responses/{rid}/decision/": {
@@ -298,6 +314,8 @@ def world(alice, alice_api, settings):
 
 # Which client writes where, and which record a path's parameter names.
 def _who(path: str) -> str:
+    if path == "/api/v1/auth/password/":
+        return "buyer"
     if path.startswith(("/api/v1/auth/", "/api/v1/standards/")):
         return "anon"
     if path.startswith("/api/v1/webhooks/") or path == "/api/v1/demands/{id}/responses/":
@@ -324,7 +342,9 @@ def _product_record(path: str) -> str:
 
 def _fill(path: str, world: dict) -> str:
     values = world["path"]
-    if "/participants/" in path:
+    if "/participants/conflicts/" in path:
+        path = path.replace("{id}", str(values["{conflict}"]))
+    elif "/participants/" in path:
         path = path.replace("{id}", str(values["{participant}"]))
     elif "/evaluations/" in path:
         path = path.replace("{id}", str(values["{evaluation}"]))

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = json.loads((ROOT / "docs" / "examples" / "participant.json").read_text("utf-8"))
 EVALUATION = json.loads((ROOT / "docs" / "examples" / "evaluation.json").read_text("utf-8"))
 URL = "/api/v1/participants/"
+NODE_URL = "/api/v1/node/"
 PRIVATE_MARKERS = ("王敏", "5555", "pushu-example.cn", "DOC-2026-0001", "营业执照副本")
 
 
@@ -326,10 +327,12 @@ class TestPrivateFields:
 
 
 class TestDuplicates:
-    def test_the_earlier_registration_wins_on_every_node_and_the_loser_is_marked(self, alice_api, verified):
-        pid = verified["id"]
+    def test_the_earlier_registration_wins_on_every_node_and_the_loser_is_marked(self, alice_api, registered):
+        """Neither verified: the earlier registration stands (a pending one here does not block a peer's)."""
+        pid = registered["id"]
+        _peer_key("BJIDX")
         earlier = timezone.now() - datetime.timedelta(minutes=5)
-        _apply_replica(pid, home="BJIDX", registered_at=earlier)
+        _apply_replica(pid, home="BJIDX", registered_at=earlier, status="pending")
         mine = Participant.objects.get(participant_id=pid, home_id="SHDEX")
         theirs = Participant.objects.get(participant_id=pid, home_id="BJIDX")
         assert mine.duplicate_of == "BJIDX" and theirs.duplicate_of == ""
@@ -345,12 +348,46 @@ class TestDuplicates:
             == "BJIDX"
         )
         assert ParticipantRecognition.objects.get(participant_id=pid, exchange_id="SHDEX").home == "BJIDX"
+        # This exchange's own registration was displaced: its operators see it in their queue.
+        (conflict,) = alice_api.get(f"{URL}conflicts/", {"open": "true"}).json()["results"]
+        assert (conflict["reason"], conflict["standing_home"], conflict["challenger_home"]) == (
+            "home_displaced",
+            "SHDEX",
+            "BJIDX",
+        )
+
+    def test_a_verified_registration_standing_here_is_not_displaced_by_an_earlier_one(
+        self, alice_api, verified
+    ):
+        """A peer's earlier registration (within the clock skew: a plausible race) would win by the rule; the
+        verified one standing here stays, and the operators decide."""
+        pid = verified["id"]
+        _peer_key("BJIDX")
+        _apply_replica(pid, home="BJIDX", registered_at=timezone.now() - datetime.timedelta(minutes=5))
+        rows = dict(Participant.objects.filter(participant_id=pid).values_list("home_id", "duplicate_of"))
+        assert rows == {"SHDEX": "", "BJIDX": "SHDEX"}
+        (conflict,) = alice_api.get(f"{URL}conflicts/", {"open": "true"}).json()["results"]
+        assert conflict["reason"] == "verified_displacement" and conflict["challenger_home"] == "BJIDX"
+        assert alice_api.get(NODE_URL).json()["registration_conflicts_open"] == 1
+        # The operators decide for the other exchange's registration: it stands here from now on.
+        decided = alice_api.post(
+            f"{URL}conflicts/{conflict['id']}/decision/", {"decision": "replace"}, format="json"
+        )
+        assert decided.status_code == 200 and decided.json()["decision"] == "replace"
+        rows = dict(Participant.objects.filter(participant_id=pid).values_list("home_id", "duplicate_of"))
+        assert rows == {"SHDEX": "BJIDX", "BJIDX": ""}
+        assert alice_api.get(NODE_URL).json()["registration_conflicts_open"] == 0
+        again = alice_api.post(
+            f"{URL}conflicts/{conflict['id']}/decision/", {"decision": "keep"}, format="json"
+        )
+        assert again.status_code == 409
 
     def test_ties_are_broken_by_exchange_code_and_revoked_registrations_do_not_win(self):
+        """Between registrations that are not verified (a verified one standing is kept, below)."""
         pid = _uscc("440300", 9)
         same = timezone.now() - datetime.timedelta(minutes=1)
-        _apply_replica(pid, home="SZDEX", registered_at=same)
-        _apply_replica(pid, home="BJIDX", registered_at=same)
+        _apply_replica(pid, home="SZDEX", registered_at=same, status="pending")
+        _apply_replica(pid, home="BJIDX", registered_at=same, status="pending")
         rows = dict(Participant.objects.filter(participant_id=pid).values_list("home_id", "duplicate_of"))
         assert rows == {"BJIDX": "", "SZDEX": "BJIDX"}
         _apply_replica(pid, home="BJIDX", registered_at=same, status="revoked", version=2)
@@ -514,7 +551,13 @@ class TestTokens:
         assert _bearer(anon, token).get(URL).status_code == 401
         _apply_replica(pid, home="BJIDX", status="verified", version=3)
         assert _bearer(anon, token).get(URL).status_code == 200
+        # Suspended at BJIDX, the company's verified registration at GZDEX stands; reinstated at BJIDX, the
+        # one standing (verified) is not displaced: BJIDX's registration is a duplicate, its tokens refused.
+        _peer_key("GZDEX")
+        _apply_replica(pid, home="BJIDX", status="suspended", version=4)
         _apply_replica(pid, home="GZDEX", registered_at=timezone.now() - datetime.timedelta(days=1))
+        _apply_replica(pid, home="BJIDX", status="verified", version=5)
+        assert Participant.objects.get(participant_id=pid, home_id="BJIDX").duplicate_of == "GZDEX"
         assert _bearer(anon, token).get(URL).status_code == 401  # BJIDX's registration lost to GZDEX's
 
     def test_a_disabled_peer_no_longer_vouches(self, anon):
@@ -551,6 +594,24 @@ class TestProviders:
         )
         assert response.status_code == 400
         assert ("descriptor.provider.uscc", "provider.not_verified") in _errors(response)
+
+    def test_an_edit_cannot_hand_a_listed_product_to_an_unverified_provider(self, alice_api, alice):
+        """What submit and review checked of the provider holds for a new provider named by an edit."""
+        product = make_product(actor=alice, descriptor=random_descriptor(), status=ProductStatus.LISTED)
+        other = random_descriptor()["provider"]
+        edit = {"descriptor": {"provider": other}}  # a merge patch
+        url = f"/api/v1/products/{product.code}/"
+        response = alice_api.patch(url, edit, format="json")
+        assert response.status_code == 400, response.content
+        assert ("descriptor.provider.uscc", "provider.not_registered") in _errors(response)
+        register_provider(other["uscc"], other["name"], status="pending")
+        assert ("descriptor.provider.uscc", "provider.not_verified") in _errors(
+            alice_api.patch(url, edit, format="json")
+        )
+        Participant.objects.filter(participant_id=other["uscc"]).update(status="verified")
+        response = alice_api.patch(url, edit, format="json")
+        assert response.status_code == 200, response.content
+        assert response.json()["descriptor"]["provider"]["uscc"] == other["uscc"]
 
     def test_a_data_merchant_manages_its_own_products_but_does_not_review_them(
         self, anon, alice_api, verified
@@ -889,8 +950,8 @@ class TestReviewFixes:
 
     def test_the_409_names_the_winning_registration(self, alice_api):
         pid = _uscc("110000", 71)
-        _apply_replica(pid, home="GZDEX", registered_at=timezone.now())
         _apply_replica(pid, home="BJIDX", registered_at=timezone.now() - datetime.timedelta(hours=1))
+        _apply_replica(pid, home="GZDEX", registered_at=timezone.now())
         response = alice_api.post(URL, _body(uscc=pid), format="json")
         assert response.status_code == 409 and response.json()["error"]["home_exchange"] == "BJIDX"
 
@@ -903,13 +964,25 @@ class TestReviewFixes:
         assert response.status_code == 201 and response.json()["home_exchange"] == "SHDEX"
         assert alice_api.get(f"{URL}{pid}/").json()["home_exchange"] == "SHDEX"  # the live one stands
 
-    def test_a_registration_revoked_here_is_not_registered_again(self, alice_api, registered):
-        alice_api.post(
-            f"{URL}{registered['id']}/verification/", {"status": "revoked", "reason": "x"}, format="json"
+    def test_a_registration_revoked_here_is_taken_over_by_a_new_one(self, alice_api, registered, anon):
+        """A revocation frees the USCC everywhere, here too: a squat revoked by the operators does not lock
+        the company out. The new registration starts over: a new version, pending, none of the revoked one's
+        private fields, and the revoked one's accounts closed."""
+        pid = registered["id"]
+        revoked = alice_api.post(
+            f"{URL}{pid}/verification/", {"status": "revoked", "reason": "squat"}, format="json"
         )
+        assert revoked.status_code == 200
+        assert _login(anon).status_code == 401  # the squatter's account is closed
         again = _body(account={"username": "again", "password": "Qz8-again-harbor"})
+        again.pop("email")
         response = alice_api.post(URL, again, format="json")
-        assert response.status_code == 409 and response.json()["error"]["code"] == "revoked_registration"
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert (body["status"], body["version"]) == ("pending", revoked.json()["version"] + 1)
+        assert body["private"]["email"] == ""  # not the revoked registration's
+        assert _login(anon).status_code == 401
+        assert _login(anon, username="again", password="Qz8-again-harbor").status_code == 200
 
     def test_an_operator_opens_an_account_later(self, alice_api, bob_api, anon):
         body = _body(uscc=_uscc("310000", 73))

@@ -240,6 +240,11 @@ class RefreshSerializer(StrictSerializer):
     refresh = serializers.CharField()
 
 
+class PasswordChangeSerializer(StrictSerializer):
+    current_password = serializers.CharField(trim_whitespace=False)
+    new_password = serializers.CharField(trim_whitespace=False)
+
+
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField(help_text="Bearer token accepted by every node until expires_at.")
     token_type = serializers.CharField()

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.selectors import database_ok, heartbeat_last
+from participants.conflicts import conflicts_open_count
 from standards.descriptor import DESCRIPTOR_VERSION
 
 WORKER_STALE_AFTER = timedelta(seconds=60)
@@ -34,6 +35,10 @@ class NodeView(APIView):
                     "worker_alive": serializers.BooleanField(),
                     "sync_worker_heartbeat_at": serializers.DateTimeField(allow_null=True),
                     "sync_worker_alive": serializers.BooleanField(),
+                    "registration_conflicts_open": serializers.IntegerField(
+                        help_text="Registration conflicts waiting for this exchange's operators "
+                        "(GET /participants/conflicts/?open=true)."
+                    ),
                 },
             )
         },
@@ -53,6 +58,7 @@ class NodeView(APIView):
                 "worker_alive": bool(beat and now - beat < WORKER_STALE_AFTER),
                 "sync_worker_heartbeat_at": sync,
                 "sync_worker_alive": bool(sync and now - sync < WORKER_STALE_AFTER),
+                "registration_conflicts_open": conflicts_open_count() if db else 0,
             },
             status=200 if db else 503,
         )

@@ -7,25 +7,24 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.filters import EvaluationFilter, ParticipantFilter
 from api.serializers.participants import (
     AccountSerializer,
     EvaluationSerializer,
     EvaluationWriteSerializer,
-    LoginSerializer,
     ParticipantDetailSerializer,
     ParticipantPatchSerializer,
     ParticipantSerializer,
     ParticipantWriteSerializer,
-    RefreshSerializer,
     RevokeSerializer,
-    TokenPairSerializer,
     TrustSerializer,
     VerificationSerializer,
 )
-from api.throttling import AnonReadThrottle, LoginThrottle, WriteThrottle
+from api.throttling import (
+    RegisterThrottle,
+    RegisterUsccThrottle,
+)
 from api.views.common import errors
 from participants import evaluations, logins, services
 from participants.models import Evaluation, Participant
@@ -59,6 +58,12 @@ class ParticipantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return Participant.objects.select_related("home").order_by("-id")
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.action == "create":  # self-registrations, per address and per USCC
+            throttles += [RegisterThrottle(), RegisterUsccThrottle()]
+        return throttles
 
     def _registration(self, pid: str, *, home: str | None = None, for_write: bool = False) -> Participant:
         pid = pid.upper()
@@ -254,34 +259,3 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             actor=request.user, evaluation=evaluation, reason=serializer.validated_data["reason"]
         )
         return Response(EvaluationSerializer(evaluation, context=self.get_serializer_context()).data)
-
-
-class LoginView(APIView):
-    authentication_classes: list = []
-    throttle_classes = [AnonReadThrottle, WriteThrottle, LoginThrottle]
-
-    @extend_schema(
-        summary="Log in as a participant user at its home node: an access token every node accepts",
-        tags=A_TAG,
-        request=LoginSerializer,
-        responses={200: TokenPairSerializer, **errors(400, 401, 429)},
-    )
-    def post(self, request):
-        serializer = LoginSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return Response(logins.login(**serializer.validated_data))
-
-
-class RefreshView(APIView):
-    authentication_classes: list = []
-
-    @extend_schema(
-        summary="Exchange a refresh token (home node, single use) for new tokens",
-        tags=A_TAG,
-        request=RefreshSerializer,
-        responses={200: TokenPairSerializer, **errors(400, 401, 429)},
-    )
-    def post(self, request):
-        serializer = RefreshSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return Response(logins.refresh(raw=serializer.validated_data["refresh"]))

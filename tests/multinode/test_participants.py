@@ -237,3 +237,117 @@ def test_no_private_field_leaves_the_home_node(nodes):
     # At home, the participant's operator does see them.
     own = shdex.api("GET", f"/api/v1/participants/{body['uscc']}/", token=shdex.token).json()
     assert own["private"]["phone"] == "+86 21 5555 0404"
+
+
+# --- a rogue member node (issue 23, finding 1) -------------------------------------------------------------
+# GYBDX turns rogue: its operator writes straight into its own database and publishes, signed with its own
+# valid key, a verified registration of a company registered at SHDEX, claiming 2000-01-01, then signs a
+# token for it. What it claims is untrusted input at SHDEX (the victim's home) and at BJIDX (a bystander).
+ROGUE_REGISTRATION = """
+import datetime, json
+from django.db import transaction
+from participants.identity import participants_publish
+from participants.models import Participant
+from participants.tokens import access_token_issue
+uscc = "__USCC__"
+with transaction.atomic():
+    row = Participant.objects.get(participant_id=uscc, home_id="SHDEX")
+    row.pk, row._state.adding = None, True
+    row.home_id, row.is_home, row.version, row.status = "GYBDX", True, 1, "verified"
+    row.registered_at = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
+    row.verified_at, row.duplicate_of = row.registered_at, ""
+    row.first_seen_at = row.standing_since = None
+    row.save()
+    participants_publish([row])
+token, _ = access_token_issue(username="rogue", participant_id=uscc, roles=["data_merchant", "demander"])
+print(json.dumps(token))
+"""
+
+
+def _conflicts(node: Node, uscc: str) -> list[dict]:
+    response = node.api("GET", "/api/v1/participants/conflicts/", token=node.token, timeout=10)
+    assert response.status_code == 200, response.text
+    rows = response.json()
+    rows = rows["results"] if isinstance(rows, dict) else rows
+    return [c for c in rows if c["participant_id"] == uscc]
+
+
+def test_a_rogue_peer_s_backdated_registration_displaces_no_one(nodes):
+    shdex, bjidx, gybdx = nodes["SHDEX"], nodes["BJIDX"], nodes["GYBDX"]
+    body = copy.deepcopy(PARTICIPANT)
+    body["uscc"] = uscc = _uscc(505)
+    body["account"] = {"username": "merchant-505", "password": "Qz8-cedar-meadow"}
+    _register(shdex, body)
+    for node in (bjidx, gybdx):
+        node.wait_participant(uscc, REPLICATION)
+    draft = sample_descriptor(random.Random(505))
+    draft["provider"] = {"name": body["legal_name"], "uscc": uscc}
+    product = shdex.list_product(draft)["code"]
+    wait_until(lambda: bjidx.api("GET", f"/api/v1/products/{product}/").status_code == 200, REPLICATION)
+
+    rogue_token = gybdx.shell_json(ROGUE_REGISTRATION.replace("__USCC__", uscc))
+
+    # The claim reaches both nodes and becomes a conflict for their operators, visible in the node status.
+    for node in (shdex, bjidx):
+        seen = wait_until(
+            lambda node=node: _conflicts(node, uscc), REPLICATION, message=f"a conflict at {node.code}"
+        )
+        assert {(c["standing_home"], c["challenger_home"], c["decision"]) for c in seen} == {
+            ("SHDEX", "GYBDX", "open")
+        }, seen
+        assert {c["reason"] for c in seen} <= {"verified_displacement", "backdated"}
+        assert seen[0]["challenger_registered_at"].startswith("2000-01-01")
+        status = node.api("GET", "/api/v1/node/").json()
+        assert status["registration_conflicts_open"] >= 1, status
+        # The registration that stood still stands; the rogue's is a duplicate of it.
+        standing = node.api("GET", f"/api/v1/participants/{uscc}/").json()
+        assert (standing["home_exchange"], standing["in_good_standing"]) == ("SHDEX", True), standing
+        rows = node.api("GET", f"/api/v1/participants/?q={uscc}").json()["results"]
+        assert {(r["home_exchange"], (r["duplicate_of"] or {}).get("home_exchange")) for r in rows} == {
+            ("SHDEX", None),
+            ("GYBDX", "SHDEX"),
+        }, rows
+        # The victim's product stays listed.
+        assert node.api("GET", f"/api/v1/products/{product}/").json()["status"] == "listed"
+
+    # The rogue's token for the victim's USCC is refused at the victim's home: no private fields, no edits.
+    rogue = _bearer(rogue_token)
+    assert shdex.api("GET", f"/api/v1/participants/{uscc}/", headers=rogue).status_code == 401
+    edit = {"descriptor": {"summary": "被冒名者修改的摘要，不应生效。"}}
+    assert shdex.api("PATCH", f"/api/v1/products/{product}/", json=edit, headers=rogue).status_code == 401
+    assert bjidx.api("GET", f"/api/v1/products/{product}/", headers=rogue).status_code == 401
+    # ... while the real merchant's token works and shows its private fields at home.
+    login = shdex.api("POST", "/api/v1/auth/token/", json=body["account"])
+    assert login.status_code == 200, login.text
+    own = shdex.api("GET", f"/api/v1/participants/{uscc}/", headers=_bearer(login.json()["access"]))
+    assert own.status_code == 200 and own.json()["private"]["phone"] == PARTICIPANT["phone"], own.text
+
+    # Removing the rogue peer at BJIDX settles the company again there: the conflict is moot.
+    bjidx.manage("peers", "remove", "GYBDX")
+    try:
+        assert {c["decision"] for c in _conflicts(bjidx, uscc)} == {"moot"}
+        assert bjidx.api("GET", "/api/v1/node/").json()["registration_conflicts_open"] == 0
+        assert bjidx.api("GET", f"/api/v1/participants/{uscc}/").json()["home_exchange"] == "SHDEX"
+    finally:
+        bjidx.add_peer(gybdx)
+
+
+def test_removing_a_peer_frees_the_usccs_its_registrations_held(nodes):
+    """What a peer's registrations decided here is undone when it is no longer a peer: a company GYBDX
+    registered (and verified) can then be registered at SHDEX."""
+    shdex, gybdx = nodes["SHDEX"], nodes["GYBDX"]
+    body = copy.deepcopy(PARTICIPANT)
+    body["uscc"] = uscc = _uscc(606, "520100")
+    body.pop("account")
+    _register(gybdx, body)
+    shdex.wait_participant(uscc, REPLICATION)
+    refused = shdex.api("POST", "/api/v1/participants/", token=shdex.token, json=body)
+    assert refused.status_code == 409 and refused.json()["error"]["home_exchange"] == "GYBDX", refused.text
+    shdex.manage("peers", "remove", "GYBDX")
+    try:
+        created = shdex.api("POST", "/api/v1/participants/", token=shdex.token, json=body)
+        assert created.status_code == 201, created.text
+        standing = shdex.api("GET", f"/api/v1/participants/{uscc}/").json()
+        assert standing["home_exchange"] == "SHDEX", standing
+    finally:
+        shdex.add_peer(gybdx)
