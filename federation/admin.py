@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from federation.models import Peer, PrivateFetch, QuarantinedEntry, SyncState, Wakeup
+from federation.models import Peer, PrivateFetch, QuarantinedEntry, QuarantineOverflow, SyncState, Wakeup
 
 
 @admin.register(Peer)
@@ -59,9 +59,33 @@ class WakeupAdmin(admin.ModelAdmin):
 
 @admin.register(QuarantinedEntry)
 class QuarantinedEntryAdmin(admin.ModelAdmin):
-    list_display = ("origin", "seq", "source", "record_type", "gid", "reason", "created_at")
+    list_display = (
+        "origin",
+        "seq",
+        "source",
+        "record_type",
+        "gid",
+        "reason",
+        "count",
+        "raw_bytes",
+        "created_at",
+        "last_seen",
+    )
     list_filter = ("origin", "source", "record_type")
-    search_fields = ("gid", "reason")
+    search_fields = ("gid", "reason", "digest")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QuarantineOverflow)
+class QuarantineOverflowAdmin(admin.ModelAdmin):
+    """Sources whose refused entries went beyond the quarantine bounds; delete a row once handled."""
+
+    list_display = ("source", "entries", "first_at", "last_at", "logged_at")
 
     def has_add_permission(self, request):
         return False

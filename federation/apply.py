@@ -5,7 +5,6 @@ real entries."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -16,12 +15,12 @@ from django.utils import timezone
 
 from core.bulk import copy_rows
 from core.exceptions import DomainError
-from core.text import storable
 from federation import replica
 from federation.envelope import EnvelopeError, is_exchange_code
 from federation.http import PeerError
-from federation.models import ENTRY_COLUMNS, Entry, QuarantinedEntry, SyncState, at_least
+from federation.models import ENTRY_COLUMNS, Entry, SyncState, at_least
 from federation.prepare import page_check
+from federation.quarantine import Refusal, claimed, quarantine
 from federation.replica import ReplicaType
 from federation.selectors import origin_public_key
 
@@ -29,30 +28,6 @@ logger = logging.getLogger(__name__)
 
 # (the origin's public key they were checked with, one result per item of the page)
 Checked = tuple[str, list] | None
-
-
-def quarantine(
-    origin: str, source: str, item, reason: str, seq: int = 0, record_type: str = "", gid: str = ""
-) -> None:
-    try:
-        raw = json.dumps(item, ensure_ascii=False)
-        raw.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: kept as its JSON escape
-        raw = json.dumps(item, ensure_ascii=True)
-    except (TypeError, ValueError, RecursionError):
-        raw = repr(item)
-    # What the peer sent may hold text the database cannot store (NUL, lone surrogates): the record of it
-    # must never fail, or one hostile entry would stop the feed behind it.
-    texts = (reason[:2000], gid, record_type, raw[:100_000])
-    reason, gid, record_type, raw = (storable(v) for v in texts)
-    logger.warning("quarantined entry %s#%s from %s: %s", origin, seq, source, reason)
-    QuarantinedEntry.objects.update_or_create(  # an entry fetched again is not recorded twice
-        origin=origin,
-        seq=seq,
-        source=source,
-        reason=reason,
-        defaults={"record_type": record_type, "gid": gid, "raw": raw},
-    )
 
 
 def apply_page(
@@ -70,6 +45,7 @@ def apply_page(
     if public_key is None or not is_exchange_code(origin):
         raise PeerError(f"no public key on file for origin {origin}", transient=False)
     checked: list[tuple[dict, str, str, Any]] = []
+    refused: list[Refusal] = []
     with transaction.atomic():
         state = SyncState.objects.select_for_update().get(pk=origin)
         if not repair:
@@ -86,7 +62,7 @@ def apply_page(
             pairs = zip(fresh, page_check(fresh, origin=origin, public_key=public_key), strict=True)
         for item, result in pairs:
             if isinstance(result, EnvelopeError):
-                quarantine(origin, source, item, str(result), seq=seq_hint(item))
+                refused.append(claimed(item, seq_hint(item), str(result)))
                 continue
             envelope = item["entry"]  # this process's own item; the check saw an identical copy
             body, prepared = result
@@ -94,7 +70,8 @@ def apply_page(
                 continue  # never go backwards
             last_seq = max(last_seq, envelope["seq"])
             checked.append((envelope, body, item["signature"], prepared))
-        applied = _apply_checked(origin, checked, source, repair=repair)
+        applied = _apply_checked(origin, checked, refused, repair=repair)
+        quarantine(origin, source, refused)
         # A long catch-up renews its lease with every page, so no other worker takes the origin over.
         lease = {"lease_until": timezone.now() + timedelta(seconds=settings.FEDERATION["PULL_LEASE"])}
         if state.state != SyncState.State.RUNNING:
@@ -118,9 +95,9 @@ Verified = tuple[dict, str, str]  # (envelope, canonical body, signature)
 Checked4 = tuple[dict, str, str, Any]  # and its preparation
 
 
-def _apply_checked(origin: str, checked: list[Checked4], source: str, *, repair: bool) -> int:
+def _apply_checked(origin: str, checked: list[Checked4], refused: list[Refusal], *, repair: bool) -> int:
     """Apply verified entries (envelope, body, signature, preparation), a record type at a time, in
-    batches. Returns how many were applied."""
+    batches; the refused ones are added to `refused`. Returns how many were applied."""
     latest: dict[tuple[str, str], Checked4] = {}
     for entry in checked:  # the same record twice in a page: the higher version
         envelope = entry[0]
@@ -136,14 +113,14 @@ def _apply_checked(origin: str, checked: list[Checked4], source: str, *, repair:
         if replica_type is None or replica_type.private:
             why = "unknown record type" if replica_type is None else "private record type in the public log"
             for envelope, _, signature, _ in group:
-                _refuse(origin, source, envelope, signature, f"{why} {type_name!r}", type_name[:32])
+                _refuse(refused, envelope, signature, f"{why} {type_name!r}", type_name[:32])
             continue
-        applied += _apply_group(origin, replica_type, group, source, repair=repair)
+        applied += _apply_group(origin, replica_type, group, refused, repair=repair)
     return applied
 
 
 def _apply_group(
-    origin: str, replica_type: ReplicaType, group: list[Checked4], source: str, *, repair: bool
+    origin: str, replica_type: ReplicaType, group: list[Checked4], refused: list[Refusal], *, repair: bool
 ) -> int:
     """Apply one type's entries of a page in one batch (one by one if the batch fails), keep the applied
     entries for relaying and quarantine the refused ones."""
@@ -176,7 +153,7 @@ def _apply_group(
         exc = errors.get(envelope["gid"])
         if exc is not None:
             detail = "; ".join(f"{err.field}: {err.code}" for err in exc.errors) or exc.message_en
-            _refuse(origin, source, envelope, signature, f"invalid payload: {detail}", type_name)
+            _refuse(refused, envelope, signature, f"invalid payload: {detail}", type_name)
     return len(stored)
 
 
@@ -207,9 +184,9 @@ def _apply_one_by_one(
     return stored, errors
 
 
-def _refuse(origin: str, source: str, envelope: dict, signature: str, reason: str, type_name: str) -> None:
+def _refuse(refused: list[Refusal], envelope: dict, signature: str, reason: str, type_name: str) -> None:
     item = {"entry": envelope, "signature": signature}
-    quarantine(origin, source, item, reason, seq=envelope["seq"], record_type=type_name, gid=envelope["gid"])
+    refused.append(Refusal(item, reason, seq=envelope["seq"], record_type=type_name, gid=envelope["gid"]))
 
 
 def _store_entries(

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from core.fields import LargeTextField
 
@@ -135,23 +136,53 @@ class Wakeup(models.Model):
 
 
 class QuarantinedEntry(models.Model):
-    """An entry that failed verification or validation: kept with its reason, never applied."""
+    """An entry that failed verification or validation: kept with its reason, never applied. One row per case
+    (`digest`): the same refused entry again, from the same source at any seq, raises `count` and
+    `last_seen`. Bounded per source (`federation.quarantine`): beyond the bounds `raw` is empty, or no row is
+    written and the entry is counted in `QuarantineOverflow`."""
 
     origin = models.CharField(max_length=8)
-    seq = models.PositiveBigIntegerField()
+    seq = models.PositiveBigIntegerField(help_text="Where the case was first seen.")
     source = models.CharField(max_length=8, help_text="The peer it came from.")
     record_type = models.CharField(max_length=32, blank=True)
     gid = models.CharField(max_length=96, blank=True)
     reason = models.TextField()
-    raw = models.TextField()
+    raw = models.TextField(blank=True, help_text="The entry as received (JSON); empty beyond the bounds.")
+    raw_bytes = models.PositiveIntegerField(default=0, help_text="UTF-8 bytes of raw: what the bound counts.")
+    digest = models.CharField(
+        max_length=64,
+        help_text="SHA-256 (hex) of the reason and the refused item without its seq and signature; "
+        "legacy:<id> for a row quarantined before digests.",
+    )
+    count = models.PositiveBigIntegerField(default=1, help_text="How many times it was refused.")
     created_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            # The repeat lookup; its leading column also serves the per-source bound's count.
+            models.UniqueConstraint(fields=["source", "origin", "digest"], name="quarantine_case"),
+        ]
         indexes = [models.Index(fields=["origin", "seq"], name="quarantine_origin_seq")]
 
     def __str__(self) -> str:
         return f"{self.origin}#{self.seq}: {self.reason[:60]}"
+
+
+class QuarantineOverflow(models.Model):
+    """Entries from one source refused beyond its quarantine bounds (their raw body, or any row, not kept):
+    counted here, shown by `sync_status()` and logged at ERROR once per alert interval
+    (FEDERATION["QUARANTINE_ALERT_INTERVAL"]). Deleted by the operator once handled (docs/operations.md)."""
+
+    source = models.CharField(max_length=8, primary_key=True)
+    entries = models.PositiveBigIntegerField(default=0)
+    first_at = models.DateTimeField(default=timezone.now)
+    last_at = models.DateTimeField(default=timezone.now)
+    logged_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.entries} beyond the quarantine bounds"
 
 
 class PrivateEntry(models.Model):

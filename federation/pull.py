@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from core.jobs import LeasedJobs
@@ -30,6 +31,7 @@ from federation.selectors import origin_public_key, origins_known
 logger = logging.getLogger(__name__)
 FEED_PATH = "/federation/v1/feed/{origin}/"
 MAX_PULL_ROUNDS = 5
+MAX_SEQ = 2**62  # the highest sequence number a wake-up or a feed's head may announce (and seq_hint reads)
 JOBS = LeasedJobs(
     SyncState,
     waiting=SyncState.State.PENDING,
@@ -43,8 +45,14 @@ def _lease() -> int:
 
 
 def wake_receive(*, source: str, origin: str, seq: int) -> bool:
-    """A peer says `origin` is at `seq`. Returns True if a pull was scheduled."""
-    if origin == settings.NODE_CODE or not Peer.objects.filter(exchange_id=origin).exists():
+    """Peer `source` says its own log is at `seq`. Returns True if a pull was scheduled.
+
+    A node only ever announces its own log (`federation.outbox` queues `wake_peers` with this node's code):
+    a wake-up about another origin is ignored, so no peer can set another origin's head. The origin's own
+    announcement counts until its feed says otherwise (`pages_apply` lowers it)."""
+    if origin != source or origin == settings.NODE_CODE:
+        return False
+    if not Peer.objects.filter(exchange_id=origin).exists():
         return False
     state, _ = SyncState.objects.get_or_create(origin=origin)
     now = timezone.now()
@@ -188,23 +196,22 @@ def pages_apply(
     applied = 0
     key = origin_public_key(origin) if is_exchange_code(origin) else None
 
-    def page(after: int) -> tuple[list, Any, Checked]:
+    def page(after: int) -> tuple[list, Any, Checked, datetime]:
+        asked_at = timezone.now()
         items, head = fetch(after)
         checked = None
         if key is not None and items:  # beside the page being applied: waits on the helper or on signatures
             checked = (key, page_check_aside(items, origin=origin, public_key=key))
-        return items, head, checked
+        return items, head, checked, asked_at
 
     fetcher = _prefetcher()
     pending = None
     try:
         pending, pending_after = fetcher.submit(page, after), after
         while True:
-            items, head, checked = pending.result()
-            if isinstance(head, int) and not isinstance(head, bool):
-                SyncState.objects.filter(pk=origin, head_seen__lt=head).update(
-                    head_seen=head, head_seen_at=timezone.now()
-                )
+            items, head, checked, asked_at = pending.result()
+            if source == origin:  # a relay's head counts only as far as the entries it served verify
+                _head_reported(origin, head, asked_at=asked_at)
             if not items:
                 return applied
             claimed = max(seq_hint(item) for item in items)
@@ -223,6 +230,22 @@ def pages_apply(
     finally:
         if pending is not None and not pending.cancel():
             wait([pending])  # a page fetched for nothing: let it finish before the next pull uses the thread
+
+
+def _head_reported(origin: str, head: Any, *, asked_at: datetime) -> None:
+    """The origin's own feed says its head is `head`: `head_seen` becomes that, higher or lower. Lowered only
+    if it was announced before the origin was asked (a wake-up recorded while the answer travelled is newer),
+    and never below the cursor (the origin signed the entries up to it), so a head inflated by a wake-up
+    decays with the next pull from the origin. A head no sequence number can be is ignored."""
+    if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head <= MAX_SEQ:
+        return
+    SyncState.objects.filter(pk=origin, head_seen__lt=head).update(
+        head_seen=head, head_seen_at=timezone.now()
+    )
+    reported = Greatest(Value(head), F("cursor"))
+    SyncState.objects.filter(pk=origin, head_seen__gt=reported).filter(
+        Q(head_seen_at__isnull=True) | Q(head_seen_at__lt=asked_at)
+    ).update(head_seen=reported, head_seen_at=asked_at)
 
 
 def _prefetcher() -> ThreadPoolExecutor:

@@ -5,7 +5,7 @@ import time
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from federation import keys, replica
@@ -16,6 +16,7 @@ from federation.models import (
     Peer,
     PrivateFetch,
     QuarantinedEntry,
+    QuarantineOverflow,
     SyncState,
     Wakeup,
 )
@@ -110,9 +111,15 @@ def sync_status() -> dict:
     counter = (
         OriginCounter.objects.filter(origin=settings.NODE_CODE).values_list("last_seq", flat=True).first()
     )
-    quarantined = dict(
-        QuarantinedEntry.objects.values_list("origin").annotate(n=Count("id")).values_list("origin", "n")
+    quarantined: dict[str, int] = {}  # rows per origin
+    by_source: dict[str, list[int]] = {}  # rows and raw bytes per source
+    groups = QuarantinedEntry.objects.values_list("origin", "source").annotate(
+        n=Count("id"), size=Sum("raw_bytes")
     )
+    for origin, source, n, size in groups:
+        quarantined[origin] = quarantined.get(origin, 0) + n
+        held = by_source.setdefault(source, [0, 0])
+        held[0], held[1] = held[0] + n, held[1] + (size or 0)
     fetches = dict(
         PrivateFetch.objects.exclude(state=PrivateFetch.State.DONE)
         .values_list("origin")
@@ -138,30 +145,45 @@ def sync_status() -> dict:
                 "private_fetches_pending": fetches.get(state.origin, 0),
             }
         )
-    peers = [
-        {
-            "code": p.exchange_id,
-            "base_url": p.base_url,
-            "enabled": p.enabled,
-            "consecutive_failures": p.consecutive_failures,
-            "backoff_until": p.backoff_until,
-            "last_success_at": p.last_success_at,
-            "last_error": p.last_error,
-            "last_error_at": p.last_error_at,
-            "pending_wakeups": p.pending,
-        }
-        for p in Peer.objects.annotate(
-            pending=Count("wakeups", filter=Q(wakeups__state=Wakeup.State.PENDING))
-        ).order_by("exchange_id")
-    ]
+    overflow = {row.source: row for row in QuarantineOverflow.objects.order_by("source")}
     return {
         "node": settings.NODE_CODE,
         "own_seq": counter or 0,
-        "peers": peers,
+        "peers": _peers_status(by_source, overflow),
         "origins": origins,
         "quarantined_total": sum(quarantined.values()),
+        # Refused entries beyond a source's quarantine bounds, per source: the alert (docs/operations.md).
+        "quarantine_overflow": {source: row.entries for source, row in overflow.items()},
+        "quarantine_overflow_total": sum(row.entries for row in overflow.values()),
         "private_fetches_pending": sum(fetches.values()),
     }
+
+
+def _peers_status(by_source: dict[str, list[int]], overflow: dict[str, QuarantineOverflow]) -> list[dict]:
+    peers = []
+    for p in Peer.objects.annotate(
+        pending=Count("wakeups", filter=Q(wakeups__state=Wakeup.State.PENDING))
+    ).order_by("exchange_id"):
+        (held, size), beyond = by_source.get(p.exchange_id, (0, 0)), overflow.get(p.exchange_id)
+        peers.append(
+            {
+                "code": p.exchange_id,
+                "base_url": p.base_url,
+                "enabled": p.enabled,
+                "consecutive_failures": p.consecutive_failures,
+                "backoff_until": p.backoff_until,
+                "last_success_at": p.last_success_at,
+                "last_error": p.last_error,
+                "last_error_at": p.last_error_at,
+                "pending_wakeups": p.pending,
+                "quarantined": held,
+                "quarantined_bytes": size,
+                "quarantine_overflow": beyond.entries if beyond else 0,
+                "quarantine_overflow_since": beyond.first_at if beyond else None,
+                "quarantine_overflow_last_at": beyond.last_at if beyond else None,
+            }
+        )
+    return peers
 
 
 def _seconds(now: datetime, then: datetime | None) -> float:

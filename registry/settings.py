@@ -65,6 +65,12 @@ FEDERATION = {
     # helper process while the page before it is applied (federation.prepare); false: in the fetch thread.
     "PREPARE_HELPER": boolean("FEDERATION_PREPARE_HELPER", True),
     "PREPARE_MIN": integer("FEDERATION_PREPARE_MIN", 200, minimum=1),
+    # Quarantine per source peer (federation.quarantine): at most this many rows and bytes of raw entries;
+    # beyond them refused entries are only counted (and their cases, without raw body, up to the row bound),
+    # and an ERROR is logged once per source per ALERT_INTERVAL seconds.
+    "QUARANTINE_MAX_ROWS": integer("FEDERATION_QUARANTINE_MAX_ROWS", 10_000, minimum=0),
+    "QUARANTINE_MAX_BYTES": integer("FEDERATION_QUARANTINE_MAX_BYTES", 32 * 1024 * 1024, minimum=0),
+    "QUARANTINE_ALERT_INTERVAL": integer("FEDERATION_QUARANTINE_ALERT_INTERVAL", 300, minimum=1),
 }
 
 # --- Core Django --------------------------------------------------------------------------------------------
