@@ -261,6 +261,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProductStatusEnum": "products.models.ProductStatus",
         "RecognitionStatusEnum": "products.models.RecognitionStatus",
+        "VersionActorKindEnum": "products.models.ProductVersion.ActorKind",
         "ParticipantStatusEnum": "participants.models.ParticipantStatus",
         "EvaluationStatusEnum": "participants.models.EvaluationStatus",
         "ParticipantRecognitionStatusEnum": "participants.models.ParticipantRecognition.Status",
