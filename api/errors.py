@@ -164,6 +164,14 @@ def exception_handler(exc, context):
     return Response(error_body(status_code), status=status_code, headers=headers)
 
 
+def throttled_response(wait: float | None) -> JsonResponse:
+    """429 in the error shape, for a view outside DRF (the admin's login)."""
+    response = JsonResponse(error_body(429, retry_after=wait), status=429)
+    if wait is not None:
+        response["Retry-After"] = str(int(wait))
+    return response
+
+
 def api_server_error(request, *args, **kwargs):
     logger.error("unhandled error on %s %s", request.method, request.path)
     return JsonResponse(error_body(500), status=500)
