@@ -177,5 +177,14 @@ def api_server_error(request, *args, **kwargs):
     return JsonResponse(error_body(500), status=500)
 
 
+def api_bad_request(request, exception=None):
+    """What Django refuses before any view (a Host header not in ALLOWED_HOSTS, a form with too many fields),
+    in the error shape. gunicorn's own 400, 414 and 431 come before Django and stay HTML
+    (docs/operations.md, Reverse proxy)."""
+    return JsonResponse(
+        error_body(400, code="bad_request", message="请求无效", message_en="Bad request"), status=400
+    )
+
+
 def api_not_found(request, exception=None):
     return JsonResponse(error_body(404), status=404)

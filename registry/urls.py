@@ -29,5 +29,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "api.errors.api_bad_request"
 handler404 = "api.errors.api_not_found"
 handler500 = "api.errors.api_server_error"

@@ -123,3 +123,13 @@ def test_other_responses_carry_a_policy_that_allows_nothing(anon):
         response = anon.get(path)
         assert response["Content-Security-Policy"] == OTHER_POLICY, path
         assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.django_db
+def test_a_request_django_refuses_before_any_view_gets_the_error_shape(anon):
+    """A Host not in ALLOWED_HOSTS is refused by Django itself: 400 in the error shape, not an HTML page.
+    (gunicorn's 400/414/431 for a malformed or oversized request come before Django: docs/operations.md.)"""
+    response = anon.get("/api/v1/node/", HTTP_HOST="not-this-node.example")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert (error["status"], error["code"]) == (400, "bad_request") and error["message_en"]
