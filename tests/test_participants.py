@@ -922,6 +922,37 @@ class TestReviewFixes:
         assert _login(anon, "later", "Qz8-later-harbor").status_code == 200
         assert alice_api.post(f"{URL}{body['uscc']}/accounts/", account, format="json").status_code == 409
 
+    def test_an_account_with_unknown_keys_is_refused_naming_them(self, alice_api):
+        from accounts.models import User
+
+        body = _body(uscc=_uscc("310000", 75))
+        body.pop("account")
+        alice_api.post(URL, body, format="json")
+        account = {"username": "extra", "password": "Qz8-extra-harbor", "is_superuser": True, "role": "admin"}
+        response = alice_api.post(f"{URL}{body['uscc']}/accounts/", account, format="json")
+        assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
+        assert _errors(response) == {("is_superuser", "unknown_field"), ("role", "unknown_field")}
+        assert not User.objects.filter(username="extra").exists()
+        nested = _body(uscc=_uscc("310000", 76), account={**account, "username": "extra2"})
+        response = alice_api.post(URL, nested, format="json")
+        assert response.status_code == 400
+        assert _errors(response) == {
+            ("account.is_superuser", "unknown_field"),
+            ("account.role", "unknown_field"),
+        }
+        assert not Participant.objects.filter(participant_id=nested["uscc"]).exists()
+
+    def test_an_account_opened_later_takes_its_password_as_a_login_reads_it(self, alice_api, anon):
+        """Surrounding spaces are trimmed from a password at login (and at registration): an account opened
+        later is stored the same way, so its user can log in."""
+        body = _body(uscc=_uscc("310000", 77))
+        body.pop("account")
+        alice_api.post(URL, body, format="json")
+        alice_api.post(f"{URL}{body['uscc']}/verification/", {"status": "verified"}, format="json")
+        account = {"username": "spaced", "password": " Qz8-spaced-harbor "}
+        assert alice_api.post(f"{URL}{body['uscc']}/accounts/", account, format="json").status_code == 201
+        assert _login(anon, "spaced", " Qz8-spaced-harbor ").status_code == 200
+
     def test_the_issuing_exchange_revokes_a_providers_evaluation(self, alice_api, verified):
         assessor = _body(
             uscc=_uscc("310000", 74),

@@ -157,9 +157,10 @@ class ParticipantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def accounts(self, request, id=None):
         participant = self._registration(id, for_write=True)
-        serializer = AccountSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = logins.account_create(actor=request.user, participant=participant, account=dict(request.data))
+        account = dict(
+            self._valid(AccountSerializer, request)
+        )  # as a registration's account: trimmed like a login
+        user = logins.account_create(actor=request.user, participant=participant, account=account)
         return Response({"username": user.username}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
