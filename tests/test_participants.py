@@ -978,6 +978,30 @@ class TestReviewFixes:
         )
         assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
 
+    def test_no_one_else_revokes_and_the_schema_says_who_may(self, anon, alice_api, bob_api, verified):
+        """The issuer and the issuing node's exchange only: not another exchange's operator, not another
+        participant. The published schema states the rule, the exchange's power over providers' evaluations
+        included."""
+        from drf_spectacular.generators import SchemaGenerator
+
+        subject = _body(uscc=_uscc("310000", 78), legal_name="被评公司", account=None)
+        subject.pop("account")
+        alice_api.post(URL, subject, format="json")
+        issued = alice_api.post(
+            "/api/v1/evaluations/", {**EVALUATION, "subject": subject["uscc"]}, format="json"
+        )
+        assert issued.status_code == 201, issued.content
+        revoke = f"/api/v1/evaluations/{issued.json()['id']}/revoke/"
+        merchant = _bearer(anon, _login(anon).json()["access"])
+        for someone in (bob_api, merchant):
+            refused = someone.post(revoke, {"reason": "不是出具方"}, format="json")
+            assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_issuer"
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+        described = schema["paths"]["/api/v1/evaluations/{id}/revoke/"]["post"]["description"]
+        assert (
+            "operators of the exchange whose node issued it" in described and "service provider" in described
+        )
+
 
 def _concurrent_writers_operator():
     """For a transactional test of concurrent writers (PostgreSQL only): SHDEX's operator alice. Such a test
