@@ -575,6 +575,36 @@ class TestProviders:
             == 200
         )
 
+    def test_a_data_merchants_edit_of_its_listed_product_goes_live_without_review(
+        self, anon, alice_api, verified
+    ):
+        """As docs/participants.md says: a listed product stays listed through its provider's edit, which
+        raises the version (actor kind `provider`) and is published at once; the compliance rules still run
+        on it, and a blocking finding refuses it whole; a submitted product cannot be edited."""
+        merchant = _bearer(anon, _login(anon).json()["access"])
+        descriptor = random_descriptor()
+        descriptor["provider"] = {"name": EXAMPLE["legal_name"], "uscc": EXAMPLE["uscc"]}
+        code = merchant.post("/api/v1/products/", {"descriptor": descriptor}, format="json").json()["code"]
+        merchant.post(f"/api/v1/products/{code}/submit/", {}, format="json")
+        edit = {"descriptor": {"summary": "提交审核期间的修改，不应被接受。"}}
+        frozen = merchant.patch(f"/api/v1/products/{code}/", edit, format="json")
+        assert frozen.status_code == 409 and frozen.json()["error"]["code"] == "invalid_transition"
+        alice_api.post(f"/api/v1/products/{code}/review/", {"decision": "approve"}, format="json")
+        before = alice_api.get(f"/api/v1/products/{code}/").json()
+        changed = {"name": before["name"] + "（升级版）", "pricing": {**descriptor["pricing"], "max": 999999}}
+        edited = merchant.patch(f"/api/v1/products/{code}/", {"descriptor": changed}, format="json")
+        assert edited.status_code == 200, edited.content
+        assert edited.json()["status"] == "listed" and edited.json()["version"] == before["version"] + 1
+        assert edited.json()["name"] == changed["name"]
+        entry = Entry.objects.get(record_type="product", gid=code)
+        assert json.loads(entry.body)["version"] == before["version"] + 1  # published with the edit
+        last = alice_api.get(f"/api/v1/products/{code}/versions/").json()["results"][-1]
+        assert (last["change"], last["actor"]["kind"]) == ("updated", "provider")
+        blocking = {"compliance": {"source_legality": {"status": "failed", "evidence_ref": "LEGAL-1"}}}
+        refused = merchant.patch(f"/api/v1/products/{code}/", {"descriptor": blocking}, format="json")
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "compliance_blocking"
+        assert alice_api.get(f"/api/v1/products/{code}/").json()["version"] == before["version"] + 1
+
     def test_this_exchanges_products_follow_their_providers_standing(
         self, alice_api, alice, django_capture_on_commit_callbacks
     ):
