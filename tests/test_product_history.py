@@ -43,9 +43,22 @@ def _merchant(uscc: str, *, home: str = "SHDEX") -> ParticipantPrincipal:
     )
 
 
+def _participant_client(uscc: str):
+    """A participant user's client (Bearer token from the login at this, its home, node)."""
+    from rest_framework.test import APIClient
+
+    account = {"username": f"reader-{uscc[-4:]}", "password": "Qz8-reader-harbor"}
+    register_provider(uscc, "读者数据有限公司", account=account)
+    client = APIClient()
+    access = client.post("/api/v1/auth/token/", account, format="json").json()["access"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client
+
+
 def test_readers_see_the_kind_of_actor_and_the_exchange_never_the_login(anon, alice, bob_api):
     listed = make_product(actor=alice, status=ProductStatus.LISTED)
-    for client in (anon, bob_api):  # anyone, and an operator of another exchange
+    reader = _participant_client(random_descriptor()["provider"]["uscc"])
+    for client in (anon, bob_api, reader):  # anyone, another exchange's operator, a participant user
         assert _actors(client, listed.code) == [OPERATOR]  # the public versions: listed
         assert client.get(f"{URL}{listed.code}/versions/3/").json()["actor"] == OPERATOR
         assert "alice" not in client.get(f"{URL}{listed.code}/versions/").content.decode()
