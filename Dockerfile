@@ -48,6 +48,9 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.parse, urllib.request; host = urllib.parse.urlsplit(os.environ.get('NODE_PUBLIC_URL', 'http://127.0.0.1')).hostname or '127.0.0.1'; req = urllib.request.Request('http://127.0.0.1:8000/api/v1/node/', headers={'Host': host, 'X-Forwarded-Proto': 'https'}); sys.exit(0 if urllib.request.urlopen(req, timeout=8).status == 200 else 1)"]
 
 # Worker processes come from WEB_CONCURRENCY (gunicorn reads it; 3 here, about 2 x CPU cores + 1 is usual),
-# each with 4 threads. Extra gunicorn options can be given in GUNICORN_CMD_ARGS.
+# each with 4 threads. Extra gunicorn options can be given in GUNICORN_CMD_ARGS (the options below win over it).
+# The request limits are gunicorn's defaults, stated: a longer request line is answered 414, more or longer
+# header fields 431, by gunicorn in HTML before Django sees the request (docs/operations.md, Reverse proxy).
 CMD ["gunicorn", "registry.wsgi", "--bind", "0.0.0.0:8000", "--threads", "4", "--timeout", "60", \
+     "--limit-request-line", "4094", "--limit-request-fields", "100", "--limit-request-field_size", "8190", \
      "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "--error-logfile", "-"]

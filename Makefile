@@ -31,8 +31,9 @@ format: install
 schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
+# Production's settings: a shared cache for the throttles (the check reads CACHE_URL, connects to nothing).
 check-deploy: install
-	REGISTRY_ENV=production DEBUG=false ALLOWED_HOSTS=node.example.org \
+	REGISTRY_ENV=production DEBUG=false ALLOWED_HOSTS=node.example.org CACHE_URL=redis://127.0.0.1:6379/1 \
 	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))') \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 

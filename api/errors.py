@@ -164,9 +164,26 @@ def exception_handler(exc, context):
     return Response(error_body(status_code), status=status_code, headers=headers)
 
 
+def throttled_response(wait: float | None) -> JsonResponse:
+    """429 in the error shape, for a view outside DRF (the admin's login)."""
+    response = JsonResponse(error_body(429, retry_after=wait), status=429)
+    if wait is not None:
+        response["Retry-After"] = str(int(wait))
+    return response
+
+
 def api_server_error(request, *args, **kwargs):
     logger.error("unhandled error on %s %s", request.method, request.path)
     return JsonResponse(error_body(500), status=500)
+
+
+def api_bad_request(request, exception=None):
+    """What Django refuses before any view (a Host header not in ALLOWED_HOSTS, a form with too many fields),
+    in the error shape. gunicorn's own 400, 414 and 431 come before Django and stay HTML
+    (docs/operations.md, Reverse proxy)."""
+    return JsonResponse(
+        error_body(400, code="bad_request", message="请求无效", message_en="Bad request"), status=400
+    )
 
 
 def api_not_found(request, exception=None):

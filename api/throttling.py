@@ -1,5 +1,6 @@
 import hashlib
 
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
 
@@ -33,6 +34,9 @@ class LoginThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         username = request.data.get("username") if isinstance(request.data, dict) else None
+        return self.username_key(username)
+
+    def username_key(self, username) -> str | None:
         if not isinstance(username, str) or not username.strip():
             return None  # the serializer refuses the request anyway
         ident = _digest(username.strip().casefold())
@@ -75,3 +79,33 @@ class PasswordThrottle(SimpleRateThrottle):
         if not (request.user and request.user.is_authenticated):
             return None
         return self.cache_format % {"scope": "password", "ident": _digest(str(request.user.pk))}
+
+
+class AdminLoginThrottle(LoginThrottle):
+    """The admin's login form (a Django view: the username is a form field). It counts in the participant
+    login's counter of that username, so one account is guessed at no faster through both forms."""
+
+    def get_cache_key(self, request, view):
+        return self.username_key(request.POST.get("username"))
+
+
+class AdminLoginAddressThrottle(SimpleRateThrottle):
+    """The admin's login form per client address, at the login rate: many usernames tried from one address."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": "admin_login_address", "ident": self.get_ident(request)}
+
+
+def admin_login_throttled(request) -> Throttled | None:
+    """None when a POST to the admin's login may go on; else the refusal, with how long to wait. Each limit
+    counts the attempt, as DRF counts a request against every throttle of a view. The counters live in the
+    default cache (CACHE_URL), like every throttle's: shared by all web processes only when that cache is."""
+    refused = [
+        t for t in (AdminLoginThrottle(), AdminLoginAddressThrottle()) if not t.allow_request(request, None)
+    ]
+    if not refused:
+        return None
+    waits = [w for w in (t.wait() for t in refused) if w is not None]
+    return Throttled(wait=max(waits) if waits else None)

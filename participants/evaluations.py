@@ -118,8 +118,10 @@ def evaluation_revoke(*, actor: Any, evaluation: Evaluation, reason: str) -> Eva
     )
     if not allowed:
         raise Forbidden(
-            message="只有出具方可以撤销",
-            message_en="Only the issuer revokes an evaluation",
+            message="只有出具方或出具节点所属交易所的运营人员可以撤销",
+            message_en=(
+                "Only the issuer, or an operator of the exchange whose node issued it, revokes an evaluation"
+            ),
             code="not_issuer",
         )
     reason = (reason or "").strip()

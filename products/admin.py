@@ -7,7 +7,7 @@ class ProductVersionInline(admin.TabularInline):
     model = ProductVersion
     extra = 0
     can_delete = False
-    fields = ("version", "change", "status", "reasons", "actor", "created_at")
+    fields = ("version", "change", "status", "reasons", "actor", "actor_kind", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -26,7 +26,9 @@ DESCRIPTOR_COLUMNS = (
 )
 
 
-def products_insert(rows: list[tuple], *, columns: Sequence[str], change: str, now: datetime) -> None:
+def products_insert(
+    rows: list[tuple], *, columns: Sequence[str], change: str, actor_kind: str, now: datetime
+) -> None:
     """Insert new products given as plain values, one per name in `columns` (which include code, version,
     status, descriptor and status_reasons), with their region rows and first version-history row: what
     `products_write` does for new `Product` instances, without building one per product (a feed page's
@@ -43,6 +45,7 @@ def products_insert(rows: list[tuple], *, columns: Sequence[str], change: str, n
         ((ids[row[code]], row[version], row[status], row[descriptor], row[reasons]) for row in rows),
         change=change,
         actor_id=None,
+        actor_kind=actor_kind,
         now=now,
     )
 
@@ -66,6 +69,7 @@ def _first_versions_copy(
     *,
     change: str,
     actor_id: int | None,
+    actor_kind: str,
     now: datetime,
 ) -> None:
     """The first version-history row of each new product, (id, version, status, descriptor, reasons): it has
@@ -73,9 +77,19 @@ def _first_versions_copy(
     descriptor), and plain values."""
     copy_rows(
         ProductVersion,
-        ("product_id", "version", "change", "status", "descriptor", "reasons", "actor_id", "created_at"),
         (
-            (pk, version, change, status, descriptor, list(reasons or []), actor_id, now)
+            "product_id",
+            "version",
+            "change",
+            "status",
+            "descriptor",
+            "reasons",
+            "actor_id",
+            "actor_kind",
+            "created_at",
+        ),
+        (
+            (pk, version, change, status, descriptor, list(reasons or []), actor_id, actor_kind, now)
             for pk, version, status, descriptor, reasons in products
         ),
     )
@@ -88,11 +102,13 @@ def products_write(
     update_fields: Sequence[str],
     change: str,
     now: datetime,
+    actor_kind: str,
     actor=None,
     ignore_conflicts: bool = False,
 ) -> None:
     """Insert `creates` and write `update_fields` of `updates`, then (re)write the region rows of both and
-    add a version-history row for each (`ignore_conflicts`: a version already recorded is kept)."""
+    add a version-history row for each (`ignore_conflicts`: a version already recorded is kept), made by
+    `actor` (a user of this node, or None) of `actor_kind`."""
     copy_insert(Product, creates)
     if any(p.pk is None for p in creates):  # COPY does not return the new ids
         ids = _ids_by_code([p.code for p in creates])
@@ -116,6 +132,7 @@ def products_write(
                 descriptor=p.descriptor,
                 reasons=list(p.status_reasons or []),
                 actor=actor,
+                actor_kind=actor_kind,
                 created_at=now,
             )
             for p in products
@@ -125,6 +142,7 @@ def products_write(
         ((p.pk, p.version, p.status, p.descriptor, p.status_reasons) for p in creates),
         change=change,
         actor_id=actor.pk if actor is not None else None,
+        actor_kind=actor_kind,
         now=now,
     )
     copy_insert(ProductVersion, versions(updates), ignore_conflicts=ignore_conflicts)

@@ -26,7 +26,7 @@ from products.bulk import products_write
 from products.checks import findings_as_json, naming_errors, provider_errors
 from products.columns import descriptor_columns
 from products.models import Product, ProductStatus, ProductVersion
-from products.permissions import authorize_write
+from products.permissions import actor_kind, authorize_write
 from products.publishing import products_publish
 from products.services import serials_allocate
 from standards.compliance import compliance_evaluate, findings_blocking
@@ -229,7 +229,13 @@ def _insert(valid, *, actor, exchange_id, status, now, year, first) -> None:
         for i, (_, descriptor, findings) in enumerate(valid)
     ]
     products_write(
-        products, [], update_fields=(), change=ProductVersion.Change.IMPORTED, now=now, actor=actor
+        products,
+        [],
+        update_fields=(),
+        change=ProductVersion.Change.IMPORTED,
+        now=now,
+        actor=actor,
+        actor_kind=actor_kind(actor),
     )
     products_publish(products)
     for (result, _, _), p in zip(valid, products, strict=True):

@@ -136,6 +136,14 @@ class ProductVersion(models.Model):
         REINSTATED = "reinstated", "恢复 Reinstated"
         DELISTED = "delisted", "下架 Delisted"
 
+    class ActorKind(models.TextChoices):
+        """Who made a change, as far as a reader may know: never which login (`actor` says that)."""
+
+        OPERATOR = "operator", "交易所运营人员 An operator of the product's exchange, or the node's admin"
+        PROVIDER = "provider", "提供方 The provider itself (a data merchant's user)"
+        NODE = "node", "节点 The node itself (an import or command, following the provider's standing)"
+        REPLICATED = "replicated", "同步 Replicated from the product's home exchange"
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="versions", db_index=False)
     version = models.PositiveIntegerField()
     change = models.CharField(max_length=16, choices=Change.choices)
@@ -145,6 +153,9 @@ class ProductVersion(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", db_index=False
     )  # users are deactivated, not deleted
+    # The kind of actor, recorded with the change: a participant acting at a node that is not its home has no
+    # user row here (`actor` is null), and a user deleted later would otherwise read as the node.
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
     created_at = models.DateTimeField()
 
     class Meta:

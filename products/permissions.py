@@ -9,6 +9,7 @@ from accounts.models import User
 from core.exceptions import Forbidden
 from participants.principal import ParticipantPrincipal
 from participants.selectors import registration_stands
+from products.models import ProductVersion
 
 # What a data merchant may do itself, with its participant token, to its own products at this node; reviews,
 # suspensions and reinstatements stay with the exchange's operators.
@@ -17,6 +18,16 @@ PROVIDER_ACTIONS = frozenset({"create", "update", "submit", "withdraw", "delist"
 
 def _is_participant(actor) -> bool:
     return isinstance(actor, ParticipantPrincipal)
+
+
+def actor_kind(actor: User | ParticipantPrincipal | None) -> str:
+    """The kind of actor a version records (`ProductVersion.ActorKind`): the node itself (no actor), the
+    provider (a participant, whether or not its home is this node), or else an operator or admin."""
+    if actor is None:
+        return ProductVersion.ActorKind.NODE
+    if _is_participant(actor) or getattr(actor, "role", "") == User.Role.PARTICIPANT:
+        return ProductVersion.ActorKind.PROVIDER
+    return ProductVersion.ActorKind.OPERATOR
 
 
 def product_can_write(

@@ -75,10 +75,13 @@ class ProductReplica(ReplicaType):
 
     def store(self, origin, creates, columns, updates, now) -> None:
         """With each product its region rows and its version history (`products.bulk`)."""
-        replicated = ProductVersion.Change.REPLICATED
-        products_insert(creates, columns=columns, change=replicated, now=now)
+        replicated = {
+            "change": ProductVersion.Change.REPLICATED,
+            "actor_kind": ProductVersion.ActorKind.REPLICATED,
+        }
+        products_insert(creates, columns=columns, now=now, **replicated)
         products_write(
-            [], updates, update_fields=self.update_columns, change=replicated, now=now, ignore_conflicts=True
+            [], updates, update_fields=self.update_columns, now=now, ignore_conflicts=True, **replicated
         )
 
 

@@ -101,11 +101,17 @@ def product_search(queryset: QuerySet[Product], *, q: str) -> tuple[QuerySet[Pro
     return ranked, exhaustive
 
 
+def product_insider(*, product: Product, user) -> bool:
+    """This node's admins and the operators of the product's exchange: they read its whole history, with the
+    login that made each change (they answer for the product; everyone else sees only the kind of actor)."""
+    return _is_admin(user) or bool(
+        user and user.is_authenticated and getattr(user, "exchange_id", None) == product.exchange_id
+    )
+
+
 def product_versions(*, product: Product, user) -> QuerySet[ProductVersion]:
     """The version history. Outsiders see only the versions in which the product was public."""
     qs = ProductVersion.objects.filter(product=product).select_related("actor").order_by("version")
-    if _is_admin(user) or (
-        user and user.is_authenticated and getattr(user, "exchange_id", None) == product.exchange_id
-    ):
+    if product_insider(product=product, user=user):
         return qs
     return qs.filter(status__in=lifecycle.PUBLIC)

@@ -30,7 +30,7 @@ from products.checks import (
 )
 from products.columns import descriptor_columns
 from products.models import CodeCounter, Product, ProductRegion, ProductStatus, ProductVersion
-from products.permissions import authorize_write
+from products.permissions import actor_kind, authorize_write
 from products.publishing import products_publish
 from standards.compliance import compliance_evaluate
 from standards.product_code import product_code_build
@@ -70,6 +70,7 @@ def _version_row(product: Product, *, change: str, actor: User | None, reasons: 
         descriptor=product.descriptor,
         reasons=reasons,
         actor=_as_user(actor),
+        actor_kind=actor_kind(actor),
         created_at=timezone.now(),
     )
 

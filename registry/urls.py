@@ -1,17 +1,34 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import never_cache
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+
+from api.errors import throttled_response
+from api.throttling import admin_login_throttled
+
+
+@never_cache
+def admin_login(request, extra_context=None):
+    """The admin's login form, with the participant login's limits (`api.throttling`): a POST over them is
+    refused with 429 before any password is checked."""
+    if request.method == "POST" and (throttled := admin_login_throttled(request)) is not None:
+        return throttled_response(throttled.wait)
+    return admin.site.login(request, extra_context)
+
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("api/v1/", include("api.urls")),
     path("federation/v1/", include("api.federation_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Swagger UI's start-up script is a file of its own (`?script`): the page's CSP runs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/login/", admin_login),  # before the admin's own URLs, which include login/
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "api.errors.api_bad_request"
 handler404 = "api.errors.api_not_found"
 handler500 = "api.errors.api_server_error"

@@ -80,6 +80,13 @@ def main() -> int:
                         "2",
                         "--threads",
                         "4",
+                        # The request limits of the Docker image's command (gunicorn's defaults, stated).
+                        "--limit-request-line",
+                        "4094",
+                        "--limit-request-fields",
+                        "100",
+                        "--limit-request-field_size",
+                        "8190",
                         "--access-logfile",
                         "-",
                     ],

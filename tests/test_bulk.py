@@ -57,6 +57,7 @@ def test_copy_insert_of_json_foreign_keys_and_ignored_conflicts(example_descript
                 product_id=product.pk,
                 version=n,
                 change=ProductVersion.Change.REPLICATED,
+                actor_kind=ProductVersion.ActorKind.REPLICATED,
                 status="listed",
                 descriptor=descriptor,
                 reasons=[f"理由 {n}", None, 1],
@@ -175,12 +176,32 @@ def test_copy_rows_stores_plain_values_as_copy_insert_stores_objects(count, exam
     ]
     assert all(e.recorded_at >= now for e in stored)  # the time given (bulk_create's auto_now: a later one)
     product = make_product()
-    columns = ("product_id", "version", "change", "status", "descriptor", "reasons", "actor_id", "created_at")
+    columns = (
+        "product_id",
+        "version",
+        "change",
+        "status",
+        "descriptor",
+        "reasons",
+        "actor_id",
+        "actor_kind",
+        "created_at",
+    )
     copy_rows(
         ProductVersion,
         columns,
         [
-            (product.pk, 100 + i, "replicated", "listed", example_descriptor, ["理由"], None, now)
+            (
+                product.pk,
+                100 + i,
+                "replicated",
+                "listed",
+                example_descriptor,
+                ["理由"],
+                None,
+                "replicated",
+                now,
+            )
             for i in range(count)
         ],
     )

@@ -636,6 +636,36 @@ class TestProviders:
             == 200
         )
 
+    def test_a_data_merchants_edit_of_its_listed_product_goes_live_without_review(
+        self, anon, alice_api, verified
+    ):
+        """As docs/participants.md says: a listed product stays listed through its provider's edit, which
+        raises the version (actor kind `provider`) and is published at once; the compliance rules still run
+        on it, and a blocking finding refuses it whole; a submitted product cannot be edited."""
+        merchant = _bearer(anon, _login(anon).json()["access"])
+        descriptor = random_descriptor()
+        descriptor["provider"] = {"name": EXAMPLE["legal_name"], "uscc": EXAMPLE["uscc"]}
+        code = merchant.post("/api/v1/products/", {"descriptor": descriptor}, format="json").json()["code"]
+        merchant.post(f"/api/v1/products/{code}/submit/", {}, format="json")
+        edit = {"descriptor": {"summary": "提交审核期间的修改，不应被接受。"}}
+        frozen = merchant.patch(f"/api/v1/products/{code}/", edit, format="json")
+        assert frozen.status_code == 409 and frozen.json()["error"]["code"] == "invalid_transition"
+        alice_api.post(f"/api/v1/products/{code}/review/", {"decision": "approve"}, format="json")
+        before = alice_api.get(f"/api/v1/products/{code}/").json()
+        changed = {"name": before["name"] + "（升级版）", "pricing": {**descriptor["pricing"], "max": 999999}}
+        edited = merchant.patch(f"/api/v1/products/{code}/", {"descriptor": changed}, format="json")
+        assert edited.status_code == 200, edited.content
+        assert edited.json()["status"] == "listed" and edited.json()["version"] == before["version"] + 1
+        assert edited.json()["name"] == changed["name"]
+        entry = Entry.objects.get(record_type="product", gid=code)
+        assert json.loads(entry.body)["version"] == before["version"] + 1  # published with the edit
+        last = alice_api.get(f"/api/v1/products/{code}/versions/").json()["results"][-1]
+        assert (last["change"], last["actor"]["kind"]) == ("updated", "provider")
+        blocking = {"compliance": {"source_legality": {"status": "failed", "evidence_ref": "LEGAL-1"}}}
+        refused = merchant.patch(f"/api/v1/products/{code}/", {"descriptor": blocking}, format="json")
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "compliance_blocking"
+        assert alice_api.get(f"/api/v1/products/{code}/").json()["version"] == before["version"] + 1
+
     def test_this_exchanges_products_follow_their_providers_standing(
         self, alice_api, alice, django_capture_on_commit_callbacks
     ):
@@ -995,6 +1025,37 @@ class TestReviewFixes:
         assert _login(anon, "later", "Qz8-later-harbor").status_code == 200
         assert alice_api.post(f"{URL}{body['uscc']}/accounts/", account, format="json").status_code == 409
 
+    def test_an_account_with_unknown_keys_is_refused_naming_them(self, alice_api):
+        from accounts.models import User
+
+        body = _body(uscc=_uscc("310000", 75))
+        body.pop("account")
+        alice_api.post(URL, body, format="json")
+        account = {"username": "extra", "password": "Qz8-extra-harbor", "is_superuser": True, "role": "admin"}
+        response = alice_api.post(f"{URL}{body['uscc']}/accounts/", account, format="json")
+        assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
+        assert _errors(response) == {("is_superuser", "unknown_field"), ("role", "unknown_field")}
+        assert not User.objects.filter(username="extra").exists()
+        nested = _body(uscc=_uscc("310000", 76), account={**account, "username": "extra2"})
+        response = alice_api.post(URL, nested, format="json")
+        assert response.status_code == 400
+        assert _errors(response) == {
+            ("account.is_superuser", "unknown_field"),
+            ("account.role", "unknown_field"),
+        }
+        assert not Participant.objects.filter(participant_id=nested["uscc"]).exists()
+
+    def test_an_account_opened_later_takes_its_password_as_a_login_reads_it(self, alice_api, anon):
+        """Surrounding spaces are trimmed from a password at login (and at registration): an account opened
+        later is stored the same way, so its user can log in."""
+        body = _body(uscc=_uscc("310000", 77))
+        body.pop("account")
+        alice_api.post(URL, body, format="json")
+        alice_api.post(f"{URL}{body['uscc']}/verification/", {"status": "verified"}, format="json")
+        account = {"username": "spaced", "password": " Qz8-spaced-harbor "}
+        assert alice_api.post(f"{URL}{body['uscc']}/accounts/", account, format="json").status_code == 201
+        assert _login(anon, "spaced", " Qz8-spaced-harbor ").status_code == 200
+
     def test_the_issuing_exchange_revokes_a_providers_evaluation(self, alice_api, verified):
         assessor = _body(
             uscc=_uscc("310000", 74),
@@ -1019,6 +1080,30 @@ class TestReviewFixes:
             f"/api/v1/evaluations/{issued['id']}/revoke/", {"reason": "出具方已暂停"}, format="json"
         )
         assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+
+    def test_no_one_else_revokes_and_the_schema_says_who_may(self, anon, alice_api, bob_api, verified):
+        """The issuer and the issuing node's exchange only: not another exchange's operator, not another
+        participant. The published schema states the rule, the exchange's power over providers' evaluations
+        included."""
+        from drf_spectacular.generators import SchemaGenerator
+
+        subject = _body(uscc=_uscc("310000", 78), legal_name="被评公司", account=None)
+        subject.pop("account")
+        alice_api.post(URL, subject, format="json")
+        issued = alice_api.post(
+            "/api/v1/evaluations/", {**EVALUATION, "subject": subject["uscc"]}, format="json"
+        )
+        assert issued.status_code == 201, issued.content
+        revoke = f"/api/v1/evaluations/{issued.json()['id']}/revoke/"
+        merchant = _bearer(anon, _login(anon).json()["access"])
+        for someone in (bob_api, merchant):
+            refused = someone.post(revoke, {"reason": "不是出具方"}, format="json")
+            assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_issuer"
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+        described = schema["paths"]["/api/v1/evaluations/{id}/revoke/"]["post"]["description"]
+        assert (
+            "operators of the exchange whose node issued it" in described and "service provider" in described
+        )
 
 
 def _concurrent_writers_operator():

@@ -32,7 +32,10 @@ class PrivateSerializer(serializers.Serializer):
     documents = DocumentSerializer(many=True)
 
 
-class AccountSerializer(serializers.Serializer):
+class AccountSerializer(StrictSerializer):
+    """A login: a username and a password, nothing else (an unknown key is refused, alone or in a
+    registration)."""
+
     username = serializers.CharField()
     password = serializers.CharField(write_only=True)
 

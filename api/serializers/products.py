@@ -175,13 +175,41 @@ class ReviewSerializer(OptionalReasonsSerializer):
         return attrs
 
 
+class VersionActorSerializer(serializers.Serializer):
+    """Who made a change: the kind of actor and its exchange; the login only for the product's exchange."""
+
+    # The context gives the product's exchange and whether the reader sees logins (`product_insider`).
+
+    kind = serializers.ChoiceField(
+        source="actor_kind",
+        choices=ProductVersion.ActorKind.choices,
+        help_text=(
+            "operator: an operator of the product's exchange (or the node's admin); provider: the provider "
+            "itself, a data merchant's user; node: the node itself (an import, a command, the product "
+            "following its provider's standing); replicated: the version as replicated from the product's "
+            "home exchange, which alone knows who made it."
+        ),
+    )
+    exchange = serializers.SerializerMethodField(
+        help_text="The exchange whose operator or node made the change, or whose node it was replicated "
+        "from (the product's exchange); null when the provider made it."
+    )
+    username = serializers.SerializerMethodField(
+        help_text="The login that made the change: only for this node's admins and the operators of the "
+        "product's exchange, at its home node; null for everyone else and when no login made it."
+    )
+
+    def get_exchange(self, obj) -> str | None:
+        return None if obj.actor_kind == ProductVersion.ActorKind.PROVIDER else self.context["exchange"]
+
+    def get_username(self, obj) -> str | None:
+        return obj.actor.username if obj.actor_id and self.context.get("show_logins") else None
+
+
 class ProductVersionSerializer(serializers.ModelSerializer):
-    actor = serializers.SerializerMethodField()
+    actor = VersionActorSerializer(source="*")
     descriptor = DescriptorField()
 
     class Meta:
         model = ProductVersion
         fields = ("version", "change", "status", "reasons", "actor", "created_at", "descriptor")
-
-    def get_actor(self, obj) -> str | None:
-        return obj.actor.username if obj.actor_id else None

@@ -162,9 +162,10 @@ class ParticipantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def accounts(self, request, id=None):
         participant = self._registration(id, for_write=True)
-        serializer = AccountSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = logins.account_create(actor=request.user, participant=participant, account=dict(request.data))
+        account = dict(
+            self._valid(AccountSerializer, request)
+        )  # as a registration's account: trimmed like a login
+        user = logins.account_create(actor=request.user, participant=participant, account=account)
         return Response({"username": user.username}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -245,7 +246,15 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
 
     @extend_schema(
-        summary="Revoke an evaluation (its issuer, at the node where it was issued)",
+        summary="Revoke an evaluation (where it was issued: its issuer, or that exchange's operators)",
+        description=(
+            "Only at the node where the evaluation was issued (403 not_owner elsewhere). Its issuer may "
+            "revoke it: an exchange's evaluation, that exchange's operators; a service provider's, that "
+            "participant's users. The operators of the exchange whose node issued it (and the node's admins) "
+            "may also revoke a service provider's evaluation: the exchange answers for what its node "
+            "publishes (e.g. a suspended provider cannot log in to revoke its own). Anyone else gets 403 "
+            "not_issuer. A reason is required."
+        ),
         tags=E_TAG,
         request=RevokeSerializer,
         responses={200: EvaluationSerializer, **errors(400, 401, 403, 404, 409, 429)},

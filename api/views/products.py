@@ -26,7 +26,7 @@ from products import services
 from products.merge_patch import merge_patch
 from products.models import ProductStatus
 from products.recognition import recognition_review
-from products.selectors import product_versions, product_visible
+from products.selectors import product_insider, product_versions, product_visible
 
 TAG = ["products"]
 LIST_DEFERRED = ("descriptor", "search_name", "search_keywords", "search_body", "findings", "status_reasons")
@@ -218,7 +218,15 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         product = self.get_object()
         versions = product_versions(product=product, user=request.user)
         page = self.paginator.paginate_queryset(versions, request, view=self)
-        return self.paginator.get_paginated_response(ProductVersionSerializer(page, many=True).data)
+        data = ProductVersionSerializer(page, many=True, context=self._history_context(product)).data
+        return self.paginator.get_paginated_response(data)
+
+    def _history_context(self, product) -> dict:
+        """Readers see the kind of actor of each version; the product's insiders also see the login."""
+        return {
+            "exchange": product.exchange_id,
+            "show_logins": product_insider(product=product, user=self.request.user),
+        }
 
     @extend_schema(
         summary="The product as it was at one version",
@@ -231,4 +239,4 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         row = product_versions(product=product, user=request.user).filter(version=int(version)).first()
         if row is None:
             raise Http404
-        return Response(ProductVersionSerializer(row).data)
+        return Response(ProductVersionSerializer(row, context=self._history_context(product)).data)

@@ -321,6 +321,13 @@ class Node:
                 "120",
                 "--graceful-timeout",
                 "2",
+                # The request limits of the Docker image's command (gunicorn's defaults, stated).
+                "--limit-request-line",
+                "4094",
+                "--limit-request-fields",
+                "100",
+                "--limit-request-field_size",
+                "8190",
                 "--access-logfile",
                 "-",
             ],
