@@ -5,12 +5,11 @@ demand and a product speak the same terms."""
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from core.exceptions import FieldError, ValidationFailed
 from standards.members import member_codes
-from standards.naming import forbidden_spans
+from standards.naming_match import code_points, forbidden_terms_used, unreadable_characters
 from standards.regions import region_is_valid
 from standards.segmentation import segment_for_index
 from standards.vocabularies import vocabulary_codes
@@ -95,18 +94,29 @@ def title_errors(title: str, field: str = "title") -> list[FieldError]:
                 f"{TITLE_MIN} to {TITLE_MAX} characters",
             )
         ]
-    spans = forbidden_spans(unicodedata.normalize("NFKC", title).upper())
-    if spans:
-        terms = "、".join(dict.fromkeys(s[2] for s in spans))
-        return [
+    errors = []
+    unreadable = unreadable_characters(title)
+    if unreadable:
+        shown = code_points(unreadable)
+        errors.append(
+            _e(
+                field,
+                "naming.characters",
+                f"标题含有未分配、私用或代理码位 {shown}（命名规则）",
+                f"The title has unassigned, private-use or surrogate code points (no characters): {shown}",
+            )
+        )
+    used = forbidden_terms_used(title)  # read as the naming rule reads names: 全 网, 惟一, ＮＯ．１ count
+    if used:
+        errors.append(
             _e(
                 field,
                 "naming.forbidden_term",
-                f"标题含有禁用词：{terms}（命名规则）",
-                f"The title uses forbidden terms of the naming rule: {terms}",
+                f"标题含有禁用词：{'、'.join(match.shown for match in used)}（命名规则）",
+                f"The title uses forbidden terms of the naming rule: {'、'.join(m.shown_en for m in used)}",
             )
-        ]
-    return []
+        )
+    return errors
 
 
 def demand_clean(data: dict, *, now: dt.datetime | None, reach_known: bool = True) -> dict:

@@ -1,4 +1,4 @@
-"""Naming rule v1 for data products: [subject or region] + data content + form word.
+"""Naming rule v1.1 for data products: [subject or region] + data content + form word.
 
 A name is what a buyer sees first in 24 catalogues at once, so every node checks it the same way: it must
 say what the data is, where it comes from and what kind of product it is, and it must not advertise itself
@@ -16,6 +16,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.exceptions import FieldError, ValidationFailed
+from standards.naming_match import (  # name_normalize: the N7 form, imported from here by its callers
+    code_points,
+    forbidden_spans,
+    forbidden_terms_used,
+    is_allowed,
+    is_cjk,
+    name_normalize,
+    unreadable_characters,
+)
 from standards.naming_terms import (
     EXEMPT_PHRASES,
     FORBIDDEN_TERMS,
@@ -41,7 +50,6 @@ Severity = Literal["error", "warning"]
 
 # Region short forms that are everyday words more often than places (白银 silver, 中山 Sun Yat-sen).
 _AMBIGUOUS_SHORT_FORMS = frozenset({"白银", "中山"})
-_PUNCTUATION = frozenset("（）()·-—_ ")
 _QUALIFIER_RE = re.compile(r"(?:\s*[(（][^()（）]{1,12}[)）])+$")
 _SPACES_RE = re.compile(r"\s+")
 _CJK_GAP_RE = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
@@ -65,20 +73,11 @@ class NamingVerdict:
 
 
 _RULES_BY_CODE = {rule["code"]: rule for rule in NAMING_RULES}
-_FORBIDDEN_RE = re.compile(
-    "|".join(re.escape(term) for term in sorted(FORBIDDEN_TERMS, key=len, reverse=True)), re.I
-)
-_EXEMPT_RE = re.compile("|".join(re.escape(p) for p in sorted(EXEMPT_PHRASES, key=len, reverse=True)))
 _FORM_OF_WORD = sorted(
     ((word.casefold(), form) for form, words in FORM_WORDS.items() for word in words),
     key=lambda pair: len(pair[0]),
     reverse=True,
 )
-
-
-def name_normalize(name: str) -> str:
-    """The form names are compared in for duplicates: NFKC, trimmed, case-folded, inner spaces collapsed."""
-    return _SPACES_RE.sub(" ", unicodedata.normalize("NFKC", name).strip().casefold())
 
 
 def naming_rules_as_json() -> dict:
@@ -93,20 +92,6 @@ def naming_rules_as_json() -> dict:
 
 
 # --- analysis --------------------------------------------------------------------------------------------
-
-
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x3134F
-
-
-def _is_allowed(char: str) -> bool:
-    return _is_cjk(char) or (char.isascii() and char.isalnum()) or char in _PUNCTUATION
-
-
-def forbidden_spans(text: str) -> list[tuple[int, int, str]]:
-    masked = _EXEMPT_RE.sub(lambda m: "\0" * len(m.group()), text)
-    return [(m.start(), m.end(), m.group()) for m in _FORBIDDEN_RE.finditer(masked)]
 
 
 @dataclass(frozen=True)
@@ -146,7 +131,7 @@ def _split(text: str, provider_short_names: Sequence[str]) -> _Parts:
 
 
 def _has_content(content: str) -> bool:
-    cjk = sum(1 for char in content if _is_cjk(char))
+    cjk = sum(1 for char in content if is_cjk(char))
     other = sum(1 for char in content if char.isascii() and char.isalnum())
     return cjk >= 2 or other >= 4
 
@@ -189,6 +174,33 @@ def _form_word_violation(parts: _Parts, product_form: str) -> NamingViolation | 
     )
 
 
+def _character_violations(name: str, stripped: str) -> list[NamingViolation]:
+    """N2: characters a name may not have, and apart from them code points that are no character at all."""
+    found, unreadable = [], unreadable_characters(stripped)
+    bad = [char for char in dict.fromkeys(stripped) if not is_allowed(char) and char not in unreadable]
+    if bad or stripped != name:
+        shown = code_points(bad)
+        found.append(
+            _violation(
+                "naming.characters",
+                f"名称含有不允许的字符 {shown}" if bad else "名称首尾不得有空格",
+                f"the name has characters it may not have: {shown}"
+                if bad
+                else "the name has surrounding spaces",
+            )
+        )
+    if unreadable:
+        shown = code_points(unreadable)
+        found.append(
+            _violation(
+                "naming.characters",
+                f"名称含有未分配、私用或代理码位 {shown}，它们不是可显示的字符",
+                f"the name has unassigned, private-use or surrogate code points (no characters): {shown}",
+            )
+        )
+    return found
+
+
 def _violations(
     name: str,
     product_form: str,
@@ -208,27 +220,17 @@ def _violations(
         )
     if len(stripped) > _ANALYSIS_LIMIT:
         return found
-    bad = sorted({char for char in stripped if not _is_allowed(char)}, key=stripped.index)
-    if bad or stripped != name:
-        shown = " ".join(f"U+{ord(char):04X}" for char in bad[:5])
-        found.append(
-            _violation(
-                "naming.characters",
-                f"名称含有不允许的字符 {shown}" if bad else "名称首尾不得有空格",
-                f"the name has characters it may not have: {shown}"
-                if bad
-                else "the name has surrounding spaces",
-            )
-        )
-    text = unicodedata.normalize("NFKC", stripped)
-    for term in dict.fromkeys(term for _, _, term in forbidden_spans(text)):
+    found += _character_violations(name, stripped)
+    for match in forbidden_terms_used(stripped):
         found.append(
             _violation(
                 "naming.forbidden_term",
-                f"名称含有《广告法》禁止的绝对化用语“{term}”",
-                f"the name uses “{term}”, an absolute term forbidden by the Advertising Law (Art. 9)",
+                f"名称含有《广告法》禁止的绝对化用语“{match.shown}”",
+                f"the name uses “{match.shown_en}”, "
+                "an absolute term forbidden by the Advertising Law (Art. 9)",
             )
         )
+    text = unicodedata.normalize("NFKC", stripped)
     parts = _split(text, provider_short_names)
     form_problem = _form_word_violation(parts, product_form)
     if form_problem is not None:
@@ -307,12 +309,11 @@ def _suggest(
 ) -> str | None:
     text = unicodedata.normalize("NFKC", name.strip())[: _ANALYSIS_LIMIT * 2]
     for _ in range(5):  # removing one term can join two halves into another
-        spans = forbidden_spans(text)
-        if not spans:
+        dropped = {index for start, end, _term in forbidden_spans(text) for index in range(start, end)}
+        if not dropped:
             break
-        for start, end, _term in reversed(spans):
-            text = text[:start] + text[end:]
-    text = "".join(char if _is_allowed(char) else " " for char in text)
+        text = "".join(char for index, char in enumerate(text) if index not in dropped)
+    text = "".join(char if is_allowed(char) else " " for char in text)
     text = _CJK_GAP_RE.sub("", _SPACES_RE.sub(" ", text)).strip()
     parts = _split(text, short_names)
     prefix = parts.prefix

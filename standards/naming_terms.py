@@ -1,10 +1,13 @@
-"""The naming rule's tables (naming rule v1, `standards.naming`): the rules themselves as published, the form
-words of each product form, and the absolute terms the Advertising Law (《广告法》第九条) forbids with the
-established phrases exempt from it."""
+"""The naming rule's tables (naming rule v1.1, `standards.naming`): the rules themselves as published, the
+form words of each product form, and the absolute terms the Advertising Law (《广告法》第九条) forbids with
+the established phrases exempt from it. How a name is read before the terms are matched: `naming_match`,
+with the variant characters of `naming_variants`."""
 
 from __future__ import annotations
 
-NAMING_RULES_VERSION = "1.0"
+# 1.1: terms, exempt phrases and duplicates are matched on a name's reading (spaces, punctuation, width, case
+# and variant characters ignored); unassigned, private-use and surrogate code points break N2.
+NAMING_RULES_VERSION = "1.1"
 MIN_LENGTH, MAX_LENGTH = 6, 40
 # Matching takes the longest word that ends a name; the first word of a form is the one a suggestion appends.
 FORM_WORDS: dict[str, tuple[str, ...]] = {
@@ -37,11 +40,15 @@ NAMING_RULES: tuple[dict[str, str], ...] = (
      "zh": f"名称长度为{MIN_LENGTH}至{MAX_LENGTH}个字符（去除首尾空格后）",
      "en": f"{MIN_LENGTH} to {MAX_LENGTH} characters after trimming"},
     {"rule": "N2", "code": "naming.characters", "severity": "error",
-     "zh": "只能使用汉字、英文字母、数字及（）()·-—_和中间的空格；首尾不得有空格",
-     "en": "only CJK characters, ASCII letters and digits, （）()·-—_ and inner spaces; no outer spaces"},
+     "zh": "只能使用汉字、英文字母、数字及（）()·-—_和中间的空格；首尾不得有空格；"
+           "不得含未分配、私用或代理码位",
+     "en": "only CJK characters, ASCII letters and digits, （）()·-—_ and inner spaces; no outer spaces; "
+           "no unassigned, private-use or surrogate code points"},
     {"rule": "N3", "code": "naming.forbidden_term", "severity": "error",
-     "zh": "不得使用《广告法》第九条禁止的绝对化用语（最、第一、唯一、国家级等）",
-     "en": "no absolute terms forbidden by Art. 9 of the Advertising Law (最, 第一, 唯一, 国家级 …)"},
+     "zh": "不得使用《广告法》第九条禁止的绝对化用语（最、第一、唯一、国家级等）；"
+           "比较时忽略空格、标点、全半角、大小写及异体字、繁体字",
+     "en": "no absolute terms forbidden by Art. 9 of the Advertising Law (最, 第一, 唯一, 国家级 …), "
+           "matched ignoring spaces, punctuation, width, case and variant or traditional characters"},
     {"rule": "N4", "code": "naming.form_word", "severity": "error",
      "zh": "名称须以所声明产品形态的形态词结尾，且不得以其他形态的形态词结尾",
      "en": "ends with a form word of the declared product form, not with one of another form"},
@@ -55,6 +62,7 @@ NAMING_RULES: tuple[dict[str, str], ...] = (
      "zh": "名称开头的地域须与产品覆盖地域相交；以“全国”开头的须覆盖全国",
      "en": "a region at the start of the name must overlap the spatial coverage; 全国 needs 100000"},
     {"rule": "N7", "code": "naming.duplicate", "severity": "error",
-     "zh": "同一提供方的在架产品不得重名（按规范化后比较）",
-     "en": "no other listed product of the same provider has the same normalized name"},
+     "zh": "同一提供方的在架产品不得重名（按规范化后比较：忽略空格、标点、全半角、大小写及异体字）",
+     "en": "no other listed product of the same provider has the same normalized name "
+           "(spaces, punctuation, width, case and variant characters ignored)"},
 )  # fmt: skip

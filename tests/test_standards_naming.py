@@ -143,7 +143,9 @@ def test_duplicates_compare_normalized():
 
 
 def test_name_normalize():
-    assert name_normalize("  上海市ＡＰＩ  数据\t接口 ") == "上海市api 数据 接口"
+    assert name_normalize("  上海市ＡＰＩ  数据\t接口 ") == "上海市api数据接口"
+    assert name_normalize("上海市 充电桩·运行-数据集（二）") == "上海市充电桩运行数据集二"
+    assert name_normalize("國家級 No.1 数据") == "国家级no1数据"
 
 
 @pytest.mark.parametrize(
