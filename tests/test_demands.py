@@ -31,7 +31,7 @@ DEMAND["deadline"] = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(d
 RESPONSE = json.loads((ROOT / "docs/examples/demand-response.json").read_text("utf-8"))
 PRODUCT = json.loads((ROOT / "docs/examples/product-descriptor.json").read_text("utf-8"))
 URL = "/api/v1/demands/"
-DEMANDER = "91310115AY4CL12THW"
+DEMANDER = "91310115AY4CL12T2E"
 
 
 def _login(username, password):
