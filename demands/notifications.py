@@ -121,10 +121,46 @@ class UnsafeUrl(ValueError):
         self.permanent = permanent
 
 
+# RFC 6052's well-known NAT64 prefix carries an IPv4 address in its last 32 bits; RFC 8215's local-use prefix
+# is never globally reachable (Python's `is_global` says so only from 3.12.4 on); IPv4-compatible addresses
+# (RFC 4291, deprecated) are `::a.b.c.d`.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo (its
+    server and its client)."""
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    found += address.teredo or ()
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+def address_refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why a webhook may not connect to `address`, or None for a global unicast address. Python's `is_global`
+    is not enough alone: it calls multicast global, and (on Python 3.11) it classifies an IPv6 address that
+    embeds an IPv4 one by its IPv6 prefix, so `64:ff9b::127.0.0.1`, `2002:a00:1::` or `::ffff:100.100.100.200`
+    (a cloud metadata service's shared address) pass it."""
+    if address.is_multicast:
+        return "a multicast address"
+    if not address.is_global:
+        return "a private, loopback or otherwise non-public address"
+    if address.version == 6:
+        if address in _NAT64_LOCAL:
+            return "a local-use NAT64 address"
+        for ipv4 in _embedded_ipv4(address):
+            if ipv4.is_multicast or not ipv4.is_global:
+                return f"an IPv6 address that embeds the non-public IPv4 address {ipv4}"
+    return None
+
+
 def url_check(url: str, *, allow_private: bool) -> str | None:
-    """Refuse URLs that are not http(s), or whose host is (or resolves to) a private, loopback, link-local or
-    otherwise non-public address, unless an operator allowed it for this subscription. Returns the vetted
-    address to connect to (None when private networks are allowed)."""
+    """Refuse URLs that are not http(s), or whose host is (or resolves to) any address but a global unicast
+    one (`address_refusal`), unless an operator allowed it for this subscription. Returns the vetted address
+    to connect to (None when private networks are allowed): an IPv4-mapped address as its IPv4 address."""
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -140,11 +176,13 @@ def url_check(url: str, *, allow_private: bool) -> str | None:
         raise UnsafeUrl(f"the host {parts.hostname} does not resolve", permanent=False) from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     for address in addresses:
-        if not address.is_global:
-            raise UnsafeUrl(f"the host {parts.hostname} is a private or loopback address ({address})")
+        reason = address_refusal(address)
+        if reason:
+            raise UnsafeUrl(f"the host {parts.hostname} resolves to {address}, {reason}")
     if not addresses:
         raise UnsafeUrl(f"the host {parts.hostname} does not resolve", permanent=False)
-    return str(addresses[0])
+    first = addresses[0]
+    return str(first.ipv4_mapped if first.version == 6 and first.ipv4_mapped else first)
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

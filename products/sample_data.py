@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 from stdnum.cn import uscc
 
+from standards.uscc import organisation_check_character
+
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 # (region code, region name used in product names)
@@ -77,7 +79,11 @@ COMPANY_WORDS = [
 
 
 def make_uscc(rng: random.Random, region: str = "310000") -> str:
-    body = "91" + region + "".join(rng.choice(_USCC_ALPHABET) for _ in range(9))
+    """A valid enterprise code (`91`) of `region`: a random organisation code body with its GB 11714 check
+    character, then the GB 32100 check character. Draws nine characters from `rng` as it always has (the
+    ninth is replaced by the organisation code's check character), so seeded data keeps its other values."""
+    drawn = "".join(rng.choice(_USCC_ALPHABET) for _ in range(9))
+    body = "91" + region + drawn[:8] + organisation_check_character(drawn[:8])
     return body + uscc.calc_check_digit(body)
 
 

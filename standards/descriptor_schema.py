@@ -114,8 +114,9 @@ def schema() -> dict:
                     "统一社会信用代码",
                     "unified social credit code",
                     {"type": "string", "pattern": USCC_PATTERN},
-                    "18位，GB 32100-2015，含校验位",
-                    "18 characters per GB 32100-2015, with check character",
+                    "18位，GB 32100-2015，含校验位；第9–17位为 GB 11714 组织机构代码，含其校验码",
+                    "18 characters per GB 32100-2015, with check character; characters 9–17 are a GB 11714 "
+                    "organisation code, with its own check character",
                 ),
             },
         ),

@@ -31,7 +31,7 @@ DEMAND["deadline"] = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(d
 RESPONSE = json.loads((ROOT / "docs/examples/demand-response.json").read_text("utf-8"))
 PRODUCT = json.loads((ROOT / "docs/examples/product-descriptor.json").read_text("utf-8"))
 URL = "/api/v1/demands/"
-DEMANDER = "91310115AY4CL12THW"
+DEMANDER = "91310115AY4CL12T2E"
 
 
 def _login(username, password):
@@ -566,3 +566,87 @@ class TestWebhookAddressPinning:
                 wrong.post(target, data=b"{}", verify=str(cert_file), timeout=5)
         finally:
             server.shutdown()
+
+
+# Addresses a webhook must never reach that Python's `is_global` (3.11) lets through, one per form: an IPv6
+# address embedding a non-public IPv4 address, a local-use NAT64 address, multicast. Teredo is refused by
+# `is_global` already (2001::/23 is not global); it is here so that stays true whatever classifies it.
+SMUGGLED = {
+    "ipv4_mapped": "::ffff:100.100.100.200",  # shared address space 100.64/10, where clouds put metadata
+    "ipv4_mapped_multicast": "::ffff:224.0.0.251",
+    "ipv4_compatible": "::127.0.0.1",
+    "nat64": "64:ff9b::127.0.0.1",
+    "nat64_private": "64:ff9b::10.0.0.8",
+    "nat64_local_use": "64:ff9b:1::a00:8",  # RFC 8215: never global, whatever it embeds
+    "6to4": "2002:a00:8::1",  # 10.0.0.8
+    "6to4_loopback": "2002:7f00:1::1",
+    "teredo": "2001:0:4136:e378:8000:63bf:f5ff:fff7",  # client 10.0.0.8 (obfuscated), server 65.54.227.120
+    "multicast_ipv4": "224.0.0.251",
+    "multicast_ipv6": "ff0e::1",
+}
+
+
+def _resolving_to(monkeypatch, address: str, host: str = "hooks.example.cn") -> None:
+    real = socket.getaddrinfo
+
+    def resolver(name, port, *args, **kwargs):
+        if name != host:
+            return real(name, port, *args, **kwargs)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port) + ((0, 0) if ":" in address else ()))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+
+
+class TestWebhookAddressForms:
+    """Finding 8: only global unicast addresses, including those an IPv6 address embeds."""
+
+    @pytest.mark.parametrize("form", sorted(SMUGGLED))
+    def test_a_host_resolving_to_it_is_refused(self, supplier, monkeypatch, form):
+        from demands.notifications import UnsafeUrl, url_check
+
+        _resolving_to(monkeypatch, SMUGGLED[form])
+        with pytest.raises(UnsafeUrl) as refused:
+            url_check("https://hooks.example.cn/x", allow_private=False)
+        assert refused.value.permanent
+        response = supplier.post("/api/v1/webhooks/", {"url": "https://hooks.example.cn/x"}, format="json")
+        assert response.status_code == 400 and ("url", "unsafe_url") in _errors(response)
+        assert not WebhookSubscription.objects.exists()
+
+    @pytest.mark.parametrize("form", sorted(SMUGGLED))
+    def test_the_literal_address_is_refused(self, supplier, form):
+        address = SMUGGLED[form]
+        url = f"http://[{address}]:8080/x" if ":" in address else f"http://{address}:8080/x"
+        response = supplier.post("/api/v1/webhooks/", {"url": url}, format="json")
+        assert response.status_code == 400 and ("url", "unsafe_url") in _errors(response)
+
+    @pytest.mark.parametrize(
+        ("address", "vetted"),
+        [
+            ("1.1.1.1", "1.1.1.1"),
+            ("2400:3200::1", "2400:3200::1"),
+            ("::ffff:8.8.8.8", "8.8.8.8"),  # connected to over IPv4
+            ("64:ff9b::8.8.8.8", "64:ff9b::808:808"),  # an IPv6-only network's way to a public IPv4 host
+        ],
+    )
+    def test_global_unicast_addresses_pass(self, monkeypatch, address, vetted):
+        from demands.notifications import url_check
+
+        _resolving_to(monkeypatch, address)
+        assert url_check("https://hooks.example.cn/x", allow_private=False) == vetted
+
+    def test_a_delivery_to_a_host_now_resolving_to_one_fails_for_good_unsent(
+        self, supplier, posted, monkeypatch
+    ):
+        from demands import notifications
+
+        sent = []
+        monkeypatch.setattr(notifications, "_post", lambda *args, **kwargs: sent.append(args))
+        _resolving_to(monkeypatch, SMUGGLED["nat64"])
+        url, provider = "https://hooks.example.cn/x", PRODUCT["provider"]["uscc"]
+        WebhookSubscription.objects.create(participant_id=provider, url=url, secret="s")
+        demand_match_and_notify(posted["id"])
+        assert deliveries_send() == 0
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.state == "failed" and delivery.attempts == 1 and "127.0.0.1" in delivery.last_error
+        assert sent == []

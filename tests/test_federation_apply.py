@@ -29,8 +29,8 @@ from tests.conftest import EXAMPLE_DESCRIPTOR
 pytestmark = pytest.mark.django_db
 ORIGIN = "BJIDX"
 ROOTDIR = Path(__file__).resolve().parents[1]
-DEMANDER = "91110000R8A676TY3M"
-SELLER = "91110000T639XMPU8B"
+DEMANDER = "91110000R8A676TY72"
+SELLER = "91110000T639XMPU1M"
 
 
 def _public_b64(key: Ed25519PrivateKey) -> str:

@@ -97,11 +97,12 @@ class TestRegistration:
     @pytest.mark.parametrize(
         ("uscc", "code"),
         [
-            ("91310115AY4CL12TH", "uscc.length"),
-            ("91310115AY4CL12THWX", "uscc.length"),
-            ("91310115AY4CL12TIW", "uscc.format"),  # I is not in the alphabet
-            ("9131011SAY4CL12THW", "uscc.format"),  # the first eight are digits
-            ("91310115AY4CL12THX", "uscc.checksum"),
+            ("91310115AY4CL12T2", "uscc.length"),
+            ("91310115AY4CL12T2EX", "uscc.length"),
+            ("91310115AY4CLI2T2E", "uscc.format"),  # I is not in the alphabet
+            ("9131011SAY4CL12T2E", "uscc.format"),  # the first eight are digits
+            ("91310115AY4CL12T2X", "uscc.checksum"),
+            ("91310115AY4CL12T3H", "uscc.organisation_code"),  # character 18 right, 17 wrong
         ],
     )
     def test_invalid_uscc_is_400_naming_the_rule(self, alice_api, uscc, code):
@@ -124,11 +125,11 @@ class TestRegistration:
     def test_structure_authority_and_region(self, alice_api):
         from stdnum.cn import uscc as stdnum_uscc
 
-        body = "01310115AY4CL12TH"
+        body = "01310115AY4CL12T2"
         authority = body + stdnum_uscc.calc_check_digit(body)
         response = alice_api.post(URL, _body(uscc=authority), format="json")
         assert ("uscc", "uscc.authority") in _errors(response)
-        body = "91990000AY4CL12TH"  # region 990000 is not a GB/T 2260 code
+        body = "91990000AY4CL12T2"  # region 990000 is not a GB/T 2260 code
         region = body + stdnum_uscc.calc_check_digit(body)
         response = alice_api.post(URL, _body(uscc=region), format="json")
         assert ("uscc", "uscc.region") in _errors(response)

@@ -22,7 +22,7 @@ from tests.test_federation_apply import ORIGIN, _public_b64, bjidx_key, item  # 
 pytestmark = pytest.mark.django_db
 
 DEMAND_PAYLOAD = {
-    "demander": "91310115AY4CL12THW",
+    "demander": "91310115AY4CL12T2E",
     "demander_home": "BJIDX",
     "demander_name": "北京需求方有限公司",
     "title": "北京市交通出行数据采购",

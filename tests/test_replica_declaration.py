@@ -163,7 +163,7 @@ def _verbatim_samples() -> dict[str, tuple[str, dict]]:
     from standards.product_code import product_code_build
 
     product = product_code_build(origin=ORIGIN, year=2026, serial=7)
-    uscc = "91110000R8A676TY3M"
+    uscc = "91110000R8A676TY72"
     return {
         "recognition": (
             f"{product}@{ORIGIN}",

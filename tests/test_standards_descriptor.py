@@ -215,7 +215,7 @@ def make_uscc(prefix: str) -> str:
 GOOD_USCCS = [
     "91310000MA1FL8XK2Y",
     "91110000600037341L",
-    make_uscc("91330100MA27XK9T3"),
+    make_uscc("91330100MA27XK9T6"),
     make_uscc("12100000400000624"),
     "91310000 MA1FL8XK2Y",
     "91310000-ma1fl8xk2y",
@@ -240,6 +240,9 @@ BAD_USCCS = [
     (make_uscc("B1310115MA1FL8XK2"), "uscc.format"),  # B is not an authority code
     (make_uscc("NA310115MA1FL8XK2"), "uscc.format"),  # characters 2–8 are digits after a letter too
     ("N2310115MA1FL8XK2" + ("0" if make_uscc("N2310115MA1FL8XK2")[-1] != "0" else "1"), "uscc.checksum"),
+    # character 18 right, characters 9–17 not a GB 11714 organisation code (python-stdnum accepts both)
+    (make_uscc("91310000MA1FL8XK3"), "uscc.organisation_code"),
+    (make_uscc("91310000MA1FL8XKA"), "uscc.organisation_code"),  # its check character is a digit or X
 ]
 
 
@@ -254,13 +257,20 @@ def test_invalid_uscc_is_refused_with_the_reason(value, code):
     assert errors_of(changed("provider.uscc", value)) == [("provider.uscc", code)]
 
 
+def _organisation_code(rng: random.Random, allowed: str) -> str:
+    from standards.uscc import organisation_check_character
+
+    body = "".join(rng.choice(allowed) for _ in range(8))
+    return body + organisation_check_character(body)
+
+
 def test_fast_uscc_check_agrees_with_stdnum():
     rng = random.Random(2260)
     allowed = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     anything = string.digits + string.ascii_uppercase + " -"
     for _ in range(20000):
         body = "".join(rng.choice(string.digits) for _ in range(8))
-        body += "".join(rng.choice(allowed) for _ in range(9))
+        body += _organisation_code(rng, allowed) if rng.random() < 0.8 else rng.choice(allowed) * 9
         good = make_uscc(body)
         position = rng.randrange(18)
         mutated = good[:position] + rng.choice(anything) + good[position + 1 :]
@@ -280,16 +290,24 @@ def _full_check(value: str) -> bool:
     return True
 
 
-def test_the_uscc_check_is_python_stdnums_except_for_letter_authorities():
+def test_the_uscc_check_is_python_stdnums_and_gb_11714s_with_letter_authorities():
+    """python-stdnum's verdict, and the organisation code's check, for codes whose authority is a digit; for
+    the letter authorities A, N, Y (which python-stdnum refuses) the same check character and GB 11714."""
+    from standards.uscc import organisation_check_character
+
     rng = random.Random(32100)
     allowed = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    organisation_valid = 0
     for _ in range(5000):
         body = rng.choice("123456789") + "".join(rng.choice(string.digits) for _ in range(7))
-        body += "".join(rng.choice(allowed) for _ in range(9))
+        body += _organisation_code(rng, allowed) if rng.random() < 0.5 else rng.choice(allowed) * 9
         for candidate in (make_uscc(body), body + rng.choice(allowed)):
-            assert _full_check(candidate) == uscc.is_valid(candidate), candidate
-            lettered = rng.choice("ANY") + candidate[1:17]
-            assert _full_check(make_uscc(lettered)) and not uscc.is_valid(make_uscc(lettered))
+            organisation = candidate[16] == organisation_check_character(candidate[8:16])
+            organisation_valid += organisation
+            assert _full_check(candidate) == (uscc.is_valid(candidate) and organisation), candidate
+            lettered = make_uscc(rng.choice("ANY") + candidate[1:17])
+            assert _full_check(lettered) == organisation and not uscc.is_valid(lettered)
+    assert 2000 < organisation_valid < 8000  # both kinds were tried
 
 
 @pytest.mark.parametrize(
