@@ -158,9 +158,16 @@ class TestRegistration:
         assert error["code"] == "duplicate_registration" and "SHDEX" in error["message_en"]
 
     def test_duplicate_of_a_replica_names_the_other_exchange(self, alice_api):
+        _peer_key("BJIDX")
         _apply_replica(EXAMPLE["uscc"], home="BJIDX")
         response = alice_api.post(URL, _body(), format="json")
         assert response.status_code == 409 and "BJIDX" in response.json()["error"]["message_en"]
+
+    def test_a_registration_of_a_node_that_is_no_peer_blocks_nothing(self, alice_api):
+        _apply_replica(EXAMPLE["uscc"], home="BJIDX")  # BJIDX is not (or no longer) a peer here
+        response = alice_api.post(URL, _body(), format="json")
+        assert response.status_code == 201, response.content
+        assert alice_api.get(f"{URL}{EXAMPLE['uscc']}/").json()["home_exchange"] == "SHDEX"
 
     def test_search_and_filters(self, alice_api, anon):
         alice_api.post(URL, _body(), format="json")
@@ -981,6 +988,7 @@ class TestReviewFixes:
 
     def test_the_409_names_the_winning_registration(self, alice_api):
         pid = _uscc("110000", 71)
+        _peer_key("BJIDX"), _peer_key("GZDEX")
         _apply_replica(pid, home="BJIDX", registered_at=timezone.now() - datetime.timedelta(hours=1))
         _apply_replica(pid, home="GZDEX", registered_at=timezone.now())
         response = alice_api.post(URL, _body(uscc=pid), format="json")

@@ -6,6 +6,7 @@ import importlib
 import pytest
 from django.apps import apps
 
+from participants.models import Participant
 from participants.principal import ParticipantPrincipal
 from products import services
 from products.models import ProductStatus, ProductVersion
@@ -77,7 +78,9 @@ def test_the_provider_is_named_as_the_provider_at_home_and_elsewhere(anon, alice
     descriptor = random_descriptor()
     uscc = descriptor["provider"]["uscc"]
     listed = make_product(actor=alice, descriptor=descriptor, status=ProductStatus.LISTED)
-    # Its home is another exchange: no user row here, and still the provider, not the node.
+    # Its home is another exchange: no user row here, and still the provider, not the node. (Its
+    # registration here is BJIDX's: a token is authorised by the registration, USCC and home.)
+    Participant.objects.filter(participant_id=uscc).update(home_id="BJIDX", is_home=False)
     away = _merchant(uscc, home="BJIDX")
     edited = services.product_update(
         actor=away, product=listed, descriptor={**descriptor, "summary": descriptor["summary"] + "（更新）"}
