@@ -1144,6 +1144,7 @@ def test_a_registration_waits_for_a_peer_registration_of_the_same_company_being_
     from participants.services import participant_register
 
     alice = _concurrent_writers_operator()
+    _peer_key("BJIDX")  # a registration of a node that is no peer blocks nothing
 
     pid = _uscc("110000", 77)
     applied, release, outcome = threading.Event(), threading.Event(), {}
