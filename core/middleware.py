@@ -1,5 +1,49 @@
+import logging
+import time
+
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.encoding import escape_uri_path
+
+from core.metrics import request_observe
+
+request_logger = logging.getLogger("registry.requests")
+
+
+class RequestMetricsMiddleware:
+    """Time every request, count it in `registry_http_request_duration_seconds` (by method, view name and
+    status) and log one line for it (logger `registry.requests`, INFO), with the request id like every line
+    of the request (`core.logs`). The path is logged without its query string (search terms stay out of the
+    logs), percent-encoded. Requests Django could not route are counted under the view `unmatched`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        start = time.perf_counter()
+        response = self.get_response(request)
+        seconds = time.perf_counter() - start
+        match = request.resolver_match
+        view = match.view_name if match is not None else "unmatched"
+        status = response.status_code
+        request_observe(request.method, view, status, seconds)
+        if request_logger.isEnabledFor(logging.INFO):
+            path = escape_uri_path(request.path)  # percent-encoded again: no line break gets into a line
+            request_logger.info(
+                "%s %s %s %.1f ms",
+                request.method,
+                path,
+                status,
+                seconds * 1000,
+                extra={
+                    "method": request.method,
+                    "path": path,
+                    "view": view,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                },
+            )
+        return response
 
 
 class BodySizeLimitMiddleware:

@@ -1,8 +1,14 @@
 """The node's Celery application: workers move work inside one node (never across nodes' databases)."""
 
+import logging.config
 import os
+import re
+import uuid
 
 from celery import Celery
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from django.conf import settings
+from django_guid.context import guid
 from kombu.transport import TRANSPORT_ALIASES
 
 # filesystem:// is the embedded default broker; its messages are written atomically (core/broker.py).
@@ -13,3 +19,45 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
 app = Celery("registry")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The request id (core/logs.py) travels with a task as this message header.
+REQUEST_ID_HEADER = "request_id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9{}:_+-]{1,64}")
+_tokens: dict[str, object] = {}
+
+
+@setup_logging.connect
+def logging_as_django(**kwargs) -> None:
+    """Workers and beat log like the web, in the node's format (LOGGING), at LOG_LEVEL: a receiver here keeps
+    Celery from setting up its own handlers (its --loglevel then has no effect)."""
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@before_task_publish.connect
+def request_id_send(headers=None, **kwargs) -> None:
+    """A task queued while a request (or another task) runs carries its request id."""
+    request_id = guid.get()
+    if request_id and headers is not None:
+        headers[REQUEST_ID_HEADER] = request_id
+
+
+@task_prerun.connect
+def request_id_take(task_id=None, task=None, **kwargs) -> None:
+    """A task runs under the request id it was queued with; one queued by nothing that had an id (a beat
+    tick) gets a new one, which the tasks it queues and the peers it calls take up in turn."""
+    request = task.request if task is not None else None
+    # A worker finds the message's headers on the request itself, an eager run under `headers`.
+    request_id = request and (
+        request.get(REQUEST_ID_HEADER) or (request.get("headers") or {}).get(REQUEST_ID_HEADER)
+    )
+    if not (isinstance(request_id, str) and _REQUEST_ID.fullmatch(request_id)):
+        eager = request is not None and request.is_eager
+        request_id = guid.get() if eager and guid.get() else uuid.uuid4().hex
+    _tokens[task_id] = guid.set(request_id)
+
+
+@task_postrun.connect
+def request_id_drop(task_id=None, **kwargs) -> None:
+    token = _tokens.pop(task_id, None)
+    if token is not None:
+        guid.reset(token)
