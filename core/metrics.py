@@ -24,13 +24,21 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 from kombu.exceptions import ChannelError, OperationalError
-from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from core.selectors import heartbeat_last
 
 logger = logging.getLogger(__name__)
+# No `_created` series in a single process either: multiprocess mode has none; a scrape is alike in both.
+disable_created_metrics()
 
 REQUEST_SECONDS = Histogram(
     "registry_http_request_duration_seconds",
