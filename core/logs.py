@@ -1,28 +1,37 @@
 """How every process of a node logs: one line per record, JSON in production (`LOG_FORMAT=json`), each
 carrying the node's code and the request id of the work it belongs to.
 
-The request id lives in django-guid's context variable: its middleware sets it for a web request (a valid
-`X-Request-ID` the client sent, or a new one); `registry/celery.py` carries it on the tasks a request queues
-and sets it while a worker runs one (a task queued by no request, a beat tick, gets a new one);
-`federation.http` sends it to peers, whose middleware takes it up. A thread that works for a request or task
-runs in a copy of its context (`core.threads.in_caller_context`), so the id follows it there too.
+The request id lives in a context variable, `request_id`: `core.middleware.RequestIdMiddleware` sets it for a
+web request (a valid `X-Request-ID` the client sent, or a new one); `registry/celery.py` carries it on the
+tasks a request queues and sets it while a worker runs one (a task queued by no request, a beat tick, gets a
+new one); `federation.http` sends it to peers, whose middleware takes it up. A thread that works for a
+request or task runs in a copy of its context (`core.threads.in_caller_context`), so the id follows it there.
+
+(Not django-guid, which does the same for requests: its middleware rebuilds the request's full path twice per
+request to check its ignore list; measured on this machine, 14 to 36 µs a request against 2 to 4 µs here.)
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import uuid
+from contextvars import ContextVar
 
-from django_guid.context import guid
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+# A valid id, from a client, a peer or a task's message: 1 to 64 letters, digits, `.`, `_`, `:` and `-` (a
+# UUID in any of its usual spellings, 32 hex digits, a ULID, `urn:uuid:...`): bounded, and nothing a log line
+# or a log store could misread. Anything else is replaced by a new id.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
-# django-guid's settings (DJANGO_GUID): a valid X-Request-ID — a UUID, in any of its spellings (32 hex digits,
-# with hyphens, braces or `urn:uuid:`): bounded, and safe in a log line — is kept; any other is replaced by a
-# new one (32 hex digits). Either way the response carries it back in X-Request-ID.
-REQUEST_ID = {
-    "GUID_HEADER_NAME": "X-Request-ID",
-    "VALIDATE_GUID": True,
-    "RETURN_HEADER": True,
-    "EXPOSE_HEADER": False,
-}
+
+def request_id_valid(value: object) -> bool:
+    return isinstance(value, str) and REQUEST_ID_PATTERN.fullmatch(value) is not None
+
+
+def request_id_new() -> str:
+    return uuid.uuid4().hex
+
 
 # A record's own attributes that a JSON line renames; everything else given as `extra` is a field of its own.
 JSON_FIELDS = {"levelname": "level", "name": "logger"}
@@ -36,7 +45,7 @@ class RequestIdFilter(logging.Filter):
         self.missing = missing
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = guid.get() or self.missing
+        record.request_id = request_id.get() or self.missing
         return True
 
 
@@ -64,10 +73,7 @@ def logging_config(*, fmt: str, level: str, node: str) -> dict:
             "console": {"class": "logging.StreamHandler", "formatter": fmt, "filters": ["request_id"]},
         },
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {
-            # django-guid says at INFO, on every request, that it found or made an id.
-            "django_guid": {"level": "WARNING"},
-        },
+        "loggers": {},
     }
 
 

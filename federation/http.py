@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
-from django_guid import get_guid
 
+from core.logs import request_id as current_request_id
 from federation.models import Peer
 from federation.signatures import sign_request
 
@@ -43,7 +43,7 @@ def peer_request(
         url += "?" + urlencode(params)
     body = json.dumps(json_body, ensure_ascii=False).encode("utf-8") if json_body is not None else None
     headers = {"Accept": "application/json"}
-    request_id = get_guid()
+    request_id = current_request_id.get()
     if request_id:  # not signed (docs/federation.md): a label for the logs, which a proxy may rewrite
         headers["X-Request-ID"] = request_id
     if body is not None:

@@ -2,14 +2,13 @@
 
 import logging.config
 import os
-import re
-import uuid
 
 from celery import Celery
 from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 from django.conf import settings
-from django_guid.context import guid
 from kombu.transport import TRANSPORT_ALIASES
+
+from core.logs import request_id, request_id_new, request_id_valid
 
 # filesystem:// is the embedded default broker; its messages are written atomically (core/broker.py).
 TRANSPORT_ALIASES["filesystem"] = "core.broker:Transport"
@@ -22,7 +21,6 @@ app.autodiscover_tasks()
 
 # The request id (core/logs.py) travels with a task as this message header.
 REQUEST_ID_HEADER = "request_id"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9{}:_+-]{1,64}")
 _tokens: dict[str, object] = {}
 
 
@@ -36,9 +34,9 @@ def logging_as_django(**kwargs) -> None:
 @before_task_publish.connect
 def request_id_send(headers=None, **kwargs) -> None:
     """A task queued while a request (or another task) runs carries its request id."""
-    request_id = guid.get()
-    if request_id and headers is not None:
-        headers[REQUEST_ID_HEADER] = request_id
+    current = request_id.get()
+    if current and headers is not None:
+        headers[REQUEST_ID_HEADER] = current
 
 
 @task_prerun.connect
@@ -47,17 +45,17 @@ def request_id_take(task_id=None, task=None, **kwargs) -> None:
     tick) gets a new one, which the tasks it queues and the peers it calls take up in turn."""
     request = task.request if task is not None else None
     # A worker finds the message's headers on the request itself, an eager run under `headers`.
-    request_id = request and (
+    given = request and (
         request.get(REQUEST_ID_HEADER) or (request.get("headers") or {}).get(REQUEST_ID_HEADER)
     )
-    if not (isinstance(request_id, str) and _REQUEST_ID.fullmatch(request_id)):
-        eager = request is not None and request.is_eager
-        request_id = guid.get() if eager and guid.get() else uuid.uuid4().hex
-    _tokens[task_id] = guid.set(request_id)
+    if not request_id_valid(given):
+        eager = request is not None and request.is_eager  # run inline: it keeps its caller's id
+        given = request_id.get() if eager and request_id.get() else request_id_new()
+    _tokens[task_id] = request_id.set(given)
 
 
 @task_postrun.connect
 def request_id_drop(task_id=None, **kwargs) -> None:
     token = _tokens.pop(task_id, None)
     if token is not None:
-        guid.reset(token)
+        request_id.reset(token)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from core.logs import REQUEST_ID, logging_config
+from core.logs import logging_config
 from registry.environment import boolean, choice, env, fail, integer, rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -111,7 +111,6 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_guid",
     "core",
     "accounts",
     "exchanges",
@@ -124,7 +123,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so that every log line of a request (and the answers of the middleware below) carry its id.
-    "django_guid.middleware.guid_middleware",
+    "core.middleware.RequestIdMiddleware",
     "core.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
@@ -393,7 +392,6 @@ LOG_LEVEL = choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 # One JSON object per line in production (web, workers, beat, commands alike); plain text otherwise.
 LOG_FORMAT = choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
 LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL, node=NODE_CODE)
-DJANGO_GUID = REQUEST_ID  # the request id: a valid X-Request-ID kept, or a new one; returned (core/logs.py)
 # GET /metrics: with a token, only `Authorization: Bearer <it>`; else open in development, 403 in production
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
 if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
