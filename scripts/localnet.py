@@ -89,8 +89,6 @@ def main() -> int:
                         "100",
                         "--limit-request-field_size",
                         "8190",
-                        "--access-logfile",
-                        "-",
                     ],
                 ),
             )

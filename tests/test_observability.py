@@ -328,3 +328,45 @@ def test_a_request_to_a_peer_carries_the_id_without_signing_it():
     assert "X-Request-ID" not in first
     assert second["X-Request-ID"] == request_id
     assert "x-request-id" not in second["Signature-Input"].lower()
+
+
+def test_wake_ups_sent_on_several_threads_carry_the_id():
+    """Wake-ups to several peers go out on a thread pool, each thread in a copy of the caller's context."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from federation.keys import public_key_b64
+    from federation.peers import peer_add
+    from federation.wakeups import wakeups_deliver, wakeups_enqueue
+
+    seen: list[str | None] = []
+
+    class Peer(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(self.headers.get("X-Request-ID"))
+            self.send_response(202)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Peer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        for code in ("BJIDX", "GYBDX", "TJNBD"):
+            peer_add(code=code, base_url=url, public_key=public_key_b64())
+        wakeups_enqueue(origin="SHDEX", seq=3)
+        request_id = uuid.uuid4().hex
+        token = current_request_id.set(request_id)
+        try:
+            assert wakeups_deliver() == 3
+        finally:
+            current_request_id.reset(token)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [request_id] * 3
