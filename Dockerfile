@@ -1,28 +1,50 @@
 # One image for every process of an exchange node: web (gunicorn), Celery worker, Celery beat and one-shot
 # management commands (migrate, operator_token, import_products). Configuration and secrets come from the
 # environment at run time (see docs/operations.md); nothing secret is baked into the image.
-FROM python:3.11-slim
+#
+# Reproducible: the base image is pinned by digest (the official python:3.11.15-slim-trixie image, its
+# multi-platform index digest as published in docker-library/repo-info; both stages use it), and every Python
+# package comes from requirements/runtime.txt, pinned with hashes (docs/operations.md, "Dependencies and
+# locks"). To move to a newer base image, take the digest of the new tag (`docker buildx imagetools inspect
+# python:<tag>`, the "Digest:" line) and change both FROM lines; tests/test_image.py holds them to a digest.
+
+# --- build: the runtime dependencies into a virtual environment of their own ---------------------------------
+FROM python:3.11.15-slim-trixie@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+# Hashes required (a package missing from the lock, or a file matching none of its hashes, fails the build),
+# wheels only (nothing is compiled). The environment is made without pip and filled by the base image's pip
+# (`--python`), so it holds the runtime packages and nothing else: no pip, no setuptools, no test tools.
+COPY requirements/runtime.txt /tmp/runtime.txt
+RUN python -m venv --without-pip /opt/venv \
+    && python -m pip --python /opt/venv/bin/python install --require-hashes --only-binary :all: \
+       -r /tmp/runtime.txt
+
+# --- runtime -------------------------------------------------------------------------------------------------
+FROM python:3.11.15-slim-trixie@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff AS runtime
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PATH=/opt/venv/bin:$PATH
 
-# An unprivileged user with a home directory (gunicorn puts its control socket in ~/.gunicorn/).
+# An unprivileged user with a home directory (gunicorn puts its control socket in ~/.gunicorn/). The compose
+# file's secret files must belong to its uid (scripts/make_secrets.py hands them over).
 RUN groupadd --system --gid 10001 registry \
     && useradd --system --uid 10001 --gid registry --home-dir /home/registry --create-home \
        --shell /usr/sbin/nologin registry \
     && mkdir /data \
     && chown registry:registry /data
 
+# The packages, owned by root like the code: the node's user can read them, not change them.
+COPY --from=build /opt/venv /opt/venv
+
 WORKDIR /app
 
-# Dependencies first, so a code change does not reinstall them. pyproject.toml declares no packages
-# (`packages = []`): `pip install .` installs only the dependencies; the code runs from /app.
-COPY pyproject.toml ./
-RUN pip install . \
-    && rm -rf build ./*.egg-info
-
+# The code. .dockerignore keeps out what a node does not run: tests/, bench/, docs/, scripts/, the locks'
+# tools, local virtual environments and data (var/), secrets and .env.
 COPY . .
 
 # Static files (admin, Swagger UI and ReDoc from drf-spectacular-sidecar) into var/staticfiles, served by

@@ -4,15 +4,48 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format schema check-deploy bench clean
+.PHONY: install lock lock-check run test lint format schema check-deploy bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every package comes from the dev lock, pinned with its hashes (pip refuses anything else), the build
+# backend included; the project itself (no packages, only its metadata) then without dependencies and
+# without an isolated build environment. `pip check` fails when pyproject.toml wants what the lock lacks.
+$(STAMP): requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --only-binary :all: -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# The locks (docs/operations.md, "Dependencies and locks"): requirements/runtime.txt (the dependencies of
+# pyproject.toml: the Docker image), requirements/dev.txt (those, the `dev` extra and the build backend:
+# `make install`), requirements/uv.txt (the lock tool). Made by uv, itself installed from its lock into
+# .venv-lock/. Universal (every platform, Python 3.11 and 3.12), so the machine that makes them does not
+# matter; a version already in a lock stays unless pyproject.toml excludes it. LOCK_ARGS=--upgrade moves
+# every package to its newest allowed version, LOCK_ARGS='--upgrade-package NAME' one of them.
+LOCK_VENV := .venv-lock
+UV := $(LOCK_VENV)/bin/uv
+UV_COMPILE = $(UV) pip compile --no-config --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' $(LOCK_ARGS)
+
+$(UV): requirements/uv.txt
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/uv.txt
+	touch $(UV)
+
+lock: $(UV)
+	$(UV_COMPILE) requirements/uv.in -o requirements/uv.txt
+	$(UV_COMPILE) pyproject.toml -o requirements/runtime.txt
+	$(UV_COMPILE) pyproject.toml requirements/build.in --extra dev -c requirements/runtime.txt \
+		-o requirements/dev.txt
+
+# Fails when `make lock` would change a lock (pyproject.toml changed without it); leaves the new locks in
+# requirements/ and the committed ones in var/lock-check/.
+lock-check: $(UV)
+	rm -rf var/lock-check && mkdir -p var/lock-check && cp requirements/* var/lock-check/
+	$(MAKE) --no-print-directory lock
+	@diff -ru var/lock-check requirements || { echo "the locks do not match pyproject.toml: run make lock and commit requirements/" >&2; exit 1; }
 
 run: install
 	$(BIN)/python scripts/localnet.py
