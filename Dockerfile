@@ -73,6 +73,9 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
 # each with 4 threads. Extra gunicorn options can be given in GUNICORN_CMD_ARGS (the options below win over it).
 # The request limits are gunicorn's defaults, stated: a longer request line is answered 414, more or longer
 # header fields 431, by gunicorn in HTML before Django sees the request (docs/operations.md, Reverse proxy).
-CMD ["gunicorn", "registry.wsgi", "--bind", "0.0.0.0:8000", "--threads", "4", "--timeout", "60", \
+# registry/gunicorn.py gives the workers one metrics directory (/metrics adds up every worker's counts) and, in
+# JSON mode, JSON lines for gunicorn's own log; each request is logged by the node (no gunicorn access log).
+CMD ["gunicorn", "registry.wsgi", "-c", "python:registry.gunicorn", "--bind", "0.0.0.0:8000", "--threads", "4", \
+     "--timeout", "60", \
      "--limit-request-line", "4094", "--limit-request-fields", "100", "--limit-request-field_size", "8190", \
-     "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "--error-logfile", "-"]
+     "--worker-tmp-dir", "/dev/shm", "--error-logfile", "-"]

@@ -1,5 +1,76 @@
+import logging
+import time
+
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.encoding import escape_uri_path
+
+from core.logs import request_id, request_id_new, request_id_valid
+from core.metrics import request_observe
+
+request_logger = logging.getLogger("registry.requests")
+
+
+class RequestIdMiddleware:
+    """The request's id (core/logs.py): its `X-Request-ID` when valid (`request_id_valid`), else a new one;
+    set for everything the request runs and logs, returned in the response's `X-Request-ID`. It stays set
+    until the response is closed (`request_id_clear`, on `request_finished`), so that Django's own line for
+    a 4xx or 5xx answer, logged after the middleware returned, carries it too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.META.get("HTTP_X_REQUEST_ID")
+        current = given if request_id_valid(given) else request_id_new()
+        request_id.set(current)
+        response = self.get_response(request)
+        response["X-Request-ID"] = current
+        return response
+
+
+def request_id_clear(**kwargs) -> None:
+    """`request_finished`: the thread that served a request serves the next one, or none, without its id."""
+    request_id.set(None)
+
+
+class RequestMetricsMiddleware:
+    """Time every request, count it in `registry_http_request_duration_seconds` (by method, view name and
+    status) and log one line for it (logger `registry.requests`, INFO), with the request id like every line
+    of the request (`core.logs`). The path is logged without its query string (search terms stay out of the
+    logs), percent-encoded if it holds a character that is not printable. Requests Django could not route are
+    counted under the view `unmatched`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        start = time.perf_counter()
+        response = self.get_response(request)
+        seconds = time.perf_counter() - start
+        match = request.resolver_match
+        view = match.view_name if match is not None else "unmatched"
+        status = response.status_code
+        request_observe(request.method, view, status, seconds)
+        if request_logger.isEnabledFor(logging.INFO):
+            path = request.path
+            if not path.isprintable():  # no line break gets into a plain line
+                path = escape_uri_path(path)
+            request_logger.info(
+                "%s %s %s %.1f ms",
+                request.method,
+                path,
+                status,
+                seconds * 1000,
+                extra={
+                    "method": request.method,
+                    "path": path,
+                    "view": view,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                },
+            )
+        return response
 
 
 class BodySizeLimitMiddleware:

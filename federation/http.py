@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 
+from core.logs import request_id as current_request_id
 from federation.models import Peer
 from federation.signatures import sign_request
 
@@ -42,6 +43,9 @@ def peer_request(
         url += "?" + urlencode(params)
     body = json.dumps(json_body, ensure_ascii=False).encode("utf-8") if json_body is not None else None
     headers = {"Accept": "application/json"}
+    request_id = current_request_id.get()
+    if request_id:  # not signed (docs/federation.md): a label for the logs, which a proxy may rewrite
+        headers["X-Request-ID"] = request_id
     if body is not None:
         headers["Content-Type"] = "application/json"
     limit = settings.FEDERATION["MAX_RESPONSE_BYTES"]

@@ -103,6 +103,12 @@ class SyncState(models.Model):
     queued_at = models.DateTimeField(
         null=True, blank=True, help_text="When a pull task was put on the queue and has not started yet."
     )
+    # Counters for the metrics (federation.metrics), kept here so that a scrape of any web process sees what
+    # every worker did: pulls that ended, by outcome, the seconds they took and the entries they applied.
+    pulls_ok = models.PositiveBigIntegerField(default=0)
+    pulls_failed = models.PositiveBigIntegerField(default=0)
+    pull_seconds = models.FloatField(default=0.0)
+    pulled_entries = models.PositiveBigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.origin} @ {self.cursor}/{self.head_seen} {self.state}"

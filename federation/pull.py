@@ -6,6 +6,7 @@ only in the transaction that applied the page."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from core.jobs import LeasedJobs
 from core.queue import enqueue_on_commit
-from core.threads import process_pool
+from core.threads import in_caller_context, process_pool
 from federation.apply import Checked, apply_page, seq_hint
 from federation.envelope import is_exchange_code
 from federation.http import PeerError, peer_request
@@ -120,6 +121,7 @@ def pull_origin(*, origin: str) -> int:
     state = _claim_pull(origin)
     if state is None:
         return 0
+    started = time.monotonic()
     applied, errors, source = 0, [], None
     for peer in peers_to_pull(origin):
         try:
@@ -143,6 +145,7 @@ def pull_origin(*, origin: str) -> int:
         if head <= cursor:
             break
         # Still behind what was announced: this peer (a lagging relay) has no more; ask the next one.
+    seconds = time.monotonic() - started
     if source is not None:
         SyncState.objects.filter(pk=origin).update(
             state=SyncState.State.IDLE,
@@ -152,10 +155,23 @@ def pull_origin(*, origin: str) -> int:
             last_success_at=timezone.now(),
             last_source=source,
             last_error="",
+            pulls_ok=F("pulls_ok") + 1,
+            pull_seconds=F("pull_seconds") + seconds,
+            pulled_entries=F("pulled_entries") + applied,
         )
+        if applied:
+            logger.info("pulled %d entries of %s from %s in %.2f s", applied, origin, source, seconds)
     else:
         error = "; ".join(errors) or "no usable peer"
-        JOBS.retry(origin, attempts=state.attempts + 1, error=error, last_error_at=timezone.now())
+        JOBS.retry(
+            origin,
+            attempts=state.attempts + 1,
+            error=error,
+            last_error_at=timezone.now(),
+            pulls_failed=F("pulls_failed") + 1,
+            pull_seconds=F("pull_seconds") + seconds,
+            pulled_entries=F("pulled_entries") + applied,
+        )
     return applied
 
 
@@ -204,6 +220,7 @@ def pages_apply(
             checked = (key, page_check_aside(items, origin=origin, public_key=key))
         return items, head, checked, asked_at
 
+    page = in_caller_context(page)  # its requests carry this pull's request id
     fetcher = _prefetcher()
     pending = None
     try:

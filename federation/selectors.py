@@ -128,14 +128,14 @@ def sync_status() -> dict:
     )
     origins = []
     for state in SyncState.objects.order_by("origin"):
-        lag = max(0, state.head_seen - state.cursor)
+        lag, lag_seconds = origin_lag(state, now)
         origins.append(
             {
                 "origin": state.origin,
                 "cursor": state.cursor,
                 "head_seen": state.head_seen,
                 "lag_entries": lag,
-                "lag_seconds": _seconds(now, state.head_seen_at) if lag else 0.0,
+                "lag_seconds": lag_seconds,
                 "state": state.state,
                 "last_success_at": state.last_success_at,
                 "last_source": state.last_source,
@@ -184,6 +184,13 @@ def _peers_status(by_source: dict[str, list[int]], overflow: dict[str, Quarantin
             }
         )
     return peers
+
+
+def origin_lag(state: SyncState, now: datetime) -> tuple[int, float]:
+    """How far this node is behind an origin: the entries it announced and this node has not applied
+    (`head_seen - cursor`), and the seconds since it announced that head (0 without lag)."""
+    lag = max(0, state.head_seen - state.cursor)
+    return lag, _seconds(now, state.head_seen_at) if lag else 0.0
 
 
 def _seconds(now: datetime, then: datetime | None) -> float:

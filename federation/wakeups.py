@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.jobs import LeasedJobs
+from core.threads import in_caller_context
 from federation.http import PeerError, peer_request
 from federation.models import Wakeup, at_least
 from federation.peers import peer_failed, peer_ok
@@ -71,7 +72,7 @@ def wakeups_deliver(*, limit: int = 200) -> int:
     claimed = [w for w in due if JOBS.claim(w.pk, lease=settings.FEDERATION["PULL_LEASE"])]
     if len(claimed) > 1:
         with ThreadPoolExecutor(max_workers=min(WAKE_SENDERS, len(claimed))) as pool:
-            outcomes = list(pool.map(_send, claimed))
+            outcomes = list(pool.map(in_caller_context(_send), claimed))
     else:
         outcomes = [_send(wakeup) for wakeup in claimed]
     sent = 0

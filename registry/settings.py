@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.logs import logging_config
 from registry.environment import boolean, choice, env, fail, integer, rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -121,6 +122,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of a request (and the answers of the middleware below) carry its id.
+    "core.middleware.RequestIdMiddleware",
+    "core.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -383,13 +387,12 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS])
     SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
-# --- Logging ------------------------------------------------------------------------------------------------
+# --- Logging and metrics ------------------------------------------------------------------------------------
 LOG_LEVEL = choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [" + NODE_CODE + "] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {},
-}
+# One JSON object per line in production (web, workers, beat, commands alike); plain text otherwise.
+LOG_FORMAT = choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL, node=NODE_CODE)
+# GET /metrics: with a token, only `Authorization: Bearer <it>`; else open in development, 403 in production
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    fail("METRICS_TOKEN", "***", "must be at least 24 characters (or empty)")

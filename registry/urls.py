@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from api.errors import throttled_response
 from api.throttling import admin_login_throttled
+from api.views.metrics import metrics_view
 
 
 @never_cache
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/login/", admin_login),  # before the admin's own URLs, which include login/
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus' default path, without a slash
 ]
 
 handler400 = "api.errors.api_bad_request"

@@ -74,6 +74,8 @@ def main() -> int:
                     [
                         str(BIN / "gunicorn"),
                         "registry.wsgi",
+                        "-c",
+                        "python:registry.gunicorn",
                         "--bind",
                         f"127.0.0.1:{port}",
                         "--workers",
@@ -87,8 +89,6 @@ def main() -> int:
                         "100",
                         "--limit-request-field_size",
                         "8190",
-                        "--access-logfile",
-                        "-",
                     ],
                 ),
             )

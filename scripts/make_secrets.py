@@ -9,9 +9,10 @@ For each node code it writes the files that docker-compose.yml's `secrets:` read
     <code>_db_password     the PostgreSQL password (POSTGRES_PASSWORD_FILE)
     <code>_database_url    the database URL with that password, host <code>-db (DATABASE_URL_FILE)
     <code>_node_key.pem    the node's Ed25519 private key, PKCS#8 PEM (NODE_PRIVATE_KEY_FILE)
+    <code>_metrics_token   the bearer token that reads GET /metrics (METRICS_TOKEN_FILE; and Prometheus)
 
 each with mode 0600 in a directory of mode 0700, and <code>_node_key.pub (its public key, not secret). A file
-that exists is never replaced: it is checked, and a wrong mode is reported, not changed. The three files the
+that exists is never replaced: it is checked, and a wrong mode is reported, not changed. The four files the
 node's containers read must belong to the image's user (uid and gid 10001; --owner), because compose mounts a
 secret file as it is on the host, owner and mode included: run as root and the script hands them over (new
 and existing ones); otherwise it says which `chown` is left to do. The database password stays with the user
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from standards.members import members  # noqa: E402  (the project's root is on the path only now)
 
 IMAGE_USER = "10001:10001"  # the Dockerfile's `registry` user and group
-READ_BY_THE_NODE = ("secret_key", "database_url", "node_key.pem")  # the containers' /run/secrets/
+READ_BY_THE_NODE = ("secret_key", "database_url", "node_key.pem", "metrics_token")  # /run/secrets/
 
 
 def _create(path: Path, content: bytes, mode: int = 0o600) -> None:
@@ -88,6 +89,7 @@ class Node:
         url = f"postgres://registry:{quote(password, safe='')}@{self.code.lower()}-db:5432/registry"
         self._ensure("database_url", url.encode)
         self._ensure("node_key.pem", _new_key)
+        self._ensure("metrics_token", lambda: secrets.token_urlsafe(32).encode())
         self._check_url(password)
         for name in READ_BY_THE_NODE:
             self._hand_over(self.path(name))

@@ -21,6 +21,7 @@ FILE_SETTINGS = {
     "SECRET_KEY_FILE": "/run/secrets/secret_key",
     "DATABASE_URL_FILE": "/run/secrets/database_url",
     "NODE_PRIVATE_KEY_FILE": "/run/secrets/node_key",
+    "METRICS_TOKEN_FILE": "/run/secrets/metrics_token",
 }
 
 
@@ -60,7 +61,7 @@ def test_the_nodes_read_their_secrets_from_files_never_from_the_environment():
         code = name.split("-")[0]
         env = service["environment"]
         assert {k: env[k] for k in FILE_SETTINGS} == FILE_SETTINGS, name
-        assert not {"SECRET_KEY", "DATABASE_URL", "NODE_PRIVATE_KEY"} & set(env), name
+        assert not {"SECRET_KEY", "DATABASE_URL", "NODE_PRIVATE_KEY", "METRICS_TOKEN"} & set(env), name
         mounted = {f"/run/secrets/{s['target']}": s["source"] for s in service["secrets"]}
         assert mounted == {path: f"{code}_{path.rsplit('/', 1)[1]}" for path in FILE_SETTINGS.values()}, name
     databases = {name: s for name, s in compose["services"].items() if name.endswith("-db")}

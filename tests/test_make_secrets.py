@@ -89,10 +89,12 @@ def test_the_key_is_loaded_by_the_nodes_own_key_loader_and_signs(tmp_path, setti
 
 def test_a_production_node_starts_on_the_files_through_its_file_settings(tmp_path):
     """The node reads the files as compose mounts them (SECRET_KEY_FILE, DATABASE_URL_FILE,
-    NODE_PRIVATE_KEY_FILE): production settings accept the secret key, the URL names the node's database
-    with the password PostgreSQL is given, and the key is the one printed for the peers."""
+    NODE_PRIVATE_KEY_FILE, METRICS_TOKEN_FILE): production settings accept the secret key and the metrics
+    token, the URL names the node's database with the password PostgreSQL is given, and the key is the one
+    printed for the peers."""
     assert _run(tmp_path, "gybdx").returncode == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "NODE_", "SECRET_KEY"))}
+    names = ("DATABASE_URL", "NODE_", "SECRET_KEY", "METRICS_TOKEN")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
     env.update(
         REGISTRY_ENV="production",
         NODE_CODE="GYBDX",
@@ -101,18 +103,21 @@ def test_a_production_node_starts_on_the_files_through_its_file_settings(tmp_pat
         SECRET_KEY_FILE=str(tmp_path / "gybdx_secret_key"),
         DATABASE_URL_FILE=str(tmp_path / "gybdx_database_url"),
         NODE_PRIVATE_KEY_FILE=str(tmp_path / "gybdx_node_key.pem"),
+        METRICS_TOKEN_FILE=str(tmp_path / "gybdx_metrics_token"),
         DJANGO_SETTINGS_MODULE="registry.settings",
     )
     code = (
         "import json, django; django.setup(); from django.conf import settings; from federation import keys; "
         "db = settings.DATABASES['default']; "
-        "print(json.dumps([settings.SECRET_KEY, db, keys.public_key_b64()], default=str))"
+        "token = settings.METRICS_TOKEN; "
+        "print(json.dumps([settings.SECRET_KEY, db, keys.public_key_b64(), token], default=str))"
     )
     done = subprocess.run(  # noqa: S603 (this interpreter and a constant program)
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    secret_key, database, public = json.loads(done.stdout)
+    secret_key, database, public, metrics_token = json.loads(done.stdout)
+    assert metrics_token == (tmp_path / "gybdx_metrics_token").read_text() and len(metrics_token) >= 24
     assert secret_key == (tmp_path / "gybdx_secret_key").read_text() and len(secret_key) >= 50
     assert database["ENGINE"].endswith("postgresql") and database["HOST"] == "gybdx-db"
     assert (database["NAME"], database["USER"]) == ("registry", "registry")
@@ -127,7 +132,7 @@ def test_running_it_again_changes_nothing(tmp_path):
     assert again.returncode == 0, again.stderr
     assert _state(tmp_path) == before
     assert again.stdout == first.stdout
-    assert "made" not in again.stderr and again.stderr.count(": kept") == 8
+    assert "made" not in again.stderr and again.stderr.count(": kept") == 10  # five files each
 
 
 def test_an_existing_file_is_never_replaced_and_the_missing_ones_agree_with_it(tmp_path):
@@ -186,7 +191,7 @@ def test_as_root_the_files_the_containers_read_go_to_the_images_user(tmp_path):
     done = _run(tmp_path, "shdex", owner="10001:10001")
     assert done.returncode == 0, done.stderr
     owners = {p.name: (p.stat().st_uid, p.stat().st_gid) for p in tmp_path.iterdir()}
-    for name in ("shdex_secret_key", "shdex_database_url", "shdex_node_key.pem"):
+    for name in ("shdex_secret_key", "shdex_database_url", "shdex_node_key.pem", "shdex_metrics_token"):
         assert owners.pop(name) == (10001, 10001)
     assert set(owners.values()) == {(0, 0)}  # the password (PostgreSQL reads it as root) and the public key
 
@@ -195,6 +200,7 @@ def test_without_root_it_says_which_chown_is_left(tmp_path, monkeypatch, capsys)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     status = _script().main(["--dir", str(tmp_path), "--owner", "10001:10001", "gybdx"])
     assert status == 1
-    wanted = " ".join(str(tmp_path / f"gybdx_{n}") for n in ("secret_key", "database_url", "node_key.pem"))
+    read = ("secret_key", "database_url", "node_key.pem", "metrics_token")
+    wanted = " ".join(str(tmp_path / f"gybdx_{n}") for n in read)
     assert f"run, as root: chown 10001:10001 {wanted}" in capsys.readouterr().err
     assert {(p.stat().st_uid, p.stat().st_gid) for p in tmp_path.iterdir()} == {(os.getuid(), os.getgid())}

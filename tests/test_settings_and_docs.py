@@ -34,6 +34,8 @@ def _django_check(**env):
         ({"NODE_PUBLIC_URL": "ftp://x"}, "NODE_PUBLIC_URL"),
         ({"THROTTLE_ANON": "lots"}, "THROTTLE_ANON"),
         ({"NUM_PROXIES": "-1"}, "NUM_PROXIES"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN"),
     ],
 )
 def test_bad_environment_stops_the_start_naming_the_variable(env, needle):

@@ -186,6 +186,8 @@ def backend_from_env() -> SqliteBackend | PostgresBackend:
 
 # --- A node -----------------------------------------------------------------------------------------------
 class Node:
+    web_workers = 1  # gunicorn worker processes (each with 4 threads)
+
     def __init__(
         self,
         code: str,
@@ -311,10 +313,17 @@ class Node:
             [
                 str(BIN / "gunicorn"),
                 "registry.wsgi",
+                # Its configuration module (metrics across worker processes, JSON logs), as the Docker image
+                # starts it; an older source tree has none.
+                *(
+                    ("-c", "python:registry.gunicorn")
+                    if (self.root / "registry/gunicorn.py").exists()
+                    else ()
+                ),
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
-                "1",
+                str(self.web_workers),
                 "--threads",
                 "4",
                 "--timeout",

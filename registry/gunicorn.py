@@ -1,0 +1,29 @@
+"""gunicorn's configuration for a node's web process: `gunicorn registry.wsgi -c python:registry.gunicorn ...`
+(the Docker image, `make run` and the multi-node tests start it so; options on the command line come on top).
+
+* Metrics across worker processes: before the workers start, `PROMETHEUS_MULTIPROC_DIR` (default
+  `<NODE_DATA_DIR>/metrics`) is emptied and set for them, so prometheus-client keeps each worker's values in
+  a file there and `/metrics` adds up all of them (core/metrics.py). A worker that exits leaves its file:
+  its counts stay in the totals, as counters must.
+* Logs: in JSON mode (LOG_FORMAT) gunicorn's own lines are JSON lines too, and its access log is off: the node
+  logs every request itself, with its request id (core.middleware.RequestMetricsMiddleware).
+
+The settings are read here, once, in gunicorn's master: a bad value stops it with the message naming the
+variable instead of every worker failing in turn.
+"""
+
+import os
+from pathlib import Path
+
+from core.logs import gunicorn_config
+from registry import settings as node
+
+logconfig_dict = gunicorn_config(fmt=node.LOG_FORMAT, level=node.LOG_LEVEL, node=node.NODE_CODE) or {}
+
+
+def on_starting(server) -> None:
+    path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or node.NODE_DATA_DIR / "metrics")
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.glob("*.db"):  # a previous run's values: counters start again from 0 with the server
+        old.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
