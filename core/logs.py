@@ -73,7 +73,9 @@ def logging_config(*, fmt: str, level: str, node: str) -> dict:
             "console": {"class": "logging.StreamHandler", "formatter": fmt, "filters": ["request_id"]},
         },
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {},
+        # A worker's lifecycle lines ("celery@… ready.", its shutdown) at any LOG_LEVEL: supervisors, the
+        # multi-node harness and operators wait for "ready." before they count on the worker.
+        "loggers": {"celery.apps.worker": {"level": "DEBUG" if level == "DEBUG" else "INFO"}},
     }
 
 

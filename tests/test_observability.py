@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 from celery import current_app
+from django.conf import settings
 from django.test import Client
 from django.utils.module_loading import import_string
 from kombu import Connection
@@ -186,6 +187,10 @@ def test_failing_webhook_deliveries_are_counted():
 
 
 def test_queue_lengths_come_from_the_broker(monkeypatch):
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (the PostgreSQL + Redis
+    # suite sets it): without it the broker is the one the configuration names.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.delenv("CELERY_BROKER_READ_URL", raising=False)
     monkeypatch.setattr(current_app.conf, "broker_url", "memory://")
     monkeypatch.setattr(current_app.conf, "broker_read_url", None)
     with Connection("memory://") as connection:
@@ -370,3 +375,21 @@ def test_wake_ups_sent_on_several_threads_carry_the_id():
         server.shutdown()
         server.server_close()
     assert seen == [request_id] * 3
+
+
+def test_a_quiet_node_still_says_its_worker_is_ready():
+    """LOG_LEVEL=WARNING silences INFO lines, not the worker's "ready." that supervisors and the harness wait
+    for; the rest of Celery stays quiet."""
+    import logging.config
+
+    stream = io.StringIO()
+    config = logging_config(fmt="plain", level="WARNING", node="SHDEX")
+    config["handlers"]["console"]["stream"] = stream
+    logging.config.dictConfig(config)
+    try:
+        logging.getLogger("celery.apps.worker").info("%s ready.", "celery@shdex")
+        logging.getLogger("celery.worker.consumer").info("Connected to redis://")
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+    assert "celery@shdex ready." in stream.getvalue()
+    assert "Connected" not in stream.getvalue()
