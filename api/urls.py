@@ -22,6 +22,7 @@ from api.views.standards import (
     NamingCheckView,
     ParticipantVocabulariesView,
     ProductCodeCheckView,
+    UsagePolicySchemaView,
     VocabulariesView,
 )
 
@@ -40,6 +41,7 @@ urlpatterns = [
     path("node/", NodeView.as_view(), name="node"),
     path("standards/product-descriptor/", DescriptorSchemaView.as_view(), name="descriptor-schema"),
     path("standards/product-descriptor/validate/", DescriptorCheckView.as_view(), name="descriptor-validate"),
+    path("standards/usage-policy/", UsagePolicySchemaView.as_view(), name="usage-policy-schema"),
     path("standards/vocabularies/", VocabulariesView.as_view(), name="vocabularies"),
     path(
         "standards/participant-vocabularies/",
