@@ -52,6 +52,12 @@ class TestList:
         rest = anon.get(URL, {"page_size": 100, "page": 2}).json()
         assert len(body["results"]) + len(rest["results"]) == body["count"] and rest["next"] is None
 
+    def test_no_database_query(self, anon, django_assert_num_queries):
+        with django_assert_num_queries(0):
+            assert anon.get(URL, {"q": "数据"}).status_code == 200
+        with django_assert_num_queries(0):
+            assert anon.get(f"{URL}data/").status_code == 200
+
     def test_default_page_size_is_the_api_default(self, anon):
         assert len(anon.get(URL).json()["results"]) == 20
 

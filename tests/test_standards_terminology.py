@@ -142,11 +142,39 @@ class TestLoadingRules:
             "term 'blue-colour': size.xl is not a vocabulary code",
         ]
 
+    def test_unknown_vocabulary_or_one_linked_both_whole_and_by_code_refused(self):
+        data = _minimal()
+        data["terms"][2]["vocabularies"] = ["region", "planet"]
+        data["terms"][0]["codes"]["region"] = ["110000"]
+        assert _problems(data) == [
+            "term 'region-code': unknown vocabulary 'planet'",
+            "region.110000: linked to 'red-colour' and, as a whole, to 'region-code'",
+        ]
+
     def test_file_that_is_not_json_is_an_error(self, tmp_path):
         bad = tmp_path / "terms.json"
         bad.write_text("{not json", "utf-8")
         with pytest.raises(GlossaryError, match="cannot be read as JSON"):
             glossary_load(bad, vocabularies=VOCABULARIES)
+
+    def test_a_bad_file_stops_the_start(self, tmp_path, monkeypatch):
+        """The API app reads the glossary when Django starts: a broken file is an error there, not at the
+        first request."""
+        from django.apps import apps
+
+        import standards.terminology as terminology
+
+        data = json.loads(DATA_PATH.read_text("utf-8"))
+        data["terms"][0]["related"].append("no-such-term")
+        bad = tmp_path / "terms.json"
+        bad.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+        monkeypatch.setattr(terminology, "DATA_PATH", bad)
+        terminology.glossary.cache_clear()
+        try:
+            with pytest.raises(GlossaryError, match="unknown related term 'no-such-term'"):
+                apps.get_app_config("api").ready()
+        finally:
+            terminology.glossary.cache_clear()
 
     def test_the_committed_file_is_valid(self):
         loaded = glossary_load(DATA_PATH)
