@@ -22,9 +22,9 @@ term that explains it ([Vocabulary codes](#vocabulary-codes)). Where a national 
 codes (GB/T 2260 regions, GB/T 4754 industry sections) or the codes are a scale (evaluation grades), the whole
 vocabulary links to the term of that classification.
 
-Definitions taken from a law or standard follow its wording; a term marked with this network's standards as
-its source is defined by the network (its meaning in the product descriptor, participant or demand standard).
-Nothing here is legal advice.
+A definition citing an article follows that article's wording closely; others summarise the cited sources as
+they bear on this network. A term citing this network's standards is defined by the network (its meaning in
+the product descriptor, participant or demand standard). Nothing here is legal advice.
 
 ## Where it lives
 
@@ -36,8 +36,8 @@ Nothing here is legal advice.
   page also gives the glossary's `version` and `sha256`) and `GET /api/v1/standards/terms/{id}/`;
 - `GET /api/v1/standards/vocabularies/` and `/participant-vocabularies/` give each code's `term` (its id).
 
-Rules of the file: term ids are lowercase slugs and never change once published (they are referenced from
-vocabularies and other nodes); ids, Chinese names and English names are unique; every term has both
+Rules of the file: term ids are lowercase slugs and never change once published (the vocabularies' responses
+and clients refer to them); ids, Chinese names and English names are unique; every term has both
 definitions and cites at least one source of the file's source list; related terms exist; every vocabulary
 code links to exactly one term, and a code without a term is refused. The glossary's hash is the SHA-256 of
 the file's JSON in its RFC 8785 canonical form, so two nodes with the same hash serve the same glossary.
