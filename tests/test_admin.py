@@ -67,3 +67,16 @@ def test_read_only_models_offer_no_add_and_their_add_page_answers_403_without_a_
         assert admin_client.post(f"{base}add/", {}).status_code == 403, base
         logged = [r for r in caplog.records if r.name == "django.request"]
         assert logged and all(r.exc_info is None and r.levelno == logging.WARNING for r in logged), base
+
+
+def test_admin_labels_are_plural_english():
+    """ "Quarantined entrys", "Private fetchs": Django adds an "s" unless told the plural."""
+    from django.contrib import admin
+
+    labels = {model._meta.model_name: str(model._meta.verbose_name_plural) for model in admin.site._registry}
+    assert labels["quarantinedentry"] == "quarantined entries"
+    assert labels["privatefetch"] == "private fetches"
+    for model in admin.site._registry:
+        singular, plural = str(model._meta.verbose_name), str(model._meta.verbose_name_plural)
+        if singular.endswith(("y", "ch", "sh", "x", "s")) and singular.isascii():
+            assert plural != f"{singular}s", f"{model._meta.label}: {plural!r}"
