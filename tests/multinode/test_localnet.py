@@ -23,6 +23,9 @@ LAUNCHER = ROOT / "scripts" / "localnet.py"
 CODES = ("SHDEX", "BJIDX")
 STOPS_WITHIN = 20.0  # seconds from the signal to the launcher's exit: at most 8 s of grace, then SIGKILL
 START_TIMEOUT = 400.0  # two nodes' first start on a busy 2-core machine takes up to two minutes
+# What an error looks like in the output: a log line at ERROR, a traceback, and billiard's "Process
+# 'ForkPoolWorker-1' pid:12 exited with 'signal 15 (SIGTERM)'" (an ERROR its own logger prints bare).
+ERROR_MARKS = (" ERROR ", "Traceback", "exited with 'signal")
 # Variables of the test process that must not reach the nodes: the launcher's nodes use SQLite and the
 # file-system broker, each under its own data directory.
 SCRUBBED = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "NODE_CODE", "NODE_PUBLIC_URL", "NODE_DATA_DIR")
@@ -137,7 +140,7 @@ class Launch:
         assert not left, "processes left behind:\n" + "\n".join(left)
         assert seconds < STOPS_WITHIN, f"stopping took {seconds:.1f} s:\n{self.output()}"
         for name, text in (("launcher", self.output()), ("nodes", self.node_logs())):
-            bad = [line for line in text.splitlines() if " ERROR " in line or "Traceback" in line]
+            bad = [line for line in text.splitlines() if any(mark in line for mark in ERROR_MARKS)]
             assert not bad, f"the {name} logged errors:\n" + "\n".join(bad[:20])
 
 
@@ -172,6 +175,8 @@ def test_the_banner_comes_when_every_node_answers_and_ctrl_c_stops_all_quickly(p
         launch.wait_for("Exchange nodes running")
         for i in range(len(CODES)):  # no wait: answering is what the banner announces
             assert requests.get(f"http://127.0.0.1:{port + i}/api/v1/node/", timeout=5).status_code == 200
+            products = requests.get(f"http://127.0.0.1:{port + i}/api/v1/products/", timeout=5).json()
+            assert products["count"] == 0  # DEMO=0: no sample products
         out = launch.output()
         assert out.index("migrating") < out.index("peering") < out.index("starting the web servers")
         # The web servers were up before any worker ran: no node warned about a peer it could not reach.
