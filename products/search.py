@@ -107,36 +107,41 @@ def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[t
     * PostgreSQL: the matches are cut to the newest `size` in a subquery and ranked in the outer SELECT
       (ranking in the same SELECT would rank every match: the planner evaluates a cheap-looking function
       like `ts_rank` before the sort that the LIMIT applies to).
-    * SQLite: one scan of the FTS5 matches, kept to the window's keys by `+rowid IN (subquery)`, computes
-      `bm25` for those rows only. bm25 counts every match of every term (its IDF) once per full-text
-      query; a correlated subquery per row (as `search_rank` is) or a rowid lookup per key (what SQLite
-      would plan for a bare `rowid IN`: the unary plus prevents it) repeats that count for every row, which
-      cost seconds for a broad term over 20,000 products (docs/performance.md)."""
+    * SQLite: FTS5 drives. It yields the matches newest first (`ORDER BY rowid DESC` needs no sort), each
+      joined to its product row for the other filters, until `size` rows passed, and `bm25` is computed for
+      those rows only. bm25 counts every match of every term (its IDF) once per full-text query, so the
+      index must never be queried once per product row: not by a correlated subquery (as `search_rank`
+      is), nor by a rowid lookup per product, which the unary plus in the join condition rules out. Either
+      repeated that count for every row: seconds for a broad term over 20,000 products
+      (docs/performance.md)."""
     if not tokens:
         return []
-    matched = search_match(queryset, tokens=tokens).order_by("-pk")
-    conn = connections[matched.db]
     table, pk = queryset.model._meta.db_table, queryset.model._meta.pk.column
-    if conn.vendor == "postgresql":
-        inner = matched.annotate(
-            _search_vector=RawSQL(f"{table}.search_vector", [], output_field=TextField())
-        ).values_list("pk", "code", "_search_vector")[:size]
-        sql, params = inner.query.get_compiler(using=matched.db).as_sql()
-        statement = (
-            f"SELECT w.pk, w.code, ts_rank(w.vector, to_tsquery('simple', %s)) "
-            f"FROM ({sql}) AS w(pk, code, vector) ORDER BY w.pk DESC"
+    conn = connections[queryset.db]
+    if conn.vendor != "postgresql":
+        # extra(): the one way to put the FTS5 table in the FROM clause; only constants go into the SQL,
+        # the query is a parameter.
+        window = queryset.order_by().extra(  # noqa: S610
+            tables=[FTS_TABLE],
+            where=[f"{table}.{pk} = +{FTS_TABLE}.rowid", f"{FTS_TABLE} MATCH %s"],
+            params=[_fts5_query(tokens)],
+            select={"_rank": _BM25},
+            order_by=[f"-{FTS_TABLE}.rowid"],
         )
-        query = _pg_tsquery(tokens)
-    else:
-        sql, params = matched.values_list("pk")[:size].query.get_compiler(using=matched.db).as_sql()
-        statement = (
-            f"SELECT p.{pk}, p.code, {_BM25} FROM {FTS_TABLE} "
-            f"JOIN {table} AS p ON p.{pk} = +{FTS_TABLE}.rowid "
-            f"WHERE {FTS_TABLE} MATCH %s AND +{FTS_TABLE}.rowid IN ({sql}) ORDER BY p.{pk} DESC"
-        )
-        query = _fts5_query(tokens)
+        return list(window.values_list("pk", "code", "_rank")[:size])
+    inner = (
+        search_match(queryset, tokens=tokens)
+        .order_by("-pk")
+        .annotate(_search_vector=RawSQL(f"{table}.search_vector", [], output_field=TextField()))
+        .values_list("pk", "code", "_search_vector")[:size]
+    )
+    sql, params = inner.query.get_compiler(using=queryset.db).as_sql()
     with conn.cursor() as cursor:
-        cursor.execute(statement, [query, *params])
+        cursor.execute(
+            f"SELECT w.pk, w.code, ts_rank(w.vector, to_tsquery('simple', %s)) "
+            f"FROM ({sql}) AS w(pk, code, vector) ORDER BY w.pk DESC",
+            [_pg_tsquery(tokens), *params],
+        )
         return cursor.fetchall()
 
 
