@@ -59,7 +59,10 @@ def test_the_import_benchmark_imports_every_line(bench_env):
     ("args", "expected"),
     [
         (
-            ["bench/search.py", "--count", "300", "--requests", "20", "--warmup", "1", "--concurrent", "2"],
+            [
+                *("bench/search.py", "--count", "300", "--requests", "20", "--warmup", "1"),
+                *("--concurrent", "2", "--concurrent-seconds", "2"),
+            ],
             "target p95 < 50 ms",
         ),
         (
