@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -15,8 +16,14 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/registry_bench"
 
 
-def bench_database_url(name: str) -> str:
-    """Each benchmark gets its own database, so two can run at once without dropping each other's."""
+def bench_database_url(name: str, *, sqlite: bool = False) -> str:
+    """Each benchmark gets its own database, so two can run at once without dropping each other's.
+
+    `sqlite`: a file `<name>.sqlite3` in `BENCH_SQLITE_DIR` (default `var/bench/`) instead of PostgreSQL."""
+    if sqlite:
+        directory = Path(os.environ.get("BENCH_SQLITE_DIR") or ROOT / "var" / "bench")
+        directory.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{directory.resolve() / name}.sqlite3"
     return os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG) + "_" + name
 
 
@@ -33,6 +40,10 @@ def setup_django(database_url: str | None = None, *, fresh: bool = True) -> str:
         with psycopg.connect(base + "/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
+    elif fresh and url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
     import django
 
     django.setup()
@@ -67,7 +78,7 @@ def machine() -> str:
         pass
     return (
         f"{platform.node()}: {cpu}, {os.cpu_count()} cores{mem}; Python {platform.python_version()}; "
-        f"{pg or 'psql not found'}"
+        f"{pg or 'psql not found'}; SQLite {sqlite3.sqlite_version}"
     )
 
 

@@ -6,16 +6,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in (
-    "import_products.py",
-    "search.py",
-    "replication.py",
-    "propagation.py",
-    "participant_tokens.py",
-    "trust_view.py",
-    "demand_matching.py",
+for script, *args in (
+    ("import_products.py",),
+    ("search.py",),
+    ("search.py", "--sqlite", "--count", "20000"),  # the embedded default, at its target's size
+    ("replication.py",),
+    ("propagation.py",),
+    ("participant_tokens.py",),
+    ("trust_view.py",),
+    ("demand_matching.py",),
 ):
-    print(f"=== {script}", flush=True)
-    code = subprocess.run([sys.executable, str(HERE / script)], cwd=HERE).returncode
+    print(f"=== {' '.join((script, *args))}", flush=True)
+    code = subprocess.run([sys.executable, str(HERE / script), *args], cwd=HERE).returncode
     if code:
         sys.exit(code)

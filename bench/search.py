@@ -1,15 +1,19 @@
-"""Product search on PostgreSQL: `GET /api/v1/products/?q=...` over COUNT listed products, in process.
+"""Product search: `GET /api/v1/products/?q=...` over COUNT listed products, in process, on PostgreSQL or
+(`--sqlite`) on the embedded default; then broad searches from concurrent clients of a real web server.
 
-    .venv/bin/python bench/search.py [--count 100000] [--requests 300] [--reuse]
+    .venv/bin/python bench/search.py [--count 100000] [--requests 300] [--reuse] [--sqlite] [--concurrent 8]
 
-The database is `registry_bench_search` (bench/common.py), recreated on every run unless `--reuse`.
+The database is `registry_bench_search` (bench/common.py), or with `--sqlite` the file
+`var/bench/search.sqlite3` (`BENCH_SQLITE_DIR` to put it elsewhere), recreated on every run unless `--reuse`.
 
-Target (the issue): p95 under 50 ms in process, beside a bare Django view returning the same page size from
-the same table.
+Targets (the issues): p95 under 50 ms in process on PostgreSQL at 100,000 products, under 100 ms on SQLite at
+20,000, beside a bare Django view returning the same page size from the same table; and 8 concurrent broad
+searches do not hold a cheap GET beyond CHEAP_BOUND_MS (p95).
 
 1. Recreates the benchmark database and loads COUNT listed products (products/sample_data.py) through the
-   real bulk import (`import_stream`, two worker processes), then VACUUM (ANALYZE). `--reuse` keeps an already
-   loaded database instead (for re-running the measurement only).
+   real bulk import (`import_stream`, two worker processes), then on PostgreSQL VACUUM (ANALYZE) (what
+   autovacuum does on a live table; SQLite is measured as a node leaves it: nothing analyses it). `--reuse`
+   keeps an already loaded database instead (for re-running the measurement only).
 2. Sends the same mix of Chinese queries (common, medium, multi-word, rare, with filters) through
    `django.test.Client` — the whole middleware stack, DRF, django-filter, the serializer and the
    paginator, no sockets — and times every request with `time.perf_counter()`.
@@ -17,9 +21,14 @@ the same table.
    * the API list without `q` (same page size, newest first);
    * a bare Django function view: `JsonResponse` of 20 `values()` rows plus the `count(*)` a paginator
      runs, from the same table, no DRF;
-   * the same bare view with the full-text filter and rank ordering of products/search.py;
+   * the same bare view ranking every match: on PostgreSQL the full-text filter and rank ordering of
+     products/search.py, on SQLite FTS5's own `ORDER BY bm25(…) LIMIT 20` (products/search.py's rank is a
+     subquery per row, which ranking every match of a broad term cannot afford: seconds);
    * the exact SQL statements one API request issues (captured with an execute wrapper), replayed on the
      cursor with the same parameters: the database's share of the request.
+4. `--concurrent N` (default 8, 0 to skip): a web server as `make run` starts it, on the same database; N
+   client threads search the four broad terms back to back while a cheap GET is timed (bench/
+   search_concurrency.py), beside the same GET and the searches on an idle server.
 """
 
 from __future__ import annotations
@@ -36,9 +45,13 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import search_concurrency
 from common import bench_database_url, machine, percentile, setup_django
 
-TARGET_P95_MS = 50.0
+TARGET_P95_MS = {"postgresql": 50.0, "sqlite": 100.0}
+# A cheap GET waits for a free server thread behind N broad searches: about one search, at N searches
+# sharing the machine's cores. The bound is the issue's symptom (13.5 s) cut to what a person waits for.
+CHEAP_BOUND_MS = 1000.0
 PAGE_SIZE = 20
 URLCONF = "bench_search_urls"
 
@@ -88,12 +101,13 @@ def load(count: int, seed: int) -> float:
 def install_urlconf() -> None:
     """A urlconf with the two bare views in front of the project's own URLs (the API is unchanged)."""
     from django.conf import settings
+    from django.db import connection
     from django.db.models import F
     from django.http import JsonResponse
     from django.urls import clear_url_caches, include, path
 
     from products.models import Product
-    from products.search import search_match, search_rank
+    from products.search import FTS_TABLE, _fts5_query, search_match, search_rank
     from standards.segmentation import segment_query
 
     fields = ("code", "name", "status", "version")
@@ -107,11 +121,20 @@ def install_urlconf() -> None:
 
     def bare_search(request):
         tokens = segment_query(request.GET.get("q", ""))
-        qs = search_rank(search_match(Product.objects.filter(status="listed"), tokens=tokens), tokens=tokens)
-        page = qs.order_by("-rank", "-id").values(*fields, rank_=F("rank"))[:PAGE_SIZE]
-        return JsonResponse(
-            {"count": qs.count(), "results": list(page)}, json_dumps_params={"ensure_ascii": False}
-        )
+        qs = search_match(Product.objects.filter(status="listed"), tokens=tokens)
+        if connection.vendor == "postgresql":
+            page = search_rank(qs, tokens=tokens).order_by("-rank", "-id").values(*fields, rank_=F("rank"))
+            page = list(page[:PAGE_SIZE])
+        else:
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"SELECT p.code, p.name, p.status, p.version, -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) "
+                    f"FROM {FTS_TABLE} JOIN products_product p ON p.id = +{FTS_TABLE}.rowid "
+                    f"WHERE {FTS_TABLE} MATCH %s AND p.status = 'listed' ORDER BY 5 DESC, 1 LIMIT %s",
+                    [_fts5_query(tokens), PAGE_SIZE],
+                )
+                page = [dict(zip((*fields, "rank_"), row, strict=True)) for row in cur.fetchall()]
+        return JsonResponse({"count": qs.count(), "results": page}, json_dumps_params={"ensure_ascii": False})
 
     module = types.ModuleType(URLCONF)
     module.urlpatterns = [
@@ -149,12 +172,15 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per query first")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--reuse", action="store_true", help="keep the loaded benchmark database")
+    parser.add_argument("--sqlite", action="store_true", help="SQLite (the embedded default) instead")
+    parser.add_argument("--concurrent", type=int, default=8, help="concurrent searchers at a web server")
+    parser.add_argument("--concurrent-seconds", type=float, default=20.0)
     args = parser.parse_args()
 
     # Settings read the environment at import: no throttling, quiet logs, before Django is set up.
     os.environ["THROTTLE_ANON"] = "100000000/min"
     os.environ["LOG_LEVEL"] = "WARNING"
-    url = setup_django(bench_database_url("search"), fresh=not args.reuse)
+    url = setup_django(bench_database_url("search", sqlite=args.sqlite), fresh=not args.reuse)
 
     from django.db import connection
     from django.test import Client
@@ -164,6 +190,7 @@ def main() -> int:
 
     print(f"machine: {machine()}")
     print(f"database: {url}")
+    print("load average (1, 5, 15 min) at the start: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
 
     listed = Product.objects.filter(status="listed").count()
     if args.reuse and listed >= args.count:
@@ -177,14 +204,7 @@ def main() -> int:
             f"loaded {listed} listed products in {seconds:.1f} s "
             f"({listed / seconds:.0f}/s, import_stream jobs=2)"
         )
-    with connection.cursor() as cur:
-        started = time.perf_counter()
-        # VACUUM as well: it sets the visibility map that autovacuum would set on a live table, without
-        # which count(*) cannot use an index-only scan; measuring before it would time a transient state.
-        cur.execute("VACUUM (ANALYZE)")
-        print(f"VACUUM (ANALYZE): {time.perf_counter() - started:.1f} s")
-        cur.execute("SELECT pg_size_pretty(pg_relation_size('products_product_search'))")
-        print(f"GIN index products_product_search: {cur.fetchone()[0]}")
+    prepare(connection)
 
     warm_up()
     install_urlconf()
@@ -283,19 +303,74 @@ def main() -> int:
         f"\nslowest query: {QUERIES[slowest][1]} ({matches[slowest]} matches): API p50 "
         f"{percentile(per_query[slowest], 50):.2f} ms, its SQL p50 {percentile(raw[slowest], 50):.2f} ms"
     )
-    if p95 >= TARGET_P95_MS:
-        print("\nEXPLAIN ANALYZE of the slowest query's statements:")
-        with connection.cursor() as cur:
-            for sql, sql_params in statements[slowest]:
-                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, sql_params)
-                for (line,) in cur.fetchall():
-                    print("    " + line)
-                print()
-    print(
-        f"target p95 < {TARGET_P95_MS:.0f} ms: {'MET' if p95 < TARGET_P95_MS else 'NOT MET'} "
-        f"(p95 {p95:.2f} ms)"
-    )
+    if p95 >= TARGET_P95_MS[connection.vendor]:
+        print("\nthe plan of the slowest query's statements:")
+        explain(connection, statements[slowest])
+    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+    target = TARGET_P95_MS[connection.vendor]
+    print(f"target p95 < {target:.0f} ms: {'MET' if p95 < target else 'NOT MET'} (p95 {p95:.2f} ms)")
+    if args.concurrent:
+        code = Product.objects.filter(status="listed").order_by("id").values_list("code", flat=True)[0]
+        report_concurrent(
+            search_concurrency.run(
+                env={"DATABASE_URL": url},
+                cheap=f"{api}{code}/",
+                broad=[params["q"] for cls, params in QUERIES if cls == "common"],
+                searchers=args.concurrent,
+                seconds=args.concurrent_seconds,
+            ),
+            searchers=args.concurrent,
+        )
     return 0
+
+
+def prepare(connection) -> None:
+    """What a live database would have: statistics on PostgreSQL (autovacuum's), nothing on SQLite."""
+    with connection.cursor() as cur:
+        if connection.vendor != "postgresql":
+            cur.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+            print(f"SQLite database file: {cur.fetchone()[0] / 2**20:.0f} MiB (not analysed)")
+            return
+        started = time.perf_counter()
+        # VACUUM as well: it sets the visibility map that autovacuum would set on a live table, without
+        # which count(*) cannot use an index-only scan; measuring before it would time a transient state.
+        cur.execute("VACUUM (ANALYZE)")
+        print(f"VACUUM (ANALYZE): {time.perf_counter() - started:.1f} s")
+        cur.execute("SELECT pg_size_pretty(pg_relation_size('products_product_search'))")
+        print(f"GIN index products_product_search: {cur.fetchone()[0]}")
+
+
+def explain(connection, statements: list[tuple[str, object]]) -> None:
+    with connection.cursor() as cur:
+        for sql, sql_params in statements:
+            if connection.vendor == "postgresql":
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, sql_params)
+                lines = [line for (line,) in cur.fetchall()]
+            else:
+                cur.execute("EXPLAIN QUERY PLAN " + sql, sql_params)
+                lines = [row[-1] for row in cur.fetchall()]
+            for line in lines:
+                print("    " + line)
+            print()
+
+
+def report_concurrent(t: search_concurrency.Timings, *, searchers: int) -> None:
+    print(
+        f"\nconcurrent: a web server as make run starts it (gunicorn {' '.join(search_concurrency.SERVER_ARGS)}),"
+        f" {searchers} client threads searching the common terms back to back; ms"
+    )
+    print(row("cheap GET (product detail), idle", t.cheap_idle))
+    print(row("broad search, one at a time", t.search_idle))
+    print(row(f"broad search, {searchers} at once", t.search_loaded))
+    print(row(f"cheap GET, {searchers} searches running", t.cheap_loaded, f"  max {max(t.cheap_loaded):.0f}"))
+    if t.errors:
+        print(f"  {len(t.errors)} failed requests, e.g. {t.errors[0]}")
+    p95 = percentile(t.cheap_loaded, 95)
+    met = p95 < CHEAP_BOUND_MS and not t.errors
+    print(
+        f"bound: cheap GET p95 < {CHEAP_BOUND_MS:.0f} ms with {searchers} broad searches running: "
+        f"{'MET' if met else 'NOT MET'} (p95 {p95:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":

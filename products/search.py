@@ -22,14 +22,18 @@ from collections.abc import Iterable
 
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, FloatField, QuerySet, TextField, Value
+from django.db.models import BooleanField, F, FloatField, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Collate
 
 from standards.segmentation import segment_for_index
 
 logger = logging.getLogger(__name__)
 
 FTS_TABLE = "products_product_fts"
+# bm25 is lower-is-better: negated so both backends sort by rank descending; the column weights are those of
+# the tsvector's A (name), B (keywords) and C (body).
+_BM25 = f"-bm25({FTS_TABLE}, 10.0, 4.0, 1.0)"
 
 
 def search_columns(descriptor: dict) -> dict[str, str]:
@@ -74,9 +78,7 @@ def _sql(queryset: QuerySet, tokens: list[str], *, any_token: bool = False) -> t
     match = _fts5_query(tokens, "OR" if any_token else "AND")
     return (
         f"{table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
-        # bm25 is lower-is-better; negate so both backends sort by rank descending.
-        f"(SELECT -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s "
-        f"AND rowid = {table}.id)",
+        f"(SELECT {_BM25} FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = {table}.id)",
         [match],
     )
 
@@ -97,30 +99,58 @@ def search_rank(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
     return queryset.annotate(rank=RawSQL(rank, params, output_field=FloatField()))
 
 
-def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[tuple[int, float]]:
-    """The newest `size` rows of `queryset` matching every token, as (primary key, rank), newest first.
+def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[tuple[int, str, float]]:
+    """The newest `size` rows of `queryset` matching every token, as (primary key, code, rank), newest first.
 
-    One statement: on PostgreSQL the matches are cut to the newest `size` first and only those are ranked
-    (ranking in the same SELECT would rank every match: the planner evaluates a cheap-looking function like
-    `ts_rank` before the sort that the LIMIT applies to)."""
+    One statement that ranks only the window, on either database:
+
+    * PostgreSQL: the matches are cut to the newest `size` in a subquery and ranked in the outer SELECT
+      (ranking in the same SELECT would rank every match: the planner evaluates a cheap-looking function
+      like `ts_rank` before the sort that the LIMIT applies to).
+    * SQLite: FTS5 drives. It yields the matches newest first (`ORDER BY rowid DESC` needs no sort), each
+      joined to its product row for the other filters, until `size` rows passed, and `bm25` is computed for
+      those rows only. bm25 counts every match of every term (its IDF) once per full-text query, so the
+      index must never be queried once per product row: not by a correlated subquery (as `search_rank`
+      is), nor by a rowid lookup per product, which the unary plus in the join condition rules out. Either
+      repeated that count for every row: seconds for a broad term over 20,000 products
+      (docs/performance.md)."""
     if not tokens:
         return []
-    matched = search_match(queryset, tokens=tokens).order_by("-pk")
-    conn = connections[matched.db]
+    table, pk = queryset.model._meta.db_table, queryset.model._meta.pk.column
+    conn = connections[queryset.db]
     if conn.vendor != "postgresql":
-        return list(search_rank(matched, tokens=tokens).values_list("pk", "rank")[:size])
-    table = queryset.model._meta.db_table
-    inner = matched.annotate(
-        _search_vector=RawSQL(f"{table}.search_vector", [], output_field=TextField())
-    ).values_list("pk", "_search_vector")[:size]
-    sql, params = inner.query.get_compiler(using=matched.db).as_sql()
+        # extra(): the one way to put the FTS5 table in the FROM clause; only constants go into the SQL,
+        # the query is a parameter.
+        window = queryset.order_by().extra(  # noqa: S610
+            tables=[FTS_TABLE],
+            where=[f"{table}.{pk} = +{FTS_TABLE}.rowid", f"{FTS_TABLE} MATCH %s"],
+            params=[_fts5_query(tokens)],
+            select={"_rank": _BM25},
+            order_by=[f"-{FTS_TABLE}.rowid"],
+        )
+        return list(window.values_list("pk", "code", "_rank")[:size])
+    inner = (
+        search_match(queryset, tokens=tokens)
+        .order_by("-pk")
+        .annotate(_search_vector=RawSQL(f"{table}.search_vector", [], output_field=TextField()))
+        .values_list("pk", "code", "_search_vector")[:size]
+    )
+    sql, params = inner.query.get_compiler(using=queryset.db).as_sql()
     with conn.cursor() as cursor:
         cursor.execute(
-            f"SELECT w.pk, ts_rank(w.vector, to_tsquery('simple', %s)) FROM ({sql}) AS w(pk, vector) "
-            "ORDER BY w.pk DESC",
+            f"SELECT w.pk, w.code, ts_rank(w.vector, to_tsquery('simple', %s)) "
+            f"FROM ({sql}) AS w(pk, code, vector) ORDER BY w.pk DESC",
             [_pg_tsquery(tokens), *params],
         )
         return cursor.fetchall()
+
+
+def search_order(queryset: QuerySet) -> QuerySet:
+    """`queryset`, annotated with `rank`, best first; equal ranks by product code in code-point order (as
+    Python sorts strings), so every node orders them alike: primary keys are local, and a database's locale
+    collation may ignore hyphens (`…-1234567-X` before `…-123456-M`)."""
+    code = Collate(F("code"), "C") if connections[queryset.db].vendor == "postgresql" else F("code")
+    return queryset.order_by(F("rank").desc(), code.asc())
 
 
 def search_any(

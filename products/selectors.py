@@ -10,7 +10,7 @@ from accounts.models import User
 from participants.principal import ParticipantPrincipal
 from products import lifecycle
 from products.models import Product, ProductRegion, ProductVersion, Recognition, RecognitionStatus
-from products.search import search_rank, search_window
+from products.search import search_order, search_rank, search_window
 from standards.regions import region_province
 from standards.segmentation import segment_query
 
@@ -88,15 +88,17 @@ def product_search(queryset: QuerySet[Product], *, q: str) -> tuple[QuerySet[Pro
     """Matches of `q` by relevance, and whether every match was ranked (False for a very common term).
 
     One query ranks the newest RANK_WINDOW + 1 matches (newest first, so a term's breadth costs a bounded
-    amount of ranking). The queryset returned is ordered by rank and carries that ranking as
-    `search_ranking`, so that the paginator counts the matches and reads a page by primary key instead of
-    running the search again (api/pagination.py); evaluated on its own it gives the same rows."""
+    amount of ranking). Equal ranks are ordered by product code, which every node shares (primary keys are
+    local: the same products arrive in different orders at different nodes). The queryset returned is ordered
+    so and carries that ranking as `search_ranking`, so that the paginator counts the matches and reads a
+    page by primary key instead of running the search again (api/pagination.py); evaluated on its own it
+    gives the same rows."""
     tokens = segment_query(q)
     window = search_window(queryset, tokens=tokens, size=RANK_WINDOW + 1)
     exhaustive = len(window) <= RANK_WINDOW
-    entries = sorted(window[:RANK_WINDOW], key=lambda entry: (-entry[1], -entry[0]))
-    ranked = search_rank(queryset.filter(pk__in=[pk for pk, _ in entries]), tokens=tokens)
-    ranked = ranked.order_by("-rank", "-id")
+    best_first = sorted(window[:RANK_WINDOW], key=lambda row: (-row[2], row[1]))
+    entries = [(pk, rank) for pk, _, rank in best_first]
+    ranked = search_order(search_rank(queryset.filter(pk__in=[pk for pk, _ in entries]), tokens=tokens))
     ranked.search_ranking = SearchRanking(base=queryset, entries=entries, exhaustive=exhaustive)
     return ranked, exhaustive
 

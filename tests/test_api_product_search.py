@@ -205,3 +205,85 @@ class TestRankedPages:
         page = queryset.search_ranking.page(0, 20)
         assert [p.pk for p in page] == [catalogue["charging_summary"].pk]
         assert page[0].rank > 0
+
+
+def _arrive(codes: list[str], descriptor: dict) -> None:
+    """Replicas of the given products, stored in this order (as a node applies what it pulls)."""
+    from products.columns import descriptor_columns
+    from products.models import Product
+
+    for code in codes:
+        Product.objects.create(
+            code=code,
+            exchange_id=code.split("-")[0],
+            status=ProductStatus.LISTED,
+            is_home=False,
+            **descriptor_columns(descriptor),
+        )
+
+
+class TestEqualRanks:
+    """Equal ranks are ordered by product code: every node orders a search alike, whatever order the products
+    reached it in (its primary keys follow that order)."""
+
+    # Code-point order: a locale's collation, ignoring hyphens, would put …-1234567-X before …-123456-M.
+    CODES = ["BJIDX-2026-000007-2", "SHDEX-2026-123456-M", "SHDEX-2026-1234567-X", "SZDEX-2026-000001-A"]
+
+    def test_equal_ranks_order_the_same_whatever_the_arrival_order(self, anon):
+        from products.models import Product
+        from products.selectors import product_search
+
+        descriptor = random_descriptor(
+            name="港口集装箱吞吐量月度统计", keywords=["集装箱"], summary="沿海港口逐月的集装箱吞吐量。"
+        )
+        api_orders, queryset_orders = [], []
+        for arrival in (self.CODES, self.CODES[::-1], self.CODES[1::2] + self.CODES[::2]):
+            Product.objects.all().delete()  # a node that received the same products in another order
+            _arrive(arrival, descriptor)
+            results = anon.get(URL, {"q": "集装箱"}).json()["results"]
+            assert len({p["rank"] for p in results}) == 1, results  # the ranks do tie
+            api_orders.append([p["code"] for p in results])
+            queryset, _ = product_search(Product.objects.filter(status=ProductStatus.LISTED), q="集装箱")
+            queryset_orders.append([p.code for p in queryset])
+        assert api_orders == queryset_orders == [self.CODES] * 3
+
+    def test_a_better_rank_still_comes_first(self, anon):
+        tied = random_descriptor(name="集装箱月度统计", keywords=["集装箱"], summary="沿海港口。")
+        better = random_descriptor(name="港口吞吐量", keywords=["港口"], summary="港口。")
+        _arrive(self.CODES, tied)
+        _arrive(["ZZDTC-2026-000001-Z"], better)  # its code sorts last, its rank first
+        assert _codes(anon.get(URL, {"q": "港口"})) == ["ZZDTC-2026-000001-Z", *self.CODES]
+
+
+class TestSqliteRankingWindow:
+    """On SQLite the window is ranked by one full-text query: bm25 counts every match of every term (its IDF)
+    once per query, so a query per row (a correlated subquery, or a lookup per primary key) costs the number
+    of matches times the window: seconds for a broad term over 20,000 products (docs/performance.md)."""
+
+    def test_the_full_text_index_is_scanned_not_searched_per_row(self, catalogue):
+        from django.db import connection
+
+        from products.models import Product
+        from products.search import FTS_TABLE
+        from products.selectors import product_search
+
+        if connection.vendor != "sqlite":
+            pytest.skip("the FTS5 plan of the SQLite backend")
+        statements = []
+
+        def capture(execute, sql, params, many, context):
+            statements.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(capture):
+            product_search(Product.objects.filter(status=ProductStatus.LISTED), q="充电桩")
+        [(sql, params)] = statements  # the window, ranked, in one statement
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = [row[-1] for row in cursor.fetchall()]
+        full_text = [line for line in plan if FTS_TABLE in line]
+        assert len(full_text) == 1, plan  # the matches, newest first, ranked as they pass the filters
+        # FTS5's plan names its constraints after the index number: M is MATCH, = < > are rowid lookups.
+        assert all(set(line.rsplit(":", 1)[1]) <= set("M0123456789") for line in full_text), plan
+        assert not any("CORRELATED" in line for line in plan), plan
+        assert not any("TEMP B-TREE" in line for line in plan), plan  # newest first without a sort

@@ -1,5 +1,6 @@
 """Every benchmark still runs end to end, on a tiny load, so a change to what they call cannot break them
-unnoticed. They measure PostgreSQL (each recreates its own database), so they run in the PostgreSQL suite.
+unnoticed. They measure PostgreSQL (each recreates its own database), so they run in the PostgreSQL suite;
+the search benchmark's SQLite run (`--sqlite`, a file of its own) runs in the SQLite suite.
 Only that they run and judge their target is checked here, not the figures (a loaded machine may miss a
 target; the scripts fail only when something was lost or wrong)."""
 
@@ -57,7 +58,13 @@ def test_the_import_benchmark_imports_every_line(bench_env):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["bench/search.py", "--count", "300", "--requests", "20", "--warmup", "1"], "target p95 < 50 ms"),
+        (
+            [
+                *("bench/search.py", "--count", "300", "--requests", "20", "--warmup", "1"),
+                *("--concurrent", "2", "--concurrent-seconds", "2"),
+            ],
+            "target p95 < 50 ms",
+        ),
         (
             ["bench/demand_matching.py", "--count", "300", "--rounds", "1", "--warmup", "1"],
             "target p95 < 100 ms",
@@ -94,3 +101,22 @@ def test_the_latency_benchmarks_run_and_judge_their_target(bench_env, args, expe
 )
 def test_the_multi_node_benchmarks_run_their_nodes_and_judge_their_target(bench_env, args, expected):
     assert expected in _run(bench_env, *args)
+
+
+def test_the_search_benchmark_runs_on_sqlite_with_concurrent_searches(tmp_path):
+    if connection.vendor != "sqlite":
+        pytest.skip("the benchmark's SQLite run belongs to the SQLite suite")
+    env = {
+        **os.environ,
+        "BENCH_SQLITE_DIR": str(tmp_path),
+        "NODE_KEY_FILE": str(tmp_path / "node_key.pem"),
+        "CELERY_BROKER_URL": "memory://",
+    }
+    out = _run(
+        env,
+        *("bench/search.py", "--sqlite", "--count", "200", "--requests", "14", "--warmup", "1"),
+        *("--concurrent", "2", "--concurrent-seconds", "2"),
+    )
+    assert "target p95 < 100 ms" in out
+    assert "broad search, 2 at once" in out
+    assert "bound: cheap GET p95 < 1000 ms with 2 broad searches running" in out
