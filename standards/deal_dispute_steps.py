@@ -77,6 +77,8 @@ MAX_TEXT = 4000
 MAX_SHORT = 500
 MAX_REFERENCE = 200
 MAX_EVIDENCE = 20
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
 
 _CODES = {
     name: frozenset(t.code for t in terms)
@@ -142,6 +144,9 @@ def _when(value: Any, path: str, errors: list[FieldError]) -> dt.datetime | None
             value = None
     if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
         errors.append(FieldError(path, "format", "须为带时区的 ISO 8601 时间", "An ISO 8601 time with zone"))
+        return None
+    if not EARLIEST <= value.astimezone(dt.UTC) < LATEST:  # deadlines are computed from it
+        errors.append(FieldError(path, "range", "时间须在2000年至2999年之间", "A time from 2000 to 2999"))
         return None
     return value
 

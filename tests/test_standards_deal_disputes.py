@@ -429,6 +429,8 @@ class TestStepValidation:
             ({**file(), "at": "2025-11-03T09:00:00"}, "steps.0.at", "format"),
             ({**file(), "at": "yesterday"}, "steps.0.at", "format"),
             ({**file(), "at": 1730595600}, "steps.0.at", "format"),
+            ({**file(), "at": "9999-12-31T23:59:59+14:00"}, "steps.0.at", "range"),
+            ({**file(), "at": "1999-12-31T23:59:59+00:00"}, "steps.0.at", "range"),
             ({**file(), "category": "fraud"}, "steps.0.category", "invalid_choice"),
             ({**file(), "description": "  "}, "steps.0.description", "length"),
             ({**file(), "claim_amount": "1000.01"}, "steps.0.claim_amount", "range"),
@@ -478,3 +480,33 @@ def test_vocabularies_are_bilingual_and_describe_the_rules():
     assert all(
         term["zh"] and term["en"] for terms in body.values() if isinstance(terms, list) for term in terms
     )
+
+
+NASTY = [
+    None, True, 0, -1, 10**400, 1.5, float("nan"), "", " ", "\x00", "\ud800", "x" * 5000, "NaN", "2025-13-45",
+    "9999-12-31T23:59:59+14:00", [], [None], {}, {"kind": "full_refund"}, "coordinator", "resolve",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "example",
+    [file(claim_amount="10", evidence=["EV-1"]), accept(), statement(), message(), withdraw(), escalate(),
+     resolve(), resolve("full_refund", refund_amount="1000")],
+    ids=lambda s: s["action"] + ("_full" if "full" in str(s) else ""),
+)  # fmt: skip
+def test_every_field_of_a_step_mutated_raises_only_validation_failed(example):
+    keys = [(key,) for key in example] + [("outcome", key) for key in example.get("outcome", {})]
+    for path in keys:
+        for value in NASTY:
+            mutated = {**example, "outcome": dict(example.get("outcome", {}))}
+            if "outcome" not in example:
+                del mutated["outcome"]
+            target = mutated if len(path) == 1 else mutated["outcome"]
+            target[path[-1]] = value
+            try:
+                dispute_step_clean(mutated, deal_amount=AMOUNT)
+            except ValidationFailed as exc:
+                assert exc.errors
+            before = {"file": [], "accept": [file()]}.get(example["action"], [file(), accept()])
+            derived = derive(*before, mutated)
+            assert len(derived["applied"]) + len(derived["rejected"]) == len(before) + 1
