@@ -46,6 +46,12 @@ Breach = tuple[str, str, str, str]  # (field, code, zh, en)
 # --- validation ------------------------------------------------------------------------------------------
 
 
+def _shown(value: object) -> str:
+    """A peer's value as it may appear in an error: short, and encodable (no lone surrogates)."""
+    text = value[:40] if isinstance(value, str) else type(value).__name__
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _territory_valid(code: object) -> bool:
     return isinstance(code, str) and (
         code in TERRITORY_WORDS or (code != NATIONWIDE and region_is_valid(code))
@@ -60,7 +66,7 @@ def _codes(value: Any, path: str, *, valid, limit: int, required: bool, errors: 
         return []
     bad = [i for i, code in enumerate(value) if not valid(code)]
     for i in bad:
-        shown = value[i] if isinstance(value[i], str) else type(value[i]).__name__
+        shown = _shown(value[i])
         errors.append(
             FieldError(f"{path}.{i}", "invalid_choice", f"未知的取值：{shown}", f"Unknown value {shown!r}")
         )
@@ -95,7 +101,7 @@ def _flag(value: Any, path: str, errors: list[FieldError]) -> bool:
 def _unknown(data: dict, known: tuple[str, ...], path: str, errors: list[FieldError]) -> None:
     for key in sorted((k for k in data if k not in known), key=str)[:20]:
         errors.append(
-            FieldError(f"{path}.{key}", "unknown_field", "未定义的字段", "Not a field of the policy")
+            FieldError(f"{path}.{_shown(key)}", "unknown_field", "未定义的字段", "Not a field of the policy")
         )
 
 

@@ -177,6 +177,18 @@ class TestClean:
             ("order.usage_policy.constraints.territory", "required"),
         ]
 
+    def test_errors_echo_peer_values_short_and_encodable(self):
+        with pytest.raises(ValidationFailed) as caught:
+            policy_clean({**minimal(), "permissions": ["\ud800" + "x" * 100, 7], "\udfff" * 100: 1})
+        for error in caught.value.errors:
+            assert len(error.field) < 300
+            error.field.encode("utf-8")
+            error.message.encode("utf-8")
+            error.message_en.encode("utf-8")
+        by_field = {error.field: error for error in caught.value.errors}
+        assert by_field["usage_policy.permissions.1"].message_en == "Unknown value 'int'"
+        assert len(by_field["usage_policy.permissions.0"].message_en) < 80
+
     def test_messages_are_chinese_and_english(self):
         with pytest.raises(ValidationFailed) as caught:
             policy_clean(minimal(duration_days=0))
