@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from core.exceptions import ValidationFailed
 from standards.usage_policy import (
     policy_clean,
+    policy_compliance_breaches,
     policy_from_descriptor,
     policy_schema,
     policy_within,
@@ -446,6 +447,36 @@ class TestFromDescriptor:
         assert codes(policy_within(asked, policy_from_descriptor(example_descriptor))) == [
             ("usage_policy.constraints.territory", "policy.cross_border_not_allowed")
         ]
+
+
+class TestComplianceBreaches:
+    def test_the_providers_terms_may_widen_the_defaults_but_not_the_law(self, example_descriptor):
+        widened = request(("use", "resell", "redistribute", "link_with_other_data"), purpose=["marketing"])
+        assert policy_compliance_breaches(widened, example_descriptor) == []
+
+    def test_no_export_where_the_product_declares_none(self, example_descriptor):
+        breaches = policy_compliance_breaches(
+            request(territory=["310000", "810000", "cross_border"]), example_descriptor, field="offer.policy"
+        )
+        assert codes(breaches) == [
+            ("offer.policy.constraints.territory", "policy.territory_not_allowed"),
+            ("offer.policy.constraints.territory", "policy.cross_border_not_allowed"),
+        ]
+        assert "810000" in breaches[0][3]
+
+    def test_export_where_the_product_declares_it_with_a_passed_assessment(self, example_descriptor):
+        compliance = example_descriptor["compliance"]
+        compliance["cross_border_transfer"].update(involved=True, status="passed")
+        compliance["security_assessment"]["status"] = "passed"
+        asked = request(territory=["810000", "cross_border"])
+        assert policy_compliance_breaches(asked, example_descriptor) == []
+
+    def test_personal_information_only_deidentified(self, example_descriptor):
+        example_descriptor["compliance"]["personal_information"]["category"] = "deidentified"
+        assert codes(policy_compliance_breaches(request(), example_descriptor)) == [
+            ("usage_policy.constraints.deidentified_only", "policy.deidentified_only_required")
+        ]
+        assert policy_compliance_breaches(request(deidentified_only=True), example_descriptor) == []
 
 
 @pytest.mark.django_db
