@@ -17,6 +17,7 @@ from standards.usage_policy import (
     policy_within,
 )
 from standards.usage_policy_terms import ACTION_CODES, PURPOSE_CODES, territory_contains
+from standards.usage_policy_text import policy_text
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = json.loads((ROOT / "docs/examples/usage-policy.json").read_text("utf-8"))
@@ -477,6 +478,41 @@ class TestComplianceBreaches:
             ("usage_policy.constraints.deidentified_only", "policy.deidentified_only_required")
         ]
         assert policy_compliance_breaches(request(deidentified_only=True), example_descriptor) == []
+
+
+class TestText:
+    def test_the_example_in_chinese_in_vocabulary_order_with_region_names(self):
+        policy = copy.deepcopy(EXAMPLE)
+        policy["constraints"]["territory"] = ["440300", "310115", "CN-mainland"]
+        assert policy_text(policy) == [
+            "使用策略（v1.0）",
+            "允许的行为：使用、分析、加工衍生",
+            "禁止的行为：再分发、转售",
+            "用途：风险控制、信用评估",
+            "使用地域：中国大陆（境内）、310115（上海市）、深圳市",
+            "使用期限：365天",
+            "使用人数：最多50人",
+            "到期删除：是",
+            "仅限去标识化使用：否",
+            f"备注：{EXAMPLE['remarks']}",
+        ]
+
+    def test_in_english_with_no_limits_nothing_prohibited_and_no_remarks(self):
+        assert policy_text(minimal(territory=["310000"]), language="en") == [
+            "Usage policy (v1.0)",
+            "Permitted: Use",
+            "Prohibited: nothing",
+            "Purposes: Research",
+            "Territory: Shanghai",
+            "Duration: unlimited",
+            "Users: unlimited",
+            "Delete at the end: no",
+            "De-identified use only: no",
+        ]
+
+    def test_an_invalid_policy_raises_validation_failed(self):
+        with pytest.raises(ValidationFailed):
+            policy_text({"permissions": "everything"})
 
 
 @pytest.mark.django_db
