@@ -22,6 +22,7 @@ from api.views.standards import (
     NamingCheckView,
     ParticipantVocabulariesView,
     ProductCodeCheckView,
+    TermViewSet,
     UsagePolicySchemaView,
     VocabulariesView,
 )
@@ -35,6 +36,7 @@ router.register("evaluations", EvaluationViewSet, basename="evaluation")
 router.register("demands", DemandViewSet, basename="demand")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("standards/terms", TermViewSet, basename="term")
 
 app_name = "api"
 urlpatterns = [
