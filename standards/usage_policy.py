@@ -32,6 +32,8 @@ from standards.usage_policy_terms import (
     TOP_KEYS,
     choices,
     codes_schema,
+    descriptor_cross_border_allowed,
+    descriptor_item,
     limit_schema,
     territory_contains,
     titled,
@@ -44,6 +46,12 @@ Breach = tuple[str, str, str, str]  # (field, code, zh, en)
 
 
 # --- validation ------------------------------------------------------------------------------------------
+
+
+def _shown(value: object) -> str:
+    """A peer's value as it may appear in an error: short, and encodable (no lone surrogates)."""
+    text = value[:40] if isinstance(value, str) else type(value).__name__
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _territory_valid(code: object) -> bool:
@@ -60,7 +68,7 @@ def _codes(value: Any, path: str, *, valid, limit: int, required: bool, errors: 
         return []
     bad = [i for i, code in enumerate(value) if not valid(code)]
     for i in bad:
-        shown = value[i] if isinstance(value[i], str) else type(value[i]).__name__
+        shown = _shown(value[i])
         errors.append(
             FieldError(f"{path}.{i}", "invalid_choice", f"未知的取值：{shown}", f"Unknown value {shown!r}")
         )
@@ -95,7 +103,7 @@ def _flag(value: Any, path: str, errors: list[FieldError]) -> bool:
 def _unknown(data: dict, known: tuple[str, ...], path: str, errors: list[FieldError]) -> None:
     for key in sorted((k for k in data if k not in known), key=str)[:20]:
         errors.append(
-            FieldError(f"{path}.{key}", "unknown_field", "未定义的字段", "Not a field of the policy")
+            FieldError(f"{path}.{_shown(key)}", "unknown_field", "未定义的字段", "Not a field of the policy")
         )
 
 
@@ -327,21 +335,6 @@ def policy_schema() -> dict:
 # --- the policy a product without one allows -------------------------------------------------------------
 
 
-def _item(descriptor: dict, name: str) -> dict:
-    compliance = descriptor.get("compliance")
-    item = compliance.get(name) if isinstance(compliance, dict) else None
-    return item if isinstance(item, dict) else {}
-
-
-def _cross_border_allowed(descriptor: dict) -> bool:
-    transfer = _item(descriptor, "cross_border_transfer")
-    return (
-        transfer.get("involved") is True
-        and transfer.get("status") == "passed"
-        and _item(descriptor, "security_assessment").get("status") == "passed"
-    )
-
-
 def policy_from_descriptor(descriptor: dict) -> dict:
     """The usage policy a product allows when its provider has set none, derived from its descriptor's
     declarations (safe on a half-valid descriptor: whatever is not declared is read as the stricter case).
@@ -352,14 +345,14 @@ def policy_from_descriptor(descriptor: dict) -> dict:
     data, and with consent-based personal information no model training. The descriptor's usage restrictions
     become the remarks."""
     descriptor = descriptor if isinstance(descriptor, dict) else {}
-    category = _item(descriptor, "personal_information").get("category")
+    category = descriptor_item(descriptor, "personal_information").get("category")
     personal = category != "none"
     permissions = {"use", "analyse", "derive", "train_model", "link_with_other_data"}
     if personal:
         permissions -= {"link_with_other_data"}
     if category != "deidentified" and personal:
         permissions -= {"train_model"}
-    territory = [CN, CROSS_BORDER] if _cross_border_allowed(descriptor) else [MAINLAND]
+    territory = [CN, CROSS_BORDER] if descriptor_cross_border_allowed(descriptor) else [MAINLAND]
     remarks = descriptor.get("usage_restrictions")
     remarks = remarks.strip() if isinstance(remarks, str) else ""
     if len(remarks) > MAX_REMARKS:
@@ -377,3 +370,21 @@ def policy_from_descriptor(descriptor: dict) -> dict:
             "remarks": remarks,
         }
     )
+
+
+# Breaches of the law as the descriptor declares it bears on the product, not of the provider's terms.
+_COMPLIANCE_BREACHES = frozenset(
+    {"policy.cross_border_not_allowed", "policy.territory_not_allowed", "policy.deidentified_only_required"}
+)
+
+
+def policy_compliance_breaches(
+    policy: dict, descriptor: dict, *, field: str = "usage_policy"
+) -> list[Breach]:
+    """The breaches of a policy (an order's request, or an offer) against the product's compliance
+    declarations, whatever the provider's terms: a cross-border transfer (Hong Kong, Macao and Taiwan
+    included) the product does not declare with a passed assessment, and identified use of personal
+    information. The rest of `policy_from_descriptor` (resale, linking, training) is a default the
+    provider's offer may widen."""
+    ceiling = policy_from_descriptor(descriptor)
+    return [b for b in policy_within(policy, ceiling, field=field) if b[1] in _COMPLIANCE_BREACHES]

@@ -1,6 +1,6 @@
 """The vocabularies of the usage policy standard (actions, purposes, territory words) with Chinese and English
-labels, its size limits, how one territory lies within another, and the pieces of its JSON Schema. See
-docs/standards/usage-policy.md."""
+labels, its size limits, how one territory lies within another, the pieces of its JSON Schema, and the
+reading of a descriptor's compliance declarations it derives from. See docs/standards/usage-policy.md."""
 
 from __future__ import annotations
 
@@ -104,3 +104,23 @@ def codes_schema(zh: str, en: str, items: dict, limit: int, *, required: bool) -
 def limit_schema(zh: str, en: str, high: int) -> dict:
     schema = {"type": ["integer", "null"], "minimum": 1, "maximum": high}
     return titled(zh, en, schema, "null 或缺省表示不限", "null or absent: no limit")
+
+
+# --- reading a descriptor's compliance declarations (standards.compliance) ---------------------------------
+
+
+def descriptor_item(descriptor: dict, name: str) -> dict:
+    """A compliance checklist item of a descriptor, {} when it is missing or malformed."""
+    compliance = descriptor.get("compliance")
+    item = compliance.get(name) if isinstance(compliance, dict) else None
+    return item if isinstance(item, dict) else {}
+
+
+def descriptor_cross_border_allowed(descriptor: dict) -> bool:
+    """The product declares a cross-border transfer, passed, with a passed security assessment."""
+    transfer = descriptor_item(descriptor, "cross_border_transfer")
+    return (
+        transfer.get("involved") is True
+        and transfer.get("status") == "passed"
+        and descriptor_item(descriptor, "security_assessment").get("status") == "passed"
+    )

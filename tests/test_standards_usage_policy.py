@@ -11,11 +11,13 @@ from jsonschema import Draft202012Validator
 from core.exceptions import ValidationFailed
 from standards.usage_policy import (
     policy_clean,
+    policy_compliance_breaches,
     policy_from_descriptor,
     policy_schema,
     policy_within,
 )
 from standards.usage_policy_terms import ACTION_CODES, PURPOSE_CODES, territory_contains
+from standards.usage_policy_text import policy_text
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = json.loads((ROOT / "docs/examples/usage-policy.json").read_text("utf-8"))
@@ -176,6 +178,18 @@ class TestClean:
             ("order.usage_policy.constraints.purpose.0", "invalid_choice"),
             ("order.usage_policy.constraints.territory", "required"),
         ]
+
+    def test_errors_echo_peer_values_short_and_encodable(self):
+        with pytest.raises(ValidationFailed) as caught:
+            policy_clean({**minimal(), "permissions": ["\ud800" + "x" * 100, 7], "\udfff" * 100: 1})
+        for error in caught.value.errors:
+            assert len(error.field) < 300
+            error.field.encode("utf-8")
+            error.message.encode("utf-8")
+            error.message_en.encode("utf-8")
+        by_field = {error.field: error for error in caught.value.errors}
+        assert by_field["usage_policy.permissions.1"].message_en == "Unknown value 'int'"
+        assert len(by_field["usage_policy.permissions.0"].message_en) < 80
 
     def test_messages_are_chinese_and_english(self):
         with pytest.raises(ValidationFailed) as caught:
@@ -436,8 +450,123 @@ class TestFromDescriptor:
         ]
 
 
+class TestComplianceBreaches:
+    def test_the_providers_terms_may_widen_the_defaults_but_not_the_law(self, example_descriptor):
+        widened = request(("use", "resell", "redistribute", "link_with_other_data"), purpose=["marketing"])
+        assert policy_compliance_breaches(widened, example_descriptor) == []
+
+    def test_no_export_where_the_product_declares_none(self, example_descriptor):
+        breaches = policy_compliance_breaches(
+            request(territory=["310000", "810000", "cross_border"]), example_descriptor, field="offer.policy"
+        )
+        assert codes(breaches) == [
+            ("offer.policy.constraints.territory", "policy.territory_not_allowed"),
+            ("offer.policy.constraints.territory", "policy.cross_border_not_allowed"),
+        ]
+        assert "810000" in breaches[0][3]
+
+    def test_export_where_the_product_declares_it_with_a_passed_assessment(self, example_descriptor):
+        compliance = example_descriptor["compliance"]
+        compliance["cross_border_transfer"].update(involved=True, status="passed")
+        compliance["security_assessment"]["status"] = "passed"
+        asked = request(territory=["810000", "cross_border"])
+        assert policy_compliance_breaches(asked, example_descriptor) == []
+
+    def test_personal_information_only_deidentified(self, example_descriptor):
+        example_descriptor["compliance"]["personal_information"]["category"] = "deidentified"
+        assert codes(policy_compliance_breaches(request(), example_descriptor)) == [
+            ("usage_policy.constraints.deidentified_only", "policy.deidentified_only_required")
+        ]
+        assert policy_compliance_breaches(request(deidentified_only=True), example_descriptor) == []
+
+
+class TestText:
+    def test_the_example_in_chinese_in_vocabulary_order_with_region_names(self):
+        policy = copy.deepcopy(EXAMPLE)
+        policy["constraints"]["territory"] = ["440300", "310115", "CN-mainland"]
+        assert policy_text(policy) == [
+            "使用策略（v1.0）",
+            "允许的行为：使用、分析、加工衍生",
+            "禁止的行为：再分发、转售",
+            "用途：风险控制、信用评估",
+            "使用地域：中国大陆（境内）、310115（上海市）、深圳市",
+            "使用期限：365天",
+            "使用人数：最多50人",
+            "到期删除：是",
+            "仅限去标识化使用：否",
+            f"备注：{EXAMPLE['remarks']}",
+        ]
+
+    def test_in_english_with_no_limits_nothing_prohibited_and_no_remarks(self):
+        assert policy_text(minimal(territory=["310000"]), language="en") == [
+            "Usage policy (v1.0)",
+            "Permitted: Use",
+            "Prohibited: nothing",
+            "Purposes: Research",
+            "Territory: Shanghai",
+            "Duration: unlimited",
+            "Users: unlimited",
+            "Delete at the end: no",
+            "De-identified use only: no",
+        ]
+
+    def test_an_invalid_policy_raises_validation_failed(self):
+        with pytest.raises(ValidationFailed):
+            policy_text({"permissions": "everything"})
+
+
 @pytest.mark.django_db
 def test_the_schema_is_served_beside_the_descriptors(anon):
     response = anon.get("/api/v1/standards/usage-policy/")
     assert response.status_code == 200
     assert response.json() == policy_schema()
+
+
+# Values a field of any type may receive from a careless or hostile peer.
+NASTY = [
+    None, True, 0, -1, 2**63, 10**400, 1.5, -0.0, 1e308, float("nan"), float("inf"), "", " ", "\x00",
+    "\ud800", "x" * 5000, "NaN", "１２３", "310000", "100000", "CN",
+    [], [None], [[]], {}, {"use": 1}, ["use"] * 30,
+]  # fmt: skip
+
+
+def _leaves(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _leaves(value, (*path, i))
+
+
+def _mutated(document, path, value):
+    mutated = copy.deepcopy(document)
+    if not path:
+        return value
+    parent = mutated
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    return mutated
+
+
+def test_every_field_of_the_example_mutated_raises_only_validation_failed_and_agrees_with_the_schema():
+    validator = Draft202012Validator(policy_schema())
+    checked = 0
+    for path in _leaves(EXAMPLE):
+        for value in NASTY:
+            document = _mutated(EXAMPLE, path, value)
+            try:
+                policy_clean(document)
+                cleaned = True
+            except ValidationFailed as exc:
+                cleaned = False
+                errors = exc.errors
+            if validator.is_valid(document):
+                # What the schema cannot say: known regions, no action both permitted and prohibited.
+                assert cleaned or all(e.code in ("invalid_choice", "conflict") for e in errors), (path, value)
+            else:
+                assert not cleaned, (path, value)
+            checked += 1
+    assert checked > 500
