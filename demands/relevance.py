@@ -12,8 +12,10 @@ full in the product's name or keywords and FIELD_WEIGHTS["body"] in its summary,
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Mapping
+from functools import lru_cache
 
 from django.db import connection
 
@@ -127,21 +129,27 @@ def demand_term_weights(tokens: list[str], *, title: int) -> dict[str, float]:
     return term_weights(tokens, title=title, frequencies=frequencies, products=products)
 
 
+@lru_cache(maxsize=256)
+def _words_pattern(tokens: tuple[str, ...]) -> re.Pattern:
+    # A column is its words separated by single spaces: one scan of it (in C) finds which tokens it uses.
+    alternatives = "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))
+    return re.compile(f"(?<= )(?:{alternatives})(?= )")
+
+
 def text_relevance(weights: Mapping[str, float], product) -> tuple[float, list[str]]:
     """(0–1: the weight of the terms `product` uses over the weight of all, the terms it uses). `product`: a
     Product or any object with its three segmented search columns."""
     total = sum(weights.values())
     if not total:
         return 0.0, []
-    fields = {
-        "name": set(product.search_name.split()),
-        "keywords": set(product.search_keywords.split()),
-        "body": set(product.search_body.split()),
-    }
-    found, hits = 0.0, []
-    for token, weight in weights.items():
-        best = max((FIELD_WEIGHTS[f] for f, words in fields.items() if token in words), default=0.0)
-        if best:
-            found += weight * best
-            hits.append(token)
-    return found / total, hits
+    pattern = _words_pattern(tuple(weights))
+    used: dict[str, float] = {}
+    for field, text in (
+        ("body", product.search_body),
+        ("keywords", product.search_keywords),
+        ("name", product.search_name),
+    ):
+        for token in pattern.findall(f" {text} "):
+            used[token] = max(used.get(token, 0.0), FIELD_WEIGHTS[field])
+    hits = [token for token in weights if token in used]
+    return sum(weights[t] * used[t] for t in hits) / total, hits
