@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from demands import relevance
 from demands.matching import demand_match_and_notify, matches_for
 from demands.models import Demand, Notification
 from demands.relevance import demand_term_weights, document_frequencies
@@ -103,3 +104,17 @@ def test_a_product_sharing_no_meaningful_word_is_neither_matched_nor_notified(al
     told = Notification.objects.get()
     assert told.participant_id == rain.provider_uscc
     assert [p["code"] for p in told.payload["products"]] == [rain.code]
+
+
+def test_a_large_catalogue_keeps_its_document_frequencies_for_a_while(alice, monkeypatch):
+    """Counting a common word's products costs milliseconds on a large catalogue, where one product more
+    changes nothing: the counts are kept for DF_TTL seconds, and only words not yet counted are counted."""
+    monkeypatch.setattr(relevance, "LARGE_CATALOGUE", 1)
+    monkeypatch.setattr(relevance, "_frequencies", {})
+    for city in ("广州市", "深圳市"):
+        _listed(alice, f"{city}气象站观测数据集", ["气象", "观测"], f"{city}气象站观测记录。")
+    assert document_frequencies(["气象"]) == (2, {"气象": 2})
+    _listed(alice, "珠海市气象与降水观测数据集", ["气象", "降水"], "珠海市气象站降水观测。")
+    assert document_frequencies(["气象", "降水"]) == (2, {"气象": 2, "降水": 1})  # 气象 as counted before
+    monkeypatch.setattr(relevance, "DF_TTL", 0.0)
+    assert document_frequencies(["气象"]) == (3, {"气象": 3})
