@@ -520,10 +520,10 @@ def main() -> int:
     from search import load  # bench/search.py: the same products, loaded the same way
 
     from demands.matching import CANDIDATES, MATCH_BUDGET, RANK_WINDOW, matches_for, selective_tokens
-    from demands.scoring import WEIGHTS, demand_tokens
+    from demands.scoring import WEIGHTS, demand_terms, demand_tokens
     from products.models import Product, ProductStatus
     from products.search import search_any
-    from standards.segmentation import segment_query, warm_up
+    from standards.segmentation import warm_up
 
     print(f"machine: {machine()}")
     print(f"database: {url}")
@@ -567,7 +567,7 @@ def main() -> int:
     for d in demands:
         matched[d.gid] = search_any(listed_qs, tokens=tokens[d.gid]).count()
         # What matches_for ranks: the matches of the selective tokens (or, with a broad one, its newest).
-        chosen, broad = selective_tokens(tokens[d.gid], first=len(segment_query(d.title)))
+        chosen, broad = selective_tokens(tokens[d.gid], first=demand_terms(d)[1])
         selective[d.gid] = f"{len(chosen)}{'+w' if broad else ''}"
         if broad:
             ids = set(search_any(listed_qs, tokens=chosen[:-1]).values_list("pk", flat=True))

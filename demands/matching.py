@@ -1,17 +1,18 @@
 """Matching a demand against the listed products this node holds (nationwide: every exchange's listings
 replicate here), with a score that explains itself.
 
-Candidates come from Chinese full-text relevance (jieba tokens of the demand's title and description against
-product name, keywords and summary, any token; on PostgreSQL the matches of its selective tokens only, ranked
-on all of them: see MATCH_BUDGET). Each candidate is then scored on structured fit: industry,
-product form, region, time coverage, update frequency, price within budget, and recognition by the demand's
-exchange. The demand's compliance requirements are a filter, not a score: a product that breaks one is not a
-match. The score is the weighted sum, 0–1; every factor is reported with its weight, score and reason.
+Candidates come from Chinese full-text relevance (the demand's match terms — its words without stop words
+and region names — against product name, keywords and summary, any term; on PostgreSQL the matches of its
+selective terms only, ranked on all of them: see MATCH_BUDGET). Each candidate's text relevance
+(demands/relevance.py: the IDF-weighted share of the demand's terms it uses) gates it: under MIN_TEXT it is
+not a match. The score is the text relevance times the structured fit — industry, product form, region, time
+coverage, update frequency, price within budget, recognition by the demand's exchange (demands/scoring.py).
+The demand's compliance requirements are a filter, not a score: a product that breaks one is not a match.
+Every factor is reported with its weight, score and reason.
 """
 
 from __future__ import annotations
 
-import time
 from collections import namedtuple
 
 from django.conf import settings
@@ -24,11 +25,11 @@ from django.utils import timezone
 from core.queue import enqueue_on_commit
 from demands.models import Demand, DemandStatus, Notification
 from demands.notifications import notify, responders_here
-from demands.scoring import Match, compliance_breaks, demand_tokens, score
+from demands.relevance import MIN_TEXT, demand_term_weights, lexeme_statistics, term_weights, text_relevance
+from demands.scoring import Match, compliance_breaks, demand_terms, score
 from participants.models import Participant
 from products.models import Product, ProductStatus, Recognition, RecognitionStatus
 from products.search import search_any
-from standards.segmentation import segment_query
 
 CANDIDATES = 300
 # Candidates are the matches of the demand's selective words only (`selective_tokens`), ranked on all of
@@ -42,7 +43,6 @@ MATCH_BUDGET = 8000
 MATCH_SHARE = 0.1
 RANK_WINDOW = 2000
 RARITY_TIE = 1.25
-STATISTICS_TTL = 600.0  # seconds a process keeps the lexeme statistics (they change at ANALYZE)
 NOTIFY_THRESHOLD = 0.5  # a provider is told about a demand its product matches at least this well
 # The columns scoring and the API read, in the model's field order (`Model.from_db` takes them so); the
 # descriptor itself stays in the database, its parts come along.
@@ -64,36 +64,6 @@ _MATCH_FIELDS = {
 _MATCH_COLUMNS = tuple(f.attname for f in Product._meta.concrete_fields if f.attname in _MATCH_FIELDS)
 _Columns = namedtuple("_Columns", _MATCH_COLUMNS)
 _DESCRIPTOR_PARTS = ("spatial_coverage", "temporal_coverage", "compliance")
-_statistics: dict[str, tuple[float, tuple[dict[str, float], float, float] | None]] = {}
-
-
-def lexeme_statistics() -> tuple[dict[str, float], float, float] | None:
-    """(share of products using each common word, share assumed for any other word, product rows): what
-    PostgreSQL's planner estimates full-text matches with (ANALYZE samples the search vector's lexemes).
-    None where there are none: SQLite, or a table never analysed."""
-    if connection.vendor != "postgresql":
-        return None
-    key = connection.settings_dict["NAME"]
-    cached = _statistics.get(key)
-    if cached and time.monotonic() - cached[0] < STATISTICS_TTL:
-        return cached[1]
-    table = Product._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples "
-            "FROM pg_stats s JOIN pg_class c ON c.oid = %s::regclass "
-            "WHERE s.schemaname = current_schema() AND s.tablename = %s AND s.attname = 'search_vector'",
-            [table, table],
-        )
-        row = cursor.fetchone()
-    found = None
-    if row and row[0] and row[1] and row[2] and row[2] > 0:
-        words, shares, rows = row
-        # The shares are followed by their minimum and maximum (and the share of nulls): a word not listed
-        # is rarer than the rarest listed, and estimated at half of it as the planner does.
-        found = (dict(zip(words, shares[: len(words)], strict=True)), min(shares[: len(words)]) / 2, rows)
-    _statistics[key] = (time.monotonic(), found)
-    return found
 
 
 def selective_tokens(tokens: list[str], *, first: int = 0) -> tuple[list[str], str | None]:
@@ -156,11 +126,13 @@ def matches_for(demand: Demand, *, limit: int = 20, providers: set[str] | None =
     """The best-fitting listed products for `demand`, best first (ties: newest product first).
 
     The products carry the columns scoring and the API read; other fields (the descriptor) load on access."""
-    tokens = demand_tokens(demand)
+    tokens, title = demand_terms(demand)
+    if not tokens:
+        return []  # nothing but stop words: nothing says which data is wanted
     listed = Product.objects.filter(status=ProductStatus.LISTED)
     if providers is not None:
         listed = listed.filter(provider_uscc__in=providers)
-    chosen, broad = selective_tokens(tokens, first=len(segment_query(demand.title)))
+    chosen, broad = selective_tokens(tokens, first=title)
     if broad is None:
         pool = search_any(listed, tokens=tokens, match_tokens=chosen)
     else:
@@ -192,10 +164,14 @@ def matches_for(demand: Demand, *, limit: int = 20, providers: set[str] | None =
     if not rows:
         return []
     n = len(_MATCH_COLUMNS)
-    top = max(row[n] for row in rows) or 1.0
+    weights = demand_term_weights(tokens, title=title)
     today = timezone.localdate()
     scored = []
     for row in rows:
+        columns = _Columns._make(row[:n])
+        text, hits = text_relevance(weights, columns)
+        if text < MIN_TEXT:
+            continue  # no meaningful word in common: not a match, whatever else fits
         descriptor = {
             name: v for name, v in zip(_DESCRIPTOR_PARTS, row[n + 1 : -1], strict=True) if v is not None
         }
@@ -204,9 +180,10 @@ def matches_for(demand: Demand, *, limit: int = 20, providers: set[str] | None =
         # Scored from the row's columns; only the products returned become model instances (below).
         match = score(
             demand,
-            _Columns._make(row[:n]),
-            text=max(row[n], 0) / top,
-            tokens=tokens,
+            columns,
+            text=text,
+            hits=hits,
+            terms=len(tokens),
             recognised=row[-1],
             descriptor=descriptor,
             today=today,
@@ -226,6 +203,13 @@ def demands_matched(gids: list[str]) -> None:
     Celery task (matching must not hold up the transaction that applied a page)."""
     for gid in gids:
         enqueue_on_commit("demands.tasks.demand_match", gid)
+
+
+def matches_to_notify(demand: Demand, *, matches: list[Match] | None = None) -> list[Match]:
+    """The matches whose providers are told about `demand` (wherever they are registered), best first:
+    those scoring at least NOTIFY_THRESHOLD. `matches`: `matches_for(demand, limit=CANDIDATES)` if given."""
+    matches = matches_for(demand, limit=CANDIDATES) if matches is None else matches
+    return [m for m in matches if m.score >= NOTIFY_THRESHOLD]
 
 
 def demand_match_and_notify(gid: str) -> int:
@@ -251,8 +235,8 @@ def demand_match_and_notify(gid: str) -> int:
             first_matched_at=timezone.now()
         )
     by_provider: dict[str, list[Match]] = {}
-    for m in matches:
-        if m.score >= NOTIFY_THRESHOLD and m.product.provider_uscc in home_providers:
+    for m in matches_to_notify(demand, matches=matches):
+        if m.product.provider_uscc in home_providers:
             by_provider.setdefault(m.product.provider_uscc, []).append(m)
     created = 0
     for provider, found in by_provider.items():
@@ -298,7 +282,8 @@ def notify_closed(demand: Demand) -> int:
 
 def opportunities_for(participant_id: str, *, limit: int = 50, window: int = 1000) -> list[dict]:
     """Open demands that the participant's listed products match, best first: the other way round of
-    `matches_for`, for a provider. Text relevance here is the share of the demand's terms its product uses."""
+    `matches_for`, for a provider. Text relevance here weighs every term alike (no IDF: a window of demands
+    would need the document frequencies of all their words)."""
     products = list(Product.objects.filter(status=ProductStatus.LISTED, provider_uscc=participant_id)[:200])
     if not products:
         return []
@@ -312,23 +297,24 @@ def opportunities_for(participant_id: str, *, limit: int = 50, window: int = 100
             product_code__in=[p.code for p in products], status=RecognitionStatus.RECOGNISED
         ).values_list("exchange_id", "product_code")
     )
-    words = {p.code: set(f"{p.search_name} {p.search_keywords} {p.search_body}".split()) for p in products}
     results = []
     for demand in demands.order_by("-posted_at")[:window]:
-        tokens = demand_tokens(demand)
+        tokens, title = demand_terms(demand)
         if not tokens:
             continue
+        weights = term_weights(tokens, title=title)
         found = []
         for product in products:
-            shared = sum(1 for t in tokens if t in words[product.code])
-            if not shared or compliance_breaks(demand.compliance_requirements, product.descriptor):
+            text, hits = text_relevance(weights, product)
+            if text < MIN_TEXT or compliance_breaks(demand.compliance_requirements, product.descriptor):
                 continue
             found.append(
                 score(
                     demand,
                     product,
-                    text=shared / len(tokens),
-                    tokens=tokens,
+                    text=text,
+                    hits=hits,
+                    terms=len(tokens),
                     recognised=(demand.origin, product.code) in recognised,
                 )
             )

@@ -1,7 +1,10 @@
-"""How well a product fits a demand, as a score that explains itself: a weighted sum (0–1) of factors —
-text relevance, industry, product form, region, time coverage, update frequency, price within budget, and
-recognition by the demand's exchange — each reported with its weight, score and reason. The demand's
-compliance requirements are a filter, not a factor (`compliance_breaks`)."""
+"""How well a product fits a demand, as a score that explains itself. Text relevance (demands/relevance.py)
+gates it: the score is the text relevance times the fit of the structured factors — industry, product form,
+region, time coverage, update frequency, price within budget, recognition by the demand's exchange — which is
+BASE_FIT plus their weighted sum (weights summing to 1 - BASE_FIT). A product that shares no meaningful word
+with the demand scores 0 however well the rest fits; one that fits nothing else keeps half its text relevance.
+Every factor is reported with its weight, score and reason. The demand's compliance requirements are a
+filter, not a factor (`compliance_breaks`)."""
 
 from __future__ import annotations
 
@@ -13,18 +16,21 @@ from django.utils import timezone
 from demands.models import Demand
 from products.models import Product
 from standards.regions import NATIONWIDE, region_contains
-from standards.segmentation import segment_query
+from standards.segmentation import match_terms
 
+# "text" multiplies (its weight is 1); the others add to BASE_FIT.
 WEIGHTS: dict[str, float] = {
-    "text": 0.40,
-    "industry": 0.10,
-    "form": 0.10,
-    "region": 0.10,
+    "text": 1.0,
+    "industry": 0.075,
+    "form": 0.1,
+    "region": 0.1,
     "time": 0.05,
     "frequency": 0.05,
-    "price": 0.10,
-    "recognised": 0.10,
+    "price": 0.075,
+    "recognised": 0.05,
 }
+BASE_FIT = 0.5
+MAX_TERMS = 24
 FREQUENCY_ORDER = ("realtime", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly")
 
 
@@ -43,13 +49,20 @@ class Match:
     factors: list[Factor] = field(default_factory=list)
 
 
-def demand_tokens(demand: Demand) -> list[str]:
-    """The title's words first (they say what is wanted), then the description's."""
-    tokens = segment_query(demand.title)
-    for token in segment_query(demand.description):
+def demand_terms(demand: Demand) -> tuple[list[str], int]:
+    """(the demand's match terms, how many of them are the title's): the title's words first (they say what
+    is wanted), then the description's, stop words left out, at most MAX_TERMS."""
+    tokens = match_terms(demand.title, limit=MAX_TERMS)
+    title = len(tokens)
+    for token in match_terms(demand.description, limit=MAX_TERMS):
         if token not in tokens:
             tokens.append(token)
-    return tokens[:24]
+    return tokens[:MAX_TERMS], title
+
+
+def demand_tokens(demand: Demand) -> list[str]:
+    """The demand's match terms (`demand_terms`)."""
+    return demand_terms(demand)[0]
 
 
 def compliance_breaks(requirements: list[str], descriptor: dict) -> list[str]:
@@ -115,23 +128,23 @@ def score(
     product: Product,
     *,
     text: float,
-    tokens: list[str],
+    hits: list[str],
+    terms: int,
     recognised: bool,
     descriptor: dict | None = None,
     today: dt.date | None = None,
 ) -> Match:
-    """`product`: a Product, or any object with its columns scoring reads (matches_for scores rows);
-    `descriptor`: the parts of the product's descriptor scoring reads (spatial and temporal coverage), when
-    the product was loaded without it."""
+    """`text`: the product's text relevance (`demands.relevance.text_relevance`), `hits` the demand's terms it
+    uses, of `terms`. `product`: a Product, or any object with its columns scoring reads (matches_for scores
+    rows); `descriptor`: the parts of the product's descriptor scoring reads (spatial and temporal coverage),
+    when the product was loaded without it."""
     d = product.descriptor if descriptor is None else descriptor
-    words = set(f"{product.search_name} {product.search_keywords} {product.search_body}".split())
-    hit = [t for t in tokens if t in words]
     factors = [
         Factor(
             "text",
             WEIGHTS["text"],
             round(text, 4),
-            f"matches {len(hit)} of {len(tokens)} terms: {'、'.join(hit[:8])}",
+            f"matches {len(hits)} of {terms} terms: {'、'.join(hits[:8])}",
         ),
     ]
     if not demand.industry:
@@ -162,5 +175,5 @@ def score(
             f"{'recognised' if recognised else 'not recognised'} by {demand.origin}",
         )
     )
-    total = sum(f.weight * f.score for f in factors)
-    return Match(product=product, score=round(total, 4), factors=factors)
+    fit = BASE_FIT + sum(f.weight * f.score for f in factors[1:])
+    return Match(product=product, score=round(factors[0].score * fit, 4), factors=factors)

@@ -187,8 +187,11 @@ class TestMatching:
         assert match["product"] == supplier.product.code
         names = [f["name"] for f in match["factors"]]
         assert names == ["text", "industry", "form", "region", "time", "frequency", "price", "recognised"]
-        assert abs(sum(f["weight"] * f["score"] for f in match["factors"]) - match["score"]) < 1e-3
-        assert "充电" in match["factors"][0]["reason"] and "of" in match["factors"][0]["reason"]
+        # Text relevance gates the score: it multiplies the other factors' fit (0.5 plus their weighted sum).
+        text, *others = match["factors"]
+        fit = 0.5 + sum(f["weight"] * f["score"] for f in others)
+        assert abs(text["score"] * fit - match["score"]) < 1e-3
+        assert "充电" in text["reason"] and "of" in text["reason"]
 
     def test_compliance_requirements_exclude_products_that_break_them(self, demander, alice):
         d = copy.deepcopy(PRODUCT)

@@ -112,7 +112,9 @@ class MatchSerializer(serializers.Serializer):
     name = serializers.CharField(source="product.name")
     exchange = serializers.CharField(source="product.exchange_id")
     provider = serializers.CharField(source="product.provider_uscc")
-    score = serializers.FloatField(help_text="0–1: the weighted sum of the factors.")
+    score = serializers.FloatField(
+        help_text="0–1: the text relevance times the fit of the other factors (docs/demands.md)."
+    )
     factors = FactorSerializer(many=True)
 
 
