@@ -128,6 +128,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.UrlLengthLimitMiddleware",
     "core.middleware.BodySizeLimitMiddleware",
     "core.middleware.UnstorableTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -235,6 +236,9 @@ WHITENOISE_USE_FINDERS = (
 # --- Request limits -----------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = integer("MAX_REQUEST_BODY_BYTES", 256 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# A longer URL (path and query, percent-encoded) is answered 414 in the error shape by the node itself: below
+# gunicorn's `--limit-request-line` 4094 (the whole request line), whose own 414 is an HTML page.
+MAX_REQUEST_URL_BYTES = 4000
 
 # --- REST framework -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -248,7 +252,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.StablePageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonReadThrottle", "api.throttling.WriteThrottle"],
     "DEFAULT_THROTTLE_RATES": {
