@@ -140,6 +140,10 @@ def schemathesis(url: str, caller: str, token: str | None, args: argparse.Namesp
         "1",
         "--request-timeout",
         "30",
+        # A response slower than this fails (`--checks all` holds every response to 10 s): a login hashes its
+        # password on purpose, and CI shares two cores between the node and three fuzzers.
+        "--max-response-time",
+        "30",
         "--no-color",
         *args.extra,
     ]
