@@ -13,6 +13,7 @@ from django.conf import settings
 from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
+from schemathesis.config import SchemathesisConfig
 
 from api.schema import descriptor_openapi_schema
 from products.models import Product, ProductStatus
@@ -227,3 +228,12 @@ def test_redoc_loads_nothing_from_another_host(anon):
     assert "redoc" in html.lower()
     assert re.findall(r'(?:src|href)\s*=\s*["\'](?:https?:)?//', html, flags=re.IGNORECASE) == []
     assert "fonts.googleapis" not in html and "fonts.gstatic" not in html
+
+
+def test_ci_runs_schemathesis_with_every_check_and_a_valid_configuration():
+    ci = (ROOT / ".ci/run").read_text("utf-8")
+    assert ".venv/bin/python scripts/schemathesis_run.py" in ci
+    script = (ROOT / "scripts/schemathesis_run.py").read_text("utf-8")
+    assert '"--checks",\n        "all",' in script and '"--seed",' in script
+    config = SchemathesisConfig.from_path(ROOT / "schemathesis.toml")  # refuses an unknown or misspelt key
+    assert config.projects.default.generation.allow_x00 is False
