@@ -41,10 +41,13 @@ class StrictSerializer(serializers.Serializer):
     values of another JSON type than its fields' (api/schema.py publishes both: `additionalProperties: false`
     and each field's type)."""
 
+    # A JSON body is held to its fields' JSON types; a query string is text throughout (False).
+    json_types = True
+
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
         errors = {name: [serializers.ErrorDetail("未知字段", code="unknown_field")] for name in unknown}
-        if isinstance(data, dict):
+        if self.json_types and isinstance(data, dict):
             errors.update(type_errors(self.fields, data))
         try:
             value = super().to_internal_value(data)
