@@ -39,6 +39,7 @@ _EN = {
     "date": "Expected a date.",
     "parse_error": "Malformed request body.",
     "invalid_character": "Text may not contain a NUL character or a lone UTF-16 surrogate.",
+    "invalid_type": "Wrong JSON type: see the field's type in the API schema.",
     "does_not_exist": "No such object.",
 }
 

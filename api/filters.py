@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
@@ -12,6 +13,32 @@ from standards import participant_vocabularies as vocab
 from standards.regions import region_is_valid
 from standards.segmentation import segment_query
 from standards.vocabularies import vocabulary_codes
+
+TRUE, FALSE = frozenset({"true", "True", "1"}), frozenset({"false", "False", "0"})
+
+
+def query_boolean(value: str | None) -> bool | None:
+    """A boolean query parameter as the schema publishes it: true/false (or 1/0); absent or empty: None;
+    anything else is refused, not read as "no filter"."""
+    if value in (None, ""):
+        return None
+    if value in TRUE or value in FALSE:
+        return value in TRUE
+    raise ValidationError("须为 true 或 false", code="invalid")
+
+
+class _BooleanField(forms.NullBooleanField):
+    widget = forms.TextInput  # the text as sent: NullBooleanSelect would read anything unknown as "no filter"
+
+    def to_python(self, value):
+        return query_boolean(value)
+
+    def validate(self, value):
+        pass
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = _BooleanField
 
 
 def _choices(name: str):
@@ -81,7 +108,7 @@ class ParticipantFilter(django_filters.FilterSet):
     )
     home = django_filters.CharFilter(field_name="home_id", help_text="Home exchange code, e.g. SHDEX.")
     status = django_filters.ChoiceFilter(choices=ParticipantStatus.choices)
-    duplicate = django_filters.BooleanFilter(
+    duplicate = BooleanFilter(
         method="filter_duplicate",
         help_text="true: only registrations that lost to an earlier one of the same USCC.",
     )
@@ -115,9 +142,7 @@ class EvaluationFilter(django_filters.FilterSet):
     dimension = django_filters.ChoiceFilter(choices=_participant_choices(vocab.DIMENSION))
     issuer = django_filters.CharFilter(field_name="issuer_id", help_text="Exchange code or participant id.")
     status = django_filters.ChoiceFilter(choices=EvaluationStatus.choices)
-    current = django_filters.BooleanFilter(
-        method="filter_current", help_text="true: only those that count today."
-    )
+    current = BooleanFilter(method="filter_current", help_text="true: only those that count today.")
 
     class Meta:
         model = Evaluation

@@ -1,10 +1,15 @@
+from django.core.paginator import InvalidPage
 from rest_framework.pagination import PageNumberPagination
 
+from core.exceptions import FieldError, NotFound, ValidationFailed
 from standards.terminology import glossary
 
 
 class StablePageNumberPagination(PageNumberPagination):
     """Page-number pagination. Every list view orders by a unique key last, so pages never overlap.
+
+    `page` is a whole number from 1 and `page_size` one from 1 to 100: anything else is refused with 400
+    naming the parameter; a page past the last answers 404 naming `page` (docs/api.md, *Pagination*).
 
     A search for a very common term ranks only its newest matches (products.selectors.RANK_WINDOW); then
     `count` counts those and `count_exact` is false.
@@ -13,12 +18,51 @@ class StablePageNumberPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    last_page_strings = ()  # `?page=last` is not a whole number either
 
     def paginate_queryset(self, queryset, request, view=None):
+        number = _whole(request.query_params, self.page_query_param, 1, None)
+        self.request = request
+        size = self.get_page_size(request)
         ranking = getattr(queryset, "search_ranking", None)
         if ranking is not None:
             queryset = RankedResults(ranking)
-        return super().paginate_queryset(queryset, request, view)
+        paginator = self.django_paginator_class(queryset, size)
+        try:
+            self.page = paginator.page(number or 1)
+        except InvalidPage:
+            raise NotFound(
+                message="页码超出范围",
+                message_en="No such page",
+                code="not_found",
+                errors=[
+                    FieldError(
+                        "page",
+                        "out_of_range",
+                        f"页码须为 1–{paginator.num_pages}",
+                        f"page is 1 to {paginator.num_pages}",
+                    )
+                ],
+            ) from None
+        return list(self.page)
+
+    def get_page_size(self, request):
+        size = _whole(request.query_params, self.page_size_query_param, 1, self.max_page_size)
+        return size or self.page_size
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "default": 1}
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
+        return parameters
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
@@ -33,6 +77,20 @@ class StablePageNumberPagination(PageNumberPagination):
             "and counted.",
         }
         return schema
+
+
+def _whole(params, name: str, minimum: int, maximum: int | None) -> int | None:
+    """The query parameter `name` as a whole number in its range; None when absent; 400 otherwise."""
+    raw = params.get(name)
+    if raw is None:
+        return None
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        rule = f"{minimum}–{maximum}" if maximum is not None else f"≥ {minimum}"
+        raise ValidationFailed(
+            [FieldError(name, "invalid", f"须为整数 {rule}", f"{name} must be a whole number {rule}")]
+        )
+    return value
 
 
 class RankedResults:

@@ -586,7 +586,7 @@ def main() -> int:
             return execute(sql, sql_params, many, context)
 
         with connection.execute_wrapper(capture):
-            body = get(f"/api/v1/demands/{d.gid}/matches/").json()
+            body = get(f"/api/v1/demands/{d.gid}/matches/").json()["results"]
         statements[d.gid] = captured
         found[d.gid] = len(body)
         if body:

@@ -107,6 +107,34 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
+class UrlLengthLimitMiddleware:
+    """Refuse a URL (path and query) over MAX_REQUEST_URL_BYTES with 414 in the API's error shape.
+
+    The limit lies below gunicorn's `--limit-request-line` (4,094 bytes for the whole request line), so the
+    node answers an over-long URL itself; only a request line longer than gunicorn's limit still gets
+    gunicorn's own HTML 414 (docs/api.md, *Errors*)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.MAX_REQUEST_URL_BYTES
+        if len(request.get_full_path().encode()) > limit:
+            return JsonResponse(
+                {
+                    "error": {
+                        "status": 414,
+                        "code": "uri_too_long",
+                        "message": f"URL（路径与查询）超过上限 {limit} 字节",
+                        "message_en": f"The URL (path and query) exceeds the limit of {limit} bytes",
+                        "errors": [],
+                    }
+                },
+                status=414,
+            )
+        return self.get_response(request)
+
+
 class UnstorableTextMiddleware:
     """Refuse with 400 a URL whose path or query holds a NUL character: no record can be named by one, and
     PostgreSQL refuses it in any text parameter (the lookup would fail as a 500). Query values that are not

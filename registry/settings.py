@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.logs import logging_config
 from registry.environment import boolean, choice, env, fail, integer, rate
+from registry.openapi import OPENAPI
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -128,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.UrlLengthLimitMiddleware",
     "core.middleware.BodySizeLimitMiddleware",
     "core.middleware.UnstorableTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -235,6 +237,9 @@ WHITENOISE_USE_FINDERS = (
 # --- Request limits -----------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = integer("MAX_REQUEST_BODY_BYTES", 256 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# A longer URL (path and query, percent-encoded) is answered 414 in the error shape by the node itself: below
+# gunicorn's `--limit-request-line` 4094 (the whole request line), whose own 414 is an HTML page.
+MAX_REQUEST_URL_BYTES = 4000
 
 # --- REST framework -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -248,7 +253,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.StablePageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonReadThrottle", "api.throttling.WriteThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -265,45 +270,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Data Exchange Mutual Recognition Registry — node API (数据交易机构互认互通)",
-    "DESCRIPTION": (
-        "The HTTP API of one exchange node: exchanges directory, the product descriptor standard, naming "
-        "rules and product listing at the home exchange (一地上架，全国互认)."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    # Swagger UI would show a badge from an online validator (an image from another host, which the pages'
-    # Content-Security-Policy refuses anyway): the node's schema is validated by `make schema`.
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "ProductStatusEnum": "products.models.ProductStatus",
-        "RecognitionStatusEnum": "products.models.RecognitionStatus",
-        "VersionActorKindEnum": "products.models.ProductVersion.ActorKind",
-        "ParticipantStatusEnum": "participants.models.ParticipantStatus",
-        "EvaluationStatusEnum": "participants.models.EvaluationStatus",
-        "ParticipantRecognitionStatusEnum": "participants.models.ParticipantRecognition.Status",
-        "VerificationStatusEnum": [
-            ("verified", "verified"),
-            ("suspended", "suspended"),
-            ("revoked", "revoked"),
-        ],
-    },
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "tokenAuth": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "`Token <key>` (or `Bearer <key>`); `manage.py operator_token` prints one.",
-            }
-        }
-    },
-}
+# drf-spectacular: the OpenAPI document's metadata and names (registry/openapi.py).
+SPECTACULAR_SETTINGS = OPENAPI
 
 # --- Celery -------------------------------------------------------------------------------------------------
 _broker_default = "filesystem://"

@@ -25,7 +25,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's start-up script is a file of its own (`?script`): the page's CSP runs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # ReDoc without drf-spectacular's links to web fonts on another host (api/templates/api/redoc.html).
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"),
+        name="redoc",
+    ),
     path("admin/login/", admin_login),  # before the admin's own URLs, which include login/
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),  # Prometheus' default path, without a slash

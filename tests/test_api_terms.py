@@ -85,11 +85,16 @@ class TestList:
         assert body["error"]["code"] == "validation_error"
         assert [(e["field"], e["code"]) for e in body["error"]["errors"]] == [("q", "max_length")]
 
-    @pytest.mark.parametrize("page", ["99", "abc", "0"])
-    def test_a_page_that_does_not_exist_is_404_as_in_other_lists(self, anon, page):
-        response = anon.get(URL, {"page": page})
+    def test_a_page_past_the_last_is_404_as_in_other_lists(self, anon):
+        response = anon.get(URL, {"page": "99"})
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
+
+    @pytest.mark.parametrize(("name", "value"), [("page", "abc"), ("page", "0"), ("page_size", "101")])
+    def test_a_page_that_is_no_page_number_is_400_naming_the_parameter(self, anon, name, value):
+        response = anon.get(URL, {name: value})
+        assert response.status_code == 400
+        assert [e["field"] for e in response.json()["error"]["errors"]] == [name]
 
 
 class TestDetail:

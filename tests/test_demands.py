@@ -174,7 +174,7 @@ class TestMatching:
             "spatial_coverage": ["100000"],
         }
         posted = demander.post(URL, body, format="json").json()
-        matches = demander.get(f"{URL}{posted['id']}/matches/").json()
+        matches = demander.get(f"{URL}{posted['id']}/matches/").json()["results"]
         assert matches, "no match at all"
         by_code = {m["product"]: m["score"] for m in matches}
         right = catalogue[{"充电桩": "充电桩", "集装箱": "港口", "客流": "旅游"}[expected]].code
@@ -183,7 +183,7 @@ class TestMatching:
         assert by_code.get(wrong, 0) < by_code[right]
 
     def test_every_score_is_explained(self, supplier, posted, anon):
-        match = anon.get(f"{URL}{posted['id']}/matches/").json()[0]
+        match = anon.get(f"{URL}{posted['id']}/matches/").json()["results"][0]
         assert match["product"] == supplier.product.code
         names = [f["name"] for f in match["factors"]]
         assert names == ["text", "industry", "form", "region", "time", "frequency", "price", "recognised"]
@@ -274,8 +274,8 @@ class TestResponses:
         )
         assert other and _login("other", "Qz8-other-meadow").get(path).status_code == 404
         assert APIClient().get(path).status_code == 401
-        assert [r["id"] for r in demander.get(f"{URL}{posted['id']}/responses/").json()] == [rid]
-        assert bob_api.get(f"{URL}{posted['id']}/responses/").json() == []
+        assert [r["id"] for r in demander.get(f"{URL}{posted['id']}/responses/").json()["results"]] == [rid]
+        assert bob_api.get(f"{URL}{posted['id']}/responses/").json()["results"] == []
 
     def test_decisions_and_their_rules(self, supplier, demander, posted):
         rid = supplier.post(f"{URL}{posted['id']}/responses/", RESPONSE, format="json").json()["id"]

@@ -17,6 +17,16 @@ class BudgetSerializer(serializers.Serializer):
     currency = serializers.CharField(default="CNY")
 
 
+@extend_schema_field(TemporalSerializer)
+class TemporalField(serializers.JSONField):
+    """Read by the demand standard's rules (the service); published as its object."""
+
+
+@extend_schema_field(BudgetSerializer)
+class BudgetField(serializers.JSONField):
+    """Read by the demand standard's rules (the service); published as its object."""
+
+
 class DemandWriteSerializer(StrictSerializer):
     """Types only; the demand standard's rules (demands/standards.py) are applied by the service."""
 
@@ -27,11 +37,9 @@ class DemandWriteSerializer(StrictSerializer):
     industry = serializers.CharField(required=False, allow_blank=True, help_text="GB/T 4754 section A–T.")
     product_forms = serializers.ListField(child=serializers.CharField())
     spatial_coverage = serializers.ListField(child=serializers.CharField(), help_text="GB/T 2260 codes.")
-    temporal_coverage = serializers.JSONField(
-        required=False, help_text='{"start": date|null, "end": date|null}'
-    )
+    temporal_coverage = TemporalField(required=False, help_text='{"start": date|null, "end": date|null}')
     update_frequency = serializers.CharField(required=False, allow_blank=True)
-    budget = serializers.JSONField(help_text='{"min": CNY, "max": CNY, "currency": "CNY"}')
+    budget = BudgetField(help_text='{"min": CNY, "max": CNY, "currency": "CNY"}')
     deadline = serializers.CharField(
         help_text="ISO 8601 time with zone, in the future, at most a year ahead."
     )

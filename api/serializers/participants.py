@@ -23,6 +23,16 @@ class DocumentSerializer(serializers.Serializer):
     ref = serializers.CharField(max_length=200)
 
 
+@extend_schema_field(ContactSerializer(many=True))
+class ContactsField(serializers.JSONField):
+    """Read by the participant standard's rules (the service); published as its list of objects."""
+
+
+@extend_schema_field(DocumentSerializer(many=True))
+class DocumentsField(serializers.JSONField):
+    """Read by the participant standard's rules (the service); published as its list of objects."""
+
+
 class PrivateSerializer(serializers.Serializer):
     """Stays at the home node: shown only to the participant and its home exchange's operators."""
 
@@ -62,10 +72,10 @@ class ParticipantWriteSerializer(StrictSerializer):
         help_text=f"Service providers: {_codes(vocab.SERVICE)}.",
     )
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    contacts = serializers.JSONField(required=False, help_text="Private: [{name, title, phone, email}].")
+    contacts = ContactsField(required=False, help_text="Private: [{name, title, phone, email}].")
     phone = serializers.CharField(required=False, allow_blank=True, help_text="Private.")
     email = serializers.CharField(required=False, allow_blank=True, help_text="Private.")
-    documents = serializers.JSONField(required=False, help_text="Private: [{title, ref}].")
+    documents = DocumentsField(required=False, help_text="Private: [{title, ref}].")
     account = AccountSerializer(required=False, help_text="A login for the participant's own user.")
 
 
@@ -76,10 +86,10 @@ class ParticipantPatchSerializer(StrictSerializer):
     business_categories = serializers.ListField(child=serializers.CharField(), required=False)
     services = serializers.ListField(child=serializers.CharField(), required=False)
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    contacts = serializers.JSONField(required=False)
+    contacts = ContactsField(required=False)
     phone = serializers.CharField(required=False, allow_blank=True)
     email = serializers.CharField(required=False, allow_blank=True)
-    documents = serializers.JSONField(required=False)
+    documents = DocumentsField(required=False)
     expected_version = serializers.IntegerField(required=False, min_value=1)
 
 

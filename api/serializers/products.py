@@ -2,6 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.schema import descriptor_openapi_schema
 from api.serializers.base import StrictSerializer
 from products.models import Product, ProductVersion, Recognition, RecognitionStatus
 
@@ -9,8 +10,20 @@ DESCRIPTOR_HELP = "A product descriptor: see GET /api/v1/standards/product-descr
 
 
 @extend_schema_field(OpenApiTypes.OBJECT)
-class DescriptorField(serializers.JSONField):
-    pass
+class ObjectField(serializers.JSONField):
+    """Any JSON object (a descriptor to check, a merge patch): anything else is refused."""
+
+    default_error_messages = {"not_a_dict": "必须是对象（JSON object）"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_a_dict")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(descriptor_openapi_schema())
+class DescriptorField(ObjectField):
+    """A product descriptor: its schema is the standard's; the service checks it and the rules beyond."""
 
 
 class ProviderSerializer(serializers.Serializer):
@@ -144,7 +157,7 @@ class ProductWriteSerializer(StrictSerializer):
 
 
 class ProductPatchSerializer(StrictSerializer):
-    descriptor = DescriptorField(help_text="A JSON Merge Patch (RFC 7396) applied to the current descriptor.")
+    descriptor = ObjectField(help_text="A JSON Merge Patch (RFC 7396) applied to the current descriptor.")
     expected_version = serializers.IntegerField(required=False, min_value=1)
 
 

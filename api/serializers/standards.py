@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from api.serializers.base import StrictSerializer
-from api.serializers.products import DescriptorField, FindingSerializer
+from api.serializers.products import FindingSerializer, ObjectField
 from standards.vocabularies import vocabulary_codes
 
 
@@ -31,7 +31,7 @@ class NamingVerdictSerializer(serializers.Serializer):
 
 
 class DescriptorCheckRequestSerializer(StrictSerializer):
-    descriptor = DescriptorField()
+    descriptor = ObjectField(help_text="Any object: the answer says whether it is a valid descriptor.")
 
 
 class DescriptorCheckSerializer(serializers.Serializer):

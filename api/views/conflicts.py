@@ -1,6 +1,7 @@
 """The operators' queue of registration conflicts at this node (participants.conflicts): what the duplicate
 rule alone did not decide, and their decisions."""
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -8,8 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.response import Response
 
+from api.filters import query_boolean
 from api.serializers.base import StrictSerializer
 from api.views.common import errors
+from core.exceptions import FieldError, ValidationFailed
 from participants.conflicts import conflicts_visible
 from participants.identity import conflict_decide
 from participants.models import RegistrationConflict
@@ -63,6 +66,7 @@ class ConflictDecisionSerializer(StrictSerializer):
     ),
 )
 class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    signed_in = True  # api/schema.py
     serializer_class = ConflictSerializer
 
     def initial(self, request, *args, **kwargs):
@@ -73,7 +77,11 @@ class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise PermissionDenied("只有本交易所的运营人员可以查看登记冲突 / Only this exchange's operators")
 
     def get_queryset(self):
-        open_only = self.request.query_params.get("open", "").lower() in {"1", "true", "yes"}
+        try:
+            open_only = bool(query_boolean(self.request.query_params.get("open")))
+        except ValidationError as exc:
+            error = FieldError("open", "invalid", exc.messages[0], "open is true or false")
+            raise ValidationFailed([error]) from None
         return conflicts_visible(open_only=open_only).order_by("-id")
 
     def get_object(self):

@@ -23,7 +23,7 @@ from api.serializers.demands import (
     StatusReasonSerializer,
 )
 from api.views.common import errors
-from core.exceptions import FieldError, Forbidden, ValidationFailed
+from core.exceptions import Forbidden
 from demands import responses as demand_responses
 from demands import services
 from demands.matching import matches_for, opportunities_for
@@ -31,6 +31,7 @@ from demands.models import Demand, DemandResponse, DemandStatus
 from participants.principal import ParticipantPrincipal
 
 TAG = ["demands"]
+MATCHES_RANKED = 100  # GET /demands/{id}/matches/ pages through this many best matches
 WRITE = errors(400, 401, 403, 404, 409, 413, 415, 429)
 
 
@@ -59,6 +60,8 @@ def _participant(request) -> ParticipantPrincipal:
 )
 class DemandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Demands posted at one exchange and answered nationwide (一地提出，全国响应)."""
+
+    signed_in = ("create", "withdraw", "close", "responses")  # api/schema.py
 
     serializer_class = DemandSerializer
     filterset_class = DemandFilter
@@ -119,21 +122,16 @@ class DemandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._status(request, DemandStatus.CLOSED)
 
     @extend_schema(
-        summary="Listed products of every exchange ranked for this demand, each score explained",
+        summary="Listed products of every exchange ranked for this demand, each score explained: the "
+        f"{MATCHES_RANKED} best, paginated",
         tags=TAG,
-        parameters=[OpenApiParameter("limit", int, description="1–100, default 20.")],
         responses={200: MatchSerializer(many=True), **errors(400, 404)},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filterset_class=None)
     def matches(self, request, id=None):
         demand = self.get_object()
-        try:
-            limit = int(request.query_params.get("limit", 20))
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 100:
-            raise ValidationFailed([FieldError("limit", "range", "须为1–100", "limit is 1 to 100")])
-        return Response(MatchSerializer(matches_for(demand, limit=limit), many=True).data)
+        page = self.paginate_queryset(matches_for(demand, limit=MATCHES_RANKED))
+        return self.get_paginated_response(MatchSerializer(page, many=True).data)
 
     @extend_schema(
         methods=["get"],
@@ -148,7 +146,7 @@ class DemandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         request=ResponseWriteSerializer,
         responses={201: ResponseSerializer, **WRITE},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], filterset_class=None)
     def responses(self, request, id=None):
         demand = self.get_object()
         user = _authenticated(request)
@@ -162,10 +160,13 @@ class DemandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             for r in DemandResponse.objects.filter(demand_gid=demand.gid).order_by("created_at")
             if demand_responses.response_visible(user, r)
         ]
-        return Response(ResponseSerializer(rows, many=True).data)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ResponseSerializer(page, many=True).data)
 
 
 class ResponseView(APIView):
+    signed_in = True  # api/schema.py
+
     def _get(self, request, id, rid) -> DemandResponse:
         user = _authenticated(request)
         response = DemandResponse.objects.filter(gid=rid, demand_gid=id).first()
@@ -214,6 +215,8 @@ class ResponseWithdrawView(ResponseView):
 
 
 class OpportunitiesView(APIView):
+    signed_in = True  # api/schema.py
+
     @extend_schema(
         summary="Open demands that match the caller's listed products, best first",
         tags=TAG,

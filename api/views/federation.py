@@ -63,6 +63,7 @@ class NodeIdentityView(APIView):
 
 
 class FeedQuerySerializer(StrictSerializer):
+    json_types = False  # the query string's text
     after = serializers.IntegerField(min_value=0, default=0)
     # Without `limit`, this node's own page size (what its pulls ask for).
     limit = serializers.IntegerField(
@@ -141,6 +142,7 @@ class DigestView(PeerView):
 
 
 class DigestsQuerySerializer(StrictSerializer):
+    json_types = False  # the query string's text
     origins = serializers.RegexField(
         r"^[A-Za-z]{4,8}(,[A-Za-z]{4,8}){0,63}$",
         required=False,

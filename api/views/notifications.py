@@ -28,6 +28,8 @@ TAG = ["demands"]
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Notifications of the participant registered at this node (its home)."""
 
+    signed_in = True  # api/schema.py
+
     serializer_class = NotificationSerializer
 
     def get_queryset(self):
@@ -61,6 +63,8 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 class WebhookViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Webhooks of the participant at its home node: every notification is POSTed, HMAC-signed."""
+
+    signed_in = True  # api/schema.py
 
     serializer_class = WebhookSerializer
 

@@ -50,6 +50,8 @@ PRIVATE = ("contacts", "phone", "email", "documents")
 class ParticipantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Participants registered once at their home exchange, recognised by every node (一地注册，全国互信)."""
 
+    signed_in = ("partial_update",)  # api/schema.py
+
     filterset_class = ParticipantFilter
     serializer_class = ParticipantSerializer
     lookup_field = "participant_id"
@@ -215,6 +217,8 @@ ParticipantViewSet.http_method_names = ["get", "post", "patch", "head", "options
 )
 class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Evaluations (评估评价) by exchanges or verified third-party service providers, shared nationwide."""
+
+    signed_in = ("create",)  # api/schema.py
 
     filterset_class = EvaluationFilter
     serializer_class = EvaluationSerializer

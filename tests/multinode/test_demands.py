@@ -88,7 +88,7 @@ def test_demand_posted_at_gybdx_answered_from_shdex_never_seen_by_bjidx(nodes):
             REPLICATION,
             message=f"the demand at {node.code}",
         )
-    matches = gybdx.api("GET", f"/api/v1/demands/{demand['id']}/matches/").json()
+    matches = gybdx.api("GET", f"/api/v1/demands/{demand['id']}/matches/").json()["results"]
     assert matches[0]["product"] == listed["code"], matches[:3]
 
     # SHDEX notifies its supplier once (its token works at SHDEX, its home).
@@ -106,7 +106,7 @@ def test_demand_posted_at_gybdx_answered_from_shdex_never_seen_by_bjidx(nodes):
     rid = response.json()["id"]
 
     def seen_at_gybdx():
-        rows = gybdx.api("GET", f"/api/v1/demands/{demand['id']}/responses/", **_as(buyer)).json()
+        rows = gybdx.api("GET", f"/api/v1/demands/{demand['id']}/responses/", **_as(buyer)).json()["results"]
         return [r for r in rows if r["id"] == rid]
 
     seen = wait_until(seen_at_gybdx, REPLICATION, message="the response at GYBDX")
