@@ -156,7 +156,7 @@ class StepReplica(ReplicaType):
         try:
             body = step_body_clean(payload["kind"], payload["body"])
         except ValidationFailed as exc:
-            raise ValidationFailed(exc.errors) from None
+            raise exc.prefixed("body") from None
         values.update(gid=gid, deal_gid=deal, audience=audience, actor_id=payload["actor"], body=body)
 
     def audience(self, record) -> tuple[str, ...]:

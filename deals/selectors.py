@@ -75,3 +75,7 @@ def exchange_fee_rates(code: str) -> tuple[int, int]:
     if terms is not None:
         return terms.listing_fee_bp, terms.buyer_fee_bp
     return settings.EXCHANGE_LISTING_FEE_BP, settings.EXCHANGE_BUYER_FEE_BP
+
+
+def exchange_terms_get(code: str) -> ExchangeTerms | None:
+    return ExchangeTerms.objects.filter(exchange_code=code).first()

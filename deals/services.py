@@ -26,11 +26,8 @@ from participants.models import ParticipantStatus
 from participants.principal import ParticipantPrincipal
 from participants.selectors import participant_get
 from products.models import Product, ProductStatus
-from standards.deal_flow import derive, role_actor, role_origin
+from standards.deal_flow import KIND_ROLES, Derived, derive, role_actor, role_origin
 from standards.deal_steps import order_clean
-
-# The role a kind is taken in when the actor's role does not say (a participant is one party of a deal).
-_ROLE_OF_KIND = {"offer": "provider", "counter": "buyer", "compliance": "coordinator"}
 
 
 def _e(field: str, code: str, zh: str, en: str) -> FieldError:
@@ -142,10 +139,7 @@ def _role(actor: Any, deal: Deal, kind: str) -> str:
     coordinator: its tasks)."""
     if actor is None:
         return "coordinator"
-    roles = deal_roles(actor, deal)
-    wanted = _ROLE_OF_KIND.get(kind)
-    if wanted is not None and wanted not in roles:
-        roles = set()
+    roles = deal_roles(actor, deal) & KIND_ROLES[kind]
     if not roles:
         raise Forbidden(
             message="只有交易双方或协调交易所的运营人员可以执行此操作",
@@ -156,14 +150,13 @@ def _role(actor: Any, deal: Deal, kind: str) -> str:
         raise Forbidden(
             message="该市场主体尚未通过核验或已暂停", message_en="Not verified", code="not_verified"
         )
-    return wanted or sorted(roles)[0]
+    return sorted(roles)[0]
 
 
-@transaction.atomic
-def deal_step_take(
-    *, actor: Any, deal: Deal, kind: str, body: dict | None = None, offer_version: int | None = None, now=None
-) -> DealStep:
-    """Take a step of `kind` in `deal`: at the node that owns the actor's steps, when the flow allows it."""
+def deal_step_check(*, actor: Any, deal: Deal, kind: str) -> tuple[str, Deal, list[DealStep], Derived]:
+    """Whether `actor` may take a step of `kind` in `deal` at this node now: (role, the deal locked, its
+    steps, its derived state); else 403 (not a party, or not this node's step) or 409 (not in this state).
+    Call inside a transaction."""
     role = _role(actor, deal, kind)
     owner = role_origin(deal, role)
     if owner != settings.NODE_CODE:
@@ -183,6 +176,15 @@ def deal_step_take(
             code="not_allowed_now",
             extra={"state": derived.state, "allowed": derived.actions[role]},
         )
+    return role, deal, steps, derived
+
+
+@transaction.atomic
+def deal_step_take(
+    *, actor: Any, deal: Deal, kind: str, body: dict | None = None, offer_version: int | None = None, now=None
+) -> DealStep:
+    """Take a step of `kind` in `deal`: at the node that owns the actor's steps, when the flow allows it."""
+    role, deal, steps, derived = deal_step_check(actor=actor, deal=deal, kind=kind)
     now = now or timezone.now()
     version, clean = step_prepare(
         kind, deal=deal, derived=derived, body=body or {}, offer_version=offer_version, now=now

@@ -47,17 +47,16 @@ def _accept(deal: Deal, derived: Derived, offer_version: int | None) -> dict:
 
 
 def _receipt(derived: Derived, body: dict) -> dict:
-    """For a file delivery, the files whose digest the buyer computed differently, or did not receive."""
-    body = dict(body)
-    if "mismatches" in body:
-        raise ValidationFailed(
-            [FieldError("body.mismatches", "read_only", "由节点计算", "Computed by the node")]
-        )
+    """For a file delivery, the files whose digest the buyer computed differently, or did not receive (the
+    body is checked first: what the buyer sent is untrusted)."""
+    if isinstance(body, dict) and "mismatches" in body:
+        raise ValidationFailed([FieldError("mismatches", "read_only", "由节点计算", "Computed by the node")])
+    clean = step_body_clean("receipt", body)
     delivered = {f["name"]: f["sha256"] for f in (derived.delivery or {}).get("files", [])}
-    if delivered and isinstance(body.get("files"), list):
-        got = {f.get("name"): f.get("sha256") for f in body["files"] if isinstance(f, dict)}
-        body["mismatches"] = sorted(name for name, digest in delivered.items() if got.get(name) != digest)
-    return body
+    if delivered and "files" in clean:
+        got = {f["name"]: f["sha256"] for f in clean["files"]}
+        clean["mismatches"] = sorted(name for name, digest in delivered.items() if got.get(name) != digest)
+    return clean
 
 
 def settlement_amounts(offer: dict) -> dict:
@@ -105,7 +104,7 @@ def step_prepare(
         raise ValidationFailed(
             [
                 FieldError(
-                    "body.method",
+                    "method",
                     "not_agreed",
                     "须为合同约定的交付方式",
                     "Must be the contract's delivery method",

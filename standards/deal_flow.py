@@ -74,6 +74,12 @@ for _state in STATES:
     if _state not in FINAL and _state != SETTLED:
         ALLOWED[(_state, _C)] = ALLOWED.get((_state, _C), frozenset()) | {"terminate"}
 
+# Who may ever take each kind of step (in some state): anyone else is refused whatever the state.
+KIND_ROLES: dict[str, frozenset[str]] = {}
+for (_state, _role), _kinds in ALLOWED.items():
+    for _kind in _kinds:
+        KIND_ROLES[_kind] = KIND_ROLES.get(_kind, frozenset()) | {_role}
+
 # The state a step of each kind leads to (offer/counter/accept/acceptance/compliance/evaluation decide
 # for themselves).
 _LEADS_TO = {

@@ -261,7 +261,7 @@ _CLEANERS = {
 
 
 def step_body_clean(kind: str, body: Any) -> dict:
-    """The body of a step of `kind`, cleaned; ValidationFailed (fields under `body.`) naming every rule."""
+    """The body of a step of `kind`, cleaned; ValidationFailed naming every rule (fields of the body)."""
     cleaner = _CLEANERS.get(kind)
     if cleaner is None:
         raise ValidationFailed(
@@ -270,5 +270,5 @@ def step_body_clean(kind: str, body: Any) -> dict:
     errors: list[FieldError] = []
     clean = cleaner(body, errors)
     if errors:
-        raise ValidationFailed([e.prefixed("body") for e in errors])
+        raise ValidationFailed(errors)
     return clean

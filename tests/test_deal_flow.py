@@ -296,20 +296,20 @@ class TestStepStandard:
     @pytest.mark.parametrize(
         ("kind", "body", "field", "code"),
         [
-            ("offer", {**OFFER, "price": 12.5}, "body.price", "format"),
-            ("offer", {**OFFER, "currency": "USD"}, "body.currency", "invalid_choice"),
-            ("offer", {**OFFER, "usage_policy": "anything"}, "body.usage_policy", "type"),
-            ("offer", {**OFFER, "acceptance_window_hours": 0}, "body.acceptance_window_hours", "range"),
-            ("cancel", {"reason": ""}, "body.reason", "required"),
-            ("acceptance", {"result": "rejected"}, "body.reason", "required"),
+            ("offer", {**OFFER, "price": 12.5}, "price", "format"),
+            ("offer", {**OFFER, "currency": "USD"}, "currency", "invalid_choice"),
+            ("offer", {**OFFER, "usage_policy": "anything"}, "usage_policy", "type"),
+            ("offer", {**OFFER, "acceptance_window_hours": 0}, "acceptance_window_hours", "range"),
+            ("cancel", {"reason": ""}, "reason", "required"),
+            ("acceptance", {"result": "rejected"}, "reason", "required"),
             (
                 "delivery",
                 {"method": "file", "files": [{"name": "a", "size": 1, "sha256": "x"}]},
-                "body.files.0",
+                "files.0",
                 "format",
             ),
-            ("accept", {"contract_sha256": "0" * 64, "signature": "x"}, "body.signature", "format"),
-            ("offer", {**OFFER, "extra": 1}, "body.extra", "unknown_field"),
+            ("accept", {"contract_sha256": "0" * 64, "signature": "x"}, "signature", "format"),
+            ("offer", {**OFFER, "extra": 1}, "extra", "unknown_field"),
         ],
     )
     def test_bad_bodies_are_refused_naming_the_field(self, kind, body, field, code):
@@ -340,7 +340,7 @@ class TestStepStandard:
         if refused:
             with pytest.raises(ValidationFailed) as exc:
                 step_body_clean("delivery", body)
-            assert ("body.credential_ref", "secret") in {(e.field, e.code) for e in exc.value.errors}
+            assert ("credential_ref", "secret") in {(e.field, e.code) for e in exc.value.errors}
         else:
             assert step_body_clean("delivery", body)["credential_ref"] == credential
 
