@@ -23,6 +23,7 @@ from api.views.standards import (
     NamingCheckView,
     ParticipantVocabulariesView,
     ProductCodeCheckView,
+    UsagePolicySchemaView,
     VocabulariesView,
 )
 
@@ -43,6 +44,7 @@ urlpatterns = [
     path("exchanges/<str:code>/terms/", ExchangeTermsView.as_view(), name="exchange-terms"),
     path("standards/product-descriptor/", DescriptorSchemaView.as_view(), name="descriptor-schema"),
     path("standards/product-descriptor/validate/", DescriptorCheckView.as_view(), name="descriptor-validate"),
+    path("standards/usage-policy/", UsagePolicySchemaView.as_view(), name="usage-policy-schema"),
     path("standards/vocabularies/", VocabulariesView.as_view(), name="vocabularies"),
     path(
         "standards/participant-vocabularies/",

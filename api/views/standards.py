@@ -20,6 +20,7 @@ from standards.compliance import compliance_evaluate
 from standards.descriptor import descriptor_json_schema
 from standards.naming import name_check
 from standards.product_code import product_code_build, product_code_parse
+from standards.usage_policy import policy_schema
 from standards.vocabularies import vocabularies_as_json
 
 TAG = ["standards"]
@@ -39,6 +40,16 @@ class DescriptorSchemaView(APIView):
     )
     def get(self, request):
         return Response(descriptor_json_schema())
+
+
+class UsagePolicySchemaView(APIView):
+    @extend_schema(
+        summary="JSON Schema of the usage policy standard v1 (actions, purposes, territory, limits)",
+        tags=TAG,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        return Response(policy_schema())
 
 
 class VocabulariesView(APIView):
