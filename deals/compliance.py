@@ -13,6 +13,7 @@ from deals.services import deal_step_take
 from participants.models import Participant, ParticipantStatus
 from products.models import Product, ProductStatus, Recognition, RecognitionStatus
 from standards.deal_flow import AGREED
+from standards.usage_policy import policy_from_descriptor, policy_within
 
 
 def _rule(code: str, passed: bool, zh: str, en: str) -> dict:
@@ -48,40 +49,31 @@ def _recognised(deal: Deal, product: Product | None) -> dict:
     )
 
 
-def _use_rules(deal: Deal, product: Product | None) -> list[dict]:
-    """The requested use against the product's compliance declarations."""
-    compliance = ((product.descriptor or {}) if product else {}).get("compliance", {})
-    rules = []
-    if deal.request.get("territory") == "cross_border":
-        item = compliance.get("cross_border_transfer", {})
-        ok = bool(item.get("involved")) and item.get("status") == "passed"
-        rules.append(
-            _rule(
-                "cross_border",
-                ok,
-                "产品已通过数据出境评估" if ok else "产品未声明可出境，不得跨境使用",
-                "Cross-border transfer is assessed"
-                if ok
-                else "The product may not be used across the border",
-            )
-        )
-    category = compliance.get("personal_information", {}).get("category", "none")
-    ok = category in {"none", "deidentified"}
-    rules.append(
-        _rule(
-            "personal_information",
-            ok,
-            "不含个人信息或已去标识化" if ok else f"含个人信息（{category}），须去标识化后方可交易",
-            "No personal information, or de-identified"
-            if ok
-            else f"Personal information ({category}) is traded only de-identified",
-        )
-    )
+def _use_rules(deal: Deal, product: Product | None, offered: dict) -> list[dict]:
+    """The requested use (the order's usage policy) within the agreed offer's policy, and within what the
+    product allows by its own declarations (`policy_from_descriptor`: no cross-border transfer unless
+    declared and assessed, personal information only de-identified): one failing rule per breach."""
+    requested = deal.request["usage_policy"]
+    allowed = policy_from_descriptor(product.descriptor if product is not None else {})
+    breaches = [
+        *policy_within(requested, offered, field="order.usage_policy"),
+        *policy_within(requested, allowed, field="order.usage_policy"),
+    ]
+    if not breaches:
+        return [
+            _rule("usage_policy", True, "申请的使用在许可范围内", "The requested use is within the policy")
+        ]
+    seen, rules = set(), []
+    for _field, code, zh, en in breaches:
+        if (code, zh) not in seen:
+            seen.add((code, zh))
+            rules.append(_rule(code, False, zh, en))
     return rules
 
 
 def compliance_body(deal: Deal) -> dict:
     product = Product.objects.filter(code=deal.product_code).first()
+    offered = deal_derive(deal).agreed_offer["usage_policy"]
     listed = product is not None and product.status == ProductStatus.LISTED
     rules = [
         _party("buyer_verified", deal.buyer_id, deal.buyer_home, "需方", "buyer"),
@@ -93,7 +85,7 @@ def compliance_body(deal: Deal) -> dict:
             "The product is listed" if listed else "The product is not listed",
         ),
         _recognised(deal, product),
-        *_use_rules(deal, product),
+        *_use_rules(deal, product, offered),
     ]
     return {"passed": all(r["passed"] for r in rules), "rules": rules}
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import rfc8785
 
+from standards.usage_policy_terms import ACTION, PURPOSE, TERRITORY
+
 CONTRACT_VERSION = "1"
 _BASIS = {"listing": "挂牌", "buyer": "引入需方"}
 SIGNED_PREFIX = b"dexr-deal-contract-v1:"
@@ -48,7 +50,7 @@ def contract_document(deal: Any, offer: dict, offer_version: int) -> dict:
         },
         "provider": {"uscc": deal.provider_id, "name": deal.provider_name, "home": deal.provider_home},
         "buyer": {"uscc": deal.buyer_id, "name": deal.buyer_name, "home": deal.buyer_home},
-        "order": {k: deal.request[k] for k in ("purpose", "territory", "duration_days")},
+        "order": {k: deal.request[k] for k in ("purpose", "usage_policy")},
         "offer_version": offer_version,
         "terms": {k: offer[k] for k in _OFFER_TERMS},
         "fees": offer["fees"],
@@ -69,10 +71,26 @@ def signed_message(digest: str) -> bytes:
     return SIGNED_PREFIX + digest.encode("ascii")
 
 
+def _labels(terms, codes: list[str]) -> str:
+    zh = {t.code: t.zh for t in terms}
+    return "、".join(zh.get(code, code) for code in codes) or "无"
+
+
 def _policy_lines(policy: dict) -> list[str]:
-    if not policy:
-        return ["    （未约定）"]
-    return [f"    {key}: {value}" for key, value in sorted(policy.items())]
+    """A usage policy (cleaned by the usage policy standard) in words."""
+    c = policy.get("constraints", {})
+    yes = {True: "是", False: "否"}
+    return [
+        f"    允许：{_labels(ACTION, policy.get('permissions', []))}",
+        f"    禁止：{_labels(ACTION, policy.get('prohibitions', []))}",
+        f"    用途：{_labels(PURPOSE, c.get('purpose', []))}",
+        f"    地域：{_labels(TERRITORY, c.get('territory', []))}",
+        f"    期限：{c['duration_days']} 天" if c.get("duration_days") else "    期限：不限",
+        f"    使用人数：最多 {c['max_users']} 人" if c.get("max_users") else "    使用人数：不限",
+        f"    到期删除：{yes[bool(c.get('delete_at_end'))]}",
+        f"    仅限去标识化使用：{yes[bool(c.get('deidentified_only'))]}",
+        *([f"    备注：{policy['remarks']}"] if policy.get("remarks") else []),
+    ]
 
 
 def contract_text(document: dict, digest: str, signatures: list[dict]) -> str:
@@ -90,13 +108,13 @@ def contract_text(document: dict, digest: str, signatures: list[dict]) -> str:
         f"挂牌于 {product['exchange']}）",
         "",
         f"用途：{order['purpose']}",
-        f"使用地域：{'境内' if order['territory'] == 'domestic' else '跨境'}；"
-        f"使用期限：{order['duration_days']} 天",
+        "需方申请的使用策略：",
+        *_policy_lines(order["usage_policy"]),
         f"报价版本：第 {document['offer_version']} 版",
         f"价格：{terms['price']} {terms['currency']}",
         f"交付方式：{terms['delivery_method']}；交付期限：约定后 {terms['delivery_days']} 天内",
         f"验收期：交付后 {terms['acceptance_window_hours']} 小时内，逾期视为验收通过",
-        "使用策略：",
+        "使用策略（约定）：",
         *_policy_lines(terms["usage_policy"]),
         "交易所服务费：",
         *(f"    {fee['exchange']}（{_BASIS[fee['basis']]}）：{fee['bp']} 基点" for fee in document["fees"]),

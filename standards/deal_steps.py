@@ -21,6 +21,7 @@ from standards.deal_fields import exact as _exact
 from standards.deal_fields import text as _text
 from standards.deal_fields import whole as _whole
 from standards.members import member_codes
+from standards.usage_policy import policy_clean
 from standards.vocabularies import vocabulary_codes
 
 KINDS = (
@@ -43,8 +44,6 @@ MAX_REASON = 500
 MAX_PRICE = Decimal("1000000000")
 MAX_DELIVERY_DAYS = 365
 MAX_WINDOW_HOURS = 24 * 90
-MAX_DURATION_DAYS = 3660
-MAX_POLICY_CHARS = 8000
 
 _B64_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{86}==")
 _GID = re.compile(r"[A-Z]{2,8}-[0-9a-f]{32}")
@@ -70,14 +69,8 @@ def money(value: Any, field: str, errors: list) -> str:
 
 
 def usage_policy_clean(value: Any, field: str = "usage_policy") -> dict:
-    """The one place deals check a usage policy. The usage-policy standard (`standards.usage_policy`,
-    issue 19's other half) replaces this body with `usage_policy.policy_clean(value, field=field)` when it
-    lands; until then a policy is a JSON object of bounded size, kept as it is."""
-    if not isinstance(value, dict) or len(repr(value)) > MAX_POLICY_CHARS:
-        raise ValidationFailed(
-            [_e(field, "type", "使用策略须为JSON对象", "The usage policy must be a JSON object")]
-        )
-    return value
+    """The one place deals check a usage policy: the usage policy standard (`standards.usage_policy`)."""
+    return policy_clean(value, field=field)
 
 
 def _policy(body: dict, errors: list, field: str = "usage_policy") -> dict:
@@ -89,18 +82,17 @@ def _policy(body: dict, errors: list, field: str = "usage_policy") -> dict:
 
 
 def order_clean(request: Any) -> dict:
-    """An order's request: purpose, the usage policy asked for, territory, duration, the delivery method,
-    and optionally the demand response whose terms it takes up."""
+    """An order's request: its purpose in words, the usage policy asked for (its constraints say the
+    purposes, territory, duration and users), the delivery method, and optionally the demand response whose
+    terms it takes up."""
     errors: list[FieldError] = []
-    names = {"purpose", "usage_policy", "territory", "duration_days", "delivery_method"}
+    names = {"purpose", "usage_policy", "delivery_method"}
     request = _exact(request, names, errors, optional=frozenset({"demand_response"}))
     if errors:
         raise ValidationFailed(errors)
     clean = {
         "purpose": _text(request, "purpose", errors, required=True),
         "usage_policy": _policy(request, errors),
-        "territory": _choice(request, "territory", {"domestic", "cross_border"}, errors),
-        "duration_days": _whole(request, "duration_days", 1, MAX_DURATION_DAYS, errors),
         "delivery_method": _choice(request, "delivery_method", vocabulary_codes("delivery_method"), errors),
         "demand_response": None,
     }

@@ -5,14 +5,19 @@ from deals.compliance import deal_compliance_run
 
 ORDER = {
     "purpose": "充电设施规划与负荷预测研究",
-    "usage_policy": {"actions": ["use", "analyse"]},
-    "territory": "domestic",
-    "duration_days": 365,
+    "usage_policy": {
+        "permissions": ["use", "analyse"],
+        "constraints": {"purpose": ["research"], "territory": ["CN-mainland"], "duration_days": 365},
+    },
     "delivery_method": "file",
 }
 OFFER = {
     "price": "20000.00",
-    "usage_policy": {"actions": ["use", "analyse"]},
+    "usage_policy": {
+        "permissions": ["use", "analyse", "derive"],
+        "prohibitions": ["redistribute", "resell"],
+        "constraints": {"purpose": ["research", "internal_analysis"], "territory": ["CN-mainland"]},
+    },
     "delivery_method": "file",
     "delivery_days": 10,
     "acceptance_window_hours": 72,

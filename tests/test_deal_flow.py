@@ -19,15 +19,20 @@ T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 BUYER, PROVIDER = "91310115AY4CL12T2E", "91310000MA1FL8XK2Y"
 ORDER = {
     "purpose": "充电设施规划研究",
-    "usage_policy": {"actions": ["use", "analyse"]},
-    "territory": "domestic",
-    "duration_days": 365,
+    "usage_policy": {
+        "permissions": ["use", "analyse"],
+        "constraints": {"purpose": ["research"], "territory": ["CN-mainland"], "duration_days": 365},
+    },
     "delivery_method": "file",
 }
 OFFER = {
     "price": "20000.00",
     "currency": "CNY",
-    "usage_policy": {"actions": ["use", "analyse"]},
+    "usage_policy": {
+        "permissions": ["use", "analyse", "derive"],
+        "prohibitions": ["redistribute", "resell"],
+        "constraints": {"purpose": ["research", "internal_analysis"], "territory": ["CN-mainland"]},
+    },
     "delivery_method": "file",
     "delivery_days": 10,
     "acceptance_window_hours": 72,

@@ -33,18 +33,24 @@ URL = "/api/v1/deals/"
 BUYER = "91310115AY4CL12T2E"
 ORDER = {
     "purpose": "充电设施规划与负荷预测研究",
-    "usage_policy": {"actions": ["use", "analyse"]},
-    "territory": "domestic",
-    "duration_days": 365,
+    "usage_policy": {
+        "permissions": ["use", "analyse"],
+        "constraints": {"purpose": ["research"], "territory": ["CN-mainland"], "duration_days": 365},
+    },
     "delivery_method": "file",
 }
 OFFER = {
     "price": "20000.00",
-    "usage_policy": {"actions": ["use", "analyse"]},
+    "usage_policy": {
+        "permissions": ["use", "analyse", "derive"],
+        "prohibitions": ["redistribute", "resell"],
+        "constraints": {"purpose": ["research", "internal_analysis"], "territory": ["CN-mainland"]},
+    },
     "delivery_method": "file",
     "delivery_days": 10,
     "acceptance_window_hours": 72,
 }
+ABROAD = {"permissions": ["use"], "constraints": {"purpose": ["research"], "territory": ["cross_border"]}}
 FILES = [{"name": "charging-2026-11.csv", "size": 1048576, "sha256": "3" * 64}]
 
 
@@ -128,10 +134,14 @@ class TestOrder:
         ("change", "field", "code"),
         [
             ({"purpose": ""}, "request.purpose", "required"),
-            ({"territory": "moon"}, "request.territory", "invalid_choice"),
+            ({"extra": 1}, "request.extra", "unknown_field"),
             ({"delivery_method": "sandbox"}, "request.delivery_method", "not_offered"),
             ({"usage_policy": []}, "request.usage_policy", "type"),
-            ({"duration_days": 0}, "request.duration_days", "range"),
+            (
+                {"usage_policy": {**ORDER["usage_policy"], "permissions": ["fly"]}},
+                "request.usage_policy.permissions.0",
+                "invalid_choice",
+            ),
         ],
     )
     def test_bad_orders_are_400_naming_the_field(self, buyer, provider, change, field, code):
@@ -243,7 +253,7 @@ class TestComplianceAndDelivery:
     def test_cross_border_use_of_a_product_that_forbids_it_fails_the_check(self, buyer, provider):
         deal = buyer.post(
             URL,
-            {"product": provider.product.code, "request": {**ORDER, "territory": "cross_border"}},
+            {"product": provider.product.code, "request": {**ORDER, "usage_policy": ABROAD}},
             format="json",
         ).json()
         _post(provider, deal, "offers", OFFER)
@@ -251,7 +261,9 @@ class TestComplianceAndDelivery:
         _post(provider, deal, "accept")
         deal_compliance_run(deal["id"])
         step = DealStep.objects.get(deal_gid=deal["id"], kind="compliance")
-        assert {r["code"]: r["passed"] for r in step.body["rules"]}["cross_border"] is False
+        rules = {r["code"]: r["passed"] for r in step.body["rules"]}
+        assert rules["policy.cross_border_not_allowed"] is False and rules["recognised"] is True
+        assert Deal.objects.get(gid=deal["id"]).state == "compliance_failed"
 
     def test_delivery_receipt_with_a_mismatch_and_acceptance(self, delivered, buyer):
         assert delivered["state"] == "delivered"
