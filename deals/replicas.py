@@ -157,7 +157,14 @@ class StepReplica(ReplicaType):
             body = step_body_clean(payload["kind"], payload["body"])
         except ValidationFailed as exc:
             raise exc.prefixed("body") from None
-        values.update(gid=gid, deal_gid=deal, audience=audience, actor_id=payload["actor"], body=body)
+        values.update(
+            gid=gid,
+            deal_gid=deal,
+            audience=audience,
+            actor_id=payload["actor"],
+            offer_version=version,
+            body=body,
+        )
 
     def audience(self, record) -> tuple[str, ...]:
         return tuple(record.audience)

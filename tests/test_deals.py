@@ -18,8 +18,10 @@ from core.queue import Queued
 from deals.acceptance import deals_auto_accept
 from deals.compliance import deal_compliance_run
 from deals.models import Deal, DealStep
+from deals.services import deal_step_take
 from federation.models import Entry, PrivateEntry
-from participants.models import Evaluation
+from participants.models import Evaluation, Participant
+from participants.principal import ParticipantPrincipal
 from participants.services import participant_set_status
 from participants.tokens import access_token_issue
 from products.models import ProductStatus
@@ -235,8 +237,6 @@ class TestComplianceAndDelivery:
         assert [(q.name, q.args) for q in queued if isinstance(q, Queued)] == [
             ("deals.tasks.deal_compliance", (ordered["id"],))
         ]
-        from participants.models import Participant
-
         participant_set_status(
             actor=None,
             participant=Participant.objects.get(participant_id=BUYER),
@@ -299,9 +299,6 @@ class TestComplianceAndDelivery:
         deal = Deal.objects.get(gid=delivered["id"])
         later = timezone.now() + dt.timedelta(hours=73)
         assert deals_auto_accept(now=timezone.now()) == 0
-        from deals.services import deal_step_take
-        from participants.principal import ParticipantPrincipal
-
         principal = ParticipantPrincipal(
             BUYER, "SHDEX", "buyer", ("demander",), (), "上海浦数智能科技有限公司", "verified"
         )
