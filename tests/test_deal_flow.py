@@ -4,7 +4,9 @@ counted; the step standard (standards.deal_steps) refuses malformed bodies and s
 
 import datetime as dt
 import itertools
+import json
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,6 +16,7 @@ from standards.deal_contract import contract_digest, contract_document, contract
 from standards.deal_delivery import secret_like
 from standards.deal_flow import ALLOWED, derive
 from standards.deal_steps import order_clean, step_body_clean
+from standards.usage_policy import policy_within
 
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 BUYER, PROVIDER = "91310115AY4CL12T2E", "91310000MA1FL8XK2Y"
@@ -361,3 +364,17 @@ def test_the_contract_is_canonical_and_rendered_in_chinese():
     )
     text = contract_text(document, contract_digest(document), [])
     assert "数据产品交易合同" in text and "20000.00 CNY" in text and deal.gid in text
+
+
+def test_the_worked_example_of_docs_deals_md_is_valid():
+    examples = Path(__file__).resolve().parents[1] / "docs" / "examples"
+    order = json.loads((examples / "deal-order.json").read_text("utf-8"))
+    offer = json.loads((examples / "deal-offer.json").read_text("utf-8"))
+    request = order_clean(order["request"])
+    offered = step_body_clean("offer", {**offer, "currency": "CNY", "fees": OFFER["fees"]})
+    assert policy_within(request["usage_policy"], offered["usage_policy"]) == []
+    assert step_body_clean("delivery", json.loads((examples / "deal-delivery.json").read_text("utf-8")))
+    contract = json.loads((examples / "deal-contract.json").read_text("utf-8"))
+    assert contract_digest(contract["document"]) == contract["sha256"]
+    assert contract["document"]["order"]["usage_policy"] == request["usage_policy"]
+    assert contract["document"]["terms"]["usage_policy"] == offered["usage_policy"]
