@@ -19,6 +19,7 @@ from deals.acceptance import deals_auto_accept
 from deals.compliance import deal_compliance_run
 from deals.models import Deal, DealStep
 from deals.services import deal_step_take
+from demands.models import Notification
 from federation.models import Entry, PrivateEntry
 from participants.models import Evaluation, Participant
 from participants.principal import ParticipantPrincipal
@@ -162,6 +163,23 @@ class TestOrder:
         response = buyer.post(URL, {"product": draft.code, "request": ORDER}, format="json")
         assert response.status_code == 409 and _error(response)[0] == "product_not_listed"
         assert APIClient().post(URL, {"product": code, "request": ORDER}, format="json").status_code == 401
+
+
+def test_a_party_registered_here_is_notified_once_per_turn_that_waits_for_it(ordered, buyer, provider):
+    def deal_notes(participant):
+        return list(
+            Notification.objects.filter(participant_id=participant, kind="deal").values_list(
+                "demand_version", "payload__actions"
+            )
+        )
+
+    seller = PRODUCT["provider"]["uscc"]
+    assert deal_notes(seller) == [(0, ["offer"])] and deal_notes(BUYER) == []
+    _post(provider, ordered, "offers", OFFER)
+    assert deal_notes(BUYER) == [(1, ["accept", "counter"])]
+    assert [n["kind"] for n in buyer.get("/api/v1/notifications/").json()["results"]] == ["deal"]
+    _post(buyer, ordered, "accept")
+    assert deal_notes(seller) == [(2, ["accept", "offer"]), (0, ["offer"])]  # not for its own offer
 
 
 class TestNegotiationAndContract:
