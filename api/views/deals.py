@@ -1,12 +1,15 @@
 """Deals (交易): order a product at any node, and every later step at the node that owns it (docs/deals.md).
 A deal outside the caller's view answers 404, as if it did not exist."""
 
+import json
+
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +33,21 @@ from deals.terms import exchange_terms_set
 from standards.deal_flow import STATES
 
 TAG = ["deals"]
+
+
+class PlainTextRenderer(BaseRenderer):
+    """The contract's Chinese rendering for `Accept: text/plain` (an error still comes as its JSON shape)."""
+
+    media_type = "text/plain"
+    format = "text"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, str):
+            return data.encode("utf-8")
+        return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
 WRITE = errors(400, 401, 403, 404, 409, 413, 415, 429)
 
 
@@ -245,13 +263,10 @@ class DealViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             **errors(401, 404, 409),
         },
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PlainTextRenderer])
     def contract(self, request, id=None):
         contract = deal_contract(self.get_object())
-        wants_text = request.query_params.get("as") == "text" or request.headers.get("Accept", "").startswith(
-            "text/plain"
-        )
-        if wants_text:
+        if request.query_params.get("as") == "text" or request.accepted_renderer.format == "text":
             return HttpResponse(deal_contract_text(contract), content_type="text/plain; charset=utf-8")
         return Response(contract)
 
