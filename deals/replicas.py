@@ -194,19 +194,13 @@ def accept_refusal(origin: str, payload: dict) -> ValidationFailed | None:
     if not keys.verify(key, signed_message(digest), signature):
         return payload_error("body.signature", "signature", "the contract signature does not verify")
     deal = Deal.objects.filter(gid=payload.get("deal")).first()
-    offer = (
-        DealStep.objects.filter(
-            deal_gid=payload.get("deal"),
-            kind__in=["offer", "counter"],
-            offer_version=payload.get("offer_version"),
-        ).first()
-        if deal is not None
-        else None
+    if deal is None:
+        return None  # the deal comes later: the flow ignores an accept of another document then
+    offers = DealStep.objects.filter(
+        deal_gid=deal.gid, kind__in=["offer", "counter"], offer_version=payload.get("offer_version")
     )
-    if (
-        offer is not None
-        and contract_digest(contract_document(deal, offer.body, offer.offer_version)) != digest
-    ):
+    digests = {contract_digest(contract_document(deal, o.body, o.offer_version)) for o in offers}
+    if digests and digest not in digests:
         return payload_error(
             "body.contract_sha256", "mismatch", "the digest is not the contract of this offer"
         )

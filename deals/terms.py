@@ -24,7 +24,7 @@ def _rate(value: Any, field: str) -> list[FieldError]:
 @transaction.atomic
 def exchange_terms_set(*, actor: Any, code: str, listing_fee_bp: Any, buyer_fee_bp: Any) -> ExchangeTerms:
     """An operator of this node's exchange sets its rates, here (each exchange publishes only its own)."""
-    if code != settings.NODE_CODE or actor is None or not is_home_operator(actor):
+    if code != settings.NODE_CODE or not is_home_operator(actor):  # None: the node itself (a command)
         raise Forbidden(
             message="只有该交易所的运营人员可以在其节点设置费率",
             message_en="Only the exchange's operators set its terms, at its node",

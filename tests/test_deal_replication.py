@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from core.exceptions import Forbidden
 from deals.models import Deal, DealStep
-from deals.replicas import DEAL, STEP
+from deals.replicas import DEAL, STEP, TERMS
 from deals.selectors import deal_derive
 from deals.services import deal_order, deal_step_take
+from deals.terms import exchange_terms_set
 from federation import keys
 from federation.apply import apply_page
 from federation.models import Entry, Peer, PrivateEntry, PrivateFetch
@@ -153,9 +154,12 @@ def test_a_peer_step_for_a_deal_not_yet_here_waits_and_counts_when_it_comes(deal
 def test_every_record_read_back_from_its_payload_is_the_record(deal, bjidx_key):  # noqa: F811
     """What a peer of the audience stores from a payload is what the origin holds, column by column."""
     deal_step_take(actor=deal.provider, deal=deal, kind="cancel", body={"reason": "库存不足"})
-    records = [(DEAL, deal)] + [(STEP, step) for step in DealStep.objects.all()]
+    terms = exchange_terms_set(actor=None, code="SHDEX", listing_fee_bp=120, buyer_fee_bp=30)
+    records = [(DEAL, deal), (TERMS, terms)] + [(STEP, step) for step in DealStep.objects.all()]
     for replica, record in records:
-        values, _ = replica.prepare("SHDEX", record.gid, json.loads(json.dumps(replica.payload(record))))
+        values, _ = replica.prepare(
+            "SHDEX", replica.gid(record), json.loads(json.dumps(replica.payload(record)))
+        )
         for column, value in values.items():
             assert getattr(record, column) == value, (replica.name, column)
     assert origin_public_key("BJIDX") == _public_b64(bjidx_key)
