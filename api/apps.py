@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from standards.terminology import glossary
+
 
 class ApiConfig(AppConfig):
     name = "api"
@@ -7,3 +9,5 @@ class ApiConfig(AppConfig):
 
     def ready(self):
         from api import checks  # noqa: F401 - registers the deployment checks
+
+        glossary()  # read and check the glossary now: a bad terms file stops the process at start

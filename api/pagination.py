@@ -1,5 +1,7 @@
 from rest_framework.pagination import PageNumberPagination
 
+from standards.terminology import glossary
+
 
 class StablePageNumberPagination(PageNumberPagination):
     """Page-number pagination. Every list view orders by a unique key last, so pages never overlap.
@@ -50,3 +52,24 @@ class RankedResults:
         if not isinstance(index, slice) or index.step is not None:
             raise TypeError("RankedResults supports plain slices only")
         return self.ranking.page(index.start or 0, index.stop)
+
+
+class GlossaryPagination(StablePageNumberPagination):
+    """Pages of the glossary, each naming the glossary's version and hash (to compare with a peer's)."""
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        current = glossary()
+        response.data["version"] = current.version
+        response.data["sha256"] = current.sha256
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["version"] = {"type": "string", "description": "The glossary's version."}
+        schema["properties"]["sha256"] = {
+            "type": "string",
+            "description": "SHA-256 of the glossary file's RFC 8785 canonical JSON.",
+        }
+        schema["required"] = [*schema.get("required", []), "version", "sha256"]
+        return schema

@@ -23,6 +23,7 @@ from api.views.standards import (
     NamingCheckView,
     ParticipantVocabulariesView,
     ProductCodeCheckView,
+    TermViewSet,
     UsagePolicySchemaView,
     VocabulariesView,
 )
@@ -37,6 +38,7 @@ router.register("demands", DemandViewSet, basename="demand")
 router.register("deals", DealViewSet, basename="deal")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("standards/terms", TermViewSet, basename="term")
 
 app_name = "api"
 urlpatterns = [

@@ -165,6 +165,7 @@ class QuarantinedEntry(models.Model):
     last_seen = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = "quarantined entries"
         ordering = ["-id"]
         constraints = [
             # The repeat lookup; its leading column also serves the per-source bound's count.
@@ -236,6 +237,7 @@ class PrivateFetch(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = "private fetches"
         constraints = [
             models.UniqueConstraint(fields=["origin", "record_type", "gid"], name="private_fetch_record"),
         ]

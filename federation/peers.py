@@ -3,7 +3,9 @@ health. A peer that keeps failing is backed off, not hammered."""
 
 from __future__ import annotations
 
+import logging
 import random
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -43,10 +45,27 @@ def peer_remove(*, code: str) -> bool:
     return bool(deleted)
 
 
+# How long after a peer is added its failures to answer are news (INFO) rather than a WARNING, until it
+# answers once: nodes started together (`make run`, a new deployment) come up one after the other.
+PEER_STARTUP_GRACE = timedelta(minutes=10)
+
+
 def peer_ok(peer: Peer) -> None:
+    """A success talking to `peer`: its failure count, backoff and last error are cleared."""
     Peer.objects.filter(pk=peer.pk).update(
-        consecutive_failures=0, backoff_until=None, last_success_at=timezone.now()
+        consecutive_failures=0,
+        backoff_until=None,
+        last_success_at=timezone.now(),
+        last_error="",
+        last_error_at=None,
     )
+
+
+def peer_failure_level(peer: Peer, *, transient: bool) -> int:
+    """The log level of a failure talking to `peer`: INFO for a transient one (not listening, a timeout) of
+    a peer that never answered and was added less than PEER_STARTUP_GRACE ago, WARNING otherwise."""
+    starting = peer.last_success_at is None and timezone.now() - peer.created_at < PEER_STARTUP_GRACE
+    return logging.INFO if transient and starting else logging.WARNING
 
 
 def peer_failed(peer: Peer, error: str) -> None:

@@ -25,7 +25,7 @@ from federation.apply import Checked, apply_page, seq_hint
 from federation.envelope import is_exchange_code
 from federation.http import PeerError, peer_request
 from federation.models import Peer, SyncState
-from federation.peers import peer_failed, peer_ok, peers_to_pull
+from federation.peers import peer_failed, peer_failure_level, peer_ok, peers_to_pull
 from federation.prepare import page_check_aside
 from federation.selectors import origin_public_key, origins_known
 
@@ -135,7 +135,11 @@ def pull_origin(*, origin: str) -> int:
                     break
         except PeerError as exc:
             kind = "transient" if exc.transient else "permanent"
-            logger.warning("pull of %s from %s failed (%s): %s", origin, peer.exchange_id, kind, exc)
+            logger.log(
+                peer_failure_level(peer, transient=exc.transient),
+                "pull of %s from %s failed (%s): %s",
+                *(origin, peer.exchange_id, kind, exc),
+            )
             errors.append(f"{peer.exchange_id}: {exc}")
             if exc.transient:
                 peer_failed(peer, str(exc))
@@ -155,6 +159,7 @@ def pull_origin(*, origin: str) -> int:
             last_success_at=timezone.now(),
             last_source=source,
             last_error="",
+            last_error_at=None,
             pulls_ok=F("pulls_ok") + 1,
             pull_seconds=F("pull_seconds") + seconds,
             pulled_entries=F("pulled_entries") + applied,

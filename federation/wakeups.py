@@ -16,7 +16,7 @@ from core.jobs import LeasedJobs
 from core.threads import in_caller_context
 from federation.http import PeerError, peer_request
 from federation.models import Wakeup, at_least
-from federation.peers import peer_failed, peer_ok
+from federation.peers import peer_failed, peer_failure_level, peer_ok
 from federation.selectors import peers_enabled
 
 logger = logging.getLogger(__name__)
@@ -78,8 +78,10 @@ def wakeups_deliver(*, limit: int = 200) -> int:
     sent = 0
     for wakeup, exc in zip(claimed, outcomes, strict=True):
         if exc is not None:
-            logger.warning(
-                "wake-up of %s (%s at %s) failed: %s", wakeup.peer_id, wakeup.origin, wakeup.seq, exc
+            logger.log(
+                peer_failure_level(wakeup.peer, transient=exc.transient),
+                "wake-up of %s (%s at %s) failed: %s",
+                *(wakeup.peer_id, wakeup.origin, wakeup.seq, exc),
             )
             if exc.transient:
                 peer_failed(wakeup.peer, str(exc))

@@ -5,8 +5,9 @@
   `<NODE_DATA_DIR>/metrics`) is emptied and set for them, so prometheus-client keeps each worker's values in
   a file there and `/metrics` adds up all of them (core/metrics.py). A worker that exits leaves its file:
   its counts stay in the totals, as counters must.
-* Logs: in JSON mode (LOG_FORMAT) gunicorn's own lines are JSON lines too, and its access log is off: the node
-  logs every request itself, with its request id (core.middleware.RequestMetricsMiddleware).
+* Logs: gunicorn's own lines are in the node's format (LOG_FORMAT: plain or JSON lines, times in UTC), and its
+  access log is off: the node logs every request itself, with its request id
+  (core.middleware.RequestMetricsMiddleware).
 
 The settings are read here, once, in gunicorn's master: a bad value stops it with the message naming the
 variable instead of every worker failing in turn.
@@ -18,7 +19,7 @@ from pathlib import Path
 from core.logs import gunicorn_config
 from registry import settings as node
 
-logconfig_dict = gunicorn_config(fmt=node.LOG_FORMAT, level=node.LOG_LEVEL, node=node.NODE_CODE) or {}
+logconfig_dict = gunicorn_config(fmt=node.LOG_FORMAT, level=node.LOG_LEVEL, node=node.NODE_CODE)
 
 
 def on_starting(server) -> None:

@@ -53,6 +53,20 @@ def test_operator_token_refuses_unknown_exchange():
         call_command("operator_token", "XXXXX", "carol")
 
 
+def test_operator_token_refuses_another_nodes_exchange_and_says_how(settings):
+    """The user would be made in this node's database, where no node of that exchange looks for it."""
+    from django.core.management import CommandError
+
+    settings.NODE_CODE = "SHDEX"
+    with pytest.raises(CommandError, match=r"NODE_CODE=BJIDX .*manage.py operator_token BJIDX bob"):
+        call_command("operator_token", "bjidx", "bob")
+    assert not User.objects.filter(username="bob").exists()
+
+    settings.NODE_CODE = "BJIDX"  # run as BJIDX's node, as the message says
+    call_command("operator_token", "BJIDX", "bob")
+    assert User.objects.get(username="bob").exchange_id == "BJIDX"
+
+
 def test_anonymous_reads_are_throttled(anon, settings):
     from api.throttling import AnonReadThrottle
 

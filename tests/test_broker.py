@@ -1,7 +1,9 @@
 """The embedded broker (file-system transport): a consumer never sees a half-written message."""
 
+import time
 from pathlib import Path
 
+import pytest
 from kombu import Connection
 
 from registry.celery import app
@@ -108,3 +110,32 @@ def test_a_pull_task_is_published_to_the_sync_queue_of_the_real_broker():
             finally:
                 simple.close()
     assert found == {"sync": "federation.tasks.pull_origin"}
+
+
+def test_a_worker_shutting_down_stops_waiting_for_messages_at_once(tmp_path):
+    """Celery's worker loop waits for a message 2 s at a time; once the worker is shutting down (its signal
+    handler sends `worker_shutting_down`) the wait ends within a slice, so a warm shutdown starts at once."""
+    from celery.signals import worker_shutting_down
+
+    from core import broker
+
+    with _connection(tmp_path) as conn:
+        conn.SimpleQueue("jobs").consumer.consume()
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            conn.drain_events(timeout=0.5)
+        assert time.monotonic() - started >= 0.5  # an idle wait still lasts its timeout
+        worker_shutting_down.send(sender="worker@test", sig="SIGTERM", how="Warm", exitcode=0)
+        try:
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):
+                conn.drain_events(timeout=2.0)
+            assert time.monotonic() - started < 0.3
+        finally:
+            broker.stopping.clear()
+
+
+def test_the_file_system_transport_does_not_warn_about_a_hostname(tmp_path, caplog):
+    with _connection(tmp_path) as conn:
+        conn.SimpleQueue("jobs").put({"n": 1})
+    assert not [r for r in caplog.records if "hostname" in r.getMessage()]

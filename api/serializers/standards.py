@@ -52,3 +52,57 @@ class ProductCodeCheckSerializer(serializers.Serializer):
     year = serializers.IntegerField(allow_null=True)
     serial = serializers.IntegerField(allow_null=True)
     errors = serializers.ListField(child=serializers.DictField())
+
+
+class BilingualSerializer(serializers.Serializer):
+    zh = serializers.CharField()
+    en = serializers.CharField()
+
+
+class BilingualNamesSerializer(serializers.Serializer):
+    zh = serializers.ListField(child=serializers.CharField())
+    en = serializers.ListField(child=serializers.CharField())
+
+
+class TermCitationSerializer(serializers.Serializer):
+    source = serializers.CharField(help_text="Id of the source in the glossary's source list.")
+    zh = serializers.CharField(help_text="The law, regulation, policy or standard, in Chinese.")
+    en = serializers.CharField()
+    provision_zh = serializers.CharField(
+        help_text="The article cited (第三条), empty when the whole source is."
+    )
+    provision_en = serializers.CharField(
+        help_text="The article cited (Art. 3), empty when the whole source is."
+    )
+
+
+class RelatedTermSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    zh = serializers.CharField()
+    en = serializers.CharField()
+
+
+class TermCodeSerializer(serializers.Serializer):
+    vocabulary = serializers.CharField()
+    code = serializers.CharField()
+
+
+class TermSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Stable slug, e.g. cross-border-data-transfer.")
+    zh = serializers.CharField(help_text="The term in Chinese.")
+    en = serializers.CharField(help_text="The term in English.")
+    aliases = BilingualNamesSerializer(help_text="Other names search also finds.")
+    definition = BilingualSerializer()
+    sources = TermCitationSerializer(many=True)
+    related = RelatedTermSerializer(many=True)
+    codes = TermCodeSerializer(many=True, help_text="The vocabulary codes this term explains.")
+    vocabularies = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Vocabularies every code of which this term explains (region).",
+    )
+
+
+class TermQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, trim_whitespace=True, help_text="Search words."
+    )

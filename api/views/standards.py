@@ -1,9 +1,12 @@
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.pagination import GlossaryPagination
 from api.serializers.standards import (
     DescriptorCheckRequestSerializer,
     DescriptorCheckSerializer,
@@ -11,6 +14,8 @@ from api.serializers.standards import (
     NamingVerdictSerializer,
     ProductCodeCheckRequestSerializer,
     ProductCodeCheckSerializer,
+    TermQuerySerializer,
+    TermSerializer,
 )
 from api.views.common import errors
 from core.exceptions import ValidationFailed
@@ -20,6 +25,14 @@ from standards.compliance import compliance_evaluate
 from standards.descriptor import descriptor_json_schema
 from standards.naming import name_check
 from standards.product_code import product_code_build, product_code_parse
+from standards.terminology import (
+    participant_vocabularies_with_terms,
+    term_as_json,
+    term_get,
+    terms_all,
+    vocabularies_with_terms,
+)
+from standards.terminology_search import terms_search
 from standards.usage_policy import policy_schema
 from standards.vocabularies import vocabularies_as_json
 
@@ -54,23 +67,24 @@ class UsagePolicySchemaView(APIView):
 
 class VocabulariesView(APIView):
     @extend_schema(
-        summary="Controlled vocabularies with Chinese and English labels",
+        summary="Controlled vocabularies with Chinese and English labels and each code's glossary term",
         tags=TAG,
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        return Response(vocabularies_as_json())
+        return Response(vocabularies_with_terms(vocabularies_as_json()))
 
 
 class ParticipantVocabulariesView(APIView):
     @extend_schema(
         summary="The participant standard's vocabularies: entity types, roles, business categories, "
-        "services, evaluation dimensions (and which services issue them), the grade scale",
+        "services, evaluation dimensions (and which services issue them), the grade scale; each code's "
+        "glossary term",
         tags=TAG,
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        return Response(participant_vocabularies.as_json())
+        return Response(participant_vocabularies_with_terms(participant_vocabularies.as_json()))
 
 
 class NamingCheckView(APIView):
@@ -154,3 +168,44 @@ class ProductCodeCheckView(APIView):
                 "errors": [],
             }
         )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The glossary (专业术语): every term, or those matching a search, best first",
+        tags=TAG,
+        parameters=[
+            OpenApiParameter(
+                "q",
+                str,
+                description="Chinese or English search words (at most 100 characters): 出境 finds 数据出境.",
+            )
+        ],
+        responses={200: TermSerializer(many=True), **errors(400, 404, 429)},
+    ),
+    retrieve=extend_schema(
+        summary="One term of the glossary",
+        tags=TAG,
+        parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH, description="The term id, a slug.")],
+        responses={200: TermSerializer, **errors(404, 429)},
+    ),
+)
+class TermViewSet(viewsets.GenericViewSet):
+    serializer_class = TermSerializer
+    pagination_class = GlossaryPagination
+    filter_backends = []
+    lookup_value_regex = "[a-z0-9-]{1,80}"
+
+    def list(self, request):
+        query = TermQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data.get("q", "")
+        terms = terms_search(q=q) if q else list(terms_all())
+        page = self.paginate_queryset(terms)
+        return self.get_paginated_response(TermSerializer([term_as_json(t) for t in page], many=True).data)
+
+    def retrieve(self, request, pk=None):
+        term = term_get(pk)
+        if term is None:
+            raise NotFound()
+        return Response(TermSerializer(term_as_json(term)).data)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import api_token_issue, operator_ensure
@@ -5,7 +6,10 @@ from exchanges.selectors import exchange_get
 
 
 class Command(BaseCommand):
-    help = "Create the operator EXCHANGE_CODE/USERNAME if needed and print a new API token as the last line."
+    help = (
+        "Create the operator EXCHANGE_CODE/USERNAME of this node's exchange if needed and print a new API "
+        "token as the last line. The node is the one NODE_CODE names (each node has its own database)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("exchange_code")
@@ -15,6 +19,15 @@ class Command(BaseCommand):
         exchange = exchange_get(code=exchange_code)
         if exchange is None:
             raise CommandError(f"unknown exchange code {exchange_code!r}")
+        if exchange.code != settings.NODE_CODE:
+            # A token made here lives in this node's database: no node of that exchange would accept it.
+            raise CommandError(
+                f"{exchange.code} is not this node's exchange ({settings.NODE_CODE}): a token made here "
+                f"would be accepted by no node. Run the command with {exchange.code}'s settings, e.g. "
+                f"`NODE_CODE={exchange.code} .venv/bin/python manage.py operator_token {exchange.code} "
+                f"{username}` (the local network of `make run` keeps {exchange.code}'s database in "
+                f"var/{exchange.code.lower()}/)."
+            )
         try:
             user = operator_ensure(exchange=exchange, username=username)
         except ValueError as exc:
