@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from api.views.conflicts import ConflictViewSet
+from api.views.deals import DealViewSet, ExchangeTermsView
 from api.views.demands import (
     DemandStatsView,
     DemandViewSet,
@@ -34,6 +35,7 @@ router.register("participants/conflicts", ConflictViewSet, basename="participant
 router.register("participants", ParticipantViewSet, basename="participant")
 router.register("evaluations", EvaluationViewSet, basename="evaluation")
 router.register("demands", DemandViewSet, basename="demand")
+router.register("deals", DealViewSet, basename="deal")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("standards/terms", TermViewSet, basename="term")
@@ -41,6 +43,7 @@ router.register("standards/terms", TermViewSet, basename="term")
 app_name = "api"
 urlpatterns = [
     path("node/", NodeView.as_view(), name="node"),
+    path("exchanges/<str:code>/terms/", ExchangeTermsView.as_view(), name="exchange-terms"),
     path("standards/product-descriptor/", DescriptorSchemaView.as_view(), name="descriptor-schema"),
     path("standards/product-descriptor/validate/", DescriptorCheckView.as_view(), name="descriptor-validate"),
     path("standards/usage-policy/", UsagePolicySchemaView.as_view(), name="usage-policy-schema"),

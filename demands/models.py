@@ -68,13 +68,16 @@ class Demand(models.Model):
 
 class Notification(models.Model):
     """Something a participant registered at this node should know, in the API and by webhook: a demand
-    matching its products, or a demand it responded to being closed. One per (participant, kind, demand,
-    demand version)."""
+    matching its products, or a demand it responded to being closed; a deal waiting for its step. One per
+    (participant, kind, demand, demand version)."""
 
     class Kind(models.TextChoices):
         MATCH = "match", "需求匹配 Demand matches your products"
         CLOSED = "demand_closed", "需求已关闭 A demand you responded to was closed"
         RESPONSE = "response", "收到响应 A response to your demand"
+        # A deal waits for the participant's step (deals.followups): `demand_gid` holds the deal's id and
+        # `demand_version` the number of steps the flow had taken, so each new turn notifies once.
+        DEAL = "deal", "交易待办 A deal waits for your step"
 
     participant_id = models.CharField(max_length=18)
     kind = models.CharField(max_length=16, choices=Kind.choices)

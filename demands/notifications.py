@@ -77,13 +77,33 @@ def _post(url: str, address: str | None, **kwargs) -> requests.Response:
 
 def notify(*, participant_id: str, kind: str, demand: Demand, payload: dict, subject_gid: str = "") -> int:
     """Create the notification unless it exists; queue its webhook deliveries. Returns 1 if created."""
+    return notify_about(
+        participant_id=participant_id,
+        kind=kind,
+        record_gid=demand.gid,
+        record_version=demand.version,
+        payload=payload,
+        subject_gid=subject_gid,
+    )
+
+
+def notify_about(
+    *,
+    participant_id: str,
+    kind: str,
+    record_gid: str,
+    record_version: int,
+    payload: dict,
+    subject_gid: str = "",
+) -> int:
+    """`notify` for any record (a demand, a deal): once per (participant, kind, record, version, subject)."""
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
                 participant_id=participant_id,
                 kind=kind,
-                demand_gid=demand.gid,
-                demand_version=demand.version,
+                demand_gid=record_gid,
+                demand_version=record_version,
                 subject_gid=subject_gid,
                 payload=payload,
             )

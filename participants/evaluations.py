@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -144,5 +145,30 @@ def evaluation_revoke(*, actor: Any, evaluation: Evaluation, reason: str) -> Eva
     evaluation.status, evaluation.revoked_reason = EvaluationStatus.REVOKED, reason
     evaluation.version += 1
     evaluation.save()
+    EVALUATION.publish([evaluation])
+    return evaluation
+
+
+@transaction.atomic
+def evaluation_issue_by_counterparty(
+    *, actor: ParticipantPrincipal, subject: str, data: dict, evidence_ref: str
+) -> Evaluation:
+    """A party of a deal evaluates its counter-party (dimension `service`, `compliance`, `data_quality`…),
+    valid for a year from today, with the deal as evidence. The caller (deals.closing) has checked that
+    `actor` and `subject` are the parties of a settled deal; this node is the actor's home."""
+    today = timezone.localdate()
+    clean = evaluation_clean(
+        {**data, "evidence_ref": evidence_ref}, valid_from=today, valid_until=today + dt.timedelta(days=365)
+    )
+    evaluation = Evaluation.objects.create(
+        gid=f"{settings.NODE_CODE}-{uuid.uuid4().hex}",
+        origin=settings.NODE_CODE,
+        subject_id=subject,
+        issuer_type=Evaluation.IssuerType.PARTICIPANT,
+        issuer_id=actor.participant_id,
+        issuer_name=actor.legal_name,
+        issued_at=timezone.now(),
+        **clean,
+    )
     EVALUATION.publish([evaluation])
     return evaluation

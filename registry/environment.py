@@ -34,6 +34,14 @@ def integer(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def basis_points(name: str, default: int) -> int:
+    """A rate in basis points: a whole number from 0 to 10000 (100 %)."""
+    value = integer(name, default)
+    if value > 10000:
+        fail(name, value, "must be at most 10000 basis points (100 %)")
+    return value
+
+
 def boolean(name: str, default: bool) -> bool:
     raw = env.str(name, default=str(default)).strip().lower()
     if raw in {"1", "true", "yes", "on"}:

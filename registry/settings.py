@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from core.logs import logging_config
-from registry.environment import boolean, choice, env, fail, integer, rate
+from registry.environment import basis_points, boolean, choice, env, fail, integer, rate
 from registry.openapi import OPENAPI
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "products",
     "participants",
     "demands",
+    "deals",
     "federation",
     "api",
 ]
@@ -214,6 +215,9 @@ PARTICIPANT_SESSION_MAX = integer("PARTICIPANT_SESSION_MAX", 30 * 24 * 3600, min
 # How much earlier than this node first saw it a peer's registration may claim to have been made (clocks
 # differ, replication takes time); an earlier claim is ranked from its arrival (docs/participants.md).
 PARTICIPANT_CLOCK_SKEW = integer("PARTICIPANT_CLOCK_SKEW", 600, minimum=0)
+# Deals: each exchange's fee rates (basis points) until it publishes its terms (docs/deals.md, "Settlement").
+EXCHANGE_LISTING_FEE_BP = basis_points("EXCHANGE_LISTING_FEE_BP", 100)
+EXCHANGE_BUYER_FEE_BP = basis_points("EXCHANGE_BUYER_FEE_BP", 50)
 
 # --- I18n: Simplified Chinese first, English alongside ------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -330,6 +334,7 @@ CELERY_BEAT_SCHEDULE = {
     "sync-heartbeat": {"task": "core.tasks.sync_heartbeat", "schedule": 15.0},
     "federation-sync": {"task": "federation.tasks.sync_tick", "schedule": float(FEDERATION["SYNC_INTERVAL"])},
     "demands-tick": {"task": "demands.tasks.demands_tick", "schedule": 10.0},
+    "deals-tick": {"task": "deals.tasks.deals_tick", "schedule": 60.0},
     "products-follow-providers": {"task": "products.tasks.follow_providers", "schedule": 60.0},
     "federation-anti-entropy": {
         "task": "federation.tasks.anti_entropy",

@@ -29,6 +29,7 @@ from federation.peers import peer_add
 from federation.signatures import sign_request
 from participants.models import RegistrationConflict
 from products.models import ProductStatus
+from tests.deal_world import deal_client, deal_fill, deal_world
 from tests.factories import make_foreign_product, make_product, random_descriptor, register_provider
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
@@ -242,6 +243,8 @@ def world(alice, alice_api, settings):
     )
 
     rejected = {"decision": "reject", "reasons": ["资料不全"]}
+    clients = {"alice": alice_api, "seller": seller, "buyer": buyer}
+    deal_paths, deal_bodies = deal_world(clients, listed.code)
     return {
         "clients": {"alice": alice_api, "seller": seller, "buyer": buyer, "anon": APIClient()},
         "path": {
@@ -257,6 +260,7 @@ def world(alice, alice_api, settings):
             "{suspended}": drafts[3].code,
             "{listed}": listed.code,
             "{foreign}": foreign.code,
+            **deal_paths,
         },
         "bodies": {
             "/api/v1/auth/token/": {"username": "seller", "password": "Qz8-seller-canyon"},
@@ -308,12 +312,15 @@ def world(alice, alice_api, settings):
             "/api/v1/webhooks/": {"url": "http://127.0.0.1:9/other"},
             "/api/v1/demands/{id}/close/": {"reason": "已找到"},
             "/api/v1/demands/{id}/withdraw/": {"reason": "不再需要"},
+            **deal_bodies,
         },
     }
 
 
 # Which client writes where, and which record a path's parameter names.
 def _who(path: str) -> str:
+    if deal_client(path):
+        return deal_client(path)
     if path == "/api/v1/auth/password/":
         return "buyer"
     if path.startswith(("/api/v1/auth/", "/api/v1/standards/")):
@@ -342,6 +349,8 @@ def _product_record(path: str) -> str:
 
 def _fill(path: str, world: dict) -> str:
     values = world["path"]
+    if deal_fill(path, values):
+        return deal_fill(path, values)
     if "/participants/conflicts/" in path:
         path = path.replace("{id}", str(values["{conflict}"]))
     elif "/participants/" in path:

@@ -1,0 +1,96 @@
+"""Deals (交易): an order and the steps that follow it, each a record written once by its owner.
+
+A `Deal` is owned by the node where the order was placed; each `DealStep` by the home node of whoever took
+it (the buyer's, the provider's, or the coordinating exchange's). Both are private records: only the nodes of
+the deal's audience hold them. The deal's state is derived from its steps (`standards.deal_flow.derive`);
+`state` and `offer_version` here are this node's cache of that derivation, for filters, never replicated.
+"""
+
+from django.db import models
+
+from core.fields import JSONField
+from standards.deal_flow import STATES
+from standards.deal_steps import KINDS, ROLES
+
+
+class Deal(models.Model):
+    gid = models.CharField(max_length=48, help_text="Global id: <origin>-<32 hex digits>.")
+    origin = models.CharField(max_length=8, help_text="The node where the order was placed (owns it).")
+    version = models.PositiveIntegerField(default=1)
+    product_code = models.CharField(max_length=40)
+    product_version = models.PositiveIntegerField()
+    product_exchange = models.CharField(
+        max_length=8, help_text="The product's home: the coordinating exchange."
+    )
+    product_name = models.CharField(max_length=120)
+    provider_id = models.CharField(max_length=18)
+    provider_home = models.CharField(max_length=8)
+    provider_name = models.CharField(max_length=120)
+    buyer_id = models.CharField(max_length=18)
+    buyer_home = models.CharField(max_length=8, help_text="The buyer's home: the co-coordinating exchange.")
+    buyer_name = models.CharField(max_length=120)
+    placed_at = models.DateTimeField()
+    request = JSONField(
+        default=dict, help_text="Purpose, usage policy asked for, territory, duration, method."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    # Local: this node's derivation of the steps it holds (recomputed whenever one is written or arrives).
+    state = models.CharField(max_length=20, choices=[(s, s) for s in STATES], default="ordered")
+    offer_version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["gid"], name="deal_gid_unique")]
+        indexes = [
+            models.Index(fields=["buyer_id", "-id"], name="deal_buyer"),
+            models.Index(fields=["provider_id", "-id"], name="deal_provider"),
+            models.Index(fields=["state"], name="deal_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gid} {self.product_code}"
+
+    @property
+    def audience(self) -> list[str]:
+        return sorted({self.origin, self.buyer_home, self.provider_home, self.product_exchange})
+
+
+class DealStep(models.Model):
+    """One step of a deal, written once (never updated) by the node that owns it."""
+
+    gid = models.CharField(max_length=48)
+    origin = models.CharField(max_length=8, help_text="The home node of whoever took the step.")
+    version = models.PositiveIntegerField(default=1)
+    deal_gid = models.CharField(max_length=48)
+    audience = JSONField(
+        default=list, help_text="The deal's audience, carried so a step arriving first knows it."
+    )
+    seq = models.PositiveIntegerField(help_text="One more than the steps its writer held for the deal.")
+    kind = models.CharField(max_length=12, choices=[(k, k) for k in KINDS])
+    role = models.CharField(max_length=12, choices=[(r, r) for r in ROLES])
+    actor_id = models.CharField(max_length=18, help_text="The party's USCC, or the coordinator's code.")
+    at = models.DateTimeField()
+    offer_version = models.PositiveIntegerField(null=True, blank=True)
+    body = JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq", "id"]
+        constraints = [models.UniqueConstraint(fields=["gid"], name="deal_step_gid_unique")]
+        indexes = [models.Index(fields=["deal_gid", "seq"], name="deal_step_deal")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_gid} #{self.seq} {self.kind}"
+
+
+class ExchangeTerms(models.Model):
+    """An exchange's fee rates (basis points), set by its operators and replicated to every node."""
+
+    exchange_code = models.CharField(max_length=8, unique=True)
+    version = models.PositiveIntegerField(default=1)
+    listing_fee_bp = models.PositiveIntegerField(help_text="Fee on deals for products it lists.")
+    buyer_fee_bp = models.PositiveIntegerField(help_text="Fee on deals whose buyer it brought.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.exchange_code} {self.listing_fee_bp}/{self.buyer_fee_bp} bp"
