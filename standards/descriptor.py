@@ -18,10 +18,12 @@ import re
 from collections.abc import Iterable
 
 from core.exceptions import FieldError, ValidationFailed
+from standards.descriptor_dictionary import dictionary_errors, dictionary_normalize
 from standards.descriptor_messages import field_error, field_label, schema_field_errors, shape_error
 from standards.descriptor_schema import (
     DATE_PATTERN,
     DESCRIPTOR_VERSION,
+    DESCRIPTOR_VERSIONS,
     MAX_CONTAINER_SIZE,
     MAX_PRICE,
     MAX_RECORD_NESTING,
@@ -34,7 +36,7 @@ from standards.regions import region_is_valid
 from standards.uscc import PATTERN as USCC_PATTERN
 from standards.uscc import uscc_compact, uscc_format_errors
 
-__all__ = ["DESCRIPTOR_VERSION", "descriptor_json_schema", "descriptor_validate"]
+__all__ = ["DESCRIPTOR_VERSION", "DESCRIPTOR_VERSIONS", "descriptor_json_schema", "descriptor_validate"]
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +173,7 @@ def _semantic_errors(data: object) -> list[FieldError]:
         errors += _temporal_errors(data["temporal_coverage"])
     if isinstance(data.get("pricing"), dict):
         errors += _pricing_errors(data["pricing"])
+    errors += dictionary_errors(data.get("fields"))
     return errors
 
 
@@ -290,6 +293,10 @@ def _normalize(data: object) -> tuple[object, list[FieldError]]:
             key: _strip_fields(item, ("status", "evidence_ref", "category"))
             for key, item in compliance.items()
         }
+    if "fields" in out:
+        out["fields"] = dictionary_normalize(out["fields"])
+    if "classification" in out:
+        out["classification"] = _strip_fields(out["classification"], ("level",))
     sample = out.get("sample")
     if isinstance(sample, dict):
         sample = _strip_fields(sample, ("description", "url"))
