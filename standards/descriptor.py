@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 
 from core.exceptions import FieldError, ValidationFailed
-from standards.descriptor_dictionary import dictionary_errors, dictionary_normalize
+from standards.descriptor_dictionary import dictionary_errors, dictionary_normalize, sample_errors
 from standards.descriptor_messages import field_error, field_label, schema_field_errors, shape_error
 from standards.descriptor_schema import (
     DATE_PATTERN,
@@ -174,6 +174,7 @@ def _semantic_errors(data: object) -> list[FieldError]:
     if isinstance(data.get("pricing"), dict):
         errors += _pricing_errors(data["pricing"])
     errors += dictionary_errors(data.get("fields"))
+    errors += sample_errors(data.get("fields"), data.get("sample"))
     return errors
 
 

@@ -35,7 +35,8 @@ def errors_of(data: object) -> list[tuple[str, str]]:
 
 
 def with_fields(*fields: dict) -> dict:
-    return {**example(), "fields": list(fields)}
+    """The 1.1 example with another dictionary, and a sample without records (which would not agree)."""
+    return {**example(), "fields": list(fields), "sample": {"description": "样例说明"}}
 
 
 def field(name: str = "f", **extra: object) -> dict:
@@ -59,6 +60,7 @@ def test_a_10_descriptor_is_valid_unchanged():
 
 def test_a_10_descriptor_may_not_carry_the_fields_11_added():
     data = {**example_10(), "fields": example()["fields"], "classification": {"level": "general"}}
+    del data["sample"]  # its records lack the dictionary's district, another error
     assert errors_of(data) == [("classification", "unknown_field"), ("fields", "unknown_field")]
 
 
@@ -199,9 +201,67 @@ HOSTILE = [
     {**example(), "classification": {"level": ["core"]}},
     {**example(), "classification": {"level": None}},
     {**example_10(), "fields": [None] * 10},
+    {**example(), "sample": {"description": "样例", "records": [{1: None, (1, 2): [], "status": {"a": 1}}]}},
+    {
+        **example(),
+        "sample": {"description": "样例", "records": [{"slot_start": "9" * 10**5, "rated_kw": 1e400}]},
+    },
 ]
 
 
 @pytest.mark.parametrize("data", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_dictionary_or_classification_only_raises_validation_failed(data):
     assert errors_of(data)
+
+
+# --- the sample against the dictionary -------------------------------------------------------------------
+
+
+def with_record(**values: object) -> dict:
+    data = example()
+    data["sample"]["records"][1].update(values)
+    return data
+
+
+SAMPLE_CASES = [
+    ({"rated_kw": "120"}, "sample.records.1.rated_kw"),  # decimal
+    ({"rated_kw": True}, "sample.records.1.rated_kw"),
+    ({"rated_kw": float("nan")}, "sample.records.1.rated_kw"),
+    ({"slot_start": "2024-03-01"}, "sample.records.1.slot_start"),  # datetime
+    ({"slot_start": "2024-02-30T08:00:00+08:00"}, "sample.records.1.slot_start"),
+    ({"status": "broken"}, "sample.records.1.status"),  # not in the inline code list
+    ({"status": None}, "sample.records.1.status"),  # nullable: false
+    ({"pile_id": 231}, "sample.records.1.pile_id"),  # string
+    ({"colour": "red"}, "sample.records.1.colour"),  # not in the dictionary
+]
+
+
+@pytest.mark.parametrize(("values", "field"), SAMPLE_CASES)
+def test_a_sample_value_contradicting_the_dictionary_is_refused(values, field):
+    assert errors_of(with_record(**values)) == [(field, "sample.mismatch")]
+
+
+def test_a_sample_record_missing_a_field_declared_not_nullable_is_refused():
+    data = example()
+    del data["sample"]["records"][0]["station"]
+    assert errors_of(data) == [("sample.records.0.station", "sample.mismatch")]
+
+
+def test_sample_values_agreeing_with_the_dictionary_pass():
+    data = with_record(energy_kwh=None, location={"lng": 121.6, "lat": 31.2}, district="999999")
+    assert descriptor_validate(data)["sample"]["records"][1]["energy_kwh"] is None  # nullable
+    # geo is not checked (no agreed encoding), a code of a named standard list neither
+    data = with_record(slot_start="2024-03-01 08:00", rated_kw=7)
+    descriptor_validate(data)
+
+
+def test_every_dictionary_type_conforms_in_a_sample():
+    types = {"s": "string", "i": "integer", "d": "decimal", "b": "boolean", "day": "date", "t": "datetime"}
+    fields = [field(name, type=kind) for name, kind in types.items()]
+    record = {"s": "x", "i": 3, "d": 2.5, "b": False, "day": "2024-02-29", "t": "2024-02-29T23:59:59Z"}
+    data = {**with_fields(*fields), "sample": {"description": "样例", "records": [record]}}
+    descriptor_validate(data)
+    wrong = {"s": 1, "i": 2.5, "d": "2.5", "b": 0, "day": "2023-02-29", "t": "yesterday"}
+    data["sample"]["records"] = [wrong]
+    expected = sorted((f"sample.records.0.{name}", "sample.mismatch") for name in types)
+    assert errors_of(data) == expected
