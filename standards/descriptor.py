@@ -27,6 +27,7 @@ from standards.descriptor_schema import (
     MAX_CONTAINER_SIZE,
     MAX_PRICE,
     MAX_RECORD_NESTING,
+    MAX_VALUES,
     REGION_PATTERN,
     descriptor_json_schema,
     fast_validator,
@@ -218,29 +219,41 @@ class _TooDeep(Exception):
     pass
 
 
+class _TooBig(Exception):
+    pass
+
+
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _bounded_copy(value: object, depth: int) -> object:
-    """A plain copy of JSON-like data; _TooDeep past `depth` levels (so the recursion stays bounded)."""
+def _bounded_copy(value: object, depth: int, budget: list[int]) -> object:
+    """A plain copy of JSON-like data; _TooDeep past `depth` levels (so the recursion stays bounded), _TooBig
+    once more values than `budget[0]` were copied (so a peer cannot make it copy a million values)."""
+    if isinstance(value, dict | list | tuple):
+        budget[0] -= len(value)
+        if budget[0] < 0:
+            raise _TooBig
     if isinstance(value, dict):
         if all(isinstance(child, _SCALARS) for child in value.values()):
             return dict(value)  # the usual flat record, copied in one step
         if depth <= 0:
             raise _TooDeep
-        return {key: _bounded_copy(child, depth - 1) for key, child in value.items()}
+        return {key: _bounded_copy(child, depth - 1, budget) for key, child in value.items()}
     if isinstance(value, list | tuple):
         if depth <= 0:
             raise _TooDeep
-        return [_bounded_copy(child, depth - 1) for child in value]
+        return [_bounded_copy(child, depth - 1, budget) for child in value]
     return value
 
 
 def _copy_records(records: list | tuple) -> tuple[list, list[FieldError]]:
-    copied, errors = [], []
+    copied, errors, budget = [], [], [MAX_VALUES]
     for index, record in enumerate(records):
         try:
-            copied.append(_bounded_copy(record, MAX_RECORD_NESTING))
+            copied.append(_bounded_copy(record, MAX_RECORD_NESTING, budget))
+        except _TooBig:
+            too_large = f"the descriptor has more than {MAX_VALUES} values"
+            return list(records), [field_error("", "too_large", "产品描述过大", too_large)]
         except _TooDeep:
             path = f"sample.records.{index}"
             errors.append(

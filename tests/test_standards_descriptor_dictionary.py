@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 
 import jsonschema
@@ -265,3 +266,11 @@ def test_every_dictionary_type_conforms_in_a_sample():
     data["sample"]["records"] = [wrong]
     expected = sorted((f"sample.records.0.{name}", "sample.mismatch") for name in types)
     assert errors_of(data) == expected
+
+
+def test_a_sample_record_holding_a_million_values_is_refused_quickly():
+    """Sample records are free-form, so only the copy's budget stops one record carrying 810,000 values."""
+    data = {**example_10(), "sample": {"description": "样例", "records": [{"a": [list(range(900))] * 900}]}}
+    started = time.perf_counter()
+    assert errors_of(data) == [("", "too_large")]
+    assert time.perf_counter() - started < 1.0
