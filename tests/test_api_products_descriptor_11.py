@@ -68,3 +68,33 @@ def test_a_10_descriptor_carrying_11_fields_is_refused(alice_api, descriptor_11)
     del descriptor_11["fields"]
     fields = _errors(_create(alice_api, descriptor_11))
     assert fields == {"descriptor.classification": "unknown_field"}
+
+
+def test_search_filters_on_the_declared_data_level(alice_api, anon, descriptor_11, example_descriptor):
+    important = json.loads(json.dumps(descriptor_11))
+    important["name"] = "上海市新能源汽车充电桩运行明细数据集"
+    important["classification"] = {"level": "important"}
+    example_descriptor["name"] = "上海市新能源汽车充电桩运行汇总数据集"  # 1.0, no level
+    important["delivery_methods"] = ["sandbox"]
+    important["compliance"]["important_data"].update(involved=True, status="passed", evidence_ref="I-1")
+    codes = {}
+    for key, descriptor in (
+        ("general", descriptor_11),
+        ("important", important),
+        ("none", example_descriptor),
+    ):
+        created = _create(alice_api, descriptor)
+        assert created.status_code == 201, created.content
+        codes[key] = created.json()["code"]
+        _act(alice_api, codes[key], "submit")
+        assert _act(alice_api, codes[key], "review", {"decision": "approve"}).json()["status"] == "listed"
+
+    def found(level: str) -> set[str]:
+        response = anon.get(URL, {"data_level": level})
+        assert response.status_code == 200, response.content
+        return {row["code"] for row in response.json()["results"]}
+
+    assert found("general") == {codes["general"]}
+    assert found("important") == {codes["important"]}
+    assert found("core") == set()
+    assert _errors(anon.get(URL, {"data_level": "secret"})) == {"data_level": "invalid_choice"}
