@@ -63,6 +63,10 @@ class ProductFilter(django_filters.FilterSet):
         help_text="GB/T 2260 code; matches products covering it, its province, or the whole country.",
     )
     provider_uscc = django_filters.CharFilter(field_name="provider_uscc")
+    data_level = django_filters.ChoiceFilter(
+        choices=_choices("data_level"),
+        help_text="Data level a 1.1 descriptor declares: general, important, core (undeclared: no match).",
+    )
     recognised_by = django_filters.CharFilter(
         method="filter_recognised_by", help_text="Exchange code: only products that exchange recognises."
     )
@@ -77,7 +81,17 @@ class ProductFilter(django_filters.FilterSet):
 
     class Meta:
         model = Product
-        fields = ["exchange", "industry", "form", "status", "region", "provider_uscc", "recognised_by", "q"]
+        fields = [
+            "exchange",
+            "industry",
+            "form",
+            "status",
+            "region",
+            "provider_uscc",
+            "data_level",
+            "recognised_by",
+            "q",
+        ]
 
     def filter_recognised_by(self, queryset, name, value):
         return product_filter_recognised_by(queryset, exchange_code=value.upper())

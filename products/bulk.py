@@ -18,6 +18,7 @@ DESCRIPTOR_COLUMNS = (
     "product_form",
     "industry",
     "update_frequency",
+    "data_level",
     "price_min",
     "price_max",
     "search_name",

@@ -20,6 +20,7 @@ def descriptor_columns(descriptor: dict) -> dict[str, Any]:
         "product_form": descriptor["product_form"],
         "industry": descriptor["industry"],
         "update_frequency": descriptor["update_frequency"],
+        "data_level": descriptor.get("classification", {}).get("level", ""),
         "price_min": Decimal(str(pricing["min"])),
         "price_max": Decimal(str(pricing["max"])),
         **search_columns(descriptor),

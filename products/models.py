@@ -40,6 +40,13 @@ class Product(models.Model):
     product_form = models.CharField(max_length=16)
     industry = models.CharField(max_length=1)
     update_frequency = models.CharField(max_length=16)
+    data_level = models.CharField(
+        max_length=16,
+        default="",
+        db_default="",
+        blank=True,
+        help_text="classification.level of a 1.1 descriptor: general, important, core; empty if undeclared.",
+    )
     price_min = models.DecimalField(max_digits=14, decimal_places=2)
     price_max = models.DecimalField(max_digits=14, decimal_places=2)
 
@@ -100,6 +107,7 @@ class Product(models.Model):
             models.Index(fields=["provider_uscc"], name="product_provider"),
             models.Index(fields=["status", "industry"], name="product_status_industry"),
             models.Index(fields=["status", "product_form"], name="product_status_form"),
+            models.Index(fields=["status", "data_level"], name="product_status_level"),
         ]
 
     def __str__(self) -> str:

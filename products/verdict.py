@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from products.models import RecognitionStatus
 from standards.compliance import compliance_evaluate, findings_blocking
-from standards.descriptor import DESCRIPTOR_VERSION
+from standards.descriptor import DESCRIPTOR_VERSIONS
 from standards.naming import name_check
 
 POLICY_VERSION = "1.0"
@@ -35,7 +35,7 @@ class RecognitionRecord(NamedTuple):
 def recognition_evaluate(descriptor: dict) -> tuple[str, list[str]]:
     """This node's automatic verdict on a product listed elsewhere: (status, reasons)."""
     reasons: list[str] = []
-    if descriptor.get("descriptor_version") != DESCRIPTOR_VERSION:
+    if descriptor.get("descriptor_version") not in DESCRIPTOR_VERSIONS:
         reasons.append(f"descriptor_version {descriptor.get('descriptor_version')} is not supported here")
     verdict = name_check(
         descriptor["name"],

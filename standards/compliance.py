@@ -1,6 +1,7 @@
 """Automatic compliance rules, run when a product is submitted for listing and when a peer's product arrives.
 
-They read only the descriptor's own declarations (the six checklist items, delivery, sample), so every node
+They read only the descriptor's own declarations (the six checklist items, the data level and dictionary of a
+1.1 descriptor, delivery, sample), so every node
 reaches the same findings for the same descriptor. A blocking finding keeps a product from being listed or
 recognised; a warning is shown to the reviewer. The rules encode the Data Security Law, the Personal
 Information Protection Law and the CAC data-export rules as they bear on a listing, not legal advice.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["blocking", "warning"]
-COMPLIANCE_RULES_VERSION = "1.0"
+COMPLIANCE_RULES_VERSION = "1.1"
 
 ITEMS = (
     "source_legality",
@@ -53,7 +54,7 @@ COMPLIANCE_RULES: tuple[Rule, ...] = (
          "含个人信息的：经个人同意的须“已通过”并附同意证明；已去标识化的须“已通过”",
          "with_consent needs passed and a consent evidence reference; deidentified needs passed"),
     Rule("C4.important_data", "blocking",
-         "涉及重要数据的，安全评估须“已通过”并附证明材料编号",
+         "重要数据（或声明涉及重要数据）的，安全评估须“已通过”并附证明材料编号",
          "important data requires a passed security assessment with an evidence reference"),
     Rule("C5.cross_border_transfer", "blocking",
          "涉及数据出境的，安全评估须“已通过”",
@@ -79,6 +80,21 @@ COMPLIANCE_RULES: tuple[Rule, ...] = (
     Rule("C12.assessment_evidence", "warning",
          "安全评估为“已通过”但未附证明材料编号",
          "the security assessment is passed but has no evidence reference"),
+    Rule("C13.core_data", "blocking",
+         "核心数据不得挂牌交易",
+         "core data is never listed"),
+    Rule("C14.important_data_delivery", "blocking",
+         "重要数据仅可通过数据沙箱/隐私计算或接口调用交付",
+         "important data may only be delivered by sandbox or api"),
+    Rule("C15.important_data_cross_border", "blocking",
+         "重要数据不得用于数据出境",
+         "important data may not be transferred across the border"),
+    Rule("C16.classification_contradiction", "blocking",
+         "数据级别与“重要数据识别”的声明相矛盾",
+         "the data level contradicts compliance.important_data.involved"),
+    Rule("C17.personal_information_field", "blocking",
+         "数据字典中标为个人信息的字段，与“不含个人信息”的声明相矛盾",
+         "a field marked as personal information contradicts personal_information.category none"),
 )  # fmt: skip
 
 _RULES = {rule.code: rule for rule in COMPLIANCE_RULES}
@@ -112,6 +128,17 @@ class _Descriptor:
 
     def involved(self, name: str) -> bool:
         return self.item(name).get("involved") is True
+
+    def level(self) -> str | None:
+        """The declared data level (descriptor 1.1); None when the descriptor does not classify its data."""
+        classification = self.data.get("classification")
+        level = classification.get("level") if isinstance(classification, dict) else None
+        return level if isinstance(level, str) else None
+
+    def important(self) -> bool:
+        """Important data: by the declared level, or, without one (descriptor 1.0), by `important_data`."""
+        level = self.level()
+        return level == "important" if level is not None else self.involved("important_data")
 
 
 def _finding(code: str, field: str, message: str = "", message_en: str = "") -> Finding:
@@ -157,13 +184,13 @@ def _c3(d: _Descriptor) -> Iterator[Finding]:
 
 
 def _c4(d: _Descriptor) -> Iterator[Finding]:
-    if d.involved("important_data"):
+    if d.important():
         yield from _passed_with_evidence(d, "security_assessment", "C4.important_data")
 
 
 def _c5(d: _Descriptor) -> Iterator[Finding]:
     # With important data involved too, C4 already demands the same assessment (with evidence).
-    if d.involved("cross_border_transfer") and not d.involved("important_data"):
+    if d.involved("cross_border_transfer") and not d.important():
         yield from _passed_with_evidence(d, "security_assessment", "C5.cross_border_transfer", evidence=False)
 
 
@@ -180,7 +207,8 @@ def _c7(d: _Descriptor) -> Iterator[Finding]:
 
 
 def _c8(d: _Descriptor) -> Iterator[Finding]:
-    if d.involved("important_data") and d.involved("cross_border_transfer"):
+    # With a declared level, C15 refuses important data leaving China outright.
+    if d.level() is None and d.involved("important_data") and d.involved("cross_border_transfer"):
         yield _finding("C8.data_export_assessment", "compliance.cross_border_transfer.involved")
 
 
@@ -213,7 +241,43 @@ def _c12(d: _Descriptor, blocked: set[str]) -> Iterator[Finding]:
         yield _finding("C12.assessment_evidence", path)
 
 
-_BLOCKING: tuple[Callable[[_Descriptor], Iterator[Finding]], ...] = (_c1, _c2, _c3, _c4, _c5, _c6, _c7)
+def _c13(d: _Descriptor) -> Iterator[Finding]:
+    if d.level() == "core":
+        yield _finding("C13.core_data", "classification.level")
+
+
+def _c14(d: _Descriptor) -> Iterator[Finding]:
+    methods = d.data.get("delivery_methods")
+    if d.level() == "important" and isinstance(methods, list):
+        for index, method in enumerate(methods):
+            if method not in ("sandbox", "api"):
+                yield _finding("C14.important_data_delivery", f"delivery_methods.{index}")
+
+
+def _c15(d: _Descriptor) -> Iterator[Finding]:
+    if d.level() == "important" and d.involved("cross_border_transfer"):
+        yield _finding("C15.important_data_cross_border", "compliance.cross_border_transfer.involved")
+
+
+def _c16(d: _Descriptor) -> Iterator[Finding]:
+    level = d.level()
+    # Core data is refused by C13 whatever else it declares.
+    if level in ("general", "important") and d.involved("important_data") != (level == "important"):
+        yield _finding("C16.classification_contradiction", "classification.level")
+
+
+def _c17(d: _Descriptor) -> Iterator[Finding]:
+    fields = d.data.get("fields")
+    if d.item("personal_information").get("category") != "none" or not isinstance(fields, list):
+        return
+    for index, field in enumerate(fields):
+        if isinstance(field, dict) and field.get("personal_information") is True:
+            yield _finding("C17.personal_information_field", f"fields.{index}.personal_information")
+
+
+_BLOCKING: tuple[Callable[[_Descriptor], Iterator[Finding]], ...] = (
+    _c1, _c2, _c3, _c4, _c5, _c6, _c7, _c13, _c14, _c15, _c16, _c17
+)  # fmt: skip
 
 
 def compliance_evaluate(descriptor: dict) -> list[Finding]:

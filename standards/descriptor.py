@@ -18,13 +18,16 @@ import re
 from collections.abc import Iterable
 
 from core.exceptions import FieldError, ValidationFailed
+from standards.descriptor_dictionary import dictionary_errors, dictionary_normalize, sample_errors
 from standards.descriptor_messages import field_error, field_label, schema_field_errors, shape_error
 from standards.descriptor_schema import (
     DATE_PATTERN,
     DESCRIPTOR_VERSION,
+    DESCRIPTOR_VERSIONS,
     MAX_CONTAINER_SIZE,
     MAX_PRICE,
     MAX_RECORD_NESTING,
+    MAX_VALUES,
     REGION_PATTERN,
     descriptor_json_schema,
     fast_validator,
@@ -34,7 +37,7 @@ from standards.regions import region_is_valid
 from standards.uscc import PATTERN as USCC_PATTERN
 from standards.uscc import uscc_compact, uscc_format_errors
 
-__all__ = ["DESCRIPTOR_VERSION", "descriptor_json_schema", "descriptor_validate"]
+__all__ = ["DESCRIPTOR_VERSION", "DESCRIPTOR_VERSIONS", "descriptor_json_schema", "descriptor_validate"]
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +174,8 @@ def _semantic_errors(data: object) -> list[FieldError]:
         errors += _temporal_errors(data["temporal_coverage"])
     if isinstance(data.get("pricing"), dict):
         errors += _pricing_errors(data["pricing"])
+    errors += dictionary_errors(data.get("fields"))
+    errors += sample_errors(data.get("fields"), data.get("sample"))
     return errors
 
 
@@ -214,29 +219,41 @@ class _TooDeep(Exception):
     pass
 
 
+class _TooBig(Exception):
+    pass
+
+
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _bounded_copy(value: object, depth: int) -> object:
-    """A plain copy of JSON-like data; _TooDeep past `depth` levels (so the recursion stays bounded)."""
+def _bounded_copy(value: object, depth: int, budget: list[int]) -> object:
+    """A plain copy of JSON-like data; _TooDeep past `depth` levels (so the recursion stays bounded), _TooBig
+    once more values than `budget[0]` were copied (so a peer cannot make it copy a million values)."""
+    if isinstance(value, dict | list | tuple):
+        budget[0] -= len(value)
+        if budget[0] < 0:
+            raise _TooBig
     if isinstance(value, dict):
         if all(isinstance(child, _SCALARS) for child in value.values()):
             return dict(value)  # the usual flat record, copied in one step
         if depth <= 0:
             raise _TooDeep
-        return {key: _bounded_copy(child, depth - 1) for key, child in value.items()}
+        return {key: _bounded_copy(child, depth - 1, budget) for key, child in value.items()}
     if isinstance(value, list | tuple):
         if depth <= 0:
             raise _TooDeep
-        return [_bounded_copy(child, depth - 1) for child in value]
+        return [_bounded_copy(child, depth - 1, budget) for child in value]
     return value
 
 
 def _copy_records(records: list | tuple) -> tuple[list, list[FieldError]]:
-    copied, errors = [], []
+    copied, errors, budget = [], [], [MAX_VALUES]
     for index, record in enumerate(records):
         try:
-            copied.append(_bounded_copy(record, MAX_RECORD_NESTING))
+            copied.append(_bounded_copy(record, MAX_RECORD_NESTING, budget))
+        except _TooBig:
+            too_large = f"the descriptor has more than {MAX_VALUES} values"
+            return list(records), [field_error("", "too_large", "产品描述过大", too_large)]
         except _TooDeep:
             path = f"sample.records.{index}"
             errors.append(
@@ -290,6 +307,10 @@ def _normalize(data: object) -> tuple[object, list[FieldError]]:
             key: _strip_fields(item, ("status", "evidence_ref", "category"))
             for key, item in compliance.items()
         }
+    if "fields" in out:
+        out["fields"] = dictionary_normalize(out["fields"])
+    if "classification" in out:
+        out["classification"] = _strip_fields(out["classification"], ("level",))
     sample = out.get("sample")
     if isinstance(sample, dict):
         sample = _strip_fields(sample, ("description", "url"))

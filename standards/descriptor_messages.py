@@ -12,6 +12,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 
 from core.exceptions import FieldError
 from standards.descriptor_schema import (
+    ADDED_IN,
     MAX_CONTAINER_SIZE,
     MAX_NESTING,
     MAX_UNKNOWN_FIELDS_REPORTED,
@@ -45,8 +46,9 @@ def _choices_by_path() -> dict[str, tuple[Term, ...]]:
     found: dict[str, tuple[Term, ...]] = {}
 
     def walk(node: dict, path: str) -> None:
-        if "enum" in node:
-            found[path] = by_codes[tuple(node["enum"])]
+        terms = by_codes.get(tuple(node.get("enum", ())))
+        if terms is not None:
+            found[path] = terms
         for name, child in node.get("properties", {}).items():
             walk(child, f"{path}.{name}" if path else name)
         if isinstance(node.get("items"), dict):
@@ -122,10 +124,46 @@ def join(path: str, key: object) -> str:
     return f"{path}.{text}" if path else text
 
 
+_ADDED_FIELDS = {name: version for version, names in ADDED_IN.items() for name in names}
+_CODE_LIST = "fields.*.code_list"
+
+
+def _not_allowed(path: str) -> FieldError:
+    """A field the schema forbids here (`FORBIDDEN`): one a newer version added, or a code list."""
+    added_in = _ADDED_FIELDS.get(path)
+    if added_in is not None:
+        return field_error(
+            path,
+            "unknown_field",
+            f"字段“{path}”自描述标准 {added_in} 起才有，须声明 descriptor_version 为 {added_in} 或更高",
+            f"{path} was added in product descriptor {added_in}: "
+            f"declare descriptor_version {added_in} or later",
+        )
+    if _generic(path.split(".")) == _CODE_LIST:
+        return field_error(
+            path,
+            "not_allowed",
+            "仅代码型（code）字段可带代码表",
+            f"{path} is only allowed on a field of type code",
+        )
+    return field_error(
+        path, "not_allowed", f"{field_label(path)}在此不允许出现", f"{display(path)} is not allowed"
+    )
+
+
 def schema_field_errors(error: SchemaError) -> Iterator[FieldError]:
     path = ".".join(str(part) for part in error.absolute_path)
     keyword, value, label, shown = error.validator, error.validator_value, field_label(path), display(path)
-    if keyword == "required":
+    if keyword == "not":  # FORBIDDEN, the only `not` of the schema
+        yield _not_allowed(path)
+    elif keyword in ("minProperties", "maxProperties") and _generic(path.split(".")) == _CODE_LIST:
+        yield field_error(
+            path,
+            "code_list.choice",
+            "代码表须且只须给出 codes（代码列表）或 standard（标准代码表名称）之一",
+            f"{shown} needs exactly one of codes (an inline list) or standard (a named standard code list)",
+        )
+    elif keyword == "required":
         for name in value:
             if name not in error.instance:
                 child = join(path, name)

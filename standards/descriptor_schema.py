@@ -1,7 +1,8 @@
 """The product descriptor standard v1 as a JSON Schema (draft 2020-12): the document every node publishes at
 `GET /api/v1/standards/product-descriptor/` and validates descriptors against, with the compiled validators.
 Each field carries its Chinese and English title; the vocabularies are the standard's own
-(`standards.vocabularies`)."""
+(`standards.vocabularies`). One schema serves every 1.x version: the fields a minor version added are refused
+in a descriptor that declares an older one (`if`/`then` on `descriptor_version`)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from jsonschema import Draft202012Validator
 from standards.uscc import PATTERN as USCC_PATTERN
 from standards.vocabularies import VOCABULARIES
 
-DESCRIPTOR_VERSION = "1.0"
-SCHEMA_ID = "https://registry.invalid/standards/product-descriptor/1.0"
+DESCRIPTOR_VERSION = "1.1"  # the newest version this node knows
+DESCRIPTOR_VERSIONS = ("1.0", "1.1")
+# The fields each version added; a descriptor declaring an older version may not carry them.
+ADDED_IN = {"1.1": ("fields", "classification")}
+SCHEMA_ID = f"https://registry.invalid/standards/product-descriptor/{DESCRIPTOR_VERSION}"
 
 MAX_PRICE = 10**10
 # Anything beyond these is garbage: a descriptor is at most 4 levels deep (sample records aside), its longest
@@ -27,6 +31,13 @@ MAX_CONTAINER_SIZE = 1000
 MAX_VALUES = 20_000
 MAX_RECORD_NESTING = 5
 MAX_UNKNOWN_FIELDS_REPORTED = 20
+MAX_FIELDS = 500  # data dictionary entries
+MAX_CODES = 1000  # an inline code list; a longer one is referenced by its standard's name
+
+# A field that may not appear. Not `false`: jsonschema reports a `false` subschema without its path.
+FORBIDDEN = {"not": {}}
+
+FIELD_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,63}$"
 
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 REGION_PATTERN = "^[0-9]{6}$"
@@ -95,11 +106,108 @@ def _involved() -> dict:
     return _field("是否涉及", "involved", {"type": "boolean"})
 
 
+def _code_list() -> dict:
+    entry = _object(
+        "代码项",
+        "code",
+        {"code": _text("代码", "code", 1, 64), "label": _text("代码名称", "code label", 1, 100)},
+    )
+    node = _object(
+        "代码表",
+        "code list",
+        {
+            "codes": _field(
+                "代码列表", "codes", {"type": "array", "minItems": 1, "maxItems": MAX_CODES, "items": entry}
+            ),
+            "standard": _text(
+                "标准代码表",
+                "standard code list",
+                1,
+                100,
+                about_zh="所引用的标准代码表名称，如 GB/T 2261.1-2003",
+                about_en="the name of the standard code list referred to, e.g. GB/T 2261.1-2003",
+            ),
+        },
+        optional=("codes", "standard"),
+        about_zh="codes（内联代码列表，代码不重复）与 standard（标准代码表）二选一",
+        about_en="either codes (an inline list, codes unique) or standard (a named standard code list)",
+    )
+    return {**node, "minProperties": 1, "maxProperties": 1}
+
+
+def _dictionary_field() -> dict:
+    node = _object(
+        "字段",
+        "field",
+        {
+            "name": _field(
+                "字段名",
+                "field name",
+                {"type": "string", "pattern": FIELD_NAME_PATTERN},
+                "字母开头，仅含字母、数字和下划线，最多64个字符；不区分大小写不得重复",
+                "a letter, then letters, digits or underscores, at most 64 characters; unique ignoring case",
+            ),
+            "label": _text("中文名称", "Chinese label", 1, 50),
+            "type": _choice("字段类型", "field type", "field_type"),
+            "code_list": _code_list(),
+            "unit": _text("计量单位", "unit", 1, 20),
+            "nullable": _field("可为空", "nullable", {"type": "boolean"}),
+            "description": _text("字段说明", "field description", 0, 500),
+            "personal_information": _field("是否个人信息", "personal information", {"type": "boolean"}),
+        },
+        optional=("code_list", "unit", "nullable", "description", "personal_information"),
+    )
+    node["if"] = {"properties": {"type": {"const": "code"}}, "required": ["type"]}
+    node["then"] = {"required": ["code_list"]}
+    node["else"] = {"properties": {"code_list": FORBIDDEN}}
+    return node
+
+
+def _dictionary() -> dict:
+    return _field(
+        "数据字典",
+        "data dictionary",
+        {"type": "array", "minItems": 1, "maxItems": MAX_FIELDS, "items": _dictionary_field()},
+        "描述标准 1.1 起；字段名不得重复",
+        "from descriptor 1.1; field names are unique",
+    )
+
+
+def _classification() -> dict:
+    return _object(
+        "数据分类分级",
+        "data classification",
+        {"level": _choice("数据级别", "data level", "data_level")},
+        about_zh="描述标准 1.1 起",
+        about_en="from descriptor 1.1",
+    )
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _older_versions_refuse_newer_fields() -> list[dict]:
+    rules = []
+    for added_in, names in ADDED_IN.items():
+        older = [v for v in DESCRIPTOR_VERSIONS if _version_key(v) < _version_key(added_in)]
+        rules.append(
+            {
+                "if": {
+                    "properties": {"descriptor_version": {"enum": older}},
+                    "required": ["descriptor_version"],
+                },
+                "then": {"properties": dict.fromkeys(names, FORBIDDEN)},
+            }
+        )
+    return rules
+
+
 @cache
 def schema() -> dict:
     properties = {
         "descriptor_version": _field(
-            "描述标准版本", "descriptor version", {"type": "string", "const": DESCRIPTOR_VERSION}
+            "描述标准版本", "descriptor version", {"type": "string", "enum": list(DESCRIPTOR_VERSIONS)}
         ),
         "name": _text(
             "产品名称", "name", 1, 60, about_zh="须符合产品命名规则", about_en="must follow the naming rule"
@@ -228,15 +336,18 @@ def schema() -> dict:
             },
             optional=("url", "records"),
         ),
+        "fields": _dictionary(),
+        "classification": _classification(),
     }
     root = _object(
         "数据产品描述",
         "product descriptor",
         properties,
-        optional=("usage_restrictions", "sample"),
+        optional=("usage_restrictions", "sample", "fields", "classification"),
         about_zh="数据交易机构互认互通：统一数据产品描述标准 v1",
         about_en="Data Exchange Mutual Recognition Initiative: common product descriptor standard v1",
     )
+    root["allOf"] = _older_versions_refuse_newer_fields()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **root}
 
 

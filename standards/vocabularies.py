@@ -11,7 +11,7 @@ from functools import cache
 
 from standards.regions import regions_all
 
-VOCABULARIES_VERSION = "1.0"
+VOCABULARIES_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,25 @@ COMPLIANCE_ITEM = _terms(
     ("security_assessment", "安全评估", "Security assessment"),
 )
 
+# Descriptor 1.1: the data dictionary's field types (数据字典字段类型).
+FIELD_TYPE = _terms(
+    ("string", "字符串", "String"),
+    ("integer", "整数", "Integer"),
+    ("decimal", "小数", "Decimal number"),
+    ("boolean", "布尔值", "Boolean"),
+    ("date", "日期", "Date"),
+    ("datetime", "日期时间", "Date and time"),
+    ("code", "代码", "Code from a code list"),
+    ("geo", "地理位置", "Geographic location"),
+)
+
+# Descriptor 1.1: the data's level (数据分类分级), Data Security Law art. 21.
+DATA_LEVEL = _terms(
+    ("general", "一般数据", "General data"),
+    ("important", "重要数据", "Important data"),
+    ("core", "核心数据", "Core data"),
+)
+
 VOCABULARY_TITLES: dict[str, tuple[str, str]] = {
     "product_form": ("产品形态", "Product form"),
     "industry": ("行业门类（GB/T 4754-2017）", "Industry section (GB/T 4754-2017)"),
@@ -132,6 +151,8 @@ VOCABULARY_TITLES: dict[str, tuple[str, str]] = {
     "compliance_status": ("合规状态", "Compliance status"),
     "compliance_item": ("合规检查项", "Compliance checklist item"),
     "region": ("行政区划（GB/T 2260）", "Administrative division (GB/T 2260)"),
+    "field_type": ("字段类型", "Field type"),
+    "data_level": ("数据级别", "Data level"),
 }
 
 
@@ -151,6 +172,8 @@ VOCABULARIES: dict[str, tuple[Term, ...]] = {
     "compliance_status": COMPLIANCE_STATUS,
     "compliance_item": COMPLIANCE_ITEM,
     "region": _region_terms(),
+    "field_type": FIELD_TYPE,
+    "data_level": DATA_LEVEL,
 }
 
 

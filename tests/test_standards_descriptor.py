@@ -71,7 +71,7 @@ def test_example_validates_against_published_json_schema_too():
 def test_schema_is_a_valid_draft_2020_12_schema_with_id_and_bilingual_titles():
     schema = descriptor_json_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    assert schema["$id"].endswith("/product-descriptor/1.0")
+    assert schema["$id"].endswith("/product-descriptor/1.1")
     assert schema["additionalProperties"] is False
     assert " / " in schema["properties"]["update_frequency"]["title"]
     assert schema["properties"]["update_frequency"]["enum"] == [
