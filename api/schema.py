@@ -81,9 +81,11 @@ def _openapi_30(node):
         return [_openapi_30(item) for item in node]
     if not isinstance(node, dict):
         return node
+    if "if" in node:
+        node = _conditional_30(node)
     out = {}
     for key, value in node.items():
-        if key in {"$schema", "$id"}:
+        if key in {"$schema", "$id"} or (key == "required" and not value):  # 3.0: `required` non-empty
             continue
         if key == "const":
             out["enum"] = [value]
@@ -97,6 +99,15 @@ def _openapi_30(node):
         else:
             out[key] = _openapi_30(value)
     return out
+
+
+def _conditional_30(node: dict) -> dict:
+    """`if`/`then`/`else` (not in OpenAPI 3.0) as what they mean: (if and then) or (not if and else)."""
+    node = dict(node)
+    condition, then, otherwise = node.pop("if"), node.pop("then", {}), node.pop("else", {})
+    either = {"anyOf": [{"allOf": [condition, then]}, {"allOf": [{"not": condition}, otherwise]}]}
+    node["allOf"] = [*node.get("allOf", []), either]
+    return node
 
 
 def descriptor_openapi_schema() -> dict:

@@ -15,7 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 from schemathesis.config import SchemathesisConfig
 
-from api.schema import descriptor_openapi_schema
+from api.schema import _openapi_30, descriptor_openapi_schema
 from products.models import Product, ProductStatus
 from tests.factories import make_product, register_provider
 
@@ -205,8 +205,23 @@ class TestSchema:
         assert {k: v for k, v in body.items() if k != "description"} == {
             k: v for k, v in descriptor.items() if k != "description"
         }
-        assert descriptor["properties"]["descriptor_version"]["enum"] == ["1.0"]  # `const`, in OpenAPI 3.0
+        assert descriptor["properties"]["descriptor_version"]["enum"] == ["1.0", "1.1"]
         assert "$schema" not in json.dumps(descriptor)
+        assert '"if"' not in json.dumps(descriptor)  # OpenAPI 3.0 has no if/then: rewritten as anyOf
+
+    def test_a_conditional_means_the_same_in_openapi_30(self):
+        import jsonschema  # lazy: the test's own oracle
+
+        node = {
+            "type": "object",
+            "if": {"properties": {"v": {"const": "1.0"}}, "required": ["v"]},
+            "then": {"properties": {"extra": {"not": {}}}},
+        }
+        rewritten = _openapi_30(node)
+        for instance in ({"v": "1.0"}, {"v": "1.0", "extra": 1}, {"v": "1.1", "extra": 1}, {}):
+            assert jsonschema.Draft202012Validator(node).is_valid(instance) == jsonschema.Draft4Validator(
+                rewritten
+            ).is_valid(instance), instance
 
 
 @override_settings(MAX_REQUEST_URL_BYTES=100)
