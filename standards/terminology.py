@@ -22,8 +22,13 @@ from pathlib import Path
 import rfc8785
 
 from standards import participant_vocabularies as participant_vocab
+from standards.deal_dispute_steps import CATEGORY as DISPUTE_CATEGORY
+from standards.deal_dispute_steps import OUTCOME as DISPUTE_OUTCOME
+from standards.deal_dispute_steps import STATE as DISPUTE_STATE
+from standards.deal_flow import STATES as DEAL_STATES
 from standards.demand import COMPLIANCE_REQUIREMENTS
 from standards.terminology_rules import GlossaryError, glossary_problems
+from standards.usage_policy_terms import ACTION_CODES, PURPOSE_CODES
 from standards.vocabularies import VOCABULARIES
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "terms.json"
@@ -94,7 +99,9 @@ class Glossary:
 
 def linked_vocabularies() -> dict[str, frozenset[str]]:
     """Every controlled vocabulary of the standards, by the name the glossary links codes with: the product
-    descriptor's (`standards.vocabularies`), the participant standard's and the demand standard's."""
+    descriptor's (`standards.vocabularies`), the participant standard's, the demand standard's, the deal
+    flow's states, the usage policy's actions and purposes, and dispute coordination's categories, states and
+    outcomes. A deal's delivery method is the descriptor's `delivery_method`, not a vocabulary of its own."""
     linked = {name: frozenset(term.code for term in terms) for name, terms in VOCABULARIES.items()}
     linked.update(
         entity_type=participant_vocab.codes(participant_vocab.ENTITY_TYPE),
@@ -104,6 +111,12 @@ def linked_vocabularies() -> dict[str, frozenset[str]]:
         evaluation_dimension=participant_vocab.codes(participant_vocab.DIMENSION),
         grade=frozenset(grade for _, grade, _, _ in participant_vocab.GRADES),
         demand_compliance_requirement=frozenset(COMPLIANCE_REQUIREMENTS),
+        deal_state=frozenset(DEAL_STATES),
+        usage_policy_action=ACTION_CODES,
+        usage_policy_purpose=PURPOSE_CODES,
+        dispute_category=frozenset(term.code for term in DISPUTE_CATEGORY),
+        dispute_state=frozenset(term.code for term in DISPUTE_STATE),
+        dispute_outcome=frozenset(term.code for term in DISPUTE_OUTCOME),
     )
     return linked
 

@@ -17,14 +17,17 @@ The glossary of the network's standards: each term with its Chinese and English 
 languages, the laws, regulations, policies and national standards it comes from, and related terms. Every code
 of every controlled vocabulary (product forms, delivery methods, update frequencies, pricing models, personal
 information categories, compliance items and statuses, entity types, roles, business categories, services,
-evaluation dimensions and grades, demand compliance requirements, industry sections, regions) links to the
-term that explains it ([Vocabulary codes](#vocabulary-codes)). Where a national classification defines the
+evaluation dimensions and grades, demand compliance requirements, industry sections, regions, deal states,
+usage policy actions and purposes, dispute categories, states and outcomes) links to the term that explains
+it ([Vocabulary codes](#vocabulary-codes)). A deal's delivery method is a code of the descriptor's delivery
+methods. Where a national classification defines the
 codes (GB/T 2260 regions, GB/T 4754 industry sections) or the codes are a scale (evaluation grades), the whole
 vocabulary links to the term of that classification.
 
 A definition citing an article follows that article's wording closely; others summarise the cited sources as
 they bear on this network. A term citing this network's standards is defined by the network (its meaning in
-the product descriptor, participant or demand standard). Nothing here is legal advice.
+the product descriptor, participant, demand, usage policy, transaction flow or dispute coordination
+standard). Nothing here is legal advice.
 
 ## Where it lives
 

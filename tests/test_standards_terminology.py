@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import rfc8785
 
+from standards import deal_disputes, deal_flow
 from standards.terminology import (
     DATA_PATH,
     GlossaryError,
@@ -199,6 +200,16 @@ class TestVocabularyLinks:
             "region",
             "industry",
         } <= set(vocabularies)
+        assert {
+            "deal_state",
+            "usage_policy_action",
+            "usage_policy_purpose",
+            "dispute_category",
+            "dispute_state",
+            "dispute_outcome",
+        } <= set(vocabularies)
+        assert vocabularies["deal_state"] == frozenset(deal_flow.STATES)
+        assert vocabularies["dispute_state"] == frozenset(t.code for t in deal_disputes.STATE)
         for name, codes in vocabularies.items():
             for code in codes:
                 term_id = term_for(name, code)
@@ -224,6 +235,21 @@ class TestVocabularyLinks:
         assert term_for("delivery_method", "api") == "api-delivery"
         assert term_for("region", "310000") == "administrative-division-code"
         assert term_for("grade", "AAA") == "evaluation-grade"
+        assert term_for("deal_state", "agreed") == "deal-agreed"
+        assert term_for("deal_state", "accepted") == "deal-accepted"
+        assert term_for("dispute_state", "accepted") == "dispute-accepted"
+        assert term_for("usage_policy_action", "train_model") == "model-training-use"
+        assert term_for("usage_policy_purpose", "model_training") == "model-training-purpose"
+        assert term_for("dispute_category", "usage_violation") == "usage-violation"
+        assert term_for("dispute_outcome", "partial_refund") == "partial-refund"
+
+    def test_each_new_vocabulary_code_has_a_term_of_its_own(self):
+        # One term per code for the deal, usage policy and dispute vocabularies: no two codes share a term.
+        names = ("deal_state", "usage_policy_action", "usage_policy_purpose")
+        names += ("dispute_category", "dispute_state", "dispute_outcome")
+        vocabularies = linked_vocabularies()
+        linked = [term_for(name, code) for name in names for code in vocabularies[name]]
+        assert len(linked) == len(set(linked)) == sum(len(vocabularies[name]) for name in names)
 
     def test_a_code_outside_the_vocabulary_has_no_term(self):
         assert term_for("product_form", "car") is None
