@@ -23,12 +23,13 @@ import rfc8785
 
 from standards import participant_vocabularies as participant_vocab
 from standards.deal_dispute_steps import CATEGORY as DISPUTE_CATEGORY
+from standards.deal_dispute_steps import ESCALATION_VENUE
 from standards.deal_dispute_steps import OUTCOME as DISPUTE_OUTCOME
 from standards.deal_dispute_steps import STATE as DISPUTE_STATE
 from standards.deal_flow import STATES as DEAL_STATES
 from standards.demand import COMPLIANCE_REQUIREMENTS
 from standards.terminology_rules import GlossaryError, glossary_problems
-from standards.usage_policy_terms import ACTION_CODES, PURPOSE_CODES
+from standards.usage_policy_terms import ACTION_CODES, PURPOSE_CODES, TERRITORY_WORDS
 from standards.vocabularies import VOCABULARIES
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "terms.json"
@@ -100,8 +101,9 @@ class Glossary:
 def linked_vocabularies() -> dict[str, frozenset[str]]:
     """Every controlled vocabulary of the standards, by the name the glossary links codes with: the product
     descriptor's (`standards.vocabularies`), the participant standard's, the demand standard's, the deal
-    flow's states, the usage policy's actions and purposes, and dispute coordination's categories, states and
-    outcomes. A deal's delivery method is the descriptor's `delivery_method`, not a vocabulary of its own."""
+    flow's states, the usage policy's actions, purposes and territory words, and dispute coordination's
+    categories, states, outcomes and escalation venues. A deal's delivery method is the descriptor's
+    `delivery_method`, not a vocabulary of its own."""
     linked = {name: frozenset(term.code for term in terms) for name, terms in VOCABULARIES.items()}
     linked.update(
         entity_type=participant_vocab.codes(participant_vocab.ENTITY_TYPE),
@@ -117,6 +119,8 @@ def linked_vocabularies() -> dict[str, frozenset[str]]:
         dispute_category=frozenset(term.code for term in DISPUTE_CATEGORY),
         dispute_state=frozenset(term.code for term in DISPUTE_STATE),
         dispute_outcome=frozenset(term.code for term in DISPUTE_OUTCOME),
+        escalation_venue=frozenset(term.code for term in ESCALATION_VENUE),
+        usage_policy_territory=TERRITORY_WORDS,  # its other codes are GB/T 2260 regions (`region`)
     )
     return linked
 

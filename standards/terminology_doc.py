@@ -18,9 +18,9 @@ languages, the laws, regulations, policies and national standards it comes from,
 of every controlled vocabulary (product forms, delivery methods, update frequencies, pricing models, personal
 information categories, compliance items and statuses, entity types, roles, business categories, services,
 evaluation dimensions and grades, demand compliance requirements, industry sections, regions, deal states,
-usage policy actions and purposes, dispute categories, states and outcomes) links to the term that explains
-it ([Vocabulary codes](#vocabulary-codes)). A deal's delivery method is a code of the descriptor's delivery
-methods. Where a national classification defines the
+usage policy actions, purposes and territory words, dispute categories, states, outcomes and escalation
+venues) links to the term that explains it ([Vocabulary codes](#vocabulary-codes)). A deal's delivery method
+is a code of the descriptor's delivery methods. Where a national classification defines the
 codes (GB/T 2260 regions, GB/T 4754 industry sections) or the codes are a scale (evaluation grades), the whole
 vocabulary links to the term of that classification.
 

@@ -242,6 +242,9 @@ class TestVocabularyLinks:
         assert term_for("usage_policy_purpose", "model_training") == "model-training-purpose"
         assert term_for("dispute_category", "usage_violation") == "usage-violation"
         assert term_for("dispute_outcome", "partial_refund") == "partial-refund"
+        assert term_for("escalation_venue", "court") == "litigation"
+        assert term_for("usage_policy_territory", "CN-mainland") == "territory-mainland"
+        assert term_for("usage_policy_territory", "cross_border") == "cross-border-data-transfer"
 
     def test_each_new_vocabulary_code_has_a_term_of_its_own(self):
         # One term per code for the deal, usage policy and dispute vocabularies: no two codes share a term.
