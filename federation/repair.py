@@ -66,6 +66,17 @@ def _peer_digests(peer: Peer, origins: list[str]) -> dict[str, Any]:
     return found
 
 
+def digests_agree(theirs: dict, ours: dict) -> bool:
+    """Equal replicas: the same count and digest for every record type either side holds records of. A type
+    with no record is left out, so a peer whose code predates a record type (or one that knows a type this
+    node does not) agrees while nobody has written one (docs/federation.md, "Anti-entropy")."""
+    return _held(theirs) == _held(ours)
+
+
+def _held(answer: dict) -> dict:
+    return {name: d for name, d in answer.items() if not (isinstance(d, dict) and d.get("count") == 0)}
+
+
 def anti_entropy_check(*, peer: Peer) -> list[dict]:
     """Compare digests with `peer` for every origin both follow; repair what differs. Returns a report.
     This node's digests are those of this round (`selectors.digests`); on a difference they are recomputed
@@ -81,13 +92,17 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
         if not isinstance(theirs, dict):
             report.append({"peer": peer.exchange_id, "origin": origin, "status": "error"})
             continue
-        if theirs == digests(origin=origin) or theirs == digests(origin=origin, fresh=True):
+        if digests_agree(theirs, digests(origin=origin)) or digests_agree(
+            theirs, digests(origin=origin, fresh=True)
+        ):
             report.append({"peer": peer.exchange_id, "origin": origin, "status": "equal"})
             continue
         restored = repair_local(origin=origin)
         repaired = 0
         # Fresh already (the comparison above); again only if rows were just restored.
-        if origin != settings.NODE_CODE and digests(origin=origin, fresh=bool(restored)) != theirs:
+        if origin != settings.NODE_CODE and not digests_agree(
+            digests(origin=origin, fresh=bool(restored)), theirs
+        ):
             try:
                 repaired = pull_from(peer, origin, repair=True)
             except PeerError as exc:

@@ -11,7 +11,7 @@ from django.db.models import F
 
 from federation import selectors, tasks
 from federation.peers import peer_add
-from federation.repair import anti_entropy_check
+from federation.repair import anti_entropy_check, digests_agree
 from federation.selectors import digests
 from products.models import Product, ProductStatus
 from tests.factories import make_product, random_descriptor, register_provider
@@ -153,3 +153,15 @@ def test_digests_of_origins_with_nothing_held_are_not_kept(as_bjidx):  # noqa: F
     assert response.status_code == 200
     assert all(d["count"] == 0 for d in response.json()["digests"]["ABCD"].values())
     assert "ABCD" not in selectors._digest_cache and "EFGHI" not in selectors._digest_cache
+
+
+def test_digests_agree_across_a_record_type_only_one_side_knows():
+    """A node whose code predates a record type answers without it; while nobody wrote one, the two agree
+    (and a record written, or any other difference, still disagrees)."""
+    held = {"product": {"count": 2, "digest": "ab" * 32}}
+    empty = {"count": 0, "digest": "00" * 32}
+    assert digests_agree(held, {**held, "exchange_terms": empty})
+    assert digests_agree({**held, "evaluation": empty}, held)
+    assert not digests_agree(held, {**held, "exchange_terms": {"count": 1, "digest": "cd" * 32}})
+    assert not digests_agree(held, {"product": {"count": 2, "digest": "ef" * 32}})
+    assert not digests_agree(held, {})
