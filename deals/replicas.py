@@ -211,6 +211,7 @@ class TermsReplica(ReplicaType):
     """An exchange's fee rates, owned by that exchange's node."""
 
     name = "exchange_terms"
+    digest_when_empty = False  # newer than the first protocol: older peers know no such type
     what = "an exchange terms payload"
     model = ExchangeTerms
     key = "exchange_code"

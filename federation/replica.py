@@ -81,6 +81,10 @@ class ReplicaType:
     # (a check is all a preparation adds: the feed-check helper sends no values back for it). Tested for
     # every type that says so (tests/test_replica_declaration.py).
     verbatim: ClassVar[bool] = False
+    # False for a type added after the first federation protocol: its anti-entropy digest is left out while
+    # this node holds none of an origin's records of it, so a peer on older code (which compares digests
+    # strictly and knows no such type) still finds them equal (docs/federation.md, digests).
+    digest_when_empty: ClassVar[bool] = True
 
     # --- hooks ---------------------------------------------------------------------------------------------
     def gid(self, obj: models.Model) -> str:

@@ -99,7 +99,8 @@ def digests(*, origin: str, fresh: bool = False) -> dict[str, dict]:
         for gid, version, payload in replica.get(name).live(origin):
             acc ^= int.from_bytes(record_hash(gid, version, payload), "big")
             count += 1
-        result[name] = {"count": count, "digest": acc.to_bytes(32, "big").hex()}
+        if count or replica.get(name).digest_when_empty:
+            result[name] = {"count": count, "digest": acc.to_bytes(32, "big").hex()}
     # An origin with nothing held here (any code a peer may name) is not kept: the cache stays bounded.
     if any(d["count"] for d in result.values()):
         _digest_cache[origin] = (head, now, result)

@@ -165,3 +165,12 @@ def test_digests_agree_across_a_record_type_only_one_side_knows():
     assert not digests_agree(held, {**held, "exchange_terms": {"count": 1, "digest": "cd" * 32}})
     assert not digests_agree(held, {"product": {"count": 2, "digest": "ef" * 32}})
     assert not digests_agree(held, {})
+
+
+@pytest.mark.django_db
+def test_a_type_newer_than_the_first_protocol_is_listed_only_once_records_of_it_exist():
+    """A peer on older code compares digests strictly: an empty `exchange_terms` would differ there forever;
+    an empty type of the first protocol is still listed (older peers list it too)."""
+    answer = selectors.digests(origin="ZZTEST", fresh=True)
+    assert answer["product"] == {"count": 0, "digest": "00" * 32}
+    assert "exchange_terms" not in answer
