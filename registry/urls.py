@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from api.errors import throttled_response
 from api.throttling import admin_login_throttled
 from api.views.metrics import metrics_view
+from api.views.schema import SchemaView
 
 
 @never_cache
@@ -22,7 +23,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("api/v1/", include("api.urls")),
     path("federation/v1/", include("api.federation_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     # Swagger UI's start-up script is a file of its own (`?script`): the page's CSP runs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     # ReDoc without drf-spectacular's links to web fonts on another host (api/templates/api/redoc.html).

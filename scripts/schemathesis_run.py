@@ -204,10 +204,15 @@ def main() -> int:
         if web is not None:
             os.killpg(web.pid, signal.SIGTERM)
             web.wait(timeout=30)
+        log = data / "web.log"
+        web_log_tail = (
+            "\n".join(log.read_text("utf-8", errors="replace").splitlines()[-60:]) if log.exists() else ""
+        )
         if not args.keep:
             shutil.rmtree(data, ignore_errors=True)
     if failed:
         print(f"schemathesis failed as: {', '.join(failed)}", file=sys.stderr)
+        print(f"the node's log, last lines:\n{web_log_tail}", file=sys.stderr)
         return 1
     print("schemathesis: no failures as operator, participant or anonymous")
     return 0

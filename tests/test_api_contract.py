@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 from schemathesis.config import SchemathesisConfig
 
 from api.schema import _openapi_30, descriptor_openapi_schema
+from api.views.schema import SchemaView
 from products.models import Product, ProductStatus
 from tests.factories import make_product, register_provider
 
@@ -252,3 +253,21 @@ def test_ci_runs_schemathesis_with_every_check_and_a_valid_configuration():
     assert '"--checks",\n        "all",' in script and '"--seed",' in script
     config = SchemathesisConfig.from_path(ROOT / "schemathesis.toml")  # refuses an unknown or misspelt key
     assert config.projects.default.generation.allow_x00 is False
+
+
+def test_clients_loading_the_schema_together_all_get_it():
+    """drf-spectacular's generator is not thread-safe: the served document is generated once, under a lock
+    (three schemathesis runs loading it at once got a 500)."""
+    from concurrent.futures import ThreadPoolExecutor  # lazy: only this test runs threads
+
+    SchemaView._documents.clear()
+
+    def load(_):
+        response = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+        return response.status_code, response.content
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(load, range(4)))
+    assert {status for status, _ in answers} == {200}
+    assert len({content for _, content in answers}) == 1
+    assert json.loads(answers[0][1])["openapi"].startswith("3.0")
