@@ -27,6 +27,7 @@ from participants.services import participant_set_status
 from participants.tokens import access_token_issue
 from products.models import ProductStatus
 from products.sample_data import make_uscc
+from tests.deal_world import FILES, OFFER, ORDER
 from tests.factories import make_product, register_provider
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
@@ -34,27 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = json.loads((ROOT / "docs/examples/product-descriptor.json").read_text("utf-8"))
 URL = "/api/v1/deals/"
 BUYER = "91310115AY4CL12T2E"
-ORDER = {
-    "purpose": "充电设施规划与负荷预测研究",
-    "usage_policy": {
-        "permissions": ["use", "analyse"],
-        "constraints": {"purpose": ["research"], "territory": ["CN-mainland"], "duration_days": 365},
-    },
-    "delivery_method": "file",
-}
-OFFER = {
-    "price": "20000.00",
-    "usage_policy": {
-        "permissions": ["use", "analyse", "derive"],
-        "prohibitions": ["redistribute", "resell"],
-        "constraints": {"purpose": ["research", "internal_analysis"], "territory": ["CN-mainland"]},
-    },
-    "delivery_method": "file",
-    "delivery_days": 10,
-    "acceptance_window_hours": 72,
-}
 ABROAD = {"permissions": ["use"], "constraints": {"purpose": ["research"], "territory": ["cross_border"]}}
-FILES = [{"name": "charging-2026-11.csv", "size": 1048576, "sha256": "3" * 64}]
 
 
 def _login(username, password):
