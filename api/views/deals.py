@@ -18,6 +18,7 @@ from api.views.common import errors
 from core.exceptions import FieldError, ValidationFailed
 from deals import services
 from deals.closing import deal_evaluate
+from deals.compliance import deal_compliance_recheck
 from deals.contract import deal_contract, deal_contract_text
 from deals.models import Deal
 from deals.selectors import (
@@ -239,6 +240,18 @@ class DealViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def settlement(self, request, id=None):
         return self._step(request, "settlement")
+
+    @extend_schema(
+        summary="Run the compliance check again (an operator of the coordinating exchange, after it failed)",
+        tags=TAG,
+        request=None,
+        responses={201: s.DealDetailSerializer, **WRITE},
+    )
+    @action(detail=True, methods=["post"])
+    def compliance(self, request, id=None):
+        deal = self.get_object()
+        deal_compliance_recheck(actor=request.user, deal=deal)
+        return Response(_detail(deal, request.user), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Evaluate the counter-party of a settled deal (a participant evaluation, evidence deal:<id>)",
