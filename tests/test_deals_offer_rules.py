@@ -6,8 +6,10 @@ offer defaults to and keeps to."""
 
 import copy
 import datetime as dt
+import json
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -16,6 +18,8 @@ from django.utils import timezone
 from deals.models import Deal, DealStep
 from demands.models import DecisionStatus, DemandResponse
 from products.models import ProductStatus
+from standards.deal_compliance import offer_breaches
+from standards.deal_steps import step_body_clean
 from tests.deal_world import OFFER, ORDER
 from tests.factories import make_product
 from tests.test_deals import (  # noqa: F401 - fixtures
@@ -235,3 +239,19 @@ class TestOrderFromAResponse:
         terms = {"price": "1.00", "delivery_days": 1}
         refused = _order(buyer, provider.product, demand_response=response.gid, response_terms=terms)
         assert _error(refused)[1] == {("request.response_terms", "read_only")}
+
+
+def test_the_tours_examples_register_a_buyer_and_offer_within_the_example_product(alice_api):
+    """README's "Buy a product": the buyer's registration is valid, the example offer grants nothing the
+    example product does not allow."""
+    examples = Path(__file__).resolve().parents[1] / "docs" / "examples"
+    buyer = json.loads((examples / "deal-buyer.json").read_text("utf-8"))
+    created = alice_api.post("/api/v1/participants/", buyer, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["roles"] == ["demander"]
+    offer = json.loads((examples / "deal-offer.json").read_text("utf-8"))
+    clean = step_body_clean(
+        "offer", {**offer, "currency": "CNY", "fees": [{"exchange": "SHDEX", "basis": "listing", "bp": 100}]}
+    )
+    assert offer_breaches(clean, PRODUCT) == []
+    assert offer_breaches({**clean, "delivery_method": "offline"}, PRODUCT)
