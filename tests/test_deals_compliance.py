@@ -148,6 +148,7 @@ class TestRunTheCheckAgain:
         _suspend_buyer()
         assert deal_compliance_run(agreed["id"])
         assert _rules(agreed["id"])["buyer_verified"] is False
+        assert alice_api.get(f"{URL}{agreed['id']}/").json()["actions"] == ["compliance", "terminate"]
         again = _post(alice_api, agreed, "compliance")
         assert again.status_code == 201, again.content
         assert again.json()["state"] == "compliance_failed"  # still suspended: fails again
@@ -161,6 +162,7 @@ class TestRunTheCheckAgain:
         assert _error(_post(alice_api, agreed, "compliance"))[0] == "not_allowed_now"  # cleared
 
     def test_refused_while_the_node_checks_and_before_agreement(self, agreed, buyer, provider, alice_api):
+        assert "compliance" not in alice_api.get(f"{URL}{agreed['id']}/").json()["actions"]
         pending = _post(alice_api, agreed, "compliance")
         assert pending.status_code == 409 and _error(pending)[0] == "check_pending"
         ordered = buyer.post(URL, {"product": provider.product.code, "request": ORDER}, format="json").json()

@@ -15,11 +15,12 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from core.exceptions import ValidationFailed
 from deals.models import Deal, DealStep
 from demands.models import DecisionStatus, DemandResponse
 from products.models import ProductStatus
 from standards.deal_compliance import offer_breaches
-from standards.deal_steps import step_body_clean
+from standards.deal_steps import order_clean, step_body_clean
 from tests.deal_world import OFFER, ORDER
 from tests.factories import make_product
 from tests.test_deals import (  # noqa: F401 - fixtures
@@ -255,3 +256,23 @@ def test_the_tours_examples_register_a_buyer_and_offer_within_the_example_produc
     )
     assert offer_breaches(clean, PRODUCT) == []
     assert offer_breaches({**clean, "delivery_method": "offline"}, PRODUCT)
+
+
+def test_a_peers_order_carries_the_terms_only_with_its_response_and_well_formed():
+    """The order replicates with `response_terms` (the deal standard checks a peer's order as any input)."""
+    gid = f"GYBDX-{uuid.uuid4().hex}"
+    terms = {"price": "18000.00", "delivery_days": 7}
+    clean = order_clean({**ORDER, "demand_response": gid, "response_terms": terms})
+    assert clean["response_terms"] == terms and clean["demand_response"] == gid
+    assert "response_terms" not in order_clean(ORDER)  # an order of older code is unchanged
+    with pytest.raises(ValidationFailed) as without:
+        order_clean({**ORDER, "response_terms": terms})
+    assert {(e.field, e.code) for e in without.value.errors} == {("response_terms", "mismatch")}
+    bad = {"price": 18000.5, "delivery_days": 0, "extra": 1}
+    with pytest.raises(ValidationFailed) as malformed:
+        order_clean({**ORDER, "demand_response": gid, "response_terms": bad})
+    assert {(e.field, e.code) for e in malformed.value.errors} == {
+        ("response_terms.price", "format"),
+        ("response_terms.delivery_days", "range"),
+        ("response_terms.extra", "unknown_field"),
+    }

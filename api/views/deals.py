@@ -2,6 +2,7 @@
 A deal outside the caller's view answers 404, as if it did not exist."""
 
 import json
+from collections import defaultdict
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -31,7 +32,7 @@ from deals.selectors import (
     exchange_terms_get,
 )
 from deals.terms import exchange_terms_set
-from standards.deal_flow import STATES
+from standards.deal_flow import AGREED, STATES
 
 TAG = ["deals"]
 
@@ -50,6 +51,9 @@ class PlainTextRenderer(BaseRenderer):
 
 
 WRITE = errors(400, 401, 403, 404, 409, 413, 415, 429)
+# What the flow allows the coordinator but its node takes itself: the first compliance check of an agreed deal
+# (an operator runs it again only once it failed: POST /deals/{id}/compliance/).
+_NODE_ONLY = defaultdict(frozenset, {AGREED: frozenset({"compliance"})})
 
 
 def _user(request):
@@ -71,7 +75,9 @@ def _detail(deal: Deal, user) -> dict:
         contract_sha256=derived.contract_sha256,
         deadlines={k: v.isoformat() if v else None for k, v in derived.deadlines.items()},
         my_roles=sorted(roles),
-        actions=sorted({kind for role in roles for kind in derived.actions[role]}),
+        actions=sorted(
+            {kind for role in roles for kind in derived.actions[role]} - _NODE_ONLY[derived.state]
+        ),
         ignored_steps=len(derived.ignored),
         steps=s.StepSerializer(steps, many=True, context={"applied": set(derived.applied)}).data,
     )
