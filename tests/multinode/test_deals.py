@@ -275,7 +275,8 @@ print(json.dumps({
     "fetches": PrivateFetch.objects.filter(record_type__in=["deal", "deal_step"]).count(),
     "deal_stub": sum(1 for g, _ in stubs if g == "deal:" + gid),
     "step_stubs": sum(1 for g, _ in stubs if g.startswith("deal_step:")),
-    "bodies": " ".join(Entry.objects.exclude(record_type="sealed").values_list("body", flat=True)),
+    "bodies": " ".join(Entry.objects.values_list("body", flat=True)),
+    "unsealed": Entry.objects.filter(record_type__in=["deal", "deal_step"]).count(),
 }, ensure_ascii=False))
 """
 
@@ -295,7 +296,7 @@ def _check_outside_the_audience(m: Market, gid: str, steps: int) -> None:
         assert gid not in listed.text
     held = bjidx.shell_json(HELD.replace("__GID__", gid))
     assert (held["deals"], held["steps"], held["private"], held["fetches"]) == (0, 0, 0, 0), held
-    assert held["deal_stub"] == 1 and held["step_stubs"] >= steps, held
+    assert held["deal_stub"] == 1 and held["step_stubs"] >= steps and held["unsealed"] == 0, held
     # (The deal's id is in the public log: the evaluations name it as their evidence.)
     for marker in (PURPOSE, FILE_NAME, FILE_SHA256, OFFER["message"]):
         assert marker not in held["bodies"], marker
