@@ -96,8 +96,9 @@ def test_the_latency_benchmarks_run_and_judge_their_target(bench_env, args, expe
             ["bench/federation24.py", "--nodes", "3", "--listings", "6", "--demands", "1"],
             "target matched and notified at every node within 5 s p99",
         ),
+        (["bench/deal_steps.py", "--rate", "4", "--seconds", "3"], "target p99 < 2 s at 4 steps/s"),
     ],
-    ids=["catchup", "propagation", "federation24"],
+    ids=["catchup", "propagation", "federation24", "deal_steps"],
 )
 def test_the_multi_node_benchmarks_run_their_nodes_and_judge_their_target(bench_env, args, expected):
     assert expected in _run(bench_env, *args)

@@ -122,7 +122,8 @@ class SqliteBackend:
 
 class PostgresBackend:
     """A fresh database per node, named after the base URL's (`<db>_mn_<code>_<random>`), and a Redis database
-    number per node (5..15) for broker and cache, flushed before use."""
+    number per node (5..15) for broker and cache, flushed before use; with CELERY_BROKER_URL=filesystem://,
+    no Redis: each node keeps the file-system broker and local cache of its default."""
 
     name = "postgres"
     REDIS_DBS = range(5, 16)
@@ -131,6 +132,8 @@ class PostgresBackend:
         self.database_url = database_url
         self.base = urlsplit(database_url)
         self.base_db = self.base.path.lstrip("/") or "registry"
+        # A file-system broker asked for (a run that may not take Redis databases 5..15): no Redis at all.
+        self.redis = not broker_url.startswith("filesystem")
         broker = urlsplit(broker_url if broker_url.startswith("redis") else "redis://127.0.0.1:6379/0")
         self.redis_host, self.redis_port = broker.hostname or "127.0.0.1", broker.port or 6379
         self._lock = threading.Lock()
@@ -148,6 +151,9 @@ class PostgresBackend:
         name = f"{self.base_db}_mn_{node.code.lower()}_{secrets.token_hex(3)}"
         with self._admin() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
+        if not self.redis:  # CELERY_BROKER_URL=filesystem://: each node's own file-system broker
+            node.resources = {"database": name}
+            return {"DATABASE_URL": urlunsplit(self.base._replace(path=f"/{name}"))}
         with self._lock:
             if not self._redis_free:
                 raise HarnessError("no free Redis database number left for another node")
