@@ -17,6 +17,7 @@ from federation.models import Entry, Peer
 from federation.peers import peer_standards_record
 from federation.pull import pull_from
 from federation.selectors import digests, origin_public_key, origins_known, record_hash
+from federation.unknown_standards import unknown_standards_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,17 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
             continue
         restored = repair_local(origin=origin)
         repaired = 0
+        waiting = unknown_standards_waiting(origin) if origin != settings.NODE_CODE else 0
+        if waiting and not restored:  # the difference is what this node cannot apply yet: no re-pull
+            report.append(
+                {
+                    "peer": peer.exchange_id,
+                    "origin": origin,
+                    "status": "waiting_for_standard",
+                    "entries": waiting,
+                }
+            )
+            continue
         # Fresh already (the comparison above); again only if rows were just restored.
         if origin != settings.NODE_CODE and not digests_agree(
             digests(origin=origin, fresh=bool(restored)), theirs

@@ -92,6 +92,19 @@ def unknown_standards_retry() -> dict[str, int]:
     return {"retried": retried, "held": held, "waiting": waiting}
 
 
+def unknown_standards_waiting(origin: str) -> int:
+    """How many entries of `origin` wait in quarantine for a standard version this node does not know yet.
+    Anti-entropy does not pull the origin's feed again for them (it would only quarantine them again, every
+    round); a row without its raw entry does not count, since only a pull can bring it back."""
+    waiting = 0
+    for row in QuarantinedEntry.objects.filter(origin=origin, reason__startswith=REASON_PREFIX).exclude(
+        raw=""
+    ):
+        item = _item(row.raw)
+        waiting += item is not None and _still_unknown(row, item)
+    return waiting
+
+
 _retried_in_this_process = False
 
 

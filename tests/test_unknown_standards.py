@@ -229,3 +229,27 @@ def test_the_digests_answer_carries_this_nodes_standards(as_bjidx):  # noqa: F81
     body = as_bjidx("GET", "/federation/v1/digests/?origins=SHDEX").json()
     assert body["standards"] == versions.standards_announcement()
     assert set(body) == {"digests", "standards"}
+
+
+def test_anti_entropy_does_not_pull_again_for_entries_waiting_for_a_standard(bjidx_key):
+    """The peer holds a record this node quarantined for an unknown version: the digests differ, but a
+    re-pull of the whole feed would only quarantine it again, every round. Once known, it applies."""
+    with node_knows(descriptor=("1.0",)):
+        entry = item(bjidx_key, seq=1, gid=code(1), payload=product(1, descriptor_11()))
+        apply_page(origin=ORIGIN, items=[entry], source=ORIGIN, after=0)
+        theirs = {"product": {"count": 1, "digest": "ab" * 32}}  # what a node holding it answers
+        seen = []
+        _Peer.answer_digests = {"BJIDX": theirs, "SHDEX": digests(origin="SHDEX", fresh=True)}
+        _Peer.answer_standards = None
+        with serve(_Peer.answer, seen) as url:
+            peer = peer_add(code=ORIGIN, base_url=url, public_key=_public_b64(bjidx_key))
+            report = {r["origin"]: r for r in anti_entropy_check(peer=peer)}
+        assert report["BJIDX"] == {
+            "peer": "BJIDX",
+            "origin": "BJIDX",
+            "status": "waiting_for_standard",
+            "entries": 1,
+        }
+        assert [path for path, _ in seen if "/feed/" in path] == []  # no re-pull
+    assert unknown_standards.unknown_standards_waiting(ORIGIN) == 0  # known now
+    assert unknown_standards.unknown_standards_retry()["retried"] == 1
