@@ -78,10 +78,6 @@ def content_sha256(content: Any) -> str:
     return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
-
-
 @dataclass(frozen=True)
 class StandardState:
     """A standard as this node holds it: the declaration and the hash of its content."""
@@ -140,13 +136,22 @@ def combined_sha256(hashes: Mapping[str, str]) -> str:
 
 
 @cache
+def _announcement() -> tuple[tuple[tuple[str, str], ...], str]:
+    states = standards_all()
+    versions = tuple((state.standard.code, state.standard.version) for state in states)
+    return versions, combined_sha256({state.standard.code: state.sha256 for state in states})
+
+
 def standards_announcement() -> dict:
     """What a node tells its peers and clients: {"versions": {code: version}, "sha256": combined hash}."""
-    states = standards_all()
-    return {
-        "versions": {state.standard.code: state.standard.version for state in states},
-        "sha256": combined_sha256({state.standard.code: state.sha256 for state in states}),
-    }
+    versions, digest = _announcement()
+    return {"versions": dict(versions), "sha256": digest}
+
+
+def standards_forget() -> None:
+    """Compute the hashes again at the next call (tests that change the registry)."""
+    standards_all.cache_clear()
+    _announcement.cache_clear()
 
 
 def announcement_valid(value: object) -> bool:

@@ -36,14 +36,12 @@ def node_knows(**known: tuple[str, ...]):
         dataclasses.replace(s, version=known[s.code][-1], known=known[s.code]) if s.code in known else s
         for s in original
     )
-    versions.standards_all.cache_clear()
-    versions.standards_announcement.cache_clear()
+    versions.standards_forget()
     try:
         yield
     finally:
         versions.STANDARDS = original
-        versions.standards_all.cache_clear()
-        versions.standards_announcement.cache_clear()
+        versions.standards_forget()
 
 
 @pytest.fixture
