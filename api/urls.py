@@ -17,6 +17,7 @@ from api.views.node import NodeView
 from api.views.notifications import NotificationViewSet, WebhookViewSet
 from api.views.participants import EvaluationViewSet, ParticipantViewSet
 from api.views.products import ProductViewSet
+from api.views.standard_versions import StandardContentView, StandardListView
 from api.views.standards import (
     DescriptorCheckView,
     DescriptorSchemaView,
@@ -44,6 +45,8 @@ app_name = "api"
 urlpatterns = [
     path("node/", NodeView.as_view(), name="node"),
     path("exchanges/<str:code>/terms/", ExchangeTermsView.as_view(), name="exchange-terms"),
+    path("standards/", StandardListView.as_view(), name="standards"),
+    path("standards/versions/<str:code>/", StandardContentView.as_view(), name="standard-version"),
     path("standards/product-descriptor/", DescriptorSchemaView.as_view(), name="descriptor-schema"),
     path("standards/product-descriptor/validate/", DescriptorCheckView.as_view(), name="descriptor-validate"),
     path("standards/usage-policy/", UsagePolicySchemaView.as_view(), name="usage-policy-schema"),

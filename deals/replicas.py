@@ -76,6 +76,11 @@ class DealReplica(ReplicaType):
         wire.value("request"),
     )
 
+    def standards(self, payload: dict) -> dict[str, Any]:
+        request = payload.get("request")
+        policy = request.get("usage_policy") if isinstance(request, dict) else None
+        return {"usage_policy": policy.get("version")} if isinstance(policy, dict) else {}
+
     def clean(self, origin: str, gid: str, payload: dict, values: dict[str, Any]) -> None:
         _own_gid(payload, gid, origin)
         if not isinstance(payload["product"], str) or not _PRODUCT_CODE.fullmatch(payload["product"]):

@@ -23,6 +23,7 @@ from federation.prepare import page_check
 from federation.quarantine import Refusal, claimed, quarantine
 from federation.replica import ReplicaType
 from federation.selectors import origin_public_key
+from standards.versions import UNKNOWN_STANDARD
 
 logger = logging.getLogger(__name__)
 
@@ -152,9 +153,17 @@ def _apply_group(
     for envelope, _, signature, _ in todo:
         exc = errors.get(envelope["gid"])
         if exc is not None:
-            detail = "; ".join(f"{err.field}: {err.code}" for err in exc.errors) or exc.message_en
-            _refuse(refused, envelope, signature, f"invalid payload: {detail}", type_name)
+            _refuse(refused, envelope, signature, refusal_reason(exc), type_name)
     return len(stored)
+
+
+def refusal_reason(exc: DomainError) -> str:
+    """The quarantine reason of a payload refused by its checks. An unknown standard version has its own
+    code (`unknown_standard: ...`): such an entry is applied again once this node knows the version."""
+    if exc.code == UNKNOWN_STANDARD:
+        return f"{UNKNOWN_STANDARD}: {exc.message_en}"
+    detail = "; ".join(f"{err.field}: {err.code}" for err in exc.errors) or exc.message_en
+    return f"invalid payload: {detail}"
 
 
 def _apply_one_by_one(

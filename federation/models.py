@@ -24,6 +24,10 @@ class Peer(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # What the peer last announced of its standards (standards.versions: {"versions", "sha256"}), read from
+    # its anti-entropy answer; null until then, and for a node on code that announces none.
+    standards = models.JSONField(null=True, blank=True)
+    standards_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["exchange_id"]

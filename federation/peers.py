@@ -18,6 +18,7 @@ from federation.models import Peer, SyncState
 from federation.selectors import peers_enabled
 from federation.signals import peer_changed
 from standards.members import is_member
+from standards.versions import announcement_valid
 
 
 def peer_add(*, code: str, base_url: str, public_key: str, enabled: bool = True) -> Peer:
@@ -89,3 +90,14 @@ def peers_to_pull(origin: str) -> list[Peer]:
     peers = [p for p in peers_enabled() if peer_usable(p)]
     peers.sort(key=lambda p: (p.exchange_id != origin, random.random()))
     return peers
+
+
+def peer_standards_record(peer: Peer, announced: object) -> bool:
+    """Keep what `peer` announced of its standards (versions and combined hash, `standards.versions`), as
+    read from its anti-entropy answer. An announcement of another shape (a node on older code sends none) is
+    not kept. Returns whether it was."""
+    if not announcement_valid(announced):
+        return False
+    Peer.objects.filter(pk=peer.pk).update(standards=announced, standards_at=timezone.now())
+    peer.standards = announced
+    return True

@@ -14,8 +14,10 @@ from django.db import transaction
 from federation import keys, replica
 from federation.http import PeerError, peer_request
 from federation.models import Entry, Peer
+from federation.peers import peer_standards_record
 from federation.pull import pull_from
 from federation.selectors import digests, origin_public_key, origins_known, record_hash
+from federation.unknown_standards import unknown_standards_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ def _peer_digests(peer: Peer, origins: list[str]) -> dict[str, Any]:
     version, 404), one request per origin. A failed origin maps to its PeerError."""
     try:
         answer = peer_request(peer, "GET", "/federation/v1/digests/", params={"origins": ",".join(origins)})
+        if isinstance(answer, dict):  # the peer's standards come with its digests (docs/federation.md)
+            peer_standards_record(peer, answer.get("standards"))
         if isinstance(answer, dict) and isinstance(answer.get("digests"), dict):
             return {origin: answer["digests"].get(origin) for origin in origins}
         return dict.fromkeys(origins)
@@ -99,6 +103,17 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
             continue
         restored = repair_local(origin=origin)
         repaired = 0
+        waiting = unknown_standards_waiting(origin) if origin != settings.NODE_CODE else 0
+        if waiting and not restored:  # the difference is what this node cannot apply yet: no re-pull
+            report.append(
+                {
+                    "peer": peer.exchange_id,
+                    "origin": origin,
+                    "status": "waiting_for_standard",
+                    "entries": waiting,
+                }
+            )
+            continue
         # Fresh already (the comparison above); again only if rows were just restored.
         if origin != settings.NODE_CODE and not digests_agree(
             digests(origin=origin, fresh=bool(restored)), theirs

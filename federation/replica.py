@@ -40,6 +40,7 @@ from core.exceptions import ValidationFailed
 from federation.applied import Applied, AppliedBatch, receivers_forget, receivers_of
 from federation.outbox import Change, publish
 from federation.payloads import fields_exact, payload_error
+from federation.standard_claims import standards_check
 from federation.wire import Wire
 
 # What applying a verified entry may raise besides the rules it breaks (which apply_batch returns): the
@@ -89,6 +90,12 @@ class ReplicaType:
     # --- hooks ---------------------------------------------------------------------------------------------
     def gid(self, obj: models.Model) -> str:
         return getattr(obj, self.key)
+
+    def standards(self, payload: dict) -> dict[str, Any]:
+        """{standard code: version} the payload says it was made under (a product's descriptor version).
+        Unknown here: quarantined as `unknown_standard`, applied once known (`federation.standard_claims`).
+        Pure; the payload is unchecked input: return what is there, the field checks refuse the rest."""
+        return {}
 
     def clean(self, origin: str, gid: str, payload: dict, values: dict[str, Any]) -> None:
         """Rules across fields and against the entry (its gid, its origin); may add or replace column values
@@ -155,6 +162,10 @@ class ReplicaType:
         return type(self).derive is not ReplicaType.derive
 
     @cached_property
+    def _claims_standards(self) -> bool:
+        return type(self).standards is not ReplicaType.standards
+
+    @cached_property
     def _has_extras(self) -> bool:
         return type(self).extras is not ReplicaType.extras
 
@@ -190,6 +201,8 @@ class ReplicaType:
 
     def prepare(self, origin: str, gid: str, payload: dict) -> Prepared:
         """A peer's payload checked as untrusted input; its column values and its receivers' extras."""
+        if self._claims_standards:
+            standards_check(self.standards(payload))
         fields_exact(payload, self.wire_names, self.what or f"a {self.name} payload")
         values: dict[str, Any] = {}
         for name, column, read in self._readers:

@@ -20,6 +20,7 @@ from federation.models import (
     SyncState,
     Wakeup,
 )
+from standards.versions import announcement_valid, standards_announcement, standards_differences
 
 
 def peer_public_key(code: str) -> str | None:
@@ -147,10 +148,14 @@ def sync_status() -> dict:
             }
         )
     overflow = {row.source: row for row in QuarantineOverflow.objects.order_by("source")}
+    peers = _peers_status(by_source, overflow)
     return {
         "node": settings.NODE_CODE,
         "own_seq": counter or 0,
-        "peers": _peers_status(by_source, overflow),
+        # This node's standards, and the peers whose announced standards differ (docs/standards/versions.md).
+        "standards": standards_announcement(),
+        "peers_standards_differ": [p["code"] for p in peers if p["standards_status"] == "differ"],
+        "peers": peers,
         "origins": origins,
         "quarantined_total": sum(quarantined.values()),
         # Refused entries beyond a source's quarantine bounds, per source: the alert (docs/operations.md).
@@ -182,9 +187,24 @@ def _peers_status(by_source: dict[str, list[int]], overflow: dict[str, Quarantin
                 "quarantine_overflow": beyond.entries if beyond else 0,
                 "quarantine_overflow_since": beyond.first_at if beyond else None,
                 "quarantine_overflow_last_at": beyond.last_at if beyond else None,
+                **_peer_standards(p),
             }
         )
     return peers
+
+
+def _peer_standards(peer: Peer) -> dict:
+    """What `peer` last announced of its standards, and how it differs from this node's: `standards_status`
+    is `same`, `differ` or `unknown` (nothing announced yet, or a node on code that announces none)."""
+    announced = peer.standards if announcement_valid(peer.standards) else None
+    differences = standards_differences(announced) if announced else []
+    status = "unknown" if announced is None else "differ" if differences else "same"
+    return {
+        "standards": announced,
+        "standards_at": peer.standards_at,
+        "standards_status": status,
+        "standards_differences": differences,
+    }
 
 
 def origin_lag(state: SyncState, now: datetime) -> tuple[int, float]:

@@ -9,6 +9,7 @@ from federation.pull import pull_enqueue, pulls_due
 from federation.pull import pull_origin as pull_origin_now
 from federation.repair import anti_entropy_check
 from federation.selectors import peers_enabled
+from federation.unknown_standards import unknown_standards_retry_once
 from federation.wakeups import wakeups_deliver, wakeups_enqueue
 
 
@@ -32,7 +33,10 @@ def pull_origin(origin: str) -> None:
 
 @shared_task(name="federation.tasks.sync_tick", ignore_result=True)
 def sync_tick() -> None:
-    """Beat: retry wake-ups and queue the pulls that are due, so a lost wake-up costs latency, never data."""
+    """Beat: retry wake-ups and queue the pulls that are due, so a lost wake-up costs latency, never data.
+    The first tick of a worker process also applies the entries that waited for a standard version this
+    node now knows (after an upgrade)."""
+    unknown_standards_retry_once()
     wakeups_deliver()
     if private_fetches_waiting():  # private records whose fetch failed are retried here, backed off
         fetch_private.delay()

@@ -38,6 +38,10 @@ class ProductReplica(ReplicaType):
     )
     derived_columns = DESCRIPTOR_COLUMNS
 
+    def standards(self, payload: dict) -> dict[str, Any]:
+        descriptor = payload.get("descriptor")
+        return {"descriptor": descriptor.get("descriptor_version")} if isinstance(descriptor, dict) else {}
+
     def clean(self, origin: str, gid: str, payload: dict, values: dict[str, Any]) -> None:
         code = payload["code"]
         if code != gid:

@@ -42,11 +42,14 @@ __all__ = [
     "dispute_deadlines",
     "dispute_derive",
     "dispute_overdue",
+    "dispute_rules_as_json",
     "dispute_step_clean",
     "dispute_step_refusal",
     "outcome_clean",
     "working_days_after",
 ]
+
+DISPUTE_RULES_VERSION = "1.0"
 
 # What may happen in each state. Nothing is filed yet: only "file" (state None).
 DISPUTE_ALLOWED: dict[str, frozenset[str]] = {
@@ -77,6 +80,30 @@ NEXT_STATE = {
     "escalate": "escalated",
     "resolve": "resolved",
 }
+
+
+def dispute_rules_as_json() -> dict:
+    """The dispute rules as data (what `standards.versions` hashes): vocabularies, who may act in which
+    state, where each action leads, and the deadlines."""
+
+    def rows(terms) -> list[dict]:
+        return [{"code": t.code, "zh": t.zh, "en": t.en} for t in terms]
+
+    return {
+        "version": DISPUTE_RULES_VERSION,
+        "categories": rows(CATEGORY),
+        "states": rows(STATE),
+        "actions": rows(ACTION),
+        "roles": rows(ROLE),
+        "outcomes": rows(OUTCOME),
+        "escalation_venues": rows(ESCALATION_VENUE),
+        "allowed": {state: sorted(actions) for state, actions in sorted(DISPUTE_ALLOWED.items())},
+        "action_roles": {action: sorted(roles) for action, roles in sorted(ACTION_ROLES.items())},
+        "next_state": dict(sorted(NEXT_STATE.items())),
+        "evaluation_dimension": dict(sorted(EVALUATION_DIMENSION.items())),
+        "accept_working_days": ACCEPT_WORKING_DAYS,
+        "resolve_days": RESOLVE_DAYS,
+    }
 
 
 def dispute_deadlines(

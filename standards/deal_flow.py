@@ -23,7 +23,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from standards.deal_contract import contract_digest, contract_document
+from standards.deal_contract import CONTRACT_VERSION, contract_digest, contract_document
+
+DEAL_FLOW_VERSION = "1.0"
 
 ORDERED, NEGOTIATING, AGREED = "ordered", "negotiating", "agreed"
 COMPLIANCE_FAILED, CLEARED, DELIVERED, RECEIVED = "compliance_failed", "cleared", "delivered", "received"
@@ -90,6 +92,24 @@ _LEADS_TO = {
     "auto_accept": ACCEPTED,
     "settlement": SETTLED,
 }
+
+
+def deal_flow_as_json() -> dict:
+    """The flow's rules as data (what `standards.versions` hashes): the states, who may take which step in
+    which state, the order of crossing steps, the states steps lead to, and the contract's version."""
+    return {
+        "version": DEAL_FLOW_VERSION,
+        "contract_version": CONTRACT_VERSION,
+        "states": list(STATES),
+        "final": sorted(FINAL),
+        "allowed": [
+            {"state": state, "role": role, "kinds": sorted(kinds)}
+            for (state, role), kinds in sorted(ALLOWED.items())
+        ],
+        "precedence": dict(sorted(PRECEDENCE.items())),
+        "precedence_rest": REST,
+        "leads_to": dict(sorted(_LEADS_TO.items())),
+    }
 
 
 def order_key(step: Any) -> tuple:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from standards.vocabularies import Term
 
+PARTICIPANT_VOCABULARIES_VERSION = "1.0"
+
 
 def _terms(*rows: tuple[str, str, str]) -> tuple[Term, ...]:
     return tuple(Term(*row) for row in rows)
@@ -92,6 +94,7 @@ def as_json() -> dict:
         return [{"code": t.code, "zh": t.zh, "en": t.en} for t in terms]
 
     return {
+        "version": PARTICIPANT_VOCABULARIES_VERSION,
         "entity_type": rows(ENTITY_TYPE),
         "role": rows(ROLE),
         "business_category": rows(BUSINESS_CATEGORY),

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ApiTokenAuthentication
 from api.serializers.base import StrictSerializer
+from api.serializers.standard_versions import StandardsAnnouncementSerializer
 from api.views.common import errors
 from federation import keys
 from federation.authentication import (
@@ -23,6 +24,7 @@ from federation.envelope import is_exchange_code
 from federation.private import private_for
 from federation.pull import wake_receive
 from federation.selectors import digests, feed_page, origins_known, sync_status
+from standards.versions import standards_announcement
 
 TAG = ["federation"]
 MAX_LIMIT = 1000
@@ -48,6 +50,7 @@ class NodeIdentityView(APIView):
                     "code": serializers.CharField(),
                     "base_url": serializers.URLField(),
                     "public_key": serializers.CharField(),
+                    "standards": StandardsAnnouncementSerializer(),
                 },
             )
         },
@@ -58,6 +61,7 @@ class NodeIdentityView(APIView):
                 "code": settings.NODE_CODE,
                 "base_url": settings.NODE_PUBLIC_URL,
                 "public_key": keys.public_key_b64(),
+                "standards": standards_announcement(),
             }
         )
 
@@ -169,7 +173,12 @@ class DigestsView(PeerView):
             wanted = {code.upper() for code in query.validated_data["origins"].split(",")}
         else:
             wanted = {*origins_known(), settings.NODE_CODE}
-        return Response({"digests": {origin: digests(origin=origin) for origin in sorted(wanted)}})
+        return Response(
+            {
+                "digests": {origin: digests(origin=origin) for origin in sorted(wanted)},
+                "standards": standards_announcement(),
+            }
+        )
 
 
 class NodeOperatorOrPeer(BasePermission):

@@ -7,9 +7,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.serializers.standard_versions import StandardsAnnouncementSerializer
 from core.selectors import database_ok, heartbeat_last
 from participants.conflicts import conflicts_open_count
 from standards.descriptor import DESCRIPTOR_VERSION
+from standards.versions import standards_announcement
 
 WORKER_STALE_AFTER = timedelta(seconds=60)
 
@@ -30,6 +32,10 @@ class NodeView(APIView):
                     "code": serializers.CharField(),
                     "public_url": serializers.URLField(),
                     "descriptor_version": serializers.CharField(),
+                    "standards": StandardsAnnouncementSerializer(
+                        help_text="The version of every standard this node applies and one combined hash "
+                        "(GET /standards/): nodes announcing the same hash enforce the same rules."
+                    ),
                     "database": serializers.BooleanField(),
                     "worker_heartbeat_at": serializers.DateTimeField(allow_null=True),
                     "worker_alive": serializers.BooleanField(),
@@ -53,6 +59,7 @@ class NodeView(APIView):
                 "code": settings.NODE_CODE,
                 "public_url": settings.NODE_PUBLIC_URL,
                 "descriptor_version": DESCRIPTOR_VERSION,
+                "standards": standards_announcement(),
                 "database": db,
                 "worker_heartbeat_at": beat,
                 "worker_alive": bool(beat and now - beat < WORKER_STALE_AFTER),

@@ -249,6 +249,10 @@ print(json.dumps([n, d, e]))
         assert replica["products"][code] == origin["products"][code]
     again = [json.loads(line) for line in bjidx.manage("sync", "verify").splitlines() if line.startswith("{")]
     assert {r["status"] for r in again if r["origin"] == "SHDEX"} == {"equal"}, again
+    # The check also read SHDEX's announced standards (docs/standards/versions.md): the same code, the same.
+    status = bjidx.sync_status()
+    peer = next(p for p in status["peers"] if p["code"] == "SHDEX")
+    assert peer["standards_status"] == "same" and peer["standards"] == status["standards"], peer
 
 
 def test_worker_killed_mid_pull_loses_nothing(nodes):

@@ -494,3 +494,10 @@ def test_old_and_new_code_replicate_every_record_type_both_ways(pair, mixed):
             node.code,
             rows,
         )
+
+    # Standards (docs/standards/versions.md): the older node announces none in its anti-entropy answer, so the
+    # newer one shows its standards as unknown, never as differing.
+    status = pair[1].sync_status()
+    old_peer = next(p for p in status["peers"] if p["code"] == OLD)
+    assert (old_peer["standards"], old_peer["standards_status"]) == (None, "unknown"), old_peer
+    assert status["peers_standards_differ"] == [], status["peers_standards_differ"]
