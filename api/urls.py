@@ -17,6 +17,7 @@ from api.views.node import NodeView
 from api.views.notifications import NotificationViewSet, WebhookViewSet
 from api.views.participants import EvaluationViewSet, ParticipantViewSet
 from api.views.products import ProductViewSet
+from api.views.quality import QualityReportViewSet, RecognitionPolicyView
 from api.views.standards import (
     DescriptorCheckView,
     DescriptorSchemaView,
@@ -39,11 +40,17 @@ router.register("deals", DealViewSet, basename="deal")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("standards/terms", TermViewSet, basename="term")
+router.register("quality-reports", QualityReportViewSet, basename="quality-report")
 
 app_name = "api"
 urlpatterns = [
     path("node/", NodeView.as_view(), name="node"),
     path("exchanges/<str:code>/terms/", ExchangeTermsView.as_view(), name="exchange-terms"),
+    path(
+        "exchanges/<str:code>/recognition-policy/",
+        RecognitionPolicyView.as_view(),
+        name="exchange-recognition-policy",
+    ),
     path("standards/product-descriptor/", DescriptorSchemaView.as_view(), name="descriptor-schema"),
     path("standards/product-descriptor/validate/", DescriptorCheckView.as_view(), name="descriptor-validate"),
     path("standards/usage-policy/", UsagePolicySchemaView.as_view(), name="usage-policy-schema"),

@@ -22,6 +22,8 @@ OPENAPI = {
         "VersionActorKindEnum": "products.models.ProductVersion.ActorKind",
         "ParticipantStatusEnum": "participants.models.ParticipantStatus",
         "EvaluationStatusEnum": "participants.models.EvaluationStatus",
+        # A quality report's assessor_type has the same choices as an evaluation's issuer_type.
+        "IssuerTypeEnum": "participants.models.Evaluation.IssuerType",
         "ParticipantRecognitionStatusEnum": "participants.models.ParticipantRecognition.Status",
         "VerificationStatusEnum": [
             ("verified", "verified"),

@@ -22,6 +22,7 @@ from api.serializers.products import (
     TransitionSerializer,
 )
 from api.views.common import errors
+from api.views.quality import ProductQualityReportsMixin
 from products import services
 from products.merge_patch import merge_patch
 from products.models import ProductStatus
@@ -63,7 +64,9 @@ WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429)
         responses={200: ProductDetailSerializer, **WRITE_ERRORS},
     ),
 )
-class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ProductViewSet(
+    ProductQualityReportsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Products: drafts and reviews at the home exchange, public reading of listed products."""
 
     permission_classes = [ProductWrite]
