@@ -97,6 +97,14 @@ def reports_valid(
     return dict(found)
 
 
+def reports_by_version(product_code: str) -> dict[int, list[QualityReport]]:
+    """A product's reports (any status) by the product version they assessed: its history's events."""
+    found: dict[int, list[QualityReport]] = defaultdict(list)
+    for report in QualityReport.objects.filter(product_code=product_code).order_by("issued_at", "gid"):
+        found[report.product_version].append(report)
+    return dict(found)
+
+
 def report_get(gid: str) -> QualityReport | None:
     return QualityReport.objects.filter(gid=gid).first()
 

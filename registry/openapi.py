@@ -24,6 +24,7 @@ OPENAPI = {
         "EvaluationStatusEnum": "participants.models.EvaluationStatus",
         # A quality report's assessor_type has the same choices as an evaluation's issuer_type.
         "IssuerTypeEnum": "participants.models.Evaluation.IssuerType",
+        "QualityReportStatusEnum": "quality.models.ReportStatus",
         "ParticipantRecognitionStatusEnum": "participants.models.ParticipantRecognition.Status",
         "VerificationStatusEnum": [
             ("verified", "verified"),

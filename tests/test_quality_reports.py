@@ -283,3 +283,17 @@ def test_the_product_shows_its_valid_reports_and_grade(anon, alice_api, listed, 
     ]
     listing = anon.get(PRODUCTS).json()["results"]
     assert {p["code"]: p["quality_grade"] for p in listing}[listed.code] == "A"
+
+
+def test_the_version_history_marks_the_reports_about_each_version(anon, alice_api, listed, qa):
+    _, client = qa
+    first = client.post(_url(listed.code), body(score=91, product_version=1), format="json").json()
+    client.post(f"{REPORTS}{first['id']}/withdraw/", {"reason": "改评"}, format="json")
+    latest = alice_api.post(_url(listed.code), body(score=70), format="json").json()
+    # the product's exchange sees every version (outsiders: those in which it was public)
+    versions = alice_api.get(f"{PRODUCTS}{listed.code}/versions/").json()["results"]
+    history = {v["version"]: v["quality_reports"] for v in versions}
+    assert [(r["id"], r["status"], r["grade"]) for r in history[1]] == [(first["id"], "withdrawn", "A")]
+    assert [(r["id"], r["assessor_id"]) for r in history[listed.version]] == [(latest["id"], "SHDEX")]
+    one = anon.get(f"{PRODUCTS}{listed.code}/versions/{listed.version}/").json()
+    assert [r["id"] for r in one["quality_reports"]] == [latest["id"]]

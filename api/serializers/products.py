@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from api.schema import descriptor_openapi_schema
 from api.serializers.base import StrictSerializer
-from api.serializers.quality import QualityReportSummarySerializer
+from api.serializers.quality import QualityReportEventSerializer, QualityReportSummarySerializer
 from products.models import Product, ProductVersion, Recognition, RecognitionStatus
 from quality.selectors import reports_valid
 
@@ -234,7 +234,24 @@ class VersionActorSerializer(serializers.Serializer):
 class ProductVersionSerializer(serializers.ModelSerializer):
     actor = VersionActorSerializer(source="*")
     descriptor = DescriptorField()
+    quality_reports = serializers.SerializerMethodField(
+        help_text="Quality reports issued about this version (withdrawn ones too): the report events."
+    )
 
     class Meta:
         model = ProductVersion
-        fields = ("version", "change", "status", "reasons", "actor", "created_at", "descriptor")
+        fields = (
+            "version",
+            "change",
+            "status",
+            "reasons",
+            "actor",
+            "created_at",
+            "descriptor",
+            "quality_reports",
+        )
+
+    @extend_schema_field(QualityReportEventSerializer(many=True))
+    def get_quality_reports(self, obj):
+        reports = self.context.get("reports_by_version", {}).get(obj.version, [])
+        return QualityReportEventSerializer(reports, many=True).data

@@ -106,6 +106,16 @@ class QualityReportSummarySerializer(serializers.ModelSerializer):
         )
 
 
+class QualityReportEventSerializer(serializers.ModelSerializer):
+    """A report as an event of the version history of the product version it assessed."""
+
+    id = serializers.CharField(source="gid")
+
+    class Meta:
+        model = QualityReport
+        fields = ("id", "grade", "assessor_id", "assessor_name", "assessed_at", "issued_at", "status")
+
+
 class PolicySerializer(serializers.ModelSerializer):
     exchange = serializers.CharField(source="exchange_code")
     published = serializers.BooleanField(default=True)

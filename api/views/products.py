@@ -28,6 +28,7 @@ from products.merge_patch import merge_patch
 from products.models import ProductStatus
 from products.recognition import recognition_review
 from products.selectors import product_insider, product_versions, product_visible
+from quality.selectors import reports_by_version
 
 TAG = ["products"]
 LIST_DEFERRED = ("descriptor", "search_name", "search_keywords", "search_body", "findings", "status_reasons")
@@ -229,6 +230,7 @@ class ProductViewSet(
         return {
             "exchange": product.exchange_id,
             "show_logins": product_insider(product=product, user=self.request.user),
+            "reports_by_version": reports_by_version(product.code),
         }
 
     @extend_schema(
