@@ -17,7 +17,7 @@ from api.views.node import NodeView
 from api.views.notifications import NotificationViewSet, WebhookViewSet
 from api.views.participants import EvaluationViewSet, ParticipantViewSet
 from api.views.products import ProductViewSet
-from api.views.quality import QualityReportViewSet, RecognitionPolicyView
+from api.views.quality import QualityReportViewSet, QualityStandardView, RecognitionPolicyView
 from api.views.standards import (
     DescriptorCheckView,
     DescriptorSchemaView,
@@ -60,6 +60,7 @@ urlpatterns = [
         ParticipantVocabulariesView.as_view(),
         name="participant-vocabularies",
     ),
+    path("standards/quality/", QualityStandardView.as_view(), name="quality-standard"),
     path("standards/naming/check/", NamingCheckView.as_view(), name="naming-check"),
     path("standards/product-code/check/", ProductCodeCheckView.as_view(), name="product-code-check"),
     path("auth/token/", LoginView.as_view(), name="auth-token"),

@@ -135,3 +135,19 @@ def test_every_dimension_and_grade_links_to_a_glossary_term():
     }
     assert {term_for("quality_grade", g) for g in quality.GRADE_CODES} == {"quality-grade"}
     assert glossary().version == "1.2"
+
+
+@pytest.mark.django_db
+def test_the_standard_is_served_with_its_terms(client):
+    data = client.get("/api/v1/standards/quality/").json()
+    assert data["version"] == quality.VERSION
+    assert [(d["code"], d["zh"], d["term"]) for d in data["dimensions"]][:2] == [
+        ("normativity", "规范性", "normativity"),
+        ("completeness", "完整性", "completeness"),
+    ]
+    assert [(g["grade"], g["min_score"], g["term"]) for g in data["grade_scale"]] == [
+        ("A", 90, "quality-grade"),
+        ("B", 75, "quality-grade"),
+        ("C", 60, "quality-grade"),
+        ("D", 0, "quality-grade"),
+    ]

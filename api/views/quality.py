@@ -1,7 +1,9 @@
 """Quality assessment reports (质量评估报告) about products, and each exchange's recognition policy."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -22,6 +24,8 @@ from api.views.common import errors
 from quality import services
 from quality.models import QualityReport
 from quality.selectors import policy_get, report_states, reports_of
+from standards.quality import quality_as_json
+from standards.terminology import term_for
 
 TAG = ["quality"]
 WRITE = errors(400, 401, 403, 404, 409, 413, 415, 429)
@@ -83,7 +87,7 @@ class ProductQualityReportsMixin:
         product = self.get_object()
         try:
             every = query_boolean(request.query_params.get("all"))
-        except Exception as exc:  # django's ValidationError: the one error shape, naming the parameter
+        except DjangoValidationError as exc:  # the one error shape, naming the parameter
             raise ValidationError({"all": ["须为 true 或 false"]}) from exc
         reports = list(reports_of([product.code]))
         states = report_states(reports)
@@ -164,3 +168,18 @@ class RecognitionPolicyView(APIView):
         serializer.is_valid(raise_exception=True)
         policy = services.policy_set(actor=user, code=code.upper(), **serializer.validated_data)
         return Response(PolicySerializer(policy).data)
+
+
+class QualityStandardView(APIView):
+    @extend_schema(
+        summary="The quality assessment standard: GB/T 36344 dimensions, grade scale, glossary terms",
+        tags=["standards"],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        standard = quality_as_json()
+        for row in standard["dimensions"]:
+            row["term"] = term_for("quality_dimension", row["code"])
+        for row in standard["grade_scale"]:
+            row["term"] = term_for("quality_grade", row["grade"])
+        return Response(standard)
