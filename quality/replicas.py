@@ -4,8 +4,11 @@ are newer than the first protocol (`digest_when_empty = False`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
+
+from django.utils import timezone
 
 from core.exceptions import ValidationFailed
 from federation import wire
@@ -68,6 +71,8 @@ class QualityReportReplica(ReplicaType):
                 raise ValidationFailed(errors)
         if payload["status"] == ReportStatus.ACTIVE and payload["withdrawn_reason"]:
             raise payload_error("withdrawn_reason", "status", "an active report has no withdrawal reason")
+        if values["assessed_at"] > timezone.localdate() + dt.timedelta(days=1):  # a day of clock skew
+            raise payload_error("assessed_at", "future", "assessed_at is in the future")
         overall = payload["overall_score"]
         rules = report_clean(
             {

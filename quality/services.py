@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -197,15 +198,16 @@ def reports_changed(product_codes: Iterable[str]) -> None:
 
 
 def reports_expire(*, today: dt.date | None = None) -> list[str]:
-    """The products whose counted reports have expired are refreshed (beat; idempotent: a refreshed report no
-    longer counts). Returns their codes."""
+    """The products whose counted reports have expired, or whose recent reports start counting, are refreshed
+    (beat; idempotent: the same facts give the same grades and recognitions). Returns their codes."""
     today = today or timezone.localdate()
+    expired = Q(counted=True, valid_until__lt=today)
+    # A peer's report dated today or yesterday may have arrived while its date was still ahead here (clock
+    # skew of up to a day is accepted): it starts counting now.
+    starting = Q(counted=False, status=ReportStatus.ACTIVE, assessed_at__gte=today - dt.timedelta(days=1))
+    starting &= Q(assessed_at__lte=today, valid_until__gte=today)
     codes = sorted(
-        set(
-            QualityReport.objects.filter(counted=True, valid_until__lt=today).values_list(
-                "product_code", flat=True
-            )
-        )
+        set(QualityReport.objects.filter(expired | starting).values_list("product_code", flat=True))
     )
     if codes:
         with transaction.atomic():

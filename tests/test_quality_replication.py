@@ -141,6 +141,25 @@ class TestApply:
         registrations_changed.send(sender=None, participant_ids={assessor})
         assert Product.objects.get(code=listed).quality_grade == ""
 
+    def test_a_report_dated_ahead_is_refused_beyond_a_day_and_counts_once_its_day_comes(self, anon, feed):
+        listed = feed.product()
+        assessor = peer_assessor("BJIDX")
+        today = timezone.localdate()
+        gid, payload = peer_payload(
+            ORIGIN, listed, assessor, assessed_at=(today + dt.timedelta(days=3)).isoformat()
+        )
+        assert feed.send("quality_report", gid, payload) == 0
+        tomorrow = (today + dt.timedelta(days=1)).isoformat()
+        gid, payload = peer_payload(ORIGIN, listed, assessor, score=93, assessed_at=tomorrow)
+        assert feed.send("quality_report", gid, payload) == 1  # a day of clock skew is accepted
+        assert anon.get(f"/api/v1/quality-reports/{gid}/").json()["state"] == "not_yet_valid"
+        assert Product.objects.get(code=listed).quality_grade == ""
+        # The day comes (its date moved back a day, as time moving on would).
+        QualityReport.objects.filter(gid=gid).update(assessed_at=today)
+        quality_tick()
+        assert Product.objects.get(code=listed).quality_grade == "A"
+        assert anon.get(f"/api/v1/quality-reports/{gid}/").json()["state"] == "valid"
+
     def test_a_peers_policy_is_applied_and_published_with_its_directory_entry(self, anon, feed):
         assert anon.get("/api/v1/exchanges/BJIDX/recognition-policy/").json() == {
             "exchange": "BJIDX",
