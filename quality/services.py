@@ -171,12 +171,21 @@ def report_withdraw(*, actor: Any, report: QualityReport, reason: str) -> Qualit
     return report
 
 
+@transaction.atomic
 def grades_refresh(product_codes: Iterable[str], *, today: dt.date | None = None) -> None:
     """Set each product's `quality_grade` to the best grade of its valid reports ("" if none), and mark
     which reports count (the expiry sweep's bookkeeping)."""
     codes = sorted(set(product_codes))
     if not codes:
         return
+    # One refresh of a product at a time (an issue here and a peer's report applied at once): the later one
+    # waits, then reads the reports the earlier committed.
+    list(
+        Product.objects.select_for_update()
+        .filter(code__any=codes)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     valid = reports_valid(codes, today=today)
     counted = {r.pk for rows in valid.values() for r in rows}
     for report in reports_of(codes).only("pk", "counted"):
