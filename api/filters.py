@@ -10,6 +10,7 @@ from participants.selectors import participants_search
 from products.models import Product, ProductStatus
 from products.selectors import product_filter_recognised_by, product_filter_region, product_search
 from standards import participant_vocabularies as vocab
+from standards.quality import GRADE_CODES, grades_at_least
 from standards.regions import region_is_valid
 from standards.segmentation import segment_query
 from standards.vocabularies import vocabulary_codes
@@ -70,6 +71,14 @@ class ProductFilter(django_filters.FilterSet):
     recognised_by = django_filters.CharFilter(
         method="filter_recognised_by", help_text="Exchange code: only products that exchange recognises."
     )
+    quality_grade = django_filters.ChoiceFilter(
+        choices=[(g, g) for g in GRADE_CODES],
+        method="filter_quality_grade",
+        help_text="Minimum grade (A best … D) of a valid quality report: B matches A and B.",
+    )
+    assessed = BooleanFilter(
+        method="filter_assessed", help_text="true: only products with a valid quality report; false: without."
+    )
 
     # Declared last on purpose: filters run in declaration order, and a search ranks within what the other
     # filters left (its ranking window must not be cut before them).
@@ -90,8 +99,18 @@ class ProductFilter(django_filters.FilterSet):
             "provider_uscc",
             "data_level",
             "recognised_by",
+            "quality_grade",
+            "assessed",
             "q",
         ]
+
+    def filter_quality_grade(self, queryset, name, value):
+        return queryset.filter(quality_grade__in=grades_at_least(value))
+
+    def filter_assessed(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.exclude(quality_grade="") if value else queryset.filter(quality_grade="")
 
     def filter_recognised_by(self, queryset, name, value):
         return product_filter_recognised_by(queryset, exchange_code=value.upper())

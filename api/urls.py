@@ -17,6 +17,7 @@ from api.views.node import NodeView
 from api.views.notifications import NotificationViewSet, WebhookViewSet
 from api.views.participants import EvaluationViewSet, ParticipantViewSet
 from api.views.products import ProductViewSet
+from api.views.quality import QualityReportViewSet, QualityStandardView, RecognitionPolicyView
 from api.views.standard_versions import StandardContentView, StandardListView
 from api.views.standards import (
     DescriptorCheckView,
@@ -40,6 +41,7 @@ router.register("deals", DealViewSet, basename="deal")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("standards/terms", TermViewSet, basename="term")
+router.register("quality-reports", QualityReportViewSet, basename="quality-report")
 
 app_name = "api"
 urlpatterns = [
@@ -47,6 +49,11 @@ urlpatterns = [
     path("exchanges/<str:code>/terms/", ExchangeTermsView.as_view(), name="exchange-terms"),
     path("standards/", StandardListView.as_view(), name="standards"),
     path("standards/versions/<str:code>/", StandardContentView.as_view(), name="standard-version"),
+    path(
+        "exchanges/<str:code>/recognition-policy/",
+        RecognitionPolicyView.as_view(),
+        name="exchange-recognition-policy",
+    ),
     path("standards/product-descriptor/", DescriptorSchemaView.as_view(), name="descriptor-schema"),
     path("standards/product-descriptor/validate/", DescriptorCheckView.as_view(), name="descriptor-validate"),
     path("standards/usage-policy/", UsagePolicySchemaView.as_view(), name="usage-policy-schema"),
@@ -56,6 +63,7 @@ urlpatterns = [
         ParticipantVocabulariesView.as_view(),
         name="participant-vocabularies",
     ),
+    path("standards/quality/", QualityStandardView.as_view(), name="quality-standard"),
     path("standards/naming/check/", NamingCheckView.as_view(), name="naming-check"),
     path("standards/product-code/check/", ProductCodeCheckView.as_view(), name="product-code-check"),
     path("auth/token/", LoginView.as_view(), name="auth-token"),

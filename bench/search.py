@@ -14,7 +14,8 @@ searches do not hold a cheap GET beyond CHEAP_BOUND_MS (p95).
    real bulk import (`import_stream`, two worker processes), then on PostgreSQL VACUUM (ANALYZE) (what
    autovacuum does on a live table; SQLite is measured as a node leaves it: nothing analyses it). `--reuse`
    keeps an already loaded database instead (for re-running the measurement only).
-2. Sends the same mix of Chinese queries (common, medium, multi-word, rare, with filters) through
+2. Sends the same mix of Chinese queries (common, medium, multi-word, rare, with filters, with the quality
+   filters `quality_grade` and `assessed` on 30% graded products) through
    `django.test.Client` — the whole middleware stack, DRF, django-filter, the serializer and the
    paginator, no sockets — and times every request with `time.perf_counter()`.
 3. Baselines, measured the same way in the same run:
@@ -71,6 +72,10 @@ QUERIES: list[tuple[str, dict[str, str]]] = [
     ("filtered", {"q": "充电桩", "industry": "D"}),
     ("filtered", {"q": "数据", "form": "api"}),
     ("filtered", {"q": "交通", "region": "310000"}),
+    # The quality filters (docs/standards/quality.md) on the products' own column: `grade_some` grades 30%.
+    ("quality", {"q": "数据", "quality_grade": "B"}),
+    ("quality", {"q": "交通", "assessed": "true"}),
+    ("quality", {"q": "充电桩", "assessed": "false"}),
 ]
 
 
@@ -324,8 +329,19 @@ def main() -> int:
     return 0
 
 
+def grade_some(connection) -> None:
+    """Grades as the quality app keeps them: A, B and C on 10% of the products each, the rest unassessed
+    (the quality filters' selectivity; idempotent, so a `--reuse` run grades the same rows)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE products_product SET quality_grade = CASE id % 10 WHEN 0 THEN 'A' WHEN 1 THEN 'B' "
+            "WHEN 2 THEN 'C' ELSE '' END"
+        )
+
+
 def prepare(connection) -> None:
     """What a live database would have: statistics on PostgreSQL (autovacuum's), nothing on SQLite."""
+    grade_some(connection)
     with connection.cursor() as cur:
         if connection.vendor != "postgresql":
             cur.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")

@@ -47,6 +47,16 @@ class Product(models.Model):
         blank=True,
         help_text="classification.level of a 1.1 descriptor: general, important, core; empty if undeclared.",
     )
+    quality_grade = models.CharField(
+        max_length=1,
+        default="",
+        db_default="",
+        blank=True,
+        help_text=(
+            "The best grade among this product's valid quality reports (A best); empty if none. Kept by the "
+            "quality app (quality.services.grades_refresh) for the search filters quality_grade and assessed."
+        ),
+    )
     price_min = models.DecimalField(max_digits=14, decimal_places=2)
     price_max = models.DecimalField(max_digits=14, decimal_places=2)
 
@@ -108,6 +118,7 @@ class Product(models.Model):
             models.Index(fields=["status", "industry"], name="product_status_industry"),
             models.Index(fields=["status", "product_form"], name="product_status_form"),
             models.Index(fields=["status", "data_level"], name="product_status_level"),
+            models.Index(fields=["status", "quality_grade"], name="product_status_quality"),
         ]
 
     def __str__(self) -> str:

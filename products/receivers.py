@@ -8,7 +8,7 @@ from core.queue import enqueue_on_commit
 from federation.applied import AppliedBatch, receiver
 from participants.signals import registrations_changed
 from products.models import Recognition
-from products.recognition import ProductRef, recognitions_set
+from products.recognition import ProductRef, conditions_apply, recognitions_set
 from products.replicas import PRODUCT
 
 
@@ -18,13 +18,12 @@ def products_arrived(batch: AppliedBatch) -> None:
     its descriptor changes (the verdict was reached with the page's checks)."""
     if not batch.from_peer:
         return
-    recognitions_set(
-        [
-            (ProductRef(r.gid, r.version), *r.extras["verdict"], Recognition.DecidedBy.AUTO)
-            for r in batch.records
-            if r.created or "descriptor" in r.changed
-        ]
-    )
+    decisions = [
+        (ProductRef(r.gid, r.version), *r.extras["verdict"], Recognition.DecidedBy.AUTO)
+        for r in batch.records
+        if r.created or "descriptor" in r.changed
+    ]
+    recognitions_set(conditions_apply(decisions))
 
 
 @signal_receiver(registrations_changed, dispatch_uid="products.registrations_changed")

@@ -4,6 +4,7 @@ publishes a recognition only when its decision changes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from core.bulk import copy_rows, copy_update
 from core.exceptions import FieldError, Forbidden, ValidationFailed
 from products.models import RECOGNITION_COLUMNS, Product, Recognition, RecognitionStatus
 from products.replicas import PUBLISHED, RECOGNITION
-from products.verdict import POLICY_VERSION, RecognitionRecord
+from products.verdict import POLICY_VERSION, RecognitionRecord, recognition_evaluate
 
 
 class ProductRef(NamedTuple):
@@ -25,6 +26,61 @@ class ProductRef(NamedTuple):
 
 
 Decision = tuple[Product | ProductRef, str, list[str], str]  # (product, status, reasons, decided by)
+
+# Conditions of this exchange's recognition that other apps add (the quality app: "a valid quality report"),
+# registered with `recognition_condition`: each is given product codes and returns, for those it holds back,
+# the bilingual reasons they stay pending. Products never import the apps that register them.
+Condition = Callable[[list[str]], dict[str, list[str]]]
+_CONDITIONS: list[Condition] = []
+
+
+def recognition_condition(condition: Condition) -> Condition:
+    """Decorator: this node's automatic recognitions also wait for `condition`."""
+    if all(c.__qualname__ != condition.__qualname__ for c in _CONDITIONS):
+        _CONDITIONS.append(condition)
+    return condition
+
+
+def conditions_apply(decisions: list[Decision]) -> list[Decision]:
+    """An automatic `recognised` verdict becomes `pending` while a registered condition holds it back."""
+    auto = Recognition.DecidedBy.AUTO
+    candidates = [
+        p.code for p, status, _, by in decisions if status == RecognitionStatus.RECOGNISED and by == auto
+    ]
+    if not candidates or not _CONDITIONS:
+        return decisions
+    held: dict[str, list[str]] = {}
+    for condition in _CONDITIONS:
+        for code, reasons in condition(candidates).items():
+            held.setdefault(code, []).extend(reasons)
+    result: list[Decision] = []
+    for product, status, reasons, by in decisions:
+        if product.code in held and status == RecognitionStatus.RECOGNISED and by == auto:
+            status, reasons = RecognitionStatus.PENDING, held[product.code]
+        result.append((product, status, reasons, by))
+    return result
+
+
+def recognitions_redecide(product_codes: list[str]) -> list[Recognition | RecognitionRecord]:
+    """Decide again this node's automatic recognitions of these products listed elsewhere (a condition's
+    facts changed: a quality report arrived, was withdrawn or expired). An operator's decision stands."""
+    node = settings.NODE_CODE
+    by_operator = set(
+        Recognition.objects.filter(
+            product_code__any=product_codes, exchange_id=node, decided_by=Recognition.DecidedBy.OPERATOR
+        ).values_list("product_code", flat=True)
+    )
+    products = (
+        Product.objects.filter(code__any=product_codes, status__in=PUBLISHED)
+        .exclude(exchange_id=node)
+        .only("code", "version", "descriptor")
+    )
+    decisions: list[Decision] = [
+        (ProductRef(p.code, p.version), *recognition_evaluate(p.descriptor), Recognition.DecidedBy.AUTO)
+        for p in products
+        if p.code not in by_operator
+    ]
+    return recognitions_set(conditions_apply(decisions))
 
 
 def recognitions_set(decisions: list[Decision]) -> list[Recognition | RecognitionRecord]:

@@ -22,6 +22,9 @@ OPENAPI = {
         "VersionActorKindEnum": "products.models.ProductVersion.ActorKind",
         "ParticipantStatusEnum": "participants.models.ParticipantStatus",
         "EvaluationStatusEnum": "participants.models.EvaluationStatus",
+        # A quality report's assessor_type has the same choices as an evaluation's issuer_type.
+        "IssuerTypeEnum": "participants.models.Evaluation.IssuerType",
+        "QualityReportStatusEnum": "quality.models.ReportStatus",
         "ParticipantRecognitionStatusEnum": "participants.models.ParticipantRecognition.Status",
         "VerificationStatusEnum": [
             ("verified", "verified"),

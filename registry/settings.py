@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "accounts",
     "exchanges",
     "products",
+    "quality",
     "participants",
     "demands",
     "deals",
@@ -336,6 +337,7 @@ CELERY_BEAT_SCHEDULE = {
     "demands-tick": {"task": "demands.tasks.demands_tick", "schedule": 10.0},
     "deals-tick": {"task": "deals.tasks.deals_tick", "schedule": 60.0},
     "products-follow-providers": {"task": "products.tasks.follow_providers", "schedule": 60.0},
+    "quality-tick": {"task": "quality.tasks.quality_tick", "schedule": 3600.0},
     "federation-anti-entropy": {
         "task": "federation.tasks.anti_entropy",
         "schedule": float(FEDERATION["ANTI_ENTROPY_INTERVAL"]),

@@ -22,6 +22,7 @@ from pathlib import Path
 import rfc8785
 
 from standards import participant_vocabularies as participant_vocab
+from standards import quality as quality_standard
 from standards.deal_dispute_steps import CATEGORY as DISPUTE_CATEGORY
 from standards.deal_dispute_steps import ESCALATION_VENUE
 from standards.deal_dispute_steps import OUTCOME as DISPUTE_OUTCOME
@@ -121,6 +122,8 @@ def linked_vocabularies() -> dict[str, frozenset[str]]:
         dispute_outcome=frozenset(term.code for term in DISPUTE_OUTCOME),
         escalation_venue=frozenset(term.code for term in ESCALATION_VENUE),
         usage_policy_territory=TERRITORY_WORDS,  # its other codes are GB/T 2260 regions (`region`)
+        quality_dimension=frozenset(quality_standard.DIMENSION_CODES),
+        quality_grade=frozenset(quality_standard.GRADE_CODES),
     )
     return linked
 

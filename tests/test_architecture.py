@@ -25,6 +25,7 @@ LAYERS = (
     "api",  # the HTTP surface (people's API and node-to-node endpoints)
     "deals",  # deals build on demands (a deal may take up a response's terms)
     "demands",  # domain apps, each above the ones it builds on
+    "quality",  # quality reports about products; products' recognition consults it through a hook
     "products",
     "participants",
     "accounts",

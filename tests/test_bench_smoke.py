@@ -115,7 +115,7 @@ def test_the_search_benchmark_runs_on_sqlite_with_concurrent_searches(tmp_path):
     }
     out = _run(
         env,
-        *("bench/search.py", "--sqlite", "--count", "200", "--requests", "14", "--warmup", "1"),
+        *("bench/search.py", "--sqlite", "--count", "200", "--requests", "17", "--warmup", "1"),
         *("--concurrent", "2", "--concurrent-seconds", "2"),
     )
     assert "target p95 < 100 ms" in out

@@ -4,7 +4,9 @@ from rest_framework import serializers
 
 from api.schema import descriptor_openapi_schema
 from api.serializers.base import StrictSerializer
+from api.serializers.quality import QualityReportEventSerializer, QualityReportSummarySerializer
 from products.models import Product, ProductVersion, Recognition, RecognitionStatus
+from quality.selectors import reports_valid
 
 DESCRIPTOR_HELP = "A product descriptor: see GET /api/v1/standards/product-descriptor/ for its JSON Schema."
 
@@ -69,6 +71,7 @@ class ProductListSerializer(serializers.ModelSerializer):
             "listed_at",
             "updated_at",
             "rank",
+            "quality_grade",
         )
 
     def get_summary(self, obj) -> str:
@@ -121,6 +124,9 @@ class ProductDetailSerializer(ProductListSerializer):
     recognitions = serializers.SerializerMethodField(
         help_text="Each exchange's recognition (互认) of this product, as replicated to this node."
     )
+    quality_reports = serializers.SerializerMethodField(
+        help_text="Its valid quality assessment reports at this node (grade, assessor, date), best first."
+    )
     findings = FindingSerializer(
         many=True, help_text="Automatic compliance findings of the last submit/review."
     )
@@ -137,7 +143,13 @@ class ProductDetailSerializer(ProductListSerializer):
             "submitted_at",
             "delisted_at",
             "recognitions",
+            "quality_reports",
         )
+
+    @extend_schema_field(QualityReportSummarySerializer(many=True))
+    def get_quality_reports(self, obj):
+        """Its valid quality reports here, best grade first (the latest of each assessor)."""
+        return QualityReportSummarySerializer(reports_valid([obj.code]).get(obj.code, []), many=True).data
 
     @extend_schema_field(RecognitionSerializer(many=True))
     def get_recognitions(self, obj):
@@ -222,7 +234,24 @@ class VersionActorSerializer(serializers.Serializer):
 class ProductVersionSerializer(serializers.ModelSerializer):
     actor = VersionActorSerializer(source="*")
     descriptor = DescriptorField()
+    quality_reports = serializers.SerializerMethodField(
+        help_text="Quality reports issued about this version (withdrawn ones too): the report events."
+    )
 
     class Meta:
         model = ProductVersion
-        fields = ("version", "change", "status", "reasons", "actor", "created_at", "descriptor")
+        fields = (
+            "version",
+            "change",
+            "status",
+            "reasons",
+            "actor",
+            "created_at",
+            "descriptor",
+            "quality_reports",
+        )
+
+    @extend_schema_field(QualityReportEventSerializer(many=True))
+    def get_quality_reports(self, obj):
+        reports = self.context.get("reports_by_version", {}).get(obj.version, [])
+        return QualityReportEventSerializer(reports, many=True).data

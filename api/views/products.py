@@ -22,11 +22,13 @@ from api.serializers.products import (
     TransitionSerializer,
 )
 from api.views.common import errors
+from api.views.quality import ProductQualityReportsMixin
 from products import services
 from products.merge_patch import merge_patch
 from products.models import ProductStatus
 from products.recognition import recognition_review
 from products.selectors import product_insider, product_versions, product_visible
+from quality.selectors import reports_by_version
 
 TAG = ["products"]
 LIST_DEFERRED = ("descriptor", "search_name", "search_keywords", "search_body", "findings", "status_reasons")
@@ -63,7 +65,9 @@ WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429)
         responses={200: ProductDetailSerializer, **WRITE_ERRORS},
     ),
 )
-class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ProductViewSet(
+    ProductQualityReportsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Products: drafts and reviews at the home exchange, public reading of listed products."""
 
     permission_classes = [ProductWrite]
@@ -226,6 +230,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return {
             "exchange": product.exchange_id,
             "show_logins": product_insider(product=product, user=self.request.user),
+            "reports_by_version": reports_by_version(product.code),
         }
 
     @extend_schema(
