@@ -31,6 +31,8 @@ from standards.deal_flow import DEAL_FLOW_VERSION, deal_flow_as_json
 from standards.descriptor import DESCRIPTOR_VERSION, DESCRIPTOR_VERSIONS, descriptor_json_schema
 from standards.naming import naming_rules_as_json
 from standards.naming_terms import NAMING_RULES_VERSION
+from standards.quality import VERSION as QUALITY_VERSION
+from standards.quality import quality_as_json
 from standards.terminology import DATA_PATH as GLOSSARY_PATH
 from standards.terminology import glossary
 from standards.usage_policy import POLICY_VERSION, policy_schema
@@ -69,6 +71,7 @@ STANDARDS: tuple[Standard, ...] = (
     Standard("usage_policy", "数据使用策略", "usage policy", POLICY_VERSION, policy_schema),
     Standard("deal_flow", "交易流程", "deal flow", DEAL_FLOW_VERSION, deal_flow_as_json),
     Standard("dispute_rules", "纠纷协调规则", "dispute coordination rules", DISPUTE_RULES_VERSION, dispute_rules_as_json),  # noqa: E501
+    Standard("quality", "数据质量评估", "quality assessment", QUALITY_VERSION, quality_as_json),
     Standard("glossary", "专业术语", "glossary", glossary().version, _glossary_data),
 )  # fmt: skip
 

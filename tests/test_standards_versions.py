@@ -103,10 +103,10 @@ def test_the_announcement_is_the_versions_and_one_hash_of_every_standards_hash()
 def test_differences_name_each_standard_and_same_versions_with_other_content():
     mine = standards_announcement()
     assert standards_differences(mine) == []
-    newer = {"versions": {**mine["versions"], "descriptor": "1.2", "quality": "1.0"}, "sha256": "0" * 64}
+    newer = {"versions": {**mine["versions"], "descriptor": "1.2", "fees": "1.0"}, "sha256": "0" * 64}
     assert standards_differences(newer) == [
         {"code": "descriptor", "mine": mine["versions"]["descriptor"], "theirs": "1.2"},
-        {"code": "quality", "mine": None, "theirs": "1.0"},
+        {"code": "fees", "mine": None, "theirs": "1.0"},
     ]
     edited = {"versions": dict(mine["versions"]), "sha256": "f" * 64}  # same versions, other rules
     assert standards_differences(edited) == [{"code": "*", "mine": mine["sha256"], "theirs": "f" * 64}]
