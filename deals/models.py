@@ -37,6 +37,16 @@ class Deal(models.Model):
     # Local: this node's derivation of the steps it holds (recomputed whenever one is written or arrives).
     state = models.CharField(max_length=20, choices=[(s, s) for s in STATES], default="ordered")
     offer_version = models.PositiveIntegerField(default=0)
+    # Local, kept with the state for /stats/deals/ (deals.stats): when this node's derivation first reached
+    # agreed, delivered and accepted (the steps' times), the agreed offer's price (in cents: exact sums on
+    # every database) and currency, and the delivery deadline. Never replicated: every node of the audience
+    # derives the same values from the same steps.
+    agreed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    delivery_by = models.DateTimeField(null=True, blank=True)
+    price_cents = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]
