@@ -1,6 +1,5 @@
 from django.apps import AppConfig
 from django.core.signals import request_finished
-from django.db.backends.signals import connection_created
 
 
 class CoreConfig(AppConfig):
@@ -9,8 +8,6 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from core import lookups  # noqa: F401 - registers the `__any` lookup
-        from core.aggregates import sqlite_functions
         from core.middleware import request_id_clear
 
         request_finished.connect(request_id_clear, dispatch_uid="core.request_id_clear")
-        connection_created.connect(sqlite_functions, dispatch_uid="core.sqlite_functions")

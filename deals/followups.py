@@ -52,7 +52,11 @@ def deals_followup(gids: list[str]) -> None:
     for deal in Deal.objects.filter(gid__in=gids):
         held = steps.get(deal.gid, [])
         derived = derive(deal, held)
-        cached = {"state": derived.state, "offer_version": derived.offer_version, **deal_figures(derived)}
+        cached = {
+            "state": derived.state,
+            "offer_version": derived.offer_version,
+            **deal_figures(deal, derived),
+        }
         if any(getattr(deal, name) != value for name, value in cached.items()):
             Deal.objects.filter(pk=deal.pk).update(**cached)
         if derived.state == AGREED and deal.product_exchange == settings.NODE_CODE:

@@ -126,10 +126,11 @@ def test_exact_figures_on_a_fixed_set_of_deals(deals, anon):
     assert deals["settled"].gid not in response.content.decode()  # figures, never a deal
 
 
-def test_figures_are_aggregated_in_one_query(deals):
+@pytest.mark.parametrize("exchange", [None, "SHDEX"])
+def test_figures_are_computed_in_two_statements(deals, exchange):
     with CaptureQueriesContext(connection) as queries:
-        deal_stats()
-    assert len(queries) == 1
+        figures = deal_stats(exchange=exchange)
+    assert len(queries) == 2 and figures["deals"] == 7
 
 
 def test_a_delivery_is_overdue_only_once_its_deadline_passed(deals):
@@ -146,6 +147,8 @@ def test_the_figures_kept_on_a_deal_follow_its_steps(deals):
     assert deal.accepted_at == t0 + DAY + 73 * HOUR
     assert deal.delivery_by == t0 + 8 * HOUR + 10 * DAY
     assert (deal.price_cents, deal.currency) == (50000, "CNY")
+    assert deal.order_to_contract_s == 8 * 3600
+    assert deal.contract_to_acceptance_s == (DAY + 65 * HOUR).total_seconds()
 
 
 def test_empty_figures_are_zero_or_null(anon, db):
@@ -177,10 +180,14 @@ def _held(gid_hex: str, product_exchange: str, buyer_home: str, **figures) -> De
 
 def test_per_exchange_the_deals_whose_product_it_lists_or_whose_buyer_it_brought(anon, db):
     now = timezone.now()
-    contracted = {"state": "cleared", "agreed_at": now - HOUR, "price_cents": 123456, "currency": "CNY"}
-    _held("a", "BJIDX", "SHDEX", **contracted)  # SHDEX brought the buyer; BJIDX lists the product
-    _held("b", "BJIDX", "GZDEX")  # neither side is SHDEX (SHDEX may hold it as the provider's home)
-    _held("c", "SHDEX", "SHDEX", state="negotiating")
+
+    def agreed(seconds: int) -> dict:
+        return {"agreed_at": now - DAY + dt.timedelta(seconds=seconds), "order_to_contract_s": seconds}
+
+    contracted = {"state": "cleared", "price_cents": 123456, "currency": "CNY"}
+    _held("a", "BJIDX", "SHDEX", **contracted, **agreed(100))  # SHDEX brought the buyer
+    _held("b", "BJIDX", "GZDEX", state="cancelled", **agreed(300))  # SHDEX: the provider's home
+    _held("c", "SHDEX", "SHDEX", **{**contracted, "price_cents": 100}, **agreed(1000))
     figures = {
         code: anon.get(URL, {"exchange": code}).json() for code in ("SHDEX", "BJIDX", "GZDEX", "TJNBD")
     }
@@ -190,9 +197,14 @@ def test_per_exchange_the_deals_whose_product_it_lists_or_whose_buyer_it_brought
         "GZDEX": 1,
         "TJNBD": 0,
     }
-    assert figures["SHDEX"]["exchange"] == "SHDEX" and figures["SHDEX"]["value"] == {"CNY": "1234.56"}
+    assert figures["SHDEX"]["exchange"] == "SHDEX" and figures["SHDEX"]["value"] == {"CNY": "1235.56"}
     assert figures["GZDEX"]["value"] == {} and figures["BJIDX"]["by_state"]["cleared"] == 1
+    assert figures["SHDEX"]["by_state"]["cleared"] == 2
+    assert figures["GZDEX"]["contracted"] == 0  # cancelled after its contract
+    medians = {code: f["median_order_to_contract_s"] for code, f in figures.items()}
+    assert medians == {"SHDEX": 550, "BJIDX": 200, "GZDEX": 300, "TJNBD": None}
     assert anon.get(URL).json()["deals"] == 3
+    assert anon.get(URL).json()["median_order_to_contract_s"] == 300
     assert anon.get(URL, {"exchange": "shdex"}).json()["deals"] == 2  # a code in any case
 
 
