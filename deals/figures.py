@@ -1,8 +1,9 @@
 """The figures of a deal that this node keeps beside its derived state (`Deal.agreed_at` … `Deal.currency`),
 so `/stats/deals/` aggregates them in the database (deals.stats) instead of deriving every deal again.
 
-Pure: from the derivation only (`standards.deal_flow.derive`), so every node of the audience holding the same
-steps keeps the same figures, and the migration that added the columns fills them with this same function.
+Pure: from the order's time and the derivation (`standards.deal_flow.derive`), so every node of the audience
+holding the same steps keeps the same figures, and the migration that added the columns fills them with this
+same function.
 """
 
 from __future__ import annotations

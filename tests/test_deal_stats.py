@@ -3,10 +3,12 @@ each step at a chosen time), the per-exchange rule, who may read it, and its ref
 
 import copy
 import datetime as dt
+import importlib
 import json
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -28,6 +30,15 @@ URL = "/api/v1/stats/deals/"
 BUYER = "91310115AY4CL12T2E"
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
+FIGURE_COLUMNS = (
+    "agreed_at",
+    "delivered_at",
+    "accepted_at",
+    "order_to_contract_s",
+    "contract_to_acceptance_s",
+    "delivery_by",
+    "price_cents",
+)
 
 
 @pytest.fixture
@@ -223,3 +234,13 @@ def test_anyone_reads_it_as_the_demand_stats_but_a_bad_token_is_refused(parties,
     bad = APIClient()
     bad.credentials(HTTP_AUTHORIZATION="Token not-a-token")
     assert bad.get(URL).status_code == 401
+
+
+def test_the_migration_fills_the_figures_of_the_deals_held_before_it(deals):
+    columns = ("state", "currency", *FIGURE_COLUMNS)
+    kept = sorted(Deal.objects.values_list("gid", *columns))
+    Deal.objects.update(**dict.fromkeys(FIGURE_COLUMNS), currency="")
+    assert sorted(Deal.objects.values_list("gid", *columns)) != kept
+    migration = importlib.import_module("deals.migrations.0002_deal_stats_figures")
+    migration.fill_figures(django_apps, None)
+    assert sorted(Deal.objects.values_list("gid", *columns)) == kept
