@@ -6,7 +6,8 @@ by deriving deals one by one: two statements, whatever the number of deals.
    PostgreSQL from a covering index (`deal_figures`) rather than from the wide rows.
 2. Both medians, each an ordered walk of its partial index to the middle value(s) (`ORDER BY … LIMIT 2
    OFFSET (n-1)/2`, n from the first statement): on PostgreSQL an index-only scan of half the index, where a
-   percentile over every row sorted them all (docs/performance.md, "Deal statistics").
+   percentile over every row sorted them all (docs/performance.md, "Deal statistics"). A deal reaching a
+   contract between the two statements moves the middle by one place at most: figures, not accounts.
 
 Disputes are not built yet: the dispute rate, the median dispute resolution time and the count of overdue
 disputes are answered as null, and are filled here when disputes land; the acceptance rate then leaves out
