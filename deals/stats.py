@@ -2,8 +2,8 @@
 one exchange or for all, computed by the database from the figures kept on each deal (deals.figures), never
 by deriving deals one by one: two statements, whatever the number of deals.
 
-1. Counts and sums grouped by state and currency (at most 13 × currencies rows come back), read on
-   PostgreSQL from a covering index (`deal_figures`) rather than from the wide rows.
+1. Counts and sums grouped by state and currency (at most 13 × currencies rows come back), read from an
+   index that holds every column it reads (`deal_figures`) rather than from the wide rows.
 2. Both medians, each an ordered walk of its partial index to the middle value(s) (`ORDER BY … LIMIT 2
    OFFSET (n-1)/2`, n from the first statement): on PostgreSQL an index-only scan of half the index, where a
    percentile over every row sorted them all (docs/performance.md, "Deal statistics"). A deal reaching a
