@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from api.views.conflicts import ConflictViewSet
+from api.views.deal_stats import DealStatsView
 from api.views.deals import DealViewSet, ExchangeTermsView
 from api.views.demands import (
     DemandStatsView,
@@ -82,5 +83,6 @@ urlpatterns = [
     ),
     path("opportunities/", OpportunitiesView.as_view(), name="opportunities"),
     path("stats/demands/", DemandStatsView.as_view(), name="demand-stats"),
+    path("stats/deals/", DealStatsView.as_view(), name="deal-stats"),
     path("", include(router.urls)),
 ]

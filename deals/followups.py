@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from core.queue import enqueue_on_commit
+from deals.figures import deal_figures
 from deals.models import Deal, DealStep
 from demands.models import Notification
 from demands.notifications import notify_about
@@ -51,8 +52,13 @@ def deals_followup(gids: list[str]) -> None:
     for deal in Deal.objects.filter(gid__in=gids):
         held = steps.get(deal.gid, [])
         derived = derive(deal, held)
-        if (deal.state, deal.offer_version) != (derived.state, derived.offer_version):
-            Deal.objects.filter(pk=deal.pk).update(state=derived.state, offer_version=derived.offer_version)
+        cached = {
+            "state": derived.state,
+            "offer_version": derived.offer_version,
+            **deal_figures(deal, derived),
+        }
+        if any(getattr(deal, name) != value for name, value in cached.items()):
+            Deal.objects.filter(pk=deal.pk).update(**cached)
         if derived.state == AGREED and deal.product_exchange == settings.NODE_CODE:
             enqueue_on_commit("deals.tasks.deal_compliance", deal.gid)
         _notify_parties(deal, derived, held)

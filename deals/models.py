@@ -37,6 +37,19 @@ class Deal(models.Model):
     # Local: this node's derivation of the steps it holds (recomputed whenever one is written or arrives).
     state = models.CharField(max_length=20, choices=[(s, s) for s in STATES], default="ordered")
     offer_version = models.PositiveIntegerField(default=0)
+    # Local, kept with the state for /stats/deals/ (deals.stats, deals.figures): when this node's derivation
+    # first reached agreed, delivered and accepted (the steps' times), the seconds from the order to the
+    # contract and from the contract to the accepted delivery (medians walk their indexes), the agreed
+    # offer's price (in cents: exact sums on every database) and currency, and the delivery deadline. Never
+    # replicated: every node of the audience derives the same values from the same steps.
+    agreed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    order_to_contract_s = models.FloatField(null=True, blank=True)
+    contract_to_acceptance_s = models.FloatField(null=True, blank=True)
+    delivery_by = models.DateTimeField(null=True, blank=True)
+    price_cents = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]
@@ -45,6 +58,31 @@ class Deal(models.Model):
             models.Index(fields=["buyer_id", "-id"], name="deal_buyer"),
             models.Index(fields=["provider_id", "-id"], name="deal_provider"),
             models.Index(fields=["state"], name="deal_state"),
+            # /stats/deals/ reads its figures from indexes, not from the wide rows (index-only scans; every
+            # column a key, so SQLite covers with them too): the counts grouped by state and currency,
+            models.Index(
+                fields=[
+                    "state",
+                    "currency",
+                    "product_exchange",
+                    "buyer_home",
+                    "agreed_at",
+                    "delivered_at",
+                    "accepted_at",
+                    "delivery_by",
+                    "price_cents",
+                ],
+                name="deal_figures",
+            ),
+            # and each median, an ordered walk to the middle (the per-exchange filter's columns included).
+            *(
+                models.Index(
+                    fields=[column, "product_exchange", "buyer_home"],
+                    condition=models.Q(**{f"{column}__isnull": False}),
+                    name=f"deal_{column.removesuffix('_s')}",
+                )
+                for column in ("order_to_contract_s", "contract_to_acceptance_s")
+            ),
         ]
 
     def __str__(self) -> str:
