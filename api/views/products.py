@@ -7,6 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api.filters import ProductFilter
+from api.pagination import ProductPagination, StablePageNumberPagination
 from api.permissions import ProductWrite
 from api.serializers.products import (
     OptionalReasonsSerializer,
@@ -22,7 +23,9 @@ from api.serializers.products import (
     TransitionSerializer,
 )
 from api.views.common import errors
+from core.exceptions import FieldError, ValidationFailed
 from products import services
+from products.facets import FACET_NAMES, product_facets
 from products.merge_patch import merge_patch
 from products.models import ProductStatus
 from products.recognition import recognition_review
@@ -37,6 +40,15 @@ WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429)
     list=extend_schema(
         summary="List and search products",
         tags=TAG,
+        parameters=[
+            OpenApiParameter(
+                "facets",
+                {"type": "array", "items": {"type": "string", "enum": list(FACET_NAMES)}},
+                explode=False,
+                description="Facet counts to add to the response (`facets`), comma separated, counted over "
+                "the whole filtered result.",
+            )
+        ],
         responses={200: ProductListSerializer, **errors(400, 429)},
     ),
     retrieve=extend_schema(
@@ -68,6 +80,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     permission_classes = [ProductWrite]
     filterset_class = ProductFilter
+    pagination_class = ProductPagination
     lookup_field = "code"
     lookup_value_regex = r"[A-Za-z0-9*-]{1,40}"
 
@@ -79,6 +92,14 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             # A list page needs the summary, not the whole descriptor and search columns of each row.
             queryset = queryset.defer(*LIST_DEFERRED).annotate(summary_text=KT("descriptor__summary"))
         return queryset
+
+    def list(self, request, *args, **kwargs):
+        names = facet_names(request.query_params.get("facets"))  # refused before any query runs
+        queryset = self.filter_queryset(self.get_queryset())
+        if names:
+            request.product_facets = product_facets(queryset, names=names)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_serializer_class(self):
         return ProductListSerializer if self.action == "list" else ProductDetailSerializer
@@ -213,7 +234,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         responses={200: ProductVersionSerializer(many=True), **errors(404)},
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
     )
-    @action(detail=True, methods=["get"], filterset_class=None)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=StablePageNumberPagination)
     def versions(self, request, code=None):
         product = self.get_object()
         versions = product_versions(product=product, user=request.user)
@@ -240,3 +261,23 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if row is None:
             raise Http404
         return Response(ProductVersionSerializer(row, context=self._history_context(product)).data)
+
+
+def facet_names(raw: str | None) -> list[str]:
+    """The facets a list request asks for (`facets=industry,form`), each once, in the order asked; an unknown
+    name is refused with 400 naming `facets` and the names it accepts."""
+    names = list(dict.fromkeys(part.strip() for part in (raw or "").split(",") if part.strip()))
+    unknown = [name for name in names if name not in FACET_NAMES]
+    if unknown:
+        accepted = ", ".join(FACET_NAMES)
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "facets",
+                    "invalid_choice",
+                    f"未知的分面：{', '.join(unknown)}；可选：{accepted}",
+                    f"unknown facet {', '.join(unknown)}; one of: {accepted}",
+                )
+            ]
+        )
+    return names

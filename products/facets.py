@@ -1,0 +1,186 @@
+"""Facet counts of a product search: for each requested facet, how many of the filtered products carry each
+value (docs/api.md, *Facets*; shared by `GET /api/v1/products/?facets=…` and CKAN's `package_search`).
+
+Every count is one GROUP BY in the database over the same filtered set the search returns, never Python over
+rows. The facets are one declarative table (`FACETS`): a facet on a plain column of `Product` is one line,
+`column_facet(name, column, labels)`; a facet whose values live elsewhere (regions in `ProductRegion`,
+delivery methods in the descriptor's list, price bands computed from the price) names its own counting query
+(and its own filter, where the API's filters have none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connections
+from django.db.models import BooleanField, CharField, Count, Q, QuerySet, Value
+from django.db.models.expressions import Case, RawSQL, When
+from django.db.models.functions import Concat, Substr
+
+from exchanges.models import Exchange
+from products.models import Product, ProductRegion
+from standards.regions import region_get
+from standards.vocabularies import vocabulary_label
+
+# The (label_zh, label_en) of each of the values that has a label.
+Labels = Callable[[list[str]], dict[str, tuple[str, str]]]
+# (value, count) pairs over a filtered queryset of products, counted by the database.
+Counter = Callable[[QuerySet[Product]], list[tuple[str, int]]]
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    count: Counter
+    labels: Labels
+    filter: Callable[[QuerySet[Product], str], QuerySet[Product]] | None = None
+
+
+def _vocabulary(name: str) -> Labels:
+    def labels(codes: list[str]):
+        terms = ((code, vocabulary_label(name, code)) for code in codes)
+        return {code: (term.zh, term.en) for code, term in terms if term}
+
+    return labels
+
+
+def _exchange_labels(codes: list[str]):
+    rows = Exchange.objects.filter(code__in=codes).values_list("code", "name_zh", "name_en")
+    return {code: (zh, en) for code, zh, en in rows}
+
+
+def _region_labels(codes: list[str]):
+    regions = (region_get(code) for code in codes)
+    return {r.code: (r.name_zh, r.name_en or r.name_zh) for r in regions if r}
+
+
+def _base(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """The filtered set without its ordering (a search's is already cut to its ranked matches); the
+    `values()` of each count leaves the list's deferrals and annotations out of the SQL."""
+    return queryset.order_by()
+
+
+def column_facet(name: str, column: str, labels: Labels) -> Facet:
+    """A facet on a plain column of Product: `SELECT column, COUNT(*) … GROUP BY column`."""
+
+    def count(queryset):
+        rows = _base(queryset).values_list(column).annotate(n=Count("pk")).order_by()
+        return [(value, n) for value, n in rows if value not in (None, "")]
+
+    return Facet(name, count, labels)
+
+
+def _count_regions(queryset):
+    """Products per province-level unit of their coverage (100000: nationwide), each product once per unit."""
+    province = Concat(Substr("code", 1, 2), Value("0000"), output_field=CharField())
+    rows = (
+        ProductRegion.objects.filter(product__in=_base(queryset).values("pk"))
+        .annotate(province=province)
+        .values_list("province")
+        .annotate(n=Count("product", distinct=True))
+        .order_by()
+    )
+    return list(rows)
+
+
+def _count_delivery(queryset):
+    """Products per delivery method: the descriptor's `delivery_methods` list unnested by the database."""
+    inner = _base(queryset).values_list("pk", "descriptor")
+    sql, params = inner.query.sql_with_params()
+    if connections[inner.db].vendor == "postgresql":
+        statement = (
+            f"SELECT m, COUNT(*) FROM ({sql}) AS f(pk, d), "
+            f"jsonb_array_elements_text(f.d::jsonb -> 'delivery_methods') AS m GROUP BY m"
+        )
+    else:
+        statement = (
+            f"SELECT j.value, COUNT(*) FROM ({sql}) AS f, "
+            f"json_each(f.descriptor, '$.delivery_methods') AS j GROUP BY j.value"
+        )
+    with connections[inner.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        return [(str(value), n) for value, n in cursor.fetchall()]
+
+
+def _filter_delivery(queryset, value: str):
+    table = Product._meta.db_table
+    if connections[queryset.db].vendor == "postgresql":
+        condition = f"({table}.descriptor::jsonb -> 'delivery_methods') ? %s"
+    else:
+        condition = (
+            f"EXISTS (SELECT 1 FROM json_each({table}.descriptor, '$.delivery_methods') WHERE value = %s)"
+        )
+    return queryset.filter(RawSQL(condition, [value], output_field=BooleanField()))
+
+
+# Price bands on the lowest price (CNY): (code, label_zh, label_en, lower bound inclusive, upper exclusive).
+PRICE_BANDS = (
+    ("free", "免费", "Free", Decimal(0), Decimal("0.01")),
+    ("lt_1k", "1千元以下", "Under 1,000", Decimal("0.01"), Decimal(1000)),
+    ("1k_10k", "1千至1万元", "1,000 to 10,000", Decimal(1000), Decimal(10000)),
+    ("10k_100k", "1万至10万元", "10,000 to 100,000", Decimal(10000), Decimal(100000)),
+    ("100k_1m", "10万至100万元", "100,000 to 1,000,000", Decimal(100000), Decimal(1000000)),
+    ("ge_1m", "100万元以上", "1,000,000 and more", Decimal(1000000), None),
+)
+PRICE_BAND_CODES = tuple(band[0] for band in PRICE_BANDS)
+
+
+def _band_condition(low: Decimal, high: Decimal | None) -> Q:
+    return Q(price_min__gte=low) & (Q(price_min__lt=high) if high is not None else Q())
+
+
+def _count_price(queryset):
+    band = Case(
+        *(When(_band_condition(low, high), then=Value(code)) for code, _, _, low, high in PRICE_BANDS),
+        output_field=CharField(),
+    )
+    rows = _base(queryset).annotate(band=band).values_list("band").annotate(n=Count("pk")).order_by()
+    return [(value, n) for value, n in rows if value]
+
+
+def _price_labels(codes: list[str]):
+    return {code: (zh, en) for code, zh, en, _, _ in PRICE_BANDS if code in codes}
+
+
+def _filter_price(queryset, value: str):
+    low, high = next((low, high) for code, _, _, low, high in PRICE_BANDS if code == value)
+    return queryset.filter(_band_condition(low, high))
+
+
+FACETS: dict[str, Facet] = {
+    facet.name: facet
+    for facet in (
+        column_facet("industry", "industry", _vocabulary("industry")),
+        column_facet("form", "product_form", _vocabulary("product_form")),
+        column_facet("data_level", "data_level", _vocabulary("data_level")),
+        column_facet("update_frequency", "update_frequency", _vocabulary("update_frequency")),
+        column_facet("exchange", "exchange_id", _exchange_labels),
+        Facet("region", _count_regions, _region_labels),
+        Facet("delivery_method", _count_delivery, _vocabulary("delivery_method"), _filter_delivery),
+        Facet("price", _count_price, _price_labels, _filter_price),
+    )
+}
+FACET_NAMES = tuple(FACETS)
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label_zh: str
+    label_en: str
+    count: int
+
+
+def product_facets(queryset: QuerySet[Product], *, names: list[str]) -> dict[str, list[FacetValue]]:
+    """The counts of each named facet over `queryset` (the filtered search), most frequent first, equal counts
+    by value. `names` must be known facet names (the API refuses others before calling this)."""
+    result = {}
+    for name in names:
+        facet = FACETS[name]
+        counts = facet.count(queryset)
+        labels = facet.labels([value for value, _ in counts])
+        values = [FacetValue(value, *labels.get(value, (value, value)), count=n) for value, n in counts]
+        result[name] = sorted(values, key=lambda v: (-v.count, v.value))
+    return result
