@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections
-from django.db.models import BooleanField, CharField, Count, Q, QuerySet, Value
+from django.db.models import BooleanField, CharField, Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import Case, RawSQL, When
 from django.db.models.functions import Concat, Substr
 
 from exchanges.models import Exchange
 from products.models import Product, ProductRegion
-from standards.regions import region_get
+from standards.regions import NATIONWIDE, region_get, region_province
 from standards.vocabularies import vocabulary_label
 
 # The (label_zh, label_en) of each of the values that has a label.
@@ -35,7 +35,7 @@ class Facet:
     name: str
     count: Counter
     labels: Labels
-    filter: Callable[[QuerySet[Product], str], QuerySet[Product]] | None = None
+    filter: Callable[[QuerySet[Product], str], QuerySet[Product]]  # the products with this value
 
 
 def _vocabulary(name: str) -> Labels:
@@ -69,7 +69,10 @@ def column_facet(name: str, column: str, labels: Labels) -> Facet:
         rows = _base(queryset).values_list(column).annotate(n=Count("pk")).order_by()
         return [(value, n) for value, n in rows if value not in (None, "")]
 
-    return Facet(name, count, labels)
+    def select(queryset, value):
+        return queryset.filter(**{column: value})
+
+    return Facet(name, count, labels, select)
 
 
 def _count_regions(queryset):
@@ -85,23 +88,33 @@ def _count_regions(queryset):
     return list(rows)
 
 
-def _count_delivery(queryset):
-    """Products per delivery method: the descriptor's `delivery_methods` list unnested by the database."""
+def _unnest_counts(queryset: QuerySet[Product], key: str) -> list[tuple[str, int]]:
+    """(element, products) for the strings of the descriptor's list `key`, unnested by the database."""
     inner = _base(queryset).values_list("pk", "descriptor")
     sql, params = inner.query.sql_with_params()
     if connections[inner.db].vendor == "postgresql":
         statement = (
             f"SELECT m, COUNT(*) FROM ({sql}) AS f(pk, d), "
-            f"jsonb_array_elements_text(f.d::jsonb -> 'delivery_methods') AS m GROUP BY m"
+            f"jsonb_array_elements_text(f.d::jsonb -> %s::text) AS m GROUP BY m"
         )
     else:
         statement = (
-            f"SELECT j.value, COUNT(*) FROM ({sql}) AS f, "
-            f"json_each(f.descriptor, '$.delivery_methods') AS j GROUP BY j.value"
+            f"SELECT j.value, COUNT(*) FROM ({sql}) AS f, json_each(f.descriptor, %s) AS j GROUP BY j.value"
         )
+    path = key if connections[inner.db].vendor == "postgresql" else f"$.{key}"
     with connections[inner.db].cursor() as cursor:
-        cursor.execute(statement, params)
+        cursor.execute(statement, [*params, path])
         return [(str(value), n) for value, n in cursor.fetchall()]
+
+
+def _count_delivery(queryset):
+    """Products per delivery method: the descriptor's `delivery_methods` list unnested by the database."""
+    return _unnest_counts(queryset, "delivery_methods")
+
+
+def keyword_counts(queryset: QuerySet[Product]) -> list[tuple[str, int]]:
+    """Products per keyword of the descriptors (CKAN's tags), counted by the database."""
+    return _unnest_counts(queryset, "keywords")
 
 
 def _filter_delivery(queryset, value: str):
@@ -145,8 +158,28 @@ def _price_labels(codes: list[str]):
 
 
 def _filter_price(queryset, value: str):
-    low, high = next((low, high) for code, _, _, low, high in PRICE_BANDS if code == value)
-    return queryset.filter(_band_condition(low, high))
+    band = next(((low, high) for code, _, _, low, high in PRICE_BANDS if code == value), None)
+    return queryset.filter(_band_condition(*band)) if band else queryset.none()
+
+
+def price_band(price: Decimal) -> str:
+    """The band (PRICE_BANDS) a lowest price falls in."""
+    return next(
+        code for code, _, _, low, high in PRICE_BANDS if price >= low and (high is None or price < high)
+    )
+
+
+def _filter_province(queryset, value: str):
+    """Products whose coverage lies in the province-level unit `value`: what the `region` facet counts (the
+    API's `region` filter instead matches products available in a region: covering it, its province or the
+    whole country)."""
+    if value == NATIONWIDE:
+        rows = ProductRegion.objects.filter(code=NATIONWIDE)
+    elif region_province(value) is not None and region_province(value).code == value:
+        rows = ProductRegion.objects.filter(code__startswith=value[:2])
+    else:
+        return queryset.none()
+    return queryset.filter(Exists(rows.filter(product=OuterRef("pk"))))
 
 
 FACETS: dict[str, Facet] = {
@@ -157,7 +190,7 @@ FACETS: dict[str, Facet] = {
         column_facet("data_level", "data_level", _vocabulary("data_level")),
         column_facet("update_frequency", "update_frequency", _vocabulary("update_frequency")),
         column_facet("exchange", "exchange_id", _exchange_labels),
-        Facet("region", _count_regions, _region_labels),
+        Facet("region", _count_regions, _region_labels, _filter_province),
         Facet("delivery_method", _count_delivery, _vocabulary("delivery_method"), _filter_delivery),
         Facet("price", _count_price, _price_labels, _filter_price),
     )
