@@ -80,8 +80,12 @@ def test_the_import_benchmark_imports_every_line(bench_env):
             ["bench/participant_tokens.py", "--count", "200", "--rounds", "1"],
             "target ≥ 5,000 verifications/s",
         ),
+        (
+            ["bench/facets.py", "--count", "200", "--rounds", "1"],
+            "target package_search facet.field p95 < 100 ms",
+        ),
     ],
-    ids=["search", "demand_matching", "trust_view", "participant_tokens"],
+    ids=["search", "demand_matching", "trust_view", "participant_tokens", "facets"],
 )
 def test_the_latency_benchmarks_run_and_judge_their_target(bench_env, args, expected):
     assert expected in _run(bench_env, *args)
