@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import BooleanField, CharField, Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, CharField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import Case, RawSQL, When
 from django.db.models.functions import Concat, Substr
 
@@ -32,10 +34,15 @@ Counter = Callable[[QuerySet[Product]], list[tuple[str, int]]]
 
 @dataclass(frozen=True)
 class Facet:
+    """A facet: either an `expression` over a product row (counted together with the other such facets, in
+    one scan of the filtered set) or a `count` query of its own; `labels` of its values; `filter`, the
+    products with a value."""
+
     name: str
-    count: Counter
     labels: Labels
-    filter: Callable[[QuerySet[Product], str], QuerySet[Product]]  # the products with this value
+    filter: Callable[[QuerySet[Product], str], QuerySet[Product]]
+    expression: Callable[[], Any] | None = None
+    count: Counter | None = None
 
 
 def _vocabulary(name: str) -> Labels:
@@ -63,35 +70,78 @@ def _base(queryset: QuerySet[Product]) -> QuerySet[Product]:
 
 
 def column_facet(name: str, column: str, labels: Labels) -> Facet:
-    """A facet on a plain column of Product: `SELECT column, COUNT(*) … GROUP BY column`."""
-
-    def count(queryset):
-        rows = _base(queryset).values_list(column).annotate(n=Count("pk")).order_by()
-        return [(value, n) for value, n in rows if value not in (None, "")]
+    """A facet on a plain column of Product (grouped with the others of the row: `_count_together`)."""
 
     def select(queryset, value):
         return queryset.filter(**{column: value})
 
-    return Facet(name, count, labels, select)
+    return Facet(name, labels, select, expression=lambda: F(column))
+
+
+def _count_together(queryset: QuerySet[Product], facets: list[Facet]) -> dict[str, list[tuple[str, int]]]:
+    """The facets computed from a product row's own columns, in one statement over one scan of the filtered
+    set: PostgreSQL groups by GROUPING SETS (one pass, a hash table per facet); SQLite groups a common table
+    expression once per facet (UNION ALL)."""
+    aliases = {f"facet{i}": facet.expression() for i, facet in enumerate(facets)}
+    inner = _base(queryset).annotate(**aliases).values_list(*aliases)
+    found: dict[str, list[tuple[str, int]]] = {facet.name: [] for facet in facets}
+    try:
+        sql, params = inner.query.sql_with_params()
+    except EmptyResultSet:  # a search that matched nothing: pk IN ()
+        return found
+    columns = [f"c{i}" for i in range(len(facets))]
+    names = ", ".join(columns)
+    conn = connections[inner.db]
+    if conn.vendor == "postgresql":
+        statement = (
+            f"SELECT {names}, GROUPING({names}), COUNT(*) FROM ({sql}) AS f({names}) "
+            f"GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in columns)})"
+        )
+    else:
+        statement = f"WITH f({names}) AS ({sql}) " + " UNION ALL ".join(
+            f"SELECT {i}, {c}, COUNT(*) FROM f GROUP BY {c}" for i, c in enumerate(columns)
+        )
+    with conn.cursor() as cursor:
+        cursor.execute(statement, params)
+        for row in cursor.fetchall():
+            if conn.vendor == "postgresql":  # GROUPING(): bit set for each column not grouped in this row
+                bits, n = row[-2], row[-1]
+                index = next(i for i in range(len(columns)) if not bits & (1 << (len(columns) - 1 - i)))
+                value = row[index]
+            else:
+                index, value, n = row
+            if value not in (None, ""):
+                found[facets[index].name].append((str(value), n))
+    return found
 
 
 def _count_regions(queryset):
-    """Products per province-level unit of their coverage (100000: nationwide), each product once per unit."""
+    """Products per province-level unit of their coverage (100000: nationwide), each product once per unit:
+    the distinct (province, product) pairs counted per province."""
     province = Concat(Substr("code", 1, 2), Value("0000"), output_field=CharField())
-    rows = (
+    pairs = (
         ProductRegion.objects.filter(product__in=_base(queryset).values("pk"))
         .annotate(province=province)
-        .values_list("province")
-        .annotate(n=Count("product", distinct=True))
+        .values_list("province", "product_id")
+        .distinct()
         .order_by()
     )
-    return list(rows)
+    try:
+        sql, params = pairs.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connections[pairs.db].cursor() as cursor:
+        cursor.execute(f"SELECT g.province, COUNT(*) FROM ({sql}) AS g GROUP BY g.province", params)
+        return list(cursor.fetchall())
 
 
 def _unnest_counts(queryset: QuerySet[Product], key: str) -> list[tuple[str, int]]:
     """(element, products) for the strings of the descriptor's list `key`, unnested by the database."""
     inner = _base(queryset).values_list("pk", "descriptor")
-    sql, params = inner.query.sql_with_params()
+    try:
+        sql, params = inner.query.sql_with_params()
+    except EmptyResultSet:
+        return []
     if connections[inner.db].vendor == "postgresql":
         statement = (
             f"SELECT m, COUNT(*) FROM ({sql}) AS f(pk, d), "
@@ -144,13 +194,11 @@ def _band_condition(low: Decimal, high: Decimal | None) -> Q:
     return Q(price_min__gte=low) & (Q(price_min__lt=high) if high is not None else Q())
 
 
-def _count_price(queryset):
-    band = Case(
+def _price_band_expression():
+    return Case(
         *(When(_band_condition(low, high), then=Value(code)) for code, _, _, low, high in PRICE_BANDS),
         output_field=CharField(),
     )
-    rows = _base(queryset).annotate(band=band).values_list("band").annotate(n=Count("pk")).order_by()
-    return [(value, n) for value, n in rows if value]
 
 
 def _price_labels(codes: list[str]):
@@ -190,9 +238,9 @@ FACETS: dict[str, Facet] = {
         column_facet("data_level", "data_level", _vocabulary("data_level")),
         column_facet("update_frequency", "update_frequency", _vocabulary("update_frequency")),
         column_facet("exchange", "exchange_id", _exchange_labels),
-        Facet("region", _count_regions, _region_labels, _filter_province),
-        Facet("delivery_method", _count_delivery, _vocabulary("delivery_method"), _filter_delivery),
-        Facet("price", _count_price, _price_labels, _filter_price),
+        Facet("region", _region_labels, _filter_province, count=_count_regions),
+        Facet("delivery_method", _vocabulary("delivery_method"), _filter_delivery, count=_count_delivery),
+        Facet("price", _price_labels, _filter_price, expression=_price_band_expression),
     )
 }
 FACET_NAMES = tuple(FACETS)
@@ -209,10 +257,12 @@ class FacetValue:
 def product_facets(queryset: QuerySet[Product], *, names: list[str]) -> dict[str, list[FacetValue]]:
     """The counts of each named facet over `queryset` (the filtered search), most frequent first, equal counts
     by value. `names` must be known facet names (the API refuses others before calling this)."""
+    together = [FACETS[name] for name in names if FACETS[name].expression is not None]
+    counted = _count_together(queryset, together) if together else {}
     result = {}
     for name in names:
         facet = FACETS[name]
-        counts = facet.count(queryset)
+        counts = counted[name] if facet.expression is not None else facet.count(queryset)
         labels = facet.labels([value for value, _ in counts])
         values = [FacetValue(value, *labels.get(value, (value, value)), count=n) for value, n in counts]
         result[name] = sorted(values, key=lambda v: (-v.count, v.value))
