@@ -1,11 +1,11 @@
 """Facet counts of a product search: for each requested facet, how many of the filtered products carry each
 value (docs/api.md, *Facets*; shared by `GET /api/v1/products/?facets=…` and CKAN's `package_search`).
 
-Every count is one GROUP BY in the database over the same filtered set the search returns, never Python over
-rows. The facets are one declarative table (`FACETS`): a facet on a plain column of `Product` is one line,
-`column_facet(name, column, labels)`; a facet whose values live elsewhere (regions in `ProductRegion`,
-delivery methods in the descriptor's list, price bands computed from the price) names its own counting query
-(and its own filter, where the API's filters have none).
+The database counts (GROUP BY) over the same filtered set the search returns, never Python over rows. The
+facets are one declarative table (`FACETS`): a facet on a plain column of `Product` is one line,
+`column_facet(name, column, labels)`, and is counted with the other facets of the row in one statement; a
+facet whose values live elsewhere (regions in `ProductRegion`, delivery methods in the descriptor's list)
+names its own counting query, and a facet without a filter of the API's its own filter.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, CharField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import Case, RawSQL, When
-from django.db.models.functions import Concat, Substr
 
 from exchanges.models import Exchange
 from products.models import Product, ProductRegion
@@ -117,22 +116,22 @@ def _count_together(queryset: QuerySet[Product], facets: list[Facet]) -> dict[st
 
 def _count_regions(queryset):
     """Products per province-level unit of their coverage (100000: nationwide), each product once per unit:
-    the distinct (province, product) pairs counted per province."""
-    province = Concat(Substr("code", 1, 2), Value("0000"), output_field=CharField())
-    pairs = (
-        ProductRegion.objects.filter(product__in=_base(queryset).values("pk"))
-        .annotate(province=province)
-        .values_list("province", "product_id")
-        .distinct()
-        .order_by()
-    )
+    the distinct (province, product) pairs counted per province. The filtered set is joined as a derived table
+    of its own SQL (not as a Django subquery, which would rename the tables its raw conditions name)."""
+    inner = _base(queryset).values(facet_pk=F("pk"))
     try:
-        sql, params = pairs.query.sql_with_params()
+        sql, params = inner.query.sql_with_params()
     except EmptyResultSet:
         return []
-    with connections[pairs.db].cursor() as cursor:
-        cursor.execute(f"SELECT g.province, COUNT(*) FROM ({sql}) AS g GROUP BY g.province", params)
-        return list(cursor.fetchall())
+    region = ProductRegion._meta.db_table
+    statement = (
+        f"SELECT g.province, COUNT(*) FROM (SELECT DISTINCT SUBSTR(r.code, 1, 2) || '0000' AS province, "
+        f"r.product_id FROM {region} r JOIN ({sql}) AS f ON r.product_id = f.facet_pk) AS g "
+        f"GROUP BY g.province"
+    )
+    with connections[inner.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        return [(str(value), n) for value, n in cursor.fetchall()]
 
 
 def _unnest_counts(queryset: QuerySet[Product], key: str) -> list[tuple[str, int]]:

@@ -141,3 +141,17 @@ def test_facet_query_count_does_not_grow_with_rows(alice, anon, shelf, django_as
         _listed(alice)
     with django_assert_max_num_queries(len(few.captured_queries)):
         anon.get(URL, {"facets": names})
+
+
+def test_every_facet_counts_under_every_filter(anon, shelf):
+    """Raw conditions (the delivery-method filter, a search) stay valid inside each facet's statement."""
+    facets = _facets(
+        anon.get(
+            URL, {"delivery_method": "api", "price": "lt_1k", "q": "数据接口", "facets": ",".join(FACETS)}
+        )
+    )
+    assert facets["region"] == {"310000": 1, "320000": 1}
+    assert facets["delivery_method"] == {"api": 1}
+    assert facets["industry"] == {"D": 1}
+    empty = anon.get(URL, {"status": "delisted", "delivery_method": "api", "facets": ",".join(FACETS)})
+    assert _facets(empty) == {name: {} for name in FACETS}
