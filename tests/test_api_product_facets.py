@@ -115,10 +115,9 @@ def test_the_facet_filters_select_what_their_counts_count(anon, shelf):
 
 def test_no_facets_unless_asked(anon, shelf):
     assert "facets" not in anon.get(URL).json()
-    assert "facets" not in anon.get(URL, {"facets": ""}).json()
 
 
-@pytest.mark.parametrize("asked", ["colour", "industry,colour", "INDUSTRY"])
+@pytest.mark.parametrize("asked", ["colour", "industry,colour", "INDUSTRY", "", "industry,", " industry"])
 def test_an_unknown_facet_is_refused_naming_the_field(anon, shelf, asked):
     response = anon.get(URL, {"facets": asked})
     assert response.status_code == 400, response.content

@@ -265,9 +265,11 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 def facet_names(raw: str | None) -> list[str]:
     """The facets a list request asks for (`facets=industry,form`), each once, in the order asked; an unknown
-    name is refused with 400 naming `facets` and the names it accepts."""
-    names = list(dict.fromkeys(part.strip() for part in (raw or "").split(",") if part.strip()))
-    unknown = [name for name in names if name not in FACET_NAMES]
+    name (an empty one too: `facets=`) is refused with 400 naming `facets` and the names it accepts."""
+    if raw is None:
+        return []
+    names = list(dict.fromkeys(raw.split(",")))
+    unknown = [name or '""' for name in names if name not in FACET_NAMES]
     if unknown:
         accepted = ", ".join(FACET_NAMES)
         raise ValidationFailed(
