@@ -15,7 +15,7 @@ from django.db.models import Count, QuerySet
 
 from exchanges.models import Exchange
 from interop.ckan import CKAN_VERSION, organization_dict, organization_name, package_dict
-from products.facets import FACETS, keyword_counts, product_facets
+from products.facets import FACETS, FacetValue, keyword_counts, product_facets, product_filter_keyword
 from products.models import Product, ProductStatus
 from products.selectors import product_search
 
@@ -73,9 +73,9 @@ def _listed() -> QuerySet[Product]:
 
 # --- package_search -----------------------------------------------------------------------------------------
 # CKAN's field names beside the facets': `organization` (an organization's name: the exchange code in lower
-# case), `name`/`id` (a package).
-FQ_FIELDS = (*FACETS, "organization", "name", "id")
-FACET_FIELDS = (*FACETS, "organization")
+# case), `tags` (a keyword), `name`/`id` (a package).
+FQ_FIELDS = (*FACETS, "organization", "tags", "name", "id")
+FACET_FIELDS = (*FACETS, "organization", "tags")
 _FQ_TERM = re.compile(r'\s*\+?([A-Za-z_]+):(?:"((?:[^"\\]|\\.)*)"|([^\s"]+))\s*')
 SORTS = {
     "score": "rank",
@@ -106,6 +106,8 @@ def _fq_terms(fq: str) -> list[tuple[str, str]]:
 def _filter(queryset: QuerySet[Product], field: str, value: str) -> QuerySet[Product]:
     if field in ("name", "id"):
         return queryset.filter(code=value.upper())
+    if field == "tags":
+        return product_filter_keyword(queryset, keyword=value)
     if field == "organization":
         field, value = "exchange", value.upper()
     return FACETS[field].filter(queryset, value)
@@ -144,7 +146,11 @@ def _facet_fields(raw) -> list[str]:
 
 
 def _search_facets(queryset, fields: list[str], limit: int) -> tuple[dict, dict]:
-    counted = product_facets(queryset, names=["exchange" if f == "organization" else f for f in fields])
+    names = ["exchange" if f == "organization" else f for f in fields if f != "tags"]
+    counted = product_facets(queryset, names=names)
+    if "tags" in fields:  # a keyword is its own label
+        tags = keyword_counts(queryset)
+        counted["tags"] = sorted((FacetValue(t, t, t, n) for t, n in tags), key=lambda v: (-v.count, v.value))
     facets, search_facets = {}, {}
     for field in fields:
         values = counted["exchange" if field == "organization" else field]

@@ -166,15 +166,23 @@ def keyword_counts(queryset: QuerySet[Product]) -> list[tuple[str, int]]:
     return _unnest_counts(queryset, "keywords")
 
 
-def _filter_delivery(queryset, value: str):
+def _list_contains(queryset: QuerySet[Product], key: str, value: str) -> QuerySet[Product]:
+    """Products whose descriptor's list `key` (a constant of this module) holds the string `value`."""
     table = Product._meta.db_table
     if connections[queryset.db].vendor == "postgresql":
-        condition = f"({table}.descriptor::jsonb -> 'delivery_methods') ? %s"
+        condition = f"({table}.descriptor::jsonb -> '{key}') ? %s"
     else:
-        condition = (
-            f"EXISTS (SELECT 1 FROM json_each({table}.descriptor, '$.delivery_methods') WHERE value = %s)"
-        )
+        condition = f"EXISTS (SELECT 1 FROM json_each({table}.descriptor, '$.{key}') WHERE value = %s)"
     return queryset.filter(RawSQL(condition, [value], output_field=BooleanField()))
+
+
+def _filter_delivery(queryset, value: str):
+    return _list_contains(queryset, "delivery_methods", value)
+
+
+def product_filter_keyword(queryset: QuerySet[Product], *, keyword: str) -> QuerySet[Product]:
+    """Products one of whose keywords is exactly `keyword` (CKAN's `tags:` filter)."""
+    return _list_contains(queryset, "keywords", keyword)
 
 
 # Price bands on the lowest price (CNY): (code, label_zh, label_en, lower bound inclusive, upper exclusive).

@@ -115,6 +115,9 @@ def test_package_search_facets_in_ckans_shape(ckan, shelf):
     filtered = ckan.action.package_search(fq="industry:D", **{"facet.field": '["delivery_method"]'})
     assert filtered["facets"] == {"delivery_method": {"api": 2, "file": 1}}
     assert ckan.action.package_search()["search_facets"] == {}  # none asked for: none counted
+    tagged = ckan.action.package_search(fq='tags:"充电桩"', **{"facet.field": '["tags"]'})
+    assert [p["id"] for p in tagged["results"]] == [shelf["ev"].code]
+    assert tagged["facets"] == {"tags": {"充电桩": 1, "新能源汽车": 1}}
 
 
 def test_package_search_errors_are_ckan_validation_errors(ckan, shelf):
