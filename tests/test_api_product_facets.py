@@ -2,6 +2,7 @@
 
 import pytest
 
+from interop.ckan_actions import package_search
 from products.facets import FACETS
 from products.models import ProductStatus
 from tests.factories import make_product, random_descriptor
@@ -154,3 +155,15 @@ def test_every_facet_counts_under_every_filter(anon, shelf):
     assert facets["industry"] == {"D": 1}
     empty = anon.get(URL, {"status": "delisted", "delivery_method": "api", "facets": ",".join(FACETS)})
     assert _facets(empty) == {name: {} for name in FACETS}
+
+
+def test_package_search_reads_a_page_in_a_fixed_number_of_queries(
+    alice, shelf, django_assert_max_num_queries
+):
+    params = {"rows": 50, "facet.field": '["organization", "industry", "region"]'}
+    with django_assert_max_num_queries(6) as few:  # count, page, row facets, region, the exchanges' names
+        assert package_search(params)["count"] == 4
+    for _ in range(5):
+        _listed(alice)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(package_search(params)["results"]) == 9

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 from ckanapi import NotFound, RemoteCKAN, ValidationError
 
 from products.models import ProductStatus
@@ -193,8 +194,6 @@ def test_get_only_client_and_the_versioned_path(live_server, shelf):
         assert remote.action.package_search(fq="form:api", rows=1)["count"] == 2
     finally:
         remote.close()
-    import requests  # lazy: only this test calls the API without ckanapi
-
     answer = requests.get(f"{live_server.url}/api/3/action/package_show", params={"id": "NOPE"}, timeout=10)
     assert answer.status_code == 404
     assert answer.json() == {
