@@ -7,6 +7,7 @@ from django.utils import timezone
 from demands.models import Demand, DemandStatus
 from participants.models import Evaluation, EvaluationStatus, Participant, ParticipantStatus
 from participants.selectors import participants_search
+from products.facets import FACETS, PRICE_BANDS
 from products.models import Product, ProductStatus
 from products.selectors import product_filter_recognised_by, product_filter_region, product_search
 from standards import participant_vocabularies as vocab
@@ -79,6 +80,17 @@ class ProductFilter(django_filters.FilterSet):
     assessed = BooleanFilter(
         method="filter_assessed", help_text="true: only products with a valid quality report; false: without."
     )
+    delivery_method = django_filters.ChoiceFilter(
+        choices=_choices("delivery_method"),
+        method="filter_facet",
+        help_text="A delivery method the descriptor lists (the `delivery_method` facet).",
+    )
+    price = django_filters.ChoiceFilter(
+        choices=[(band[0], band[0]) for band in PRICE_BANDS],
+        method="filter_facet",
+        help_text="Band of the lowest price in CNY (the `price` facet): free, lt_1k, 1k_10k, 10k_100k, "
+        "100k_1m, ge_1m.",
+    )
 
     # Declared last on purpose: filters run in declaration order, and a search ranks within what the other
     # filters left (its ranking window must not be cut before them).
@@ -101,6 +113,8 @@ class ProductFilter(django_filters.FilterSet):
             "recognised_by",
             "quality_grade",
             "assessed",
+            "delivery_method",
+            "price",
             "q",
         ]
 
@@ -111,6 +125,9 @@ class ProductFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.exclude(quality_grade="") if value else queryset.filter(quality_grade="")
+
+    def filter_facet(self, queryset, name, value):
+        return FACETS[name].filter(queryset, value)
 
     def filter_recognised_by(self, queryset, name, value):
         return product_filter_recognised_by(queryset, exchange_code=value.upper())

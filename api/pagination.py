@@ -2,6 +2,7 @@ from django.core.paginator import InvalidPage
 from rest_framework.pagination import PageNumberPagination
 
 from core.exceptions import FieldError, NotFound, ValidationFailed
+from products.facets import FACET_NAMES
 from standards.terminology import glossary
 
 
@@ -130,4 +131,40 @@ class GlossaryPagination(StablePageNumberPagination):
             "description": "SHA-256 of the glossary file's RFC 8785 canonical JSON.",
         }
         schema["required"] = [*schema.get("required", []), "version", "sha256"]
+        return schema
+
+
+FACET_VALUE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "value": {"type": "string", "description": "The code filtered on (the facet's filter parameter)."},
+        "label_zh": {"type": "string"},
+        "label_en": {"type": "string"},
+        "count": {"type": "integer", "minimum": 1, "description": "Products in the result with this value."},
+    },
+    "required": ["value", "label_zh", "label_en", "count"],
+}
+
+
+class ProductPagination(StablePageNumberPagination):
+    """Pages of products, with the facet counts the request asked for (`?facets=`, products.facets)."""
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        facets = getattr(self.request, "product_facets", None)
+        if facets is not None:
+            response.data["facets"] = {
+                name: [vars(value) for value in values] for name, values in facets.items()
+            }
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["facets"] = {
+            "type": "object",
+            "description": "Present when `facets` was asked for: for each facet asked for, the count of "
+            "products in the whole result (every page) per value, most frequent first.",
+            "properties": {name: {"type": "array", "items": FACET_VALUE_SCHEMA} for name in FACET_NAMES},
+            "additionalProperties": False,
+        }
         return schema

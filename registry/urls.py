@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitV
 
 from api.errors import throttled_response
 from api.throttling import admin_login_throttled
+from api.views.ckan import ckan_action
 from api.views.metrics import metrics_view
 from api.views.schema import SchemaView
 
@@ -23,6 +24,9 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("api/v1/", include("api.urls")),
     path("federation/v1/", include("api.federation_urls")),
+    # CKAN's Action API, read actions (docs/interop.md): CKAN answers at both paths.
+    path("api/3/action/<str:name>", ckan_action, name="ckan-action"),
+    path("api/action/<str:name>", ckan_action, name="ckan-action-unversioned"),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # Swagger UI's start-up script is a file of its own (`?script`): the page's CSP runs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),

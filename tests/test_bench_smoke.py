@@ -81,8 +81,12 @@ def test_the_import_benchmark_imports_every_line(bench_env):
             "target ≥ 5,000 verifications/s",
         ),
         (["bench/deals.py", "--count", "300", "--requests", "10", "--warmup", "1"], "target p95 < 100 ms"),
+        (
+            ["bench/facets.py", "--count", "200", "--rounds", "1"],
+            "target package_search facet.field p95 < 100 ms",
+        ),
     ],
-    ids=["search", "demand_matching", "trust_view", "participant_tokens", "deals"],
+    ids=["search", "demand_matching", "trust_view", "participant_tokens", "deals", "facets"],
 )
 def test_the_latency_benchmarks_run_and_judge_their_target(bench_env, args, expected):
     assert expected in _run(bench_env, *args)

@@ -7,6 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api.filters import ProductFilter
+from api.pagination import ProductPagination, StablePageNumberPagination
 from api.permissions import ProductWrite
 from api.serializers.products import (
     OptionalReasonsSerializer,
@@ -23,7 +24,9 @@ from api.serializers.products import (
 )
 from api.views.common import errors
 from api.views.quality import ProductQualityReportsMixin
+from core.exceptions import FieldError, ValidationFailed
 from products import services
+from products.facets import FACET_NAMES, product_facets
 from products.merge_patch import merge_patch
 from products.models import ProductStatus
 from products.recognition import recognition_review
@@ -39,6 +42,15 @@ WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429)
     list=extend_schema(
         summary="List and search products",
         tags=TAG,
+        parameters=[
+            OpenApiParameter(
+                "facets",
+                {"type": "array", "items": {"type": "string", "enum": list(FACET_NAMES)}},
+                explode=False,
+                description="Facet counts to add to the response (`facets`), comma separated, counted over "
+                "the whole filtered result.",
+            )
+        ],
         responses={200: ProductListSerializer, **errors(400, 429)},
     ),
     retrieve=extend_schema(
@@ -72,6 +84,7 @@ class ProductViewSet(
 
     permission_classes = [ProductWrite]
     filterset_class = ProductFilter
+    pagination_class = ProductPagination
     lookup_field = "code"
     lookup_value_regex = r"[A-Za-z0-9*-]{1,40}"
 
@@ -83,6 +96,14 @@ class ProductViewSet(
             # A list page needs the summary, not the whole descriptor and search columns of each row.
             queryset = queryset.defer(*LIST_DEFERRED).annotate(summary_text=KT("descriptor__summary"))
         return queryset
+
+    def list(self, request, *args, **kwargs):
+        names = facet_names(request.query_params.get("facets"))  # refused before any query runs
+        queryset = self.filter_queryset(self.get_queryset())
+        if names:
+            request.product_facets = product_facets(queryset, names=names)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_serializer_class(self):
         return ProductListSerializer if self.action == "list" else ProductDetailSerializer
@@ -217,7 +238,7 @@ class ProductViewSet(
         responses={200: ProductVersionSerializer(many=True), **errors(404)},
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
     )
-    @action(detail=True, methods=["get"], filterset_class=None)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=StablePageNumberPagination)
     def versions(self, request, code=None):
         product = self.get_object()
         versions = product_versions(product=product, user=request.user)
@@ -245,3 +266,25 @@ class ProductViewSet(
         if row is None:
             raise Http404
         return Response(ProductVersionSerializer(row, context=self._history_context(product)).data)
+
+
+def facet_names(raw: str | None) -> list[str]:
+    """The facets a list request asks for (`facets=industry,form`), each once, in the order asked; an unknown
+    name (an empty one too: `facets=`) is refused with 400 naming `facets` and the names it accepts."""
+    if raw is None:
+        return []
+    names = list(dict.fromkeys(raw.split(",")))
+    unknown = [name or '""' for name in names if name not in FACET_NAMES]
+    if unknown:
+        accepted = ", ".join(FACET_NAMES)
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "facets",
+                    "invalid_choice",
+                    f"未知的分面：{', '.join(unknown)}；可选：{accepted}",
+                    f"unknown facet {', '.join(unknown)}; one of: {accepted}",
+                )
+            ]
+        )
+    return names
