@@ -22,6 +22,7 @@ from django.db.models.expressions import Case, RawSQL, When
 
 from exchanges.models import Exchange
 from products.models import Product, ProductRegion
+from standards.quality import GRADES
 from standards.regions import NATIONWIDE, region_get, region_province
 from standards.vocabularies import vocabulary_label
 
@@ -60,6 +61,12 @@ def _exchange_labels(codes: list[str]):
 def _region_labels(codes: list[str]):
     regions = (region_get(code) for code in codes)
     return {r.code: (r.name_zh, r.name_en or r.name_zh) for r in regions if r}
+
+
+def _grade_labels(codes: list[str]):
+    """A grade's labels (a product without a valid quality report has no value, so is not counted)."""
+    labels = {grade: (f"{grade} {zh}", f"{grade} {en}") for _, grade, zh, en in GRADES}
+    return {code: labels[code] for code in codes if code in labels}
 
 
 def _base(queryset: QuerySet[Product]) -> QuerySet[Product]:
@@ -245,6 +252,7 @@ FACETS: dict[str, Facet] = {
         column_facet("data_level", "data_level", _vocabulary("data_level")),
         column_facet("update_frequency", "update_frequency", _vocabulary("update_frequency")),
         column_facet("exchange", "exchange_id", _exchange_labels),
+        column_facet("quality_grade", "quality_grade", _grade_labels),
         Facet("region", _region_labels, _filter_province, count=_count_regions),
         Facet("delivery_method", _vocabulary("delivery_method"), _filter_delivery, count=_count_delivery),
         Facet("price", _price_labels, _filter_price, expression=_price_band_expression),

@@ -167,3 +167,14 @@ def test_package_search_reads_a_page_in_a_fixed_number_of_queries(
         _listed(alice)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(package_search(params)["results"]) == 9
+
+
+def test_the_quality_grade_facet_counts_the_best_valid_grade(anon, shelf):
+    from products.models import Product  # lazy: only this test writes the column directly
+
+    Product.objects.filter(pk=shelf["ev"].pk).update(quality_grade="A")
+    Product.objects.filter(pk=shelf["grid"].pk).update(quality_grade="C")
+    response = anon.get(URL, {"facets": "quality_grade"})
+    assert _facets(response) == {"quality_grade": {"A": 1, "C": 1}}  # products without a report: no value
+    labels = {v["value"]: v["label_en"] for v in response.json()["facets"]["quality_grade"]}
+    assert labels == {"A": "A Excellent", "C": "C Adequate"}
