@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import time
 
 import pytest
@@ -240,3 +241,16 @@ def test_a_peer_profile_that_could_not_have_been_computed_is_refused(change, fie
 def test_junk_is_refused_not_raised(junk):
     with pytest.raises(ValidationFailed):
         profile_check(junk)
+
+
+def test_the_documented_example_is_the_profile_of_the_example_descriptors_sample():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "examples"
+    example = json.loads((docs / "product-profile.json").read_text("utf-8"))
+    descriptor = json.loads((docs / "product-descriptor-1.1.json").read_text("utf-8"))
+    at = dt.datetime.fromisoformat(example["profile"]["computed_at"])
+    records = descriptor["sample"]["records"]
+    assert profile_compute(records, descriptor["fields"], descriptor["update_frequency"], now=at) == (
+        profile_check(example["profile"])
+    )

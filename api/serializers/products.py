@@ -4,7 +4,8 @@ from rest_framework import serializers
 
 from api.schema import descriptor_openapi_schema
 from api.serializers.base import StrictSerializer
-from products.models import Product, ProductVersion, Recognition, RecognitionStatus
+from api.serializers.profiles import MachineProfileSerializer
+from products.models import Product, ProductProfile, ProductVersion, Recognition, RecognitionStatus
 
 DESCRIPTOR_HELP = "A product descriptor: see GET /api/v1/standards/product-descriptor/ for its JSON Schema."
 
@@ -125,6 +126,10 @@ class ProductDetailSerializer(ProductListSerializer):
         many=True, help_text="Automatic compliance findings of the last submit/review."
     )
     status_reasons = serializers.ListField(child=serializers.CharField())
+    profile = serializers.SerializerMethodField(
+        help_text="The machine profile of the product's sample, computed by its home node (not assessed); "
+        "null without a data dictionary and a sample. docs/standards/quality-profile.md."
+    )
 
     class Meta(ProductListSerializer.Meta):
         fields = (
@@ -137,7 +142,13 @@ class ProductDetailSerializer(ProductListSerializer):
             "submitted_at",
             "delisted_at",
             "recognitions",
+            "profile",
         )
+
+    @extend_schema_field(MachineProfileSerializer(allow_null=True))
+    def get_profile(self, obj):
+        row = ProductProfile.objects.filter(product_code=obj.code).only("profile").first()
+        return row.profile if row is not None else None
 
     @extend_schema_field(RecognitionSerializer(many=True))
     def get_recognitions(self, obj):
