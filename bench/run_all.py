@@ -15,6 +15,7 @@ for script, *args in (
     ("participant_tokens.py",),
     ("trust_view.py",),
     ("demand_matching.py",),
+    ("quality_profile.py",),
 ):
     print(f"=== {' '.join((script, *args))}", flush=True)
     code = subprocess.run([sys.executable, str(HERE / script), *args], cwd=HERE).returncode

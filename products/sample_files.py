@@ -98,9 +98,11 @@ def _jsonl_line(line: str, number: int) -> dict:
         raise _format(f"第 {number} 行不是 JSON", f"line {number} is not JSON") from None
     if not isinstance(record, dict):
         raise _format(f"第 {number} 行不是 JSON 对象", f"line {number} is not a JSON object")
-    if len(record) > MAX_COLUMNS or _depth(record) > MAX_DEPTH:
+    # the depth is at most the number of brackets opened; an escape is the only way to a NUL or a surrogate
+    deep = line.count("{") + line.count("[") > MAX_DEPTH and _depth(record) > MAX_DEPTH
+    if len(record) > MAX_COLUMNS or deep:
         raise _format(f"第 {number} 行字段过多或嵌套过深", f"line {number}: too many fields or too deep")
-    if unstorable_path(record) is not None:
+    if "\\u" in line and unstorable_path(record) is not None:
         raise _refused("encoding", f"第 {number} 行含有无法存储的字符", f"line {number}: unstorable text")
     return record
 

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from standards.descriptor_dictionary import _is_date, _is_datetime
+from standards.descriptor_dictionary import _DATE, _DATETIME
 
 STANDARD = "quality-profile"
 VERSION = "1.0"
@@ -76,8 +76,8 @@ def _json_conformance(field: Mapping) -> Callable[[object], bool]:
         "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
         "decimal": _number,
         "boolean": lambda value: isinstance(value, bool),
-        "date": _is_date,
-        "datetime": _is_datetime,
+        "date": lambda value: _date_moment(value) is not None,
+        "datetime": lambda value: _datetime_moment(value) is not None,
         "geo": _is_geo,
     }.get(kind, lambda value: False)
 
@@ -119,11 +119,28 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, PLACES) if whole else None
 
 
-def _moment(value: str, kind: str) -> dt.datetime:
-    if kind == "date":
+def _date_moment(value: object) -> dt.datetime | None:
+    """The start of the day a conforming `date` value names, in China time; None if it does not conform."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return None
+    try:
         return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), CHINA)
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _datetime_moment(value: object) -> dt.datetime | None:
+    """The moment a conforming `datetime` value names (no zone: China time); None if it does not conform."""
+    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
     return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+
+
+_MOMENTS = {"date": _date_moment, "datetime": _datetime_moment}
 
 
 def _field_profile(field: Mapping, values: dict[object, tuple[object, int]], rows: int, textual: bool):
@@ -132,14 +149,17 @@ def _field_profile(field: Mapping, values: dict[object, tuple[object, int]], row
     non_null = conforming = 0
     newest: tuple[dt.datetime, str] | None = None
     kind = field.get("type")
+    moment_of = _MOMENTS.get(kind)
     for value, count in values.values():
         non_null += count
-        if conforms(value):
-            conforming += count
-            if kind in ("date", "datetime"):
-                moment = _moment(value, kind)
+        if moment_of is not None:  # a date or datetime conforms when it names a moment: parsed once
+            moment = moment_of(value)
+            if moment is not None:
+                conforming += count
                 if newest is None or moment > newest[0]:
                     newest = (moment, value)
+        elif conforms(value):
+            conforming += count
     profile = {
         "name": field["name"],
         "type": kind,
@@ -225,6 +245,8 @@ def profile_compute(
                 ident = value
             elif value is None:
                 continue
+            elif kind is int or kind is float:
+                ident = value  # a number is never equal to a string; booleans (equal to 1, 0) are not here
             else:
                 ident = _identity(value)
             identity.append((key, ident))

@@ -132,6 +132,7 @@ def test_json_lines_are_profiled_as_json_values(alice_api, descriptor_11):
         ('{"pile_id": "SH-1"}\n[1, 2]\n', "application/x-ndjson", ("file", "format")),
         ('{"pile_id": NaN}\n', "application/x-ndjson", ("file", "format")),
         ('{"pile_id": "SH\\u0000"}\n', "application/x-ndjson", ("file", "encoding")),
+        ('{"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}', "application/x-ndjson", ("file", "format")),
         ("pile_id\n" + "SH-1\n" * 10_001, "text/csv", ("file", "too_large")),
     ],
 )

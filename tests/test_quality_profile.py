@@ -194,11 +194,11 @@ def _big_sample(rows: int) -> list[dict]:
 
 def test_profiling_ten_thousand_rows_takes_well_under_a_second():
     records = _big_sample(10_000)
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU time: a busy shared machine does not inflate it
     profile = profile_compute(records, FIELDS, "daily", now=NOW)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert profile["rows"] == 10_000 and _field(profile, "station")["distinct"] == 997
-    assert elapsed < 2.0, f"{elapsed:.2f} s (bench/quality_profile.py measures it: about 0.1 s)"
+    assert elapsed < 1.0, f"{elapsed:.2f} s of CPU (bench/quality_profile.py measures about 0.15 s)"
 
 
 # --- a peer's profile ---------------------------------------------------------------------------------------
