@@ -88,7 +88,7 @@ def _field(entry: object, rows: int, path: str) -> str:
     name = entry["name"]
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise _Refused(f"{path}.name", "format", f"{path}.name must be a data dictionary field name")
-    if entry["type"] not in vocabulary_codes("field_type"):
+    if not isinstance(entry["type"], str) or entry["type"] not in vocabulary_codes("field_type"):
         raise _Refused(f"{path}.type", "invalid_choice", f"{path}.type must be a field_type code")
     non_null = _count(entry["non_null"], rows, f"{path}.non_null")
     conforming = _count(entry["conforming"], non_null, f"{path}.conforming")
@@ -111,7 +111,9 @@ def _number(value: object, path: str) -> None:
 def _freshness(value: object) -> None:
     fresh = _exact(value, _FRESHNESS, "freshness")
     frequency = fresh["update_frequency"]
-    if frequency is not None and frequency not in vocabulary_codes("update_frequency"):
+    if frequency is not None and (
+        not isinstance(frequency, str) or frequency not in vocabulary_codes("update_frequency")
+    ):
         raise _Refused("freshness.update_frequency", "invalid_choice", "not an update_frequency code")
     _text(fresh["field"], 64, "freshness.field")
     _text(fresh["newest"], 40, "freshness.newest")
@@ -136,7 +138,7 @@ def _top(profile: dict) -> int:
             raise ValueError
     except ValueError:
         raise _Refused("computed_at", "type", "computed_at must be an ISO 8601 time with a zone") from None
-    if profile["source"] not in SOURCES:
+    if not isinstance(profile["source"], str) or profile["source"] not in SOURCES:
         raise _Refused("source", "invalid_choice", f"source must be one of {', '.join(SOURCES)}")
     rows = _count(profile["rows"], MAX_ROWS, "rows")
     duplicates = _count(profile["duplicate_rows"], rows, "duplicate_rows")

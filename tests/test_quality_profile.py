@@ -226,6 +226,13 @@ def test_a_computed_profile_passes_the_check():
         (lambda p: p["freshness"].update(fresh="yes"), "freshness.fresh", "type"),
         (lambda p: p.update(undeclared_field_count=0), "undeclared_field_count", "mismatch"),
         (lambda p: p.update(source="ftp"), "source", "invalid_choice"),
+        (lambda p: p.update(source=["csv"]), "source", "invalid_choice"),
+        (lambda p: p["fields"][1].update(type=["date"]), "fields.1.type", "invalid_choice"),
+        (
+            lambda p: p["freshness"].update(update_frequency={}),
+            "freshness.update_frequency",
+            "invalid_choice",
+        ),
     ],
 )
 def test_a_peer_profile_that_could_not_have_been_computed_is_refused(change, field, code):
