@@ -1,6 +1,6 @@
 """The machine profile of a product's sample between real nodes: SHDEX lists a 1.1 product with a data
-dictionary and inline sample records, its provider's exchange uploads a sample file, and BJIDX and GYBDX show
-the same profile in the product's detail as SHDEX computed, each version of it (docs/standards/quality-profile.md).
+dictionary and inline sample records, its exchange uploads a sample file, and BJIDX and GYBDX show the same
+profile in the product's detail as SHDEX computed, each version of it (docs/standards/quality-profile.md).
 """
 
 from __future__ import annotations
