@@ -63,3 +63,11 @@ def test_a_profile_computed_at_home_is_shown_alike_at_every_node(nodes):
             headers={"Content-Type": "text/csv"},
         )
         assert refused.status_code == 403, refused.text
+    # Anti-entropy compares the profiles too (their digest is listed once SHDEX has one): equal, row for row.
+    for peer in (bjidx, gybdx):
+        rows = [
+            json.loads(line)
+            for line in peer.manage("sync", "verify", timeout=120).splitlines()
+            if line.startswith("{")
+        ]
+        assert {r["status"] for r in rows if r["origin"] == "SHDEX"} == {"equal"}, rows
