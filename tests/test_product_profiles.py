@@ -22,14 +22,9 @@ from tests.test_federation_apply import ORIGIN, bjidx_key, code, item, product  
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/products/"
-EXAMPLE = Path(__file__).resolve().parents[1] / "docs/examples/product-descriptor-1.1.json"
-CSV = (
-    "pile_id,station,district,rated_kw,slot_start,energy_kwh,status,location\n"
-    'SH-1,张江站,310115,120,2026-12-01T08:00:00+08:00,27.4,charging,"121.6,31.2"\n'
-    "SH-2,张江站,310115,120,2026-12-01T08:15:00+08:00,,idle,\n"
-    "SH-2,张江站,310115,120,2026-12-01T08:15:00+08:00,,idle,\n"
-    'SH-3,世纪站,310115,sixty,2026-12-01 08:15,3.5,broken,"200,31"\n'
-)
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs/examples"
+EXAMPLE = EXAMPLES / "product-descriptor-1.1.json"
+CSV = (EXAMPLES / "product-sample.csv").read_text("utf-8")  # 4 rows: 1 repeated, some off type
 
 
 @pytest.fixture
