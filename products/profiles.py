@@ -46,10 +46,11 @@ def profiles_refresh(products: list[Product]) -> None:
     if not home:
         return
     codes = [p.code for p in home]
-    files = {
-        s.product.code: s
-        for s in ProductSample.objects.filter(product__code__any=codes).select_related("product")
-    }
+    # Only a product with a data dictionary is profiled: the sample files of the others are not read (an
+    # import of 1.0 descriptors pays one query), but their held profiles are, to be withdrawn.
+    profiled = [p.code for p in home if p.descriptor.get("fields")]
+    samples = ProductSample.objects.filter(product__code__any=profiled).select_related("product")
+    files = {sample.product.code: sample for sample in samples} if profiled else {}
     held = {row.product_code: row for row in ProductProfile.objects.filter(product_code__any=codes)}
     now = timezone.now()
     changed = []

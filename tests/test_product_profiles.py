@@ -172,10 +172,11 @@ def _merchant(uscc: str) -> ParticipantPrincipal:
     )
 
 
-def test_removing_the_sample_withdraws_the_profile(alice_api, anon, descriptor_11):
+@pytest.mark.parametrize("removed", ["sample", "fields"])
+def test_removing_the_sample_or_the_dictionary_withdraws_the_profile(alice_api, anon, descriptor_11, removed):
     code_ = _listed(alice_api, descriptor_11)
     listed = Entry.objects.get(record_type="product_profile", gid=code_).version
-    patched = alice_api.patch(f"{URL}{code_}/", {"descriptor": {"sample": None}}, format="json")
+    patched = alice_api.patch(f"{URL}{code_}/", {"descriptor": {removed: None}}, format="json")
     assert patched.status_code == 200, patched.content
     assert patched.json()["profile"] is None
     entry = json.loads(Entry.objects.get(record_type="product_profile", gid=code_).body)
