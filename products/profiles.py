@@ -74,7 +74,7 @@ def profiles_refresh(products: list[Product]) -> None:
     PROFILE.publish(changed)
 
 
-def _not_delisted(product: Product) -> None:
+def _uploadable(product: Product) -> None:
     if product.status == ProductStatus.DELISTED:
         raise Conflict(
             message="产品已下架，不能再上传样例文件",
@@ -98,7 +98,7 @@ def product_sample_upload(*, actor, product: Product, data: bytes, file_format: 
     records = sample_file_read(data, file_format)
     with transaction.atomic():
         product = Product.objects.select_for_update().get(pk=product.pk)
-        _not_delisted(product)
+        _uploadable(product)
         sample, _ = ProductSample.objects.update_or_create(
             product=product,
             defaults={
