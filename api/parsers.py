@@ -24,3 +24,25 @@ class JSONParser(parsers.JSONParser):
             field = storable(where) or "body"
             raise ValidationError({field: [ErrorDetail(BAD_TEXT_MESSAGE, code="invalid_character")]})
         return data
+
+
+class _SampleFileParser(parsers.BaseParser):
+    """A sample file sent as the raw body (POST /api/v1/products/{code}/sample/): its bytes, read up to one
+    byte past the file limit so that the service can say it is too large; the middleware bounds the body."""
+
+    file_format = ""
+    limit = 5 * 1024 * 1024
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = stream.read(self.limit + 1) if stream is not None else b""
+        return {"format": self.file_format, "content": data}
+
+
+class CSVParser(_SampleFileParser):
+    media_type = "text/csv"
+    file_format = "csv"
+
+
+class JSONLinesParser(_SampleFileParser):
+    media_type = "application/x-ndjson"
+    file_format = "jsonl"

@@ -16,6 +16,7 @@ for script, *args in (
     ("trust_view.py",),
     ("demand_matching.py",),
     ("deals.py",),
+    ("quality_profile.py",),
 ):
     print(f"=== {' '.join((script, *args))}", flush=True)
     code = subprocess.run([sys.executable, str(HERE / script), *args], cwd=HERE).returncode

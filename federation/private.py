@@ -44,7 +44,8 @@ class SealedReplica(ReplicaType):
     private = False
 
     def prepare(self, origin: str, gid: str, payload: dict) -> Prepared:
-        return stub_check(gid, payload, known=replica.get(payload.get("type")) is not None), {}
+        kind = payload.get("type") if isinstance(payload, dict) else None  # a peer's: any JSON value
+        return stub_check(gid, payload, known=isinstance(kind, str) and replica.get(kind) is not None), {}
 
     def apply_batch(self, origin, items, *, repair=False, prepared=None) -> dict:
         errors: dict = {}

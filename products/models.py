@@ -256,3 +256,41 @@ RECOGNITION_COLUMNS = (
     "version",
     "updated_at",
 )
+
+
+class ProductSample(models.Model):
+    """A sample file the provider uploaded to the product's home node (CSV or JSON lines), kept parsed for
+    its machine profile (docs/standards/quality-profile.md). Never replicated: peers get the profile only."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON lines"
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="sample_file")
+    format = models.CharField(max_length=8, choices=Format.choices)
+    records = JSONField(help_text="The parsed rows: objects of field name to value (CSV cells are text).")
+    rows = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(help_text="The file's size in bytes.")
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField()
+    uploaded_by_kind = models.CharField(max_length=16, help_text="ProductVersion.ActorKind of the uploader.")
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.format} {self.rows} rows"
+
+
+class ProductProfile(models.Model):
+    """The machine profile of a product's sample, computed by the product's home node and replicated to every
+    node (record type `product_profile`); `profile` null: the product no longer has a profiled sample."""
+
+    product_code = models.CharField(max_length=40, unique=True)
+    origin = models.CharField(max_length=8, help_text="The product's home exchange, which computes it.")
+    version = models.PositiveIntegerField(default=1)
+    profile = JSONField(null=True, blank=True)
+    public = models.BooleanField(
+        default=True, help_text="Published: the product was public (drafts' profiles stay at home)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.product_code} profile v{self.version}"

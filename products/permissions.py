@@ -13,7 +13,7 @@ from products.models import ProductVersion
 
 # What a data merchant may do itself, with its participant token, to its own products at this node; reviews,
 # suspensions and reinstatements stay with the exchange's operators.
-PROVIDER_ACTIONS = frozenset({"create", "update", "submit", "withdraw", "delist"})
+PROVIDER_ACTIONS = frozenset({"create", "update", "submit", "withdraw", "delist", "sample"})
 
 
 def _is_participant(actor) -> bool:

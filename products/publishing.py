@@ -4,13 +4,16 @@ the ones it lists (一地上架，全国互认: listing at home is the home exch
 from __future__ import annotations
 
 from products.models import Product, ProductStatus, Recognition, RecognitionStatus
+from products.profiles import profiles_refresh
 from products.recognition import recognitions_set
 from products.replicas import PRODUCT
 
 
 def products_publish(products: list[Product]) -> None:
-    """Call inside the changes' transaction."""
+    """Call inside the changes' transaction. Each product's machine profile is computed again after it (its
+    entry follows the product's in the log)."""
     PRODUCT.publish(products)
+    profiles_refresh(products)
     recognitions_set(
         [
             (p, RecognitionStatus.RECOGNISED, [], Recognition.DecidedBy.HOME)

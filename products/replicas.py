@@ -14,10 +14,18 @@ from federation.payloads import payload_error
 from federation.replica import ReplicaType, register
 from products.bulk import DESCRIPTOR_COLUMNS, products_insert, products_write
 from products.columns import descriptor_columns
-from products.models import Product, ProductStatus, ProductVersion, Recognition, RecognitionStatus
+from products.models import (
+    Product,
+    ProductProfile,
+    ProductStatus,
+    ProductVersion,
+    Recognition,
+    RecognitionStatus,
+)
 from products.verdict import recognition_evaluate
 from standards.descriptor import descriptor_validate
 from standards.product_code import product_code_parse
+from standards.quality_profile_check import profile_check
 
 PUBLISHED = frozenset({ProductStatus.LISTED, ProductStatus.SUSPENDED, ProductStatus.DELISTED})
 
@@ -130,5 +138,44 @@ class RecognitionReplica(ReplicaType):
         return Recognition.objects.filter(exchange_id=origin).iterator(chunk_size=5000)
 
 
+class ProfileReplica(ReplicaType):
+    """The machine profile of a product's sample (docs/standards/quality-profile.md), owned by the product's
+    home node. A record type of its own rather than a field of the product payload: a node on older code
+    refuses a product payload with a field it does not know, and would lose the listing; this way it
+    quarantines only the profile. The product need not be held here."""
+
+    name = "product_profile"
+    digest_when_empty = False  # newer than the first protocol: older peers know no such type
+    what = "a product profile payload"
+    model = ProductProfile
+    key = "product_code"
+    verbatim = True
+    fields = (wire.value("product", column="product_code"), wire.value("profile"))
+
+    def clean(self, origin: str, gid: str, payload: dict, values: dict[str, Any]) -> None:
+        code = payload["product"]
+        if code != gid or not isinstance(code, str):
+            raise payload_error("product", "mismatch", "product differs from the entry's gid")
+        if product_code_parse(code).origin != origin:
+            raise payload_error("product", "origin", f"product {code} does not belong to origin {origin}")
+        profile = payload["profile"]
+        if profile is not None:
+            try:  # the standard's own check; null: the product no longer has a profiled sample
+                profile_check(profile)
+            except ValidationFailed as exc:
+                raise exc.prefixed("profile") from None
+        values.update(product_code=code, profile=profile)
+
+    def on_create(self, origin: str) -> dict[str, Any]:
+        return {"public": True}
+
+    def publishable(self, obj) -> bool:
+        return obj.public
+
+    def live_rows(self, origin: str):
+        return ProductProfile.objects.filter(origin=origin, public=True).iterator(chunk_size=2000)
+
+
 PRODUCT = register(ProductReplica())
+PROFILE = register(ProfileReplica())
 RECOGNITION = register(RecognitionReplica())

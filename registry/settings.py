@@ -242,6 +242,9 @@ WHITENOISE_USE_FINDERS = (
 # --- Request limits -----------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = integer("MAX_REQUEST_BODY_BYTES", 256 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Paths whose body may be larger (regular expression on the path, limit in bytes): a product's sample file
+# (products/sample_files.py: 5 MiB; one byte more passes, so that the file's own limit answers it).
+LARGE_BODY_PATHS = ((r"^/api/v1/products/[A-Za-z0-9*-]{1,40}/sample/$", 5 * 1024 * 1024 + 1),)
 # A longer URL (path and query, percent-encoded) is answered 414 in the error shape by the node itself: below
 # gunicorn's `--limit-request-line` 4094 (the whole request line), whose own 414 is an HTML page.
 MAX_REQUEST_URL_BYTES = 4000

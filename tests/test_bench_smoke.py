@@ -126,3 +126,8 @@ def test_the_search_benchmark_runs_on_sqlite_with_concurrent_searches(tmp_path):
     assert "target p95 < 100 ms" in out
     assert "broad search, 2 at once" in out
     assert "bound: cheap GET p95 < 1000 ms with 2 broad searches running" in out
+
+
+def test_the_quality_profile_benchmark_runs_without_a_database():
+    out = _run(dict(os.environ), "bench/quality_profile.py", "--rows", "300", "--repeat", "1")
+    assert out.count("× the bare decoding") == 2 and "target: profile < 1 s for 300 rows" in out

@@ -370,6 +370,13 @@ def _origin_entries(settings) -> list[dict]:
             )
             register_provider(EXAMPLE_DESCRIPTOR["provider"]["uscc"], EXAMPLE_DESCRIPTOR["provider"]["name"])
             make_product(actor=operator, descriptor=copy.deepcopy(EXAMPLE_DESCRIPTOR), status="listed")
+            # a 1.1 product with a data dictionary and a sample: its machine profile (product_profile)
+            example_11 = json.loads(
+                (ROOTDIR / "docs/examples/product-descriptor-1.1.json").read_text("utf-8")
+            )
+            register_provider(example_11["provider"]["uscc"], example_11["provider"]["name"])
+            example_11["name"] = "上海市新能源汽车充电桩运行明细数据集"  # the 1.0 example's provider and name
+            make_product(actor=operator, descriptor=example_11, status="listed")
             register_provider(subject, "上海浦数智能科技有限公司")
             dates = {k: datetime.date.fromisoformat(evaluation[k]) for k in ("valid_from", "valid_until")}
             evaluation_issue(actor=operator, data={**evaluation, **dates, "subject": subject})
@@ -412,6 +419,7 @@ def test_every_field_of_every_record_type_mutated_by_a_signed_peer_is_applied_or
         "participant_recognition",
         "evaluation",
         "demand",
+        "product_profile",
     } <= types
     rng = random.Random(20261128)
     seq, outcomes = 0, {"applied": 0, "quarantined": 0}

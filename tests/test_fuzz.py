@@ -469,7 +469,12 @@ def _probe(
     return problems
 
 
-WRITE_OPERATIONS = [(m, p) for m, p, op in _operations() if "requestBody" in op]
+# JSON bodies (a sample file's upload, a raw CSV or JSON lines body: tests/test_product_profiles.py)
+WRITE_OPERATIONS = [
+    (m, p)
+    for m, p, op in _operations()
+    if "requestBody" in op and "application/json" in op["requestBody"]["content"]
+]
 READ_OPERATIONS = [
     (m, p)
     for m, p, op in _operations()

@@ -24,6 +24,7 @@ from federation.models import Entry, QuarantinedEntry
 from federation.payloads import payload_error
 from federation.replica import ReplicaType, register
 from federation.selectors import digests
+from standards.quality_profile import profile_compute
 from tests.test_federation_apply import ORIGIN, bjidx_key, item  # noqa: F401 - fixture
 
 # A table made for a test needs a transaction of its own on SQLite (no schema change inside one).
@@ -181,7 +182,13 @@ def _verbatim_samples() -> dict[str, tuple[str, dict]]:
             f"{uscc}@{ORIGIN}",
             {"participant": uscc, "home": "SHDEX", "exchange": ORIGIN, "status": "recognised", "reasons": []},
         ),
+        "product_profile": (product, {"product": product, "profile": _profile()}),
     }
+
+
+def _profile() -> dict:
+    fields = [{"name": "day", "label": "日期", "type": "date"}]
+    return profile_compute([{"day": "2026-12-01"}], fields, "daily", now=dt.datetime.now(dt.UTC))
 
 
 def test_a_type_declared_verbatim_takes_its_columns_from_its_payload_as_they_are():

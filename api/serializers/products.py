@@ -4,8 +4,9 @@ from rest_framework import serializers
 
 from api.schema import descriptor_openapi_schema
 from api.serializers.base import StrictSerializer
+from api.serializers.profiles import MachineProfileSerializer
 from api.serializers.quality import QualityReportEventSerializer, QualityReportSummarySerializer
-from products.models import Product, ProductVersion, Recognition, RecognitionStatus
+from products.models import Product, ProductProfile, ProductVersion, Recognition, RecognitionStatus
 from quality.selectors import reports_valid
 
 DESCRIPTOR_HELP = "A product descriptor: see GET /api/v1/standards/product-descriptor/ for its JSON Schema."
@@ -131,6 +132,10 @@ class ProductDetailSerializer(ProductListSerializer):
         many=True, help_text="Automatic compliance findings of the last submit/review."
     )
     status_reasons = serializers.ListField(child=serializers.CharField())
+    profile = serializers.SerializerMethodField(
+        help_text="The machine profile of the product's sample, computed by its home node (not assessed); "
+        "null without a data dictionary and a sample. docs/standards/quality-profile.md."
+    )
 
     class Meta(ProductListSerializer.Meta):
         fields = (
@@ -144,12 +149,18 @@ class ProductDetailSerializer(ProductListSerializer):
             "delisted_at",
             "recognitions",
             "quality_reports",
+            "profile",
         )
 
     @extend_schema_field(QualityReportSummarySerializer(many=True))
     def get_quality_reports(self, obj):
         """Its valid quality reports here, best grade first (the latest of each assessor)."""
         return QualityReportSummarySerializer(reports_valid([obj.code]).get(obj.code, []), many=True).data
+
+    @extend_schema_field(MachineProfileSerializer(allow_null=True))
+    def get_profile(self, obj):
+        row = ProductProfile.objects.filter(product_code=obj.code).only("profile").first()
+        return row.profile if row is not None else None
 
     @extend_schema_field(RecognitionSerializer(many=True))
     def get_recognitions(self, obj):

@@ -1,13 +1,16 @@
 from django.db.models.fields.json import KT
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from api.filters import ProductFilter
 from api.pagination import ProductPagination, StablePageNumberPagination
+from api.parsers import CSVParser, JSONLinesParser
 from api.permissions import ProductWrite
 from api.serializers.products import (
     OptionalReasonsSerializer,
@@ -22,6 +25,7 @@ from api.serializers.products import (
     ReviewSerializer,
     TransitionSerializer,
 )
+from api.serializers.profiles import ProductSampleSerializer
 from api.views.common import errors
 from api.views.quality import ProductQualityReportsMixin
 from core.exceptions import FieldError, ValidationFailed
@@ -29,11 +33,13 @@ from products import services
 from products.facets import FACET_NAMES, product_facets
 from products.merge_patch import merge_patch
 from products.models import ProductStatus
+from products.profiles import product_profile_get, product_sample_upload
 from products.recognition import recognition_review
 from products.selectors import product_insider, product_versions, product_visible
 from quality.selectors import reports_by_version
 
 TAG = ["products"]
+SAMPLE_FORMATS = {parser.media_type: parser.file_format for parser in (CSVParser, JSONLinesParser)}
 LIST_DEFERRED = ("descriptor", "search_name", "search_keywords", "search_body", "findings", "status_reasons")
 WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429)
 
@@ -266,6 +272,48 @@ class ProductViewSet(
         if row is None:
             raise Http404
         return Response(ProductVersionSerializer(row, context=self._history_context(product)).data)
+
+    @extend_schema(
+        summary="The product's uploaded sample file and machine profile",
+        tags=TAG,
+        methods=["GET"],
+        responses={200: ProductSampleSerializer, **errors(404)},
+    )
+    @extend_schema(
+        summary="Upload a sample file (CSV or JSON lines) at the product's home node; it is profiled",
+        description=(
+            "The raw body is the file: `text/csv` (UTF-8, a header row) or `application/x-ndjson` (one "
+            "JSON object a line); at most 5 MiB and 10,000 rows. Only the product's provider or an operator "
+            "of its exchange (or this node's admin), at its home node. The product needs a data dictionary "
+            "(409 `no_data_dictionary`). Replaces an earlier file."
+        ),
+        tags=TAG,
+        methods=["POST"],
+        request={"text/csv": OpenApiTypes.BINARY, "application/x-ndjson": OpenApiTypes.BINARY},
+        responses={200: ProductSampleSerializer, **WRITE_ERRORS},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filterset_class=None,
+        parser_classes=[CSVParser, JSONLinesParser],
+    )
+    def sample(self, request, code=None):
+        product = self.get_object()
+        if request.method == "POST":
+            parsed = (
+                request.data
+            )  # parsed first: a body of another type is a 415 (an empty body is not parsed)
+            media_type = request.content_type.split(";")[0].strip().lower()
+            file_format = SAMPLE_FORMATS.get(media_type)
+            if file_format is None:
+                raise UnsupportedMediaType(media_type)
+            product_sample_upload(
+                actor=request.user, product=product, data=parsed.get("content", b""), file_format=file_format
+            )
+        sample_file, profile = product_profile_get(product=product)
+        data = {"product": product.code, "sample_file": sample_file, "profile": profile}
+        return Response(ProductSampleSerializer(data).data)
 
 
 def facet_names(raw: str | None) -> list[str]:
