@@ -42,6 +42,7 @@ from standards.deal_disputes import (
 # The score of the evaluation a resolution makes of the party it goes against (0–100; docs/deals.md).
 OUTCOME_SCORE = {"redelivery": 60, "partial_refund": 40, "full_refund": 20}
 # Refusals that are about who acts (403); the others are about the dispute's state (409).
+_TICK = dt.timedelta(microseconds=1)
 _WHO = frozenset({"dispute.wrong_role", "dispute.not_filer"})
 
 
@@ -169,7 +170,6 @@ def dispute_take(
     malformed step."""
     role = _role(actor, deal, action)
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
-    now = (now or timezone.now()).replace(microsecond=0)
     amount = deal_amount(deal)
     if action == "file":
         _filing_refusal(deal)
@@ -178,6 +178,8 @@ def dispute_take(
         steps = dispute_steps(dispute_gid)
         if not any(s.action == "file" and s.gid == dispute_gid for s in steps):
             raise NotFound(message="纠纷不存在", message_en="No such dispute", code="not_found")
+    # Steps are ordered by time: a step never goes before one its writer held (a clock behind a peer's).
+    now = max([now or timezone.now(), *(s.at + _TICK for s in steps)])
     derived = dispute_state(deal, dispute_gid or "", steps, amount=amount)
     clean = _clean({**data, "action": action, "role": role, "at": now}, amount)
     refusal = dispute_step_refusal(derived, clean)
@@ -200,7 +202,7 @@ def dispute_file_on_rejection(deal: Deal, rejection: DealStep) -> DisputeStep | 
         {
             "action": "file",
             "role": "buyer",
-            "at": rejection.at.replace(microsecond=0),
+            "at": rejection.at,
             "category": "not_as_described",
             "description": rejection.body.get("reason") or "验收不通过",
             "evidence": [f"deal_step:{rejection.gid}"],
