@@ -6,12 +6,12 @@ per step)."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 
-from deals.dispute_selectors import dispute_due_at, dispute_state, dispute_steps
+from deals.dispute_selectors import dispute_actions, dispute_due_at, dispute_state, dispute_steps
 from deals.models import Deal, Dispute, DisputeStep
 from demands.models import Notification
 from demands.notifications import notify_about
-from standards.deal_disputes import ACTION_ROLES
 
 
 def _notify(deal: Deal, gid: str, derived: dict, steps: list[DisputeStep]) -> None:
@@ -38,13 +38,9 @@ def _notify(deal: Deal, gid: str, derived: dict, steps: list[DisputeStep]) -> No
                 "by": last.role,
                 "state": derived["state"],
                 "role": role,
-                "actions": _actions(derived, role),
+                "actions": dispute_actions(derived, {role}, timezone.now()),
             },
         )
-
-
-def _actions(derived: dict, role: str) -> list[str]:
-    return [a for a in derived["allowed"] if role in ACTION_ROLES[a]]
 
 
 def disputes_followup(gids: list[str]) -> None:

@@ -16,7 +16,13 @@ from django.utils import timezone
 from deals.models import Deal, Dispute, DisputeStep
 from deals.selectors import deal_derive, deal_roles, operator_exchange
 from standards.deal_dispute_steps import ACCEPT_WORKING_DAYS, RESOLVE_DAYS
-from standards.deal_disputes import OPEN_STATES, dispute_derive, dispute_overdue
+from standards.deal_disputes import (
+    ACTION_ROLES,
+    OPEN_STATES,
+    dispute_derive,
+    dispute_overdue,
+    dispute_step_refusal,
+)
 
 DISPUTE_ROLES = ("buyer", "provider", "coordinator", "co_coordinator")
 
@@ -112,6 +118,17 @@ def dispute_due_at(derived: dict) -> dt.datetime | None:
 
 def dispute_is_overdue(derived: dict, now: dt.datetime | None = None) -> bool:
     return dispute_overdue(derived, now or timezone.now())
+
+
+def dispute_actions(derived: dict, roles: set[str], now: dt.datetime) -> list[str]:
+    """What `roles` may do now (a party's escalation only once the coordinator is overdue, a withdrawal
+    only the filer's)."""
+    return sorted(
+        action
+        for action in derived["allowed"]
+        for role in roles & ACTION_ROLES[action]
+        if dispute_step_refusal(derived, {"action": action, "role": role, "at": now}) is None
+    )
 
 
 def deal_disputes(deal: Deal) -> QuerySet[Dispute]:

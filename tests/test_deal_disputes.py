@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the deal fixtures of tests/test_deals.py are imported and taken as arguments
 """Disputes of deals at one node (SHDEX holds every role here: buyer, provider and the coordinating exchange,
 whose operator is alice): filing, every transition, every refusal (wrong actor, wrong state, bad body) in the
 one error shape, who reads a dispute, the outcome's evaluation, a rejected delivery filing one, the

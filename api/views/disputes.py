@@ -18,6 +18,7 @@ from api.views.common import errors
 from core.exceptions import FieldError, Forbidden, ValidationFailed
 from deals.dispute_selectors import (
     deal_disputes,
+    dispute_actions,
     dispute_config,
     dispute_is_overdue,
     dispute_roles,
@@ -28,7 +29,7 @@ from deals.dispute_selectors import (
 from deals.dispute_services import OUTCOME_SCORE, dispute_take
 from deals.models import Deal
 from deals.selectors import operator_exchange
-from standards.deal_disputes import ACTION_ROLES, EVALUATION_DIMENSION, dispute_step_refusal
+from standards.deal_disputes import EVALUATION_DIMENSION
 from standards.terminology import dispute_vocabularies_with_terms
 
 TAG = ["deals"]
@@ -52,16 +53,6 @@ def _deal(request, gid: str) -> Deal:
 
 def _money(value) -> str | None:
     return None if value is None else f"{value:.2f}"
-
-
-def _actions(derived: dict, roles: set[str], now) -> list[str]:
-    """What the caller's roles may do now (a party's escalation only once the coordinator is overdue)."""
-    return sorted(
-        action
-        for action in derived["allowed"]
-        for role in roles & ACTION_ROLES[action]
-        if dispute_step_refusal(derived, {"action": action, "role": role, "at": now}) is None
-    )
 
 
 def dispute_detail(deal: Deal, gid: str, user) -> dict:
@@ -95,7 +86,7 @@ def dispute_detail(deal: Deal, gid: str, user) -> dict:
         "messages": derived["messages"],
         "allowed": derived["allowed"],
         "my_roles": sorted(roles),
-        "actions": _actions(derived, roles, now),
+        "actions": dispute_actions(derived, roles, now),
         "rejected": [
             {k: r[k] for k in ("step", "field", "code", "message", "message_en")} for r in derived["rejected"]
         ],
