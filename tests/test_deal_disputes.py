@@ -6,8 +6,10 @@ settlement waiting for it and deducting the refund, notifications, the operators
 flag on a frozen clock, the vocabularies, and the figures for the stats."""
 
 import datetime as dt
+import json
 import random
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -38,12 +40,7 @@ from tests.test_deals import (  # noqa: F401 - fixtures
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
 SELLER = PRODUCT["provider"]["uscc"]
 CST = dt.timezone(dt.timedelta(hours=8))
-FILING = {
-    "category": "quality",
-    "description": "交付数据缺失 2026 年 11 月 3 日至 5 日的记录",
-    "claim_amount": "5000.00",
-    "evidence": ["receipt:charging-2026-11.csv", "ticket:SH-2026-118"],
-}
+FILING = json.loads((Path(__file__).resolve().parents[1] / "docs/examples/deal-dispute.json").read_text("utf-8"))
 RESOLUTION = {
     "outcome": {"kind": "partial_refund", "refund_amount": "5000.00", "summary": "部分数据缺失，退款"}
 }
