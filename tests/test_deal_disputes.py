@@ -40,7 +40,9 @@ from tests.test_deals import (  # noqa: F401 - fixtures
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
 SELLER = PRODUCT["provider"]["uscc"]
 CST = dt.timezone(dt.timedelta(hours=8))
-FILING = json.loads((Path(__file__).resolve().parents[1] / "docs/examples/deal-dispute.json").read_text("utf-8"))
+FILING = json.loads(
+    (Path(__file__).resolve().parents[1] / "docs/examples/deal-dispute.json").read_text("utf-8")
+)
 RESOLUTION = {
     "outcome": {"kind": "partial_refund", "refund_amount": "5000.00", "summary": "部分数据缺失，退款"}
 }
