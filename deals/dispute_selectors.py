@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from deals.models import Deal, Dispute, DisputeStep
@@ -156,7 +156,8 @@ def disputes_queue(actor: Any, *, state: str | None = None, overdue: bool = Fals
         disputes = disputes.filter(state=state)
     if overdue:
         disputes = disputes.filter(state__in=OPEN_STATES, due_at__lt=now or timezone.now())
-    return disputes.order_by("due_at", "filed_at", "id")
+    # Closed disputes (no deadline) last on every database (SQLite sorts NULL first, PostgreSQL last).
+    return disputes.order_by(F("due_at").asc(nulls_last=True), "filed_at", "id")
 
 
 def dispute_figures(deals: QuerySet[Deal], *, now: dt.datetime | None = None) -> dict:

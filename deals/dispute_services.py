@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from core.exceptions import Conflict, FieldError, Forbidden, NotFound
 from deals.dispute_followups import disputes_followup
 from deals.dispute_selectors import (
     deal_amount,
@@ -71,16 +70,6 @@ def _role(actor: Any, deal: Deal, action: str) -> str:
             extra={"node": owner},
         )
     return role
-
-
-def _clean(step: dict, amount: Decimal | None) -> dict:
-    try:
-        return dispute_step_clean(step, deal_amount=amount)
-    except ValidationFailed as exc:
-        for error in exc.errors:
-            if error.field in {"action", "role", "at"}:  # set by the node, never by the caller
-                raise AssertionError(error) from None  # pragma: no cover
-        raise
 
 
 def _refuse(refusal: FieldError, derived: dict) -> None:
@@ -181,7 +170,7 @@ def dispute_take(
     # Steps are ordered by time: a step never goes before one its writer held (a clock behind a peer's).
     now = max([now or timezone.now(), *(s.at + _TICK for s in steps)])
     derived = dispute_state(deal, dispute_gid or "", steps, amount=amount)
-    clean = _clean({**data, "action": action, "role": role, "at": now}, amount)
+    clean = dispute_step_clean({**data, "action": action, "role": role, "at": now}, deal_amount=amount)
     refusal = dispute_step_refusal(derived, clean)
     if refusal is not None:
         _refuse(refusal, derived)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from deals.dispute_selectors import dispute_figures
 from deals.dispute_services import dispute_take
@@ -154,8 +155,11 @@ class TestTransitions:
             f"deal:{agreed['id']}",
         )
         assert "部分退款" in evaluation.summary and "缺失" not in evaluation.summary  # no private detail
-        # Public, so the trust view shows it nationwide.
+        # Public, so the trust view shows it nationwide (published in the log every node pulls).
         assert Entry.objects.filter(record_type="evaluation", gid=evaluation.gid).exists()
+        trust = APIClient().get(f"/api/v1/participants/{SELLER}/trust/").json()
+        shown = {e["id"] for d in trust["evaluations"] for e in d["evaluations"]}
+        assert evaluation.gid in shown
         again = _act(buyer, agreed, accepted, "statement", {"text": "补充"})
         assert again.status_code == 409 and _error(again)[0] == "dispute.wrong_state"
 
