@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from deals.dispute_selectors import dispute_figures
 from deals.dispute_services import dispute_take
 from deals.models import Deal, Dispute, DisputeStep
-from demands.models import Notification
+from demands.models import Notification, WebhookDelivery, WebhookSubscription
 from federation.models import Entry
 from participants.models import Evaluation
 from participants.principal import ParticipantPrincipal
@@ -273,6 +273,9 @@ class TestReaders:
 
 
 def test_a_rejected_delivery_files_a_dispute_and_the_provider_is_told(delivered, buyer, provider):
+    hook = WebhookSubscription.objects.create(
+        participant_id=SELLER, url="https://hooks.example.com/x", secret="s"
+    )
     response = _post(buyer, delivered, "acceptance", {"result": "rejected", "reason": "文件校验值不符"})
     assert response.status_code == 201 and response.json()["state"] == "rejected"
     disputes = provider.get(_url(delivered)).json()
@@ -288,6 +291,8 @@ def test_a_rejected_delivery_files_a_dispute_and_the_provider_is_told(delivered,
         ("deal", "file", "buyer", "filed")
     ]
     assert not Notification.objects.filter(participant_id=BUYER, subject_gid=disputes[0]["id"]).exists()
+    # Its webhook delivery is queued like every notification's (demands.notifications).
+    assert WebhookDelivery.objects.filter(subscription=hook, notification=notes.get()).exists()
 
 
 def test_the_settlement_waits_for_an_open_dispute_and_deducts_its_refund(delivered, buyer, alice_api):

@@ -224,3 +224,17 @@ def test_a_deal_arriving_after_its_dispute_derives_it(agreed, filed):
     Dispute.objects.all().delete()
     deal_disputes_followup([agreed.gid])  # what the deal's receiver does when the deal arrives
     assert Dispute.objects.get(gid=filed).state == "filed"
+
+
+def test_a_withdrawal_crossing_a_resolution_is_held_and_shown_refused(agreed, filed, alice):
+    dispute_take(actor=alice, deal=agreed, action="accept", data={}, dispute_gid=filed)
+    outcome = {"outcome": {"kind": "dismissed", "summary": "证据不足"}}
+    dispute_take(actor=alice, deal=agreed, action="resolve", data=outcome, dispute_gid=filed)
+    # The buyer withdrew at BJIDX before the resolution arrived there; here it comes after it.
+    gid = f"BJIDX-{uuid.uuid4().hex}"
+    payload = {**_filing(agreed)[1], "id": gid, "dispute": filed, "action": "withdraw", "body": {}}
+    assert _apply(gid, payload) == {}
+    derived = dispute_state(agreed, filed, dispute_steps(filed))
+    assert derived["state"] == "resolved"
+    assert [(r["step"], r["code"]) for r in derived["rejected"]] == [(gid, "dispute.wrong_state")]
+    assert Dispute.objects.get(gid=filed).state == "resolved"
