@@ -7,13 +7,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
-from deals.models import Deal
+from core.exceptions import Conflict
+from deals.models import Deal, DealStep
 from deals.selectors import deal_derive
-from deals.services import deal_step_take
+from deals.services import deal_step_check, deal_step_take
 from participants.models import Participant, ParticipantStatus
 from products.models import Product, ProductStatus, Recognition, RecognitionStatus
-from standards.deal_flow import AGREED
-from standards.usage_policy import policy_from_descriptor, policy_within
+from standards.deal_compliance import data_level, level_breaches
+from standards.deal_flow import AGREED, COMPLIANCE_FAILED
+from standards.usage_policy import policy_clean, policy_from_descriptor, policy_within
 
 
 def _rule(code: str, passed: bool, zh: str, en: str) -> dict:
@@ -71,9 +73,45 @@ def _use_rules(deal: Deal, product: Product | None, offered: dict) -> list[dict]
     return rules
 
 
+_LEVELS = {
+    None: ("未声明数据级别", "No data level is declared"),
+    "general": ("一般数据", "General data"),
+    "important": (
+        "重要数据：以数据沙箱或接口交付，仅在境内使用",
+        "Important data: sandbox or api, mainland only",
+    ),
+}
+
+
+def _level_rules(deal: Deal, product: Product | None, agreed: dict) -> list[dict]:
+    """The data level (数据分类分级) of the product against the agreed delivery method and both the requested
+    and the agreed use: core data never traded, important data only by sandbox or api and never abroad."""
+    descriptor = product.descriptor if product is not None else {}
+    breaches = []
+    for policy, field in (
+        (deal.request["usage_policy"], "order.usage_policy"),
+        (agreed["usage_policy"], "usage_policy"),
+    ):
+        breaches += level_breaches(
+            descriptor,
+            method=agreed["delivery_method"],
+            policy=policy_clean(policy, field=field),
+            method_field="delivery_method",
+            policy_field=field,
+        )
+    if not breaches:
+        zh, en = _LEVELS[data_level(descriptor) if data_level(descriptor) in _LEVELS else None]
+        return [
+            _rule("data_level", True, f"数据级别允许此交易（{zh}）", f"The data level allows the deal ({en})")
+        ]
+    codes = dict.fromkeys((code, zh, en) for _field, code, zh, en in breaches)
+    return [_rule(code, False, zh, en) for code, zh, en in codes]
+
+
 def compliance_body(deal: Deal) -> dict:
     product = Product.objects.filter(code=deal.product_code).first()
-    offered = deal_derive(deal).agreed_offer["usage_policy"]
+    agreed = deal_derive(deal).agreed_offer
+    offered = agreed["usage_policy"]
     listed = product is not None and product.status == ProductStatus.LISTED
     rules = [
         _party("buyer_verified", deal.buyer_id, deal.buyer_home, "需方", "buyer"),
@@ -86,6 +124,7 @@ def compliance_body(deal: Deal) -> dict:
         ),
         _recognised(deal, product),
         *_use_rules(deal, product, offered),
+        *_level_rules(deal, product, agreed),
     ]
     return {"passed": all(r["passed"] for r in rules), "rules": rules}
 
@@ -99,6 +138,22 @@ def deal_compliance_run(gid: str) -> bool:
             return False
         deal_step_take(actor=None, deal=deal, kind="compliance", body=compliance_body(deal))
     return True
+
+
+@transaction.atomic
+def deal_compliance_recheck(*, actor, deal: Deal) -> DealStep:
+    """An operator of the coordinating exchange runs the check again on a deal that failed it (after a party
+    was verified, or a recognition arrived): a new `compliance` step. Refused (403) to anyone else or at
+    another node, and (409) in any other state — while the deal is agreed, the node runs the check itself."""
+    _role, deal, _steps, derived = deal_step_check(actor=actor, deal=deal, kind="compliance")
+    if derived.state != COMPLIANCE_FAILED:
+        raise Conflict(
+            message="合规核验正在由节点进行，仅可在核验未通过后重新核验",
+            message_en="The node is checking the deal: a check is run again only after one failed",
+            code="check_pending",
+            extra={"state": derived.state},
+        )
+    return deal_step_take(actor=actor, deal=deal, kind="compliance", body=compliance_body(deal))
 
 
 def deals_compliance_due(*, limit: int = 200) -> list[str]:

@@ -51,21 +51,29 @@ def _buyer(actor: Any) -> ParticipantPrincipal:
     return actor
 
 
-def _response_errors(gid: str | None, *, buyer: str, product: Product) -> list[FieldError]:
-    """An order that takes up a demand response's terms: the buyer's accepted response of this provider
-    offering this product (checked where the response is held; elsewhere it travels as a reference)."""
+def _response_terms(gid: str | None, *, buyer: str, product: Product) -> tuple[dict | None, list[FieldError]]:
+    """The terms of the demand response an order takes up — (terms, errors): it must be held here (the
+    order carries what it promised, so it is placed where the response is: at the buyer's home node), and
+    be the buyer's accepted response of this provider offering this product."""
     if gid is None:
-        return []
+        return None, []
     response = DemandResponse.objects.filter(gid=gid).first()
     if response is None:
-        return []
+        return None, [
+            _e(
+                "request.demand_response",
+                "not_held",
+                "本节点未持有该需求响应：请在需方所在交易所的节点下单",
+                "This node does not hold the response: order at the buyer's home node",
+            )
+        ]
     if (
         response.demander_id != buyer
         or response.responder_id != product.provider_uscc
         or product.code not in response.products
         or response.decision != DecisionStatus.ACCEPTED
     ):
-        return [
+        return None, [
             _e(
                 "request.demand_response",
                 "mismatch",
@@ -73,7 +81,7 @@ def _response_errors(gid: str | None, *, buyer: str, product: Product) -> list[F
                 "Must be a response you accepted, by this provider, offering this product",
             )
         ]
-    return []
+    return {"price": f"{response.price:.2f}", "delivery_days": response.delivery_days}, []
 
 
 @transaction.atomic
@@ -98,11 +106,24 @@ def deal_order(*, actor: Any, product_code: str, request: dict) -> Deal:
         raise Forbidden(
             message="不能购买自己的产品", message_en="You cannot buy your own product", code="own_product"
         )
+    if isinstance(request, dict) and "response_terms" in request:
+        raise ValidationFailed(
+            [
+                _e(
+                    "request.response_terms",
+                    "read_only",
+                    "由节点从需求响应读取",
+                    "Read by the node from the response",
+                )
+            ]
+        )
     try:
         clean = order_clean(request)
     except ValidationFailed as exc:
         raise exc.prefixed("request") from None
-    errors = _response_errors(clean["demand_response"], buyer=buyer.participant_id, product=product)
+    terms, errors = _response_terms(clean["demand_response"], buyer=buyer.participant_id, product=product)
+    if terms is not None:
+        clean["response_terms"] = terms
     if clean["delivery_method"] not in (product.descriptor or {}).get("delivery_methods", []):
         errors.append(
             _e(

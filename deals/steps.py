@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from core.exceptions import Conflict, FieldError, ValidationFailed
 from deals.dispute_selectors import deal_open_dispute, deal_refunded
 from deals.models import Deal
+from deals.offers import offer_check, offer_defaults
 from deals.selectors import exchange_fee_rates
 from federation import keys
 from standards.deal_contract import contract_digest, contract_document, signed_message
@@ -32,7 +33,7 @@ def _fees(deal: Deal) -> list[dict]:
 def _offer(deal: Deal, derived: Derived, body: dict, kind: str) -> dict:
     """An offer carries the fee rates as the provider's node knows them; a counter keeps the offer's."""
     fees = _fees(deal) if kind == "offer" else derived.offer["fees"]
-    return {"currency": "CNY", "message": "", **body, "fees": fees}
+    return {"currency": "CNY", "message": "", **offer_defaults(deal, derived, body, kind), "fees": fees}
 
 
 def _accept(deal: Deal, derived: Derived, offer_version: int | None) -> dict:
@@ -114,6 +115,8 @@ def step_prepare(
     elif kind in {"acceptance", "auto_accept"}:
         _window(derived, kind, now)
     clean = step_body_clean(kind, body)
+    if kind in {"offer", "counter"}:
+        offer_check(deal, derived, kind, clean)
     if kind == "delivery" and clean["method"] != derived.agreed_offer["delivery_method"]:
         raise ValidationFailed(
             [

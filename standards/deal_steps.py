@@ -43,6 +43,7 @@ CURRENCIES = frozenset({"CNY"})
 MAX_REASON = 500
 MAX_PRICE = Decimal("1000000000")
 MAX_DELIVERY_DAYS = 365
+MAX_RESPONSE_DAYS = 3650  # a demand response's delivery days (standards.demand)
 MAX_WINDOW_HOURS = 24 * 90
 
 _B64_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{86}==")
@@ -81,13 +82,26 @@ def _policy(body: dict, errors: list, field: str = "usage_policy") -> dict:
         return {}
 
 
+def _response_terms(value: Any, errors: list) -> dict:
+    """The terms of the demand response an order took up, as the ordering node read them: its price and
+    delivery days (the provider's first offer keeps to them)."""
+    sub: list[FieldError] = []
+    value = _exact(value, {"price", "delivery_days"}, sub)
+    terms = {
+        "price": money(value.get("price"), "price", sub),
+        "delivery_days": _whole(value, "delivery_days", 1, MAX_RESPONSE_DAYS, sub),
+    }
+    errors.extend(error.prefixed("response_terms") for error in sub)
+    return terms
+
+
 def order_clean(request: Any) -> dict:
     """An order's request: its purpose in words, the usage policy asked for (its constraints say the
     purposes, territory, duration and users), the delivery method, and optionally the demand response whose
-    terms it takes up."""
+    terms it takes up and (written by the ordering node, never by the buyer) those terms."""
     errors: list[FieldError] = []
     names = {"purpose", "usage_policy", "delivery_method"}
-    request = _exact(request, names, errors, optional=frozenset({"demand_response"}))
+    request = _exact(request, names, errors, optional=frozenset({"demand_response", "response_terms"}))
     if errors:
         raise ValidationFailed(errors)
     clean = {
@@ -101,6 +115,12 @@ def order_clean(request: Any) -> dict:
         if not isinstance(response, str) or not _GID.fullmatch(response):
             errors.append(_e("demand_response", "format", "须为需求响应编号", "Must be a demand response id"))
         clean["demand_response"] = response
+    if "response_terms" in request:
+        if response is None:
+            errors.append(
+                _e("response_terms", "mismatch", "仅随需求响应编号出现", "Only with a demand_response")
+            )
+        clean["response_terms"] = _response_terms(request["response_terms"], errors)
     if errors:
         raise ValidationFailed(errors)
     return clean

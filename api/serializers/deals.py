@@ -11,17 +11,33 @@ from standards.deal_flow import STATES
 class OrderSerializer(StrictSerializer):
     product = serializers.CharField(help_text="The global code of a listed product.")
     request = serializers.JSONField(
-        help_text='{"purpose", "usage_policy": {…}, "territory": "domestic"|"cross_border", "duration_days", '
-        '"delivery_method", "demand_response"?: id of an accepted response}'
+        help_text='{"purpose", "usage_policy": {…} (constraints: purposes, territory, duration, users), '
+        '"delivery_method", "demand_response"?: id of an accepted response held at this node (its price and '
+        'delivery days are carried as "response_terms")}'
     )
 
 
+_DEFAULTED = (
+    " Required, except in the first offer of an order that took up a demand response, which defaults to "
+)
+
+
 class OfferSerializer(StrictSerializer):
-    price = serializers.CharField(help_text='Exact amount, e.g. "20000.00".')
+    price = serializers.CharField(
+        required=False, help_text='Exact amount, e.g. "20000.00".' + _DEFAULTED + "the response's price."
+    )
     currency = serializers.CharField(required=False, default="CNY")
-    usage_policy = serializers.JSONField(help_text="The usage policy offered (usage policy standard).")
-    delivery_method = serializers.CharField(help_text="file, api, sandbox or offline.")
-    delivery_days = serializers.IntegerField(help_text="Days after the contract to deliver (1–365).")
+    usage_policy = serializers.JSONField(
+        required=False,
+        help_text="The usage policy offered (usage policy standard)." + _DEFAULTED + "the order's policy.",
+    )
+    delivery_method = serializers.CharField(
+        required=False, help_text="file, api, sandbox or offline." + _DEFAULTED + "the order's method."
+    )
+    delivery_days = serializers.IntegerField(
+        required=False,
+        help_text="Days after the contract to deliver (1–365)." + _DEFAULTED + "the response's days.",
+    )
     acceptance_window_hours = serializers.IntegerField(help_text="Hours after delivery to accept (1–2160).")
     message = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 

@@ -2,6 +2,7 @@
 A deal outside the caller's view answers 404, as if it did not exist."""
 
 import json
+from collections import defaultdict
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -18,6 +19,7 @@ from api.views.common import errors
 from core.exceptions import FieldError, ValidationFailed
 from deals import services
 from deals.closing import deal_evaluate
+from deals.compliance import deal_compliance_recheck
 from deals.contract import deal_contract, deal_contract_text
 from deals.models import Deal
 from deals.selectors import (
@@ -30,7 +32,7 @@ from deals.selectors import (
     exchange_terms_get,
 )
 from deals.terms import exchange_terms_set
-from standards.deal_flow import STATES
+from standards.deal_flow import AGREED, STATES
 
 TAG = ["deals"]
 
@@ -49,6 +51,9 @@ class PlainTextRenderer(BaseRenderer):
 
 
 WRITE = errors(400, 401, 403, 404, 409, 413, 415, 429)
+# What the flow allows the coordinator but its node takes itself: the first compliance check of an agreed deal
+# (an operator runs it again only once it failed: POST /deals/{id}/compliance/).
+_NODE_ONLY = defaultdict(frozenset, {AGREED: frozenset({"compliance"})})
 
 
 def _user(request):
@@ -70,7 +75,9 @@ def _detail(deal: Deal, user) -> dict:
         contract_sha256=derived.contract_sha256,
         deadlines={k: v.isoformat() if v else None for k, v in derived.deadlines.items()},
         my_roles=sorted(roles),
-        actions=sorted({kind for role in roles for kind in derived.actions[role]}),
+        actions=sorted(
+            {kind for role in roles for kind in derived.actions[role]} - _NODE_ONLY[derived.state]
+        ),
         ignored_steps=len(derived.ignored),
         steps=s.StepSerializer(steps, many=True, context={"applied": set(derived.applied)}).data,
     )
@@ -239,6 +246,18 @@ class DealViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def settlement(self, request, id=None):
         return self._step(request, "settlement")
+
+    @extend_schema(
+        summary="Run the compliance check again (an operator of the coordinating exchange, after it failed)",
+        tags=TAG,
+        request=None,
+        responses={201: s.DealDetailSerializer, **WRITE},
+    )
+    @action(detail=True, methods=["post"])
+    def compliance(self, request, id=None):
+        deal = self.get_object()
+        deal_compliance_recheck(actor=request.user, deal=deal)
+        return Response(_detail(deal, request.user), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Evaluate the counter-party of a settled deal (a participant evaluation, evidence deal:<id>)",
