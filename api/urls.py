@@ -12,6 +12,13 @@ from api.views.demands import (
     ResponseView,
     ResponseWithdrawView,
 )
+from api.views.disputes import (
+    ACTION_VIEWS,
+    DealDisputesView,
+    DisputeQueueView,
+    DisputeView,
+    DisputeVocabulariesView,
+)
 from api.views.exchanges import ExchangeViewSet
 from api.views.logins import LoginView, PasswordView, RefreshView
 from api.views.node import NodeView
@@ -84,5 +91,15 @@ urlpatterns = [
     path("opportunities/", OpportunitiesView.as_view(), name="opportunities"),
     path("stats/demands/", DemandStatsView.as_view(), name="demand-stats"),
     path("stats/deals/", DealStatsView.as_view(), name="deal-stats"),
+    path("deals/<str:id>/disputes/", DealDisputesView.as_view(), name="deal-disputes"),
+    path("deals/<str:id>/disputes/<str:dispute>/", DisputeView.as_view(), name="deal-dispute"),
+    *(
+        path(
+            f"deals/<str:id>/disputes/<str:dispute>/{action}/", view.as_view(), name=f"deal-dispute-{action}"
+        )
+        for action, view in ACTION_VIEWS.items()
+    ),
+    path("disputes/", DisputeQueueView.as_view(), name="disputes"),
+    path("standards/dispute-vocabularies/", DisputeVocabulariesView.as_view(), name="dispute-vocabularies"),
     path("", include(router.urls)),
 ]

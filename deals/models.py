@@ -132,3 +132,61 @@ class ExchangeTerms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exchange_code} {self.listing_fee_bp}/{self.buyer_fee_bp} bp"
+
+
+class DisputeStep(models.Model):
+    """One step of a deal's dispute (纠纷协调), written once (never updated) by the home node of whoever took
+    it: the buyer's, the provider's, the coordinating exchange's (the product's home) or the co-coordinating
+    exchange's (the buyer's home). A dispute is identified by the gid of its `file` step."""
+
+    gid = models.CharField(max_length=48)
+    origin = models.CharField(max_length=8, help_text="The home node of whoever took the step.")
+    version = models.PositiveIntegerField(default=1)
+    deal_gid = models.CharField(max_length=48)
+    dispute_gid = models.CharField(max_length=48, help_text="The gid of the dispute's `file` step.")
+    audience = JSONField(default=list, help_text="The deal's audience.")
+    action = models.CharField(max_length=12)
+    role = models.CharField(max_length=16)
+    actor_id = models.CharField(max_length=18, help_text="The party's USCC, or the exchange's code.")
+    at = models.DateTimeField()
+    body = JSONField(default=dict, help_text="The action's own fields (standards.deal_dispute_steps).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "gid"]
+        constraints = [models.UniqueConstraint(fields=["gid"], name="dispute_step_gid_unique")]
+        indexes = [models.Index(fields=["dispute_gid", "at"], name="dispute_step_dispute")]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_gid} {self.action}"
+
+
+class Dispute(models.Model):
+    """This node's cache of a dispute's derivation (standards.deal_disputes.dispute_derive) from the steps it
+    holds, for filters and figures only: recomputed whenever one of its steps is written or arrives. Never
+    replicated; the steps are the record."""
+
+    gid = models.CharField(max_length=48, unique=True, help_text="The gid of its `file` step.")
+    deal_gid = models.CharField(max_length=48)
+    coordinator = models.CharField(max_length=8, help_text="The product's home exchange.")
+    co_coordinator = models.CharField(max_length=8, help_text="The buyer's home exchange.")
+    state = models.CharField(max_length=12)
+    category = models.CharField(max_length=20)
+    filed_by = models.CharField(max_length=12)
+    filed_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="The coordinator's current deadline while open: overdue after it."
+    )
+    refund_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-filed_at", "-id"]
+        indexes = [
+            models.Index(fields=["deal_gid"], name="dispute_deal"),
+            models.Index(fields=["coordinator", "state"], name="dispute_coordinator"),
+            models.Index(fields=["co_coordinator", "state"], name="dispute_co_coordinator"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gid} {self.state}"

@@ -16,12 +16,15 @@ import re
 from typing import Any
 
 from core.exceptions import ValidationFailed
-from deals.models import Deal, DealStep, ExchangeTerms
+from deals.models import Deal, DealStep, DisputeStep, ExchangeTerms
 from federation import keys, wire
 from federation.payloads import payload_error
 from federation.replica import ReplicaType, register
 from federation.selectors import origin_public_key
 from standards.deal_contract import contract_digest, contract_document, signed_message
+from standards.deal_dispute_steps import ACTION as DISPUTE_ACTIONS
+from standards.deal_dispute_steps import ROLE as DISPUTE_ROLES
+from standards.deal_dispute_steps import dispute_step_clean
 from standards.deal_steps import KINDS, ROLES, order_clean, step_body_clean
 from standards.members import member_codes
 from standards.uscc import uscc_errors
@@ -53,6 +56,19 @@ def _name(payload: dict, name: str) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= 120:
         raise payload_error(name, "type", f"{name} must be a name of at most 120 characters")
     return value
+
+
+def _audience(payload: dict, origin: str) -> list[str]:
+    audience = payload["audience"]
+    if (
+        not isinstance(audience, list)
+        or not audience
+        or not set(audience) <= member_codes()
+        or origin not in audience
+        or audience != sorted(set(audience))
+    ):
+        raise payload_error("audience", "format", "audience: the sorted member codes, its origin among them")
+    return audience
 
 
 class DealReplica(ReplicaType):
@@ -136,17 +152,7 @@ class StepReplica(ReplicaType):
         deal = payload["deal"]
         if not isinstance(deal, str) or not _GID.fullmatch(deal):
             raise payload_error("deal", "format", "deal must be a deal id")
-        audience = payload["audience"]
-        if (
-            not isinstance(audience, list)
-            or not audience
-            or not set(audience) <= member_codes()
-            or origin not in audience
-            or audience != sorted(set(audience))
-        ):
-            raise payload_error(
-                "audience", "format", "audience: the sorted member codes, its origin among them"
-            )
+        audience = _audience(payload, origin)
         if payload["role"] == "coordinator":
             if payload["actor"] != origin:
                 raise payload_error("actor", "mismatch", "a coordinator's step names its own exchange")
@@ -234,6 +240,89 @@ class TermsReplica(ReplicaType):
         values["exchange_code"] = origin
 
 
+_EXCHANGE_ROLES = frozenset({"coordinator", "co_coordinator"})
+
+
+def dispute_body(step: dict) -> dict:
+    """The JSON body of a cleaned dispute step (`dispute_step_clean`): the action's own fields, amounts as
+    exact decimal strings; the action, role and time travel beside it."""
+    body = {k: v for k, v in step.items() if k not in {"action", "role", "at"}}
+    if body.get("claim_amount") is not None:
+        body["claim_amount"] = f"{body['claim_amount']:.2f}"
+    if "outcome" in body:
+        outcome = body["outcome"]
+        body["outcome"] = {
+            "kind": outcome["kind"],
+            "refund_amount": f"{outcome['refund_amount']:.2f}",
+            "summary": outcome["summary"],
+        }
+    return body
+
+
+class DisputeStepReplica(ReplicaType):
+    """A step of a deal's dispute, owned by the home node of whoever took it; written once. Its body is
+    checked by the dispute standard (`dispute_step_clean`); whether it may follow the others is decided when
+    the dispute is derived (`standards.deal_disputes.dispute_derive`), where its role must also agree with
+    its origin (deals.dispute_selectors)."""
+
+    name = "dispute_step"
+    digest_when_empty = False  # newer than the first protocol: older peers know no such type
+    what = "a dispute step payload"
+    model = DisputeStep
+    key = "gid"
+    private = True
+    fields = (
+        wire.value("id", column="gid"),
+        wire.value("deal", column="deal_gid"),
+        wire.value("dispute", column="dispute_gid"),
+        wire.listed("audience"),
+        wire.choice("action", frozenset(t.code for t in DISPUTE_ACTIONS)),
+        wire.choice("role", frozenset(t.code for t in DISPUTE_ROLES)),
+        wire.value("actor", column="actor_id"),
+        wire.time("at", required=True),
+        wire.value("body"),
+    )
+
+    def clean(self, origin: str, gid: str, payload: dict, values: dict[str, Any]) -> None:
+        _own_gid(payload, gid, origin)
+        for name in ("deal", "dispute"):
+            if not isinstance(payload[name], str) or not _GID.fullmatch(payload[name]):
+                raise payload_error(name, "format", f"{name} must be a global id")
+        if (payload["action"] == "file") != (payload["dispute"] == gid):
+            raise payload_error("dispute", "mismatch", "a dispute is the id of its file step, and only that")
+        audience = _audience(payload, origin)
+        if payload["role"] in _EXCHANGE_ROLES:
+            if payload["actor"] != origin:
+                raise payload_error("actor", "mismatch", "an exchange's step names its own exchange")
+        else:
+            _uscc(payload, "actor")
+        body = payload["body"]
+        if not isinstance(body, dict):
+            raise payload_error("body", "type", "body must be an object")
+        step = {**body, "action": payload["action"], "role": payload["role"], "at": payload["at"]}
+        try:
+            clean = dispute_body(dispute_step_clean(step))
+        except ValidationFailed as exc:
+            raise exc.prefixed("body") from None
+        evaluation = body.get("evaluation")
+        if payload["action"] == "resolve" and evaluation is not None:
+            if not isinstance(evaluation, str) or not _GID.fullmatch(evaluation):
+                raise payload_error("body.evaluation", "format", "evaluation must be an evaluation's id")
+            clean["evaluation"] = evaluation
+        values.update(
+            gid=gid,
+            deal_gid=payload["deal"],
+            dispute_gid=payload["dispute"],
+            audience=audience,
+            actor_id=payload["actor"],
+            body=clean,
+        )
+
+    def audience(self, record) -> tuple[str, ...]:
+        return tuple(record.audience)
+
+
 DEAL = register(DealReplica())
 STEP = register(StepReplica())
 TERMS = register(TermsReplica())
+DISPUTE_STEP = register(DisputeStepReplica())

@@ -33,6 +33,11 @@ def _operator_exchange(actor: Any) -> str | None:
     return None
 
 
+def operator_exchange(actor: Any) -> str | None:
+    """The exchange an active operator of this node acts for (admins: this node's), else None."""
+    return _operator_exchange(actor)
+
+
 def deal_roles(actor: Any, deal: Deal) -> set[str]:
     """The roles `actor` holds in `deal`: buyer/provider (the registration: USCC and home exchange), and
     coordinator for an operator of the product's exchange at its node."""

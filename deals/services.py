@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from deals.dispute_services import dispute_file_on_rejection
 from deals.followups import deals_followup
 from deals.models import Deal, DealStep
 from deals.replicas import DEAL, STEP
@@ -229,4 +230,6 @@ def deal_step_take(
         )
     STEP.publish([step])
     deals_followup([deal.gid])
+    if kind == "acceptance" and clean["result"] == "rejected":
+        dispute_file_on_rejection(deal, step)
     return step

@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from core.exceptions import Conflict, FieldError, ValidationFailed
+from deals.dispute_selectors import deal_open_dispute, deal_refunded
 from deals.models import Deal
 from deals.offers import offer_check, offer_defaults
 from deals.selectors import exchange_fee_rates
@@ -60,14 +61,27 @@ def _receipt(derived: Derived, body: dict) -> dict:
     return clean
 
 
-def settlement_amounts(offer: dict) -> dict:
-    """The agreed price and each exchange's fee on it (rounded half up to the cent)."""
-    price = Decimal(offer["price"])
+def settlement_amounts(offer: dict, refunded: Decimal = Decimal("0.00")) -> dict:
+    """The agreed price less what resolved disputes refunded, and each exchange's fee on that amount
+    (rounded half up to the cent)."""
+    price = max(Decimal(offer["price"]) - refunded, Decimal("0.00"))
     fees = [
         {**fee, "amount": f"{(price * fee['bp'] / 10000).quantize(CENT, rounding=ROUND_HALF_UP):.2f}"}
         for fee in offer["fees"]
     ]
-    return {"amount": offer["price"], "currency": offer["currency"], "fees": fees}
+    return {"amount": f"{price:.2f}", "currency": offer["currency"], "fees": fees}
+
+
+def _settlement(deal: Deal, derived: Derived) -> dict:
+    dispute = deal_open_dispute(deal)
+    if dispute is not None:
+        raise Conflict(
+            message="交易有未结的纠纷，待其处理后再结算",
+            message_en="The deal has an open dispute: settle it once the dispute is closed",
+            code="dispute.open",
+            extra={"dispute": dispute.gid},
+        )
+    return settlement_amounts(derived.agreed_offer, deal_refunded(deal))
 
 
 def _window(derived: Derived, kind: str, now: dt.datetime) -> None:
@@ -97,7 +111,7 @@ def step_prepare(
     elif kind == "receipt":
         body = _receipt(derived, body)
     elif kind == "settlement":
-        body = settlement_amounts(derived.agreed_offer)
+        body = _settlement(deal, derived)
     elif kind in {"acceptance", "auto_accept"}:
         _window(derived, kind, now)
     clean = step_body_clean(kind, body)

@@ -23,10 +23,13 @@ import rfc8785
 
 from standards import participant_vocabularies as participant_vocab
 from standards import quality as quality_standard
+from standards.deal_dispute_steps import ACTION as DISPUTE_ACTION
 from standards.deal_dispute_steps import CATEGORY as DISPUTE_CATEGORY
 from standards.deal_dispute_steps import ESCALATION_VENUE
 from standards.deal_dispute_steps import OUTCOME as DISPUTE_OUTCOME
+from standards.deal_dispute_steps import ROLE as DISPUTE_ROLE
 from standards.deal_dispute_steps import STATE as DISPUTE_STATE
+from standards.deal_disputes import dispute_vocabularies_as_json
 from standards.deal_flow import STATES as DEAL_STATES
 from standards.demand import COMPLIANCE_REQUIREMENTS
 from standards.terminology_rules import GlossaryError, glossary_problems
@@ -41,6 +44,7 @@ __all__ = [
     "GlossaryError",
     "GlossaryTerm",
     "Source",
+    "dispute_vocabularies_with_terms",
     "glossary",
     "glossary_load",
     "glossary_parse",
@@ -103,8 +107,8 @@ def linked_vocabularies() -> dict[str, frozenset[str]]:
     """Every controlled vocabulary of the standards, by the name the glossary links codes with: the product
     descriptor's (`standards.vocabularies`), the participant standard's, the demand standard's, the deal
     flow's states, the usage policy's actions, purposes and territory words, and dispute coordination's
-    categories, states, outcomes and escalation venues. A deal's delivery method is the descriptor's
-    `delivery_method`, not a vocabulary of its own."""
+    categories, states, actions, roles, outcomes and escalation venues. A deal's delivery method is the
+    descriptor's `delivery_method`, not a vocabulary of its own."""
     linked = {name: frozenset(term.code for term in terms) for name, terms in VOCABULARIES.items()}
     linked.update(
         entity_type=participant_vocab.codes(participant_vocab.ENTITY_TYPE),
@@ -121,6 +125,8 @@ def linked_vocabularies() -> dict[str, frozenset[str]]:
         dispute_state=frozenset(term.code for term in DISPUTE_STATE),
         dispute_outcome=frozenset(term.code for term in DISPUTE_OUTCOME),
         escalation_venue=frozenset(term.code for term in ESCALATION_VENUE),
+        dispute_action=frozenset(term.code for term in DISPUTE_ACTION),
+        dispute_role=frozenset(term.code for term in DISPUTE_ROLE),
         usage_policy_territory=TERRITORY_WORDS,  # its other codes are GB/T 2260 regions (`region`)
         quality_dimension=frozenset(quality_standard.DIMENSION_CODES),
         quality_grade=frozenset(quality_standard.GRADE_CODES),
@@ -252,6 +258,26 @@ def vocabularies_with_terms(vocabularies: dict) -> dict:
     for name, vocabulary in vocabularies["vocabularies"].items():
         for row in vocabulary["terms"]:
             row["term"] = term_for(name, row["code"])
+    return vocabularies
+
+
+_DISPUTE_VOCABULARIES = {
+    "category": "dispute_category",
+    "state": "dispute_state",
+    "action": "dispute_action",
+    "role": "dispute_role",
+    "outcome": "dispute_outcome",
+    "escalation_venue": "escalation_venue",
+}
+
+
+def dispute_vocabularies_with_terms() -> dict:
+    """Dispute coordination's vocabularies (`deal_disputes.dispute_vocabularies_as_json()`) with each code's
+    term id."""
+    vocabularies = dispute_vocabularies_as_json()
+    for name, linked in _DISPUTE_VOCABULARIES.items():
+        for row in vocabularies[name]:
+            row["term"] = term_for(linked, row["code"])
     return vocabularies
 
 

@@ -207,8 +207,12 @@ class TestVocabularyLinks:
             "dispute_category",
             "dispute_state",
             "dispute_outcome",
+            "dispute_action",
+            "dispute_role",
         } <= set(vocabularies)
         assert vocabularies["deal_state"] == frozenset(deal_flow.STATES)
+        assert vocabularies["dispute_action"] == frozenset(t.code for t in deal_disputes.ACTION)
+        assert vocabularies["dispute_role"] == frozenset(t.code for t in deal_disputes.ROLE)
         assert vocabularies["dispute_state"] == frozenset(t.code for t in deal_disputes.STATE)
         for name, codes in vocabularies.items():
             for code in codes:
@@ -243,13 +247,15 @@ class TestVocabularyLinks:
         assert term_for("dispute_category", "usage_violation") == "usage-violation"
         assert term_for("dispute_outcome", "partial_refund") == "partial-refund"
         assert term_for("escalation_venue", "court") == "litigation"
+        assert term_for("dispute_action", "resolve") == "dispute-resolution"
+        assert term_for("dispute_role", "co_coordinator") == "co-coordinating-exchange"
         assert term_for("usage_policy_territory", "CN-mainland") == "territory-mainland"
         assert term_for("usage_policy_territory", "cross_border") == "cross-border-data-transfer"
 
     def test_each_new_vocabulary_code_has_a_term_of_its_own(self):
         # One term per code for the deal, usage policy and dispute vocabularies: no two codes share a term.
         names = ("deal_state", "usage_policy_action", "usage_policy_purpose")
-        names += ("dispute_category", "dispute_state", "dispute_outcome")
+        names += ("dispute_category", "dispute_state", "dispute_outcome", "dispute_action", "dispute_role")
         vocabularies = linked_vocabularies()
         linked = [term_for(name, code) for name in names for code in vocabularies[name]]
         assert len(linked) == len(set(linked)) == sum(len(vocabularies[name]) for name in names)
