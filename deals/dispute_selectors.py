@@ -5,7 +5,6 @@ deals. A dispute is identified by the gid of its `file` step."""
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from decimal import Decimal
 from typing import Any
 
@@ -158,18 +157,3 @@ def disputes_queue(actor: Any, *, state: str | None = None, overdue: bool = Fals
         disputes = disputes.filter(state__in=OPEN_STATES, due_at__lt=now or timezone.now())
     # Closed disputes (no deadline) last on every database (SQLite sorts NULL first, PostgreSQL last).
     return disputes.order_by(F("due_at").asc(nulls_last=True), "filed_at", "id")
-
-
-def dispute_figures(deals: QuerySet[Deal], *, now: dt.datetime | None = None) -> dict:
-    """For the stats of a set of deals: how many have a dispute, the median resolution time in hours (filing
-    to resolution, of the resolved disputes), how many disputes are open and overdue now."""
-    now = now or timezone.now()
-    disputes = Dispute.objects.filter(deal_gid__in=deals.values("gid"))
-    resolved = disputes.filter(state="resolved", closed_at__isnull=False).values_list("filed_at", "closed_at")
-    hours = [(closed - filed).total_seconds() / 3600 for filed, closed in resolved]
-    return {
-        "deals_with_dispute": disputes.values("deal_gid").distinct().count(),
-        "disputes": disputes.count(),
-        "median_resolution_hours": round(statistics.median(hours), 2) if hours else None,
-        "overdue": disputes.filter(state__in=OPEN_STATES, due_at__lt=now).count(),
-    }

@@ -9,22 +9,26 @@ by deriving deals one by one: two statements, whatever the number of deals.
    percentile over every row sorted them all (docs/performance.md, "Deal statistics"). A deal reaching a
    contract between the two statements moves the middle by one place at most: figures, not accounts.
 
-Disputes are not built yet: the dispute rate, the median dispute resolution time and the count of overdue
-disputes are answered as null, and are filled here when disputes land; the acceptance rate then leaves out
-accepted deals that went to a dispute.
+3. The disputes of those deals (`Dispute`, this node's cache of each dispute's derived state; its
+   coordinator and co-coordinator are the deal's product exchange and buyer's home, so `exchange` filters it
+   directly): how many deals have one, how many accepted deals went to one (the acceptance rate leaves them
+   out), how many open disputes are past their deadline — one aggregate — and the resolution times of the
+   resolved ones (filing to resolution; disputes are few beside deals), whose median is taken here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
-from deals.models import Deal
+from deals.models import Deal, Dispute
+from standards.deal_disputes import OPEN_STATES
 from standards.deal_flow import AGREED, CANCELLED, CLEARED, STATES, TERMINATED
 
 # A contract whose delivery deadline passed with nothing delivered: waiting for the provider's delivery.
@@ -58,6 +62,23 @@ def _medians(deals: QuerySet, counts: dict[str, int]) -> dict[str, float | None]
         column: round(value, 3) if value is not None else None
         for column, value in zip(_MEDIANS, row, strict=True)
     }
+
+
+def _dispute_figures(exchange: str | None, now: dt.datetime) -> dict[str, Any]:
+    """Statements 3 and 4: the disputes of the deals counted (docstring above)."""
+    disputes = Dispute.objects.all()
+    if exchange:
+        disputes = disputes.filter(Q(coordinator=exchange) | Q(co_coordinator=exchange))
+    accepted_deal = Exists(Deal.objects.filter(gid=OuterRef("deal_gid"), accepted_at__isnull=False))
+    figures = disputes.aggregate(
+        deals=Count("deal_gid", distinct=True),
+        accepted=Count("deal_gid", distinct=True, filter=Q(accepted_deal)),
+        overdue=Count("id", filter=Q(state__in=OPEN_STATES, due_at__lt=now)),
+    )
+    resolved = disputes.filter(state="resolved", closed_at__isnull=False).values_list("filed_at", "closed_at")
+    seconds = [(closed - filed).total_seconds() for filed, closed in resolved]
+    figures["median_resolution_s"] = round(statistics.median(seconds), 3) if seconds else None
+    return figures
 
 
 def deal_stats(*, exchange: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -96,7 +117,9 @@ def deal_stats(*, exchange: str | None = None, now: dt.datetime | None = None) -
             totals["contracted"] += contracted
             cents[currency] = cents.get(currency, 0) + value
     medians = _medians(deals, totals)
+    disputes = _dispute_figures(exchange, now)
     delivered, accepted = totals["delivered"], totals["accepted"]
+    reached_contract = totals["order_to_contract_s"]
     return {
         "node": settings.NODE_CODE,
         "exchange": exchange or None,
@@ -108,10 +131,12 @@ def deal_stats(*, exchange: str | None = None, now: dt.datetime | None = None) -
         "median_contract_to_acceptance_s": medians["contract_to_acceptance_s"],
         "delivered": delivered,
         "accepted": accepted,
-        "acceptance_rate": round(accepted / delivered, 4) if delivered else None,
+        # Accepted and not disputed since, of those delivered.
+        "acceptance_rate": round((accepted - disputes["accepted"]) / delivered, 4) if delivered else None,
         "overdue_deliveries": totals["overdue"],
-        # Filled when disputes land (issue 19, "Disputes"): null until then, never a guess.
-        "dispute_rate": None,
-        "median_dispute_resolution_s": None,
-        "overdue_disputes": None,
+        # Deals with a dispute, of those that reached a contract.
+        "disputed": disputes["deals"],
+        "dispute_rate": round(disputes["deals"] / reached_contract, 4) if reached_contract else None,
+        "median_dispute_resolution_s": disputes["median_resolution_s"],
+        "overdue_disputes": disputes["overdue"],
     }

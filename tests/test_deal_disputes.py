@@ -15,9 +15,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from deals.dispute_selectors import dispute_figures
 from deals.dispute_services import dispute_take
 from deals.models import Deal, Dispute, DisputeStep
+from deals.stats import deal_stats
 from demands.models import Notification, WebhookDelivery, WebhookSubscription
 from federation.models import Entry
 from participants.models import Evaluation
@@ -380,25 +380,25 @@ def test_the_vocabularies_link_every_code_to_a_term(anon):
     assert data["roles"]["resolve"] == ["coordinator"] and data["outcome_score"]["full_refund"] == 20
 
 
-def test_dispute_figures_for_a_set_of_deals(agreed, buyer, alice_api, monkeypatch):
+def test_dispute_figures_in_the_deal_stats(agreed, buyer, alice_api, monkeypatch):
     deal = Deal.objects.get(gid=agreed["id"])
     principal = _principal_of(buyer)
     start = dt.datetime(2026, 11, 3, 10, 0, tzinfo=CST)
     first = dispute_take(actor=principal, deal=deal, action="file", data=FILING, now=start)
-    assert dispute_figures(Deal.objects.all(), now=start)["overdue"] == 0
-    late = dispute_figures(Deal.objects.all(), now=start + dt.timedelta(days=10))
-    assert late == {"deals_with_dispute": 1, "disputes": 1, "median_resolution_hours": None, "overdue": 1}
+    assert deal_stats(now=start)["overdue_disputes"] == 0
+    late = deal_stats(now=start + dt.timedelta(days=10))
+    assert (late["disputed"], late["dispute_rate"], late["overdue_disputes"]) == (1, 1.0, 1)
+    assert late["median_dispute_resolution_s"] is None
     first_dispute = {"id": first.gid}
     _act(alice_api, agreed, first_dispute, "accept")
     _act(alice_api, agreed, first_dispute, "resolve", RESOLUTION)
-    figures = dispute_figures(Deal.objects.all())
+    figures = deal_stats()
     resolved = Dispute.objects.get(gid=first.gid)
-    hours = round((resolved.closed_at - start).total_seconds() / 3600, 2)
-    assert figures == {"deals_with_dispute": 1, "disputes": 1, "median_resolution_hours": hours, "overdue": 0}
-    assert dispute_figures(Deal.objects.none()) == {
-        "deals_with_dispute": 0,
-        "disputes": 0,
-        "median_resolution_hours": None,
-        "overdue": 0,
-    }
+    seconds = round((resolved.closed_at - start).total_seconds(), 3)
+    assert (figures["disputed"], figures["median_dispute_resolution_s"], figures["overdue_disputes"]) == (
+        1,
+        seconds,
+        0,
+    )
+    assert deal_stats(exchange="BJIDX")["disputed"] == 0
     assert Decimal(resolved.refund_amount) == Decimal("5000.00")

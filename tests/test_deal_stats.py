@@ -131,17 +131,18 @@ def test_exact_figures_on_a_fixed_set_of_deals(deals, anon):
     assert body["median_contract_to_acceptance_s"] == 67.5 * 3600
     assert (body["delivered"], body["accepted"], body["acceptance_rate"]) == (3, 2, 0.6667)
     assert body["overdue_deliveries"] == 1
-    assert body["dispute_rate"] is None
-    assert body["median_dispute_resolution_s"] is None
-    assert body["overdue_disputes"] is None
+    # The rejection filed a dispute (2 d after the order, long past its 3 working days to be accepted).
+    assert body["disputed"] == 1 and body["dispute_rate"] == 0.2  # 1 of the 5 that reached a contract
+    assert body["median_dispute_resolution_s"] is None  # none resolved
+    assert body["overdue_disputes"] == 1
     assert deals["settled"].gid not in response.content.decode()  # figures, never a deal
 
 
 @pytest.mark.parametrize("exchange", [None, "SHDEX"])
-def test_figures_are_computed_in_two_statements(deals, exchange):
+def test_figures_are_computed_in_four_statements(deals, exchange):
     with CaptureQueriesContext(connection) as queries:
         figures = deal_stats(exchange=exchange)
-    assert len(queries) == 2 and figures["deals"] == 7
+    assert len(queries) == 4 and figures["deals"] == 7
 
 
 def test_a_delivery_is_overdue_only_once_its_deadline_passed(deals):
@@ -244,3 +245,45 @@ def test_the_migration_fills_the_figures_of_the_deals_held_before_it(deals):
     migration = importlib.import_module("deals.migrations.0002_deal_stats_figures")
     migration.fill_figures(django_apps, None)
     assert sorted(Deal.objects.values_list("gid", *columns)) == kept
+
+
+def test_dispute_figures_per_exchange_and_the_median_resolution(anon, db):
+    """Disputes counted by their coordinating exchanges (the deal's product exchange and buyer's home): the
+    median filing-to-resolution time of the resolved ones, the open ones past their deadline, the rate over
+    the deals that reached a contract."""
+    from deals.models import Dispute  # lazy: only this test writes the dispute cache directly
+
+    now = timezone.now()
+    contracted = {
+        "agreed_at": now - 20 * DAY,
+        "order_to_contract_s": 3600,
+        "price_cents": 100,
+        "currency": "CNY",
+    }
+    sh = [_held(h, "SHDEX", "GYBDX", **contracted) for h in "abc"]
+    bj = _held("d", "BJIDX", "BJIDX", **contracted)
+
+    def dispute(deal, hex_, state, filed, closed=None, due=None):
+        Dispute.objects.create(
+            gid=f"{deal.buyer_home}-{hex_ * 32}", deal_gid=deal.gid, coordinator=deal.product_exchange,
+            co_coordinator=deal.buyer_home, state=state, category="quality", filed_by="buyer",
+            filed_at=filed, closed_at=closed, due_at=due,
+        )  # fmt: skip
+
+    dispute(sh[0], "1", "resolved", now - 10 * DAY, closed=now - 8 * DAY)  # 2 days
+    dispute(sh[1], "2", "resolved", now - 10 * DAY, closed=now - 6 * DAY)  # 4 days
+    dispute(sh[1], "3", "filed", now - 5 * DAY, due=now - DAY)  # overdue, same deal
+    dispute(bj, "4", "mediation", now - 5 * DAY, due=now + DAY)  # not yet due
+    shdex = anon.get(URL, {"exchange": "SHDEX"}).json()
+    assert (shdex["disputed"], shdex["dispute_rate"]) == (2, round(2 / 3, 4))
+    assert shdex["median_dispute_resolution_s"] == 3 * 86400 and shdex["overdue_disputes"] == 1
+    gybdx = anon.get(URL, {"exchange": "GYBDX"}).json()  # the buyers' home co-coordinates the same three
+    assert gybdx["disputed"] == 2 and gybdx["overdue_disputes"] == 1
+    everything = anon.get(URL).json()
+    assert (everything["disputed"], everything["dispute_rate"], everything["overdue_disputes"]) == (
+        3,
+        0.75,
+        1,
+    )
+    bjidx = anon.get(URL, {"exchange": "BJIDX"}).json()
+    assert bjidx["disputed"] == 1 and bjidx["median_dispute_resolution_s"] is None

@@ -40,13 +40,17 @@ class DealStatsSerializer(serializers.Serializer):
     delivered = serializers.IntegerField(help_text="Deals that were delivered.")
     accepted = serializers.IntegerField(help_text="Deals whose delivery was accepted.")
     acceptance_rate = serializers.FloatField(
-        allow_null=True, help_text="accepted / delivered (null: nothing delivered)."
+        allow_null=True,
+        help_text="Deals accepted and not disputed since, over those delivered (null: nothing delivered).",
     )
     overdue_deliveries = serializers.IntegerField(
         help_text="Contracts waiting for their delivery (agreed or cleared) past the delivery deadline."
     )
-    dispute_rate = serializers.FloatField(allow_null=True, help_text="Null until disputes are built.")
-    median_dispute_resolution_s = serializers.FloatField(
-        allow_null=True, help_text="Null until disputes are built."
+    disputed = serializers.IntegerField(help_text="Deals with a dispute (filed by either party).")
+    dispute_rate = serializers.FloatField(
+        allow_null=True, help_text="disputed / deals that reached a contract (null: none did)."
     )
-    overdue_disputes = serializers.IntegerField(allow_null=True, help_text="Null until disputes are built.")
+    median_dispute_resolution_s = serializers.FloatField(
+        allow_null=True, help_text="Median seconds from filing to resolution (null: none resolved)."
+    )
+    overdue_disputes = serializers.IntegerField(help_text="Open disputes past their step's deadline.")
