@@ -2,10 +2,12 @@
 root is the node's admin, and anonymous readers use `anon`."""
 
 import copy
+import importlib
 import json
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -104,8 +106,17 @@ def _example_provider_registered(request):
         request.fixturenames
     )
     if uses_db and "multinode" not in request.node.keywords:
-        if "transactional_db" not in request.fixturenames:
+        marker = request.node.get_closest_marker("django_db")
+        transactional = "transactional_db" in request.fixturenames or bool(
+            marker and marker.kwargs.get("transaction")
+        )
+        if not transactional:
             request.getfixturevalue("db")
+        else:
+            # A transactional test's database was emptied after the one before it, the member exchanges a
+            # data migration made too: seed them again (idempotent).
+            request.getfixturevalue("transactional_db")
+            importlib.import_module("exchanges.migrations.0002_seed_members").seed(django_apps, None)
         from tests.factories import register_provider
 
         provider = EXAMPLE_DESCRIPTOR["provider"]
