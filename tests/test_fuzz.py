@@ -31,6 +31,7 @@ from participants.models import RegistrationConflict
 from products.models import ProductStatus
 from tests.deal_world import deal_client, deal_fill, deal_world
 from tests.factories import make_foreign_product, make_product, random_descriptor, register_provider
+from tests.quality_world import body as quality_body
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,6 +246,8 @@ def world(alice, alice_api, settings):
     rejected = {"decision": "reject", "reasons": ["资料不全"]}
     clients = {"alice": alice_api, "seller": seller, "buyer": buyer}
     deal_paths, deal_bodies = deal_world(clients, listed.code)
+    report = alice_api.post(f"/api/v1/products/{listed.code}/quality-reports/", quality_body(), format="json")
+    assert report.status_code == 201, report.content
     return {
         "clients": {"alice": alice_api, "seller": seller, "buyer": buyer, "anon": APIClient()},
         "path": {
@@ -260,6 +263,7 @@ def world(alice, alice_api, settings):
             "{suspended}": drafts[3].code,
             "{listed}": listed.code,
             "{foreign}": foreign.code,
+            "{quality_report}": report.json()["id"],
             **deal_paths,
         },
         "bodies": {
@@ -312,6 +316,9 @@ def world(alice, alice_api, settings):
             "/api/v1/webhooks/": {"url": "http://127.0.0.1:9/other"},
             "/api/v1/demands/{id}/close/": {"reason": "已找到"},
             "/api/v1/demands/{id}/withdraw/": {"reason": "不再需要"},
+            "/api/v1/exchanges/{code}/recognition-policy/": {"quality_report_required": True},
+            "/api/v1/products/{code}/quality-reports/": quality_body(score=70, reference="ZJ-2026-0043"),
+            "/api/v1/quality-reports/{id}/withdraw/": {"reason": "评估有误"},
             **deal_bodies,
         },
     }
@@ -341,6 +348,7 @@ def _product_record(path: str) -> str:
         ("/withdraw/", "{withdrawable}"),
         ("/recognition/", "{foreign}"),
         ("/versions/", "{listed}"),
+        ("/quality-reports/", "{listed}"),
     ):
         if path.endswith(suffix) or f"{suffix}{{version}}" in path:
             return record
@@ -359,6 +367,8 @@ def _fill(path: str, world: dict) -> str:
         path = path.replace("{id}", str(values["{evaluation}"]))
     elif "/webhooks/" in path:
         path = path.replace("{id}", str(values["{webhook}"]))
+    elif path.startswith("/api/v1/quality-reports/"):
+        path = path.replace("{id}", str(values["{quality_report}"]))
     path = path.replace("{code}", values[_product_record(path)]).replace("{version}", "1")
     return path.replace("{id}", str(values["{id}"])).replace("{rid}", str(values["{rid}"]))
 

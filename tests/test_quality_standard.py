@@ -134,7 +134,7 @@ def test_every_dimension_and_grade_links_to_a_glossary_term():
         code: code for code in quality.DIMENSION_CODES
     }
     assert {term_for("quality_grade", g) for g in quality.GRADE_CODES} == {"quality-grade"}
-    assert glossary().version == "1.2"
+    assert glossary().version >= "1.2"  # the version that added these links
 
 
 @pytest.mark.django_db
