@@ -547,3 +547,40 @@ def test_a_rejected_delivery_s_dispute_resolved_with_a_partial_refund_across_nod
     assert [(e["issuer_id"], e["issuer_type"], e["score"], e["evidence_ref"]) for e in shown] == [
         ("SHDEX", "exchange", 40, f"deal:{gid}")
     ], shown
+
+
+def test_an_accepted_deal_s_dispute_settles_net_of_its_refund_across_nodes(nodes, market):
+    """The buyer accepts the delivery, then files a dispute at GYBDX: SHDEX refuses to settle while it is
+    open, accepts and resolves it with a partial refund, and its settlement (seen at GYBDX too) is the
+    price less the refund, each exchange's fee on that net amount."""
+    m = market
+    gid = deal_to_delivery(m)
+    assert deal_act(m.gybdx, m.buyer, gid, "acceptance", {"result": "accepted"})["state"] == "accepted"
+    filing = json.loads((DOCS / "deal-dispute.json").read_text("utf-8"))
+    filed = dispute_call(m.gybdx, m.buyer, f"{gid}/disputes/", filing)
+    assert filed.status_code == 201, filed.text
+    did = filed.json()["id"]
+    dispute_wait(
+        m.shdex, m.shdex.token, gid, did, lambda d: "accept" in d["actions"], "the filing", operator=True
+    )
+    deal_wait(m.shdex, m.shdex.token, gid, _state("accepted"), "the acceptance", operator=True)
+    waiting = m.shdex.api("POST", f"/api/v1/deals/{gid}/settlement/", token=m.shdex.token, json={})
+    assert waiting.status_code == 409 and waiting.json()["error"]["code"] == "dispute.open", waiting.text
+
+    dispute_act(m.shdex, m.shdex.token, gid, did, "accept", {"reason": "予以受理"}, operator=True)
+    resolved = dispute_act(m.shdex, m.shdex.token, gid, did, "resolve", RESOLUTION, operator=True)
+    assert resolved["amounts"] == {"deal": "20000.00", "claimed": "5000.00", "refund": "5000.00"}
+    settled = deal_act(m.shdex, m.shdex.token, gid, "settlement", operator=True)
+    assert settled["state"] == "settled"
+    expected = {
+        "amount": "15000.00",
+        "currency": "CNY",
+        "fees": {("SHDEX", "listing", "150.00"), ("GYBDX", "buyer", "75.00")},  # 1 % and 0.5 % of the net
+    }
+    at_gybdx = deal_wait(m.gybdx, m.buyer, gid, _state("settled"), "the settlement")
+    for deal in (settled, at_gybdx):
+        body = next(s for s in deal["steps"] if s["kind"] == "settlement")["body"]
+        fees = {(f["exchange"], f["basis"], f["amount"]) for f in body["fees"]}
+        assert {"amount": body["amount"], "currency": body["currency"], "fees": fees} == expected, body
+    seen = dispute_wait(m.gybdx, m.buyer, gid, did, lambda d: d["state"] == "resolved", "the resolution")
+    assert seen["amounts"]["refund"] == "5000.00" and seen["evaluation"] == resolved["evaluation"]
