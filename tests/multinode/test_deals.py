@@ -530,6 +530,21 @@ def test_a_rejected_delivery_s_dispute_resolved_with_a_partial_refund_across_nod
     assert [a for _, _, a in steps["SHDEX"]] == ["file", "accept", "statement", "statement", "resolve"]
     assert [o for _, o, _ in steps["SHDEX"]] == ["GYBDX", "SHDEX", "SHDEX", "GYBDX", "SHDEX"]
 
+    # Each party, at its home, was told of every step someone else took (those from the other node too).
+    def told(node: Node, token: str) -> list[tuple[str, str]]:
+        listed = node.api("GET", "/api/v1/notifications/?page_size=100", headers=_bearer(token)).json()
+        notes = [n for n in listed["results"] if n["subject_gid"] == did]
+        return sorted((n["payload"]["step"], n["payload"]["by"]) for n in notes)
+
+    assert told(m.shdex, m.seller) == [
+        ("accept", "coordinator"),
+        ("file", "buyer"),
+        ("resolve", "coordinator"),
+        ("statement", "buyer"),
+    ]
+    told_buyer = [("accept", "coordinator"), ("resolve", "coordinator"), ("statement", "provider")]
+    wait_until(lambda: told(m.gybdx, m.buyer) == told_buyer, REPLICATION, message="the buyer's notifications")
+
     # The deal stays rejected at both nodes, and is not settled: the refund is the dispute's record only.
     for node, token in ((m.gybdx, m.buyer), (m.shdex, m.seller)):
         assert deal_get(node, token, gid)["state"] == "rejected"
