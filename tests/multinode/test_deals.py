@@ -7,7 +7,12 @@ between offer and contract loses nothing: the buyer's accept waits at GYBDX and 
 
 The steps are helpers (`deal_ordered`, `deal_to_offer`, `deal_buyer_accepts`, `deal_provider_accepts`,
 `deal_delivers`; `deal_to_contract`, `deal_to_delivery`), so another scenario (a dispute) starts from any
-point of the flow with the same market (`market`, set up once per module)."""
+point of the flow with the same market (`market`, set up once per module).
+
+Two disputes start there: a rejected delivery's (filed at GYBDX by the rejection, accepted, stated and
+resolved with a partial refund at SHDEX: the same dispute at both nodes, none of it at BJIDX but SHDEX's
+evaluation in its trust view), and an accepted deal's, whose settlement waits for it and is net of its
+refund (docs/deals.md "Between real nodes")."""
 
 from __future__ import annotations
 
