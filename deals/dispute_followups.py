@@ -1,7 +1,7 @@
 """What a node does after a dispute step was written here or arrived: derive the dispute again from the
 steps held, keep its cache (`Dispute`: state, deadline, refund, for filters and figures), and tell each
-party registered here of a step someone else took (a notification of kind `deal` and its webhooks, once
-per step)."""
+party registered here of each step someone else took (a notification of kind `deal` and its webhooks,
+once per step, also when several steps arrive in one batch)."""
 
 from __future__ import annotations
 
@@ -15,32 +15,42 @@ from demands.notifications import notify_about
 
 
 def _notify(deal: Deal, gid: str, derived: dict, steps: list[DisputeStep]) -> None:
-    if not derived["applied"]:
-        return
-    last = next(step for step in steps if step.gid == derived["applied"][-1])
+    """Tell each party registered here of every applied step someone else took that it was not yet told of
+    (version = the step's place among the applied ones): steps that arrive together in one batch are each
+    told, with the dispute's state and the party's actions as they are now."""
+    by_gid = {step.gid: step for step in steps}
+    applied = [by_gid[step_gid] for step_gid in derived["applied"]]
     for role, participant, home in (
         ("buyer", deal.buyer_id, deal.buyer_home),
         ("provider", deal.provider_id, deal.provider_home),
     ):
-        if home != settings.NODE_CODE or role == last.role:
+        if home != settings.NODE_CODE:
             continue
-        notify_about(
-            participant_id=participant,
-            kind=Notification.Kind.DEAL,
-            record_gid=deal.gid,
-            record_version=len(derived["applied"]),
-            subject_gid=gid,
-            payload={
-                "deal": deal.gid,
-                "product": deal.product_code,
-                "dispute": gid,
-                "step": last.action,
-                "by": last.role,
-                "state": derived["state"],
-                "role": role,
-                "actions": dispute_actions(derived, {role}, timezone.now()),
-            },
+        told = set(
+            Notification.objects.filter(
+                participant_id=participant, kind=Notification.Kind.DEAL, demand_gid=deal.gid, subject_gid=gid
+            ).values_list("demand_version", flat=True)
         )
+        for version, step in enumerate(applied, start=1):
+            if step.role == role or version in told:
+                continue
+            notify_about(
+                participant_id=participant,
+                kind=Notification.Kind.DEAL,
+                record_gid=deal.gid,
+                record_version=version,
+                subject_gid=gid,
+                payload={
+                    "deal": deal.gid,
+                    "product": deal.product_code,
+                    "dispute": gid,
+                    "step": step.action,
+                    "by": step.role,
+                    "state": derived["state"],
+                    "role": role,
+                    "actions": dispute_actions(derived, {role}, timezone.now()),
+                },
+            )
 
 
 def disputes_followup(gids: list[str]) -> None:

@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from deals.dispute_followups import disputes_followup
 from deals.dispute_services import dispute_take
 from deals.models import Deal, Dispute, DisputeStep
 from deals.stats import deal_stats
@@ -402,3 +403,26 @@ def test_dispute_figures_in_the_deal_stats(agreed, buyer, alice_api, monkeypatch
     )
     assert deal_stats(exchange="BJIDX")["disputed"] == 0
     assert Decimal(resolved.refund_amount) == Decimal("5000.00")
+
+
+def test_steps_arriving_together_each_notify_the_party(
+    agreed, filed, buyer, provider, alice_api, monkeypatch
+):
+    """Two steps a peer wrote in a row often arrive in one batch (one derivation here): the party is told of
+    each, not only of the last (the buyer missed the coordinator's acceptance when the provider's statement
+    came with it)."""
+    monkeypatch.setattr(
+        "deals.dispute_services.disputes_followup", lambda gids: None
+    )  # as if written elsewhere
+    _act(alice_api, agreed, filed, "accept", {"reason": "予以受理"})
+    _act(provider, agreed, filed, "statement", {"text": "已补数"})
+    assert not Notification.objects.filter(participant_id=BUYER, subject_gid=filed["id"]).exists()
+    disputes_followup([filed["id"]])  # what the dispute_step receiver does with the batch
+    disputes_followup([filed["id"]])  # again (another batch, a redelivery): nothing told twice
+    notes = Notification.objects.filter(participant_id=BUYER, subject_gid=filed["id"]).order_by("id")
+    assert [(n.payload["step"], n.payload["by"], n.demand_version) for n in notes] == [
+        ("accept", "coordinator", 2),
+        ("statement", "provider", 3),
+    ]
+    assert all(n.payload["state"] == "mediation" for n in notes)  # the dispute's state when told
+    assert notes.last().payload["actions"] == ["message", "statement", "withdraw"]

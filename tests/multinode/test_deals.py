@@ -7,7 +7,12 @@ between offer and contract loses nothing: the buyer's accept waits at GYBDX and 
 
 The steps are helpers (`deal_ordered`, `deal_to_offer`, `deal_buyer_accepts`, `deal_provider_accepts`,
 `deal_delivers`; `deal_to_contract`, `deal_to_delivery`), so another scenario (a dispute) starts from any
-point of the flow with the same market (`market`, set up once per module)."""
+point of the flow with the same market (`market`, set up once per module).
+
+Two disputes start there: a rejected delivery's (filed at GYBDX by the rejection, accepted, stated and
+resolved with a partial refund at SHDEX: the same dispute at both nodes, none of it at BJIDX but SHDEX's
+evaluation in its trust view), and an accepted deal's, whose settlement waits for it and is net of its
+refund (docs/deals.md "Between real nodes")."""
 
 from __future__ import annotations
 
@@ -389,3 +394,213 @@ def test_the_provider_s_node_killed_between_offer_and_contract_loses_nothing(nod
     assert kinds == ["offer", "accept", "accept", "compliance", "delivery", "receipt", "acceptance"], kinds
     assert sorted(s["id"] for s in held["SHDEX"]["steps"]) == sorted(s["id"] for s in held["GYBDX"]["steps"])
     assert all(s["applied"] for s in held["SHDEX"]["steps"]) and held["SHDEX"]["ignored_steps"] == 0
+
+
+# --- A dispute between real nodes -------------------------------------------------------------------------
+REJECTION = "多节点测试：交付文件缺少十一月数据"  # the buyer's reason: the dispute's description
+STATEMENTS = {"buyer": "多节点测试：缺失十一月三天的数据", "provider": "多节点测试：源系统停机，已补数"}
+RESOLUTION = {
+    "outcome": {"kind": "partial_refund", "refund_amount": "5000.00", "summary": "多节点测试：部分数据缺失"}
+}
+
+
+def dispute_call(node: Node, token: str, path: str, body: dict | None = None, *, operator: bool = False):
+    """GET (no body) or POST `path` under /api/v1/deals/ at `node` as a participant (Bearer) or an
+    operator (Token)."""
+    return node.api(
+        "GET" if body is None else "POST",
+        f"/api/v1/deals/{path}",
+        token=token if operator else None,
+        headers={} if operator else _bearer(token),
+        json=body,
+        timeout=10,
+    )
+
+
+def dispute_act(node: Node, token: str, gid: str, did: str, action: str, body: dict, **kw) -> dict:
+    response = dispute_call(node, token, f"{gid}/disputes/{did}/{action}/", body, **kw)
+    assert response.status_code == 201, f"{action} at {node.code}: {response.status_code} {response.text}"
+    return response.json()
+
+
+def dispute_wait(node: Node, token: str, gid: str, did: str, predicate, what: str, **kw) -> dict:
+    """Wait until `node` derives a dispute `predicate` holds for."""
+
+    def seen():
+        response = dispute_call(node, token, f"{gid}/disputes/{did}/", **kw)
+        return response.status_code == 200 and predicate(response.json()) and response.json()
+
+    return wait_until(seen, REPLICATION, message=f"{what} at {node.code}")
+
+
+DISPUTE_HELD = """
+import json
+from deals.models import Dispute, DisputeStep
+from federation.models import Entry, PrivateEntry, PrivateFetch
+stubs = list(Entry.objects.filter(record_type="sealed").values_list("gid", flat=True))
+print(json.dumps({
+    "steps": DisputeStep.objects.filter(deal_gid="__GID__").count(),
+    "disputes": Dispute.objects.filter(deal_gid="__GID__").count(),
+    "private": PrivateEntry.objects.filter(record_type="dispute_step").count(),
+    "fetches": PrivateFetch.objects.filter(record_type="dispute_step").count(),
+    "unsealed": Entry.objects.filter(record_type="dispute_step").count(),
+    "stubs": [g for g in stubs if g.startswith("dispute_step:")],
+    "bodies": " ".join(Entry.objects.values_list("body", flat=True)),
+}, ensure_ascii=False))
+"""
+
+
+def _check_dispute_outside_the_audience(m: Market, gid: str, did: str, step_ids: list[str]) -> dict:
+    """BJIDX: 404 for the deal and its disputes to anyone; no dispute row, step or payload, only the sealed
+    stubs of the dispute's steps. Returns what BJIDX holds."""
+    bjidx = m.bjidx
+    wait_until(lambda: _synced(bjidx, m.gybdx, m.shdex), REPLICATION, message="BJIDX synced with both")
+    for token, operator in ((bjidx.token, True), (m.buyer, False), (m.seller, False)):
+        for path in (f"{gid}/", f"{gid}/disputes/", f"{gid}/disputes/{did}/"):
+            response = dispute_call(bjidx, token, path, operator=operator)
+            assert response.status_code == 404, (path, response.text)
+    queue = bjidx.api("GET", "/api/v1/disputes/", token=bjidx.token)
+    assert queue.status_code == 200 and queue.json()["results"] == [], queue.text
+    held = bjidx.shell_json(DISPUTE_HELD.replace("__GID__", gid))
+    assert (held["steps"], held["disputes"], held["private"], held["fetches"], held["unsealed"]) == (
+        0,
+        0,
+        0,
+        0,
+        0,
+    ), held
+    assert {f"dispute_step:{s}" for s in step_ids} <= set(held["stubs"]), held["stubs"]
+    for marker in (REJECTION, *STATEMENTS.values(), RESOLUTION["outcome"]["summary"]):
+        assert marker not in held["bodies"], marker
+    return held
+
+
+def test_a_rejected_delivery_s_dispute_resolved_with_a_partial_refund_across_nodes(nodes, market):
+    """The buyer rejects the delivery at GYBDX, which files a dispute there; SHDEX (the product's exchange,
+    the coordinator) accepts it, both parties state their case at their homes, SHDEX resolves it with a
+    partial refund: the same dispute at both nodes, none at BJIDX, which yet shows SHDEX's evaluation of the
+    provider. A rejected deal is never settled (docs/deals.md "Refunds"): SHDEX refuses its settlement."""
+    m = market
+    gid = deal_to_delivery(m)
+    rejected = deal_act(m.gybdx, m.buyer, gid, "acceptance", {"result": "rejected", "reason": REJECTION})
+    assert rejected["state"] == "rejected"
+    filed = dispute_call(m.gybdx, m.buyer, f"{gid}/disputes/").json()
+    assert [(d["state"], d["filed_by"], d["category"]) for d in filed] == [
+        ("filed", "buyer", "not_as_described")
+    ]
+    did = filed[0]["id"]
+    assert did.startswith("GYBDX-") and filed[0]["steps"][0]["body"]["description"] == REJECTION
+    assert (filed[0]["coordinator"], filed[0]["co_coordinator"]) == ("SHDEX", "GYBDX")
+
+    # SHDEX's operator finds it in the queue and accepts; the provider states its case at SHDEX at once.
+    at_shdex = dispute_wait(
+        m.shdex, m.shdex.token, gid, did, lambda d: "accept" in d["actions"], "the filing", operator=True
+    )
+    assert at_shdex["my_roles"] == ["coordinator"] and at_shdex["steps"][0]["origin"] == "GYBDX"
+    queue = m.shdex.api("GET", "/api/v1/disputes/?state=filed", token=m.shdex.token).json()["results"]
+    assert did in [row["id"] for row in queue]
+    accepted = dispute_act(m.shdex, m.shdex.token, gid, did, "accept", {"reason": "予以受理"}, operator=True)
+    assert accepted["state"] == "accepted" and accepted["deadlines"]["resolve_by"]
+    provider_said = {"text": STATEMENTS["provider"], "evidence": ["ticket:SH-MN-1"]}
+    assert dispute_act(m.shdex, m.seller, gid, did, "statement", provider_said)["state"] == "mediation"
+    # The buyer states its case at GYBDX once the acceptance has arrived there.
+    dispute_wait(m.gybdx, m.buyer, gid, did, lambda d: "statement" in d["actions"], "the acceptance")
+    buyer_said = {"text": STATEMENTS["buyer"], "evidence": ["log:2026-11-05"]}
+    dispute_act(m.gybdx, m.buyer, gid, did, "statement", buyer_said)
+    both = {"buyer": 1, "provider": 1}
+    dispute_wait(m.shdex, m.seller, gid, did, lambda d: d["statements"] == both, "both statements")
+
+    resolved = dispute_act(m.shdex, m.shdex.token, gid, did, "resolve", RESOLUTION, operator=True)
+    assert resolved["state"] == "resolved" and resolved["amounts"]["refund"] == "5000.00"
+    evaluation = resolved["evaluation"]
+    assert (evaluation["of"], evaluation["dimension"]) == ("provider", "service") and evaluation["id"]
+
+    # The same dispute, derived the same, at both nodes (the buyer's home co-coordinates).
+    seen = {
+        "SHDEX": resolved,
+        "GYBDX": dispute_wait(m.gybdx, m.buyer, gid, did, lambda d: d["state"] == "resolved", "resolution"),
+    }
+    co = dispute_call(m.gybdx, m.gybdx.token, f"{gid}/disputes/{did}/", operator=True).json()
+    assert co["my_roles"] == ["co_coordinator"] and co["state"] == "resolved"
+    for code, dispute in seen.items():
+        assert dispute["outcome"]["kind"] == "partial_refund", code
+        assert (
+            dispute["outcome"]["refund_amount"] == "5000.00" and dispute["outcome"]["against"] == "provider"
+        )
+        assert dispute["amounts"] == {"deal": "20000.00", "claimed": None, "refund": "5000.00"}, code
+        assert dispute["statements"] == both and dispute["ignored_steps"] == 0 and dispute["rejected"] == []
+        assert dispute["evaluation"] == evaluation, code
+    steps = {code: [(s["id"], s["origin"], s["action"]) for s in d["steps"]] for code, d in seen.items()}
+    assert steps["GYBDX"] == steps["SHDEX"], steps
+    assert [a for _, _, a in steps["SHDEX"]] == ["file", "accept", "statement", "statement", "resolve"]
+    assert [o for _, o, _ in steps["SHDEX"]] == ["GYBDX", "SHDEX", "SHDEX", "GYBDX", "SHDEX"]
+
+    # Each party, at its home, was told of every step someone else took (those from the other node too).
+    def told(node: Node, token: str) -> list[tuple[str, str]]:
+        listed = node.api("GET", "/api/v1/notifications/?page_size=100", headers=_bearer(token)).json()
+        notes = [n for n in listed["results"] if n["subject_gid"] == did]
+        return sorted((n["payload"]["step"], n["payload"]["by"]) for n in notes)
+
+    assert told(m.shdex, m.seller) == [
+        ("accept", "coordinator"),
+        ("file", "buyer"),
+        ("resolve", "coordinator"),
+        ("statement", "buyer"),
+    ]
+    told_buyer = [("accept", "coordinator"), ("resolve", "coordinator"), ("statement", "provider")]
+    wait_until(lambda: told(m.gybdx, m.buyer) == told_buyer, REPLICATION, message="the buyer's notifications")
+
+    # The deal stays rejected at both nodes, and is not settled: the refund is the dispute's record only.
+    for node, token in ((m.gybdx, m.buyer), (m.shdex, m.seller)):
+        assert deal_get(node, token, gid)["state"] == "rejected"
+    refused = m.shdex.api("POST", f"/api/v1/deals/{gid}/settlement/", token=m.shdex.token, json={})
+    assert refused.status_code == 409, refused.text
+
+    # BJIDX holds none of it, yet its trust view of the provider shows SHDEX's evaluation for this deal.
+    _check_dispute_outside_the_audience(m, gid, did, [s for s, _, _ in steps["SHDEX"]])
+
+    def shown_at_bjidx():
+        trust = m.bjidx.api("GET", f"/api/v1/participants/{m.seller_uscc}/trust/").json()
+        return [e for d in trust["evaluations"] for e in d["evaluations"] if e["id"] == evaluation["id"]]
+
+    shown = wait_until(shown_at_bjidx, REPLICATION, message="SHDEX's evaluation at BJIDX")
+    assert [(e["issuer_id"], e["issuer_type"], e["score"], e["evidence_ref"]) for e in shown] == [
+        ("SHDEX", "exchange", 40, f"deal:{gid}")
+    ], shown
+
+
+def test_an_accepted_deal_s_dispute_settles_net_of_its_refund_across_nodes(nodes, market):
+    """The buyer accepts the delivery, then files a dispute at GYBDX: SHDEX refuses to settle while it is
+    open, accepts and resolves it with a partial refund, and its settlement (seen at GYBDX too) is the
+    price less the refund, each exchange's fee on that net amount."""
+    m = market
+    gid = deal_to_delivery(m)
+    assert deal_act(m.gybdx, m.buyer, gid, "acceptance", {"result": "accepted"})["state"] == "accepted"
+    filing = json.loads((DOCS / "deal-dispute.json").read_text("utf-8"))
+    filed = dispute_call(m.gybdx, m.buyer, f"{gid}/disputes/", filing)
+    assert filed.status_code == 201, filed.text
+    did = filed.json()["id"]
+    dispute_wait(
+        m.shdex, m.shdex.token, gid, did, lambda d: "accept" in d["actions"], "the filing", operator=True
+    )
+    deal_wait(m.shdex, m.shdex.token, gid, _state("accepted"), "the acceptance", operator=True)
+    waiting = m.shdex.api("POST", f"/api/v1/deals/{gid}/settlement/", token=m.shdex.token, json={})
+    assert waiting.status_code == 409 and waiting.json()["error"]["code"] == "dispute.open", waiting.text
+
+    dispute_act(m.shdex, m.shdex.token, gid, did, "accept", {"reason": "予以受理"}, operator=True)
+    resolved = dispute_act(m.shdex, m.shdex.token, gid, did, "resolve", RESOLUTION, operator=True)
+    assert resolved["amounts"] == {"deal": "20000.00", "claimed": "5000.00", "refund": "5000.00"}
+    settled = deal_act(m.shdex, m.shdex.token, gid, "settlement", operator=True)
+    assert settled["state"] == "settled"
+    expected = {
+        "amount": "15000.00",
+        "currency": "CNY",
+        "fees": {("SHDEX", "listing", "150.00"), ("GYBDX", "buyer", "75.00")},  # 1 % and 0.5 % of the net
+    }
+    at_gybdx = deal_wait(m.gybdx, m.buyer, gid, _state("settled"), "the settlement")
+    for deal in (settled, at_gybdx):
+        body = next(s for s in deal["steps"] if s["kind"] == "settlement")["body"]
+        fees = {(f["exchange"], f["basis"], f["amount"]) for f in body["fees"]}
+        assert {"amount": body["amount"], "currency": body["currency"], "fees": fees} == expected, body
+    seen = dispute_wait(m.gybdx, m.buyer, gid, did, lambda d: d["state"] == "resolved", "the resolution")
+    assert seen["amounts"]["refund"] == "5000.00" and seen["evaluation"] == resolved["evaluation"]
