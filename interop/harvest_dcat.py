@@ -7,6 +7,7 @@ record (`interop.harvest`); the round trip with this node's own export reads thr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
@@ -42,7 +43,28 @@ def rdf_format(name: str, content_type: str = "") -> str:
     return _SUFFIXES.get(suffix, "turtle")
 
 
+def _remote_context(node) -> bool:
+    """Whether a JSON-LD document names a context by URL (rdflib would fetch it: a peer's document must not
+    make this node fetch anything else)."""
+    if isinstance(node, list):
+        return any(_remote_context(item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    context = node.get("@context")
+    contexts = context if isinstance(context, list) else [context]
+    if any(isinstance(c, str) or (isinstance(c, dict) and "@import" in c) for c in contexts):
+        return True
+    return any(_remote_context(value) for key, value in node.items() if key != "@context")
+
+
 def graph_parse(data: bytes, *, fmt: str, base: str) -> Graph:
+    if fmt == "json-ld":
+        try:
+            document = json.loads(data)
+        except ValueError as exc:
+            raise HarvestError(f"{base} is not a readable JSON-LD document: {exc}") from exc
+        if _remote_context(document):
+            raise HarvestError(f"{base}: a JSON-LD context given by URL is not fetched; give it inline")
     graph = Graph()
     try:
         graph.parse(data=data, format=fmt, publicID=base)

@@ -250,3 +250,13 @@ def test_bad_inputs_are_command_errors(tmp_path, provider_map):
     bad_map.write_text(json.dumps({"org": "91110000000000000X"}), encoding="utf-8")
     with pytest.raises(CommandError, match="no registered participant"):
         _harvest(str(DATA / "catalog.ttl"), str(bad_map))
+
+
+def test_a_jsonld_context_by_url_is_not_fetched(tmp_path, dcat_map, site):
+    document = json.loads((DATA / "catalog.jsonld").read_text(encoding="utf-8"))
+    document["@context"] = [site.url + "/context.jsonld", document["@context"]]
+    path = tmp_path / "remote.jsonld"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(CommandError, match="not fetched"):
+        _harvest(str(path), dcat_map)
+    assert site.requests == [] and not Product.objects.exists()
