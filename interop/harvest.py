@@ -238,16 +238,18 @@ def _check(descriptor: dict, record: dict, *, exchange_id: str, exclude_id: int 
 
 
 @transaction.atomic
-def _write(source: HarvestSource, stored: HarvestRecord | None, record: dict, descriptor: dict, report):
+def _write(source: HarvestSource, stored: HarvestRecord | None, record: dict, descriptors, report) -> None:
+    harvested, descriptor = descriptors
     if stored is None:
         stored = HarvestRecord(source=source, identifier=report.identifier)
-    stored.descriptor, stored.errors = descriptor, report.errors
+    stored.descriptor, stored.errors = harvested, report.errors
     stored.source_modified = str(record.get("modified") or "")[:64]
     if not report.errors:
         try:
             if stored.product is not None:
+                before = stored.product.version
                 product = product_update(actor=None, product=stored.product, descriptor=descriptor)
-                report.action = "updated"
+                report.action = "updated" if product.version != before else "unchanged"
             else:
                 product = product_create(actor=None, descriptor=descriptor, exchange=source.exchange)
                 report.action = "created"
@@ -271,23 +273,27 @@ def harvest_one(source: HarvestSource, record: dict, *, mapping, names, defaults
             }
         ]
         return report
-    descriptor = merge_defaults(descriptor_from_record(record, mapping=mapping, names=names), defaults)
+    given = descriptor_from_record(record, mapping=mapping, names=names)
+    harvested = merge_defaults(given, defaults)  # what the source says, kept to see whether it changed
     stored = None
     if source.pk is not None:
         stored = HarvestRecord.objects.filter(source=source, identifier=identifier).select_related("product")
         stored = stored.first()
     product = stored.product if stored is not None else None
     report.code = product.code if product is not None else None
-    report.errors = _check(
-        descriptor, record, exchange_id=source.exchange_id, exclude_id=product.pk if product else None
-    )
-    if stored is not None and product is not None and stored.descriptor == descriptor and not report.errors:
+    if product is not None and stored.descriptor == harvested and not stored.errors:
         report.action = "unchanged"
         return report
+    # A draft made before is updated with what the source gives, over the draft as it now is: what an
+    # operator completed in it and the source does not say stays.
+    target = merge_defaults(given, product.descriptor) if product is not None else harvested
+    report.errors = _check(
+        target, record, exchange_id=source.exchange_id, exclude_id=product.pk if product else None
+    )
     if dry_run:
         report.action = "incomplete" if report.errors else ("would_update" if product else "would_create")
         return report
-    _write(source, stored, record, descriptor, report)
+    _write(source, stored, record, (harvested, target), report)
     return report
 
 

@@ -8,6 +8,7 @@ record (`interop.harvest`); the round trip with this node's own export reads thr
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
@@ -146,6 +147,23 @@ def _delivery(graph: Graph, dataset) -> list[str]:
     return list(dict.fromkeys(methods))
 
 
+_GBT4754_SECTION = re.compile(r"4754.*[/#:]([A-T])$")
+
+
+def _stated(graph: Graph, dataset) -> dict:
+    """Descriptor fields DCAT states outright: a GB/T 4754 section among the themes (`industry`); a data
+    service that is not also a dataset is an API product (`product_form`)."""
+    stated: dict = {}
+    for theme in graph.objects(dataset, DCAT.theme):
+        match = _GBT4754_SECTION.search(str(theme))
+        if isinstance(theme, URIRef) and match:
+            stated["industry"] = match.group(1)
+            break
+    if (dataset, RDF.type, DCAT.DataService) in graph and (dataset, RDF.type, DCAT.Dataset) not in graph:
+        stated["product_form"] = "api"
+    return stated
+
+
 def dataset_record(graph: Graph, dataset) -> dict:
     """One `dcat:Dataset` (or `dcat:DataService`) as a harvested record; the identifier is its
     `dct:identifier`, else its IRI."""
@@ -166,7 +184,7 @@ def dataset_record(graph: Graph, dataset) -> dict:
         "spatial": _spatial(graph, dataset),
         "frequency": str(frequency) if frequency is not None else "",
         "delivery_methods": _delivery(graph, dataset),
-        "descriptor": {},
+        "descriptor": _stated(graph, dataset),
     }
 
 

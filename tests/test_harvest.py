@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from interop.harvest_ckan import ckan_records
 from interop.harvest_dcat import dcat_records, graph_parse
 from interop.models import HarvestRecord, HarvestSource
+from products import services
 from products.models import Product, ProductStatus, ProductVersion
 from tests.conftest import EXAMPLE_DESCRIPTOR
 
@@ -145,6 +146,11 @@ def test_rerun_updates_without_duplicates(site, ckan_packages, provider_map):
     )
     out, _ = _harvest(site.url, provider_map)
     assert "unchanged: 2" in out and "created" not in out
+    # The operator completes a draft where the source says nothing: a re-harvest keeps it.
+    edited = Product.objects.get(code=first[ckan_packages[0]["id"]])
+    completed = json.loads(json.dumps(edited.descriptor))
+    completed["compliance"]["source_legality"] = {"status": "passed", "evidence_ref": "SHDEX-LEGAL-2026-0001"}
+    services.product_update(actor=None, product=edited, descriptor=completed)
     ckan_packages[0]["title"] = "上海市公共充电桩运行数据集"
     ckan_packages[0]["metadata_modified"] = "2026-04-01T08:00:00.000000"
     out, _ = _harvest(site.url, provider_map)
@@ -156,8 +162,9 @@ def test_rerun_updates_without_duplicates(site, ckan_packages, provider_map):
     )
     assert again == first
     product = Product.objects.get(code=first[ckan_packages[0]["id"]])
-    assert product.name == "上海市公共充电桩运行数据集" and product.version == 2
-    assert ProductVersion.objects.filter(product=product).count() == 2
+    assert product.name == "上海市公共充电桩运行数据集" and product.version == 3
+    assert product.descriptor["compliance"]["source_legality"]["evidence_ref"] == "SHDEX-LEGAL-2026-0001"
+    assert ProductVersion.objects.filter(product=product).count() == 3
 
 
 def test_dry_run_writes_nothing(site, ckan_packages, provider_map):
@@ -206,6 +213,8 @@ def test_dcat_records_is_a_function_of_a_graph():
         "https://catalog.example.cn/dataset/no-publisher",
     ]
     assert records[0]["publisher"] == {"id": USCC, "name": "上海沪电智联能源科技有限公司"}
+    assert records[0]["descriptor"] == {"industry": "D"}  # the GB/T 4754 theme; the EU data theme is not one
+    assert records[1]["descriptor"] == {} and records[1]["publisher"] == {"id": "", "name": ""}
 
 
 def test_dcat_hydra_pages_over_http(site, dcat_map):
