@@ -50,13 +50,17 @@ def _delivery(package: dict, extras: dict[str, str]) -> list[str]:
     if extras.get("delivery_methods"):
         return [m.strip() for m in extras["delivery_methods"].split(",") if m.strip()]
     methods = []
-    for resource in package.get("resources") or []:
+    for resource in _list(package.get("resources")):
         if not isinstance(resource, dict):
             continue
         kind = str(resource.get("format") or "").strip().upper()
         api = kind in _API_FORMATS or resource.get("resource_type") == "api"
         methods.append("api" if api else "file")
     return list(dict.fromkeys(methods))
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _text(value) -> str:
@@ -67,7 +71,7 @@ def package_record(package: dict) -> dict:
     """A CKAN package dict as a harvested record; the identifier is the package's `id`."""
     extras = _extras(package)
     org = package.get("organization") if isinstance(package.get("organization"), dict) else {}
-    tags = [t.get("name") for t in package.get("tags") or [] if isinstance(t, dict)]
+    tags = [t.get("name") for t in _list(package.get("tags")) if isinstance(t, dict)]
     spatial = extras.get("spatial_coverage", "")
     stated: dict = {key: extras[key] for key in _STATED if extras.get(key)}
     if extras.get("pricing_model") and extras.get("price_min") and extras.get("price_max"):
@@ -117,6 +121,9 @@ def ckan_records(url: str, *, rows: int = PAGE_ROWS) -> Iterator[dict]:
         for package in page:
             if isinstance(package, dict):
                 yield package_record(package)
+        count = result.get("count")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise HarvestError(f"{base}/package_search answered no count: not a CKAN Action API")
         start += len(page)
-        if not page or start >= int(result.get("count") or 0):
+        if not page or start >= count:
             return

@@ -269,3 +269,36 @@ def test_a_jsonld_context_by_url_is_not_fetched(tmp_path, dcat_map, site):
     with pytest.raises(CommandError, match="not fetched"):
         _harvest(str(path), dcat_map)
     assert site.requests == [] and not Product.objects.exists()
+
+
+def test_malformed_packages_are_reported_not_a_traceback(site, provider_map):
+    odd = [
+        {
+            "id": "odd-1",
+            "name": "odd-1",
+            "title": 5,
+            "tags": 7,
+            "resources": "x",
+            "organization": [],
+            "extras": {},
+        },
+        {
+            "id": "odd-2",
+            "name": "odd-2",
+            "title": "标题",
+            "tags": [{"name": ["x"]}],
+            "extras": [{"key": 1}, 3],
+        },
+    ]
+    site.serve_ckan(odd)
+    out, _ = _harvest(site.url, provider_map, "--no-progress")
+    assert "records: 2" in out and "incomplete: 2" in out
+    assert "record odd-1 'odd-1' still needs" in out  # no title: the package's name
+    assert "descriptor.summary: required" in out and "descriptor.keywords: required" in out
+    assert not Product.objects.exists() and HarvestRecord.objects.count() == 2
+    site.routes["/api/3/action/package_search"] = (
+        "application/json",
+        json.dumps({"success": True, "result": {"count": "many", "results": []}}),
+    )
+    with pytest.raises(CommandError, match="no count"):
+        _harvest(site.url, provider_map, "--format", "ckan")
