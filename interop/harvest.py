@@ -29,6 +29,7 @@ from core.exceptions import DomainError, ValidationFailed
 from interop.models import HarvestRecord, HarvestSource
 from participants.models import Participant
 from products.checks import descriptor_accept
+from products.models import ProductStatus
 from products.services import product_create, product_update
 
 MAX_BYTES = 50 * 1024 * 1024  # one answer of a source
@@ -202,13 +203,23 @@ def unmapped_error(record: dict) -> dict:
     }
 
 
+def not_draft_error(product) -> dict:
+    return {
+        "field": "",
+        "code": "harvest.not_draft",
+        "message": f"产品 {product.code} 已不是草稿（{product.status}），未更新",
+        "message_en": f"Product {product.code} is no longer a draft ({product.status}): not updated",
+    }
+
+
 # --- the run ------------------------------------------------------------------------------------------------
 
 
 @dataclass
 class RecordReport:
-    """What became of one harvested record: `action` is created, updated, unchanged or incomplete (with
-    `errors`: what the descriptor standard still needs), or in a dry run would_create / would_update."""
+    """What became of one harvested record: `action` is created, updated, unchanged, incomplete (with
+    `errors`: what the descriptor standard still needs), skipped (its product is no longer a draft), or in a
+    dry run would_create / would_update."""
 
     identifier: str
     title: str = ""
@@ -283,6 +294,9 @@ def harvest_one(source: HarvestSource, record: dict, *, mapping, names, defaults
     report.code = product.code if product is not None else None
     if product is not None and stored.descriptor == harvested and not stored.errors:
         report.action = "unchanged"
+        return report
+    if product is not None and product.status != ProductStatus.DRAFT:
+        report.action, report.errors = "skipped", [not_draft_error(product)]
         return report
     # A draft made before is updated with what the source gives, over the draft as it now is: what an
     # operator completed in it and the source does not say stays.

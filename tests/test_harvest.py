@@ -302,3 +302,17 @@ def test_malformed_packages_are_reported_not_a_traceback(site, provider_map):
     )
     with pytest.raises(CommandError, match="no count"):
         _harvest(site.url, provider_map, "--format", "ckan")
+
+
+def test_a_product_no_longer_a_draft_is_left_as_it_is(site, ckan_packages, provider_map):
+    site.serve_ckan(ckan_packages)
+    _harvest(site.url, provider_map)
+    stored = HarvestRecord.objects.get(identifier=ckan_packages[0]["id"])
+    product = stored.product
+    Product.objects.filter(pk=product.pk).update(status=ProductStatus.SUBMITTED)
+    ckan_packages[0]["title"] = "上海市公共充电桩运行数据集"
+    out, _ = _harvest(site.url, provider_map, "--no-progress")
+    assert "skipped: 1" in out and f"harvest.not_draft (Product {product.code} is no longer a draft" in out
+    product.refresh_from_db()
+    assert product.name == "上海市充电桩运行数据集" and product.version == 1
+    assert HarvestRecord.objects.get(pk=stored.pk).descriptor == stored.descriptor  # nothing written

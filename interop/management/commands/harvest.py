@@ -113,10 +113,13 @@ class Command(BaseCommand):
         self.stdout.write(f"records: {len(reports)}")
         for action in sorted(counts):
             self.stdout.write(f"{action}: {counts[action]}")
-        incomplete = [r for r in reports if r.errors]
+        incomplete = [r for r in reports if r.errors]  # incomplete, or skipped
         for report in incomplete[:MAX_REPORTED]:
-            where = f" (draft {report.code} kept as it was)" if report.code else ""
-            self.stdout.write(f"record {report.identifier} {report.title!r}{where} still needs:")
+            if report.action == "skipped":
+                self.stdout.write(f"record {report.identifier} {report.title!r} left as it is:")
+            else:
+                where = f" (draft {report.code} kept as it was)" if report.code else ""
+                self.stdout.write(f"record {report.identifier} {report.title!r}{where} still needs:")
             for error in report.errors:
                 self.stdout.write(f"  {error['field']}: {error['code']} ({error['message_en']})")
         if len(incomplete) > MAX_REPORTED:
