@@ -64,6 +64,10 @@ def _list(value) -> list:
 
 
 def _text(value) -> str:
+    """A string field; a multilingual one (ckanext-fluent's `{"zh": …, "en": …}`): the Chinese text first."""
+    if isinstance(value, dict):
+        chinese = [v for k, v in value.items() if isinstance(k, str) and k.lower().startswith("zh")]
+        value = next((v for v in [*chinese, *value.values()] if isinstance(v, str) and v.strip()), "")
     return value.strip() if isinstance(value, str) else ""
 
 
@@ -84,8 +88,10 @@ def package_record(package: dict) -> dict:
     return {
         "identifier": _text(package.get("id")) or _text(package.get("name")),
         "modified": _text(package.get("metadata_modified")),
-        "title": _text(package.get("title")) or _text(package.get("name")),
-        "description": _text(package.get("notes")),
+        "title": _text(package.get("title_translated"))
+        or _text(package.get("title"))
+        or _text(package.get("name")),
+        "description": _text(package.get("notes_translated")) or _text(package.get("notes")),
         "keywords": [t.strip() for t in tags if isinstance(t, str) and t.strip()],
         "publisher": {
             "id": _text(org.get("id")) or _text(package.get("owner_org")),

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.core.management import CommandError, call_command
 
-from interop.harvest_ckan import ckan_records
+from interop.harvest_ckan import ckan_records, package_record
 from interop.harvest_dcat import dcat_records, graph_parse
 from interop.models import HarvestRecord, HarvestSource
 from products import services
@@ -316,3 +316,20 @@ def test_a_product_no_longer_a_draft_is_left_as_it_is(site, ckan_packages, provi
     product.refresh_from_db()
     assert product.name == "上海市充电桩运行数据集" and product.version == 1
     assert HarvestRecord.objects.get(pk=stored.pk).descriptor == stored.descriptor  # nothing written
+
+
+def test_rdf_xml_file_and_multilingual_ckan_titles(tmp_path, dcat_map):
+    graph = graph_parse((DATA / "catalog.ttl").read_bytes(), fmt="turtle", base="file:///catalog.ttl")
+    path = tmp_path / "catalog.rdf"
+    path.write_bytes(graph.serialize(format="xml", encoding="utf-8"))
+    out, _ = _harvest(str(path), dcat_map, "--no-progress")
+    assert "source: dcat" in out and "created: 1" in out
+    assert Product.objects.get().name == "上海市充电桩运行数据集"
+    record = package_record(
+        {
+            "id": "p",
+            "title_translated": {"en": "Grid load", "zh_Hans": "电网负荷"},
+            "notes": {"en": "Load data"},
+        }
+    )
+    assert record["title"] == "电网负荷" and record["description"] == "Load data"
