@@ -117,7 +117,7 @@ def test_ckan_site_into_drafts_with_an_unmapped_organisation_reported(site, ckan
     site.serve_ckan(ckan_packages)
     out, err = _harvest(site.url, provider_map)
     assert "source: ckan" in out and "created: 2" in out and "incomplete: 1" in out
-    assert "records" in err  # the progress bar, on stderr
+    assert "3/3" in err and "records" in err  # the progress bar, on stderr, of the count CKAN gave
     assert "3f1c2a9e-0003-4d6b-9a1e-5b8f2c7d0a13" in out
     assert "descriptor.provider: harvest.unmapped_organisation" in out and "weather-bureau" in out
     products = {p.name: p for p in Product.objects.all()}

@@ -87,9 +87,9 @@ class Command(BaseCommand):
                     f"{location} was harvested before as {source.format} for {source.exchange_id}"
                 )
             records = ckan_records(url) if kind == "ckan" else dcat_source_records(url)
-            progress = tqdm(
-                unit=" records", disable=no_progress, file=getattr(self.stderr, "_out", sys.stderr)
-            )
+            total = ckan_count(url) if kind == "ckan" else None  # a DCAT catalog's size shows as it is read
+            bar = getattr(self.stderr, "_out", sys.stderr)  # the stream itself: tqdm writes "\r", not lines
+            progress = tqdm(total=total, unit=" records", disable=no_progress, file=bar)
             try:
                 reports = harvest_run(
                     records,
