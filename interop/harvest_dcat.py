@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS
@@ -206,6 +206,11 @@ def _next_page(graph: Graph) -> str | None:
     return None
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def dcat_pages(location: str) -> Iterator[Graph]:
     """The catalog's pages: a file (one page), or a URL followed through hydra's next page links."""
     path = Path(location)
@@ -224,7 +229,10 @@ def dcat_pages(location: str) -> Iterator[Graph]:
         graph = graph_parse(body, fmt=rdf_format(url, kind), base=url)
         yield graph
         following = _next_page(graph)
-        url = urljoin(url, following) if following else None
+        following = urljoin(url, following) if following else None
+        if following and _origin(following) != _origin(location):  # a page may not send the node elsewhere
+            raise HarvestError(f"{url}: the next page {following} is not on {_origin(location)}")
+        url = following
 
 
 def dcat_source_records(location: str) -> Iterator[dict]:

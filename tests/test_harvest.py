@@ -333,3 +333,14 @@ def test_rdf_xml_file_and_multilingual_ckan_titles(tmp_path, dcat_map):
         }
     )
     assert record["title"] == "电网负荷" and record["description"] == "Load data"
+
+
+def test_a_next_page_on_another_host_is_not_followed(site, dcat_map):
+    page = (DATA / "catalog.ttl").read_text(encoding="utf-8") + (
+        "\n<https://catalog.example.cn/catalog?page=1> <http://www.w3.org/ns/hydra/core#next>"
+        " <http://localhost:1/internal> .\n"
+    )
+    site.routes["/catalog.ttl"] = ("text/turtle", page)
+    with pytest.raises(CommandError, match=r"is not on http://127\.0\.0\.1"):
+        _harvest(site.url + "/catalog.ttl", dcat_map)
+    assert len(site.requests) == 1
