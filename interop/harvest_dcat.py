@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 
 from interop.harvest import HarvestError, fetch
 
@@ -152,7 +152,8 @@ _GBT4754_SECTION = re.compile(r"4754.*[/#:]([A-T])$")
 
 def _stated(graph: Graph, dataset) -> dict:
     """Descriptor fields DCAT states outright: a GB/T 4754 section among the themes (`industry`); a data
-    service that is not also a dataset is an API product (`product_form`)."""
+    service that is not also a dataset is an API product (`product_form`); `dct:rights` (a literal, or a
+    `dct:RightsStatement`'s `rdfs:label`/`dct:description`) is the usage restrictions."""
     stated: dict = {}
     for theme in graph.objects(dataset, DCAT.theme):
         match = _GBT4754_SECTION.search(str(theme))
@@ -161,13 +162,21 @@ def _stated(graph: Graph, dataset) -> dict:
             break
     if (dataset, RDF.type, DCAT.DataService) in graph and (dataset, RDF.type, DCAT.Dataset) not in graph:
         stated["product_form"] = "api"
+    for rights in graph.objects(dataset, DCTERMS.rights):
+        text = str(rights).strip() if isinstance(rights, Literal) else ""
+        text = text or _text(graph, rights, RDFS.label) or _text(graph, rights, DCTERMS.description)
+        if text:
+            stated["usage_restrictions"] = text
+            break
     return stated
 
 
 def dataset_record(graph: Graph, dataset) -> dict:
     """One `dcat:Dataset` (or `dcat:DataService`) as a harvested record; the identifier is its
     `dct:identifier`, else its IRI."""
-    keywords = [str(k).strip() for k in _texts(graph, dataset, DCAT.keyword) if str(k).strip()]
+    literals = _texts(graph, dataset, DCAT.keyword)
+    chinese = [k for k in literals if not k.language or k.language.lower().startswith("zh")]
+    keywords = [str(k).strip() for k in (chinese or literals) if str(k).strip()]
     frequency = graph.value(dataset, DCTERMS.accrualPeriodicity)
     modified = graph.value(dataset, DCTERMS.modified)
     identifier = _text(graph, dataset, DCTERMS.identifier)

@@ -213,7 +213,9 @@ def test_dcat_records_is_a_function_of_a_graph():
         "https://catalog.example.cn/dataset/no-publisher",
     ]
     assert records[0]["publisher"] == {"id": USCC, "name": "上海沪电智联能源科技有限公司"}
-    assert records[0]["descriptor"] == {"industry": "D"}  # the GB/T 4754 theme; the EU data theme is not one
+    # The GB/T 4754 theme (the EU data theme is not one), and the rights statement.
+    assert records[0]["descriptor"] == {"industry": "D", "usage_restrictions": "仅限需方内部使用，不得转售。"}
+    assert records[0]["keywords"] == ["充电桩", "新能源汽车"]  # the Chinese ones where there are
     assert records[1]["descriptor"] == {} and records[1]["publisher"] == {"id": "", "name": ""}
 
 
