@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "demands",
     "deals",
     "federation",
+    "interop",
     "api",
 ]
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = (
     "registry",  # the project: settings, URLs, the Celery app
     "api",  # the HTTP surface (people's API and node-to-node endpoints)
-    "interop",  # catalogs outside the network (CKAN, later DCAT): mapping of the domain apps, no HTTP
+    "interop",  # catalogs outside the network (CKAN, DCAT): mapping of the domain apps, harvesting in
     "deals",  # deals build on demands (a deal may take up a response's terms)
     "demands",  # domain apps, each above the ones it builds on
     "quality",  # quality reports about products; products' recognition consults it through a hook
