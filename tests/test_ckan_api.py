@@ -22,7 +22,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _listed(alice, **overrides):
-    return make_product(actor=alice, descriptor=random_descriptor(**overrides), status=ProductStatus.LISTED)
+    descriptor = random_descriptor(**overrides)
+    # The searched text is the name, keywords, summary, provider and data source: the random data source's
+    # description would make a search's matches depend on what earlier tests drew from the generator.
+    descriptor["data_source"] = {**descriptor["data_source"], "description": "提供方自有业务系统产生的数据。"}
+    return make_product(actor=alice, descriptor=descriptor, status=ProductStatus.LISTED)
 
 
 def _pricing(low, high):
