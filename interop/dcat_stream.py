@@ -1,0 +1,74 @@
+"""One RDF document written from a sequence of graphs (a catalog's header, then its products chunk by
+chunk), so a catalog of any size is served in constant memory: each chunk is serialized on its own and its
+pieces are joined into a well-formed Turtle, JSON-LD or RDF/XML document."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+
+from rdflib import Graph
+from rdflib.namespace import RDF
+
+from interop.dcat import PREFIXES
+
+# rdflib's format name → (media type, suffix)
+FORMATS = {
+    "turtle": ("text/turtle", "ttl"),
+    "json-ld": ("application/ld+json", "jsonld"),
+    "xml": ("application/rdf+xml", "rdf"),
+}
+SUFFIXES = {suffix: name for name, (_, suffix) in FORMATS.items()}
+CONTEXT = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
+_XML_ROOT = re.compile(r"<rdf:RDF\b[^>]*>(.*)</rdf:RDF>", re.S)
+
+
+def _turtle(graphs: Iterable[Graph]) -> Iterator[bytes]:
+    # Turtle allows a prefix to be declared again: each chunk is a complete Turtle document, and so is the
+    # whole of them.
+    for graph in graphs:
+        yield graph.serialize(format="turtle", encoding="utf-8")
+
+
+def _nodes(graph: Graph) -> list:
+    data = json.loads(graph.serialize(format="json-ld", context=CONTEXT, auto_compact=True))
+    if "@graph" in data:
+        return data["@graph"]
+    data.pop("@context", None)
+    return [data] if data else []
+
+
+def _json_ld(graphs: Iterable[Graph]) -> Iterator[bytes]:
+    yield b'{"@context": ' + json.dumps(CONTEXT).encode() + b', "@graph": ['
+    first = True
+    for graph in graphs:
+        for node in _nodes(graph):
+            yield (b"" if first else b",\n") + json.dumps(node, ensure_ascii=False).encode()
+            first = False
+    yield b"]}\n"
+
+
+def _xml(graphs: Iterable[Graph]) -> Iterator[bytes]:
+    namespaces = {"rdf": str(RDF), **CONTEXT}
+    declarations = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in namespaces.items())
+    yield f'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF {declarations}>\n'.encode()
+    for graph in graphs:
+        text = graph.serialize(format="xml")
+        body = _XML_ROOT.search(text)
+        if body:
+            yield body.group(1).encode()
+    yield b"</rdf:RDF>\n"
+
+
+_WRITERS = {"turtle": _turtle, "json-ld": _json_ld, "xml": _xml}
+
+
+def stream_graphs(header: Graph, chunks: Iterable[Graph], rdf_format: str) -> Iterator[bytes]:
+    """The document of `header` and every graph of `chunks`, in pieces."""
+
+    def graphs():
+        yield header
+        yield from chunks
+
+    return _WRITERS[rdf_format](graphs())
