@@ -205,3 +205,83 @@ def test_catalogs_hold_what_they_should(shelf):
     }
     assert URIRef(f"{product_iri(shelf['api'])}#service") in services
     assert set(network.objects(None, DCAT.service)) == services
+
+
+# --- HTTP --------------------------------------------------------------------------------------------------
+
+PARSERS = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/rdf+xml": "xml"}
+
+
+def _parse(response) -> Graph:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    mime = response["Content-Type"].split(";")[0]
+    return Graph().parse(data=body, format=PARSERS[mime])
+
+
+@pytest.mark.django_db
+def test_product_by_suffix_and_by_accept_in_three_formats(client, example_product):
+    code = example_product.code
+    expected = len(product_graph(example_product))
+    for suffix, mime in (
+        ("ttl", "text/turtle"),
+        ("jsonld", "application/ld+json"),
+        ("rdf", "application/rdf+xml"),
+    ):
+        by_suffix = client.get(f"/dcat/products/{code}.{suffix}")
+        assert by_suffix.status_code == 200 and by_suffix["Content-Type"].startswith(mime)
+        by_accept = client.get(f"/dcat/products/{code}", HTTP_ACCEPT=f"text/html;q=0.9, {mime}")
+        assert by_accept["Content-Type"].startswith(mime) and by_accept["Vary"] == "Accept"
+        for response in (by_suffix, by_accept):
+            graph = _parse(response)
+            assert len(graph) == expected
+            assert (product_iri(example_product), RDF.type, DCAT.Dataset) in graph
+    weighted = client.get(f"/dcat/products/{code}", HTTP_ACCEPT="text/turtle;q=0.5, application/rdf+xml")
+    assert weighted["Content-Type"].startswith("application/rdf+xml")
+    assert client.get(f"/dcat/products/{code}")["Content-Type"].startswith("text/turtle")
+
+
+@pytest.mark.django_db
+def test_product_errors_in_the_error_shape(client, shelf):
+    unlisted = client.get(f"/dcat/products/{shelf['draft'].code}.ttl")
+    assert unlisted.status_code == 404 and unlisted.json()["error"]["code"] == "not_found"
+    refused = client.get(f"/dcat/products/{shelf['v11'].code}", HTTP_ACCEPT="image/png")
+    assert refused.status_code == 406
+    assert refused.json()["error"]["errors"][0]["field"] == "Accept"
+    assert client.post(f"/dcat/products/{shelf['v11'].code}.ttl").status_code == 405
+    bad_page = client.get("/dcat/network.ttl?page=0")
+    assert bad_page.status_code == 400 and bad_page.json()["error"]["errors"][0]["field"] == "page"
+    assert client.get("/dcat/network.ttl?per_page=1001").status_code == 400
+
+
+@pytest.mark.django_db
+def test_catalog_streams_in_every_format_and_conforms(client, shelf):
+    listed = 5
+    for suffix in ("ttl", "jsonld", "rdf"):
+        response = client.get(f"/dcat/network.{suffix}")
+        assert response.status_code == 200 and response.streaming
+        graph = _parse(response)
+        assert len(set(graph.objects(URIRef("http://127.0.0.1:8001/dcat/network"), DCAT.dataset))) == listed
+        assert len(set(graph.subjects(RDF.type, DCAT.CatalogRecord))) == listed
+        assert _results(graph, SH.Violation) == [], suffix
+    own = _parse(client.get("/dcat/catalog", HTTP_ACCEPT="application/ld+json"))
+    assert len(set(own.objects(None, DCAT.dataset))) == listed - 1
+
+
+@pytest.mark.django_db
+def test_catalog_pages_with_a_hydra_view(client, shelf, settings):
+    settings.DEBUG = False
+    catalog = URIRef("http://127.0.0.1:8001/dcat/network")
+    seen = set()
+    for page in (1, 2, 3):
+        graph = _parse(client.get(f"/dcat/network.ttl?page={page}&per_page=2"))
+        datasets = set(graph.objects(catalog, DCAT.dataset))
+        assert len(datasets) == (2 if page < 3 else 1)
+        seen |= datasets
+        view = graph.value(catalog, URIRef(HYDRA + "view"))
+        assert graph.value(catalog, URIRef(HYDRA + "totalItems")).toPython() == 5
+        assert str(graph.value(view, URIRef(HYDRA + "last"))).endswith("page=3&per_page=2")
+        has_next = graph.value(view, URIRef(HYDRA + "next"))
+        assert (has_next is not None) == (page < 3)
+    assert len(seen) == 5
+    beyond = _parse(client.get("/dcat/network.ttl?page=9&per_page=2"))
+    assert set(beyond.objects(catalog, DCAT.dataset)) == set()
