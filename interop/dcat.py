@@ -7,6 +7,7 @@ a product's IRI lies under its home node's public URL."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import Max, Min
@@ -14,7 +15,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
 from exchanges.models import Exchange
-from interop.dcat_parts import CSVW, DQV, ODRL, PROV, add_dictionary, add_policy, add_quality
+from interop.dcat_parts import CSVW, DQV, ODRL, PROV, Terms, Triples, add_dictionary, add_policy, add_quality
 from interop.dcat_terms import (
     EU_FILE_TYPE,
     EU_FREQUENCY,
@@ -53,12 +54,21 @@ PREFIXES = {
     "dcatap": DCATAP,
 }
 ZH = "zh"
+DCAT, ADMS, VCARD, HYDRA = Terms(DCAT), Terms(ADMS), Terms(VCARD), Terms(HYDRA)
+DCTERMS, FOAF, RDF, RDFS, SKOS, XSD = (
+    Terms(DCTERMS),
+    Terms(FOAF),
+    Terms(RDF),
+    Terms(RDFS),
+    Terms(SKOS),
+    Terms(XSD),
+)
 
 
 def new_graph() -> Graph:
     graph = Graph(bind_namespaces="core")
     for prefix, namespace in PREFIXES.items():
-        graph.bind(prefix, namespace, override=True)
+        graph.bind(prefix, URIRef(str(namespace)), override=True)
     return graph
 
 
@@ -79,7 +89,7 @@ def exchange_iri(code: str) -> URIRef:
     return URIRef(f"{settings.NODE_PUBLIC_URL}/api/v1/exchanges/{code}/")
 
 
-def _exchange_agent(graph: Graph, exchange: Exchange) -> URIRef:
+def _exchange_agent(graph: Triples, exchange: Exchange) -> URIRef:
     agent = exchange_iri(exchange.code)
     graph.add((agent, RDF.type, FOAF.Agent))
     graph.add((agent, FOAF.name, Literal(exchange.name_zh, lang=ZH)))
@@ -88,7 +98,7 @@ def _exchange_agent(graph: Graph, exchange: Exchange) -> URIRef:
     return agent
 
 
-def _service_desk(graph: Graph, exchange: Exchange) -> URIRef:
+def _service_desk(graph: Triples, exchange: Exchange) -> URIRef:
     """The exchange's service desk (no personal contact data): its name and its node's address."""
     desk = URIRef(f"{exchange_iri(exchange.code)}#service-desk")
     graph.add((desk, RDF.type, VCARD.Organization))
@@ -98,7 +108,10 @@ def _service_desk(graph: Graph, exchange: Exchange) -> URIRef:
     return desk
 
 
-def _provider(graph: Graph, product: Product) -> BNode:
+_USCC_AGENCY = Literal("统一社会信用代码 GB 32100-2015", lang=ZH)
+
+
+def _provider(graph: Triples, product: Product) -> BNode:
     agent, identifier = BNode(), BNode()
     graph.add((agent, RDF.type, FOAF.Agent))
     graph.add((agent, FOAF.name, Literal(product.provider_name, lang=ZH)))
@@ -106,23 +119,41 @@ def _provider(graph: Graph, product: Product) -> BNode:
     graph.add((agent, ADMS.identifier, identifier))
     graph.add((identifier, RDF.type, ADMS.Identifier))
     graph.add((identifier, SKOS.notation, Literal(product.provider_uscc)))
-    graph.add((identifier, ADMS.schemaAgency, Literal("统一社会信用代码 GB 32100-2015", lang=ZH)))
+    graph.add((identifier, ADMS.schemaAgency, _USCC_AGENCY))
     return agent
 
 
-def _concept(graph: Graph, iri: URIRef, scheme: str, code: str, label: str) -> URIRef:
-    graph.add((iri, RDF.type, SKOS.Concept))
-    graph.add((iri, SKOS.notation, Literal(code)))
-    graph.add((iri, SKOS.prefLabel, Literal(label, lang=ZH)))
-    graph.add((iri, SKOS.inScheme, vocabulary_iri(scheme)))
+@lru_cache(maxsize=8192)
+def _concept_triples(scheme: str, code: str) -> tuple[URIRef, tuple]:
+    """A code of the standard's vocabularies as a SKOS concept (made once per code: the same in every
+    product)."""
+    iri = region_iri(code) if scheme == "region" else vocabulary_iri(scheme, code)
+    triples = [
+        (iri, RDF.type, SKOS.Concept),
+        (iri, SKOS.notation, Literal(code)),
+        (iri, SKOS.prefLabel, Literal(term_label(scheme, code), lang=ZH)),
+        (iri, SKOS.inScheme, vocabulary_iri(scheme)),
+    ]
+    if scheme == "region":
+        triples.append((iri, RDF.type, DCTERMS.Location))
+    return iri, tuple(triples)
+
+
+def _concept(graph: Triples, scheme: str, code: str) -> URIRef:
+    iri, triples = _concept_triples(scheme, code)
+    for triple in triples:
+        graph.add(triple)
     return iri
 
 
-def _coverage(graph: Graph, subject: URIRef, descriptor: dict) -> None:
+@lru_cache(maxsize=64)
+def _label(vocabulary: str, code: str) -> Literal:
+    return Literal(term_label(vocabulary, code), lang=ZH)
+
+
+def _coverage(graph: Triples, subject: URIRef, descriptor: dict) -> None:
     for code in descriptor.get("spatial_coverage", []):
-        place = _concept(graph, region_iri(code), "region", code, term_label("region", code))
-        graph.add((place, RDF.type, DCTERMS.Location))
-        graph.add((subject, DCTERMS.spatial, place))
+        graph.add((subject, DCTERMS.spatial, _concept(graph, "region", code)))
     temporal = descriptor.get("temporal_coverage") or {}
     if temporal.get("start"):
         period = BNode()
@@ -133,15 +164,13 @@ def _coverage(graph: Graph, subject: URIRef, descriptor: dict) -> None:
             graph.add((period, DCAT.endDate, Literal(temporal["end"], datatype=XSD.date)))
 
 
-def _themes(graph: Graph, subject: URIRef, industry: str) -> None:
-    theme = vocabulary_iri("industry", industry)
-    _concept(graph, theme, "industry", industry, term_label("industry", industry))
-    graph.add((subject, DCAT.theme, theme))
+def _themes(graph: Triples, subject: URIRef, industry: str) -> None:
+    graph.add((subject, DCAT.theme, _concept(graph, "industry", industry)))
     if industry in THEMES:
         graph.add((subject, DCAT.theme, EU_THEME[THEMES[industry]]))
 
 
-def _distributions(graph: Graph, subject: URIRef, product: Product, descriptor: dict, access: URIRef):
+def _distributions(graph: Triples, subject: URIRef, product: Product, descriptor: dict, access: URIRef):
     """One distribution per delivery method; an `api` delivery (or an API product) is also a data service
     serving the dataset."""
     methods = descriptor.get("delivery_methods", [])
@@ -160,8 +189,8 @@ def _distributions(graph: Graph, subject: URIRef, product: Product, descriptor: 
         graph.add((subject, DCAT.distribution, distribution))
         graph.add((distribution, RDF.type, DCAT.Distribution))
         graph.add((distribution, DCAT.accessURL, access))
-        graph.add((distribution, DCTERMS.title, Literal(term_label("delivery_method", method), lang=ZH)))
-        graph.add((distribution, DCTERMS.description, Literal(_DELIVERY_TEXT, lang=ZH)))
+        graph.add((distribution, DCTERMS.title, _label("delivery_method", method)))
+        graph.add((distribution, DCTERMS.description, _DELIVERY_TEXT))
         graph.add((distribution, DCTERMS.license, URIRef(f"{subject}#usage-policy")))
         file_type = "JSON" if method == "api" else sample_suffix if method == "file" else ""
         if file_type in EU_FILE_TYPE:
@@ -171,7 +200,9 @@ def _distributions(graph: Graph, subject: URIRef, product: Product, descriptor: 
     return service
 
 
-_DELIVERY_TEXT = "经交易所达成交易后按约定交付；访问地址为该产品在所属交易所节点上的登记信息。"
+_DELIVERY_TEXT = Literal(
+    "经交易所达成交易后按约定交付；访问地址为该产品在所属交易所节点上的登记信息。", lang=ZH
+)
 
 
 @dataclass
@@ -189,7 +220,7 @@ def context_for(products: list[Product]) -> ProductContext:
     )
 
 
-def add_product(graph: Graph, product: Product, context: ProductContext) -> tuple[URIRef, URIRef | None]:
+def add_product(graph: Triples, product: Product, context: ProductContext) -> tuple[URIRef, URIRef | None]:
     """Adds a product's triples to `graph`; returns its dataset IRI and its data service IRI (or None)."""
     exchange = context.exchanges[product.exchange_id]
     descriptor = product.descriptor
@@ -229,9 +260,9 @@ def add_product(graph: Graph, product: Product, context: ProductContext) -> tupl
 def product_graph(product: Product) -> Graph:
     """One listed product as a DCAT-AP 3 graph: its dataset (and data service), distributions, publisher,
     contact point, themes, coverage, policy, data dictionary and quality measurements."""
-    graph = new_graph()
-    add_product(graph, product, context_for([product]))
-    return graph
+    triples = Triples()
+    add_product(triples, product, context_for([product]))
+    return triples.into(new_graph())
 
 
 def listed_products():
@@ -289,7 +320,7 @@ def catalog_header(scope: str, *, page: int | None = None, per_page: int = CHUNK
     return graph
 
 
-def _paging(graph: Graph, catalog: URIRef, *, page: int, per_page: int, total: int) -> None:
+def _paging(graph: Triples, catalog: URIRef, *, page: int, per_page: int, total: int) -> None:
     last = max(1, -(-total // per_page))
     view = URIRef(f"{catalog}?page={page}&per_page={per_page}")
     graph.add((catalog, HYDRA.totalItems, Literal(total, datatype=XSD.integer)))
@@ -303,7 +334,7 @@ def _paging(graph: Graph, catalog: URIRef, *, page: int, per_page: int, total: i
         graph.add((view, HYDRA.next, URIRef(f"{catalog}?page={page + 1}&per_page={per_page}")))
 
 
-def _add_to_catalog(graph: Graph, scope: str, product: Product, context: ProductContext) -> None:
+def _add_to_catalog(graph: Triples, scope: str, product: Product, context: ProductContext) -> None:
     dataset, service = add_product(graph, product, context)
     catalog = catalog_iri(scope)
     graph.add((catalog, DCAT.dataset, dataset))
@@ -334,10 +365,10 @@ def catalog_chunks(scope: str, *, offset: int = 0, limit: int | None = None, chu
         if not rows:
             return
         context = ProductContext(exchanges=exchanges, reports=reports_valid([p.code for p in rows]))
-        graph = new_graph()
+        triples = Triples()
         for product in rows:
-            _add_to_catalog(graph, scope, product, context)
-        yield graph
+            _add_to_catalog(triples, scope, product, context)
+        yield triples
         after = rows[-1].id
         left = None if left is None else left - len(rows)
 
@@ -350,5 +381,5 @@ def catalog_graph(scope: str = "catalog", *, page: int | None = None, per_page: 
     graph = catalog_header(scope, page=page, per_page=per_page, total=total)
     offset = (page - 1) * per_page if page is not None else 0
     for chunk in catalog_chunks(scope, offset=offset, limit=per_page if page is not None else None):
-        graph += chunk
+        chunk.into(graph)
     return graph
