@@ -54,7 +54,7 @@ PREFIXES = {
     "dcatap": DCATAP,
 }
 ZH = "zh"
-DCAT, ADMS, VCARD, HYDRA = Terms(DCAT), Terms(ADMS), Terms(VCARD), Terms(HYDRA)
+DCAT, ADMS, VCARD, HYDRA, DCATAP = Terms(DCAT), Terms(ADMS), Terms(VCARD), Terms(HYDRA), Terms(DCATAP)
 DCTERMS, FOAF, RDF, RDFS, SKOS, XSD = (
     Terms(DCTERMS),
     Terms(FOAF),
@@ -108,6 +108,9 @@ def _service_desk(graph: Triples, exchange: Exchange) -> URIRef:
     return desk
 
 
+# A listed product's distributions stay available for as long as it is listed (EU planned availability).
+_STABLE = URIRef("http://publications.europa.eu/resource/authority/planned-availability/STABLE")
+_DCAT_AP_3 = URIRef("https://semiceu.github.io/DCAT-AP/releases/3.0.0/")
 _USCC_AGENCY = Literal("统一社会信用代码 GB 32100-2015", lang=ZH)
 
 
@@ -192,6 +195,7 @@ def _distributions(graph: Triples, subject: URIRef, product: Product, descriptor
         graph.add((distribution, DCTERMS.title, _label("delivery_method", method)))
         graph.add((distribution, DCTERMS.description, _DELIVERY_TEXT))
         graph.add((distribution, DCTERMS.license, URIRef(f"{subject}#usage-policy")))
+        graph.add((distribution, DCATAP.availability, _STABLE))
         file_type = "JSON" if method == "api" else sample_suffix if method == "file" else ""
         if file_type in EU_FILE_TYPE:
             graph.add((distribution, DCTERMS.format, EU_FILE_TYPE[file_type]))
@@ -309,6 +313,7 @@ def catalog_header(scope: str, *, page: int | None = None, per_page: int = CHUNK
     for prop, key in ((DCTERMS.issued, "issued"), (DCTERMS.modified, "modified")):
         if span[key] is not None:
             graph.add((catalog, prop, Literal(span[key], datatype=XSD.dateTime)))
+    graph.add((catalog, DCTERMS.spatial, region_iri("100000")))  # the network's catalogs cover China
     graph.add((catalog, DCAT.themeTaxonomy, vocabulary_iri("industry")))
     graph.add((catalog, DCAT.themeTaxonomy, URIRef(str(EU_THEME)[:-1])))
     graph.add((vocabulary_iri("industry"), RDF.type, SKOS.ConceptScheme))
@@ -346,6 +351,9 @@ def _add_to_catalog(graph: Triples, scope: str, product: Product, context: Produ
         graph.add((record, RDF.type, DCAT.CatalogRecord))
         graph.add((record, FOAF.primaryTopic, dataset))
         graph.add((record, DCTERMS.modified, Literal(product.updated_at, datatype=XSD.dateTime)))
+        graph.add((record, DCTERMS.conformsTo, _DCAT_AP_3))
+        # The record's own dates: when this node first held the product, and its last change here.
+        graph.add((record, DCTERMS.issued, Literal(product.created_at, datatype=XSD.dateTime)))
         graph.add((record, DCTERMS.publisher, _exchange_agent(graph, context.exchanges[product.exchange_id])))
         graph.add((record, PROV.wasDerivedFrom, product_iri(product, context.exchanges[product.exchange_id])))
 

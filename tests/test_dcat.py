@@ -89,10 +89,10 @@ def test_every_product_of_a_test_catalog_conforms(shelf):
         assert violations == [], key
     network = catalog_graph("network")
     assert _results(network, SH.Violation) == []
-    # Recommended properties a node cannot state: the catalog's licence, and the file type of a distribution
-    # delivered offline or in a sandbox.
+    # Recommended properties a node cannot state: the catalog's licence, the file type of a distribution
+    # delivered offline or in a sandbox, a catalog record's status.
     warned = {(path, level) for _, path, level in _results(network, SH.Warning)}
-    expected = {DCTERMS.license, DCTERMS.format}
+    expected = {DCTERMS.license, DCTERMS.format, URIRef("http://www.w3.org/ns/adms#status")}
     assert warned == {(path, SH.Warning) for path in expected}
 
 
