@@ -35,7 +35,7 @@ urlpatterns = [
         name="dcat-catalog",
     ),
     re_path(
-        r"^dcat/products/(?P<code>[A-Za-z0-9-]{1,40}?)(?:\.(?P<suffix>ttl|jsonld|rdf))?$",
+        r"^dcat/products/(?P<code>[A-Za-z0-9*-]{1,40}?)(?:\.(?P<suffix>ttl|jsonld|rdf))?$",
         dcat_product,
         name="dcat-product",
     ),

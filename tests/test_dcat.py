@@ -241,6 +241,16 @@ def test_product_by_suffix_and_by_accept_in_three_formats(client, example_produc
 
 
 @pytest.mark.django_db
+def test_every_listed_product_is_served_whatever_its_check_character(client, shelf):
+    # MOD 37-2 check characters include `*` (SHDEX-2026-000004-* here)
+    assert any(p.code.endswith("*") for p in shelf.values())
+    for key in ("v11", "v10", "api", "offline", "foreign"):
+        response = client.get(f"/dcat/products/{shelf[key].code.lower()}.ttl")
+        assert response.status_code == 200, key
+        assert (product_iri(shelf[key]), DCTERMS.identifier, Literal(shelf[key].code)) in _parse(response)
+
+
+@pytest.mark.django_db
 def test_product_errors_in_the_error_shape(client, shelf):
     unlisted = client.get(f"/dcat/products/{shelf['draft'].code}.ttl")
     assert unlisted.status_code == 404 and unlisted.json()["error"]["code"] == "not_found"
