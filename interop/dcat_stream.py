@@ -51,8 +51,9 @@ def _json_ld(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
     yield b'{"@context": ' + json.dumps(CONTEXT).encode() + b', "@graph": ['
     first = True
     for graph in _graphs(header, chunks):
-        for node in _nodes(graph):
-            yield (b"" if first else b",\n") + json.dumps(node, ensure_ascii=False).encode()
+        nodes = [json.dumps(node, ensure_ascii=False) for node in _nodes(graph)]
+        if nodes:  # one piece per chunk
+            yield (b"" if first else b",\n") + ",\n".join(nodes).encode()
             first = False
     yield b"]}\n"
 
