@@ -67,7 +67,7 @@ def _not_acceptable() -> JsonResponse:
     )
 
 
-def _headers(response, rdf_format: str) -> None:
+def _headers(response) -> None:
     response["Vary"] = "Accept"
     response["Access-Control-Allow-Origin"] = "*"  # a public catalog, read by portals in browsers
 
@@ -84,7 +84,7 @@ def dcat_product(request, code: str, suffix: str | None = None):
     response = HttpResponse(
         product_graph(product).serialize(format=rdf_format), content_type=f"{mime}; charset=utf-8"
     )
-    _headers(response, rdf_format)
+    _headers(response)
     return response
 
 
@@ -126,5 +126,5 @@ def dcat_catalog(request, scope: str, suffix: str | None = None):
     response = StreamingHttpResponse(
         stream_graphs(header, chunks, rdf_format), content_type=f"{mime}; charset=utf-8"
     )
-    _headers(response, rdf_format)
+    _headers(response)
     return response
