@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.decorators.cache import never_cache
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitV
 from api.errors import throttled_response
 from api.throttling import admin_login_throttled
 from api.views.ckan import ckan_action
+from api.views.dcat import dcat_catalog, dcat_product
 from api.views.metrics import metrics_view
 from api.views.schema import SchemaView
 
@@ -27,6 +28,17 @@ urlpatterns = [
     # CKAN's Action API, read actions (docs/interop.md): CKAN answers at both paths.
     path("api/3/action/<str:name>", ckan_action, name="ckan-action"),
     path("api/action/<str:name>", ckan_action, name="ckan-action-unversioned"),
+    # DCAT-AP 3 (docs/interop.md): Turtle, JSON-LD, RDF/XML by Accept or by suffix.
+    re_path(
+        r"^dcat/(?P<scope>catalog|network)(?:\.(?P<suffix>ttl|jsonld|rdf))?$",
+        dcat_catalog,
+        name="dcat-catalog",
+    ),
+    re_path(
+        r"^dcat/products/(?P<code>[A-Za-z0-9*-]{1,40}?)(?:\.(?P<suffix>ttl|jsonld|rdf))?$",
+        dcat_product,
+        name="dcat-product",
+    ),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # Swagger UI's start-up script is a file of its own (`?script`): the page's CSP runs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),

@@ -85,8 +85,9 @@ def test_the_import_benchmark_imports_every_line(bench_env):
             ["bench/facets.py", "--count", "200", "--rounds", "1"],
             "target package_search facet.field p95 < 100 ms",
         ),
+        (["bench/dcat.py", "--count", "200"], "target 100,000 products < 60 s"),
     ],
-    ids=["search", "demand_matching", "trust_view", "participant_tokens", "deals", "facets"],
+    ids=["search", "demand_matching", "trust_view", "participant_tokens", "deals", "facets", "dcat"],
 )
 def test_the_latency_benchmarks_run_and_judge_their_target(bench_env, args, expected):
     assert expected in _run(bench_env, *args)

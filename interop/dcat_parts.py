@@ -1,0 +1,192 @@
+"""Parts of a product's DCAT graph (interop/dcat.py): its usage policy (ODRL), its data dictionary (CSVW)
+and its quality reports (DQV)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
+
+from interop.dcat_terms import FIELD_DATATYPES, vocabulary_iri
+from quality.models import QualityReport
+from standards.usage_policy import policy_from_descriptor
+
+
+class Terms:
+    """A namespace's terms, each made once: rdflib makes (and validates) a new URIRef on every attribute
+    access of a namespace, which is a third of a catalog's mapping time."""
+
+    def __init__(self, namespace) -> None:
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> URIRef:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        term = self._namespace[name]
+        setattr(self, name, term)
+        return term
+
+    def __getitem__(self, name: str) -> URIRef:
+        return getattr(self, name)
+
+    def __str__(self) -> str:
+        return str(self._namespace)
+
+
+ODRL_NS = Namespace("http://www.w3.org/ns/odrl/2/")
+DQV_NS = Namespace("http://www.w3.org/ns/dqv#")
+CSVW_NS = Namespace("http://www.w3.org/ns/csvw#")
+PROV_NS = Namespace("http://www.w3.org/ns/prov#")
+ODRL, DQV, CSVW, PROV = Terms(ODRL_NS), Terms(DQV_NS), Terms(CSVW_NS), Terms(PROV_NS)
+DCTERMS, RDF, RDFS, XSD = Terms(DCTERMS), Terms(RDF), Terms(RDFS), Terms(XSD)
+ZH = "zh"
+
+
+class Triples:
+    """The triples of a graph being built, in insertion order and without repeats: what a product's mapping
+    writes into. Much cheaper than an rdflib `Graph` (no indexes), and written out as N-Triples lines (valid
+    Turtle) by the streamed catalog; `graph()` makes a `Graph` of them for the other formats."""
+
+    def __init__(self) -> None:
+        self._triples: dict[tuple, None] = {}
+
+    def add(self, triple: tuple) -> None:
+        self._triples[triple] = None
+
+    def __iter__(self):
+        return iter(self._triples)
+
+    def __len__(self) -> int:
+        return len(self._triples)
+
+    def into(self, graph: Graph) -> Graph:
+        graph.addN((s, p, o, graph) for s, p, o in self._triples)
+        return graph
+
+    def ntriples(self) -> str:
+        """The triples as N-Triples lines; each term written once per chunk (predicates, shared concepts)."""
+        written: dict = {}
+
+        def n3(term) -> str:
+            text = written.get(term)
+            if text is None:
+                text = written[term] = term.n3()
+            return text
+
+        return "".join(f"{n3(s)} {n3(p)} {n3(o)} .\n" for s, p, o in self._triples)
+
+
+DQV_DIMENSIONS = ("normativity", "completeness", "accuracy", "consistency", "timeliness", "accessibility")
+
+
+@lru_cache(maxsize=64)
+def _default_policy(compliance: str) -> dict:
+    # The default policy depends on the compliance declarations only (the remarks aside, which the export
+    # states as dct:rights): one computation per distinct declaration set, not per product.
+    return policy_from_descriptor({"compliance": json.loads(compliance)})
+
+
+@lru_cache(maxsize=256)
+def _rule(kind: str, action: str, territories: tuple[str, ...]) -> tuple[URIRef, tuple]:
+    """A rule shared by every offer that has it (a named ODRL rule): its IRI and its triples."""
+    suffix = f"-in-{'+'.join(territories)}" if territories else ""
+    rule = vocabulary_iri("usage-rule", f"{kind}-{action}{suffix}")
+    triples = [(rule, ODRL.action, vocabulary_iri("usage-action", action))]
+    for territory in territories:
+        constraint = vocabulary_iri("usage-constraint", f"territory-{territory}")
+        triples += [
+            (rule, ODRL.constraint, constraint),
+            (constraint, RDF.type, ODRL.Constraint),
+            (constraint, ODRL.leftOperand, ODRL.spatial),
+            (constraint, ODRL.operator, ODRL.isPartOf),
+            (constraint, ODRL.rightOperand, vocabulary_iri("territory", territory)),
+        ]
+    return rule, tuple(triples)
+
+
+_LICENCE_LABEL = Literal("按交易约定的数据使用策略（默认：由产品描述的合规声明推导）", lang="zh")
+_PROFILE = URIRef("https://registry.invalid/standards/usage-policy/1.0")
+
+
+def add_policy(graph: Triples, subject: URIRef, descriptor: dict) -> None:
+    """The usage policy a product allows (the standard's default from its descriptor) as an ODRL offer
+    whose permissions hold its territory constraint, the same offer as the licence document, and the usage
+    restrictions as the rights statement."""
+    policy = _default_policy(json.dumps(descriptor.get("compliance"), sort_keys=True))
+    offer = URIRef(f"{subject}#usage-policy")
+    graph.add((subject, ODRL.hasPolicy, offer))
+    graph.add((offer, RDF.type, ODRL.Offer))
+    graph.add((offer, RDF.type, DCTERMS.LicenseDocument))
+    graph.add((offer, RDFS.label, _LICENCE_LABEL))
+    graph.add((offer, ODRL.profile, _PROFILE))
+    graph.add((offer, ODRL.target, subject))
+    territories = tuple(policy["constraints"].get("territory", []))
+    for kind, prop, actions, where in (
+        ("permission", ODRL.permission, policy["permissions"], territories),
+        ("prohibition", ODRL.prohibition, policy["prohibitions"], ()),
+    ):
+        for action in actions:
+            rule, triples = _rule(kind, action, where)
+            graph.add((offer, prop, rule))
+            for triple in triples:
+                graph.add(triple)
+    restrictions = (descriptor.get("usage_restrictions") or "").strip()
+    if restrictions:
+        rights = URIRef(f"{subject}#rights")
+        graph.add((subject, DCTERMS.rights, rights))
+        graph.add((rights, RDF.type, DCTERMS.RightsStatement))
+        graph.add((rights, RDFS.label, Literal(restrictions, lang=ZH)))
+
+
+def add_dictionary(graph: Triples, subject: URIRef, descriptor: dict) -> None:
+    """The data dictionary (descriptor 1.1 `fields`) as a CSVW table schema the dataset conforms to."""
+    fields = descriptor.get("fields") or []
+    if not fields:
+        return
+    schema = URIRef(f"{subject}#schema")
+    graph.add((subject, DCTERMS.conformsTo, schema))
+    graph.add((schema, RDF.type, DCTERMS.Standard))
+    graph.add((schema, RDF.type, CSVW.Schema))
+    columns = []
+    for entry in fields:
+        column = URIRef(f"{subject}#field-{entry['name']}")
+        columns.append(column)
+        graph.add((column, RDF.type, CSVW.Column))
+        graph.add((column, CSVW.name, Literal(entry["name"])))
+        graph.add((column, CSVW.title, Literal(entry["label"], lang=ZH)))
+        graph.add((column, CSVW.datatype, FIELD_DATATYPES.get(entry["type"], XSD.string)))
+        if "nullable" in entry:
+            graph.add((column, CSVW.required, Literal(not entry["nullable"])))
+        if entry.get("description"):
+            graph.add((column, DCTERMS.description, Literal(entry["description"], lang=ZH)))
+        if entry.get("unit"):
+            graph.add((column, CSVW.unit, Literal(entry["unit"])))
+    head = BNode()
+    graph.add((schema, CSVW.column, head))
+    for position, column in enumerate(columns):  # an RDF list keeps the dictionary's order
+        graph.add((head, RDF.first, column))
+        rest = BNode() if position < len(columns) - 1 else RDF.nil
+        graph.add((head, RDF.rest, rest))
+        head = rest
+
+
+def add_quality(graph: Triples, subject: URIRef, reports: Iterable[QualityReport]) -> None:
+    """Each valid quality report's six dimension scores and its overall score as DQV measurements."""
+    for report in reports:
+        base = f"{subject}#quality-{report.gid}"
+        scores = [(d, (report.dimensions.get(d) or {}).get("score")) for d in DQV_DIMENSIONS]
+        scores.append(("overall", report.overall_score))
+        for dimension, score in scores:
+            if not isinstance(score, int):
+                continue
+            measurement = URIRef(f"{base}-{dimension}")
+            graph.add((subject, DQV.hasQualityMeasurement, measurement))
+            graph.add((measurement, RDF.type, DQV.QualityMeasurement))
+            graph.add((measurement, DQV.computedOn, subject))
+            graph.add((measurement, DQV.isMeasurementOf, vocabulary_iri("quality-metric", dimension)))
+            graph.add((measurement, DQV.value, Literal(score, datatype=XSD.integer)))
+            graph.add((measurement, PROV.generatedAtTime, Literal(report.assessed_at, datatype=XSD.date)))
+            graph.add((measurement, DCTERMS.source, Literal(f"{report.assessor_name} {report.reference}")))

@@ -1,0 +1,78 @@
+"""One RDF document written from a catalog's header graph and its products' triples, chunk by chunk, so a
+catalog of any size is served in constant memory: each chunk is serialized on its own and the pieces are
+joined into a well-formed Turtle, JSON-LD or RDF/XML document."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+
+from rdflib import Graph
+from rdflib.namespace import RDF
+
+from interop.dcat import PREFIXES, new_graph
+from interop.dcat_parts import Triples
+
+# rdflib's format name → (media type, suffix)
+FORMATS = {
+    "turtle": ("text/turtle", "ttl"),
+    "json-ld": ("application/ld+json", "jsonld"),
+    "xml": ("application/rdf+xml", "rdf"),
+}
+SUFFIXES = {suffix: name for name, (_, suffix) in FORMATS.items()}
+CONTEXT = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
+_XML_ROOT = re.compile(r"<rdf:RDF\b[^>]*>(.*)</rdf:RDF>", re.S)
+
+
+def _turtle(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
+    # The header with its prefixes, then each chunk as N-Triples lines, which are Turtle too (N-Triples is a
+    # subset of Turtle): rdflib's pretty Turtle writer costs ten times as much as the graph's making.
+    yield header.serialize(format="turtle", encoding="utf-8")
+    for chunk in chunks:
+        yield chunk.ntriples().encode()
+
+
+def _graphs(header: Graph, chunks: Iterable[Triples]) -> Iterator[Graph]:
+    yield header
+    for chunk in chunks:
+        yield chunk.into(new_graph())
+
+
+def _nodes(graph: Graph) -> list:
+    data = json.loads(graph.serialize(format="json-ld", context=CONTEXT, auto_compact=True))
+    if "@graph" in data:
+        return data["@graph"]
+    data.pop("@context", None)
+    return [data] if data else []
+
+
+def _json_ld(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
+    yield b'{"@context": ' + json.dumps(CONTEXT).encode() + b', "@graph": ['
+    first = True
+    for graph in _graphs(header, chunks):
+        nodes = [json.dumps(node, ensure_ascii=False) for node in _nodes(graph)]
+        if nodes:  # one piece per chunk
+            yield (b"" if first else b",\n") + ",\n".join(nodes).encode()
+            first = False
+    yield b"]}\n"
+
+
+def _xml(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
+    namespaces = {"rdf": str(RDF), **CONTEXT}
+    declarations = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in namespaces.items())
+    yield f'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF {declarations}>\n'.encode()
+    for graph in _graphs(header, chunks):
+        text = graph.serialize(format="xml")
+        body = _XML_ROOT.search(text)
+        if body:
+            yield body.group(1).encode()
+    yield b"</rdf:RDF>\n"
+
+
+_WRITERS = {"turtle": _turtle, "json-ld": _json_ld, "xml": _xml}
+
+
+def stream_graphs(header: Graph, chunks: Iterable[Triples], rdf_format: str) -> Iterator[bytes]:
+    """The document of `header` and every chunk of triples, in pieces."""
+    return _WRITERS[rdf_format](header, chunks)
