@@ -193,6 +193,8 @@ def _distributions(graph: Triples, subject: URIRef, product: Product, descriptor
         graph.add((distribution, RDF.type, DCAT.Distribution))
         graph.add((distribution, DCAT.accessURL, access))
         graph.add((distribution, DCTERMS.title, _label("delivery_method", method)))
+        # The delivery method as the network's concept (machine-readable: a harvester reads it back).
+        graph.add((distribution, DCTERMS.type, _concept(graph, "delivery_method", method)))
         graph.add((distribution, DCTERMS.description, _DELIVERY_TEXT))
         graph.add((distribution, DCTERMS.license, URIRef(f"{subject}#usage-policy")))
         graph.add((distribution, DCATAP.availability, _STABLE))
@@ -232,6 +234,8 @@ def add_product(graph: Triples, product: Product, context: ProductContext) -> tu
     access = URIRef(f"{node_base(exchange)}/api/v1/products/{product.code}/")
     graph.add((subject, RDF.type, DCAT.Dataset))
     graph.add((subject, DCTERMS.identifier, Literal(product.code)))
+    if product.product_form:  # the product form as the network's concept (DCAT-AP: dct:type of a dataset)
+        graph.add((subject, DCTERMS.type, _concept(graph, "product_form", product.product_form)))
     graph.add((subject, DCTERMS.title, Literal(product.name, lang=ZH)))
     graph.add((subject, DCTERMS.description, Literal(descriptor.get("summary", ""), lang=ZH)))
     for keyword in descriptor.get("keywords", []):

@@ -17,6 +17,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 
 from interop.harvest import HarvestError, fetch
+from standards.vocabularies import vocabulary_codes
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
@@ -135,9 +136,18 @@ def _spatial(graph: Graph, dataset) -> list[str]:
     return found
 
 
+# A distribution's delivery method as this network's export states it (`dct:type`, the concept's IRI).
+_DELIVERY_TYPE = re.compile(r"/delivery_method/([a-z_]+)$")
+_PRODUCT_FORM_TYPE = re.compile(r"/product_form/([a-z_]+)$")
+
+
 def _delivery(graph: Graph, dataset) -> list[str]:
     methods = ["api"] if (dataset, RDF.type, DCAT.DataService) in graph else []
     for dist in graph.objects(dataset, DCAT.distribution):
+        stated = _DELIVERY_TYPE.search(str(graph.value(dist, DCTERMS.type) or ""))
+        if stated and stated.group(1) in vocabulary_codes("delivery_method"):
+            methods.append(stated.group(1))
+            continue
         kind = graph.value(dist, DCTERMS.format)
         kind = str(kind).rstrip("/").rsplit("/", 1)[-1].upper() if kind is not None else ""
         if graph.value(dist, DCAT.accessService) is not None or kind in _API_FORMATS:
@@ -147,7 +157,9 @@ def _delivery(graph: Graph, dataset) -> list[str]:
     return list(dict.fromkeys(methods))
 
 
-_GBT4754_SECTION = re.compile(r"4754.*[/#:]([A-T])$")
+_GBT4754_SECTION = re.compile(
+    r"(?:4754.*|/vocabularies/industry)[/#:]([A-T])$"
+)  # GB/T 4754, or this network's concept
 
 
 def _stated(graph: Graph, dataset) -> dict:
@@ -162,6 +174,9 @@ def _stated(graph: Graph, dataset) -> dict:
             break
     if (dataset, RDF.type, DCAT.DataService) in graph and (dataset, RDF.type, DCAT.Dataset) not in graph:
         stated["product_form"] = "api"
+    form = _PRODUCT_FORM_TYPE.search(str(graph.value(dataset, DCTERMS.type) or ""))
+    if form and form.group(1) in vocabulary_codes("product_form"):  # as this network's export states it
+        stated["product_form"] = form.group(1)
     for rights in graph.objects(dataset, DCTERMS.rights):
         text = str(rights).strip() if isinstance(rights, Literal) else ""
         text = text or _text(graph, rights, RDFS.label) or _text(graph, rights, DCTERMS.description)
