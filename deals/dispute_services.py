@@ -27,7 +27,7 @@ from deals.dispute_selectors import (
     dispute_steps,
 )
 from deals.models import Deal, DealStep, DisputeStep
-from deals.outcomes import deal_outcome_write
+from deals.outcomes import deal_outcome_write, outcome_wait_refusal
 from deals.replicas import DISPUTE_STEP, dispute_body
 from participants.evaluations import evaluation_issue
 from participants.models import ParticipantStatus
@@ -178,6 +178,7 @@ def dispute_take(
         _refuse(refusal, derived)
     extra = None
     if action == "resolve":
+        outcome_wait_refusal(deal, steps)
         evaluation = _evaluate(actor, deal, derived, clean["outcome"])
         extra = {} if evaluation is None else {"evaluation": evaluation}
     step = _write(deal, role, dispute_gid, clean, extra)

@@ -11,12 +11,40 @@ import uuid
 
 from django.conf import settings
 
+from core.exceptions import Conflict, FieldError
 from deals.followups import deals_followup
-from deals.models import Deal, DealStep
+from deals.models import Deal, DealStep, DisputeStep
 from deals.replicas import STEP
 from deals.selectors import deal_steps
-from standards.deal_flow import REJECTED, derive, role_actor
+from standards.deal_flow import DELIVERED, RECEIVED, REJECTED, derive, role_actor
 from standards.deal_steps import step_body_clean
+
+
+def outcome_wait_refusal(deal: Deal, dispute_steps: list[DisputeStep]) -> None:
+    """409 while the rejection that filed the dispute (its filing's evidence `deal_step:<id>`, a step of the
+    buyer's home) has not arrived here and the deal is still delivered here: resolved before it, the outcome
+    would find the deal not rejected and move nothing. Evidence naming a step that never comes blocks only
+    until the acceptance window's end (auto_accept moves the deal on)."""
+    filing = next((s for s in dispute_steps if s.action == "file"), None)
+    evidence = (filing.body.get("evidence") or []) if filing is not None else []
+    prefix = f"deal_step:{deal.buyer_home}-"
+    named = {e.removeprefix("deal_step:") for e in evidence if isinstance(e, str) and e.startswith(prefix)}
+    if not named:
+        return
+    steps = deal_steps(deal)
+    missing = sorted(named - {s.gid for s in steps})
+    if missing and derive(deal, steps).state in (DELIVERED, RECEIVED):
+        raise Conflict(
+            message="引起纠纷的验收不通过记录尚未同步到本节点，请稍后再处理",
+            message_en="The rejection that filed this dispute has not reached this node yet",
+            code="dispute.rejection_pending",
+            errors=[
+                FieldError(
+                    "dispute", "dispute.rejection_pending", "验收记录尚未到达", "The rejection is pending"
+                )
+            ],
+            extra={"steps": missing},
+        )
 
 
 def deal_outcome_write(*, deal: Deal, dispute_gid: str, outcome: dict, at: dt.datetime) -> DealStep | None:

@@ -154,3 +154,19 @@ def test_a_dispute_of_an_accepted_deal_moves_nothing(delivered, buyer, alice_api
     _resolve(alice_api, delivered, dispute, OUTCOMES["partial_refund"])
     assert _deal(buyer, delivered)["state"] == "accepted"
     assert not DealStep.objects.filter(deal_gid=delivered["id"], kind="outcome").exists()
+
+
+def test_a_resolution_waits_for_the_rejection_that_filed_it(delivered, buyer, alice_api):
+    """The filing names a rejection this node does not hold yet (it is on its way from the buyer's home):
+    resolving now would move nothing, so it is 409 until the deal is rejected here."""
+    pending = f"deal_step:SHDEX-{'0' * 32}"
+    filing = {"category": "not_as_described", "description": "字段缺失", "evidence": [pending]}
+    dispute = buyer.post(_url(delivered), filing, format="json").json()
+    assert _act(alice_api, delivered, dispute, "accept").status_code == 201
+    early = _act(alice_api, delivered, dispute, "resolve", {"outcome": OUTCOMES["dismissed"]})
+    assert early.status_code == 409
+    assert _error(early) == ("dispute.rejection_pending", {("dispute", "dispute.rejection_pending")})
+    rejected = _post(buyer, delivered, "acceptance", {"result": "rejected", "reason": "字段缺失"})
+    assert rejected.json()["state"] == "rejected"
+    later = _act(alice_api, delivered, dispute, "resolve", {"outcome": OUTCOMES["dismissed"]})
+    assert later.status_code == 201 and _deal(buyer, delivered)["state"] == "accepted"
