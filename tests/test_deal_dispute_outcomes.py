@@ -11,8 +11,9 @@ import pytest
 
 from deals.models import DealStep
 from deals.stats import deal_stats
+from demands.models import Notification
 from tests.deal_world import FILES
-from tests.test_deal_disputes import _act, _url
+from tests.test_deal_disputes import SELLER, _act, _url
 from tests.test_deals import (  # noqa: F401 - fixtures
     URL,
     _error,
@@ -98,6 +99,11 @@ def test_a_redelivery_opens_the_delivery_again_with_a_new_deadline(delivered, bu
     due = dt.datetime.fromisoformat(deal["deadlines"]["delivery_by"])
     assert due == outcome.at + dt.timedelta(days=5) and deal["deadlines"]["acceptance_by"] is None
     assert deal_stats()["by_state"]["cleared"] == 1
+    # The provider is told it must deliver again (deals.followups, as for every step it is waited for):
+    # once after the compliance check, once after the outcome.
+    told = Notification.objects.filter(participant_id=SELLER, kind="deal", demand_gid=delivered["id"])
+    cleared = [n.payload for n in told.order_by("id") if n.payload["state"] == "cleared"]
+    assert [p["actions"] for p in cleared] == [["delivery"], ["delivery"]]
     again = _post(provider, delivered, "deliveries", {"method": "file", "files": FILES})
     assert again.status_code == 201 and again.json()["state"] == "delivered"
     accepted = _post(buyer, delivered, "acceptance", {"result": "accepted"})
