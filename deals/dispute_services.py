@@ -2,7 +2,8 @@
 of its own written once at the home node of whoever takes it — a party's at its home, the coordinating
 exchange's (the product's home) and the co-coordinating exchange's (the buyer's home) at their nodes — after
 the dispute standard (`standards.deal_disputes`) allows it in the state this node derives. A resolution
-against a party is also an evaluation of it by the coordinating exchange, in the same transaction."""
+against a party is also an evaluation of it by the coordinating exchange, and a resolution of a rejected deal
+its `outcome` step (deals.outcomes), in the same transaction."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from deals.dispute_selectors import (
     dispute_steps,
 )
 from deals.models import Deal, DealStep, DisputeStep
+from deals.outcomes import deal_outcome_write, outcome_wait_refusal
 from deals.replicas import DISPUTE_STEP, dispute_body
 from participants.evaluations import evaluation_issue
 from participants.models import ParticipantStatus
@@ -176,9 +178,13 @@ def dispute_take(
         _refuse(refusal, derived)
     extra = None
     if action == "resolve":
+        outcome_wait_refusal(deal, steps)
         evaluation = _evaluate(actor, deal, derived, clean["outcome"])
         extra = {} if evaluation is None else {"evaluation": evaluation}
-    return _write(deal, role, dispute_gid, clean, extra)
+    step = _write(deal, role, dispute_gid, clean, extra)
+    if action == "resolve":
+        deal_outcome_write(deal=deal, dispute_gid=dispute_gid, outcome=clean["outcome"], at=clean["at"])
+    return step
 
 
 def dispute_file_on_rejection(deal: Deal, rejection: DealStep) -> DisputeStep | None:

@@ -25,6 +25,7 @@ from standards.deal_contract import contract_digest, contract_document, signed_m
 from standards.deal_dispute_steps import ACTION as DISPUTE_ACTIONS
 from standards.deal_dispute_steps import ROLE as DISPUTE_ROLES
 from standards.deal_dispute_steps import dispute_step_clean
+from standards.deal_flow import KIND_ROLES
 from standards.deal_steps import KINDS, ROLES, order_clean, step_body_clean
 from standards.members import member_codes
 from standards.uscc import uscc_errors
@@ -126,6 +127,17 @@ class DealReplica(ReplicaType):
         )
 
 
+def _role_refusal(payload: dict, origin: str) -> None:
+    """A step of a kind its role never takes (a party's `outcome`), or a coordinator's step of a deal held
+    here from a node other than the product's exchange, is refused (the flow would ignore it anyway)."""
+    if payload["role"] not in KIND_ROLES.get(payload["kind"], ()):
+        raise payload_error("role", "not_allowed", f"a {payload['role']} never takes this kind of step")
+    if payload["role"] == "coordinator":
+        deal = Deal.objects.filter(gid=payload["deal"]).only("product_exchange").first()
+        if deal is not None and deal.product_exchange != origin:
+            raise payload_error("actor", "not_coordinator", "the coordinator is the product's exchange")
+
+
 class StepReplica(ReplicaType):
     """A step of a deal, owned by the home node of whoever took it; written once."""
 
@@ -158,6 +170,7 @@ class StepReplica(ReplicaType):
                 raise payload_error("actor", "mismatch", "a coordinator's step names its own exchange")
         else:
             _uscc(payload, "actor")
+        _role_refusal(payload, origin)
         version = payload["offer_version"]
         needs_version = payload["kind"] in {"offer", "counter", "accept"}
         if needs_version != (isinstance(version, int) and not isinstance(version, bool) and version >= 1):
@@ -256,6 +269,8 @@ def dispute_body(step: dict) -> dict:
             "refund_amount": f"{outcome['refund_amount']:.2f}",
             "summary": outcome["summary"],
         }
+        if outcome.get("redeliver_within_days") is not None:
+            body["outcome"]["redeliver_within_days"] = outcome["redeliver_within_days"]
     return body
 
 

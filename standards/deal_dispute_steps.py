@@ -74,6 +74,8 @@ ACCEPT_WORKING_DAYS = 3
 RESOLVE_DAYS = 30
 MAX_AMOUNT = Decimal("10000000000")
 MAX_TEXT = 4000
+# A redelivery's new delivery deadline, in days after the resolution (the deal flow's `outcome` step).
+REDELIVER_DAYS_DEFAULT, REDELIVER_DAYS_MAX = 7, 90
 MAX_SHORT = 500
 MAX_REFERENCE = 200
 MAX_EVIDENCE = 20
@@ -205,6 +207,7 @@ def _outcome(value: Any, amount: Decimal | None, field: str, errors: list[FieldE
         errors.append(
             FieldError(path, "not_allowed", "该处理结果无退款", f"A {kind} outcome refunds nothing")
         )
+    days = _redeliver_days(value, kind, field, errors)
     if kind is None or errors:
         return None
     return {
@@ -212,14 +215,39 @@ def _outcome(value: Any, amount: Decimal | None, field: str, errors: list[FieldE
         "refund_amount": refund if refund is not None else Decimal("0.00"),
         "summary": summary,
         "against": None if kind == "dismissed" else "provider",
+        "redeliver_within_days": days,
     }
 
 
+def _redeliver_days(value: dict, kind: str | None, field: str, errors: list[FieldError]) -> int | None:
+    """A redelivery's days to deliver again: 1–90, 7 when absent; no other outcome has them."""
+    given = value.get("redeliver_within_days")
+    path = f"{field}.redeliver_within_days"
+    if kind != "redelivery":
+        if given is not None:
+            errors.append(FieldError(path, "not_allowed", "仅重新交付有交付期限", "Only a redelivery has it"))
+        return None
+    if given is None:
+        return REDELIVER_DAYS_DEFAULT
+    if isinstance(given, bool) or not isinstance(given, int) or not 1 <= given <= REDELIVER_DAYS_MAX:
+        errors.append(
+            FieldError(
+                path,
+                "range",
+                f"须为1–{REDELIVER_DAYS_MAX}的整数",
+                f"redeliver_within_days must be a whole number from 1 to {REDELIVER_DAYS_MAX}",
+            )
+        )
+        return None
+    return given
+
+
 def outcome_clean(value: Any, *, amount: Decimal, field: str = "outcome") -> dict:
-    """Validate a dispute's outcome `{"kind", "refund_amount"?, "summary"}` against the deal's `amount`:
-    dismissed and redelivery refund nothing, a partial refund is more than 0 and less than the amount, a full
-    refund is the amount (filled in when absent). Returns it with `refund_amount` (Decimal) and `against` (the
-    provider for a remedy, None when dismissed). Raises ValidationFailed."""
+    """Validate a dispute's outcome `{"kind", "refund_amount"?, "summary", "redeliver_within_days"?}` against
+    the deal's `amount`: dismissed and redelivery refund nothing (a redelivery has 1–90 days to deliver
+    again, 7 by default), a partial refund is more than 0 and less than the amount, a full refund is the
+    amount (filled in when absent). Returns it with `refund_amount` (Decimal), `redeliver_within_days` and
+    `against` (the provider for a remedy, None when dismissed). Raises ValidationFailed."""
     errors: list[FieldError] = []
     outcome = _outcome(value, Decimal(str(amount)), field, errors)
     if errors or outcome is None:

@@ -20,6 +20,8 @@ from standards.deal_dispute_steps import (
     EVALUATION_DIMENSION,
     OUTCOME,
     PARTIES,
+    REDELIVER_DAYS_DEFAULT,
+    REDELIVER_DAYS_MAX,
     RESOLVE_DAYS,
     ROLE,
     STATE,
@@ -49,7 +51,7 @@ __all__ = [
     "working_days_after",
 ]
 
-DISPUTE_RULES_VERSION = "1.0"
+DISPUTE_RULES_VERSION = "1.1"
 
 # What may happen in each state. Nothing is filed yet: only "file" (state None).
 DISPUTE_ALLOWED: dict[str, frozenset[str]] = {
@@ -103,6 +105,7 @@ def dispute_rules_as_json() -> dict:
         "evaluation_dimension": dict(sorted(EVALUATION_DIMENSION.items())),
         "accept_working_days": ACCEPT_WORKING_DAYS,
         "resolve_days": RESOLVE_DAYS,
+        "redeliver_days": {"default": REDELIVER_DAYS_DEFAULT, "max": REDELIVER_DAYS_MAX},
     }
 
 

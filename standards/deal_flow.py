@@ -15,6 +15,10 @@ update. `derive(deal, steps)` replays the steps in one deterministic order and a
   the buyer's home node, the provider's from the provider's home, the coordinator's from the product's
   exchange), an accept names a contract digest other than the one of the offer it accepts, or an answer to a
   delivery comes outside the acceptance window.
+* the resolution of a dispute on a rejected deal moves it on: the coordinator's `outcome` step (written with
+  the resolution, same transaction) makes it accepted (dismissed, partial_refund: settled net of the refund),
+  terminated (full_refund: nothing to settle) or cleared again with a new delivery deadline (redelivery,
+  `redeliver_within_days` after the outcome), from where delivery, receipt and acceptance run again.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 
 from standards.deal_contract import CONTRACT_VERSION, contract_digest, contract_document
 
-DEAL_FLOW_VERSION = "1.0"
+DEAL_FLOW_VERSION = "1.1"
 
 ORDERED, NEGOTIATING, AGREED = "ordered", "negotiating", "agreed"
 COMPLIANCE_FAILED, CLEARED, DELIVERED, RECEIVED = "compliance_failed", "cleared", "delivered", "received"
@@ -67,6 +71,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     (DELIVERED, _C): frozenset({"auto_accept"}),
     (RECEIVED, _B): frozenset({"acceptance"}),
     (RECEIVED, _C): frozenset({"auto_accept"}),
+    (REJECTED, _C): frozenset({"outcome"}),
     (ACCEPTED, _C): frozenset({"settlement"}),
     (SETTLED, _B): frozenset({"evaluation"}),
     (SETTLED, _P): frozenset({"evaluation"}),
@@ -92,6 +97,13 @@ _LEADS_TO = {
     "auto_accept": ACCEPTED,
     "settlement": SETTLED,
 }
+# The state a dispute's outcome leads a rejected deal to (the `outcome` step's body.kind).
+OUTCOME_LEADS_TO = {
+    "dismissed": ACCEPTED,
+    "partial_refund": ACCEPTED,
+    "full_refund": TERMINATED,
+    "redelivery": CLEARED,
+}
 
 
 def deal_flow_as_json() -> dict:
@@ -109,6 +121,7 @@ def deal_flow_as_json() -> dict:
         "precedence": dict(sorted(PRECEDENCE.items())),
         "precedence_rest": REST,
         "leads_to": dict(sorted(_LEADS_TO.items())),
+        "outcome_leads_to": dict(sorted(OUTCOME_LEADS_TO.items())),
     }
 
 
@@ -139,6 +152,7 @@ class Derived:
     times: dict[str, dt.datetime] = field(default_factory=dict)  # state -> when it was reached
     delivery: dict | None = None
     evaluated: set[str] = field(default_factory=set)
+    outcomes: list[dict] = field(default_factory=list)  # the bodies of the outcome steps applied, in order
     applied: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     actions: dict[str, list[str]] = field(default_factory=dict)
@@ -185,6 +199,21 @@ def _answer(d: Derived, step: Any) -> bool:
     return True
 
 
+def _outcome(d: Derived, step: Any) -> bool:
+    """A dispute's outcome on a rejected deal: accepted, terminated, or cleared again for a redelivery (the
+    new delivery deadline counted from the outcome, the earlier delivery and its window forgotten)."""
+    target = OUTCOME_LEADS_TO.get(step.body.get("kind"))
+    if target is None:
+        return False
+    if target == CLEARED:
+        d.deadlines["delivery_by"] = step.at + dt.timedelta(days=step.body["redeliver_within_days"])
+        d.deadlines["acceptance_by"] = None
+        d.delivery = None
+    d.outcomes.append(step.body)
+    d.state = target
+    return True
+
+
 def _apply(deal: Any, d: Derived, step: Any) -> bool:
     kind = step.kind
     if kind in {"offer", "counter", "accept"}:
@@ -194,6 +223,8 @@ def _apply(deal: Any, d: Derived, step: Any) -> bool:
     if kind == "compliance":
         d.state = CLEARED if step.body.get("passed") else COMPLIANCE_FAILED
         return True
+    if kind == "outcome":
+        return _outcome(d, step)
     if kind == "evaluation":
         if step.role in d.evaluated:
             return False

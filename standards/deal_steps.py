@@ -37,6 +37,7 @@ KINDS = (
     "auto_accept",
     "settlement",
     "evaluation",
+    "outcome",
 )
 ROLES = ("buyer", "provider", "coordinator")
 CURRENCIES = frozenset({"CNY"})
@@ -45,6 +46,8 @@ MAX_PRICE = Decimal("1000000000")
 MAX_DELIVERY_DAYS = 365
 MAX_RESPONSE_DAYS = 3650  # a demand response's delivery days (standards.demand)
 MAX_WINDOW_HOURS = 24 * 90
+MAX_REDELIVER_DAYS = 90  # a redelivery outcome's new delivery deadline, in days after the outcome
+OUTCOME_KINDS = frozenset({"dismissed", "redelivery", "partial_refund", "full_refund"})
 
 _B64_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{86}==")
 _GID = re.compile(r"[A-Z]{2,8}-[0-9a-f]{32}")
@@ -251,6 +254,27 @@ def _evaluation(body: dict, errors: list) -> dict:
     return {"evaluation": gid}
 
 
+def _outcome(body: dict, errors: list) -> dict:
+    """The outcome of the dispute (its gid) that resolved a rejected deal: its kind, the refund, and for a
+    redelivery the days (1–90) the provider has to deliver again."""
+    body = _exact(body, {"dispute", "kind", "refund_amount", "redeliver_within_days"}, errors)
+    dispute = body.get("dispute")
+    if not isinstance(dispute, str) or not _GID.fullmatch(dispute):
+        errors.append(_e("dispute", "format", "须为纠纷编号", "Must be a dispute id"))
+    kind = _choice(body, "kind", OUTCOME_KINDS, errors)
+    days = body.get("redeliver_within_days")
+    if kind == "redelivery":
+        days = _whole(body, "redeliver_within_days", 1, MAX_REDELIVER_DAYS, errors)
+    elif days is not None:
+        errors.append(_e("redeliver_within_days", "not_allowed", "仅重新交付有此期限", "Only for redelivery"))
+    return {
+        "dispute": dispute,
+        "kind": kind,
+        "refund_amount": money(body.get("refund_amount"), "refund_amount", errors),
+        "redeliver_within_days": days,
+    }
+
+
 def _empty(body: dict, errors: list) -> dict:
     _exact(body, set(), errors)
     return {}
@@ -269,6 +293,7 @@ _CLEANERS = {
     "auto_accept": _empty,
     "settlement": _settlement,
     "evaluation": _evaluation,
+    "outcome": _outcome,
 }
 
 

@@ -53,6 +53,11 @@ class DisputeOutcomeSerializer(StrictSerializer):
         help_text="partial_refund: more than 0 and less than the deal's amount; full_refund: the amount.",
     )
     summary = serializers.CharField(trim_whitespace=False, help_text="1–4000 characters.")
+    redeliver_within_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="redelivery only: days (1–90, default 7) the provider has to deliver again.",
+    )
 
 
 class DisputeResolveSerializer(StrictSerializer):
@@ -101,7 +106,7 @@ class DisputeSerializer(serializers.Serializer):
     coordinator = serializers.CharField(help_text="The product's home exchange.")
     co_coordinator = serializers.CharField(help_text="The buyer's home exchange.")
     outcome = serializers.JSONField(
-        allow_null=True, help_text='{"kind", "refund_amount", "summary", "against"}'
+        allow_null=True, help_text='{"kind", "refund_amount", "summary", "against", "redeliver_within_days"}'
     )
     evaluation = serializers.JSONField(
         allow_null=True, help_text='{"of", "dimension", "id"}: the evaluation a resolution made.'

@@ -32,7 +32,7 @@ from deals.selectors import (
     exchange_terms_get,
 )
 from deals.terms import exchange_terms_set
-from standards.deal_flow import AGREED, STATES
+from standards.deal_flow import AGREED, REJECTED, STATES
 
 TAG = ["deals"]
 
@@ -51,9 +51,10 @@ class PlainTextRenderer(BaseRenderer):
 
 
 WRITE = errors(400, 401, 403, 404, 409, 413, 415, 429)
-# What the flow allows the coordinator but its node takes itself: the first compliance check of an agreed deal
-# (an operator runs it again only once it failed: POST /deals/{id}/compliance/).
-_NODE_ONLY = defaultdict(frozenset, {AGREED: frozenset({"compliance"})})
+# What the flow allows the coordinator but its node takes itself: the first compliance check of an agreed
+# deal (an operator runs it again only once it failed: POST /deals/{id}/compliance/); the outcome of a
+# rejected deal (written with the resolution of its dispute: POST /deals/{id}/disputes/{id}/resolve/).
+_NODE_ONLY = defaultdict(frozenset, {AGREED: frozenset({"compliance"}), REJECTED: frozenset({"outcome"})})
 
 
 def _user(request):

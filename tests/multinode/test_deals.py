@@ -10,9 +10,9 @@ The steps are helpers (`deal_ordered`, `deal_to_offer`, `deal_buyer_accepts`, `d
 point of the flow with the same market (`market`, set up once per module).
 
 Two disputes start there: a rejected delivery's (filed at GYBDX by the rejection, accepted, stated and
-resolved with a partial refund at SHDEX: the same dispute at both nodes, none of it at BJIDX but SHDEX's
-evaluation in its trust view), and an accepted deal's, whose settlement waits for it and is net of its
-refund (docs/deals.md "Between real nodes")."""
+resolved with a partial refund at SHDEX: the same dispute at both nodes, the deal accepted by the outcome and
+settled net of the refund, none of it at BJIDX but SHDEX's evaluation in its trust view), and an accepted
+deal's, whose settlement waits for it and is net of its refund (docs/deals.md "Between real nodes")."""
 
 from __future__ import annotations
 
@@ -479,7 +479,8 @@ def test_a_rejected_delivery_s_dispute_resolved_with_a_partial_refund_across_nod
     """The buyer rejects the delivery at GYBDX, which files a dispute there; SHDEX (the product's exchange,
     the coordinator) accepts it, both parties state their case at their homes, SHDEX resolves it with a
     partial refund: the same dispute at both nodes, none at BJIDX, which yet shows SHDEX's evaluation of the
-    provider. A rejected deal is never settled (docs/deals.md "Refunds"): SHDEX refuses its settlement."""
+    provider. The outcome moves the deal on (docs/deals.md "Outcomes"): accepted, and settled net of the
+    refund."""
     m = market
     gid = deal_to_delivery(m)
     rejected = deal_act(m.gybdx, m.buyer, gid, "acceptance", {"result": "rejected", "reason": REJECTION})
@@ -550,11 +551,22 @@ def test_a_rejected_delivery_s_dispute_resolved_with_a_partial_refund_across_nod
     told_buyer = [("accept", "coordinator"), ("resolve", "coordinator"), ("statement", "provider")]
     wait_until(lambda: told(m.gybdx, m.buyer) == told_buyer, REPLICATION, message="the buyer's notifications")
 
-    # The deal stays rejected at both nodes, and is not settled: the refund is the dispute's record only.
-    for node, token in ((m.gybdx, m.buyer), (m.shdex, m.seller)):
-        assert deal_get(node, token, gid)["state"] == "rejected"
-    refused = m.shdex.api("POST", f"/api/v1/deals/{gid}/settlement/", token=m.shdex.token, json={})
-    assert refused.status_code == 409, refused.text
+    # The resolution moves the deal on (SHDEX's `outcome` step, written with it): accepted at both nodes,
+    # then settled by SHDEX net of the refund, the same settlement seen at GYBDX.
+    assert deal_get(m.shdex, m.seller, gid)["state"] == "accepted"
+    at_gybdx = deal_wait(m.gybdx, m.buyer, gid, _state("accepted"), "the outcome at the buyer's node")
+    outcome = next(s for s in at_gybdx["steps"] if s["kind"] == "outcome")
+    assert (outcome["origin"], outcome["role"], outcome["body"]["kind"], outcome["body"]["dispute"]) == (
+        "SHDEX",
+        "coordinator",
+        "partial_refund",
+        did,
+    )
+    settled = deal_act(m.shdex, m.shdex.token, gid, "settlement", operator=True)
+    at_gybdx = deal_wait(m.gybdx, m.buyer, gid, _state("settled"), "the settlement")
+    for deal in (settled, at_gybdx):
+        body = next(s for s in deal["steps"] if s["kind"] == "settlement")["body"]
+        assert body["amount"] == "15000.00", body
 
     # BJIDX holds none of it, yet its trust view of the provider shows SHDEX's evaluation for this deal.
     _check_dispute_outside_the_audience(m, gid, did, [s for s, _, _ in steps["SHDEX"]])

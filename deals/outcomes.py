@@ -1,0 +1,80 @@
+"""A dispute's outcome fed back into the deal flow (docs/deals.md "Disputes"): when the coordinating
+exchange resolves a dispute of a rejected deal, its node also writes the deal step `outcome` (the
+coordinator's, owned by the product's exchange), in the resolution's transaction, so every node of the
+audience derives the same next state from the deal's steps alone (`standards.deal_flow`: accepted,
+terminated, or cleared for a redelivery)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+
+from core.exceptions import Conflict, FieldError
+from deals.followups import deals_followup
+from deals.models import Deal, DealStep, DisputeStep
+from deals.replicas import STEP
+from deals.selectors import deal_steps
+from standards.deal_flow import DELIVERED, RECEIVED, REJECTED, derive, role_actor
+from standards.deal_steps import step_body_clean
+
+
+def outcome_wait_refusal(deal: Deal, dispute_steps: list[DisputeStep]) -> None:
+    """409 while the rejection that filed the dispute (its filing's evidence `deal_step:<id>`, a step of the
+    buyer's home) has not arrived here and the deal is still delivered here: resolved before it, the outcome
+    would find the deal not rejected and move nothing. Evidence naming a step that never comes blocks only
+    until the acceptance window's end (auto_accept moves the deal on)."""
+    filing = next((s for s in dispute_steps if s.action == "file"), None)
+    evidence = (filing.body.get("evidence") or []) if filing is not None else []
+    prefix = f"deal_step:{deal.buyer_home}-"
+    named = {e.removeprefix("deal_step:") for e in evidence if isinstance(e, str) and e.startswith(prefix)}
+    if not named:
+        return
+    steps = deal_steps(deal)
+    missing = sorted(named - {s.gid for s in steps})
+    if missing and derive(deal, steps).state in (DELIVERED, RECEIVED):
+        raise Conflict(
+            message="引起纠纷的验收不通过记录尚未同步到本节点，请稍后再处理",
+            message_en="The rejection that filed this dispute has not reached this node yet",
+            code="dispute.rejection_pending",
+            errors=[
+                FieldError(
+                    "dispute", "dispute.rejection_pending", "验收记录尚未到达", "The rejection is pending"
+                )
+            ],
+            extra={"steps": missing},
+        )
+
+
+def deal_outcome_write(*, deal: Deal, dispute_gid: str, outcome: dict, at: dt.datetime) -> DealStep | None:
+    """The `outcome` step of `deal` for a resolution (`outcome` cleaned by the dispute standard) taken at
+    `at`, when the deal is rejected here; None otherwise (a dispute of an accepted deal, say, refunds at
+    settlement and moves nothing). Call inside the resolution's transaction, the deal locked."""
+    steps = deal_steps(deal)
+    if derive(deal, steps).state != REJECTED:
+        return None
+    body = step_body_clean(
+        "outcome",
+        {
+            "dispute": dispute_gid,
+            "kind": outcome["kind"],
+            "refund_amount": f"{outcome['refund_amount']:.2f}",
+            "redeliver_within_days": outcome.get("redeliver_within_days"),
+        },
+    )
+    step = DealStep.objects.create(
+        gid=f"{settings.NODE_CODE}-{uuid.uuid4().hex}",
+        origin=settings.NODE_CODE,
+        deal_gid=deal.gid,
+        audience=deal.audience,
+        seq=len(steps) + 1,
+        kind="outcome",
+        role="coordinator",
+        actor_id=role_actor(deal, "coordinator"),
+        at=max([at, *(s.at for s in steps)]),
+        body=body,
+    )
+    STEP.publish([step])
+    deals_followup([deal.gid])
+    return step
