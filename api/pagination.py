@@ -86,6 +86,8 @@ def _whole(params, name: str, minimum: int, maximum: int | None) -> int | None:
     if raw is None:
         return None
     value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+    if value is None and maximum is None and raw.isascii() and raw.isdigit():
+        value = 10**9  # a whole number too long to read is past any end: the caller's 404, not a 400
     if value is None or value < minimum or (maximum is not None and value > maximum):
         rule = f"{minimum}–{maximum}" if maximum is not None else f"≥ {minimum}"
         raise ValidationFailed(

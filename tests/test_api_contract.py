@@ -87,6 +87,9 @@ class TestPages:
         assert response.status_code == 404
         assert _errors(response) == {("page", "out_of_range")}
         assert anon.get("/api/v1/products/?page=1&page_size=100").status_code == 200
+        # A whole number too long to read is past the end too (schema-valid: `page` has no maximum).
+        response = anon.get("/api/v1/products/?page=62033418497238745088")
+        assert response.status_code == 404 and _errors(response) == {("page", "out_of_range")}
 
     def test_matches_and_responses_are_pages_like_every_list(self, posted, anon):
         matches = anon.get(f"/api/v1/demands/{posted.demand}/matches/?page_size=1").json()
