@@ -100,8 +100,14 @@ def test_gybdx_recognises_a_shdex_product_only_with_a_bjidx_assessors_valid_repo
         "valid_until": (today + dt.timedelta(days=365)).isoformat(),
     }
     body.pop("product_version")
-    # A report is issued at the assessor's home: SHDEX refuses it, BJIDX accepts it.
-    away = shdex.api("POST", f"/api/v1/products/{code}/quality-reports/", json=body, headers=bearer)
+
+    # A report is issued at the assessor's home: SHDEX refuses it, BJIDX accepts it. SHDEX accepts the
+    # assessor's login once its registration at BJIDX has arrived there (401 until then).
+    def refused_at_shdex():
+        r = shdex.api("POST", f"/api/v1/products/{code}/quality-reports/", json=body, headers=bearer)
+        return [r] if r.status_code != 401 else None  # a list: a 4xx Response is falsy
+
+    [away] = wait_until(refused_at_shdex, REPLICATION, message="the assessor's registration at SHDEX")
     assert away.status_code == 403 and away.json()["error"]["code"] == "not_home", away.text
     issued = bjidx.api("POST", f"/api/v1/products/{code}/quality-reports/", json=body, headers=bearer)
     assert issued.status_code == 201, issued.text
