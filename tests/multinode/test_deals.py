@@ -31,6 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from products.sample_data import make_uscc
+from tests import deal_world
 from tests.multinode.harness import Federation, Node, wait_until
 
 pytestmark = pytest.mark.multinode
@@ -44,26 +45,10 @@ SIGNED_PREFIX = b"dexr-deal-contract-v1:"  # standards/deal_contract.py: what a 
 PURPOSE = "贵阳充电网络负荷预测（多节点测试）"
 FILE_NAME = "gy-charging-load-2026q4.csv"
 FILE_SHA256 = hashlib.sha256(b"gy-charging-load-2026q4").hexdigest()
-ORDER = {
-    "purpose": PURPOSE,
-    "usage_policy": {
-        "permissions": ["use", "analyse"],
-        "constraints": {"purpose": ["research"], "territory": ["CN-mainland"], "duration_days": 365},
-    },
-    "delivery_method": "file",
-}
-OFFER = {
-    "price": "20000.00",
-    "usage_policy": {
-        "permissions": ["use", "analyse", "derive"],
-        "prohibitions": ["redistribute", "resell"],
-        "constraints": {"purpose": ["research", "internal_analysis"], "territory": ["CN-mainland"]},
-    },
-    "delivery_method": "file",
-    "delivery_days": 10,
-    "acceptance_window_hours": 72,
-    "message": "多节点测试报价：含 2026 年第四季度负荷数据",
-}
+# The order and the offer of the one-node deal tests (tests/deal_world.py), with this test's own words, which
+# BJIDX must never hold.
+ORDER = {**deal_world.ORDER, "purpose": PURPOSE}
+OFFER = {**deal_world.OFFER, "message": "多节点测试报价：含 2026 年第四季度负荷数据"}
 FILES = [{"name": FILE_NAME, "size": 2097152, "sha256": FILE_SHA256}]
 
 
