@@ -12,6 +12,8 @@ from products.models import Product, ProductStatus, Recognition, RecognitionStat
 from products.selectors import product_visible
 
 REVIEWABLE = (RecognitionStatus.PENDING, RecognitionStatus.REFUSED)
+# What a queue's card does not show: the descriptor and the search columns (most of a row's bytes).
+LIST_DEFERRED = ("descriptor", "search_name", "search_keywords", "search_body")
 
 
 def products_to_review(*, user) -> QuerySet[Product]:
@@ -22,6 +24,11 @@ def products_to_review(*, user) -> QuerySet[Product]:
         .filter(status=ProductStatus.SUBMITTED, exchange_id=settings.NODE_CODE, is_home=True)
         .order_by("submitted_at", "id")
     )
+
+
+def products_to_review_page(*, user) -> QuerySet[Product]:
+    """The review queue as its page lists it: the rows without their descriptors."""
+    return products_to_review(user=user).defer(*LIST_DEFERRED)
 
 
 def product_to_review(*, user, code: str) -> Product | None:
@@ -41,7 +48,7 @@ def recognitions_to_review(*, status: str | None = None) -> QuerySet[Recognition
 
 def products_by_code(codes: list[str]) -> dict[str, Product]:
     """The products held here of `codes`, in one query (their descriptors left out)."""
-    rows = Product.objects.filter(code__in=codes).defer("descriptor", "search_body", "findings")
+    rows = Product.objects.filter(code__in=codes).defer(*LIST_DEFERRED, "findings")
     return {p.code: p for p in rows}
 
 

@@ -28,7 +28,12 @@ from participants.selectors import participant_get
 from participants.services import participant_set_status
 from portal.actors import actor
 from portal.forms import FormErrors, validate
-from products.queues import product_to_review, products_to_review, recognitions_to_review
+from products.queues import (
+    product_to_review,
+    products_to_review,
+    products_to_review_page,
+    recognitions_to_review,
+)
 from products.services import product_review
 
 PAGE_SIZE = 20
@@ -80,7 +85,7 @@ def console(request, who):
 @require_GET
 @operator_page
 def reviews(request, who):
-    page = page_of(request, products_to_review(user=who))
+    page = page_of(request, products_to_review_page(user=who))
     return render(request, "portal/operator/reviews.html", {"page": page, "section": "reviews"})
 
 
@@ -109,7 +114,7 @@ def review(request, who, code: str):
         status = errors.status if errors else 200
         return render(request, "portal/operator/partials/review_card.html", context, status=status)
     if errors:
-        page = page_of(request, products_to_review(user=who))
+        page = page_of(request, products_to_review_page(user=who))
         context.update(page=page, section="reviews")
         return render(request, "portal/operator/reviews.html", context, status=errors.status)
     if data["decision"] == "approve":

@@ -2,9 +2,13 @@
 approves a submitted product (the card swapped by htmx, no CSP violation); the federation health page draws
 its chart from the vendored Chart.js; the console reads in English after the switch."""
 
+import re
+
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
+from federation.models import Peer, SyncState
 from products.models import Product, ProductStatus
 from tests.factories import make_product
 
@@ -58,7 +62,18 @@ def test_a_rejection_without_comments_shows_the_apis_error_next_to_the_field(pag
 
 
 def test_federation_health_draws_its_chart_and_the_console_reads_in_english(page, operator, shot):
+    now = timezone.now()
+    for code, failures in (("BJIDX", 0), ("GYBDX", 2)):
+        Peer.objects.create(
+            exchange_id=code,
+            base_url=f"http://{code.lower()}",
+            public_key="k" * 43 + "=",
+            last_success_at=now,
+            consecutive_failures=failures,
+        )
+    SyncState.objects.create(origin="BJIDX", cursor=40, head_seen=52, head_seen_at=now)
     _sign_in(page, "/console/operator/federation/")
+    assert page.get_by_role("row", name=re.compile("BJIDX")).get_by_role("cell").nth(3).inner_text() == "12"
     page.wait_for_function("document.querySelector('canvas[data-chart]').dataset.drawn === '1'")
     shot(page, "operator-federation")
     page.get_by_role("button", name="English").click()

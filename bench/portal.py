@@ -1,0 +1,157 @@
+"""The portal's pages over 100,000 listed products on PostgreSQL, each beside the API endpoint serving the
+same data in the same run (issue 21: catalog search page and product page p95 < 150 ms server time).
+
+    .venv/bin/python bench/portal.py [--count 100000] [--requests 200] [--reuse] [--database URL]
+
+The database is `registry_bench_portal` (bench/common.py; `--database` names another), recreated unless
+`--reuse` finds it loaded.
+
+1. Loads COUNT listed products through the real bulk import (bench/search.py's `load`), then VACUUM (ANALYZE)
+   (bench/search.py's `prepare`); marks REVIEW of them submitted (the operator's review queue).
+2. Times every request with `time.perf_counter()` around `django.test.Client` — the whole middleware stack,
+   the template rendering, no sockets: the server's time — cycling through bench/search.py's Chinese queries:
+   * the catalog search page `GET /catalog/?q=…` beside `GET /api/v1/products/?q=…`;
+   * the product page `GET /catalog/<code>/` beside `GET /api/v1/products/<code>/` (random listed codes);
+   * the operator console (signed in as an operator of the node's exchange): its overview (every queue's
+     size), the review queue (REVIEW submitted products, 20 a page) beside
+     `GET /api/v1/products/?status=submitted` with the operator's token, and the federation health page
+     beside `GET /federation/v1/status/`.
+   A page that this build does not serve (404) is reported as not measured, not failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from urllib.parse import urlencode
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import bench_database_url, machine, percentile, setup_django, summary
+from search import QUERIES, load, prepare
+
+TARGET_P95_MS = 150.0
+REVIEW = 200
+
+
+def _load_avg() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _timed(client, path: str, n: int, **headers) -> list[float] | None:
+    """`n` timed GETs of `path` (a list of paths is cycled through); None when the page is not served."""
+    paths = path if isinstance(path, list) else [path]
+    first = client.get(paths[0], **headers)
+    if first.status_code == 404:
+        return None
+    if first.status_code != 200:
+        raise SystemExit(f"{paths[0]}: HTTP {first.status_code} {first.content[:300]!r}")
+    for p in paths[:5]:  # warm-up
+        client.get(p, **headers)
+    times = []
+    for i in range(n):
+        started = time.perf_counter()
+        response = client.get(paths[i % len(paths)], **headers)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{paths[i % len(paths)]}: HTTP {response.status_code}")
+    return times
+
+
+def _row(label: str, times: list[float] | None, target: float | None = None) -> str:
+    if times is None:
+        return f"  {label:44s} not served by this build (404): not measured"
+    verdict = ""
+    if target is not None:
+        verdict = "  met" if percentile(times, 95) < target else "  NOT MET"
+    return f"  {label:44s} {summary(times)}{verdict}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per page and endpoint")
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--reuse", action="store_true", help="keep the loaded benchmark database")
+    parser.add_argument("--database", help="PostgreSQL URL (default: bench/common.py's, name 'portal')")
+    args = parser.parse_args()
+
+    os.environ["THROTTLE_ANON"] = "100000000/min"
+    os.environ["THROTTLE_USER"] = "100000000/min"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    url = setup_django(args.database or bench_database_url("portal"), fresh=not args.reuse)
+
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from accounts.models import User
+    from accounts.services import api_token_issue
+    from portal.actors import SESSION_GENERATION
+    from products.models import Product, ProductStatus
+    from standards.segmentation import warm_up
+
+    print(f"machine: {machine()}")
+    print(f"database: {url}")
+    print(f"load average (1, 5, 15 min) at the start: {_load_avg()}")
+    held = Product.objects.count()
+    if args.reuse and held >= args.count:
+        print(f"reusing {held} products")
+    else:
+        seconds = load(args.count, args.seed)
+        held = Product.objects.count()
+        print(f"loaded {held} listed products in {seconds:.1f} s ({held / seconds:.0f}/s)")
+        review = min(REVIEW, held // 10)  # a tenth at most of a small smoke run's products
+        ids = list(Product.objects.order_by("id").values_list("id", flat=True)[:review])
+        Product.objects.filter(id__in=ids).update(status=ProductStatus.SUBMITTED, submitted_at=timezone.now())
+        prepare(connection)
+    warm_up()
+
+    rng = random.Random(args.seed)
+    codes = list(Product.objects.filter(status=ProductStatus.LISTED).values_list("code", flat=True)[:5000])
+    sample = rng.sample(codes, min(len(codes), 100))
+    searches = [urlencode(params) for _, params in QUERIES]
+    visitor = Client(HTTP_HOST="localhost")
+    n = args.requests
+    print(f"\n{n} timed requests each, server time in process (load average before: {_load_avg()})")
+    results = {
+        "catalog search page": _timed(visitor, [f"/catalog/?{q}" for q in searches], n),
+        "API search (same queries)": _timed(visitor, [f"/api/v1/products/?{q}" for q in searches], n),
+        "product page": _timed(visitor, [f"/catalog/{c}/" for c in sample], n),
+        "API product (same codes)": _timed(visitor, [f"/api/v1/products/{c}/" for c in sample], n),
+    }
+    print(_row("catalog search page /catalog/?q=…", results["catalog search page"], TARGET_P95_MS))
+    print(_row("  beside: API /api/v1/products/?q=…", results["API search (same queries)"]))
+    print(_row("product page /catalog/<code>/", results["product page"], TARGET_P95_MS))
+    print(_row("  beside: API /api/v1/products/<code>/", results["API product (same codes)"]))
+
+    operator, _ = User.objects.get_or_create(
+        username="bench-operator", defaults={"role": User.Role.OPERATOR, "exchange_id": "SHDEX"}
+    )
+    console = Client(HTTP_HOST="localhost")
+    console.force_login(operator, backend="django.contrib.auth.backends.ModelBackend")
+    session = console.session
+    session[SESSION_GENERATION] = operator.token_generation
+    session.save()
+    token = {"HTTP_AUTHORIZATION": f"Token {api_token_issue(user=operator)}"}
+    api = Client(HTTP_HOST="localhost")
+    submitted = Product.objects.filter(status=ProductStatus.SUBMITTED).count()
+    print(f"\noperator console ({submitted} submitted products among {held})")
+    print(_row("overview /console/operator/", _timed(console, "/console/operator/", n)))
+    print(_row("review queue /console/operator/reviews/", _timed(console, "/console/operator/reviews/", n)))
+    print(
+        _row("  beside: API ?status=submitted", _timed(api, "/api/v1/products/?status=submitted", n, **token))
+    )
+    print(
+        _row("federation /console/operator/federation/", _timed(console, "/console/operator/federation/", n))
+    )
+    print(_row("  beside: /federation/v1/status/", _timed(api, "/federation/v1/status/", n, **token)))
+    print(f"\nload average (1, 5, 15 min) at the end: {_load_avg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
