@@ -304,3 +304,30 @@ class TestFederationHealth:
         assert config["data"]["labels"] == ["BJIDX", "GYBDX"]
         assert config["data"]["datasets"][0]["data"] == [15, 0]
         assert "联系失败" in page and "refused" in page
+
+
+def test_the_quarantine_services_refuse_anyone_but_this_nodes_operators(bob, root):
+    from core.exceptions import Forbidden
+    from federation.quarantine_review import quarantine_release, quarantine_retry
+    from participants.principal import ParticipantPrincipal
+
+    row = QuarantinedEntry.objects.create(origin="BJIDX", seq=1, source="BJIDX", reason="x", digest="d1")
+    participant = ParticipantPrincipal(
+        participant_id=EXAMPLE_DESCRIPTOR["provider"]["uscc"],
+        home="SHDEX",
+        username="merchant-1",
+        roles=("data_merchant",),
+        services=(),
+        legal_name="x",
+        status="verified",
+    )
+    for who in (None, bob, participant):
+        with pytest.raises(Forbidden):
+            quarantine_release(actor=who, ids=[row.id])
+        with pytest.raises(Forbidden):
+            quarantine_retry(actor=who)
+    assert quarantine_release(actor=root, ids=[row.id]) == 1  # the node's admin may
+
+
+def test_the_nodes_admin_gets_in(root):
+    assert signed_in(root).get("/console/operator/").status_code == 200
