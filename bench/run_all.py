@@ -10,6 +10,7 @@ for script, *args in (
     ("import_products.py",),
     ("search.py",),
     ("search.py", "--sqlite", "--count", "20000"),  # the embedded default, at its target's size
+    ("portal_operator.py",),
     ("replication.py",),
     ("propagation.py",),
     ("participant_tokens.py",),

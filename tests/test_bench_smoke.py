@@ -49,10 +49,10 @@ def test_the_replication_benchmark_applies_every_feed(bench_env):
     assert "a 24-member network's mix (2 listings" in out
 
 
-def test_the_portal_benchmark_times_the_pages_beside_the_api(bench_env):
-    out = _run(bench_env, "bench/portal.py", "--count", "200", "--requests", "5")
-    assert "beside: API /api/v1/products/?q=" in out and "beside: API /api/v1/products/<code>/" in out
-    assert "review queue /console/operator/reviews/" in out and "load average" in out
+def test_the_operator_console_benchmark_times_the_pages_beside_the_api(bench_env):
+    out = _run(bench_env, "bench/portal_operator.py", "--count", "200", "--requests", "5")
+    assert "review queue /console/operator/reviews/" in out and "beside: API ?status=submitted" in out
+    assert "federation /console/operator/federation/" in out and "load average" in out
 
 
 def test_the_import_benchmark_imports_every_line(bench_env):
