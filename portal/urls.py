@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.views import accounts, home
+from portal.views import accounts, console_demands, console_home, console_products, home
 
 app_name = "portal"
 
@@ -10,4 +10,23 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", accounts.login_page, name="login"),
     path("logout/", accounts.logout_page, name="logout"),
+    # The merchant and demander consoles (portal/views/console_*.py)
+    path("console/", console_home.console_page, name="console"),
+    path("console/notifications/", console_home.notifications_page, name="console-notifications"),
+    path("console/products/", console_products.products_page, name="console-products"),
+    path("console/products/new/", console_products.product_new, name="console-product-new"),
+    path("console/products/check/", console_products.product_check, name="console-product-check"),
+    path("console/products/<str:code>/", console_products.product_edit, name="console-product"),
+    path(
+        "console/products/<str:code>/submit/", console_products.product_submit, name="console-product-submit"
+    ),
+    path("console/demands/", console_demands.demands_page, name="console-demands"),
+    path("console/demands/new/", console_demands.demand_new, name="console-demand-new"),
+    path("console/demands/check/", console_demands.demand_check, name="console-demand-check"),
+    path("console/demands/<str:gid>/", console_demands.demand_page, name="console-demand"),
+    path(
+        "console/demands/<str:gid>/responses/<str:rid>/decision/",
+        console_demands.response_decide,
+        name="console-response-decide",
+    ),
 ]
