@@ -91,12 +91,13 @@ def body_from(values: dict) -> dict:
 
 
 def demand_check(body: dict) -> list[dict]:
-    """The errors (the API's items) a demand with this body would get: the serializer's, then the rules'."""
-    data, errors = validate(DemandWriteSerializer, body)
-    if data is None:
-        return errors.errors
+    """The errors (the API's items) a demand with this body would get: the serializer's, and the rules' on the
+    fields the serializer let through (so a budget's order shows while the deadline is still empty)."""
+    _, errors = validate(DemandWriteSerializer, body)
+    items = list(errors.errors)
+    typed = {e["field"].split(".")[0] for e in items}
     try:
         demand_clean(body, now=timezone.now())
     except ValidationFailed as exc:
-        return [e.as_dict() for e in exc.errors]
-    return []
+        items += [e.as_dict() for e in exc.errors if e.field.split(".")[0] not in typed]
+    return items

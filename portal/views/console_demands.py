@@ -62,7 +62,9 @@ def demand_new(request, who):
         values = form.form_values(request.POST)
         body = form.body_from(values)
         data, errors = validate(form.DemandWriteSerializer, body)
-        if data is not None:
+        if data is None:
+            errors.errors = form.demand_check(body)  # the rules' errors too, all at once
+        else:
             try:
                 demand = services.demand_post(actor=who, data=body)
             except DomainError as exc:
