@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.views import accounts, console_demands, console_home, console_products, home
+from portal.views import accounts, console_deals, console_demands, console_home, console_products, home
 
 app_name = "portal"
 
@@ -29,4 +29,8 @@ urlpatterns = [
         console_demands.response_decide,
         name="console-response-decide",
     ),
+    path("console/deals/", console_deals.deals_page, name="console-deals"),
+    path("console/deals/<str:gid>/", console_deals.deal_page, name="console-deal"),
+    path("console/deals/<str:gid>/steps/<str:kind>/", console_deals.deal_step, name="console-deal-step"),
+    path("console/order/<str:code>/", console_deals.order_page, name="console-order"),
 ]

@@ -23,6 +23,12 @@ from tests.portal_helpers import assert_portal_page, html, signed_in
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMANDER = "91310115AY4CL12T2E"
+POLICY = json.dumps(
+    {
+        "permissions": ["use", "analyse"],
+        "constraints": {"purpose": ["research"], "territory": ["CN-mainland"]},
+    }
+)
 BAD_NAME = "最好的上海市充电桩运行数据集"  # a forbidden term of the naming rule
 
 
@@ -263,3 +269,83 @@ def test_notifications(merchant, django_assert_max_num_queries):
     with django_assert_max_num_queries(8):
         page = assert_portal_page(merchant.get("/console/notifications/"))
     assert "没有通知" in page
+
+
+class TestDeals:
+    @pytest.fixture
+    def listed(self, alice):
+        return make_product(
+            actor=alice, descriptor=copy.deepcopy(EXAMPLE_DESCRIPTOR), status=ProductStatus.LISTED
+        )
+
+    def _order(self, demander, listed) -> str:
+        url = f"/console/order/{listed.code}/"
+        assert_portal_page(demander.get(url))
+        response = demander.post(
+            url, {"request.purpose": "充电设施规划研究", "delivery_method": "file", "usage_policy": POLICY}
+        )
+        assert response.status_code == 302, html(response)
+        return response["Location"]
+
+    def test_an_order_refused_keeps_what_was_typed_and_names_the_field(self, demander, listed):
+        url = f"/console/order/{listed.code}/"
+        response = demander.post(
+            url, {"request.purpose": "充电设施规划研究", "delivery_method": "sandbox", "usage_policy": POLICY}
+        )
+        assert response.status_code == 400
+        page = assert_portal_page(response)
+        assert "该产品不提供此交付方式" in page and "充电设施规划研究" in page
+        broken = demander.post(
+            url, {"request.purpose": "研究", "delivery_method": "file", "usage_policy": "{"}
+        )
+        assert broken.status_code == 400 and "{" in html(broken)
+        assert demander.get("/console/order/NOPE-2026-000001-X/").status_code == 404
+
+    def test_order_offer_and_agreement_from_both_consoles(
+        self, demander, merchant, listed, django_assert_max_num_queries
+    ):
+        deal_url = self._order(demander, listed)
+        with django_assert_max_num_queries(12):
+            page = assert_portal_page(merchant.get(deal_url))
+        assert "发出报价" in page and listed.name in page
+        bad = merchant.post(
+            deal_url + "steps/offer/", {"price": "", "delivery_days": "10", "acceptance_window_hours": "x"}
+        )
+        assert bad.status_code == 400 and "<code>acceptance_window_hours</code>" in html(bad)
+        offer = {
+            "price": "20000.00",
+            "delivery_method": "file",
+            "delivery_days": "10",
+            "acceptance_window_hours": "72",
+            "usage_policy": json.dumps(
+                {
+                    "permissions": ["use", "analyse"],
+                    "constraints": {"purpose": ["research"], "territory": ["CN-mainland"]},
+                }
+            ),
+        }
+        assert merchant.post(deal_url + "steps/offer/", offer).status_code == 302, html(
+            merchant.post(deal_url + "steps/offer/", offer)
+        )
+        page = html(demander.get(deal_url))
+        assert "接受报价" in page and "20000.00" in page
+        assert demander.post(deal_url + "steps/accept/", {"offer_version": "1"}).status_code == 302
+        assert merchant.post(deal_url + "steps/accept/", {"offer_version": "1"}).status_code == 302
+        page = html(merchant.get(deal_url))
+        assert "agreed" in page and page.count('class="badge">accept</span>') == 2
+        refused = demander.post(deal_url + "steps/delivery/", {"method": "file"})
+        assert refused.status_code == 403  # the provider delivers, not the buyer: the service says so
+        with django_assert_max_num_queries(8):
+            listing = assert_portal_page(demander.get("/console/deals/"))
+        assert deal_url in listing and listed.name in listing
+
+    def test_a_deal_of_others_is_not_found(self, demander, listed, db):
+        deal_url = self._order(demander, listed)
+        register_provider("91110000R8A676TY72", "别家数据有限公司", roles=("demander",))
+        other = signed_in(
+            User.objects.create(
+                username="other", role=User.Role.PARTICIPANT, participant_id="91110000R8A676TY72"
+            )
+        )
+        assert other.get(deal_url).status_code == 404
+        assert other.post(deal_url + "steps/cancel/", {"reason": "不要了"}).status_code == 404
