@@ -6,6 +6,7 @@ page with a bound on its queries."""
 import copy
 import datetime
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -349,3 +350,26 @@ class TestDeals:
         )
         assert other.get(deal_url).status_code == 404
         assert other.post(deal_url + "steps/cancel/", {"reason": "不要了"}).status_code == 404
+
+
+def _chinese(text: str) -> set[str]:
+    return {ch for ch in text if "\u4e00" <= ch <= "\u9fff"}
+
+
+@pytest.mark.parametrize(
+    "url", ["/console/", "/console/products/new/", "/console/demands/", "/console/deals/"]
+)
+def test_every_console_label_is_english_in_english(merchant, url, django_assert_max_num_queries):
+    merchant.cookies["django_language"] = "en"
+    with django_assert_max_num_queries(10):
+        page = html(merchant.get(url))
+    main = page[page.index("<main") : page.index("</main>")]
+    text = re.sub(r"<[^>]+>", " ", main)
+    text = text.replace(EXAMPLE_DESCRIPTOR["provider"]["name"], "")  # the participant's own name is data
+    assert _chinese(text) == set(), text
+
+
+def test_a_demander_without_the_merchant_role_is_refused_a_draft_with_the_apis_message(demander):
+    response = demander.post("/console/products/new/", draft_post())
+    assert response.status_code == 403 and not Product.objects.exists()
+    assert 'role="alert"' in html(response)
