@@ -209,6 +209,12 @@ class TestDemands:
         listed = make_product(
             actor=alice, descriptor=copy.deepcopy(EXAMPLE_DESCRIPTOR), status=ProductStatus.LISTED
         )
+        for i in range(4):  # more matches: the page's queries stay the same
+            descriptor = {
+                **copy.deepcopy(EXAMPLE_DESCRIPTOR),
+                "name": f"上海市充电桩运行数据集（第{'二三四五'[i]}版）",
+            }
+            make_product(actor=alice, descriptor=descriptor, status=ProductStatus.LISTED)
         assert_portal_page(demander.get("/console/demands/new/"))
         response = demander.post("/console/demands/new/", demand_post())
         assert response.status_code == 302, html(response)
