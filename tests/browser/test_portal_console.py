@@ -97,3 +97,15 @@ def test_a_demander_posts_a_demand_and_sees_the_match(page, transactional_db, fa
     matches = page.get_by_role("heading", name="匹配的产品").locator("xpath=..")
     assert listed.code in matches.inner_text()
     shot(page, "console-demand-matches")
+
+
+def test_the_console_pages_fit_a_phone(phone, transactional_db, fast, shot):
+    _user("merchant-1", EXAMPLE_DESCRIPTOR["provider"]["uscc"])
+    make_product(descriptor=copy.deepcopy(EXAMPLE_DESCRIPTOR))
+    page = phone.new_page()
+    _sign_in(page, "merchant-1", "/console/products/")
+    for url in ("/console/", "/console/products/", "/console/products/new/", "/console/demands/"):
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{url} is {width}px wide at phone width"
+    shot(page, "console-phone")
