@@ -58,7 +58,12 @@ def _deal_page(request, who, deal, *, errors: FormErrors, kind: str = "", values
         "values": defaults,
         "errors": errors,
         "failed_kind": kind,
-        "step_errors": [(e["field"], in_language(e)) for e in errors.errors],
+        # what no input of the form shows (a delivery's details, the order's terms) goes to its summary
+        "step_errors": [
+            (e["field"], in_language(e))
+            for e in errors.errors
+            if e["field"].split(".")[0] not in STEPS.get(kind, (None, ()))[1]
+        ],
         "delivery_methods": ["file", "api", "sandbox", "offline"],
     }
     return render(request, "portal/console/deal.html", context, status=errors.status if errors else 200)
