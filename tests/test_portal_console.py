@@ -14,6 +14,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from deals.compliance import deal_compliance_run
 from demands.models import Demand, DemandResponse
 from portal.views import console_descriptor
 from products.models import Product, ProductStatus
@@ -342,6 +343,26 @@ class TestDeals:
         assert "agreed" in page and page.count('class="badge">accept</span>') == 2
         refused = demander.post(deal_url + "steps/delivery/", {"method": "file"})
         assert refused.status_code == 403  # the provider delivers, not the buyer: the service says so
+        assert deal_compliance_run(deal_url.rstrip("/").rsplit("/", 1)[1])  # the coordinator's check: cleared
+        assert "记录交付" in html(merchant.get(deal_url))
+        bad = merchant.post(
+            deal_url + "steps/delivery/", {"method": "file", "details": '{"files": [{"name": "a.csv"}]}'}
+        )
+        assert bad.status_code == 400 and "a.csv" in html(bad)  # what was typed is kept
+        files = [{"name": "charging-2026-11.csv", "size": 1048576, "sha256": "3" * 64}]
+        delivered = merchant.post(
+            deal_url + "steps/delivery/", {"method": "file", "details": json.dumps({"files": files})}
+        )
+        assert delivered.status_code == 302, html(delivered)
+        assert (
+            demander.post(deal_url + "steps/acceptance/", {"result": "rejected", "reason": ""}).status_code
+            == 400
+        )
+        assert (
+            demander.post(deal_url + "steps/acceptance/", {"result": "accepted", "reason": ""}).status_code
+            == 302
+        )
+        assert "accepted" in html(demander.get(deal_url))
         with django_assert_max_num_queries(8):
             listing = assert_portal_page(demander.get("/console/deals/"))
         assert deal_url in listing and listed.name in listing
