@@ -13,6 +13,11 @@ urlpatterns = [
     # The merchant and demander consoles (portal/views/console_*.py)
     path("console/", console_home.console_page, name="console"),
     path("console/notifications/", console_home.notifications_page, name="console-notifications"),
+    path(
+        "console/notifications/<int:pk>/read/",
+        console_home.notification_read_page,
+        name="console-notification-read",
+    ),
     path("console/products/", console_products.products_page, name="console-products"),
     path("console/products/new/", console_products.product_new, name="console-product-new"),
     path("console/products/check/", console_products.product_check, name="console-product-check"),

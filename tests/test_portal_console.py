@@ -15,7 +15,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from deals.compliance import deal_compliance_run
-from demands.models import Demand, DemandResponse
+from demands.matching import demand_match_and_notify
+from demands.models import Demand, DemandResponse, Notification
 from portal.views import console_descriptor
 from products.models import Product, ProductStatus
 from products.services import product_review
@@ -400,3 +401,18 @@ def test_a_demander_without_the_merchant_role_is_refused_a_draft_with_the_apis_m
     response = demander.post("/console/products/new/", draft_post())
     assert response.status_code == 403 and not Product.objects.exists()
     assert 'role="alert"' in html(response)
+
+
+def test_a_notification_is_marked_read(merchant, demander, alice):
+    make_product(actor=alice, descriptor=copy.deepcopy(EXAMPLE_DESCRIPTOR), status=ProductStatus.LISTED)
+    demander.post("/console/demands/new/", demand_post())  # matches the merchant's listed product
+    assert demand_match_and_notify(Demand.objects.get().gid) == 1  # the task queued after the commit
+    note = Notification.objects.get(participant_id=EXAMPLE_DESCRIPTOR["provider"]["uscc"])
+    page = html(merchant.get("/console/notifications/"))
+    assert (
+        note.demand_gid in page and "标为已读" in page and "未读通知：1 条" in html(merchant.get("/console/"))
+    )
+    assert demander.post(f"/console/notifications/{note.pk}/read/").status_code == 404  # not its own
+    assert merchant.post(f"/console/notifications/{note.pk}/read/").status_code == 302
+    note.refresh_from_db()
+    assert note.read_at is not None and "标为已读" not in html(merchant.get("/console/notifications/"))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.shortcuts import render
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from core.exceptions import NotFound
 from demands.selectors import notifications_for, notifications_unread
+from demands.services import notification_read
 from portal.actors import has_role
 from portal.views.console_access import choice_label, participant_console
 
@@ -27,3 +31,13 @@ def notifications_page(request, who):
     for n in notes:
         n.kind_label = choice_label(n.get_kind_display())
     return render(request, "portal/console/notifications.html", {"notifications": notes})
+
+
+@participant_console
+@require_POST
+def notification_read_page(request, who, pk: int):
+    try:
+        notification_read(actor=who, notification_id=pk)
+    except NotFound:
+        raise Http404 from None
+    return redirect("portal:console-notifications")
