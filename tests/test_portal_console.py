@@ -416,3 +416,23 @@ def test_a_notification_is_marked_read(merchant, demander, alice):
     assert merchant.post(f"/console/notifications/{note.pk}/read/").status_code == 302
     note.refresh_from_db()
     assert note.read_at is not None and "标为已读" not in html(merchant.get("/console/notifications/"))
+
+
+def test_the_apis_read_action_marks_the_callers_notification_only(merchant, demander, alice):
+    make_product(actor=alice, descriptor=copy.deepcopy(EXAMPLE_DESCRIPTOR), status=ProductStatus.LISTED)
+    demander.post("/console/demands/new/", demand_post())
+    assert demand_match_and_notify(Demand.objects.get().gid) == 1
+    note = Notification.objects.get()
+    seller = User.objects.get(username="merchant-1")
+    seller.set_password("Qz8-seller-canyon")
+    seller.save()
+    api = APIClient()
+    pair = api.post(
+        "/api/v1/auth/token/", {"username": "merchant-1", "password": "Qz8-seller-canyon"}, format="json"
+    )
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.json()['access']}")
+    assert api.post("/api/v1/notifications/999999/read/").status_code == 404
+    response = api.post(f"/api/v1/notifications/{note.pk}/read/")
+    assert response.status_code == 200 and response.json()["read_at"] is not None
+    first = response.json()["read_at"]
+    assert api.post(f"/api/v1/notifications/{note.pk}/read/").json()["read_at"] == first  # once
