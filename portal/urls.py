@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from portal.views import accounts, console_deals, console_demands, console_home, console_products, home
+from portal.views import (
+    accounts,
+    console_deals,
+    console_demands,
+    console_home,
+    console_products,
+    console_responses,
+    home,
+)
 
 app_name = "portal"
 
@@ -34,6 +42,7 @@ urlpatterns = [
         console_demands.response_decide,
         name="console-response-decide",
     ),
+    path("console/demands/<str:gid>/respond/", console_responses.respond_page, name="console-respond"),
     path("console/deals/", console_deals.deals_page, name="console-deals"),
     path("console/deals/<str:gid>/", console_deals.deal_page, name="console-deal"),
     path("console/deals/<str:gid>/steps/<str:kind>/", console_deals.deal_step, name="console-deal-step"),

@@ -436,3 +436,34 @@ def test_the_apis_read_action_marks_the_callers_notification_only(merchant, dema
     assert response.status_code == 200 and response.json()["read_at"] is not None
     first = response.json()["read_at"]
     assert api.post(f"/api/v1/notifications/{note.pk}/read/").json()["read_at"] == first  # once
+
+
+def test_a_merchant_responds_to_a_demand_from_the_console(
+    merchant, demander, alice, django_assert_max_num_queries
+):
+    listed = make_product(
+        actor=alice, descriptor=copy.deepcopy(EXAMPLE_DESCRIPTOR), status=ProductStatus.LISTED
+    )
+    demander.post("/console/demands/new/", demand_post())
+    demand = Demand.objects.get()
+    url = f"/console/demands/{demand.gid}/respond/"
+    with django_assert_max_num_queries(10):
+        page = assert_portal_page(merchant.get(url))
+    assert listed.code in page and demand.title in page
+    bad = merchant.post(url, {"kind": "offer", "price": "-5", "delivery_days": "30", "message": "可先看样例"})
+    assert bad.status_code == 400
+    page = assert_portal_page(bad)
+    assert 'id="id_price_errors"' in page and "<li>" in page[page.index('id="id_price_errors"') :][:300]
+    assert 'value="可先看样例"' in page
+    offer = {
+        "kind": "offer",
+        "products": [listed.code],
+        "price": "150000",
+        "delivery_days": "30",
+        "message": "",
+    }
+    assert merchant.post(url, offer).status_code == 302
+    response = DemandResponse.objects.get()
+    assert response.products == [listed.code] and response.kind == "offer"
+    assert demander.post(url, offer).status_code == 403  # a demander without the merchant role: the service's
+    assert "150000" in html(demander.get(f"/console/demands/{demand.gid}/"))
