@@ -107,3 +107,7 @@ def test_public_reads_come_from_the_replica_and_the_writer_reads_its_writes(
     while (status := anon.get(f"/api/v1/products/{code}/").status_code) != 200:
         assert status == 404 and time.monotonic() < deadline, status
         time.sleep(0.05)
+    # Search and its facet counts (raw SQL on the queryset's database) run on the hot standby too.
+    found = anon.get("/api/v1/products/", {"q": "充电桩", "facets": "industry"})
+    assert found.status_code == 200, found.json()
+    assert [p["code"] for p in found.json()["results"]] == [code] and found.json()["facets"]["industry"]
