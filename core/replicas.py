@@ -16,19 +16,21 @@ a request, so they read and write the primary. A request reads the replica only 
   `manage.py check --deploy` warns.
 
 Inside a transaction on the primary every read stays on the primary, and a record read from one database
-takes its related records from the same one. A streamed response's body is read after the request's
+takes its related records from the same one. A replica that cannot be reached sends its requests to the
+primary (`replica_usable`) rather than failing them. A streamed response's body is read after the request's
 routing ended, from the primary.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
+from django.db import DatabaseError, connections
 
 PRIMARY = "default"
 REPLICA = "replica"
@@ -39,8 +41,13 @@ PRIMARY_PATHS = ("/federation/", "/admin/", "/metrics")
 LAGGING_METHODS = frozenset({"GET", "HEAD"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PIN_SECONDS_DEFAULT = 10
+# A replica that could not be reached is not tried again by this process for this long: its reads go to the
+# primary meanwhile (each process pays at most one connection timeout per period).
+RETRY_SECONDS = 30
 
+logger = logging.getLogger(__name__)
 _reads: ContextVar[str] = ContextVar("replica_reads", default=PRIMARY)
+_down_until = 0.0
 
 
 def pin_seconds() -> int:
@@ -100,6 +107,23 @@ def may_lag(request) -> bool:
     return marker is None or cache.get(marker) is None
 
 
+def replica_usable() -> bool:
+    """Whether the replica answers: its connection checked (Django's health check) or opened. One that does
+    not is left alone for RETRY_SECONDS, and the request reads the primary instead of failing."""
+    global _down_until
+    if time.monotonic() < _down_until:
+        return False
+    replica = connections[REPLICA]
+    try:
+        replica.close_if_health_check_failed()
+        replica.ensure_connection()
+    except DatabaseError as exc:
+        _down_until = time.monotonic() + RETRY_SECONDS
+        logger.warning("read replica unreachable, reading the primary for %s s: %s", RETRY_SECONDS, exc)
+        return False
+    return True
+
+
 def pin(request, response) -> None:
     """The client that wrote reads the primary for the next `pin_seconds()`."""
     seconds = pin_seconds()
@@ -123,7 +147,7 @@ class ReplicaReadsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _reads.set(REPLICA if may_lag(request) else PRIMARY)
+        token = _reads.set(REPLICA if may_lag(request) and replica_usable() else PRIMARY)
         try:
             response = self.get_response(request)
         finally:

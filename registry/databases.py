@@ -74,6 +74,9 @@ def replica(primary_db: dict) -> dict | None:
     if primary_db["ENGINE"] != POSTGRESQL:
         fail("DATABASE_REPLICA_URL", _masked(url), "needs a PostgreSQL primary (DATABASE_URL=postgres://...)")
     db = _postgresql(db)
+    # An unreachable replica costs a request this long before the primary takes its reads (core/replicas.py);
+    # `?connect_timeout=` in the URL sets another.
+    db["OPTIONS"].setdefault("connect_timeout", 3)
     db["TEST"] = {"MIRROR": PRIMARY}
     return db
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,14 +14,26 @@ from pathlib import Path
 
 import pytest
 from django.core.checks import run_checks
-from django.db import transaction
+from django.db import connection, connections, transaction
+from django.db.utils import load_backend
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from core import replicas
 from core.replicas import PIN_COOKIE, PRIMARY, REPLICA, ReplicaReadsMiddleware, ReplicaRouter, reads_alias
 from products.models import Product
 
 router = ReplicaRouter()
+
+
+@pytest.fixture(autouse=True)
+def _replica_answers(request, monkeypatch):
+    """No replica runs here: it answers, unless a test is about one that does not."""
+    if "unreachable" not in request.node.name:
+        monkeypatch.setattr(replicas, "replica_usable", lambda: True)
+    monkeypatch.setattr(replicas, "_down_until", 0.0)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOW = (
     "import django, json; django.setup(); from django.conf import settings as s; "
@@ -142,3 +155,23 @@ def test_deploy_check_warns_while_the_pins_live_in_a_cache_of_each_process(setti
     assert warned()
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
     assert not warned()
+
+
+@pytest.mark.django_db(transaction=True)  # not inside the test's transaction: the router would keep to it
+def test_an_unreachable_replica_sends_the_reads_to_the_primary_and_is_retried_later(rf, caplog, monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once closed
+    gone = {**connection.settings_dict, "ENGINE": "django.db.backends.postgresql", "HOST": "127.0.0.1"}
+    gone.update(PORT=port, NAME="registry", USER="registry", PASSWORD="", OPTIONS={"connect_timeout": 2})
+    connections[REPLICA] = load_backend(gone["ENGINE"]).DatabaseWrapper(gone, REPLICA)
+    try:
+        assert _serve(rf.get("/api/v1/products/"))[1] == PRIMARY
+        assert "read replica unreachable" in caplog.text
+        attempts = []
+        monkeypatch.setattr(connections[REPLICA], "ensure_connection", lambda: attempts.append(1))
+        assert _serve(rf.get("/api/v1/products/"))[1] == PRIMARY and not attempts  # not tried again yet
+        monkeypatch.setattr(replicas, "_down_until", time.monotonic() - 1)
+        assert _serve(rf.get("/api/v1/products/"))[1] == REPLICA and attempts == [1]  # back
+    finally:
+        del connections[REPLICA]
