@@ -16,8 +16,9 @@ a request, so they read and write the primary. A request reads the replica only 
   `manage.py check --deploy` warns.
 
 Inside a transaction on the primary every read stays on the primary, and a record read from one database
-takes its related records from the same one. A replica that cannot be reached sends its requests to the
-primary (`replica_usable`) rather than failing them. A streamed response's body is read after the request's
+takes its related records from the same one. The replica's connection is checked at a request's first read
+(`replica_usable`): one that cannot be reached sends the request's reads to the primary rather than failing
+them. A streamed response's body is read after the request's
 routing ended, from the primary.
 """
 
@@ -46,6 +47,9 @@ PIN_SECONDS_DEFAULT = 10
 RETRY_SECONDS = 30
 
 logger = logging.getLogger(__name__)
+# PRIMARY, REPLICA, or UNCHECKED: the request may read the replica, whose connection is checked at the first
+# read (a request that reads nothing, say a cached answer, costs the replica nothing).
+UNCHECKED = "replica?"
 _reads: ContextVar[str] = ContextVar("replica_reads", default=PRIMARY)
 _down_until = 0.0
 
@@ -55,8 +59,13 @@ def pin_seconds() -> int:
 
 
 def reads_alias() -> str:
-    """Where the current context's reads go: `replica` inside a request the middleware let read it."""
-    return _reads.get()
+    """Where the current context's reads go: `replica` inside a request the middleware let read it, once the
+    replica answered (`replica_usable`); the primary otherwise."""
+    alias = _reads.get()
+    if alias == UNCHECKED:
+        alias = REPLICA if replica_usable() else PRIMARY
+        _reads.set(alias)  # for the rest of the request: the middleware resets it
+    return alias
 
 
 class ReplicaRouter:
@@ -67,10 +76,9 @@ class ReplicaRouter:
         instance = hints.get("instance")
         if instance is not None and instance._state.db in (PRIMARY, REPLICA):
             return instance._state.db
-        alias = _reads.get()
-        if alias != PRIMARY and connections[PRIMARY].in_atomic_block:
+        if _reads.get() == PRIMARY or connections[PRIMARY].in_atomic_block:
             return PRIMARY  # a transaction reads what it wrote
-        return alias
+        return reads_alias()
 
     def db_for_write(self, model, **hints) -> str:
         return PRIMARY
@@ -147,7 +155,7 @@ class ReplicaReadsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _reads.set(REPLICA if may_lag(request) and replica_usable() else PRIMARY)
+        token = _reads.set(UNCHECKED if may_lag(request) else PRIMARY)
         try:
             response = self.get_response(request)
         finally:

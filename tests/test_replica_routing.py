@@ -175,3 +175,11 @@ def test_an_unreachable_replica_sends_the_reads_to_the_primary_and_is_retried_la
         assert _serve(rf.get("/api/v1/products/"))[1] == REPLICA and attempts == [1]  # back
     finally:
         del connections[REPLICA]
+
+
+def test_the_replica_is_checked_at_the_first_read_of_a_request_only(rf: RequestFactory, monkeypatch):
+    checks = []
+    monkeypatch.setattr(replicas, "replica_usable", lambda: checks.append(1) or True)
+    ReplicaReadsMiddleware(lambda request: HttpResponse())(rf.get("/api/v1/products/"))
+    assert checks == []  # a request that reads nothing (a cached answer) costs the replica nothing
+    assert _serve(rf.get("/api/v1/products/"))[1] == REPLICA and checks == [1]  # two reads, one check
