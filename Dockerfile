@@ -47,7 +47,7 @@ WORKDIR /app
 # tools, local virtual environments and data (var/), secrets and .env.
 COPY . .
 
-# Static files (admin, Swagger UI and ReDoc from drf-spectacular-sidecar) into var/staticfiles, served by
+# Static files (admin, Swagger UI and ReDoc from drf-spectacular-sidecar, the portal's) into var/staticfiles, served by
 # WhiteNoise. Settings must import here without a database or broker: development mode, a throw-away data
 # directory and the in-memory broker, so nothing is created under /app/var except the static files.
 RUN REGISTRY_ENV=development NODE_DATA_DIR=/tmp/collectstatic CELERY_BROKER_URL=memory:// \

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lock lock-check run test lint format schema check-deploy bench clean
+.PHONY: install lock lock-check run test lint format schema check-deploy bench clean messages screenshots
 
 install: $(STAMP)
 
@@ -71,6 +71,19 @@ check-deploy: install
 	REGISTRY_ENV=production DEBUG=false ALLOWED_HOSTS=node.example.org CACHE_URL=redis://127.0.0.1:6379/1 \
 	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))') \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# The portal's English catalog (docs/portal.md, "Translations"): the Chinese source strings of the project's
+# templates and code into locale/en/LC_MESSAGES/django.po (fill in every new msgstr), then the .mo from it.
+MESSAGE_IGNORES := --ignore '.venv/*' --ignore '.venv-lock/*' --ignore 'var/*' --ignore 'tests/*' \
+	--ignore 'bench/*' --ignore 'docs/*' --ignore 'scripts/*'
+messages: install
+	$(BIN)/python manage.py makemessages -l en --no-obsolete $(MESSAGE_IGNORES)
+	msgfmt --check -o locale/en/LC_MESSAGES/django.mo locale/en/LC_MESSAGES/django.po
+
+# The portal's browser tests (tests/browser, Playwright driving /usr/bin/chromium), saving screenshots of the
+# pages into docs/screenshots/.
+screenshots: install
+	SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser
 
 bench: install
 	$(BIN)/python bench/run_all.py

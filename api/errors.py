@@ -109,6 +109,12 @@ def _flatten(detail, path: str = "") -> list[dict]:
     ]
 
 
+def field_errors(detail) -> list[dict]:
+    """A serializer's errors as the error shape's `errors` list (field, code, message, message_en): what the
+    portal's forms show next to each field."""
+    return _flatten(detail)
+
+
 def exception_handler(exc, context):
     headers = {}
     if isinstance(exc, DomainError):

@@ -183,10 +183,11 @@ class UnstorableTextMiddleware:
         return self.get_response(request)
 
 
-# The HTML pages a node serves are the admin, Swagger UI (/api/docs/) and ReDoc (/api/redoc/). Everything they
-# load comes from the node itself (the admin's static files, drf-spectacular-sidecar's bundles, through
-# WhiteNoise), and none of them runs an inline script: Swagger UI's start-up script is served as a file of its
-# own (`SpectacularSwaggerSplitView`), ReDoc starts from its custom element. What the pages still need:
+# Besides the portal's, the HTML pages a node serves are the admin, Swagger UI (/api/docs/) and ReDoc
+# (/api/redoc/). Everything they load comes from the node itself (the admin's static files,
+# drf-spectacular-sidecar's bundles, through WhiteNoise), and none of them runs an inline script: Swagger UI's
+# start-up script is served as a file of its own (`SpectacularSwaggerSplitView`), ReDoc starts from its custom
+# element. What the pages still need:
 PAGE_POLICY = "; ".join(
     (
         "default-src 'self'",
@@ -202,13 +203,38 @@ PAGE_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+# Those pages live under these prefixes; every other HTML page is the portal's (docs/portal.md).
+PAGE_POLICY_PREFIXES = ("/api/", "/admin/")
+# The portal's pages: no inline script and no inline style at all (every style is in a stylesheet of the node,
+# htmx is told not to inject its indicator style), nothing from another host.
+PORTAL_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 # Anything else (JSON, scripts, files): nothing to load, and never framed.
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
+def _policy(request, response) -> str:
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return OTHER_POLICY
+    return PAGE_POLICY if request.path.startswith(PAGE_POLICY_PREFIXES) else PORTAL_POLICY
+
+
 class ContentSecurityPolicyMiddleware:
-    """Give every response a Content-Security-Policy (unless a view set its own): HTML pages the policy above,
-    everything else one that allows nothing. X-Content-Type-Options and Referrer-Policy come from Django's
+    """Give every response a Content-Security-Policy (unless a view set its own): the admin's and the API's
+    HTML pages PAGE_POLICY, the portal's pages the strict PORTAL_POLICY, everything else one that allows
+    nothing. X-Content-Type-Options and Referrer-Policy come from Django's
     SecurityMiddleware (SECURE_CONTENT_TYPE_NOSNIFF, SECURE_REFERRER_POLICY), X-Frame-Options from its
     clickjacking middleware; `frame-ancestors` says the same to browsers that read CSP."""
 
@@ -217,6 +243,5 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        html = response.get("Content-Type", "").startswith("text/html")
-        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY if html else OTHER_POLICY)
+        response.headers.setdefault("Content-Security-Policy", _policy(request, response))
         return response

@@ -90,7 +90,9 @@ def _refresh_issue(user: User, *, session_started_at) -> str:
     return raw
 
 
-def _tokens_for(user: User, *, session_started_at=None) -> dict:
+def participant_of(user: User) -> Participant:
+    """The registration a participant user of this node acts for, when it is in good standing here (what a
+    login needs, by token or by the portal's session); LoginRefused otherwise."""
     participant = Participant.objects.filter(
         participant_id=user.participant_id, home_id=settings.NODE_CODE
     ).first()
@@ -99,6 +101,11 @@ def _tokens_for(user: User, *, session_started_at=None) -> dict:
         or standing_for_token(participant_id=participant.participant_id, home=settings.NODE_CODE) is None
     ):
         raise _login_refused("the participant is not in good standing (suspended, revoked or a duplicate)")
+    return participant
+
+
+def _tokens_for(user: User, *, session_started_at=None) -> dict:
+    participant = participant_of(user)
     access, expires_at = tokens.access_token_issue(
         username=user.username,
         participant_id=participant.participant_id,
@@ -138,13 +145,19 @@ def _login_refused(en: str) -> LoginRefused:
     return LoginRefused(message="登录失败 / " + en, message_en=en, code="authentication_failed")
 
 
-@transaction.atomic
-def login(*, username: str, password: str) -> dict:
-    """A participant user logs in at its home node: an access token every node accepts, and a refresh."""
+def participant_user(*, username: str, password: str) -> User:
+    """The participant user of this node these credentials name, in good standing; LoginRefused otherwise."""
     user = authenticate(username=username, password=password)
     if user is None or user.role != User.Role.PARTICIPANT or not user.is_active:
         raise _login_refused("wrong username or password, or not a participant user of this node")
-    return _tokens_for(user)
+    participant_of(user)
+    return user
+
+
+@transaction.atomic
+def login(*, username: str, password: str) -> dict:
+    """A participant user logs in at its home node: an access token every node accepts, and a refresh."""
+    return _tokens_for(participant_user(username=username, password=password))
 
 
 @transaction.atomic

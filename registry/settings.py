@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "federation",
     "interop",
     "api",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +139,9 @@ MIDDLEWARE = [
     "core.middleware.BodySizeLimitMiddleware",
     "core.middleware.UnstorableTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The portal's pages follow the visitor's language (cookie from set_language, then Accept-Language); the
+    # API, the federation and the other machine-facing paths keep LANGUAGE_CODE (docs/portal.md).
+    "portal.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -158,8 +162,10 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context.portal",
             ],
         },
     },
@@ -212,6 +218,10 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# The portal's source strings are Chinese; locale/en holds the complete English catalog (docs/portal.md).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# People sign in to the portal at /login/ (operators and participant users alike); the admin keeps its own.
+LOGIN_URL = "/login/"
 
 # --- Static files (Swagger UI and ReDoc come from drf-spectacular-sidecar, served offline) ------------------
 STATIC_URL = "static/"
@@ -339,6 +349,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"  # and CSP's frame-ancestors 'none' (core.middleware.ContentSecurityPolicyMiddleware)
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The portal's forms carry the token in the page (a hidden field; htmx sends it in a header): no script reads
+# the cookie.
+CSRF_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = boolean("SECURE_SSL_REDIRECT", True)

@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.cache import never_cache
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from api.errors import throttled_response
@@ -22,7 +21,6 @@ def admin_login(request, extra_context=None):
 
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("api/v1/", include("api.urls")),
     path("federation/v1/", include("api.federation_urls")),
     # CKAN's Action API, read actions (docs/interop.md): CKAN answers at both paths.
@@ -51,6 +49,10 @@ urlpatterns = [
     path("admin/login/", admin_login),  # before the admin's own URLs, which include login/
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),  # Prometheus' default path, without a slash
+    # The language switch of the portal (a POST with CSRF; it sets the django_language cookie).
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The portal's pages for people (docs/portal.md): Home at /, the catalog, sign-in, consoles.
+    path("", include("portal.urls")),
 ]
 
 handler400 = "api.errors.api_bad_request"

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Top to bottom: each package may import only those after it (and itself).
 LAYERS = (
     "registry",  # the project: settings, URLs, the Celery app
+    "portal",  # the web pages for people: the API's serializers for input, the same services and selectors
     "api",  # the HTTP surface (people's API and node-to-node endpoints)
     "interop",  # catalogs outside the network (CKAN, DCAT): mapping of the domain apps, harvesting in
     "deals",  # deals build on demands (a deal may take up a response's terms)
