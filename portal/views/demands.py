@@ -15,7 +15,7 @@ from portal.actors import actor, has_role
 from portal.forms import FormErrors
 from standards.demand import COMPLIANCE_REQUIREMENTS
 from standards.members import members
-from standards.regions import NATIONWIDE, region_display_name, regions_all
+from standards.regions import NATIONWIDE, region_display_name, region_get, regions_all
 from standards.vocabularies import VOCABULARIES, vocabulary_label
 
 PER_PAGE = 20
@@ -116,8 +116,15 @@ def _labels(demand) -> dict:
         "forms": _vocabulary("product_form", demand.product_forms),
         "delivery": _vocabulary("delivery_method", demand.delivery_methods),
         "compliance": [_in_language(zh, en) for zh, en in requirements],
-        "regions": [region_display_name(code) or code for code in demand.spatial_coverage],
+        "regions": [_region(code) for code in demand.spatial_coverage],
     }
+
+
+def _region(code: str) -> str:
+    region = region_get(code)
+    if region is None:
+        return region_display_name(code) or code
+    return _in_language(region.name_zh, region.name_en or region.name_zh)
 
 
 def demand_page(request, gid: str):
