@@ -26,9 +26,9 @@ from api.views.common import errors
 from core.exceptions import Forbidden
 from demands import responses as demand_responses
 from demands import services
+from demands.board import demands_listed
 from demands.matching import matches_for, opportunities_for
 from demands.models import Demand, DemandResponse, DemandStatus
-from demands.selectors import demands_listed
 from participants.principal import ParticipantPrincipal
 
 TAG = ["demands"]

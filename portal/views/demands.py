@@ -8,9 +8,9 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from api.filters import DemandFilter
+from demands.board import demand_get, demands_listed
 from demands.matching import matches_for
 from demands.models import DemandStatus
-from demands.selectors import demand_get, demands_listed
 from portal.actors import actor, has_role
 from portal.forms import FormErrors
 from standards.demand import COMPLIANCE_REQUIREMENTS

@@ -1,4 +1,4 @@
-"""Reads of demands, shared by the API's views and the portal's pages (one query each way)."""
+"""Reads of the demand board, shared by the API's views (GET /demands/) and the portal's public pages."""
 
 from __future__ import annotations
 
