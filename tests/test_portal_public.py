@@ -92,7 +92,7 @@ class TestDemandPage:
         assert demand.title in page and "电力、热力、燃气及水生产和供应业" in page and "数据不出境" in page
         api = Client().get(f"/api/v1/demands/{demand.gid}/matches/").json()["results"]
         assert len(api) > 2 and page.count('<li class="card">') == len(api)
-        assert api[0]["name"] in page and api[0]["product"] in page
+        assert f'<a href="/catalog/{api[0]["product"]}/">{api[0]["name"]}</a>' in page  # the product page
         for factor in api[0]["factors"]:
             assert factor["reason"] in page.replace("&#x27;", "'")
         assert "文本相关度" in page and "价格与预算" in page
