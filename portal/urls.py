@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.views import accounts, home
+from portal.views import accounts, demands, home, participants, standards
 
 app_name = "portal"
 
@@ -10,4 +10,14 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", accounts.login_page, name="login"),
     path("logout/", accounts.logout_page, name="logout"),
+    # public pages: the demand board, participants' trust pages, the standards
+    path("demands/", demands.demand_board, name="demands"),
+    path("demands/<str:gid>/", demands.demand_page, name="demand"),
+    path("participants/<str:pid>/", participants.participant_page, name="participant"),
+    path("standards/", standards.standards_page, name="standards"),
+    path("standards/naming/", standards.naming_page, name="standards-naming"),
+    path("standards/naming/check/", standards.naming_check, name="standards-naming-check"),
+    path("standards/compliance/", standards.compliance_page, name="standards-compliance"),
+    path("standards/vocabularies/", standards.vocabularies_page, name="standards-vocabularies"),
+    path("standards/glossary/", standards.glossary_page, name="standards-glossary"),
 ]
