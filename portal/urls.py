@@ -9,7 +9,10 @@ from portal.views import (
     console_home,
     console_products,
     console_responses,
+    demands,
     home,
+    participants,
+    standards,
 )
 
 app_name = "portal"
@@ -47,4 +50,14 @@ urlpatterns = [
     path("console/deals/<str:gid>/", console_deals.deal_page, name="console-deal"),
     path("console/deals/<str:gid>/steps/<str:kind>/", console_deals.deal_step, name="console-deal-step"),
     path("console/order/<str:code>/", console_deals.order_page, name="console-order"),
+    # public pages: the demand board, participants' trust pages, the standards
+    path("demands/", demands.demand_board, name="demands"),
+    path("demands/<str:gid>/", demands.demand_page, name="demand"),
+    path("participants/<str:pid>/", participants.participant_page, name="participant"),
+    path("standards/", standards.standards_page, name="standards"),
+    path("standards/naming/", standards.naming_page, name="standards-naming"),
+    path("standards/naming/check/", standards.naming_check, name="standards-naming-check"),
+    path("standards/compliance/", standards.compliance_page, name="standards-compliance"),
+    path("standards/vocabularies/", standards.vocabularies_page, name="standards-vocabularies"),
+    path("standards/glossary/", standards.glossary_page, name="standards-glossary"),
 ]
