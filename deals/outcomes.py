@@ -84,10 +84,11 @@ def deal_outcome_write(*, deal: Deal, dispute_gid: str, outcome: dict, at: dt.da
 
 
 def deal_withdrawal_outcome(deal: Deal, dispute_gid: str, derived: dict) -> DealStep | None:
-    """At the coordinator's node (the product's exchange): a dispute the buyer filed and withdrew leaves no
-    rejection standing, so a rejected deal's delivery counts as accepted and settles (the `outcome` step of
-    kind `withdrawn`, dated at the withdrawal). Called whenever the dispute is derived here (its steps'
-    arrival, and the deal's: the rejection may come after the withdrawal); None where nothing is to move."""
+    """At the coordinator's node (the product's exchange): a dispute the buyer filed and withdrew after its
+    rejection leaves no rejection standing, so the rejected deal's delivery counts as accepted and settles
+    (the `outcome` step of kind `withdrawn`, dated at the withdrawal). Called whenever the dispute is derived
+    here (its steps' arrival, and the deal's: the rejection may come after the withdrawal); None where
+    nothing is to move."""
     if (
         deal.product_exchange != settings.NODE_CODE
         or derived["state"] != "withdrawn"
@@ -95,5 +96,12 @@ def deal_withdrawal_outcome(deal: Deal, dispute_gid: str, derived: dict) -> Deal
     ):
         return None
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    # Only a withdrawal after the rejection answers it (both are the buyer's, dated by its home's clock): a
+    # dispute withdrawn before a later rejection leaves that rejection to its own dispute.
+    rejected_at = [
+        s.at for s in deal_steps(deal) if s.kind == "acceptance" and s.body.get("result") == "rejected"
+    ]
+    if not rejected_at or derived["closed_at"] < max(rejected_at):
+        return None
     outcome = {"kind": "withdrawn", "refund_amount": 0}
     return deal_outcome_write(deal=deal, dispute_gid=dispute_gid, outcome=outcome, at=derived["closed_at"])

@@ -64,6 +64,20 @@ def test_a_rejection_arriving_after_the_withdrawal_still_accepts_the_deal(delive
     assert _deal(alice_api, delivered)["state"] == "accepted"
 
 
+def test_a_dispute_withdrawn_before_a_later_rejection_does_not_answer_it(delivered, buyer, alice_api):
+    early = buyer.post(f"/api/v1/deals/{delivered['id']}/disputes/", FILING, format="json").json()
+    assert _act(buyer, delivered, early, "withdraw", {}).json()["state"] == "withdrawn"
+    _reject(buyer, delivered)  # files a dispute of its own: none is open
+    listed = buyer.get(f"/api/v1/deals/{delivered['id']}/disputes/").json()
+    dispute = next(d for d in listed if d["id"] != early["id"])
+    assert dispute["state"] == "filed"
+    deal_disputes_followup([delivered["id"]])
+    assert _deal(alice_api, delivered)["state"] == "rejected"
+    assert not DealStep.objects.filter(deal_gid=delivered["id"], kind="outcome").exists()
+    _act(buyer, delivered, dispute, "withdraw", {})
+    assert _deal(alice_api, delivered)["state"] == "accepted"
+
+
 def test_an_escalated_dispute_keeps_the_deal_rejected_until_its_ruling_is_recorded(
     delivered, buyer, alice_api
 ):

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from deals.models import DisputeStep
+from deals.models import DealStep, DisputeStep
 from federation import keys, replica
 from federation.models import Peer, PrivateEntry, PrivateFetch
 from federation.outbox import Change, publish
@@ -23,7 +23,7 @@ from federation.peers import peer_add
 from federation.private import PRIVATE_BATCH_MAX, private_fetch_due
 from federation.signatures import sign_request
 from tests.loopback import serve
-from tests.test_deal_replication import _principal, deal  # noqa: F401
+from tests.test_deal_replication import _accept_payload, _principal, deal  # noqa: F401
 from tests.test_dispute_replication import FILING, _filing, agreed  # noqa: F401
 from tests.test_federation_apply import ORIGIN, _public_b64, bjidx_key, item  # noqa: F401 - fixture
 
@@ -189,3 +189,30 @@ def test_the_batch_endpoint_serves_each_record_to_its_audience_only():
     assert malformed.status_code == 400 and "origin" in malformed.content.decode()
     unsigned = Client().post(BATCH, {"records": wanted}, content_type="application/json")
     assert unsigned.status_code == 401
+
+
+def test_a_step_of_a_later_deal_flow_is_refused_in_its_fetch_and_the_batch_goes_on(deal, bjidx_key):
+    """What a node on an older deal flow does with a step kind it does not know (deal flow 1.0 and
+    `outcome`, 1.1 and `withdrawn`), seen on this code with a kind no flow has yet: refused with the field
+    and the rule in the fetch's `last_error`, retried later, never applied, never a crash; the valid step
+    beside it applies."""
+    accept_gid, accept = _accept_payload(deal, signer=bjidx_key)
+    later_gid = f"BJIDX-{uuid.uuid4().hex}"
+    later = {**accept, "id": later_gid, "seq": 3, "kind": "arbitration", "offer_version": None, "body": {}}
+    served = {
+        accept_gid: item(bjidx_key, seq=5, gid=accept_gid, record_type="deal_step", payload=accept),
+        later_gid: item(bjidx_key, seq=6, gid=later_gid, record_type="deal_step", payload=later),
+    }
+    with serve(lambda path: (500, {}), post=_entries(served)) as url:
+        Peer.objects.filter(exchange_id=ORIGIN).update(base_url=url)
+        for gid in served:
+            PrivateFetch.objects.create(
+                origin=ORIGIN, record_type="deal_step", gid=gid, version=1, audience=deal.audience,
+                next_attempt_at=timezone.now(),
+            )  # fmt: skip
+        assert private_fetch_due() == 1
+    fetches = {f.gid: f for f in PrivateFetch.objects.all()}
+    assert fetches[accept_gid].state == "done"
+    assert (fetches[later_gid].state, fetches[later_gid].attempts) == ("pending", 1)
+    assert "invalid payload: kind: invalid_choice" in fetches[later_gid].last_error
+    assert not DealStep.objects.filter(gid=later_gid).exists()

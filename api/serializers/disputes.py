@@ -129,7 +129,13 @@ class DisputeSerializer(serializers.Serializer):
     evaluation = serializers.JSONField(
         allow_null=True, help_text='{"of", "dimension", "id"}: the evaluation a resolution made.'
     )
-    escalation = serializers.JSONField(allow_null=True, help_text='{"venue", "reference", "by"}')
+    escalation = serializers.JSONField(
+        allow_null=True,
+        help_text=(
+            '{"venue", "reference", "by"} and, once recorded, "ruling": the case number of the award or '
+            "judgment"
+        ),
+    )
     amounts = DisputeAmountsSerializer()
     deadlines = DisputeDeadlinesSerializer()
     overdue = serializers.BooleanField(help_text="Open and past the coordinator's deadline.")
