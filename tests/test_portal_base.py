@@ -112,7 +112,7 @@ def test_an_operator_signs_in_and_out(operator):
     )
     assert done.status_code == 302 and done["Location"] == "/"
     page = html(client.get("/"))
-    assert "carol" in page and 'action="/logout/"' in page and 'href="/console/"' in page
+    assert "carol" in page and 'action="/logout/"' in page and 'href="/console/operator/"' in page
     token = client.cookies["csrftoken"].value
     assert client.get("/logout/").status_code == 405  # only a POST (with CSRF) signs out
     assert client.post("/logout/", {"csrfmiddlewaretoken": token}).status_code == 302

@@ -71,6 +71,10 @@ class TestWhoGetsIn:
         assert response.status_code == 403
         assert "运营控制台只对 SHDEX 的交易所运营人员开放" in assert_portal_page(response)
 
+    def test_the_header_takes_an_operator_to_the_operator_console(self, console, merchant):
+        assert 'href="/console/operator/" aria-current="page"' in html(console.get("/console/operator/"))
+        assert 'href="/console/operator/"' not in html(merchant.get("/"))
+
     def test_an_operator_of_another_exchange_is_refused(self, bob):
         assert signed_in(bob).get("/console/operator/").status_code == 403
 
