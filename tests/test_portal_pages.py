@@ -238,3 +238,17 @@ def test_actions_follow_the_signed_in_persons_role(alice, bob):
     assert "/demands/?product=" in html(signed_in(merchant).get(url))
     assert f"/console/products/{product.code}/" in html(signed_in(alice).get(url))
     assert "/console/recognitions/" in html(signed_in(bob).get(url))
+
+
+@pytest.mark.django_db
+def test_the_product_page_lists_its_valid_quality_reports_and_the_catalog_its_grade(alice_api):
+    from tests.quality_world import body
+
+    product = _listed()
+    url = f"/api/v1/products/{product.code}/quality-reports/"
+    issued = alice_api.post(url, body(score=70), format="json")
+    assert issued.status_code == 201, issued.content
+    page = html(Client().get(f"/catalog/{product.code}/"))
+    quality = page[page.index('id="quality-heading"') : page.index('id="history"')]
+    assert '<th scope="row">C</th><td>70</td>' in quality and "总体良好" in quality
+    assert "质量 C 级" in html(Client().get("/catalog/", {"quality_grade": "C"}))
