@@ -210,16 +210,44 @@ class DemandFilter(django_filters.FilterSet):
     form = django_filters.ChoiceFilter(choices=_choices("product_form"), method="filter_form")
     origin = django_filters.CharFilter(field_name="origin", help_text="Exchange where it was posted.")
     demander = django_filters.CharFilter(field_name="demander_id")
+    region = django_filters.CharFilter(
+        method="filter_region", max_length=6, help_text="GB/T 2260 code the demand asks to cover."
+    )
+    budget_min = django_filters.NumberFilter(
+        field_name="budget_max",
+        lookup_expr="gte",
+        min_value=0,
+        help_text="Budget reaching at least this (CNY).",
+    )
+    budget_max = django_filters.NumberFilter(
+        field_name="budget_min",
+        lookup_expr="lte",
+        min_value=0,
+        help_text="Budget starting at most at this (CNY).",
+    )
     q = django_filters.CharFilter(
         method="filter_q", max_length=100, help_text="Chinese search of title and description."
     )
 
     class Meta:
         model = Demand
-        fields = ["status", "industry", "form", "origin", "demander", "q"]
+        fields = [
+            "status",
+            "industry",
+            "form",
+            "origin",
+            "demander",
+            "region",
+            "budget_min",
+            "budget_max",
+            "q",
+        ]
 
     def filter_form(self, queryset, name, value):
         return queryset.filter(product_forms__icontains=f'"{value}"')
+
+    def filter_region(self, queryset, name, value):
+        return queryset.filter(spatial_coverage__icontains=f'"{value}"')
 
     def filter_q(self, queryset, name, value):
         for token in segment_query(value):

@@ -11,7 +11,7 @@ from participants.selectors import provider_standing
 from products.models import Product, ProductStatus
 from standards.compliance import Finding, compliance_evaluate, findings_blocking
 from standards.descriptor import descriptor_validate
-from standards.naming import name_check, name_normalize
+from standards.naming import NamingVerdict, name_check, name_normalize
 
 MAX_REASONS = 20
 MAX_REASON_LENGTH = 500
@@ -52,6 +52,23 @@ def taken_names(*, exchange_id: str, provider_uscc: str, exclude_id: int | None)
         .values_list("name", flat=True)
     )
     return {name_normalize(n) for n in names}
+
+
+def naming_verdict(data: dict, *, exchange_id: str) -> NamingVerdict:
+    """POST /standards/naming/check/ and the portal's live check: a validated request (name, product_form,
+    spatial_coverage, provider_uscc) against the naming rule; the provider's names at `exchange_id` count
+    as taken."""
+    taken: set[str] = set()
+    if data.get("provider_uscc"):
+        taken = taken_names(
+            exchange_id=exchange_id, provider_uscc=data["provider_uscc"].upper(), exclude_id=None
+        )
+    return name_check(
+        data["name"],
+        product_form=data["product_form"],
+        spatial_coverage=data.get("spatial_coverage") or [],
+        taken_names=taken,
+    )
 
 
 def naming_errors(descriptor: dict, *, taken: set[str]) -> list[FieldError]:

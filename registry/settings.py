@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from core.logs import logging_config
+from core.replicas import PIN_SECONDS_DEFAULT, PRIMARY, REPLICA
+from registry.databases import databases
 from registry.environment import basis_points, boolean, choice, env, fail, integer, rate
 from registry.openapi import OPENAPI
 
@@ -170,33 +172,16 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------------------------
-_default_db = f"sqlite:///{NODE_DATA_DIR / 'db.sqlite3'}"
-try:
-    _db = env.db_url("DATABASE_URL", default=_default_db)
-except (ValueError, KeyError, ImproperlyConfigured) as exc:
-    fail("DATABASE_URL", env.str("DATABASE_URL", default=""), f"not a database URL ({exc})")
-if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server read while a worker writes; IMMEDIATE takes the write lock at BEGIN so two
-    # writers queue on the busy timeout instead of failing with "database is locked" on lock upgrade.
-    _db.setdefault("OPTIONS", {}).update(
-        {
-            "timeout": 30,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        }
-    )
-    if _db["NAME"] and _db["NAME"] != ":memory:":
-        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db["CONN_MAX_AGE"] = integer("DATABASE_CONN_MAX_AGE", 60)
-    _db["CONN_HEALTH_CHECKS"] = True
-    # Server-side parameter binding: psycopg's client-side quoting of large JSON values in Python costs
-    # more than the insert itself (measured in bench/import_products.py).
-    _db.setdefault("OPTIONS", {})["server_side_binding"] = boolean("DATABASE_SERVER_SIDE_BINDING", True)
-else:
-    fail("DATABASE_URL", env.str("DATABASE_URL"), "only sqlite:// and postgres:// URLs are supported")
-DATABASES = {"default": _db}
-DATABASE_VENDOR = "sqlite" if _db["ENGINE"].endswith("sqlite3") else "postgresql"
+# The primary (DATABASE_URL) and, with DATABASE_REPLICA_URL, a streaming replica that serves public reads: the
+# router sends a request's reads there unless the request writes or its client wrote in the last
+# DATABASE_REPLICA_PIN_SECONDS (core/replicas.py); everything outside web requests uses the primary.
+DATABASES = databases(NODE_DATA_DIR)
+DATABASE_VENDOR = "sqlite" if DATABASES[PRIMARY]["ENGINE"].endswith("sqlite3") else "postgresql"
+DATABASE_REPLICA_PIN_SECONDS = integer("DATABASE_REPLICA_PIN_SECONDS", PIN_SECONDS_DEFAULT, minimum=1)
+if REPLICA in DATABASES:
+    DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
+    # After the request id and metrics (which read nothing), before anything that reads.
+    MIDDLEWARE.insert(2, "core.replicas.ReplicaReadsMiddleware")
 
 # --- Cache (throttling counters) ----------------------------------------------------------------------------
 try:

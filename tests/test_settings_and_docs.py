@@ -28,6 +28,10 @@ def _django_check(**env):
     [
         ({"NODE_CODE": "NOPE"}, "NODE_CODE"),
         ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
+        # A streaming replica is PostgreSQL, of a PostgreSQL primary (here the default, SQLite).
+        ({"DATABASE_REPLICA_URL": "sqlite:///replica.sqlite3"}, "DATABASE_REPLICA_URL"),
+        ({"DATABASE_REPLICA_URL": "postgres://registry@replica:5432/registry"}, "DATABASE_REPLICA_URL"),
+        ({"DATABASE_REPLICA_PIN_SECONDS": "0"}, "DATABASE_REPLICA_PIN_SECONDS"),
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"REGISTRY_ENV": "production", "SECRET_KEY": "short", "ALLOWED_HOSTS": "a.org"}, "SECRET_KEY"),
         ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL"),

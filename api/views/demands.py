@@ -26,6 +26,7 @@ from api.views.common import errors
 from core.exceptions import Forbidden
 from demands import responses as demand_responses
 from demands import services
+from demands.board import demands_listed
 from demands.matching import matches_for, opportunities_for
 from demands.models import Demand, DemandResponse, DemandStatus
 from participants.principal import ParticipantPrincipal
@@ -70,10 +71,7 @@ class DemandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     lookup_value_regex = r"[A-Za-z]{2,8}-[0-9a-f]{32}"
 
     def get_queryset(self):
-        queryset = Demand.objects.order_by("-id")
-        if self.action == "list" and "status" not in self.request.query_params:
-            queryset = queryset.filter(status=DemandStatus.OPEN)
-        return queryset
+        return demands_listed(open_only=self.action == "list" and "status" not in self.request.query_params)
 
     @extend_schema(
         summary="Post a demand (a verified demander, with its token from any node)",

@@ -19,11 +19,10 @@ from api.serializers.standards import (
 )
 from api.views.common import errors
 from core.exceptions import ValidationFailed
-from products.checks import descriptor_accept, findings_as_json, taken_names
+from products.checks import descriptor_accept, findings_as_json, naming_verdict
 from standards import participant_vocabularies
 from standards.compliance import compliance_evaluate
 from standards.descriptor import descriptor_json_schema
-from standards.naming import name_check
 from standards.product_code import product_code_build, product_code_parse
 from standards.terminology import (
     participant_vocabularies_with_terms,
@@ -96,17 +95,7 @@ class NamingCheckView(APIView):
     )
     def post(self, request):
         data = _valid(NamingCheckRequestSerializer, request)
-        taken = set()
-        if data.get("provider_uscc"):
-            taken = taken_names(
-                exchange_id=settings.NODE_CODE, provider_uscc=data["provider_uscc"].upper(), exclude_id=None
-            )
-        verdict = name_check(
-            data["name"],
-            product_form=data["product_form"],
-            spatial_coverage=data["spatial_coverage"],
-            taken_names=taken,
-        )
+        verdict = naming_verdict(data, exchange_id=settings.NODE_CODE)
         return Response(NamingVerdictSerializer(verdict).data)
 
 
