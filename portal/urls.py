@@ -4,6 +4,7 @@ from django.urls import path
 
 from portal.views import (
     accounts,
+    catalog,
     console_deals,
     console_demands,
     console_home,
@@ -12,6 +13,7 @@ from portal.views import (
     demands,
     home,
     participants,
+    product,
     standards,
 )
 
@@ -19,6 +21,8 @@ app_name = "portal"
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("catalog/", catalog.catalog, name="catalog"),
+    path("catalog/<str:code>/", product.product_page, name="product"),
     path("login/", accounts.login_page, name="login"),
     path("logout/", accounts.logout_page, name="logout"),
     # The merchant and demander consoles (portal/views/console_*.py)
