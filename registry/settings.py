@@ -197,6 +197,15 @@ try:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://registry")}
 except (ValueError, KeyError, ImproperlyConfigured) as exc:
     fail("CACHE_URL", env.str("CACHE_URL", default=""), f"not a cache URL ({exc})")
+# The public read cache (api/read_cache.py): anonymous pages keyed by the node's change generation, in the
+# same server as the counters but apart from them (a page never pushes a throttle counter out of local
+# memory).
+CACHES["reads"] = {**CACHES["default"], "KEY_PREFIX": "reads"}
+if CACHES["reads"]["BACKEND"].endswith("LocMemCache"):
+    CACHES["reads"].update(LOCATION="registry-reads", OPTIONS={"MAX_ENTRIES": 2000})
+# How long a cached page may stay in the cache unread (it is never served after a change: the key names the
+# generation); 0 turns the cache off.
+READ_CACHE_SECONDS = integer("READ_CACHE_SECONDS", 300)
 
 # --- Auth ---------------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
