@@ -149,3 +149,17 @@ def test_pages_of_another_host_are_stored_apart(alice, anon):
     assert here.json()["next"].startswith("http://localhost/")
     assert there.json()["next"].startswith("http://127.0.0.1/")
     assert _stored() == 2
+
+
+def test_the_lean_recognitions_equal_the_recognition_serializer(alice):
+    from api.serializers.products import RecognitionSerializer, recognitions_represented
+    from products.models import Recognition
+    from products.recognition import recognition_review
+
+    made = _listed(alice)
+    recognition_review(actor=alice, product=made, status="not_recognised", reasons=["理由一", "理由二"])
+    rows = Recognition.objects.filter(product_code=made.code).select_related("exchange")
+    expected = RecognitionSerializer(rows.order_by("exchange__order"), many=True).data
+    assert len(expected) >= 1 and any(r["reasons"] for r in expected)
+    assert recognitions_represented(made.code) == [dict(r) for r in expected]
+    assert list(recognitions_represented(made.code)[0]) == list(RecognitionSerializer().fields)  # key order

@@ -119,6 +119,11 @@ class ProductViewSet(
     def get_serializer_class(self):
         return ProductListSerializer if self.action == "list" else ProductDetailSerializer
 
+    def filter_queryset(self, queryset):
+        """The list's filters (documented for the list only) are not built for a product read by its code:
+        building them was a fifth of a product page (docs/performance.md, issue 25)."""
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def get_object(self):
         self.kwargs["code"] = self.kwargs["code"].upper()
         return super().get_object()
