@@ -197,6 +197,9 @@ try:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://registry")}
 except (ValueError, KeyError, ImproperlyConfigured) as exc:
     fail("CACHE_URL", env.str("CACHE_URL", default=""), f"not a cache URL ({exc})")
+for _cache in CACHES.values():  # one redis client per connection pool, not one per operation (core/cache.py)
+    if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        _cache["BACKEND"] = "core.cache.RedisCache"
 # The public read cache (api/read_cache.py): anonymous pages keyed by the node's change generation, in the
 # same server as the counters but apart from them (a page never pushes a throttle counter out of local
 # memory).

@@ -163,3 +163,15 @@ def test_the_lean_recognitions_equal_the_recognition_serializer(alice):
     assert len(expected) >= 1 and any(r["reasons"] for r in expected)
     assert recognitions_represented(made.code) == [dict(r) for r in expected]
     assert list(recognitions_represented(made.code)[0]) == list(RecognitionSerializer().fields)  # key order
+
+
+def test_the_redis_cache_reuses_one_client_per_connection_pool():
+    """core/cache.py: Django's own builds a client per operation (no server is needed to tell)."""
+    from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+
+    from core.cache import RedisCache
+
+    cache = RedisCache("redis://127.0.0.1:6379/3", {})._cache
+    assert cache.get_client("a") is cache.get_client("b", write=True)
+    django_cache = DjangoRedisCache("redis://127.0.0.1:6379/3", {})._cache
+    assert django_cache.get_client("a") is not django_cache.get_client("a")  # what core/cache.py is for
