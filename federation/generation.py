@@ -2,7 +2,8 @@
 in one statement. It is the sum of this node's change-log counters (`OriginCounter.last_seq`: what this node
 published), its cursors (`SyncState.cursor`: what it applied of every origin's log) and the `ReadGeneration`
 row (what changes outside the log). Each of them moves inside the transaction of the change itself, so a
-reader never sees the new generation before the new data (api/read_cache.py keys its pages with it).
+reader never sees the new generation before the new data (api/read_cache.py keys its pages with it), and each
+only grows (a cursor never moves back, no row of them is deleted), so no generation ever comes back.
 """
 
 from django.db import connection
