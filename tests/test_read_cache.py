@@ -175,3 +175,16 @@ def test_the_redis_cache_reuses_one_client_per_connection_pool():
     assert cache.get_client("a") is cache.get_client("b", write=True)
     django_cache = DjangoRedisCache("redis://127.0.0.1:6379/3", {})._cache
     assert django_cache.get_client("a") is not django_cache.get_client("a")  # what core/cache.py is for
+
+
+def test_an_admins_edit_of_the_directory_raises_the_generation(anon):
+    from django.contrib import admin
+
+    from exchanges.models import Exchange
+
+    before = anon.get("/api/v1/exchanges/GYBDX/")
+    exchange = Exchange.objects.get(pk="GYBDX")
+    exchange.name_en = "Guiyang Big Data Exchange (renamed)"
+    admin.site._registry[Exchange].save_model(None, exchange, None, True)
+    after = anon.get("/api/v1/exchanges/GYBDX/")
+    assert after.json()["name_en"].endswith("(renamed)") and after["ETag"] != before["ETag"]
