@@ -5,7 +5,7 @@ memory on the embedded default), with an ETag and `304 Not Modified` for a match
 * **Invalidated by the change log, not by time.** A page's key names the node's change generation
   (`federation.generation`: the sum of its log counters and cursors, which move in the transaction of every
   change published or applied here, and a counter for the few changes outside the log). A change makes every
-  earlier key unreachable; `READ_CACHE_SECONDS` only bounds how long an unread page occupies the cache.
+  earlier key unreachable; `READ_CACHE_SECONDS` only bounds how long a stored page occupies the cache.
 * **Anonymous only.** A caller who authenticated (an operator, a participant) reads past the cache and gets
   `Cache-Control: private`: what an operator sees (drafts, logins) is never stored, and nothing stored is ever
   served to a caller who authenticated. Every response of these views varies on `Authorization`.

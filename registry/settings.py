@@ -206,9 +206,9 @@ for _cache in CACHES.values():  # one redis client per connection pool, not one 
 CACHES["reads"] = {**CACHES["default"], "KEY_PREFIX": "reads"}
 if CACHES["reads"]["BACKEND"].endswith("LocMemCache"):
     CACHES["reads"].update(LOCATION="registry-reads", OPTIONS={"MAX_ENTRIES": 2000})
-# How long a cached page may stay in the cache unread (it is never served after a change: the key names the
-# generation); 0 turns the cache off.
-READ_CACHE_SECONDS = integer("READ_CACHE_SECONDS", 300)
+# How long a stored page is kept (it is never served after a change: the key names the generation; this bounds
+# the memory that pages take); 0 turns the cache off.
+READ_CACHE_SECONDS = integer("READ_CACHE_SECONDS", 60)
 
 # --- Auth ---------------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
