@@ -24,6 +24,7 @@ from core.queue import enqueue_on_commit
 from core.text import storable
 from federation import replica
 from federation.envelope import EnvelopeError, envelope_check
+from federation.generation import generation_bump
 from federation.http import PeerError, peer_request
 from federation.models import Entry, Peer, PrivateEntry, PrivateFetch
 from federation.replica import Prepared, ReplicaType
@@ -185,6 +186,7 @@ def _apply_full(fetch: PrivateFetch, item) -> bool:
     record = replica.get(fetch.record_type)
     with transaction.atomic():
         errors = record.apply_batch(fetch.origin, [(fetch.gid, envelope["version"], envelope["payload"])])
+        generation_bump()  # applied outside the public log's cursors
         if errors:
             raise payload_refusal(errors)
         keep_full(fetch, envelope, body, item["signature"])

@@ -4,6 +4,7 @@ from django.urls import path
 
 from portal.views import (
     accounts,
+    catalog,
     console_deals,
     console_demands,
     console_home,
@@ -15,6 +16,7 @@ from portal.views import (
     operator_disputes,
     operator_federation,
     participants,
+    product,
     standards,
 )
 
@@ -22,6 +24,8 @@ app_name = "portal"
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("catalog/", catalog.catalog, name="catalog"),
+    path("catalog/<str:code>/", product.product_page, name="product"),
     path("login/", accounts.login_page, name="login"),
     path("logout/", accounts.logout_page, name="logout"),
     # The operator console (portal/views/operator*.py)
