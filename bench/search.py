@@ -48,6 +48,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import search_concurrency
 from common import bench_database_url, catalogue, load_average, percentile, setup_django, timed
 
+# load and prepare moved to bench/common.py; re-exported for the benchmarks that import them from here.
+from common import load as load
+from common import prepare as prepare
+
 TARGET_P95_MS = {"postgresql": 50.0, "sqlite": 100.0}
 # A cheap GET waits for a free server thread behind N broad searches: about one search, at N searches
 # sharing the machine's cores. The bound is the symptom (13.5 s) cut to what a person waits for.
