@@ -1,13 +1,17 @@
-"""Shared helpers for the benchmarks: a fresh PostgreSQL database, machine facts, percentiles."""
+"""Shared helpers for the benchmarks: a fresh PostgreSQL database, machine facts, percentiles, the timing loop,
+and the catalogue of listed products that the search, facets and DCAT benchmarks load (or reuse) alike."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sqlite3
 import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,8 +112,6 @@ RAW_INSERT = (
 
 def raw_product_row(code: str, origin: str, columns: dict) -> tuple:
     """The values of one product row, as `RAW_INSERT` takes them (from products.services.descriptor_columns)."""
-    import json
-
     c = columns
     return (
         code,
@@ -133,8 +135,6 @@ def raw_product_row(code: str, origin: str, columns: dict) -> tuple:
 def raw_insert_rate(rows: list[tuple]) -> float:
     """Rows per second inserted with psycopg's executemany into a copy of the products table (same indexes
     and generated search column): the database's own speed for these rows, nothing validated."""
-    import time
-
     from django.db import connection
 
     with connection.cursor() as cur:
@@ -149,3 +149,91 @@ def raw_insert_rate(rows: list[tuple]) -> float:
     with connection.cursor() as cur:
         cur.execute("DROP TABLE bench_raw_product")
     return len(rows) / seconds
+
+
+def timed(fn: Callable[[], object], n: int) -> list[float]:
+    """Milliseconds of each of `n` calls of `fn`, timed with `time.perf_counter()`."""
+    out = []
+    for _ in range(n):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def load_average(when: str) -> str:
+    """The line every benchmark prints at its start and end: the machine is shared."""
+    return f"load average (1, 5, 15 min) at the {when}: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def load(count: int, seed: int) -> float:
+    """Import COUNT listed products through the real bulk import; returns seconds."""
+    from participants.services import providers_register_verified
+    from products.importing import import_stream
+    from products.sample_data import descriptors
+
+    docs = list(descriptors(count, seed=seed))
+    # Products need registered providers (registered before the timed import).
+    providers_register_verified([(d["provider"]["uscc"], d["provider"]["name"]) for d in docs])
+    lines = (json.dumps(d, ensure_ascii=False) for d in docs)
+    started = time.perf_counter()
+    rejected = 0
+    for _, results in import_stream(lines, actor_id=None, status="listed", batch_size=500, jobs=2):
+        rejected += sum(1 for r in results if not r.accepted)
+    seconds = time.perf_counter() - started
+    if rejected:
+        print(f"warning: {rejected} descriptors rejected by the import", file=sys.stderr)
+    return seconds
+
+
+def grade_some(connection) -> None:
+    """Grades as the quality app keeps them: A, B and C on 10% of the products each, the rest unassessed
+    (the quality filters' selectivity; idempotent, so a `--reuse` run grades the same rows)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE products_product SET quality_grade = CASE id % 10 WHEN 0 THEN 'A' WHEN 1 THEN 'B' "
+            "WHEN 2 THEN 'C' ELSE '' END"
+        )
+
+
+def prepare(connection) -> None:
+    """What a live database would have: statistics on PostgreSQL (autovacuum's), nothing on SQLite."""
+    grade_some(connection)
+    with connection.cursor() as cur:
+        if connection.vendor != "postgresql":
+            cur.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+            print(f"SQLite database file: {cur.fetchone()[0] / 2**20:.0f} MiB (not analysed)")
+            return
+        started = time.perf_counter()
+        # VACUUM as well: it sets the visibility map that autovacuum would set on a live table, without
+        # which count(*) cannot use an index-only scan; measuring before it would time a transient state.
+        cur.execute("VACUUM (ANALYZE)")
+        print(f"VACUUM (ANALYZE): {time.perf_counter() - started:.1f} s")
+        cur.execute("SELECT pg_size_pretty(pg_relation_size('products_product_search'))")
+        print(f"GIN index products_product_search: {cur.fetchone()[0]}")
+
+
+def catalogue(url: str, *, count: int, seed: int, reuse: bool) -> int:
+    """The start every catalogue benchmark shares: print the machine, the database and the load average,
+    load COUNT listed products (or, with `reuse`, keep those already loaded if there are enough), `prepare`
+    the database; returns the number of listed products."""
+    from django.db import connection
+
+    from products.models import Product
+
+    print(f"machine: {machine()}")
+    print(f"database: {url}")
+    print(load_average("start"))
+    listed = Product.objects.filter(status="listed").count()
+    if reuse and listed >= count:
+        print(f"reusing {listed} listed products")
+    else:
+        if reuse:
+            print("--reuse given but the database is not loaded; loading", file=sys.stderr)
+        seconds = load(count, seed)
+        listed = Product.objects.filter(status="listed").count()
+        print(
+            f"loaded {listed} listed products in {seconds:.1f} s ({listed / seconds:.0f}/s, import_stream jobs=2)"
+        )
+    prepare(connection)
+    return listed

@@ -23,8 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import bench_database_url, machine, setup_django
-from search import load, prepare
+from common import bench_database_url, catalogue, load_average, setup_django
 
 TARGET_RATE = 100_000 / 60
 
@@ -83,22 +82,9 @@ def main() -> int:
     os.environ["LOG_LEVEL"] = "WARNING"
     url = setup_django(bench_database_url("dcat", sqlite=args.sqlite), fresh=not args.reuse)
 
-    from django.db import connection
     from django.test import Client
 
-    from products.models import Product
-
-    print(f"machine: {machine()}")
-    print(f"database: {url}")
-    print("load average (1, 5, 15 min) at the start: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
-    listed = Product.objects.filter(status="listed").count()
-    if args.reuse and listed >= args.count:
-        print(f"reusing {listed} listed products")
-    else:
-        seconds = load(args.count, args.seed)
-        listed = Product.objects.filter(status="listed").count()
-        print(f"loaded {listed} listed products in {seconds:.1f} s")
-    prepare(connection)
+    listed = catalogue(url, count=args.count, seed=args.seed, reuse=args.reuse)
     client = Client(HTTP_HOST="localhost")
 
     result = stream(client, f"/dcat/network.{args.format}", listed)
@@ -119,7 +105,7 @@ def main() -> int:
             f"{base['seconds']:.1f} s ({base['products'] / base['seconds']:.0f}/s); RSS peak {base['rss_peak']:.0f} MiB "
             f"(growth {base['rss_peak'] - base['rss_before']:.0f} MiB)"
         )
-    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+    print(load_average("end"))
     return 0
 
 

@@ -515,9 +515,9 @@ def main() -> int:
     os.environ["LOG_LEVEL"] = "WARNING"
     url = setup_django(bench_database_url("demand_matching"), fresh=not args.reuse)
 
+    from common import load  # bench/common.py: the same products as the search benchmark, loaded the same way
     from django.db import connection
     from django.test import Client
-    from search import load  # bench/search.py: the same products, loaded the same way
 
     from demands.matching import CANDIDATES, MATCH_BUDGET, RANK_WINDOW, matches_for, selective_tokens
     from demands.scoring import WEIGHTS, demand_terms, demand_tokens

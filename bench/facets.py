@@ -21,14 +21,12 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections import defaultdict
 from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import bench_database_url, machine, percentile, setup_django
-from search import load, prepare
+from common import bench_database_url, catalogue, load_average, percentile, setup_django, timed
 
 TARGET_P95_MS = 100.0
 
@@ -56,24 +54,13 @@ def main() -> int:
     os.environ["LOG_LEVEL"] = "WARNING"
     url = setup_django(bench_database_url("facets", sqlite=args.sqlite), fresh=not args.reuse)
 
-    from django.db import connection
     from django.test import Client
 
-    from products.facets import FACETS
+    from products.facets import FACETS, product_facets
     from products.models import Product
     from standards.segmentation import warm_up
 
-    print(f"machine: {machine()}")
-    print(f"database: {url}")
-    print("load average (1, 5, 15 min) at the start: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
-    listed = Product.objects.filter(status="listed").count()
-    if args.reuse and listed >= args.count:
-        print(f"reusing {listed} listed products")
-    else:
-        seconds = load(args.count, args.seed)
-        listed = Product.objects.filter(status="listed").count()
-        print(f"loaded {listed} listed products in {seconds:.1f} s")
-    prepare(connection)
+    listed = catalogue(url, count=args.count, seed=args.seed, reuse=args.reuse)
     warm_up()
 
     client = Client(HTTP_HOST="localhost")
@@ -106,9 +93,8 @@ def main() -> int:
     for _ in range(args.rounds):
         for label, api_params, ckan_params in QUERIES:
             for way, call in ways.items():
-                started = time.perf_counter()
-                call(ckan_params if way.startswith("package_search") else api_params)
-                times[(label, way)].append((time.perf_counter() - started) * 1000)
+                params = ckan_params if way.startswith("package_search") else api_params
+                times[(label, way)] += timed(lambda call=call, params=params: call(params), 1)
 
     print(f"\nlisted products: {listed}; {args.rounds} rounds; page of 20; ms (p50 / p95)")
     print(f"  {'query':<16} {'matches':>8}  " + "  ".join(f"{way:>28}" for way in ways))
@@ -126,18 +112,11 @@ def main() -> int:
         print(f"  {way:<28} p50 {percentile(values, 50):8.1f}  p95 {overall[way]:8.1f}  n={len(values)}")
 
     print("\neach facet's count alone over every listed product (the broadest selection), ms:")
-    from products.facets import product_facets
-
     everything = Product.objects.filter(status="listed")
-    together = [name for name, facet in FACETS.items() if facet.expression is not None]
-    for label, names in [*((name, [name]) for name in FACETS), ("the row's, together", together)]:
-        spent = []
-        for _ in range(max(3, args.rounds // 4)):
-            started = time.perf_counter()
-            product_facets(everything, names=names)
-            spent.append((time.perf_counter() - started) * 1000)
-        print(f"  {label:<22} p50 {percentile(spent, 50):8.1f}  max {max(spent):8.1f}")
-    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+    for label, names in [*((name, [name]) for name in FACETS), ("every facet, one statement", list(FACETS))]:
+        spent = timed(lambda names=names: product_facets(everything, names=names), max(3, args.rounds // 4))
+        print(f"  {label:<26} p50 {percentile(spent, 50):8.1f}  max {max(spent):8.1f}")
+    print(load_average("end"))
     for way in ("API ?facets=", "package_search facet.field"):
         met = overall[way] < TARGET_P95_MS
         print(

@@ -35,7 +35,6 @@ searches do not hold a cheap GET beyond CHEAP_BOUND_MS (p95).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -47,7 +46,11 @@ from urllib.parse import urlencode
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import search_concurrency
-from common import bench_database_url, machine, percentile, setup_django
+from common import bench_database_url, catalogue, load_average, percentile, setup_django, timed
+
+# load and prepare moved to bench/common.py; re-exported for the benchmarks that import them from here.
+from common import load as load
+from common import prepare as prepare
 
 TARGET_P95_MS = {"postgresql": 50.0, "sqlite": 100.0}
 # A cheap GET waits for a free server thread behind N broad searches: about one search, at N searches
@@ -77,30 +80,6 @@ QUERIES: list[tuple[str, dict[str, str]]] = [
     ("quality", {"q": "交通", "assessed": "true"}),
     ("quality", {"q": "充电桩", "assessed": "false"}),
 ]
-
-
-def load(count: int, seed: int) -> float:
-    """Import COUNT listed products through the real bulk import; returns seconds."""
-    from participants.services import providers_register_verified
-    from products.importing import import_stream
-    from products.sample_data import descriptors
-
-    docs = list(descriptors(count, seed=seed))
-    # Products need registered providers (registered before the timed import).
-    providers_register_verified([(d["provider"]["uscc"], d["provider"]["name"]) for d in docs])
-    lines = (json.dumps(d, ensure_ascii=False) for d in docs)
-    started = time.perf_counter()
-    accepted = rejected = 0
-    for _, results in import_stream(lines, actor_id=None, status="listed", batch_size=500, jobs=2):
-        for r in results:
-            if r.accepted:
-                accepted += 1
-            else:
-                rejected += 1
-    seconds = time.perf_counter() - started
-    if rejected:
-        print(f"warning: {rejected} descriptors rejected by the import", file=sys.stderr)
-    return seconds
 
 
 def install_urlconf() -> None:
@@ -154,15 +133,6 @@ def install_urlconf() -> None:
     clear_url_caches()
 
 
-def timed(fn, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        started = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
-
-
 def row(label: str, values: list[float], extra: str = "") -> str:
     return (
         f"  {label:<34} p50 {percentile(values, 50):8.2f}  p95 {percentile(values, 95):8.2f}  "
@@ -193,23 +163,7 @@ def main() -> int:
     from products.models import Product
     from standards.segmentation import warm_up
 
-    print(f"machine: {machine()}")
-    print(f"database: {url}")
-    print("load average (1, 5, 15 min) at the start: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
-
-    listed = Product.objects.filter(status="listed").count()
-    if args.reuse and listed >= args.count:
-        print(f"reusing {listed} listed products")
-    else:
-        if listed:
-            print("--reuse given but the database is not loaded; loading", file=sys.stderr)
-        seconds = load(args.count, args.seed)
-        listed = Product.objects.filter(status="listed").count()
-        print(
-            f"loaded {listed} listed products in {seconds:.1f} s "
-            f"({listed / seconds:.0f}/s, import_stream jobs=2)"
-        )
-    prepare(connection)
+    listed = catalogue(url, count=args.count, seed=args.seed, reuse=args.reuse)
 
     warm_up()
     install_urlconf()
@@ -311,7 +265,7 @@ def main() -> int:
     if p95 >= TARGET_P95_MS[connection.vendor]:
         print("\nthe plan of the slowest query's statements:")
         explain(connection, statements[slowest])
-    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+    print(load_average("end"))
     target = TARGET_P95_MS[connection.vendor]
     print(f"target p95 < {target:.0f} ms: {'MET' if p95 < target else 'NOT MET'} (p95 {p95:.2f} ms)")
     if args.concurrent:
@@ -327,33 +281,6 @@ def main() -> int:
             searchers=args.concurrent,
         )
     return 0
-
-
-def grade_some(connection) -> None:
-    """Grades as the quality app keeps them: A, B and C on 10% of the products each, the rest unassessed
-    (the quality filters' selectivity; idempotent, so a `--reuse` run grades the same rows)."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "UPDATE products_product SET quality_grade = CASE id % 10 WHEN 0 THEN 'A' WHEN 1 THEN 'B' "
-            "WHEN 2 THEN 'C' ELSE '' END"
-        )
-
-
-def prepare(connection) -> None:
-    """What a live database would have: statistics on PostgreSQL (autovacuum's), nothing on SQLite."""
-    grade_some(connection)
-    with connection.cursor() as cur:
-        if connection.vendor != "postgresql":
-            cur.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
-            print(f"SQLite database file: {cur.fetchone()[0] / 2**20:.0f} MiB (not analysed)")
-            return
-        started = time.perf_counter()
-        # VACUUM as well: it sets the visibility map that autovacuum would set on a live table, without
-        # which count(*) cannot use an index-only scan; measuring before it would time a transient state.
-        cur.execute("VACUUM (ANALYZE)")
-        print(f"VACUUM (ANALYZE): {time.perf_counter() - started:.1f} s")
-        cur.execute("SELECT pg_size_pretty(pg_relation_size('products_product_search'))")
-        print(f"GIN index products_product_search: {cur.fetchone()[0]}")
 
 
 def explain(connection, statements: list[tuple[str, object]]) -> None:

@@ -21,6 +21,8 @@ DESCRIPTOR_COLUMNS = (
     "data_level",
     "price_min",
     "price_max",
+    "delivery_mask",
+    "province_mask",
     "search_name",
     "search_keywords",
     "search_body",

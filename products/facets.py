@@ -2,10 +2,12 @@
 value (docs/api.md, *Facets*; shared by `GET /api/v1/products/?facets=…` and CKAN's `package_search`).
 
 The database counts (GROUP BY) over the same filtered set the search returns, never Python over rows. The
-facets are one declarative table (`FACETS`): a facet on a plain column of `Product` is one line,
-`column_facet(name, column, labels)`, and is counted with the other facets of the row in one statement; a
-facet whose values live elsewhere (regions in `ProductRegion`, delivery methods in the descriptor's list)
-names its own counting query, and a facet without a filter of the API's its own filter.
+facets are one declarative table (`FACETS`), each an expression over the product row, and the facets asked for
+are counted in one statement over one scan of the filtered set (on PostgreSQL an index-only scan of the
+covering index `product_facets` when the filter is on its columns). A facet whose values are a list (the
+delivery methods, the provinces of the coverage) reads the list's bit mask, a column the write path keeps
+(products/columns.py): the statement groups by the mask, and each group's count is added to every value whose
+bit the mask has, so a product counts once for each of its values.
 """
 
 from __future__ import annotations
@@ -17,32 +19,34 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import BooleanField, CharField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import BigIntegerField, BooleanField, CharField, F, Q, QuerySet, Value
 from django.db.models.expressions import Case, RawSQL, When
+from django.db.models.lookups import GreaterThan
 
 from exchanges.models import Exchange
-from products.models import Product, ProductRegion
+from products.columns import DELIVERY_BITS, PROVINCE_BITS, delivery_bit, mask_codes, province_bit
+from products.models import Product
 from standards.quality import GRADES
-from standards.regions import NATIONWIDE, region_get, region_province
+from standards.regions import region_get
 from standards.vocabularies import vocabulary_label
 
 # The (label_zh, label_en) of each of the values that has a label.
 Labels = Callable[[list[str]], dict[str, tuple[str, str]]]
-# (value, count) pairs over a filtered queryset of products, counted by the database.
-Counter = Callable[[QuerySet[Product]], list[tuple[str, int]]]
 
 
 @dataclass(frozen=True)
 class Facet:
-    """A facet: either an `expression` over a product row (counted together with the other such facets, in
-    one scan of the filtered set) or a `count` query of its own; `labels` of its values; `filter`, the
-    products with a value."""
+    """A facet: an `expression` over a product row (counted with the other facets asked for, in one scan of
+    the filtered set); `labels` of its values; `filter`, the products with a value; `codes`, for a facet on a
+    bit mask column, the code of each bit (a mask counts for every code whose bit it has); `group`, the
+    facets grouped together (`_statement`)."""
 
     name: str
     labels: Labels
     filter: Callable[[QuerySet[Product], str], QuerySet[Product]]
-    expression: Callable[[], Any] | None = None
-    count: Counter | None = None
+    expression: Callable[[], Any]
+    group: int
+    codes: tuple[str, ...] | None = None
 
 
 def _vocabulary(name: str) -> Labels:
@@ -75,70 +79,90 @@ def _base(queryset: QuerySet[Product]) -> QuerySet[Product]:
     return queryset.order_by()
 
 
-def column_facet(name: str, column: str, labels: Labels) -> Facet:
-    """A facet on a plain column of Product (grouped with the others of the row: `_count_together`)."""
+def column_facet(name: str, column: str, labels: Labels, *, group: int) -> Facet:
+    """A facet on a plain column of Product."""
 
     def select(queryset, value):
         return queryset.filter(**{column: value})
 
-    return Facet(name, labels, select, expression=lambda: F(column))
+    return Facet(name, labels, select, expression=lambda: F(column), group=group)
+
+
+def mask_facet(
+    name: str, column: str, codes: tuple[str, ...], bit: Callable[[str], int | None], labels, *, group: int
+) -> Facet:
+    """A facet on a bit mask column: its values are `codes` (bit i: codes[i]); its filter keeps the products
+    whose mask has the value's bit (`bit` gives it; None for a code without one, which no product has)."""
+
+    def select(queryset, value):
+        found = bit(value)
+        if found is None:
+            return queryset.none()
+        # A BIGINT parameter: with server-side binding Django sends a bare int as int4, losing a high bit.
+        return queryset.filter(GreaterThan(F(column).bitand(Value(found, output_field=BigIntegerField())), 0))
+
+    return Facet(name, labels, select, expression=lambda: F(column), group=group, codes=codes)
+
+
+def _statement(vendor: str, sql: str, sets: list[list[int]]) -> str:
+    """One statement over the filtered set's SQL grouping by each of `sets` (lists of its columns' indexes),
+    each row a bit mask of the columns not grouped in it (the first column's bit the highest, as PostgreSQL's
+    GROUPING() gives it), every column's value (NULL where not grouped) and the count. PostgreSQL groups by
+    GROUPING SETS (one pass, a hash table per set); SQLite groups a common table expression once per set
+    (UNION ALL)."""
+    width = sum(len(columns) for columns in sets)
+    names = ", ".join(f"c{i}" for i in range(width))
+    if vendor == "postgresql":
+        grouped = ", ".join("(" + ", ".join(f"c{i}" for i in columns) + ")" for columns in sets)
+        return (
+            f"SELECT GROUPING({names}), {names}, COUNT(*) FROM ({sql}) AS f({names}) "
+            f"GROUP BY GROUPING SETS ({grouped})"
+        )
+    selects = []
+    for columns in sets:
+        bits = sum(1 << (width - 1 - i) for i in range(width) if i not in columns)
+        values = ", ".join(f"c{i}" if i in columns else "NULL" for i in range(width))
+        by = ", ".join(f"c{i}" for i in columns)
+        selects.append(f"SELECT {bits}, {values}, COUNT(*) FROM f GROUP BY {by}")
+    return f"WITH f({names}) AS ({sql}) " + " UNION ALL ".join(selects)
 
 
 def _count_together(queryset: QuerySet[Product], facets: list[Facet]) -> dict[str, list[tuple[str, int]]]:
-    """The facets computed from a product row's own columns, in one statement over one scan of the filtered
-    set: PostgreSQL groups by GROUPING SETS (one pass, a hash table per facet); SQLite groups a common table
-    expression once per facet (UNION ALL)."""
+    """(value, products) of each facet, in one statement over one scan of the filtered set. Facets of one
+    `group` are grouped together (a hash table per group, not per facet: half the time over 100,000 products,
+    docs/performance.md), so a row of the result counts for a value of each of them: the groups are chosen
+    so that their combinations stay few (a few thousand at most)."""
+    facets = sorted(facets, key=lambda facet: facet.group)
     aliases = {f"facet{i}": facet.expression() for i, facet in enumerate(facets)}
     inner = _base(queryset).annotate(**aliases).values_list(*aliases)
-    found: dict[str, list[tuple[str, int]]] = {facet.name: [] for facet in facets}
+    counted: dict[str, dict[str, int]] = {facet.name: {} for facet in facets}
     try:
         sql, params = inner.query.sql_with_params()
     except EmptyResultSet:  # a search that matched nothing: pk IN ()
-        return found
-    columns = [f"c{i}" for i in range(len(facets))]
-    names = ", ".join(columns)
+        return {name: [] for name in counted}
+    sets: dict[int, list[int]] = {}
+    for i, facet in enumerate(facets):
+        sets.setdefault(facet.group, []).append(i)
     conn = connections[inner.db]
-    if conn.vendor == "postgresql":
-        statement = (
-            f"SELECT {names}, GROUPING({names}), COUNT(*) FROM ({sql}) AS f({names}) "
-            f"GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in columns)})"
-        )
-    else:
-        statement = f"WITH f({names}) AS ({sql}) " + " UNION ALL ".join(
-            f"SELECT {i}, {c}, COUNT(*) FROM f GROUP BY {c}" for i, c in enumerate(columns)
-        )
     with conn.cursor() as cursor:
-        cursor.execute(statement, params)
-        for row in cursor.fetchall():
-            if conn.vendor == "postgresql":  # GROUPING(): bit set for each column not grouped in this row
-                bits, n = row[-2], row[-1]
-                index = next(i for i in range(len(columns)) if not bits & (1 << (len(columns) - 1 - i)))
-                value = row[index]
-            else:
-                index, value, n = row
-            if value not in (None, ""):
-                found[facets[index].name].append((str(value), n))
-    return found
+        cursor.execute(_statement(conn.vendor, sql, list(sets.values())), params)
+        rows = cursor.fetchall()
+    width = len(facets)
+    for bits, *values, n in rows:
+        for i, facet in enumerate(facets):
+            value = values[i]
+            if bits >> (width - 1 - i) & 1 or value in (None, ""):
+                continue  # not grouped in this row, or no value
+            found = counted[facet.name]
+            for code in mask_codes(int(value), facet.codes) if facet.codes else (str(value),):
+                found[code] = found.get(code, 0) + n
+    return {name: list(found.items()) for name, found in counted.items()}
 
 
-def _count_regions(queryset):
-    """Products per province-level unit of their coverage (100000: nationwide), each product once per unit:
-    the distinct (province, product) pairs counted per province. The filtered set is joined as a derived table
-    of its own SQL (not as a Django subquery, which would rename the tables its raw conditions name)."""
-    inner = _base(queryset).values(facet_pk=F("pk"))
-    try:
-        sql, params = inner.query.sql_with_params()
-    except EmptyResultSet:
-        return []
-    region = ProductRegion._meta.db_table
-    statement = (
-        f"SELECT g.province, COUNT(*) FROM (SELECT DISTINCT SUBSTR(r.code, 1, 2) || '0000' AS province, "
-        f"r.product_id FROM {region} r JOIN ({sql}) AS f ON r.product_id = f.facet_pk) AS g "
-        f"GROUP BY g.province"
-    )
-    with connections[inner.db].cursor() as cursor:
-        cursor.execute(statement, params)
-        return [(str(value), n) for value, n in cursor.fetchall()]
+def _base(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """The filtered set without its ordering (a search's is already cut to its ranked matches); the
+    `values()` of each count leaves the list's deferrals and annotations out of the SQL."""
+    return queryset.order_by()
 
 
 def _unnest_counts(queryset: QuerySet[Product], key: str) -> list[tuple[str, int]]:
@@ -163,11 +187,6 @@ def _unnest_counts(queryset: QuerySet[Product], key: str) -> list[tuple[str, int
         return [(str(value), n) for value, n in cursor.fetchall()]
 
 
-def _count_delivery(queryset):
-    """Products per delivery method: the descriptor's `delivery_methods` list unnested by the database."""
-    return _unnest_counts(queryset, "delivery_methods")
-
-
 def keyword_counts(queryset: QuerySet[Product]) -> list[tuple[str, int]]:
     """Products per keyword of the descriptors (CKAN's tags), counted by the database."""
     return _unnest_counts(queryset, "keywords")
@@ -183,8 +202,14 @@ def _list_contains(queryset: QuerySet[Product], key: str, value: str) -> QuerySe
     return queryset.filter(RawSQL(condition, [value], output_field=BooleanField()))
 
 
-def _filter_delivery(queryset, value: str):
-    return _list_contains(queryset, "delivery_methods", value)
+def _list_contains(queryset: QuerySet[Product], key: str, value: str) -> QuerySet[Product]:
+    """Products whose descriptor's list `key` (a constant of this module) holds the string `value`."""
+    table = Product._meta.db_table
+    if connections[queryset.db].vendor == "postgresql":
+        condition = f"({table}.descriptor::jsonb -> '{key}') ? %s"
+    else:
+        condition = f"EXISTS (SELECT 1 FROM json_each({table}.descriptor, '$.{key}') WHERE value = %s)"
+    return queryset.filter(RawSQL(condition, [value], output_field=BooleanField()))
 
 
 def product_filter_keyword(queryset: QuerySet[Product], *, keyword: str) -> QuerySet[Product]:
@@ -209,8 +234,15 @@ def _band_condition(low: Decimal, high: Decimal | None) -> Q:
 
 
 def _price_band_expression():
+    """The band of the row's lowest price: the first band whose upper bound is above it (one comparison per
+    band passed, not two per band; a price is never negative, the descriptor standard's minimum is 0)."""
     return Case(
-        *(When(_band_condition(low, high), then=Value(code)) for code, _, _, low, high in PRICE_BANDS),
+        *(
+            When(price_min__lt=high, then=Value(code))
+            for code, _, _, _, high in PRICE_BANDS
+            if high is not None
+        ),
+        default=Value(PRICE_BANDS[-1][0]),
         output_field=CharField(),
     )
 
@@ -231,31 +263,31 @@ def price_band(price: Decimal) -> str:
     )
 
 
-def _filter_province(queryset, value: str):
-    """Products whose coverage lies in the province-level unit `value`: what the `region` facet counts (the
-    API's `region` filter instead matches products available in a region: covering it, its province or the
-    whole country)."""
-    if value == NATIONWIDE:
-        rows = ProductRegion.objects.filter(code=NATIONWIDE)
-    elif region_province(value) is not None and region_province(value).code == value:
-        rows = ProductRegion.objects.filter(code__startswith=value[:2])
-    else:
-        return queryset.none()
-    return queryset.filter(Exists(rows.filter(product=OuterRef("pk"))))
-
-
+# Groups: 0, the vocabularies of few codes (industry × form × level × grade: at most 2,400 combinations);
+# 1, where and how (exchange × frequency × price band: at most 1,300); 2, the lists (delivery methods ×
+# the coverage's provinces: 16 × the distinct coverages, a few hundred).
 FACETS: dict[str, Facet] = {
     facet.name: facet
     for facet in (
-        column_facet("industry", "industry", _vocabulary("industry")),
-        column_facet("form", "product_form", _vocabulary("product_form")),
-        column_facet("data_level", "data_level", _vocabulary("data_level")),
-        column_facet("update_frequency", "update_frequency", _vocabulary("update_frequency")),
-        column_facet("exchange", "exchange_id", _exchange_labels),
-        column_facet("quality_grade", "quality_grade", _grade_labels),
-        Facet("region", _region_labels, _filter_province, count=_count_regions),
-        Facet("delivery_method", _vocabulary("delivery_method"), _filter_delivery, count=_count_delivery),
-        Facet("price", _price_labels, _filter_price, expression=_price_band_expression),
+        column_facet("industry", "industry", _vocabulary("industry"), group=0),
+        column_facet("form", "product_form", _vocabulary("product_form"), group=0),
+        column_facet("data_level", "data_level", _vocabulary("data_level"), group=0),
+        column_facet("update_frequency", "update_frequency", _vocabulary("update_frequency"), group=1),
+        column_facet("exchange", "exchange_id", _exchange_labels, group=1),
+        column_facet("quality_grade", "quality_grade", _grade_labels, group=0),
+        # Products per province-level unit of their coverage (100000: nationwide), each once per unit. The
+        # API's `region` filter instead matches products available in a region (covering it, its province or
+        # the whole country); this facet's filter (CKAN's fq) matches what it counts.
+        mask_facet("region", "province_mask", PROVINCE_BITS, province_bit, _region_labels, group=2),
+        mask_facet(
+            "delivery_method",
+            "delivery_mask",
+            DELIVERY_BITS,
+            delivery_bit,
+            _vocabulary("delivery_method"),
+            group=2,
+        ),
+        Facet("price", _price_labels, _filter_price, expression=_price_band_expression, group=1),
     )
 }
 FACET_NAMES = tuple(FACETS)
@@ -271,14 +303,14 @@ class FacetValue:
 
 def product_facets(queryset: QuerySet[Product], *, names: list[str]) -> dict[str, list[FacetValue]]:
     """The counts of each named facet over `queryset` (the filtered search), most frequent first, equal counts
-    by value. `names` must be known facet names (the API refuses others before calling this)."""
-    together = [FACETS[name] for name in names if FACETS[name].expression is not None]
-    counted = _count_together(queryset, together) if together else {}
+    by value, all counted in one statement. `names` must be known facet names (the API refuses others before
+    calling this)."""
+    counted = _count_together(queryset, [FACETS[name] for name in names]) if names else {}
     result = {}
     for name in names:
-        facet = FACETS[name]
-        counts = counted[name] if facet.expression is not None else facet.count(queryset)
-        labels = facet.labels([value for value, _ in counts])
-        values = [FacetValue(value, *labels.get(value, (value, value)), count=n) for value, n in counts]
+        labels = FACETS[name].labels([value for value, _ in counted[name]])
+        values = [
+            FacetValue(value, *labels.get(value, (value, value)), count=n) for value, n in counted[name]
+        ]
         result[name] = sorted(values, key=lambda v: (-v.count, v.value))
     return result

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from pyshacl import validate
 from rdflib import Graph, Literal, URIRef
+from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SH, SKOS, XSD
 
 from interop.dcat import DCAT, catalog_graph, product_graph, product_iri
@@ -295,3 +296,14 @@ def test_catalog_pages_with_a_hydra_view(client, shelf, settings):
     assert len(seen) == 5
     beyond = _parse(client.get("/dcat/network.ttl?page=9&per_page=2"))
     assert set(beyond.objects(catalog, DCAT.dataset)) == set()
+
+
+@pytest.mark.django_db
+def test_the_streamed_json_ld_says_what_the_turtle_says(client, shelf):
+    """The catalog's JSON-LD is written from each chunk's triples directly (expanded form), the Turtle as
+    N-Triples lines: the same graph, blank nodes and literals' languages and datatypes included."""
+    turtle = _parse(client.get("/dcat/network.ttl"))
+    json_ld = _parse(client.get("/dcat/network.jsonld"))
+    assert len(turtle) > 100 and isomorphic(turtle, json_ld)
+    assert any(o.language == "zh" for o in json_ld.objects() if isinstance(o, Literal))
+    assert any(o.datatype is not None for o in json_ld.objects() if isinstance(o, Literal))
