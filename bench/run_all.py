@@ -17,6 +17,7 @@ for script, *args in (
     ("demand_matching.py",),
     ("deals.py",),
     ("quality_profile.py",),
+    ("portal.py",),
 ):
     print(f"=== {' '.join((script, *args))}", flush=True)
     code = subprocess.run([sys.executable, str(HERE / script), *args], cwd=HERE).returncode

@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from portal.views import accounts, demands, home, participants, standards
+from portal.views import accounts, catalog, demands, home, participants, product, standards
 
 app_name = "portal"
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("catalog/", catalog.catalog, name="catalog"),
+    path("catalog/<str:code>/", product.product_page, name="product"),
     path("login/", accounts.login_page, name="login"),
     path("logout/", accounts.logout_page, name="logout"),
     # public pages: the demand board, participants' trust pages, the standards

@@ -41,3 +41,19 @@ def assert_portal_page(response) -> str:
     assert not re.search(r"\son[a-z]+\s*=", page), "event-handler attribute"
     assert not re.findall(r'(?:src|href|action)\s*=\s*["\'](?:https?:)?//', page), "another host"
     return page
+
+
+def other_descriptor(index: int) -> dict:
+    """A listed product's descriptor that no test's search word matches (random ones might: the generator's
+    state depends on the tests before)."""
+    from tests.factories import random_descriptor
+
+    descriptor = random_descriptor(
+        name=f"企业工商登记变更数据集（第{index + 1}期）",
+        summary="收录企业工商登记信息的变更记录，包括企业名称、注册资本、经营范围与登记机关等字段，按月汇总，"
+        "可用于企业征信、供应链风险评估与区域经济研究。",
+        keywords=["企业", "工商登记", "征信"],
+    )
+    descriptor["data_source"]["description"] = "提供方从公开渠道汇集并整理的企业登记信息。"
+    descriptor["product_form"] = "dataset"
+    return descriptor

@@ -65,6 +65,7 @@ def test_the_import_benchmark_imports_every_line(bench_env):
             ],
             "target p95 < 50 ms",
         ),
+        (["bench/portal.py", "--count", "300", "--requests", "8"], "target p95 < 150 ms"),
         (
             ["bench/demand_matching.py", "--count", "300", "--rounds", "1", "--warmup", "1"],
             "target p95 < 100 ms",
@@ -87,7 +88,16 @@ def test_the_import_benchmark_imports_every_line(bench_env):
         ),
         (["bench/dcat.py", "--count", "200"], "target 100,000 products < 60 s"),
     ],
-    ids=["search", "demand_matching", "trust_view", "participant_tokens", "deals", "facets", "dcat"],
+    ids=[
+        "search",
+        "portal",
+        "demand_matching",
+        "trust_view",
+        "participant_tokens",
+        "deals",
+        "facets",
+        "dcat",
+    ],
 )
 def test_the_latency_benchmarks_run_and_judge_their_target(bench_env, args, expected):
     assert expected in _run(bench_env, *args)

@@ -63,7 +63,10 @@ _MARKED = (
 
 def _blocktranslate(text: str) -> list[str]:
     bodies = re.findall(r"\{%\s*blocktranslate\b[^%]*%\}(.*?)\{%\s*endblocktranslate\s*%\}", text, flags=re.S)
-    return [re.sub(r"\{\{\s*(\w+)\s*\}\}", r"%(\1)s", body) for body in bodies]
+    singular = [
+        re.split(r"\{%\s*plural\s*%\}", body)[0] for body in bodies
+    ]  # msgid; the plural is msgid_plural
+    return [re.sub(r"\{\{\s*(\w+)\s*\}\}", r"%(\1)s", body) for body in singular]
 
 
 def test_every_marked_string_of_the_portal_is_in_the_catalog():
