@@ -83,10 +83,15 @@ def listed(network) -> str:
 
 
 @pytest.fixture
-def bjidx_visitor(browser, network):
+def bjidx_visitor(browser, network, request):
+    """A Chinese-speaking visitor's browser on BJIDX's portal; the nodes' logs are printed if the test fails
+    (the call's report is logged before this teardown runs)."""
+    failed_before = request.session.testsfailed
     watched = Watched(browser, network["BJIDX"].url, locale="zh-CN", viewport=DESKTOP)
     yield watched
     watched.context.close()
+    if request.session.testsfailed > failed_before:
+        print(f"\n===== logs of the nodes after {request.node.name} =====\n{network.logs_tail(60)}")
     assert watched.errors == [], watched.errors
 
 
