@@ -7,6 +7,7 @@ urlpatterns = [
     path("node/", views.NodeIdentityView.as_view(), name="node"),
     path("feed/<str:origin>/", views.FeedView.as_view(), name="feed"),
     path("wake/", views.WakeView.as_view(), name="wake"),
+    path("private/", views.PrivateBatchView.as_view(), name="private-batch"),
     path(
         "private/<str:origin>/<str:record_type>/<str:gid>/",
         views.PrivateEntryView.as_view(),

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from deals.dispute_selectors import dispute_actions, dispute_due_at, dispute_state, dispute_steps
 from deals.models import Deal, Dispute, DisputeStep
+from deals.outcomes import deal_withdrawal_outcome
 from demands.models import Notification
 from demands.notifications import notify_about
 
@@ -82,6 +83,7 @@ def disputes_followup(gids: list[str]) -> None:
             },
         )
         _notify(deal, filing.gid, derived, steps)
+        deal_withdrawal_outcome(deal, filing.gid, derived)
 
 
 def deal_disputes_followup(deal_gids: list[str]) -> None:

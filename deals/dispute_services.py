@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.exceptions import Conflict, FieldError, Forbidden, NotFound
+from core.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from deals.dispute_followups import disputes_followup
 from deals.dispute_selectors import (
     deal_amount,
@@ -41,7 +41,14 @@ from standards.deal_disputes import (
 )
 
 # The score of the evaluation a resolution makes of the party it goes against (0–100; docs/deals.md).
-OUTCOME_SCORE = {"redelivery": 60, "partial_refund": 40, "full_refund": 20}
+OUTCOME_SCORE = {
+    "redelivery": 60,
+    "partial_refund": 40,
+    "full_refund": 20,
+    "upheld": 50,
+    "compensation": 30,
+}
+_DECIDES = frozenset({"resolve", "ruling"})  # the actions that close a dispute with an outcome
 # Refusals that are about who acts (403); the others are about the dispute's state (409).
 _TICK = dt.timedelta(microseconds=1)
 _WHO = frozenset({"dispute.wrong_role", "dispute.not_filer"})
@@ -75,6 +82,8 @@ def _role(actor: Any, deal: Deal, action: str) -> str:
 
 
 def _refuse(refusal: FieldError, derived: dict) -> None:
+    if refusal.code == "dispute.outcome_not_for_filer":  # the request's outcome itself is wrong: 400
+        raise ValidationFailed([refusal], message=refusal.message, message_en=refusal.message_en)
     kind = Forbidden if refusal.code in _WHO else Conflict
     raise kind(
         message=refusal.message,
@@ -109,14 +118,15 @@ def _label(terms, code: str) -> str:
 
 
 def _evaluate(actor: Any, deal: Deal, derived: dict, outcome: dict) -> str | None:
-    """The evaluation a resolution against the provider makes (None when dismissed)."""
+    """The evaluation an outcome makes of the party it goes against: the provider for a remedy of the
+    buyer's dispute, the buyer for one of the provider's (None when dismissed)."""
     if outcome["against"] is None:
         return None
     today = timezone.localdate()
     evaluation = evaluation_issue(
         actor=actor,
         data={
-            "subject": deal.provider_id,
+            "subject": deal.provider_id if outcome["against"] == "provider" else deal.buyer_id,
             "dimension": EVALUATION_DIMENSION[derived["category"]],
             "score": OUTCOME_SCORE[outcome["kind"]],
             "summary": (
@@ -177,12 +187,12 @@ def dispute_take(
     if refusal is not None:
         _refuse(refusal, derived)
     extra = None
-    if action == "resolve":
+    if action in _DECIDES:
         outcome_wait_refusal(deal, steps)
         evaluation = _evaluate(actor, deal, derived, clean["outcome"])
         extra = {} if evaluation is None else {"evaluation": evaluation}
     step = _write(deal, role, dispute_gid, clean, extra)
-    if action == "resolve":
+    if action in _DECIDES:
         deal_outcome_write(deal=deal, dispute_gid=dispute_gid, outcome=clean["outcome"], at=clean["at"])
     return step
 

@@ -16,7 +16,7 @@ from deals.followups import deals_followup
 from deals.models import Deal, DealStep, DisputeStep
 from deals.replicas import STEP
 from deals.selectors import deal_steps
-from standards.deal_flow import DELIVERED, RECEIVED, REJECTED, derive, role_actor
+from standards.deal_flow import DELIVERED, OUTCOME_LEADS_TO, RECEIVED, REJECTED, derive, role_actor
 from standards.deal_steps import step_body_clean
 
 
@@ -48,9 +48,12 @@ def outcome_wait_refusal(deal: Deal, dispute_steps: list[DisputeStep]) -> None:
 
 
 def deal_outcome_write(*, deal: Deal, dispute_gid: str, outcome: dict, at: dt.datetime) -> DealStep | None:
-    """The `outcome` step of `deal` for a resolution (`outcome` cleaned by the dispute standard) taken at
-    `at`, when the deal is rejected here; None otherwise (a dispute of an accepted deal, say, refunds at
-    settlement and moves nothing). Call inside the resolution's transaction, the deal locked."""
+    """The `outcome` step of `deal` for a resolution or a ruling (`outcome` cleaned by the dispute standard)
+    taken at `at`, or a withdrawal (kind `withdrawn`), when the deal is rejected here; None otherwise (a
+    dispute of an accepted deal, say, refunds at settlement and moves nothing; an outcome of the provider's
+    dispute moves no deal). Call inside the transaction of the step it answers, the deal locked."""
+    if outcome["kind"] not in OUTCOME_LEADS_TO:
+        return None
     steps = deal_steps(deal)
     if derive(deal, steps).state != REJECTED:
         return None
@@ -78,3 +81,27 @@ def deal_outcome_write(*, deal: Deal, dispute_gid: str, outcome: dict, at: dt.da
     STEP.publish([step])
     deals_followup([deal.gid])
     return step
+
+
+def deal_withdrawal_outcome(deal: Deal, dispute_gid: str, derived: dict) -> DealStep | None:
+    """At the coordinator's node (the product's exchange): a dispute the buyer filed and withdrew after its
+    rejection leaves no rejection standing, so the rejected deal's delivery counts as accepted and settles
+    (the `outcome` step of kind `withdrawn`, dated at the withdrawal). Called whenever the dispute is derived
+    here (its steps' arrival, and the deal's: the rejection may come after the withdrawal); None where
+    nothing is to move."""
+    if (
+        deal.product_exchange != settings.NODE_CODE
+        or derived["state"] != "withdrawn"
+        or derived["filed_by"] != "buyer"
+    ):
+        return None
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    # Only a withdrawal after the rejection answers it (both are the buyer's, dated by its home's clock): a
+    # dispute withdrawn before a later rejection leaves that rejection to its own dispute.
+    rejected_at = [
+        s.at for s in deal_steps(deal) if s.kind == "acceptance" and s.body.get("result") == "rejected"
+    ]
+    if not rejected_at or derived["closed_at"] < max(rejected_at):
+        return None
+    outcome = {"kind": "withdrawn", "refund_amount": 0}
+    return deal_outcome_write(deal=deal, dispute_gid=dispute_gid, outcome=outcome, at=derived["closed_at"])

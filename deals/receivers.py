@@ -20,6 +20,11 @@ def deals_arrived(batch: AppliedBatch) -> None:
 @receiver(STEP)
 def steps_arrived(batch: AppliedBatch) -> None:
     deals_followup(sorted({record.values["deal_gid"] for record in batch.records}))
+    # A rejection that arrives after its dispute was withdrawn: the coordinator's node writes the outcome
+    # now (deals.outcomes.deal_withdrawal_outcome, run when the deal's disputes are derived again).
+    answered = {r.values["deal_gid"] for r in batch.records if r.values.get("kind") == "acceptance"}
+    if answered:
+        deal_disputes_followup(sorted(answered))
 
 
 @receiver(DISPUTE_STEP)

@@ -271,6 +271,8 @@ def dispute_body(step: dict) -> dict:
         }
         if outcome.get("redeliver_within_days") is not None:
             body["outcome"]["redeliver_within_days"] = outcome["redeliver_within_days"]
+        if outcome.get("compensation_amount") is not None:
+            body["outcome"]["compensation_amount"] = f"{outcome['compensation_amount']:.2f}"
     return body
 
 

@@ -84,3 +84,8 @@ def exchange_fee_rates(code: str) -> tuple[int, int]:
 
 def exchange_terms_get(code: str) -> ExchangeTerms | None:
     return ExchangeTerms.objects.filter(exchange_code=code).first()
+
+
+def deal_get(gid: str) -> Deal | None:
+    """A deal held here by its id (who may see it: `deal_visible`)."""
+    return Deal.objects.filter(gid=gid).first()

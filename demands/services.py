@@ -12,9 +12,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.exceptions import Conflict, FieldError, Forbidden, ValidationFailed
+from core.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from demands.matching import demands_matched
-from demands.models import Demand, DemandStatus
+from demands.models import Demand, DemandStatus, Notification
 from demands.replicas import DEMAND
 from participants.permissions import is_home_operator
 from participants.principal import ParticipantPrincipal
@@ -151,3 +151,15 @@ def demands_unmatched(limit: int = 200) -> list[str]:
         .order_by("updated_at")
         .values_list("gid", flat=True)[:limit]
     )
+
+
+def notification_read(*, actor: Any, notification_id: int) -> Notification:
+    """Mark one of the caller's notifications read (its participant, at its home node); another's is 404."""
+    pid = actor.participant_id if isinstance(actor, ParticipantPrincipal) else None
+    notification = Notification.objects.filter(pk=notification_id, participant_id=pid).first()
+    if notification is None:
+        raise NotFound(message="资源不存在", message_en="Not found", code="not_found")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification

@@ -1,6 +1,7 @@
 from django.conf import settings
 
 from exchanges.models import Exchange
+from federation.generation import generation_bump
 
 
 def exchange_mark_node(*, exchange: Exchange, node_url: str) -> Exchange:
@@ -9,12 +10,14 @@ def exchange_mark_node(*, exchange: Exchange, node_url: str) -> Exchange:
         exchange.runs_node = True
         exchange.node_url = node_url
         exchange.save(update_fields=["runs_node", "node_url"])
+        generation_bump()  # the directory readers see changed (api/read_cache.py)
     return exchange
 
 
 def exchange_node_set(*, code: str, node_url: str) -> None:
     """Record where `code`'s node runs (`node_url` empty: it runs none known to this node)."""
-    Exchange.objects.filter(pk=code).update(runs_node=bool(node_url), node_url=node_url)
+    if Exchange.objects.filter(pk=code).update(runs_node=bool(node_url), node_url=node_url):
+        generation_bump()  # the directory readers see changed (api/read_cache.py)
 
 
 def this_exchange_runs_node() -> None:

@@ -256,3 +256,14 @@ class PrivateFetch(models.Model):
 def at_least(field: str, value: int) -> Greatest:
     """`field` raised to `value` if it is lower, in one UPDATE (never lowered by a late writer)."""
     return Greatest(F(field), value)
+
+
+class ReadGeneration(models.Model):
+    """One row: changes to what anonymous readers see that the change log's counters do not count (a repair
+    of a record at an equal version, the exchange directory following a peer, quality reports expiring).
+    `federation.generation` adds it to the log's counters: the generation of the public read cache."""
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"read generation {self.value}"

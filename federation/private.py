@@ -15,7 +15,7 @@ import json
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import ValidationFailed
@@ -24,6 +24,7 @@ from core.queue import enqueue_on_commit
 from core.text import storable
 from federation import replica
 from federation.envelope import EnvelopeError, envelope_check
+from federation.generation import generation_bump
 from federation.http import PeerError, peer_request
 from federation.models import Entry, Peer, PrivateEntry, PrivateFetch
 from federation.replica import Prepared, ReplicaType
@@ -32,6 +33,8 @@ from federation.stubs import SEALED, stub_check
 
 logger = logging.getLogger(__name__)
 PRIVATE_PATH = "/federation/v1/private/{origin}/{record_type}/{gid}/"
+PRIVATE_BATCH_PATH = "/federation/v1/private/"
+PRIVATE_BATCH_MAX = 100  # records one batch request names at most
 JOBS = LeasedJobs(PrivateFetch, waiting=PrivateFetch.State.PENDING, working=PrivateFetch.State.RUNNING)
 FETCH_LEASE = 60  # seconds
 
@@ -107,17 +110,33 @@ def private_for(*, peer: str, origin: str, record_type: str, gid: str) -> Privat
     return entry
 
 
+def private_batch_for(*, peer: str, wanted: list[tuple[str, str, str]]) -> list[PrivateEntry]:
+    """The full entries of the records `wanted` ((origin, type, gid) each) that this node holds and whose
+    audience names `peer`, in the order asked; the others are left out, as a 404 would say."""
+    held = {
+        (e.origin, e.record_type, e.gid): e
+        for e in PrivateEntry.objects.filter(gid__in={gid for _, _, gid in wanted})
+    }
+    out, seen = [], set()
+    for key in wanted:
+        entry = held.get(key)
+        if entry is not None and peer in entry.audience and key not in seen:
+            seen.add(key)
+            out.append(entry)
+    return out
+
+
 # --- Fetching -----------------------------------------------------------------------------------------------
-def _sources(fetch: PrivateFetch) -> list[Peer]:
-    """The origin first, then the other nodes of the audience (they hold it once they fetched it)."""
+def sources(fetch: PrivateFetch, peers: dict[str, Peer]) -> list[Peer]:
+    """The origin first, then the other nodes of the audience (they hold it once they fetched it), among
+    `peers` (the enabled ones, by code)."""
     codes = [fetch.origin] + [c for c in fetch.audience if c not in {fetch.origin, settings.NODE_CODE}]
-    peers = {p.exchange_id: p for p in Peer.objects.filter(exchange_id__in=codes, enabled=True)}
     return [peers[c] for c in codes if c in peers]
 
 
-def _apply_full(fetch: PrivateFetch, item) -> bool:
-    """Verify the origin's signature over the full entry and apply it. False if it is not the record asked
-    for, or not new enough."""
+def verified(fetch: PrivateFetch, item) -> tuple[dict, str] | None:
+    """The envelope and canonical body of `item` once the origin's signature over it verifies and it is the
+    record `fetch` asks for; None if it is not new enough. Raises PeerError or EnvelopeError."""
     public_key = origin_public_key(fetch.origin)
     if public_key is None:
         raise PeerError(f"no public key on file for {fetch.origin}", transient=False)
@@ -125,31 +144,52 @@ def _apply_full(fetch: PrivateFetch, item) -> bool:
     if envelope["type"] != fetch.record_type or envelope["gid"] != fetch.gid:
         raise EnvelopeError("the entry served is not the record asked for")
     if envelope["version"] < fetch.version:
+        return None
+    return envelope, body
+
+
+def payload_refusal(errors: dict) -> EnvelopeError:
+    detail = "; ".join(f"{e.field}: {e.code}" for err in errors.values() for e in err.errors)
+    return EnvelopeError(f"invalid payload: {detail}")
+
+
+def keep_full(fetch: PrivateFetch, envelope: dict, body: str, signature: str) -> None:
+    """After its apply, in its transaction: keep the full entry (to serve the rest of the audience) and mark
+    the fetch done (pending again if a newer stub came meanwhile)."""
+    held = PrivateEntry.objects.filter(origin=fetch.origin, record_type=fetch.record_type, gid=fetch.gid)
+    held.delete()
+    PrivateEntry.objects.create(
+        origin=fetch.origin,
+        seq=envelope["seq"],
+        record_type=fetch.record_type,
+        gid=fetch.gid,
+        version=envelope["version"],
+        audience=fetch.audience,
+        body=body,
+        signature=signature,
+    )
+    PrivateFetch.objects.filter(pk=fetch.pk, version__lte=envelope["version"]).update(
+        state=PrivateFetch.State.DONE, last_error="", lease_until=None
+    )
+    PrivateFetch.objects.filter(pk=fetch.pk, state=PrivateFetch.State.RUNNING).update(
+        state=PrivateFetch.State.PENDING, next_attempt_at=timezone.now()
+    )
+
+
+def _apply_full(fetch: PrivateFetch, item) -> bool:
+    """Verify the origin's signature over the full entry and apply it. False if it is not the record asked
+    for, or not new enough."""
+    checked = verified(fetch, item)
+    if checked is None:
         return False
+    envelope, body = checked
     record = replica.get(fetch.record_type)
     with transaction.atomic():
         errors = record.apply_batch(fetch.origin, [(fetch.gid, envelope["version"], envelope["payload"])])
+        generation_bump()  # applied outside the public log's cursors
         if errors:
-            detail = "; ".join(f"{e.field}: {e.code}" for err in errors.values() for e in err.errors)
-            raise EnvelopeError(f"invalid payload: {detail}")
-        held = PrivateEntry.objects.filter(origin=fetch.origin, record_type=fetch.record_type, gid=fetch.gid)
-        held.delete()
-        PrivateEntry.objects.create(
-            origin=fetch.origin,
-            seq=envelope["seq"],
-            record_type=fetch.record_type,
-            gid=fetch.gid,
-            version=envelope["version"],
-            audience=fetch.audience,
-            body=body,
-            signature=item["signature"],
-        )
-        PrivateFetch.objects.filter(pk=fetch.pk, version__lte=envelope["version"]).update(
-            state=PrivateFetch.State.DONE, last_error="", lease_until=None
-        )
-        PrivateFetch.objects.filter(pk=fetch.pk, state=PrivateFetch.State.RUNNING).update(
-            state=PrivateFetch.State.PENDING, next_attempt_at=timezone.now()
-        )
+            raise payload_refusal(errors)
+        keep_full(fetch, envelope, body, item["signature"])
     return True
 
 
@@ -163,34 +203,24 @@ def private_fetches_waiting() -> bool:
 
 
 def private_fetch_due(*, limit: int = 100) -> int:
-    """Fetch the private records this node lacks; returns how many were applied."""
+    """Fetch the private records this node lacks; returns how many were applied. The due fetches are
+    claimed, then asked for in one signed request per source (federation.private_batch)."""
+    from federation.private_batch import fetch_batched  # lazy: private_batch builds on this module
+
     due = list(_due_fetches().order_by("next_attempt_at")[:limit])
-    applied = 0
-    for fetch in due:
-        if not JOBS.claim(fetch.pk, lease=FETCH_LEASE):
-            continue
-        errors = []
-        done = False
-        for peer in _sources(fetch):
-            path = PRIVATE_PATH.format(origin=fetch.origin, record_type=fetch.record_type, gid=fetch.gid)
-            try:
-                item = peer_request(peer, "GET", path)
-                done = _apply_full(fetch, item)
-            except (PeerError, EnvelopeError, *replica.APPLY_FAILURES) as exc:
-                if not isinstance(exc, PeerError | EnvelopeError | DatabaseError):  # a check to tighten
-                    logger.exception(
-                        "private fetch of %s %s %s raised", fetch.origin, fetch.record_type, fetch.gid
-                    )
-                    exc = f"{exc.__class__.__name__}: {exc}"
-                errors.append(f"{peer.exchange_id}: {exc}")
-                continue
-            if done:
-                applied += 1
-                break
-        if not done:
-            error = storable("; ".join(errors) or "no audience node is a peer")
-            JOBS.retry(fetch.pk, attempts=fetch.attempts + 1, error=error)
-            logger.warning(
-                "private fetch %s %s %s failed: %s", fetch.origin, fetch.record_type, fetch.gid, errors
-            )
-    return applied
+    claimed = [fetch for fetch in due if JOBS.claim(fetch.pk, lease=FETCH_LEASE)]
+    return fetch_batched(claimed) if claimed else 0
+
+
+def fetch_one(peer: Peer, fetch: PrivateFetch) -> bool:
+    """The protocol before batches: `GET private/{origin}/{type}/{gid}/` of one record, applied in its own
+    transaction. True if applied; raises PeerError, EnvelopeError or one of APPLY_FAILURES."""
+    path = PRIVATE_PATH.format(origin=fetch.origin, record_type=fetch.record_type, gid=fetch.gid)
+    return _apply_full(fetch, peer_request(peer, "GET", path))
+
+
+def fetch_failed(fetch: PrivateFetch, errors: list[str]) -> None:
+    """No source gave `fetch`: pending again after the backoff, each source's error kept."""
+    error = storable("; ".join(errors) or "no audience node is a peer")
+    JOBS.retry(fetch.pk, attempts=fetch.attempts + 1, error=error)
+    logger.warning("private fetch %s %s %s failed: %s", fetch.origin, fetch.record_type, fetch.gid, errors)

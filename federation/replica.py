@@ -38,6 +38,7 @@ from django.utils import timezone
 from core.bulk import copy_rows, copy_update
 from core.exceptions import ValidationFailed
 from federation.applied import Applied, AppliedBatch, receivers_forget, receivers_of
+from federation.generation import generation_bump
 from federation.outbox import Change, publish
 from federation.payloads import fields_exact, payload_error
 from federation.standard_claims import standards_check
@@ -275,6 +276,8 @@ class ReplicaType:
         the caller's transaction. `prepared`: `prepare` of some items, done ahead (a ValidationFailed where
         it refused)."""
         errors: dict[str, ValidationFailed] = {}
+        if repair:
+            generation_bump()  # a repair rewrites records without moving the log's cursors
         ready: list[tuple[str, int, dict, dict]] = []
         prepared = prepared or {}
         expanded = self.expanded

@@ -29,6 +29,11 @@ def deliver_wakeups() -> None:
 @shared_task(name="federation.tasks.pull_origin", ignore_result=True)
 def pull_origin(origin: str) -> None:
     pull_origin_now(origin=origin)
+    # The private records whose stubs the pull applied are fetched now, by this task, instead of by the
+    # fetch task the stubs queued, which would wait behind the other pulls: one queue hop less for a deal's
+    # step (docs/federation.md, *Private records*). That task then finds nothing due, or what failed here.
+    if private_fetches_waiting():
+        private_fetch_due()
 
 
 @shared_task(name="federation.tasks.sync_tick", ignore_result=True)

@@ -117,3 +117,15 @@ def product_versions(*, product: Product, user) -> QuerySet[ProductVersion]:
     if product_insider(product=product, user=user):
         return qs
     return qs.filter(status__in=lifecycle.PUBLIC)
+
+
+def products_of_provider(*, user) -> QuerySet[Product]:
+    """A data merchant's own products at this node (its home), every status, newest first: the portal's
+    console lists them. Anyone but a participant principal gets none."""
+    if not isinstance(user, ParticipantPrincipal):
+        return Product.objects.none()
+    return (
+        Product.objects.filter(provider_uscc=user.participant_id, is_home=True)
+        .only("code", "name", "status", "version", "product_form", "updated_at")
+        .order_by("-id")
+    )

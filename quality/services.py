@@ -19,6 +19,7 @@ from accounts.models import User
 from core.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from core.queue import enqueue_on_commit
 from exchanges.models import Exchange
+from federation.generation import generation_bump
 from participants.permissions import is_home_operator
 from participants.principal import ParticipantPrincipal
 from participants.selectors import participant_get
@@ -222,6 +223,7 @@ def reports_expire(*, today: dt.date | None = None) -> list[str]:
         with transaction.atomic():
             grades_refresh(codes, today=today)
             recognitions_redecide(codes)
+            generation_bump()  # a product page shows its valid reports: not a change of the log
     return codes
 
 

@@ -188,6 +188,18 @@ try:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://registry")}
 except (ValueError, KeyError, ImproperlyConfigured) as exc:
     fail("CACHE_URL", env.str("CACHE_URL", default=""), f"not a cache URL ({exc})")
+for _cache in CACHES.values():  # one redis client per connection pool, not one per operation (core/cache.py)
+    if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        _cache["BACKEND"] = "core.cache.RedisCache"
+# The public read cache (api/read_cache.py): anonymous pages keyed by the node's change generation, in the
+# same server as the counters but apart from them (a page never pushes a throttle counter out of local
+# memory).
+CACHES["reads"] = {**CACHES["default"], "KEY_PREFIX": "reads"}
+if CACHES["reads"]["BACKEND"].endswith("LocMemCache"):
+    CACHES["reads"].update(LOCATION="registry-reads", OPTIONS={"MAX_ENTRIES": 2000})
+# How long a stored page is kept (it is never served after a change: the key names the generation; this bounds
+# the memory that pages take); 0 turns the cache off.
+READ_CACHE_SECONDS = integer("READ_CACHE_SECONDS", 60)
 
 # --- Auth ---------------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

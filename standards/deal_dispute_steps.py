@@ -40,6 +40,7 @@ ACTION = _terms(
     ("withdraw", "撤回", "Withdraw"),
     ("escalate", "转仲裁或诉讼", "Escalate"),
     ("resolve", "作出处理结果", "Resolve"),
+    ("ruling", "登记仲裁或判决结果", "Record the arbitration or court ruling"),
 )
 ROLE = _terms(
     ("buyer", "买方", "Buyer"),
@@ -52,7 +53,19 @@ OUTCOME = _terms(
     ("redelivery", "重新交付", "Redelivery"),
     ("partial_refund", "部分退款", "Partial refund"),
     ("full_refund", "全额退款", "Full refund"),
+    ("upheld", "支持卖方主张", "Upheld (against the buyer)"),
+    ("compensation", "买方赔偿", "Compensation by the buyer"),
 )
+# Whom each outcome goes against (None: no one). The provider's remedies answer a dispute the buyer files,
+# the buyer's a dispute the provider files (dispute rules 1.2); a dismissal answers either.
+AGAINST = {
+    "dismissed": None,
+    "redelivery": "provider",
+    "partial_refund": "provider",
+    "full_refund": "provider",
+    "upheld": "buyer",
+    "compensation": "buyer",
+}
 ESCALATION_VENUE = _terms(
     ("arbitration", "仲裁", "Arbitration"),
     ("court", "诉讼", "Court"),
@@ -208,15 +221,46 @@ def _outcome(value: Any, amount: Decimal | None, field: str, errors: list[FieldE
             FieldError(path, "not_allowed", "该处理结果无退款", f"A {kind} outcome refunds nothing")
         )
     days = _redeliver_days(value, kind, field, errors)
+    compensation = _compensation(value, kind, amount, field, errors)
     if kind is None or errors:
         return None
-    return {
+    outcome = {
         "kind": kind,
         "refund_amount": refund if refund is not None else Decimal("0.00"),
         "summary": summary,
-        "against": None if kind == "dismissed" else "provider",
+        "against": AGAINST[kind],
         "redeliver_within_days": days,
     }
+    return outcome | ({"compensation_amount": compensation} if kind == "compensation" else {})
+
+
+def _compensation(
+    value: dict, kind: str | None, amount: Decimal | None, field: str, errors: list[FieldError]
+) -> Decimal | None:
+    """What the buyer pays the provider (a `compensation` outcome only): more than 0, at most the deal's
+    amount."""
+    given = value.get("compensation_amount")
+    path = f"{field}.compensation_amount"
+    if kind != "compensation":
+        if given is not None:
+            errors.append(
+                FieldError(path, "not_allowed", "仅买方赔偿有赔偿金额", "Only a compensation has it")
+            )
+        return None
+    if given is None:
+        errors.append(FieldError(path, "required", "须写明赔偿金额", "A compensation needs its amount"))
+        return None
+    paid = _money(given, path, errors)
+    if paid is not None and (paid <= 0 or (amount is not None and paid > amount)):
+        errors.append(
+            FieldError(
+                path,
+                "range",
+                f"赔偿金额须大于0且不超过交易金额{amount}",
+                f"A compensation is more than 0 and at most the deal's amount {amount}",
+            )
+        )
+    return paid
 
 
 def _redeliver_days(value: dict, kind: str | None, field: str, errors: list[FieldError]) -> int | None:
@@ -290,15 +334,20 @@ def _action_fields(data: dict, action: str, deal_amount: Decimal | None, errors:
             ),
             "reason": _text(data.get("reason"), "reason", errors, limit=MAX_TEXT, required=False),
         }
-    return {"outcome": _outcome(data.get("outcome"), deal_amount, "outcome", errors)}  # resolve
+    outcome = {"outcome": _outcome(data.get("outcome"), deal_amount, "outcome", errors)}
+    if action == "ruling":  # the venue's decision, recorded by the coordinator: its case number
+        reference = _text(data.get("reference"), "reference", errors, limit=MAX_REFERENCE, required=True)
+        return outcome | {"reference": reference}
+    return outcome  # resolve
 
 
 def dispute_step_clean(value: Any, *, deal_amount: Decimal | None = None, field: str = "") -> dict:
     """Validate one dispute step (made here or from a peer): `action`, `role`, `at` (ISO 8601 with zone) and
     the action's own fields — file: category, description, claim_amount?, evidence?; statement: text,
     evidence?; message: text; accept, withdraw: reason?; escalate: venue (arbitration | court), reference?,
-    reason?; resolve: outcome (`outcome_clean`). Other keys (a record's id, its owner) are ignored. Returns
-    the cleaned step; raises ValidationFailed with field paths under `field`."""
+    reason?; resolve: outcome (`outcome_clean`); ruling: outcome and reference (the venue's case number).
+    Other keys (a record's id, its owner) are ignored. Returns the cleaned step; raises ValidationFailed
+    with field paths under `field`."""
     errors: list[FieldError] = []
     if not isinstance(value, dict):
         errors.append(FieldError("", "type", "纠纷步骤须为对象", "A dispute step must be an object"))

@@ -51,7 +51,7 @@ __all__ = [
     "working_days_after",
 ]
 
-DISPUTE_RULES_VERSION = "1.1"
+DISPUTE_RULES_VERSION = "1.2"
 
 # What may happen in each state. Nothing is filed yet: only "file" (state None).
 DISPUTE_ALLOWED: dict[str, frozenset[str]] = {
@@ -60,7 +60,8 @@ DISPUTE_ALLOWED: dict[str, frozenset[str]] = {
     "mediation": frozenset({"statement", "message", "withdraw", "escalate", "resolve"}),
     "resolved": frozenset(),
     "withdrawn": frozenset(),
-    "escalated": frozenset(),
+    # Escalated: awaiting the arbitration's or court's decision, which the coordinator records (1.2).
+    "escalated": frozenset({"ruling"}),
 }
 OPEN_STATES = frozenset({"filed", "accepted", "mediation"})
 # Who may take each action; a withdrawal is the filer's alone, a party's escalation waits for an overdue
@@ -73,6 +74,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "withdraw": PARTIES,
     "escalate": PARTIES | {COORDINATOR},
     "resolve": frozenset({COORDINATOR}),
+    "ruling": frozenset({COORDINATOR}),
 }
 NEXT_STATE = {
     "file": "filed",
@@ -81,6 +83,12 @@ NEXT_STATE = {
     "withdraw": "withdrawn",
     "escalate": "escalated",
     "resolve": "resolved",
+    "ruling": "resolved",
+}
+# The outcomes that answer a dispute filed by each party (dismissed answers either).
+OUTCOMES_FOR = {
+    "buyer": frozenset({"dismissed", "redelivery", "partial_refund", "full_refund"}),
+    "provider": frozenset({"dismissed", "upheld", "compensation"}),
 }
 
 
@@ -102,6 +110,7 @@ def dispute_rules_as_json() -> dict:
         "allowed": {state: sorted(actions) for state, actions in sorted(DISPUTE_ALLOWED.items())},
         "action_roles": {action: sorted(roles) for action, roles in sorted(ACTION_ROLES.items())},
         "next_state": dict(sorted(NEXT_STATE.items())),
+        "outcomes_for": {filer: sorted(kinds) for filer, kinds in sorted(OUTCOMES_FOR.items())},
         "evaluation_dimension": dict(sorted(EVALUATION_DIMENSION.items())),
         "accept_working_days": ACCEPT_WORKING_DAYS,
         "resolve_days": RESOLVE_DAYS,
@@ -168,6 +177,16 @@ def dispute_step_refusal(derived: dict, step: dict) -> FieldError | None:
         return _refusal("role", "dispute.wrong_role", "无权执行此操作", f"A {role} may not {action}")
     if derived.get("filed_at") is not None and step["at"] < derived["filed_at"]:
         return _refusal("at", "dispute.before_filing", "时间早于纠纷提起", "The step predates the filing")
+    outcome = step.get("outcome") if action in ("resolve", "ruling") else None
+    filer = derived.get("filed_by")
+    if outcome is not None and filer in OUTCOMES_FOR and outcome["kind"] not in OUTCOMES_FOR[filer]:
+        return _refusal(
+            "outcome.kind",
+            "dispute.outcome_not_for_filer",
+            f"该处理结果不适用于{_label(ROLE, filer)[0]}提起的纠纷",
+            f"A {outcome['kind']} outcome does not answer a dispute the {filer} filed "
+            f"(one of {', '.join(sorted(OUTCOMES_FOR[filer]))})",
+        )
     if action == "withdraw" and role != derived.get("filed_by"):
         return _refusal("role", "dispute.not_filer", "只有提起方可以撤回", "Only the filer may withdraw")
     if action == "escalate" and role in PARTIES and not _overdue_at(derived, step["at"]):
@@ -222,9 +241,11 @@ def _apply(derived: dict, step: dict, config: dict) -> None:
         derived["messages"] += 1
     elif action == "escalate":
         derived["escalation"] = {"venue": step["venue"], "reference": step["reference"], "by": step["role"]}
-    elif action == "resolve":
+    elif action in ("resolve", "ruling"):
         derived["outcome"] = step["outcome"]
         derived["amounts"]["refund"] = step["outcome"]["refund_amount"]
+        if action == "ruling":
+            derived["escalation"] = {**(derived["escalation"] or {}), "ruling": step["reference"]}
     if action in NEXT_STATE:
         derived["state"] = NEXT_STATE[action]
     if derived["state"] not in OPEN_STATES:

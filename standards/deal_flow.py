@@ -18,7 +18,10 @@ update. `derive(deal, steps)` replays the steps in one deterministic order and a
 * the resolution of a dispute on a rejected deal moves it on: the coordinator's `outcome` step (written with
   the resolution, same transaction) makes it accepted (dismissed, partial_refund: settled net of the refund),
   terminated (full_refund: nothing to settle) or cleared again with a new delivery deadline (redelivery,
-  `redeliver_within_days` after the outcome), from where delivery, receipt and acceptance run again.
+  `redeliver_within_days` after the outcome), from where delivery, receipt and acceptance run again. The
+  same step records an escalated dispute's ruling (1.2), and a buyer's withdrawal of its dispute (1.2:
+  kind `withdrawn`, written by the coordinator's node when it sees the withdrawal): the delivery counts as
+  accepted and is settled.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 from standards.deal_contract import CONTRACT_VERSION, contract_digest, contract_document
 
-DEAL_FLOW_VERSION = "1.1"
+DEAL_FLOW_VERSION = "1.2"
 
 ORDERED, NEGOTIATING, AGREED = "ordered", "negotiating", "agreed"
 COMPLIANCE_FAILED, CLEARED, DELIVERED, RECEIVED = "compliance_failed", "cleared", "delivered", "received"
@@ -103,6 +106,7 @@ OUTCOME_LEADS_TO = {
     "partial_refund": ACCEPTED,
     "full_refund": TERMINATED,
     "redelivery": CLEARED,
+    "withdrawn": ACCEPTED,  # 1.2: the buyer withdrew the dispute of its rejection
 }
 
 

@@ -47,7 +47,9 @@ MAX_DELIVERY_DAYS = 365
 MAX_RESPONSE_DAYS = 3650  # a demand response's delivery days (standards.demand)
 MAX_WINDOW_HOURS = 24 * 90
 MAX_REDELIVER_DAYS = 90  # a redelivery outcome's new delivery deadline, in days after the outcome
-OUTCOME_KINDS = frozenset({"dismissed", "redelivery", "partial_refund", "full_refund"})
+# The dispute resolutions that move a rejected deal, and (deal flow 1.2) `withdrawn`: the buyer withdrew its
+# dispute, so the delivery counts as accepted.
+OUTCOME_KINDS = frozenset({"dismissed", "redelivery", "partial_refund", "full_refund", "withdrawn"})
 
 _B64_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{86}==")
 _GID = re.compile(r"[A-Z]{2,8}-[0-9a-f]{32}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -33,9 +33,12 @@ def _node_key(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
+    """The throttle counters and the public read cache (api/read_cache.py) start empty in every test."""
     cache.clear()
+    caches["reads"].clear()
     yield
     cache.clear()
+    caches["reads"].clear()
 
 
 @pytest.fixture(autouse=True)

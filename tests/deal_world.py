@@ -51,6 +51,12 @@ DISPUTE_ACTIONS = {
         "alice",
         {"outcome": {"kind": "partial_refund", "refund_amount": "100.00", "summary": "部分退款"}},
     ),
+    "ruling": (
+        "cleared",
+        "escalated",
+        "alice",
+        {"outcome": {"kind": "dismissed", "summary": "仲裁裁决驳回"}, "reference": "（2026）沪仲字第118号"},
+    ),
 }
 _DISPUTES = "/api/v1/deals/{id}/disputes/"
 _PATH = [
@@ -77,14 +83,21 @@ def _deal_in(state: str, clients: dict, product_code: str) -> str:
 
 
 def _disputes(clients: dict, deals: dict) -> dict:
-    """A filed dispute on the delivered deal, an accepted one on the settled deal."""
+    """A filed dispute on the delivered deal, an accepted one on the settled deal, an escalated one (closed:
+    the cleared deal may still file another) on the cleared deal."""
     disputes = {}
-    for state, deal in (("filed", deals["delivered"]), ("accepted", deals["settled"])):
+    for state, deal in (
+        ("filed", deals["delivered"]),
+        ("accepted", deals["settled"]),
+        ("escalated", deals["cleared"]),
+    ):
         response = clients["buyer"].post(f"/api/v1/deals/{deal}/disputes/", FILING, format="json")
         assert response.status_code == 201, response.content
         disputes[state] = response.json()["id"]
     accepted = f"/api/v1/deals/{deals['settled']}/disputes/{disputes['accepted']}/accept/"
     assert clients["alice"].post(accepted, {}, format="json").status_code == 201
+    escalated = f"/api/v1/deals/{deals['cleared']}/disputes/{disputes['escalated']}/escalate/"
+    assert clients["alice"].post(escalated, {"venue": "arbitration"}, format="json").status_code == 201
     return disputes
 
 

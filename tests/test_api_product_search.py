@@ -124,7 +124,7 @@ class TestQueryCounts:
     def test_list_query_count_is_constant(self, alice, anon, django_assert_max_num_queries):
         for _ in range(3):
             _listed(alice)
-        with django_assert_max_num_queries(2) as small:
+        with django_assert_max_num_queries(3) as small:  # the change generation (read cache), count, page
             anon.get(URL)
         for _ in range(12):
             _listed(alice)

@@ -5,6 +5,7 @@ Only that they run and judge their target is checked here, not the figures (a lo
 target; the scripts fail only when something was lost or wrong)."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,15 @@ def test_the_latency_benchmarks_run_and_judge_their_target(bench_env, args, expe
     ],
     ids=["catchup", "propagation", "federation24", "deal_steps"],
 )
+def test_the_read_load_benchmark_drives_a_web_server_with_wrk(bench_env):
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+    args = ("--count", "200", "--seconds", "1", "--connections", "4", "--warmup", "0", "--no-off")
+    out = _run(bench_env, "bench/api_load.py", *args)
+    assert "product page, If-None-Match matches (304)" in out
+    assert "(target ≥ 0.5), p99" in out and "non-2xx" not in out
+
+
 def test_the_multi_node_benchmarks_run_their_nodes_and_judge_their_target(bench_env, args, expected):
     assert expected in _run(bench_env, *args)
 

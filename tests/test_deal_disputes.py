@@ -371,6 +371,7 @@ def test_the_vocabularies_link_every_code_to_a_term(anon):
         "withdraw",
         "escalate",
         "resolve",
+        "ruling",
     ]
     assert {t["code"]: t["term"] for t in data["role"]}["coordinator"] == "coordinating-exchange"
     for name in ("category", "state", "action", "role", "outcome", "escalation_venue"):

@@ -142,11 +142,12 @@ def test_a_malformed_outcome_body_is_refused(body, field):
 
 def test_the_flow_version_and_its_published_rules_name_the_outcomes():
     rules = deal_flow_as_json()
-    assert DEAL_FLOW_VERSION == "1.1" and rules["version"] == "1.1"
+    assert DEAL_FLOW_VERSION == "1.2" and rules["version"] == "1.2"
     assert rules["outcome_leads_to"] == {
         "dismissed": "accepted",
         "full_refund": "terminated",
         "partial_refund": "accepted",
         "redelivery": "cleared",
+        "withdrawn": "accepted",
     }
     assert {"state": "rejected", "role": "coordinator", "kinds": ["outcome", "terminate"]} in rules["allowed"]

@@ -260,3 +260,29 @@ def test_the_tick_queues_a_private_fetch_only_when_one_is_due(monkeypatch):
     PrivateFetch.objects.filter(pk=fetch.pk).update(state="running", lease_until=expired)
     tasks.sync_tick()
     assert queued == [1, 1]  # a fetch whose worker died: taken over
+
+
+def test_a_pull_fetches_the_private_records_its_stubs_named_in_the_same_task(monkeypatch):
+    """A deal's step reaches the other party's node through a pull (its sealed stub) and a fetch: the pull
+    task makes the fetch itself once it is done, rather than leave it to a task queued behind other pulls."""
+    from federation import tasks
+    from federation.models import PrivateFetch
+
+    fetched, stubs = [], []
+
+    def pull(origin):
+        for gid in stubs:
+            PrivateFetch.objects.create(
+                origin=origin, record_type="deal_step", gid=gid, version=1, audience=[origin, "SHDEX"],
+                next_attempt_at=timezone.now(),
+            )  # fmt: skip
+        stubs.clear()
+
+    monkeypatch.setattr(tasks, "pull_origin_now", lambda origin: pull(origin))
+    monkeypatch.setattr(tasks, "private_fetch_due", lambda: fetched.append(1))
+    stubs.append("BJIDX-" + "c" * 32)
+    tasks.pull_origin("BJIDX")
+    assert fetched == [1]
+    PrivateFetch.objects.update(state="done")
+    tasks.pull_origin("BJIDX")  # no stub for this node: no fetch
+    assert fetched == [1]

@@ -568,19 +568,25 @@ def _as_peer(settings, method: str, path: str, data: bytes = b""):
 
 
 def test_malformed_bodies_from_a_signed_peer_are_400_and_change_nothing(world, settings):
-    """Node-to-node input is untrusted too: a correctly signed wake-up with a broken body is refused."""
+    """Node-to-node input is untrusted too: a correctly signed wake-up, or batch of private records asked for,
+    with a broken body is refused."""
     peer_add(code="BJIDX", base_url="http://127.0.0.1:9", public_key=keys.public_key_b64())
     rng = random.Random(SEED)
     problems = []
-    cases = list(RAW_BODIES) + [
-        _encode(body) for _, body in _mutations({"origin": "BJIDX", "seq": 5}, rng, 30)
-    ]
-    for data in cases:
-        before = _counts()
-        response = _as_peer(settings, "POST", "/federation/v1/wake/", data)
-        if response.status_code < 300:
-            continue  # a mutation that is still a valid wake-up
-        problems += _check(response, f"wake {data[:40]!r}", before)
+    valid = {
+        "/federation/v1/wake/": {"origin": "BJIDX", "seq": 5},
+        "/federation/v1/private/": {
+            "records": [{"origin": "SHDEX", "type": "deal_step", "gid": "SHDEX-" + "a" * 32}]
+        },
+    }
+    for path, body in valid.items():
+        cases = list(RAW_BODIES) + [_encode(mutated) for _, mutated in _mutations(body, rng, 30)]
+        for data in cases:
+            before = _counts()
+            response = _as_peer(settings, "POST", path, data)
+            if response.status_code < 300:
+                continue  # a mutation that is still a valid request
+            problems += _check(response, f"{path} {data[:40]!r}", before)
     assert not problems, "\n".join(problems)
 
 

@@ -233,8 +233,8 @@ def test_actions_follow_the_signed_in_persons_role(alice, bob):
         username="merchant", role=User.Role.PARTICIPANT, participant_id=EXAMPLE_DESCRIPTOR["provider"]["uscc"]
     )
     url = f"/catalog/{product.code}/"
-    assert "/console/deals/new/" not in html(Client().get(url))
-    assert f"/console/deals/new/?product={product.code}" in html(signed_in(buyer).get(url))
+    assert "/console/order/" not in html(Client().get(url))
+    assert f"/console/order/{product.code}/" in html(signed_in(buyer).get(url))
     assert "/demands/?product=" in html(signed_in(merchant).get(url))
     assert f"/console/products/{product.code}/" in html(signed_in(alice).get(url))
     assert "/console/recognitions/" in html(signed_in(bob).get(url))

@@ -276,7 +276,8 @@ class TestRefusals:
         derived = derive(file(), accept(), closing, later)
         assert derived["state"] in ("withdrawn", "escalated", "resolved")
         assert rejected(derived) == [(3, "dispute.wrong_state")]
-        assert derived["allowed"] == []
+        # An escalated dispute awaits the venue's decision, which the coordinator records (rules 1.2).
+        assert derived["allowed"] == (["ruling"] if derived["state"] == "escalated" else [])
 
     @pytest.mark.parametrize(
         ("before", "wrong"),
@@ -510,3 +511,79 @@ def test_every_field_of_a_step_mutated_raises_only_validation_failed(example):
             before = {"file": [], "accept": [file()]}.get(example["action"], [file(), accept()])
             derived = derive(*before, mutated)
             assert len(derived["applied"]) + len(derived["rejected"]) == len(before) + 1
+
+
+def ruling(
+    kind="partial_refund", when="2025-11-20T09:00:00+08:00", reference="SHAC-2025-001号裁决", **outcome
+):
+    body = {"kind": kind, "summary": "仲裁裁决 / award", **outcome}
+    if kind == "partial_refund":
+        body.setdefault("refund_amount", "300")
+    return step("ruling", "coordinator", when, outcome=body, reference=reference)
+
+
+class TestRules12:
+    """Dispute rules 1.2: outcomes for a dispute the provider files, and the ruling of an escalated one."""
+
+    def test_the_providers_dispute_is_answered_against_the_buyer(self):
+        compensation = {"compensation_amount": "400"}
+        derived = derive(file(role="provider"), accept(), resolve("compensation", **compensation))
+        assert derived["state"] == "resolved"
+        assert derived["outcome"]["against"] == "buyer"
+        assert derived["outcome"]["compensation_amount"] == Decimal("400.00")
+        assert derived["evaluation"] == {"of": "buyer", "dimension": "service"}
+        upheld = derive(file(role="provider", category="usage_violation"), accept(), resolve("upheld"))
+        assert upheld["evaluation"] == {"of": "buyer", "dimension": "compliance"}
+
+    @pytest.mark.parametrize(
+        ("filer", "kind"),
+        [("buyer", "upheld"), ("buyer", "compensation"), ("provider", "redelivery"),
+         ("provider", "partial_refund"), ("provider", "full_refund")],
+    )  # fmt: skip
+    def test_an_outcome_answers_only_the_filers_kind_of_dispute(self, filer, kind):
+        extra = {"compensation_amount": "10"} if kind == "compensation" else {}
+        derived = derive(file(role=filer), accept(), resolve(kind, **extra))
+        assert derived["state"] == "accepted"
+        assert rejected(derived) == [(2, "dispute.outcome_not_for_filer")]
+        assert derived["rejected"][0]["field"] == "outcome.kind"
+
+    @pytest.mark.parametrize(
+        ("amount", "code"), [(None, "required"), ("0", "range"), ("1000.01", "range"), ("abc", "amount")]
+    )
+    def test_a_compensation_lies_above_zero_and_at_most_the_amount(self, amount, code):
+        value = {"kind": "compensation", "summary": "x"}
+        if amount is not None:
+            value["compensation_amount"] = amount
+        with pytest.raises(ValidationFailed) as caught:
+            outcome_clean(value, amount=AMOUNT)
+        assert ("outcome.compensation_amount", code) in [(e.field, e.code) for e in caught.value.errors]
+        assert (
+            outcome_clean({**value, "compensation_amount": "1000"}, amount=AMOUNT)["kind"] == "compensation"
+        )
+        with pytest.raises(ValidationFailed):
+            outcome_clean({"kind": "dismissed", "summary": "x", "compensation_amount": "1"}, amount=AMOUNT)
+
+    def test_an_escalated_dispute_takes_its_ruling_from_the_coordinator_only(self):
+        derived = derive(file(), accept(), escalate(), ruling())
+        assert derived["state"] == "resolved" and derived["applied"] == [0, 1, 2, 3]
+        assert derived["outcome"]["kind"] == "partial_refund"
+        assert derived["amounts"]["refund"] == Decimal("300.00")
+        assert derived["escalation"]["ruling"] == "SHAC-2025-001号裁决"
+        assert derived["evaluation"] == {"of": "provider", "dimension": "service"}
+        by_party = derive(file(), accept(), escalate(), {**ruling(), "role": "buyer"})
+        assert rejected(by_party) == [(3, "dispute.wrong_role")] and by_party["state"] == "escalated"
+        not_escalated = derive(file(), accept(), ruling())
+        assert rejected(not_escalated) == [(2, "dispute.wrong_state")]
+
+    def test_a_ruling_names_its_case(self):
+        with pytest.raises(ValidationFailed) as caught:
+            dispute_step_clean(ruling(reference=""))
+        assert [e.field for e in caught.value.errors] == ["reference"]
+
+    def test_the_rules_publish_version_1_2(self):
+        from standards.deal_disputes import DISPUTE_RULES_VERSION, dispute_rules_as_json
+
+        rules = dispute_rules_as_json()
+        assert DISPUTE_RULES_VERSION == rules["version"] == "1.2"
+        assert rules["allowed"]["escalated"] == ["ruling"]
+        assert rules["outcomes_for"]["provider"] == ["compensation", "dismissed", "upheld"]

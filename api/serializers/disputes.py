@@ -58,10 +58,24 @@ class DisputeOutcomeSerializer(StrictSerializer):
         allow_null=True,
         help_text="redelivery only: days (1–90, default 7) the provider has to deliver again.",
     )
+    compensation_amount = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="compensation only: what the buyer pays the provider, more than 0 and at most the amount.",
+    )
 
 
 class DisputeResolveSerializer(StrictSerializer):
-    outcome = DisputeOutcomeSerializer()
+    outcome = DisputeOutcomeSerializer(
+        help_text=(
+            "A dispute the buyer filed: dismissed, redelivery, partial_refund, full_refund; one the provider "
+            "filed: dismissed, upheld, compensation (dispute rules 1.2)."
+        )
+    )
+
+
+class DisputeRulingSerializer(DisputeResolveSerializer):
+    reference = serializers.CharField(help_text="The arbitration award's or judgment's case number (≤ 200).")
 
 
 class DisputeStepSerializer(serializers.Serializer):
@@ -106,12 +120,22 @@ class DisputeSerializer(serializers.Serializer):
     coordinator = serializers.CharField(help_text="The product's home exchange.")
     co_coordinator = serializers.CharField(help_text="The buyer's home exchange.")
     outcome = serializers.JSONField(
-        allow_null=True, help_text='{"kind", "refund_amount", "summary", "against", "redeliver_within_days"}'
+        allow_null=True,
+        help_text=(
+            '{"kind", "refund_amount", "summary", "against", "redeliver_within_days"} and, for a '
+            'compensation, "compensation_amount"'
+        ),
     )
     evaluation = serializers.JSONField(
         allow_null=True, help_text='{"of", "dimension", "id"}: the evaluation a resolution made.'
     )
-    escalation = serializers.JSONField(allow_null=True, help_text='{"venue", "reference", "by"}')
+    escalation = serializers.JSONField(
+        allow_null=True,
+        help_text=(
+            '{"venue", "reference", "by"} and, once recorded, "ruling": the case number of the award or '
+            "judgment"
+        ),
+    )
     amounts = DisputeAmountsSerializer()
     deadlines = DisputeDeadlinesSerializer()
     overdue = serializers.BooleanField(help_text="Open and past the coordinator's deadline.")

@@ -164,12 +164,37 @@ class ProductDetailSerializer(ProductListSerializer):
 
     @extend_schema_field(RecognitionSerializer(many=True))
     def get_recognitions(self, obj):
-        rows = (
-            Recognition.objects.filter(product_code=obj.code)
-            .select_related("exchange")
-            .order_by("exchange__order")
-        )
-        return RecognitionSerializer(rows, many=True).data
+        return recognitions_represented(obj.code)
+
+
+RECOGNITION_COLUMNS = {  # RecognitionSerializer's fields: each one's column and representation
+    "exchange": ("exchange_id", str),
+    "exchange_name": ("exchange__name_zh", str),
+    "status": ("status", str),
+    "reasons": ("reasons", None),
+    "decided_by": ("decided_by", str),
+    "product_version": ("product_version", int),
+    "policy_version": ("policy_version", str),
+    "version": ("version", int),
+    "updated_at": ("updated_at", serializers.DateTimeField().to_representation),
+}
+
+
+def recognitions_represented(code: str) -> list[dict]:
+    """What `RecognitionSerializer(many=True)` gives for a product's recognitions, from one `values_list`
+    query: a serializer per row was a fifth of a product page (24 rows; docs/performance.md, issue 25).
+    tests/test_read_cache.py holds the two equal."""
+    rows = (
+        Recognition.objects.filter(product_code=code)
+        .order_by("exchange__order")
+        .values_list(*(column for column, _ in RECOGNITION_COLUMNS.values()))
+    )
+    shapes = [(name, shape or _same) for name, (_, shape) in RECOGNITION_COLUMNS.items()]
+    return [{name: shape(value) for (name, shape), value in zip(shapes, row, strict=True)} for row in rows]
+
+
+def _same(value):
+    return value
 
 
 class ProductWriteSerializer(StrictSerializer):

@@ -198,7 +198,13 @@ ACTION_VIEWS = {
     "resolve": _action_view(
         "resolve",
         s.DisputeResolveSerializer,
-        "Resolve with an outcome (the coordinator); one against the provider is an evaluation of it",
+        "Resolve with an outcome (the coordinator); one against a party is an evaluation of it",
+    ),
+    "ruling": _action_view(
+        "ruling",
+        s.DisputeRulingSerializer,
+        "Record the arbitration award or court judgment of an escalated dispute as its outcome (the "
+        "coordinator's operators); a rejected deal moves on as with a resolution",
     ),
 }
 

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
+from api.read_cache import PublicReadCache
 from api.serializers.exchanges import ExchangeSerializer
 from api.views.common import errors
 from exchanges.selectors import exchange_list
@@ -12,7 +13,7 @@ from exchanges.selectors import exchange_list
         summary="One member exchange", tags=["exchanges"], responses={200: ExchangeSerializer, **errors(404)}
     ),
 )
-class ExchangeViewSet(viewsets.ReadOnlyModelViewSet):
+class ExchangeViewSet(PublicReadCache, viewsets.ReadOnlyModelViewSet):
     serializer_class = ExchangeSerializer
     lookup_field = "code"
     lookup_value_regex = "[A-Za-z]{2,8}"

@@ -21,7 +21,7 @@ from federation.authentication import (
     PeerSignatureAuthentication,
 )
 from federation.envelope import is_exchange_code
-from federation.private import private_for
+from federation.private import PRIVATE_BATCH_MAX, private_batch_for, private_for
 from federation.pull import wake_receive
 from federation.selectors import digests, feed_page, origins_known, sync_status
 from standards.versions import standards_announcement
@@ -111,6 +111,40 @@ class PrivateEntryView(PeerView):
             raise NotFound
         text = f'{{"entry":{entry.body},"signature":"{entry.signature}"}}'
         return HttpResponse(text.encode("utf-8"), content_type="application/json")
+
+
+class PrivateRecordSerializer(StrictSerializer):
+    origin = serializers.RegexField(r"^[A-Z]{4,8}$")
+    type = serializers.RegexField(r"^[a-z_]{1,32}$")
+    gid = serializers.CharField(min_length=1, max_length=96)
+
+
+class PrivateBatchSerializer(StrictSerializer):
+    records = serializers.ListField(
+        child=PrivateRecordSerializer(), min_length=1, max_length=PRIVATE_BATCH_MAX
+    )
+
+
+class PrivateBatchView(PeerView):
+    @extend_schema(
+        summary="The full entries of several private records in one answer, each for a node of its audience",
+        description=(
+            f"At most {PRIVATE_BATCH_MAX} records, each named by origin, type and gid. The answer "
+            '`{"entries": [{"entry": {...}, "signature": "..."}]}` holds, in the order asked, the '
+            "entries this node holds whose audience names the calling node; any other record is left out, "
+            "as `GET private/{origin}/{type}/{gid}/` would answer it 404. Private fetch protocol 2."
+        ),
+        tags=TAG,
+        request=PrivateBatchSerializer,
+        responses={200: OpenApiTypes.OBJECT, **errors(400, 401)},
+    )
+    def post(self, request):
+        data = PrivateBatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        wanted = [(r["origin"], r["type"], r["gid"]) for r in data.validated_data["records"]]
+        entries = private_batch_for(peer=request.auth, wanted=wanted)
+        items = ",".join(f'{{"entry":{e.body},"signature":"{e.signature}"}}' for e in entries)
+        return HttpResponse(f'{{"entries":[{items}]}}'.encode(), content_type="application/json")
 
 
 class WakeSerializer(StrictSerializer):

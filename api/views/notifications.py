@@ -3,7 +3,6 @@
 import secrets
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -21,6 +20,7 @@ from api.views.demands import WRITE, _participant
 from core.exceptions import FieldError, Forbidden, ValidationFailed
 from demands.models import Notification, WebhookSubscription
 from demands.notifications import UnsafeUrl, url_check
+from demands.services import notification_read
 
 TAG = ["demands"]
 
@@ -55,9 +55,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         notification = self.get_object()
-        if notification.read_at is None:
-            notification.read_at = timezone.now()
-            notification.save(update_fields=["read_at"])
+        notification = notification_read(actor=request.user, notification_id=notification.pk)
         return Response(NotificationSerializer(notification).data)
 
 

@@ -12,6 +12,7 @@ from api.filters import ProductFilter
 from api.pagination import ProductPagination, StablePageNumberPagination
 from api.parsers import CSVParser, JSONLinesParser
 from api.permissions import ProductWrite
+from api.read_cache import PublicReadCache
 from api.serializers.products import (
     OptionalReasonsSerializer,
     ProductDetailSerializer,
@@ -84,7 +85,11 @@ WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 429)
     ),
 )
 class ProductViewSet(
-    ProductQualityReportsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    PublicReadCache,
+    ProductQualityReportsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Products: drafts and reviews at the home exchange, public reading of listed products."""
 
@@ -113,6 +118,11 @@ class ProductViewSet(
 
     def get_serializer_class(self):
         return ProductListSerializer if self.action == "list" else ProductDetailSerializer
+
+    def filter_queryset(self, queryset):
+        """The list's filters (documented for the list only) are not built for a product read by its code:
+        building them was a fifth of a product page (docs/performance.md, issue 25)."""
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def get_object(self):
         self.kwargs["code"] = self.kwargs["code"].upper()

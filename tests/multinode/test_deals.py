@@ -601,3 +601,25 @@ def test_an_accepted_deal_s_dispute_settles_net_of_its_refund_across_nodes(nodes
         assert {"amount": body["amount"], "currency": body["currency"], "fees": fees} == expected, body
     seen = dispute_wait(m.gybdx, m.buyer, gid, did, lambda d: d["state"] == "resolved", "the resolution")
     assert seen["amounts"]["refund"] == "5000.00" and seen["evaluation"] == resolved["evaluation"]
+
+
+def test_a_rejection_s_dispute_withdrawn_at_the_buyer_s_node_accepts_the_deal_across_nodes(nodes, market):
+    """Deal flow 1.2: the buyer rejects at GYBDX (which files the dispute there), then withdraws it at GYBDX;
+    SHDEX, the coordinator, derives the withdrawal and writes the `withdrawn` outcome: the deal is accepted at
+    both nodes and SHDEX settles the full price."""
+    m = market
+    gid = deal_to_delivery(m)
+    deal_act(m.gybdx, m.buyer, gid, "acceptance", {"result": "rejected", "reason": REJECTION})
+    did = dispute_call(m.gybdx, m.buyer, f"{gid}/disputes/").json()[0]["id"]
+    withdrawn = dispute_act(m.gybdx, m.buyer, gid, did, "withdraw", {"reason": "已与卖方协商一致"})
+    assert withdrawn["state"] == "withdrawn"
+    at_shdex = deal_wait(m.shdex, m.seller, gid, _state("accepted"), "the withdrawal's outcome at SHDEX")
+    outcome = next(s for s in at_shdex["steps"] if s["kind"] == "outcome")
+    assert (outcome["origin"], outcome["body"]["kind"], outcome["body"]["dispute"]) == (
+        "SHDEX",
+        "withdrawn",
+        did,
+    )
+    deal_wait(m.gybdx, m.buyer, gid, _state("accepted"), "the outcome at the buyer's node")
+    settled = deal_act(m.shdex, m.shdex.token, gid, "settlement", operator=True)
+    assert next(s for s in settled["steps"] if s["kind"] == "settlement")["body"]["amount"] == "20000.00"
