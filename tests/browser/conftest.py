@@ -6,7 +6,7 @@ database. The tests skip, saying why, only when the browser is missing.
 Every page a test opens is watched: a console error (a Content-Security-Policy violation is one), an
 uncaught script error or a static file that fails to load fails the test (a page or an htmx request
 answered 4xx does not: that is how the portal refuses bad input). With SCREENSHOTS=1 (`make screenshots`)
-`shot(page, name)` saves the page into docs/screenshots/NAME.png."""
+`shot(page, name)` saves what a 1280×800 window shows of the page into docs/screenshots/NAME.png."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ CHROMIUM = Path(os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+SHOT = {"width": 1280, "height": 800}  # the screenshots' window (`shot`)
 
 # Playwright's sync API keeps an asyncio loop in the test's thread; Django would then refuse the tests' own
 # (synchronous) ORM calls as if they ran in async code. They do not: allow them.
@@ -96,9 +97,25 @@ def page(visitor):
 
 @pytest.fixture
 def shot():
-    def save(page, name: str) -> None:
-        if os.environ.get("SCREENSHOTS") == "1":
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    """`shot(page, name, at=None)`: with SCREENSHOTS=1, the page as a person sees it in a fixed window: a
+    desktop page at 1280×800 (SHOT), a phone page at its own size; `at` (a CSS selector) scrolls that part
+    of the page to the top first (the product page's recognition matrix, below the fold). One window, not
+    the whole page: the PNGs stay small (docs/portal.md, "Screenshots")."""
+
+    def save(page, name: str, *, at: str | None = None) -> None:
+        if os.environ.get("SCREENSHOTS") != "1":
+            return
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        viewport = page.viewport_size
+        phone = viewport is not None and viewport["width"] <= PHONE["width"]
+        if not phone:
+            page.set_viewport_size(SHOT)
+        if at:
+            page.locator(at).first.evaluate("element => element.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+        if at:
+            page.evaluate("window.scrollTo(0, 0)")
+        if not phone and viewport is not None:
+            page.set_viewport_size(viewport)
 
     return save
