@@ -215,9 +215,10 @@ def _action(page: str, label: str) -> str:
     return html_lib.unescape(found.group(1))
 
 
-def test_respond_lists_the_open_demands_the_product_matches(world, merchant):
+def test_respond_lists_the_open_demands_the_product_matches(world, merchant, django_assert_max_num_queries):
     page = html(merchant.get(f"/catalog/{world['listed'].code}/"))
-    board = html(merchant.get(_action(page, "以此产品响应需求")))
+    with django_assert_max_num_queries(8):
+        board = html(merchant.get(_action(page, "以此产品响应需求")))
     assert world["matched"].title in board and UNRELATED not in board
     assert "匹配得分" in board and world["listed"].code in board
     everything = html(merchant.get("/demands/"))
