@@ -285,12 +285,29 @@ def opportunities_for(participant_id: str, *, limit: int = 50, window: int = 100
     `matches_for`, for a provider. Text relevance here weighs every term alike (no IDF: a window of demands
     would need the document frequencies of all their words)."""
     products = list(Product.objects.filter(status=ProductStatus.LISTED, provider_uscc=participant_id)[:200])
+    return _opportunities(products, participant_id, demands=None, limit=limit, window=window)
+
+
+def opportunities_for_product(
+    product: Product, *, demands: QuerySet[Demand] | None = None, limit: int = 50, window: int = 1000
+) -> list[dict]:
+    """Open demands (of `demands`, if given: a filtered board) that one listed product matches, best first:
+    its provider's opportunities narrowed to this product (the portal's demand board with `?product=`)."""
+    if product.status != ProductStatus.LISTED:
+        return []
+    return _opportunities([product], product.provider_uscc, demands=demands, limit=limit, window=window)
+
+
+def _opportunities(
+    products: list[Product], participant_id: str, *, demands, limit: int, window: int
+) -> list[dict]:
     if not products:
         return []
     now = timezone.now()
-    demands = Demand.objects.filter(status=DemandStatus.OPEN, deadline__gt=now).exclude(
-        demander_id=participant_id
+    demands = (Demand.objects.all() if demands is None else demands).filter(
+        status=DemandStatus.OPEN, deadline__gt=now
     )
+    demands = demands.exclude(demander_id=participant_id)
     # Read once: which exchanges recognise which of these products, and each product's words.
     recognised = set(
         Recognition.objects.filter(

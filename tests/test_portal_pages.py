@@ -13,7 +13,7 @@ from federation.models import Peer, SyncState
 from products import services
 from products.models import ProductStatus, Recognition
 from tests.conftest import EXAMPLE_DESCRIPTOR
-from tests.factories import make_product, register_provider
+from tests.factories import make_foreign_product, make_product, register_provider
 from tests.portal_helpers import assert_portal_page, html, other_descriptor, signed_in
 
 
@@ -235,9 +235,12 @@ def test_actions_follow_the_signed_in_persons_role(alice, bob):
     url = f"/catalog/{product.code}/"
     assert "/console/order/" not in html(Client().get(url))
     assert f"/console/order/{product.code}/" in html(signed_in(buyer).get(url))
-    assert "/demands/?product=" in html(signed_in(merchant).get(url))
-    assert f"/console/products/{product.code}/" in html(signed_in(alice).get(url))
-    assert "/console/recognitions/" in html(signed_in(bob).get(url))
+    assert f"/demands/?product={product.code}" in html(signed_in(merchant).get(url))
+    assert "本所产品，当前状态：已上架" in html(signed_in(alice).get(url))  # nothing to review
+    assert "复核互认" not in html(signed_in(bob).get(url))  # BJIDX's operator: not this node's console
+    foreign = make_foreign_product()
+    recognise = f"/console/operator/recognitions/?product={foreign.code}"
+    assert recognise in html(signed_in(alice).get(f"/catalog/{foreign.code}/"))
 
 
 @pytest.mark.django_db

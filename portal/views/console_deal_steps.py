@@ -24,8 +24,10 @@ STEPS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "delivery": (s.DeliverySerializer, ("method", "note", "details")),
     "receipt": (s.ReceiptSerializer, ("note", "files")),
     "acceptance": (s.AcceptanceSerializer, ("result", "reason")),
+    # once settled, each party evaluates the other: taken by `deals.closing.deal_evaluate` (POST evaluations/)
+    "evaluation": (s.DealEvaluationSerializer, ("dimension", "score", "summary")),
 }
-_INTEGERS = {"delivery_days", "acceptance_window_hours", "offer_version"}
+_INTEGERS = {"delivery_days", "acceptance_window_hours", "offer_version", "score"}
 _JSON = {"usage_policy", "files", "details"}
 
 
@@ -50,7 +52,7 @@ def step_body(kind: str, post) -> dict:
         if name not in post:
             continue
         value = parse_value(name, post[name])
-        if value in (None, "") and name not in {"reason"}:
+        if value in (None, "") and name not in {"reason", "summary"}:
             continue
         if name == "details":
             if isinstance(value, dict):
@@ -82,4 +84,7 @@ def form_defaults(deal, derived) -> dict:
         "note": "",
         "reason": "",
         "result": "accepted",
+        "dimension": "service",
+        "score": "",
+        "summary": "",
     }

@@ -12,12 +12,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api.serializers.deals import OrderSerializer
 from core.exceptions import DomainError
 from deals import services
+from deals.closing import deal_evaluate
 from deals.selectors import deal_derive, deal_get, deal_roles, deal_steps, deal_visible, deals_for
 from portal.forms import FormErrors, in_language, validate
 from portal.views.console_access import participant_console
 from portal.views.console_deal_steps import STEPS, form_defaults, parse_value, step_body
 from products.models import ProductStatus
 from products.selectors import product_visible
+from standards.participant_vocabularies import DIMENSION
 
 DEALS_SHOWN = 100
 ORDER_POLICY = {
@@ -65,6 +67,7 @@ def _deal_page(request, who, deal, *, errors: FormErrors, kind: str = "", values
             if e["field"].split(".")[0] not in STEPS.get(kind, (None, ()))[1]
         ],
         "delivery_methods": ["file", "api", "sandbox", "offline"],
+        "dimensions": [{"code": t.code, "name_zh": t.zh, "name_en": t.en} for t in DIMENSION],
     }
     return render(request, "portal/console/deal.html", context, status=errors.status if errors else 200)
 
@@ -86,13 +89,16 @@ def deal_step(request, who, gid: str, kind: str):
     if data is not None:
         offer_version = body.pop("offer_version", None) if kind == "accept" else None
         try:
-            services.deal_step_take(
-                actor=who,
-                deal=deal,
-                kind=kind,
-                body=body if kind != "accept" else {},
-                offer_version=offer_version,
-            )
+            if kind == "evaluation":  # the API's POST /deals/{id}/evaluations/
+                deal_evaluate(actor=who, deal=deal, data=dict(data))
+            else:
+                services.deal_step_take(
+                    actor=who,
+                    deal=deal,
+                    kind=kind,
+                    body=body if kind != "accept" else {},
+                    offer_version=offer_version,
+                )
         except DomainError as exc:
             errors = FormErrors.from_domain(exc)
         else:

@@ -9,10 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from api.filters import DemandFilter
 from demands.board import demand_get, demands_listed
-from demands.matching import matches_for
+from demands.matching import matches_for, opportunities_for_product
 from demands.models import DemandStatus
 from portal.actors import actor, has_role
 from portal.forms import FormErrors
+from products.catalog import product_for_page
 from standards.demand import COMPLIANCE_REQUIREMENTS
 from standards.members import members
 from standards.regions import NATIONWIDE, region_display_name, region_get, regions_all
@@ -38,7 +39,7 @@ FACTORS = {
     "recognised": _("互认"),
     "compliance": _("合规要求"),
 }
-FILTERS = ("q", "status", "industry", "form", "region", "origin", "budget_min", "budget_max")
+FILTERS = ("q", "status", "industry", "form", "region", "origin", "budget_min", "budget_max", "product")
 
 
 def _filter_errors(form) -> FormErrors:
@@ -64,17 +65,46 @@ def _regions() -> list[dict]:
     return rows
 
 
+def _matched_by(request, queryset) -> tuple[object, list | None, FormErrors]:
+    """`?product=<code>`: the open demands of `queryset` that this listed product matches, best first, each
+    with its score (the provider's opportunities, `GET /api/v1/opportunities/`, narrowed to the product)."""
+    code = request.GET.get("product", "").strip()
+    if not code:
+        return None, None, FormErrors()
+    product = product_for_page(code=code, user=actor(request))
+    if product is None or product.status != "listed":
+        error = {
+            "field": "product",
+            "code": "not_listed",
+            "message": "须为本节点持有的已上架产品的编码",
+            "message_en": "Must be the code of a listed product held at this node",
+        }
+        return (
+            None,
+            None,
+            FormErrors(errors=[error], message="筛选条件不符合规则", message_en="A filter breaks its rule"),
+        )
+    rows = opportunities_for_product(product, demands=queryset)
+    for row in rows:
+        row["demand"].match_score = row["score"]
+    return product, [row["demand"] for row in rows], FormErrors()
+
+
 def demand_board(request):
     params = request.GET
     filterset = DemandFilter(params, queryset=demands_listed(open_only=not params.get("status")))
-    errors, page = FormErrors(), None
+    errors, page, product = FormErrors(), None, None
     if filterset.is_valid():
-        page = Paginator(filterset.qs, PER_PAGE).get_page(params.get("page"))
+        product, matched, errors = _matched_by(request, filterset.qs)
+        if not errors:
+            rows = filterset.qs if matched is None else matched
+            page = Paginator(rows, PER_PAGE).get_page(params.get("page"))
     else:
         errors = _filter_errors(filterset.form)
     context = {
         "page": page,
         "errors": errors,
+        "product": product,
         "values": {name: params.get(name, "") for name in FILTERS},
         "statuses": STATUSES,
         "industries": _choices("industry"),

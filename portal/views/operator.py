@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from api.serializers.participants import VerificationSerializer
 from api.serializers.products import ReviewSerializer
@@ -89,12 +89,20 @@ def reviews(request, who):
     return render(request, "portal/operator/reviews.html", {"page": page, "section": "reviews"})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @operator_page
 def review(request, who, code: str):
+    """GET: the review queue narrowed to this product (the product page's link); POST: the decision."""
     product = product_to_review(user=who, code=code)
+    if product is None and request.method == "GET":
+        return render(request, "portal/not_found.html", {"code": code}, status=404)
     if product is None:
         raise Http404
+    if request.method == "GET":
+        page = Paginator([product], PAGE_SIZE).get_page(1)
+        return render(
+            request, "portal/operator/reviews.html", {"page": page, "section": "reviews", "one": True}
+        )
     text = request.POST.get("reasons", "")
     payload = {"decision": request.POST.get("decision", ""), "reasons": reasons_of(text)}
     data, errors = validate(ReviewSerializer, payload)

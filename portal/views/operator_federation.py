@@ -32,10 +32,37 @@ def _recognition_rows(page) -> list[dict]:
     return [{"recognition": r, "product": products.get(r.product_code)} for r in page.object_list]
 
 
+def _one_product(request, code: str) -> dict:
+    """`?product=<code>` (the product page's link): this exchange's recognition of that product, whatever its
+    status (a recognised one may be refused again), with the decision form; 400 naming `product` for a code
+    that is not another exchange's product held here."""
+    product = recognised_product(code)
+    if product is None:
+        error = {
+            "field": "product",
+            "code": "not_found",
+            "message": "须为本节点持有的其他交易所产品的编码",
+            "message_en": "Must be the code of another exchange's product held at this node",
+        }
+        errors = FormErrors(
+            errors=[error], message="筛选条件不符合规则", message_en="A filter breaks its rule"
+        )
+        return {"page": None, "rows": [], "errors": errors, "product_filter": code}
+    rows = [{"recognition": recognition_of(product.code), "product": product}]
+    return {"page": page_of(request, rows), "rows": rows, "product_filter": product.code}
+
+
 @require_GET
 @operator_page
 def recognitions(request, who):
     status = request.GET.get("status") or None
+    code = request.GET.get("product", "").strip()
+    if code:
+        context = {**_one_product(request, code), "status": status, "section": "recognitions"}
+        errors = context.get("errors")
+        return render(
+            request, "portal/operator/recognitions.html", context, status=errors.status if errors else 200
+        )
     page = page_of(request, recognitions_to_review(status=status))
     context = {"page": page, "rows": _recognition_rows(page), "status": status, "section": "recognitions"}
     return render(request, "portal/operator/recognitions.html", context)

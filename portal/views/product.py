@@ -4,10 +4,12 @@ person's role allows (their forms are the consoles')."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.shortcuts import render
 from django.utils import translation
 
-from portal.actors import actor, has_role, is_operator
+from participants.permissions import is_home_operator
+from portal.actors import actor, has_role
 from portal.descriptor import descriptor_diff
 from products.catalog import (
     product_for_page,
@@ -54,12 +56,16 @@ def _diff(request, product, who, history) -> dict | None:
 
 
 def _actions(product, who) -> dict:
+    # the operator console's own rule: this node's operators (and its admin); they review this exchange's
+    # products and decide its recognition of the others'
+    home = who is not None and is_home_operator(who)
     return {
         "order": has_role(who, "demander") and product.status == "listed",
         "respond": has_role(who, "data_merchant")
-        and getattr(who, "participant_id", "") == product.provider_uscc,
-        "review": is_operator(who) and who.exchange_id == product.exchange_id,
-        "recognise": is_operator(who) and who.exchange_id != product.exchange_id,
+        and getattr(who, "participant_id", "") == product.provider_uscc
+        and product.status == "listed",  # only a listed product matches demands
+        "review": home and product.exchange_id == settings.NODE_CODE,
+        "recognise": home and product.exchange_id != settings.NODE_CODE,
     }
 
 
