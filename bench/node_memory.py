@@ -32,14 +32,34 @@ from common import ROOT, machine
 
 sys.path.insert(0, str(ROOT))
 
-from scripts.localnet import servers  # noqa: E402
-from tests.multinode.harness import BIN, PYTHON, Federation, Node  # noqa: E402
-
+from scripts.localnet import servers
+from tests.multinode.harness import BIN, PYTHON, Federation, Node
 
 # bench/federation24.py's light node until this change: -B forks beat as a child of the prefork worker.
 BEFORE = {
-    "web": ["registry.wsgi", "--workers", "1", "--threads", "2", "--timeout", "120", "--graceful-timeout", "2"],
-    "worker": ["-A", "registry", "worker", "-B", "-Q", "celery,sync", "--concurrency", "1", "--loglevel", "INFO"],
+    "web": [
+        "registry.wsgi",
+        "--workers",
+        "1",
+        "--threads",
+        "2",
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "2",
+    ],
+    "worker": [
+        "-A",
+        "registry",
+        "worker",
+        "-B",
+        "-Q",
+        "celery,sync",
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "INFO",
+    ],
 }
 
 

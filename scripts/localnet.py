@@ -189,14 +189,18 @@ LAYOUTS = ("light", "full")
 def servers(env: dict[str, str], port: int, *, layout: str = "light") -> dict[str, list[str]]:
     """The command lines of a node's processes (docs/operations.md, "Light nodes").
 
-    `light` (the default): a web server of one gunicorn worker with 4 threads, and one Celery process that runs
-    both queues' tasks (solo pool) and beat as a thread: three processes, counted with gunicorn's master.
-    `full`: gunicorn with 2 workers, a prefork worker of concurrency 2 and beat on its own (seven processes)."""
+    `light` (the default): a web server of one gunicorn worker with 4 threads, and one Celery process that
+    runs both queues' tasks (solo pool) and beat as a thread: three processes with gunicorn's master.
+    `full`: gunicorn with 2 workers, a prefork worker of concurrency 2, beat on its own (seven processes)."""
     data = Path(env["NODE_DATA_DIR"])
     web = [
         str(BIN / "gunicorn"),
         *("registry.wsgi", "-c", "python:registry.gunicorn", "--bind", f"127.0.0.1:{port}"),
-        *(("--workers", "1", "--threads", "4") if layout == "light" else ("--workers", "2", "--threads", "4")),
+        *(
+            ("--workers", "1", "--threads", "4")
+            if layout == "light"
+            else ("--workers", "2", "--threads", "4")
+        ),
         # The request limits of the Docker image's command (gunicorn's defaults, stated).
         *("--limit-request-line", "4094", "--limit-request-fields", "100"),
         *("--limit-request-field_size", "8190"),

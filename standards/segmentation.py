@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-
 from types import ModuleType
 
 from standards.regions import region_names_for_prefix
