@@ -15,7 +15,10 @@ Layouts:
   beat embedded with `-B`, which forks it as a child of the worker);
 * `light`: the light-node layout (`scripts/localnet.py`'s `LAYOUT=light`, docs/operations.md).
 
-Baseline in the same run: a bare `import django; django.setup()` process of the same settings (RSS, PSS).
+Each node is read at idle, then again right after one anonymous Chinese search (which loads the segmentation
+dictionary into the web worker, see standards/segmentation.py). `--before-tree` runs the `full` and `before` layouts on another source tree: the code before this change
+(the segmentation dictionary and rdflib loaded at start), for the before-and-after in one run. Baseline in
+the same run: a bare `import django; django.setup()` process of the same settings (RSS, PSS).
 """
 
 from __future__ import annotations
@@ -166,19 +169,27 @@ def bare_django(base: Path) -> tuple[float, float]:
         proc.wait()
 
 
-def run_layout(layout: str, codes: list[str], idle: float) -> list[tuple[str, list]]:
+def run_layout(layout: str, codes: list[str], idle: float, tree: Path | None) -> list[tuple[str, str, list]]:
     cls = node_class(layout)
     federation = type("LayoutFederation", (Federation,), {"node_class": cls})(
         codes,
         Path(tempfile.mkdtemp(prefix=f"node-memory-{layout}-")),
+        roots=dict.fromkeys(codes, tree) if tree else None,
         extra_env={"LOG_LEVEL": "WARNING", "FEDERATION_SYNC_INTERVAL": "5", "FEDERATION_POLL_INTERVAL": "30"},
     )
     try:
         started = time.perf_counter()
         federation.start()
-        print(f"{layout}: {len(codes)} nodes up in {time.perf_counter() - started:.0f} s; idle {idle:.0f} s")
+        print(
+            f"{layout} ({tree or 'this tree'}): {len(codes)} nodes up in {time.perf_counter() - started:.0f} s; idle {idle:.0f} s"
+        )
         time.sleep(idle)
-        return [(node.code, processes(node)) for node in federation]
+        readings = [(node.code, "idle", processes(node)) for node in federation]
+        # A Chinese search loads the segmentation dictionary into the web worker (first use, 34 MB).
+        for node in federation:
+            node.api("GET", "/api/v1/products/?q=交通数据", timeout=30).raise_for_status()
+        time.sleep(2)
+        return readings + [(node.code, "searched", processes(node)) for node in federation]
     finally:
         federation.close()
 
@@ -188,6 +199,12 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=2, help="nodes at once, peered (at most 3 here)")
     parser.add_argument("--idle", type=float, default=30.0, help="seconds idle before the reading")
     parser.add_argument("--layouts", default="full,before,light")
+    parser.add_argument(
+        "--before-tree",
+        type=Path,
+        help="the source tree the full and before layouts run (the code before the light-node change, e.g. a "
+        "`git worktree add` of its parent commit); default: this tree",
+    )
     parser.add_argument("--verbose", action="store_true", help="every process, not only each node's sum")
     args = parser.parse_args()
     codes = ["SHDEX", "BJIDX", "GYBDX", "SZDEX"][: args.nodes]
@@ -197,11 +214,13 @@ def main() -> int:
     rss, pss = bare_django(base)
     print(f"baseline: a bare django.setup() process  RSS {rss:6.1f} MiB  PSS {pss:6.1f} MiB")
     for layout in args.layouts.split(","):
-        for code, procs in run_layout(layout, codes, args.idle):
+        tree = args.before_tree.resolve() if args.before_tree and layout != "light" else None
+        for code, when, procs in run_layout(layout, codes, args.idle, tree):
             total_rss = sum(p[2] for p in procs)
             total_pss = sum(p[3] for p in procs)
             print(
-                f"  {layout:7} {code}: {len(procs)} processes  RSS {total_rss:6.1f} MiB  PSS {total_pss:6.1f} MiB"
+                f"  {layout:7} {code} {when:8}: {len(procs)} processes  RSS {total_rss:6.1f} MiB  "
+                f"PSS {total_pss:6.1f} MiB"
             )
             if args.verbose:
                 for pid, cmd, r, p in procs:
