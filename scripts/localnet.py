@@ -1,5 +1,9 @@
 #!/usr/bin/env python
-"""Run exchange nodes on this machine: per node a web server, a Celery worker (both queues) and Celery beat.
+"""Run exchange nodes on this machine: per node a web server and a Celery worker (both queues) with beat.
+
+LAYOUT chooses the processes (`servers`): `light` (the default, docs/operations.md "Light nodes"): gunicorn
+with one worker and one Celery process, solo pool, beat as its thread; `full`: two gunicorn workers, a
+prefork worker and beat as a process of its own.
 
 Each node has its own SQLite database, file-system broker and Ed25519 key under var/<code>/. Nodes are
 chosen with NODES (default: SHDEX BJIDX GYBDX), listen on 127.0.0.1 from BASE_PORT (default 8001) upwards,
