@@ -82,6 +82,9 @@ def _argv(layout: str, node: Node, name: str) -> list[str]:
     return argv
 
 
+TARGET_MB = 250  # issue 25, target 4
+
+
 def node_class(layout: str) -> type[Node]:
     """A harness node whose processes are started with the layout's command lines."""
 
@@ -213,11 +216,14 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="node-memory-"))
     rss, pss = bare_django(base)
     print(f"baseline: a bare django.setup() process  RSS {rss:6.1f} MiB  PSS {pss:6.1f} MiB")
+    light_idle = []
     for layout in args.layouts.split(","):
         tree = args.before_tree.resolve() if args.before_tree and layout != "light" else None
         for code, when, procs in run_layout(layout, codes, args.idle, tree):
             total_rss = sum(p[2] for p in procs)
             total_pss = sum(p[3] for p in procs)
+            if layout == "light" and when == "idle":
+                light_idle.append(total_pss)
             print(
                 f"  {layout:7} {code} {when:8}: {len(procs)} processes  RSS {total_rss:6.1f} MiB  "
                 f"PSS {total_pss:6.1f} MiB"
@@ -226,6 +232,9 @@ def main() -> int:
                 for pid, cmd, r, p in procs:
                     print(f"      {pid:>7}  RSS {r:6.1f}  PSS {p:6.1f}  {cmd}")
     print(f"load average at the end: {os.getloadavg()}")
+    if light_idle:
+        met = max(light_idle) <= TARGET_MB
+        print(f"target a light node idles at <= {TARGET_MB} MB in total (PSS): {'MET' if met else 'NOT MET'}")
     return 0
 
 
