@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/federation24.py [--nodes 24] [--listings 1000] [--demands 10]
 
-One lightweight process set per node (gunicorn with one worker; one Celery worker for both queues,
-`-Q celery,sync`, concurrency 1, with beat embedded), SQLite and the file-system broker each, full mesh of
-peers. Measures, for the issues "Federation" and "Demands":
+One light node per exchange (docs/operations.md, "Light nodes": gunicorn with one worker; one Celery process
+for both queues, `-Q celery,sync`, solo pool, beat as a thread of it: three processes), SQLite and the
+file-system broker each, full mesh of peers. Measures, for the issues "Federation" and "Demands":
 
 1. Convergence: LISTINGS products listed, spread evenly over all nodes (each through the real importer, its
    providers registered at that node first); the time until every node holds all of them, and the memory
@@ -84,7 +84,7 @@ print(json.dumps({{"demands": demands, "notified": notified, "peers_failing": ba
 
 
 class LightNode(Node):
-    """Web (one gunicorn worker, two threads) and one Celery worker with beat embedded."""
+    """Web (one gunicorn worker, two threads) and one Celery process (solo pool) with beat as its thread."""
 
     def start_web(self, *, wait: bool = True) -> None:
         self._start(
@@ -98,8 +98,8 @@ class LightNode(Node):
     def start_worker(self, *, wait: bool = True) -> None:
         self._start(
             "worker",
-            [str(BIN / "celery"), "-A", "registry", "worker", "-B", "--schedule", str(self.data_dir / "beat"),
-             "-Q", "celery,sync", "--concurrency", "1", "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "-n", f"worker@{self.code.lower()}",
+            [str(BIN / "celery"), "-A", "registry", "worker", "--beat-thread", "--schedule", str(self.data_dir / "beat"),
+             "-Q", "celery,sync", "--pool", "solo", "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"), "-n", f"worker@{self.code.lower()}",
              "--without-mingle", "--without-gossip"],
         )  # fmt: skip
         if wait:
@@ -249,7 +249,7 @@ def main() -> int:
             f"listing started ({max(converged_at.values()) - last_listed:.0f} s after the last listing committed)"
         )
         print(
-            f"memory per node (RSS, web + worker): idle {sum(idle_rss.values()) / len(codes):.0f} MB, after "
+            f"memory per node (RSS, all processes: web's two, the worker's one): idle {sum(idle_rss.values()) / len(codes):.0f} MB, after "
             f"the listings {sum(busy_rss.values()) / len(codes):.0f} MB (max {max(busy_rss.values()):.0f} MB); "
             f"all {len(codes)} nodes {sum(busy_rss.values()) / 1024:.1f} GB"
         )

@@ -12,7 +12,9 @@ Celery's prefork children are daemonic and may not start multiprocessing childre
 pickles on its stdin and stdout, touches no database, and exits when its stdin closes, so it never outlives
 the worker that started it, even one killed with SIGKILL. It starts on the first page of at least
 `FEDERATION_PREPARE_MIN` entries; until it has loaded Django, and whenever it fails, pages are checked in
-the calling thread as before, so a helper that dies costs speed, never an entry.
+the calling thread as before, so a helper that dies costs speed, never an entry. It is stopped once no page
+has needed it for IDLE_STOP seconds (a catch-up's pages follow each other within seconds), so an idle node
+holds no helper: about 100 MB less at rest (docs/operations.md, "Light nodes"); the next long page starts one.
 
 What the helper returns is only a speed-up: `apply_page` uses it only when it was made with the origin's
 current key and for exactly these items, and the entries are the caller's own (the helper returns the
@@ -53,6 +55,7 @@ Result = EnvelopeError | tuple[str, Any]
 _HEADER = struct.Struct("!Q")
 _READY = "ready"
 RESTART_AFTER = 30.0  # seconds before a helper that failed is started again
+IDLE_STOP = 60.0  # seconds without a page after which the helper is stopped
 
 
 def page_check(items: list, *, origin: str, public_key: str) -> list[Result]:
@@ -148,7 +151,22 @@ class _Helper:
         self.lock = threading.Lock()
         self.ready = threading.Event()
         self.failed = False
+        self.used = time.monotonic()
         threading.Thread(target=self._await_ready, name="prepare-helper-start", daemon=True).start()
+        threading.Thread(target=self._stop_when_idle, name="prepare-helper-idle", daemon=True).start()
+
+    def _stop_when_idle(self) -> None:
+        """Stop the helper once it has had no page for IDLE_STOP seconds (never in the middle of one)."""
+        while not self.failed:
+            time.sleep(min(5.0, IDLE_STOP / 4))
+            if time.monotonic() - self.used > IDLE_STOP and self.lock.acquire(blocking=False):
+                try:
+                    _forget(self)
+                    self.stop()
+                finally:
+                    self.lock.release()
+                logger.info("feed-check helper stopped after %.0f s without a page", IDLE_STOP)
+                return
 
     def _await_ready(self) -> None:
         try:
@@ -164,6 +182,9 @@ class _Helper:
 
     def check(self, items: list, origin: str, public_key: str) -> list[Result]:
         with self.lock:
+            self.used = time.monotonic()
+            if self.failed:  # stopped meanwhile (idle): the caller checks the page itself
+                raise HelperFailed("the helper was stopped")
             try:
                 _write(self.process.stdin, (items, origin, public_key))
                 answer = _read(self.process.stdout)
@@ -212,6 +233,14 @@ def _ready_helper() -> _Helper | None:
                 _failed_at = time.monotonic()
             return None
         return held if held.ready.is_set() else None
+
+
+def _forget(helper: _Helper) -> None:
+    """Drop `helper` as this process's helper (it is being stopped), without counting it as a failure."""
+    global _helper
+    with _helper_lock:
+        if _helper is not None and _helper[1] is helper:
+            _helper = None
 
 
 def stop_helper() -> None:

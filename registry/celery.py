@@ -3,7 +3,8 @@
 import logging.config
 import os
 
-from celery import Celery
+import click
+from celery import Celery, bootsteps
 from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 from django.conf import settings
 from kombu.transport import TRANSPORT_ALIASES
@@ -18,6 +19,38 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
 app = Celery("registry")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class ThreadedBeat(bootsteps.StartStopStep):
+    """`celery worker --beat-thread`: beat runs as a thread of the worker's main process, where `-B` forks it
+    as a process of its own (a second copy of the whole node in memory). The light-node layout runs it so with
+    the solo pool: one process per node for the tasks and the clock (docs/operations.md, "Light nodes").
+    The worker's `--schedule` names beat's schedule file as with `-B`; run exactly one beat per node."""
+
+    label = "ThreadedBeat"
+    conditional = True
+
+    def __init__(self, w, beat_thread: bool = False, **kwargs) -> None:
+        self.enabled = bool(beat_thread)
+        super().__init__(w, **kwargs)
+
+    def create(self, w):
+        from celery.beat import EmbeddedService  # lazy: only a worker with --beat-thread runs a clock
+
+        return EmbeddedService(
+            w.app, thread=True, schedule_filename=w.schedule_filename, scheduler_cls=w.scheduler
+        )
+
+
+app.steps["worker"].add(ThreadedBeat)
+app.user_options["worker"].add(
+    click.Option(
+        ("--beat-thread",),
+        is_flag=True,
+        default=False,
+        help="Run beat as a thread of this worker (light nodes: no process of its own).",
+    )
+)
 
 # The request id (core/logs.py) travels with a task as this message header.
 REQUEST_ID_HEADER = "request_id"

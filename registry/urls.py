@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitV
 from api.errors import throttled_response
 from api.throttling import admin_login_throttled
 from api.views.ckan import ckan_action
-from api.views.dcat import dcat_catalog, dcat_product
 from api.views.metrics import metrics_view
 from api.views.schema import SchemaView
 
@@ -18,6 +17,18 @@ def admin_login(request, extra_context=None):
     if request.method == "POST" and (throttled := admin_login_throttled(request)) is not None:
         return throttled_response(throttled.wait)
     return admin.site.login(request, extra_context)
+
+
+def dcat_catalog(request, *args, **kwargs):
+    from api.views.dcat import dcat_catalog as view  # lazy: rdflib (13 MB) only where DCAT is served
+
+    return view(request, *args, **kwargs)
+
+
+def dcat_product(request, *args, **kwargs):
+    from api.views.dcat import dcat_product as view  # lazy: rdflib (13 MB) only where DCAT is served
+
+    return view(request, *args, **kwargs)
 
 
 urlpatterns = [

@@ -1,5 +1,9 @@
 #!/usr/bin/env python
-"""Run exchange nodes on this machine: per node a web server, a Celery worker (both queues) and Celery beat.
+"""Run exchange nodes on this machine: per node a web server and a Celery worker (both queues) with beat.
+
+LAYOUT chooses the processes (`servers`): `light` (the default, docs/operations.md "Light nodes"): gunicorn
+with one worker and one Celery process, solo pool, beat as its thread; `full`: two gunicorn workers, a
+prefork worker and beat as a process of its own.
 
 Each node has its own SQLite database, file-system broker and Ed25519 key under var/<code>/. Nodes are
 chosen with NODES (default: SHDEX BJIDX GYBDX), listen on 127.0.0.1 from BASE_PORT (default 8001) upwards,
@@ -183,29 +187,42 @@ def node_env(code: str, port: int, base: Path) -> dict[str, str]:
     return env
 
 
-def servers(env: dict[str, str], port: int) -> dict[str, list[str]]:
-    """The command lines of a node's web server, worker and beat."""
+LAYOUTS = ("light", "full")
+
+
+def servers(env: dict[str, str], port: int, *, layout: str = "light") -> dict[str, list[str]]:
+    """The command lines of a node's processes (docs/operations.md, "Light nodes").
+
+    `light` (the default): a web server of one gunicorn worker with 4 threads, and one Celery process that
+    runs both queues' tasks (solo pool) and beat as a thread: three processes with gunicorn's master.
+    `full`: gunicorn with 2 workers, a prefork worker of concurrency 2, beat on its own (seven processes)."""
+    data = Path(env["NODE_DATA_DIR"])
+    web = [
+        str(BIN / "gunicorn"),
+        *("registry.wsgi", "-c", "python:registry.gunicorn", "--bind", f"127.0.0.1:{port}"),
+        *(
+            ("--workers", "1", "--threads", "4")
+            if layout == "light"
+            else ("--workers", "2", "--threads", "4")
+        ),
+        # The request limits of the Docker image's command (gunicorn's defaults, stated).
+        *("--limit-request-line", "4094", "--limit-request-fields", "100"),
+        *("--limit-request-field_size", "8190"),
+    ]
+    # One worker for both queues, the default one and `sync` (pulls, anti-entropy): the nodes share this
+    # machine's cores. Production runs one per queue (docker-compose.yml, docs/operations.md).
+    worker = [
+        str(BIN / "celery"),
+        *("-A", "registry", "worker", "-Q", "celery,sync", "--loglevel", "INFO"),
+        *("--hostname", f"worker@{env['NODE_CODE'].lower()}"),
+    ]
+    schedule = str(data / "celerybeat-schedule")
+    if layout == "light":
+        return {"web": web, "worker": [*worker, "--pool", "solo", "--beat-thread", "--schedule", schedule]}
     return {
-        "web": [
-            str(BIN / "gunicorn"),
-            *("registry.wsgi", "-c", "python:registry.gunicorn", "--bind", f"127.0.0.1:{port}"),
-            *("--workers", "2", "--threads", "4"),
-            # The request limits of the Docker image's command (gunicorn's defaults, stated).
-            *("--limit-request-line", "4094", "--limit-request-fields", "100"),
-            *("--limit-request-field_size", "8190"),
-        ],
-        # One worker for both queues, the default one and `sync` (pulls, anti-entropy): the nodes share this
-        # machine's cores. Production runs one per queue (docker-compose.yml, docs/operations.md).
-        "worker": [
-            str(BIN / "celery"),
-            *("-A", "registry", "worker", "-Q", "celery,sync", "--loglevel", "INFO", "--concurrency", "2"),
-            *("--hostname", f"worker@{env['NODE_CODE'].lower()}"),
-        ],
-        "beat": [
-            str(BIN / "celery"),
-            *("-A", "registry", "beat", "--loglevel", "INFO"),
-            *("--schedule", str(Path(env["NODE_DATA_DIR"]) / "celerybeat-schedule")),
-        ],
+        "web": web,
+        "worker": [*worker, "--concurrency", "2"],
+        "beat": [str(BIN / "celery"), "-A", "registry", "beat", "--loglevel", "INFO", "--schedule", schedule],
     }
 
 
@@ -262,24 +279,26 @@ def prepare(children: Children, envs: dict[str, dict[str, str]], demo: int) -> d
     return tokens
 
 
-def start(children: Children, envs: dict[str, dict[str, str]], ports: dict[str, int]) -> None:
+def start(
+    children: Children, envs: dict[str, dict[str, str]], ports: dict[str, int], layout: str = "light"
+) -> None:
     """Web servers first; workers and beats once every node answers, so no node calls a peer too early."""
     logs = {code: Path(env["NODE_DATA_DIR"]) / "logs" for code, env in envs.items()}
     say("starting the web servers: " + ", ".join(f"{code} :{port}" for code, port in ports.items()))
     for code, env in envs.items():
         with open(logs[code] / "web.log", "ab") as log:
-            argv = servers(env, ports[code])["web"]
+            argv = servers(env, ports[code], layout=layout)["web"]
             children.spawn(f"{code} web", argv, env, server=True, stdout=log, stderr=log)
     for code, port in ports.items():
         wait_for(children, f"{code} to answer", lambda p=port: answers(f"http://127.0.0.1:{p}/api/v1/node/"))
     say("starting the Celery workers and beats ...")
     offsets = {}
     for code, env in envs.items():
-        for name in ("worker", "beat"):
+        for name in [n for n in servers(env, ports[code], layout=layout) if n != "web"]:
             path = logs[code] / f"{name}.log"
             offsets[(code, name)] = path.stat().st_size if path.exists() else 0
             with open(path, "ab") as log:
-                argv = servers(env, ports[code])[name]
+                argv = servers(env, ports[code], layout=layout)[name]
                 children.spawn(f"{code} {name}", argv, env, server=True, stdout=log, stderr=log)
     for code in envs:
         path, offset = logs[code] / "worker.log", offsets[(code, "worker")]
@@ -313,6 +332,13 @@ def settings_from_env() -> tuple[list[str], int, int, Path]:
     return codes, base_port, demo, base
 
 
+def layout_from_env() -> str:
+    layout = os.environ.get("LAYOUT", "light").strip().lower()
+    if layout not in LAYOUTS:
+        raise SystemExit(f"LAYOUT must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    return layout
+
+
 def main() -> int:
     children = Children()
     # First of all, and both explicitly: a shell starting this in the background leaves SIGINT ignored.
@@ -320,11 +346,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, children.on_signal)
     become_subreaper()
     codes, base_port, demo, base = settings_from_env()
+    layout = layout_from_env()
     ports = {code: base_port + i for i, code in enumerate(codes)}
     envs = {code: node_env(code, port, base) for code, port in ports.items()}
     try:
         tokens = prepare(children, envs, demo)
-        start(children, envs, ports)
+        start(children, envs, ports, layout)
         say(banner(envs, ports, tokens))
         while True:
             failed = children.exited()

@@ -6,6 +6,10 @@ same output as Python jieba, about ten times faster. Indexing uses search-engine
 sub-words of long words); queries use precise mode. Punctuation and the commonest function words are dropped;
 a demand matched against products also drops the words that say nothing about which data is wanted
 (`match_terms`).
+
+The dictionary (about 34 MB of a process's memory) is loaded on the first segmentation, not at import: a
+process that never segments (gunicorn's master, beat, a management command) does not hold it
+(docs/operations.md, "Light nodes"); `warm_up` loads it ahead where the first request must not wait.
 """
 
 from __future__ import annotations
@@ -13,8 +17,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-
-import rjieba
+from types import ModuleType
 
 from standards.regions import region_names_for_prefix
 
@@ -43,9 +46,21 @@ MATCH_STOP_WORDS = _SECTIONS["index"] | _SECTIONS["match"]
 MAX_QUERY_TOKENS = 12
 
 
+_JIEBA: list[ModuleType] = []
+
+
+def _jieba() -> ModuleType:
+    """rjieba, imported (its dictionary built) on the first call."""
+    if not _JIEBA:
+        import rjieba  # lazy: importing builds the 34 MB dictionary, which most processes never use
+
+        _JIEBA.append(rjieba)
+    return _JIEBA[0]
+
+
 def warm_up() -> None:
     """Load the dictionary now instead of in the first request that needs it."""
-    rjieba.cut("预热")
+    _jieba().cut("预热")
 
 
 def _keep(token: str) -> bool:
@@ -61,7 +76,7 @@ _INDEX_FORMS_MAX = 200_000
 def segment_for_index(text: str) -> str:
     forms = _INDEX_FORMS
     kept = []
-    for token in rjieba.cut_for_search(text, True):
+    for token in _jieba().cut_for_search(text, True):
         form = forms.get(token)
         if form is None:
             form = token.strip().lower()
@@ -76,7 +91,7 @@ def segment_for_index(text: str) -> str:
 
 def segment_query(text: str) -> list[str]:
     seen: dict[str, None] = {}
-    for token in rjieba.cut(text, True):
+    for token in _jieba().cut(text, True):
         token = token.strip().lower()
         if _keep(token):
             seen.setdefault(token, None)
@@ -97,11 +112,12 @@ def match_terms(text: str, *, limit: int) -> list[str]:
     without region names."""
     skip = _not_match_terms()
     seen: dict[str, None] = {}
-    for word in rjieba.cut(text, True):
+    jieba = _jieba()
+    for word in jieba.cut(text, True):
         word = word.strip().lower()
         if not _keep(word) or word in skip:
             continue
-        for token in (word, *rjieba.cut_for_search(word, True)):
+        for token in (word, *jieba.cut_for_search(word, True)):
             token = token.strip().lower()
             if _keep(token) and token not in skip:
                 seen.setdefault(token, None)

@@ -129,8 +129,12 @@ def test_the_read_load_benchmark_drives_a_web_server_with_wrk(bench_env):
             "target matched and notified at every node within 5 s p99",
         ),
         (["bench/deal_steps.py", "--rate", "4", "--seconds", "3"], "target p99 < 2 s at 4 steps/s"),
+        (
+            ["bench/node_memory.py", "--nodes", "1", "--idle", "1", "--layouts", "light"],
+            "target a light node idles at <= 250 MB in total (PSS)",
+        ),
     ],
-    ids=["catchup", "propagation", "federation24", "deal_steps"],
+    ids=["catchup", "propagation", "federation24", "deal_steps", "node_memory"],
 )
 def test_the_multi_node_benchmarks_run_their_nodes_and_judge_their_target(bench_env, args, expected):
     assert expected in _run(bench_env, *args)

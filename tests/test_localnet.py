@@ -47,6 +47,25 @@ def test_a_bad_demo_count_stops_the_start_naming_it(monkeypatch, demo):
         localnet.settings_from_env()
 
 
+def test_the_light_layout_is_the_default_and_runs_beat_in_the_worker(monkeypatch, tmp_path):
+    monkeypatch.delenv("LAYOUT", raising=False)
+    assert localnet.layout_from_env() == "light"
+    env = {"NODE_CODE": "SHDEX", "NODE_DATA_DIR": str(tmp_path)}
+    light = localnet.servers(env, 8001)
+    assert set(light) == {"web", "worker"}  # no beat process
+    assert (
+        light["worker"][light["worker"].index("--pool") + 1] == "solo" and "--beat-thread" in light["worker"]
+    )
+    assert light["web"][light["web"].index("--workers") + 1] == "1"
+    full = localnet.servers(env, 8001, layout="full")
+    assert set(full) == {"web", "worker", "beat"} and "--beat-thread" not in full["worker"]
+    monkeypatch.setenv("LAYOUT", "FULL")
+    assert localnet.layout_from_env() == "full"
+    monkeypatch.setenv("LAYOUT", "tiny")
+    with pytest.raises(SystemExit, match="LAYOUT must be one of light, full"):
+        localnet.layout_from_env()
+
+
 def _spawn(children, code: str):
     return children.spawn("test", [sys.executable, "-c", code], {}, server=True)
 

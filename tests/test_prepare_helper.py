@@ -185,6 +185,28 @@ def test_a_pull_applies_through_the_helper_and_loses_nothing_when_it_dies(bjidx_
     assert prepare._ready_helper() is None and prepare._helper is None
 
 
+def test_an_idle_helper_is_stopped_and_the_next_long_page_starts_another(bjidx_key, settings, monkeypatch):
+    """Light nodes: no helper stays at rest. After IDLE_STOP seconds without a page the helper exits and is
+    forgotten (not counted as a failure); the next long page is checked here and starts a new one."""
+    settings.FEDERATION = {**settings.FEDERATION, "PREPARE_MIN": 1, "PREPARE_HELPER": True}
+    monkeypatch.setattr(prepare, "IDLE_STOP", 2.0)
+    key = _public_b64(bjidx_key)
+    page = _mixed_page(bjidx_key)
+    assert prepare._ready_helper() is None  # started
+    first = prepare._helper[1]
+    assert first.ready.wait(START_TIMEOUT)
+    results = prepare.page_check_aside(page, origin=ORIGIN, public_key=key)
+    assert len(results) == len(page) and first.used > 0
+    deadline = time.monotonic() + 30
+    while first.process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert first.process.poll() is not None, "the idle helper was not stopped"
+    assert prepare._helper is None and prepare._failed_at == 0.0
+    prepare.page_check_aside(page, origin=ORIGIN, public_key=key)  # checked here, a new helper starting
+    second = prepare._helper[1]
+    assert second is not first and second.process.poll() is None
+
+
 def test_a_page_shorter_than_the_minimum_is_checked_here(bjidx_key, settings):
     settings.FEDERATION = {**settings.FEDERATION, "PREPARE_MIN": 1000}
     key = _public_b64(bjidx_key)

@@ -45,7 +45,7 @@ def _free_ports(count: int) -> int:
     raise AssertionError("no run of free ports found")
 
 
-def session_members(sid: int) -> list[str]:
+def session_members(sid: int, width: int = 160) -> list[str]:
     """The processes of session `sid` still there (read from /proc: pid and command line)."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -58,7 +58,7 @@ def session_members(sid: int) -> list[str]:
             continue
         fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state ppid pgrp session ...
         if int(fields[3]) == sid:
-            found.append(f"{entry.name} {fields[0]} {cmdline[:160]}")
+            found.append(f"{entry.name} {fields[0]} {cmdline[:width]}")
     return found
 
 
@@ -182,6 +182,37 @@ def test_the_banner_comes_when_every_node_answers_and_ctrl_c_stops_all_quickly(p
         # The web servers were up before any worker ran: no node warned about a peer it could not reach.
         warnings = [line for line in launch.node_logs().splitlines() if " WARNING " in line]
         assert not warnings, "\n".join(warnings)
+        launch.assert_clean_stop(launch.stop_time(signal.SIGINT))
+    finally:
+        launch.kill()
+
+
+def test_the_light_layout_runs_three_processes_a_node_and_its_clock_ticks(prepared):
+    """`make run`'s default layout (docs/operations.md, "Light nodes"): per node gunicorn's master and one
+    worker, and one Celery process (solo pool) with beat as a thread: no beat process, no pool child. The
+    clock runs: the heartbeats it queues every 15 s reach both queues (`worker_alive`,
+    `sync_worker_alive`)."""
+    data_dir, port = prepared
+    launch = Launch(data_dir, port=port)
+    try:
+        launch.wait_for("Exchange nodes running")
+        members = [line.split(" ", 2)[2] for line in session_members(launch.proc.pid, 4000)]
+        for i, code in enumerate(CODES):
+            web = [m for m in members if "gunicorn" in m and f"127.0.0.1:{port + i} " in m]
+            worker = [m for m in members if "celery" in m and f"worker@{code.lower()}" in m]
+            assert len(web) == 2 and len(worker) == 1, "\n".join(members)
+            assert "--pool solo" in worker[0] and "--beat-thread" in worker[0]
+        assert not [m for m in members if " beat " in m], "\n".join(members)
+        assert len(members) == 1 + 3 * len(CODES), "\n".join(members)  # the launcher and three a node
+
+        def ticking(i: int) -> bool:
+            node = requests.get(f"http://127.0.0.1:{port + i}/api/v1/node/", timeout=5).json()
+            return node["worker_alive"] and node["sync_worker_alive"]
+
+        deadline = time.monotonic() + 60
+        while not all(ticking(i) for i in range(len(CODES))):
+            assert time.monotonic() < deadline, f"no heartbeat within 60 s:\n{launch.node_logs()[-3000:]}"
+            time.sleep(1)
         launch.assert_clean_stop(launch.stop_time(signal.SIGINT))
     finally:
         launch.kill()
