@@ -166,8 +166,8 @@ def load_average(when: str) -> str:
     return f"load average (1, 5, 15 min) at the {when}: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def load(count: int, seed: int) -> float:
-    """Import COUNT listed products through the real bulk import; returns seconds."""
+def load(count: int, seed: int, *, jobs: int = 2) -> float:
+    """Import COUNT listed products through the real bulk import (JOBS worker processes); returns seconds."""
     from participants.services import providers_register_verified
     from products.importing import import_stream
     from products.sample_data import descriptors
@@ -178,7 +178,7 @@ def load(count: int, seed: int) -> float:
     lines = (json.dumps(d, ensure_ascii=False) for d in docs)
     started = time.perf_counter()
     rejected = 0
-    for _, results in import_stream(lines, actor_id=None, status="listed", batch_size=500, jobs=2):
+    for _, results in import_stream(lines, actor_id=None, status="listed", batch_size=500, jobs=jobs):
         rejected += sum(1 for r in results if not r.accepted)
     seconds = time.perf_counter() - started
     if rejected:

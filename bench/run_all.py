@@ -12,6 +12,7 @@ for script, *args in (
     ("search.py", "--sqlite", "--count", "20000"),  # the embedded default, at its target's size
     ("portal_operator.py",),
     ("replication.py",),
+    ("recognitions.py",),
     ("propagation.py",),
     ("participant_tokens.py",),
     ("trust_view.py",),

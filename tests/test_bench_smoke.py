@@ -50,6 +50,13 @@ def test_the_replication_benchmark_applies_every_feed(bench_env):
     assert "a 24-member network's mix (2 listings" in out
 
 
+def test_the_recognitions_benchmark_applies_every_peers_recognitions(bench_env):
+    out = _run(bench_env, "bench/recognitions.py", "--count", "30", "--peers", "23", "--page", "64")
+    assert "recognition rows: 720 (24 exchanges × 30 products); recognition log entries: 720" in out
+    assert "per 1,000 entries" in out and "baseline, bare INSERT" in out
+    assert "projection to 1,000,000 products × 24 exchanges: 24,000,000 rows" in out
+
+
 def test_the_operator_console_benchmark_times_the_pages_beside_the_api(bench_env):
     out = _run(bench_env, "bench/portal_operator.py", "--count", "200", "--requests", "5")
     assert "review queue /console/operator/reviews/" in out and "beside: API ?status=submitted" in out
