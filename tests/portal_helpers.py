@@ -4,6 +4,7 @@ page's HTML, check a page against the portal's rules (strict CSP, no inline scri
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 from django.test import Client
 
@@ -40,7 +41,57 @@ def assert_portal_page(response) -> str:
     assert not re.search(r"\sstyle\s*=", page), "style attribute"
     assert not re.search(r"\son[a-z]+\s*=", page), "event-handler attribute"
     assert not re.findall(r'(?:src|href|action)\s*=\s*["\'](?:https?:)?//', page), "another host"
+    assert_accessible(page)
     return page
+
+
+class _Controls(HTMLParser):
+    """The form controls of a page and the labels that name them."""
+
+    UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict] = []
+        self.label_for: set[str] = set()
+        self.open_labels = 0
+        self.headings: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "label":
+            self.open_labels += 1
+            if a.get("for"):
+                self.label_for.add(a["for"])
+        elif tag in ("input", "select", "textarea") and a.get("type") not in self.UNLABELLED_TYPES:
+            self.controls.append({**a, "_tag": tag, "_wrapped": self.open_labels > 0})
+        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.headings.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag == "label" and self.open_labels:
+            self.open_labels -= 1
+
+
+def assert_accessible(page: str) -> None:
+    """Every control a person fills in has a name a screen reader reads (a label, or aria-label /
+    aria-labelledby / title), and a full page has one h1 (an htmx fragment may have none)."""
+    parser = _Controls()
+    parser.feed(page)
+    unnamed = [
+        f"<{c['_tag']} name={c.get('name')!r}>"
+        for c in parser.controls
+        if not (
+            c["_wrapped"]
+            or c.get("id") in parser.label_for
+            or c.get("aria-label")
+            or c.get("aria-labelledby")
+            or c.get("title")
+        )
+    ]
+    assert not unnamed, f"controls without a label: {unnamed}"
+    if "<html" in page:
+        assert parser.headings.count("h1") == 1, f"one h1 per page, found {parser.headings.count('h1')}"
 
 
 def other_descriptor(index: int) -> dict:

@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.conftest import EXAMPLE_DESCRIPTOR
-from tests.portal_helpers import assert_portal_page, html, signed_in
+from tests.portal_helpers import assert_accessible, assert_portal_page, html, signed_in
 
 PASSWORD = "portal-Pa55word!"
 
@@ -189,3 +189,18 @@ def test_sign_in_attempts_are_throttled_like_the_admins(operator, settings):
         client.post("/login/", {"username": "carol", "password": "wrong"})
     response = client.post("/login/", {"username": "carol", "password": PASSWORD})
     assert response.status_code == 429 and "过于频繁" in html(response)
+
+
+def test_the_accessibility_check_refuses_an_unnamed_control_and_a_page_without_one_h1():
+    named = (
+        '<html><h1>页</h1><label for="q">搜索</label><input id="q" name="q">'
+        '<input type="hidden" name="t"></html>'
+    )
+    assert_accessible(named)
+    assert_accessible(
+        '<form><label>名称 <input name="name"></label><select aria-label="排序"></select></form>'
+    )
+    with pytest.raises(AssertionError, match="controls without a label"):
+        assert_accessible('<form><input name="name"><label for="other">x</label></form>')
+    with pytest.raises(AssertionError, match="one h1 per page"):
+        assert_accessible("<html><h1>a</h1><h1>b</h1></html>")
