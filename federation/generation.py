@@ -6,7 +6,7 @@ reader never sees the new generation before the new data (api/read_cache.py keys
 only grows (a cursor never moves back, no row of them is deleted), so no generation ever comes back.
 """
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import F
 
 from federation.models import ReadGeneration
@@ -19,8 +19,9 @@ _SQL = (  # the tables of OriginCounter, SyncState and ReadGeneration (tests/tes
 
 
 def generation() -> int:
-    """The current change generation (one statement)."""
-    with connection.cursor() as cursor:
+    """The current change generation (one statement), read from the database the request's reads go to (a
+    streaming replica's generation names the replica's content, never the primary's newer one)."""
+    with connections[router.db_for_read(ReadGeneration)].cursor() as cursor:
         cursor.execute(_SQL)
         return int(cursor.fetchone()[0])
 

@@ -26,7 +26,11 @@ def _listed(alice):
 
 
 def _stored() -> int:
-    return len(caches["reads"]._cache)  # the test settings' local-memory cache
+    """Pages in the read cache: local memory (the default) or Redis (CACHE_URL, the PostgreSQL leg)."""
+    reads = caches["reads"]
+    if hasattr(reads._cache, "get_client"):  # Redis: the keys under the cache's own prefix
+        return sum(1 for _ in reads._cache.get_client().scan_iter(match=reads.make_key("*")))
+    return len(reads._cache)
 
 
 def test_an_anonymous_page_is_stored_once_and_served_byte_identical_with_its_etag(alice, anon):
