@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import bench_database_url, load, load_average, machine, setup_django
+from common import bench_database_url, load, load_average, machine, setup_django, signed_recognition
 
 PROJECT_TO = 1_000_000
 
@@ -62,29 +62,10 @@ def _signers(count: int) -> list[tuple[str, object]]:
 
 def _feed(exchange: str, key, products: list[tuple[str, int]]) -> list[dict]:
     """EXCHANGE's log of its automatic verdicts on PRODUCTS, signed as its node signs them."""
-    from federation.envelope import canonical
-
-    items = []
-    for seq, (code, version) in enumerate(products, start=1):
-        envelope = {
-            "origin": exchange,
-            "seq": seq,
-            "type": "recognition",
-            "gid": f"{code}@{exchange}",
-            "version": 1,
-            "payload": {
-                "product": code,
-                "exchange": exchange,
-                "status": "recognised",
-                "reasons": [],
-                "product_version": version,
-                "decided_by": "auto",
-                "policy": "1.0",
-            },
-        }
-        body = canonical(envelope)
-        items.append({"entry": envelope, "signature": base64.b64encode(key.sign(body.encode())).decode()})
-    return items
+    return [
+        signed_recognition(code, exchange, seq, key, product_version=version, decided_by="auto")
+        for seq, (code, version) in enumerate(products, start=1)
+    ]
 
 
 def _apply(exchange: str, items: list[dict], page: int) -> float:

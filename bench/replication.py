@@ -26,7 +26,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import bench_database_url, machine, raw_insert_rate, raw_product_row, setup_django
+from common import (
+    bench_database_url,
+    machine,
+    raw_insert_rate,
+    raw_product_row,
+    setup_django,
+    signed_recognition,
+)
 
 
 def main() -> int:
@@ -132,24 +139,8 @@ def main() -> int:
     )
 
     def recognition(code: str, exchange: str, seq: int, key) -> dict:
-        envelope = {
-            "origin": exchange,
-            "seq": seq,
-            "type": "recognition",
-            "gid": f"{code}@{exchange}",
-            "version": 1,
-            "payload": {
-                "product": code,
-                "exchange": exchange,
-                "status": "recognised",
-                "reasons": [],
-                "product_version": 3,
-                "decided_by": "home" if exchange == "BJIDX" else "auto",
-                "policy": "1.0",
-            },
-        }
-        body = canonical(envelope)
-        return {"entry": envelope, "signature": base64.b64encode(key.sign(body.encode())).decode()}
+        decided_by = "home" if exchange == "BJIDX" else "auto"
+        return signed_recognition(code, exchange, seq, key, product_version=3, decided_by=decided_by)
 
     listing = []  # BJIDX's log: product, then its home recognition, per listing
     for i, it in enumerate(items):
