@@ -126,6 +126,8 @@ INSTALLED_APPS = [
     "interop",
     "api",
     "portal",
+    # Last: the project itself, whose ready() makes the node's Celery application current (registry/apps.py).
+    "registry",
 ]
 
 MIDDLEWARE = [
