@@ -19,9 +19,18 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 
 from core.exceptions import ValidationFailed
 from interop.dcat_parts import ODRL, ODRL_NS, Terms, Triples
-from interop.dcat_terms import vocabulary_iri
+from interop.dcat_terms import region_iri, vocabulary_iri
+from standards.regions import NATIONWIDE, region_is_valid
 from standards.usage_policy import SCHEMA_ID, policy_clean, policy_from_descriptor
-from standards.usage_policy_terms import ACTION, MAX_REMARKS, PURPOSE, TERRITORY
+from standards.usage_policy_terms import (
+    ACTION,
+    ACTION_CODES,
+    MAX_REMARKS,
+    PURPOSE,
+    PURPOSE_CODES,
+    TERRITORY,
+    TERRITORY_WORDS,
+)
 from standards.vocabularies import Term
 
 DCTERMS, RDF, RDFS, SKOS, XSD = Terms(DCTERMS), Terms(RDF), Terms(RDFS), Terms(SKOS), Terms(XSD)
@@ -78,8 +87,8 @@ def _territory(codes: tuple[str, ...]) -> tuple[URIRef, list]:
     such constraint per territory (constraints of a rule are ANDed in ODRL; the policy's territories are
     alternatives)."""
     parts, triples = [], []
-    for code in codes:
-        place = vocabulary_iri("territory", code)
+    for code in codes:  # a word of the standard, or a GB/T 2260 region (the export's region concept)
+        place = vocabulary_iri("territory", code) if code in _LABELS else region_iri(code)
         extra = _term(place, _LABELS[code], "territory") if code in _LABELS else ()
         iri, found = _constraint(f"territory-{code}", ODRL.spatial, ODRL.isPartOf, [place], extra)
         parts.append(iri)
@@ -158,9 +167,9 @@ def _action_triples(code: str) -> tuple:
 
 
 @lru_cache(maxsize=256)
-def _rules(policy_json: str) -> tuple[tuple[tuple[URIRef, URIRef], ...], tuple]:
-    """A policy's rules as ((property, rule IRI), ...) and the triples of every rule, constraint and duty:
-    made once per distinct policy."""
+def _rules(policy_json: str) -> tuple[tuple[tuple[URIRef, URIRef], ...], tuple, Literal | None]:
+    """A policy's rules as ((property, rule IRI), ...), the triples of every rule, constraint and duty, and
+    its remarks (or None): made once per distinct policy."""
     policy = json.loads(policy_json)
     constraints, constraint_triples = _constraints(policy["constraints"])
     duties, duty_triples = _duties(policy["constraints"])
@@ -177,7 +186,8 @@ def _rules(policy_json: str) -> tuple[tuple[tuple[URIRef, URIRef], ...], tuple]:
         links.append((ODRL.prohibition, rule))
         triples += [(rule, RDF.type, ODRL.Prohibition), (rule, ODRL.action, action_iri(code))]
         triples += _action_triples(code)
-    return tuple(links), tuple(dict.fromkeys(triples))
+    remarks = Literal(policy["remarks"], lang=ZH) if policy["remarks"] else None
+    return tuple(links), tuple(dict.fromkeys(triples)), remarks
 
 
 @lru_cache(maxsize=64)
@@ -203,10 +213,9 @@ def add_offer(graph: Triples, subject: URIRef, policy: dict | str, assigner=None
     graph.add((offer, ODRL.target, subject))
     if assigner is not None:
         graph.add((offer, ODRL.assigner, assigner))
-    remarks = json.loads(policy)["remarks"]
-    if remarks:  # free words, for people (a product's default policy has none: dct:rights says them)
-        graph.add((offer, RDFS.comment, Literal(remarks, lang=ZH)))
-    links, triples = _rules(policy)
+    links, triples, remarks = _rules(policy)
+    if remarks is not None:  # free words, for people (a product's default policy has none: dct:rights)
+        graph.add((offer, RDFS.comment, remarks))
     for prop, rule in links:
         graph.add((offer, prop, rule))
     for triple in triples:
@@ -232,18 +241,29 @@ def add_policy(graph: Triples, subject: URIRef, descriptor: dict, assigner=None)
 
 _ACTION_CODES = {str(iri): code for code, iri in ODRL_ACTIONS.items()}
 _PREFIXES = {
-    "usage-action": str(vocabulary_iri("usage-action")) + "/",
-    "usage-purpose": str(vocabulary_iri("usage-purpose")) + "/",
-    "territory": str(vocabulary_iri("territory")) + "/",
+    "usage-action": (str(vocabulary_iri("usage-action")) + "/",),
+    "usage-purpose": (str(vocabulary_iri("usage-purpose")) + "/",),
+    "territory": (str(vocabulary_iri("territory")) + "/", str(region_iri("")).rstrip("/") + "/"),
+}
+
+
+_KNOWN = {
+    "usage-action": ACTION_CODES.__contains__,
+    "usage-purpose": PURPOSE_CODES.__contains__,
+    "territory": lambda c: c in TERRITORY_WORDS or (c != NATIONWIDE and region_is_valid(c)),
 }
 
 
 def _code(node, vocabulary: str) -> str | None:
+    """The standard's code an IRI of the export names; None for any other IRI or a code it does not know."""
     text = str(node)
     if vocabulary == "usage-action" and text in _ACTION_CODES:
         return _ACTION_CODES[text]
-    prefix = _PREFIXES[vocabulary]
-    return text[len(prefix) :] if text.startswith(prefix) and len(text) > len(prefix) else None
+    for prefix in _PREFIXES[vocabulary]:
+        code = text[len(prefix) :] if text.startswith(prefix) else ""
+        if code and _KNOWN[vocabulary](code):
+            return code
+    return None
 
 
 def _days(value) -> int | None:
