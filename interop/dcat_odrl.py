@@ -18,7 +18,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 
 from core.exceptions import ValidationFailed
-from interop.dcat_parts import ODRL, ODRL_NS, Terms, Triples
+from interop.dcat_parts import ODRL, Terms, Triples
 from interop.dcat_terms import region_iri, vocabulary_iri
 from standards.regions import NATIONWIDE, region_is_valid
 from standards.usage_policy import SCHEMA_ID, policy_clean, policy_from_descriptor
@@ -355,6 +355,3 @@ def policy_from_odrl(graph: Graph, dataset, *, remarks: str = "") -> dict | None
         return policy_clean(document)
     except ValidationFailed:
         return None
-
-
-__all__ = ["ODRL_NS", "PROFILE", "USERS", "action_iri", "add_offer", "add_policy", "policy_from_odrl"]
