@@ -16,6 +16,9 @@ from interop.dcat import new_graph, product_graph, product_iri
 from interop.dcat_odrl import USERS, add_offer, policy_from_odrl
 from interop.dcat_parts import ODRL, Triples
 from interop.dcat_terms import vocabulary_iri
+from interop.harvest import harvest_run
+from interop.harvest_dcat import dcat_records
+from interop.models import HarvestRecord, HarvestSource
 from products.models import ProductStatus
 from standards.usage_policy import policy_clean, policy_from_descriptor
 from tests.factories import make_product
@@ -206,3 +209,35 @@ def test_what_the_standard_cannot_hold_is_refused_not_read_wider():
     assert kept == policy_clean(POLICY)
     assert policy_from_odrl(Graph(), DATASET) is None
     assert URIRef(ODRL_NS + "use") == ODRL.use
+
+
+@pytest.mark.django_db
+def test_harvest_keeps_the_offered_policy_with_the_record_and_follows_its_changes():
+    """A source's ODRL offer is read into `HarvestRecord.usage_policy` (a descriptor holds no policy); a
+    re-run whose only change is the offer rewrites the record, and the draft stays as it was."""
+    source_graph = Graph().parse(ROOT / "tests" / "data" / "harvest" / "catalog.ttl")
+    dataset = URIRef("https://catalog.example.cn/dataset/ev-charging")
+    defaults = json.loads((ROOT / "tests" / "data" / "harvest" / "defaults.json").read_text("utf-8"))
+    uscc = EXAMPLE["provider"]["uscc"]
+    source = HarvestSource(url="file:///odrl.ttl", format="dcat", exchange_id="SHDEX")
+
+    def harvest(policy: dict) -> list:
+        graph = Graph()
+        for triple in source_graph:
+            graph.add(triple)
+        publisher = graph.value(dataset, URIRef("http://purl.org/dc/terms/publisher"))
+        for triple in _offer_graph(policy).triples((None, None, None)):
+            graph.add(tuple(dataset if term == DATASET else term for term in triple))
+        graph.set((graph.value(dataset, ODRL.hasPolicy), ODRL.assigner, publisher))
+        return harvest_run(dcat_records(graph), source=source, mapping={uscc: uscc}, defaults=defaults)
+
+    first = {r.identifier: r for r in harvest(POLICY)}
+    assert first["EV-CHARGING-001"].action == "created"
+    record = HarvestRecord.objects.get(source=source, identifier="EV-CHARGING-001")
+    assert record.usage_policy == policy_clean(POLICY)
+    wider = {**POLICY, "constraints": {**POLICY["constraints"], "duration_days": 730}}
+    again = {r.identifier: r for r in harvest(wider)}
+    assert again["EV-CHARGING-001"].action == "unchanged"  # the draft: nothing of it changed
+    record.refresh_from_db()
+    assert record.usage_policy["constraints"]["duration_days"] == 730
+    assert record.product.version == 1
