@@ -1,5 +1,6 @@
 import hashlib
 
+from django.conf import settings
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
@@ -109,3 +110,25 @@ def admin_login_throttled(request) -> Throttled | None:
         return None
     waits = [w for w in (t.wait() for t in refused) if w is not None]
     return Throttled(wait=max(waits) if waits else None)
+
+
+class CkanThrottle(SimpleRateThrottle):
+    """Calls of CKAN's Action API (`/api/3/action/`, `/api/action/`) per client address, at
+    `CKAN_THROTTLE_RATE` (THROTTLE_CKAN): a counter of its own, apart from the API's. Read at each call, so
+    a changed setting applies at once."""
+
+    scope = "ckan"
+
+    def get_rate(self) -> str:
+        return settings.CKAN_THROTTLE_RATE
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def ckan_throttled(request) -> float | None:
+    """None when a CKAN call may go on; else the seconds to wait (at least 1). The call is counted."""
+    throttle = CkanThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    return max(1.0, throttle.wait() or 1.0)

@@ -51,6 +51,7 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ["THROTTLE_ANON"] = "100000000/min"
+    os.environ["THROTTLE_CKAN"] = "100000000/min"  # CKAN's Action API has a limit of its own
     os.environ["LOG_LEVEL"] = "WARNING"
     url = setup_django(bench_database_url("facets", sqlite=args.sqlite), fresh=not args.reuse)
 

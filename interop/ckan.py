@@ -1,6 +1,6 @@
-"""A product as a CKAN package dict, an exchange as a CKAN organization dict (docs/interop.md, *Field
-mapping*): the field names and types CKAN's own `package_show`/`organization_show` return and its harvesters
-read."""
+"""A product as a CKAN package dict, an exchange as a CKAN organization dict, a provider as a CKAN group
+dict (docs/interop.md, *Field mapping*): the field names and types CKAN's own `package_show`,
+`organization_show` and `group_show` return and its harvesters read."""
 
 from __future__ import annotations
 
@@ -61,6 +61,45 @@ def organization_dict(exchange: Exchange, *, package_count: int | None = None) -
     if package_count is not None:
         org["package_count"] = package_count
     return org
+
+
+def group_name(uscc: str) -> str:
+    """A provider's CKAN group name: its USCC in lower case."""
+    return uscc.lower()
+
+
+def _group_description(uscc: str) -> str:
+    return f"数据提供方 · Data provider (统一社会信用代码 USCC {uscc})"
+
+
+def group_summary(uscc: str, title: str) -> dict:
+    """A provider as a package's `groups` entry (the fields CKAN's `package_show` gives a group)."""
+    return {
+        "id": uscc,
+        "name": group_name(uscc),
+        "title": title,
+        "display_name": title,
+        "description": _group_description(uscc),
+        "image_display_url": "",
+    }
+
+
+def group_dict(uscc: str, title: str, *, package_count: int | None = None) -> dict:
+    """A provider as a CKAN group (the second grouping, beside the exchanges as organizations): its USCC is
+    the id, its name as its listed products state it the title."""
+    group = {
+        **group_summary(uscc, title),
+        "type": "group",
+        "is_organization": False,
+        "state": "active",
+        "approval_status": "approved",
+        "image_url": "",
+        "created": ckan_time(_EPOCH),
+        "extras": [{"key": "uscc", "value": uscc}],
+    }
+    if package_count is not None:
+        group["package_count"] = package_count
+    return group
 
 
 def _extras(product: Product, descriptor: dict) -> list[dict]:
@@ -160,7 +199,7 @@ def package_dict(product: Product) -> dict:
         "creator_user_id": None,
         "owner_org": product.exchange_id,
         "organization": organization_dict(product.exchange),
-        "groups": [],
+        "groups": [group_summary(product.provider_uscc, product.provider_name)],
         "tags": tags,
         "num_tags": len(tags),
         "resources": resources,

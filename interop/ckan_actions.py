@@ -11,10 +11,17 @@ import json
 import re
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from exchanges.models import Exchange
-from interop.ckan import CKAN_VERSION, organization_dict, organization_name, package_dict
+from interop.ckan import (
+    CKAN_VERSION,
+    group_dict,
+    group_name,
+    organization_dict,
+    organization_name,
+    package_dict,
+)
 from products.facets import FACETS, FacetValue, keyword_counts, product_facets, product_filter_keyword
 from products.models import Product, ProductStatus
 from products.selectors import product_search
@@ -73,9 +80,10 @@ def _listed() -> QuerySet[Product]:
 
 # --- package_search -----------------------------------------------------------------------------------------
 # CKAN's field names beside the facets': `organization` (an organization's name: the exchange code in lower
-# case), `tags` (a keyword), `name`/`id` (a package).
-FQ_FIELDS = (*FACETS, "organization", "tags", "name", "id")
-FACET_FIELDS = (*FACETS, "organization", "tags")
+# case), `groups` (a group's name: a provider's USCC in lower case), `tags` (a keyword), `name`/`id` (a
+# package).
+FQ_FIELDS = (*FACETS, "organization", "groups", "tags", "name", "id")
+FACET_FIELDS = (*FACETS, "organization", "groups", "tags")
 _FQ_TERM = re.compile(r'\s*\+?([A-Za-z_]+):(?:"((?:[^"\\]|\\.)*)"|([^\s"]+))\s*')
 SORTS = {
     "score": "rank",
@@ -108,6 +116,8 @@ def _filter(queryset: QuerySet[Product], field: str, value: str) -> QuerySet[Pro
         return queryset.filter(code=value.upper())
     if field == "tags":
         return product_filter_keyword(queryset, keyword=value)
+    if field == "groups":
+        return queryset.filter(provider_uscc=value.upper())
     if field == "organization":
         field, value = "exchange", value.upper()
     return FACETS[field].filter(queryset, value)
@@ -146,8 +156,11 @@ def _facet_fields(raw) -> list[str]:
 
 
 def _search_facets(queryset, fields: list[str], limit: int) -> tuple[dict, dict]:
-    names = ["exchange" if f == "organization" else f for f in fields if f != "tags"]
+    names = ["exchange" if f == "organization" else f for f in fields if f not in ("tags", "groups")]
     counted = product_facets(queryset, names=names)
+    if "groups" in fields:  # providers, labelled with their names
+        groups = (FacetValue(group_name(u), t, t, n) for u, t, n in provider_counts(queryset))
+        counted["groups"] = sorted(groups, key=lambda v: (-v.count, v.value))
     if "tags" in fields:  # a keyword is its own label
         tags = keyword_counts(queryset)
         counted["tags"] = sorted((FacetValue(t, t, t, n) for t, n in tags), key=lambda v: (-v.count, v.value))
@@ -267,6 +280,55 @@ def organization_show(params: dict) -> dict:
     return result
 
 
+# --- providers as groups -----------------------------------------------------------------------------------
+
+
+def provider_counts(queryset: QuerySet[Product]) -> list[tuple[str, str, int]]:
+    """(USCC, name, listed products) of each provider among `queryset`'s products; the name as its products
+    state it (the greatest, should two of them differ)."""
+    rows = queryset.order_by().values_list("provider_uscc")
+    return list(rows.annotate(title=Max("provider_name"), n=Count("pk")))
+
+
+GROUP_SORTS = {"name": 0, "title": 1, "package_count": 2}
+
+
+def group_list(params: dict) -> list:
+    """The providers of the listed products, as CKAN groups: names, or with `all_fields` dicts with
+    `package_count`; `q` keeps those whose name or title contains it; `sort` (`name`, `title`,
+    `package_count`, asc|desc; `title asc` by default), `limit`, `offset`."""
+    all_fields = _boolean(params, "all_fields")
+    words = str(params.get("sort") or "title asc").split()
+    if len(words) not in (1, 2) or words[0] not in GROUP_SORTS or words[-1] not in ("asc", "desc", words[0]):
+        raise _invalid("sort", "Invalid sort: name, title or package_count, asc|desc")
+    limit = _whole(params, "limit", 1000, maximum=1000)
+    offset = _whole(params, "offset", 0)
+    q = str(params.get("q") or "").strip().casefold()
+    rows = [(group_name(u), t, n, u) for u, t, n in provider_counts(_listed())]
+    if q:
+        rows = [row for row in rows if q in row[0] or q in row[1].casefold()]
+    rows.sort(key=lambda row: (row[GROUP_SORTS[words[0]]], row[0]), reverse=words[-1] == "desc")
+    chosen = rows[offset : offset + limit]
+    if not all_fields:
+        return [row[0] for row in chosen]
+    return [group_dict(uscc, title, package_count=n) for _, title, n, uscc in chosen]
+
+
+def group_show(params: dict) -> dict:
+    """A provider of listed products by `id` (its USCC, either case); `include_datasets`: its 10 most recently
+    modified listed products as `packages`."""
+    uscc = _required(params, "id").upper()
+    found = provider_counts(_listed().filter(provider_uscc=uscc))
+    if not found:
+        raise NotFoundError("Not found")
+    _, title, count = found[0]
+    result = group_dict(uscc, title, package_count=count)
+    if _boolean(params, "include_datasets"):
+        listed = _listed().filter(provider_uscc=uscc).order_by("-updated_at", "code")[:10]
+        result["packages"] = [package_dict(p) for p in listed]
+    return result
+
+
 def tag_list(params: dict) -> list:
     """The keywords of the listed products (CKAN's tags), in name order; `query` keeps those containing it;
     `all_fields`: dicts."""
@@ -310,6 +372,8 @@ ACTIONS = {
         package_show,
         organization_list,
         organization_show,
+        group_list,
+        group_show,
         tag_list,
         help_show,
     )

@@ -15,7 +15,9 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
 from exchanges.models import Exchange
-from interop.dcat_parts import CSVW, DQV, ODRL, PROV, Terms, Triples, add_dictionary, add_policy, add_quality
+from interop import dcat_parts
+from interop.dcat_odrl import add_policy
+from interop.dcat_parts import CSVW, DQV, ODRL, PROV, Terms, Triples, add_dictionary, add_quality
 from interop.dcat_terms import (
     EU_FILE_TYPE,
     EU_FREQUENCY,
@@ -55,14 +57,8 @@ PREFIXES = {
 }
 ZH = "zh"
 DCAT, ADMS, VCARD, HYDRA, DCATAP = Terms(DCAT), Terms(ADMS), Terms(VCARD), Terms(HYDRA), Terms(DCATAP)
-DCTERMS, FOAF, RDF, RDFS, SKOS, XSD = (
-    Terms(DCTERMS),
-    Terms(FOAF),
-    Terms(RDF),
-    Terms(RDFS),
-    Terms(SKOS),
-    Terms(XSD),
-)
+DCTERMS, FOAF, RDF = Terms(DCTERMS), Terms(FOAF), Terms(RDF)
+RDFS, SKOS, XSD = Terms(RDFS), Terms(SKOS), Terms(XSD)
 
 
 def new_graph() -> Graph:
@@ -111,6 +107,7 @@ def _service_desk(graph: Triples, exchange: Exchange) -> URIRef:
 # A listed product's distributions stay available for as long as it is listed (EU planned availability).
 _STABLE = URIRef("http://publications.europa.eu/resource/authority/planned-availability/STABLE")
 _DCAT_AP_3 = URIRef("https://semiceu.github.io/DCAT-AP/releases/3.0.0/")
+_ZHO = URIRef("http://publications.europa.eu/resource/authority/language/ZHO")
 _USCC_AGENCY = Literal("统一社会信用代码 GB 32100-2015", lang=ZH)
 
 
@@ -217,20 +214,25 @@ class ProductContext:
 
     exchanges: dict[str, Exchange]
     reports: dict[str, list[QualityReport]] = field(default_factory=dict)
+    versions: dict[int, list[int]] = field(default_factory=dict)  # product id: its public versions
 
 
-def context_for(products: list[Product]) -> ProductContext:
+def context_for(products: list[Product], exchanges: dict[str, Exchange] | None = None) -> ProductContext:
     return ProductContext(
-        exchanges={e.code: e for e in Exchange.objects.all()},
+        exchanges=exchanges or {e.code: e for e in Exchange.objects.all()},
         reports=reports_valid([p.code for p in products]),
+        versions=dcat_parts.public_versions([p.pk for p in products]),
     )
 
 
-def add_product(graph: Triples, product: Product, context: ProductContext) -> tuple[URIRef, URIRef | None]:
-    """Adds a product's triples to `graph`; returns its dataset IRI and its data service IRI (or None)."""
+def add_product(
+    graph: Triples, product: Product, context: ProductContext, *, subject: URIRef | None = None
+) -> tuple[URIRef, URIRef | None]:
+    """Adds a product's triples to `graph` (at its IRI, or at `subject`: one of its versions); returns its
+    dataset IRI and its data service IRI (or None)."""
     exchange = context.exchanges[product.exchange_id]
     descriptor = product.descriptor
-    subject = product_iri(product, exchange)
+    subject = subject or product_iri(product, exchange)
     access = URIRef(f"{node_base(exchange)}/api/v1/products/{product.code}/")
     graph.add((subject, RDF.type, DCAT.Dataset))
     graph.add((subject, DCTERMS.identifier, Literal(product.code)))
@@ -240,24 +242,19 @@ def add_product(graph: Triples, product: Product, context: ProductContext) -> tu
     graph.add((subject, DCTERMS.description, Literal(descriptor.get("summary", ""), lang=ZH)))
     for keyword in descriptor.get("keywords", []):
         graph.add((subject, DCAT.keyword, Literal(keyword, lang=ZH)))
-    graph.add((subject, DCTERMS.publisher, _provider(graph, product)))
+    provider = _provider(graph, product)
+    graph.add((subject, DCTERMS.publisher, provider))
     graph.add((subject, DCAT.contactPoint, _service_desk(graph, exchange)))
-    graph.add(
-        (subject, DCTERMS.language, URIRef("http://publications.europa.eu/resource/authority/language/ZHO"))
-    )
+    graph.add((subject, DCTERMS.language, _ZHO))
     _coverage(graph, subject, descriptor)
     frequency = FREQUENCY.get(product.update_frequency)
     if frequency:
         graph.add((subject, DCTERMS.accrualPeriodicity, EU_FREQUENCY[frequency]))
     _themes(graph, subject, product.industry)
-    add_policy(graph, subject, descriptor)
+    add_policy(graph, subject, descriptor, assigner=provider)
     add_dictionary(graph, subject, descriptor)
     add_quality(graph, subject, context.reports.get(product.code, []))
-    version = URIRef(f"{subject}/v{product.version}")
     graph.add((subject, DCAT.version, Literal(str(product.version))))
-    graph.add((subject, DCAT.hasVersion, version))
-    graph.add((subject, DCAT.hasCurrentVersion, version))
-    graph.add((version, DCAT.version, Literal(str(product.version))))
     if product.listed_at:
         graph.add((subject, DCTERMS.issued, Literal(product.listed_at, datatype=XSD.dateTime)))
     graph.add((subject, DCTERMS.modified, Literal(product.updated_at, datatype=XSD.dateTime)))
@@ -269,7 +266,9 @@ def product_graph(product: Product) -> Graph:
     """One listed product as a DCAT-AP 3 graph: its dataset (and data service), distributions, publisher,
     contact point, themes, coverage, policy, data dictionary and quality measurements."""
     triples = Triples()
-    add_product(triples, product, context_for([product]))
+    context = context_for([product])
+    subject, _ = add_product(triples, product, context)
+    dcat_parts.add_versions(triples, subject, product.version, context.versions.get(product.pk, []))
     return triples.into(new_graph())
 
 
@@ -310,9 +309,7 @@ def catalog_header(scope: str, *, page: int | None = None, per_page: int = CHUNK
     if home is not None:
         graph.add((catalog, DCTERMS.publisher, _exchange_agent(graph, home)))
     graph.add((catalog, FOAF.homepage, URIRef(settings.NODE_PUBLIC_URL + "/")))
-    graph.add(
-        (catalog, DCTERMS.language, URIRef("http://publications.europa.eu/resource/authority/language/ZHO"))
-    )
+    graph.add((catalog, DCTERMS.language, _ZHO))
     span = catalog_products(scope).aggregate(issued=Min("listed_at"), modified=Max("updated_at"))
     for prop, key in ((DCTERMS.issued, "issued"), (DCTERMS.modified, "modified")):
         if span[key] is not None:
@@ -345,6 +342,7 @@ def _paging(graph: Triples, catalog: URIRef, *, page: int, per_page: int, total:
 
 def _add_to_catalog(graph: Triples, scope: str, product: Product, context: ProductContext) -> None:
     dataset, service = add_product(graph, product, context)
+    dcat_parts.add_versions(graph, dataset, product.version, context.versions.get(product.pk, []))
     catalog = catalog_iri(scope)
     graph.add((catalog, DCAT.dataset, dataset))
     if service is not None:
@@ -376,7 +374,7 @@ def catalog_chunks(scope: str, *, offset: int = 0, limit: int | None = None, chu
         rows = list(products.filter(id__gt=after)[:size])
         if not rows:
             return
-        context = ProductContext(exchanges=exchanges, reports=reports_valid([p.code for p in rows]))
+        context = context_for(rows, exchanges)
         triples = Triples()
         for product in rows:
             _add_to_catalog(triples, scope, product, context)

@@ -1,18 +1,17 @@
-"""Parts of a product's DCAT graph (interop/dcat.py): its usage policy (ODRL), its data dictionary (CSVW)
-and its quality reports (DQV)."""
+"""Parts of a product's DCAT graph (interop/dcat.py): its data dictionary (CSVW), its quality reports (DQV)
+and its version links (DCAT 3 versioning). The usage policy as ODRL is interop/dcat_odrl.py."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from interop.dcat_terms import FIELD_DATATYPES, vocabulary_iri
+from products import lifecycle
+from products.models import ProductVersion
 from quality.models import QualityReport
-from standards.usage_policy import policy_from_descriptor
 
 
 class Terms:
@@ -40,7 +39,9 @@ ODRL_NS = Namespace("http://www.w3.org/ns/odrl/2/")
 DQV_NS = Namespace("http://www.w3.org/ns/dqv#")
 CSVW_NS = Namespace("http://www.w3.org/ns/csvw#")
 PROV_NS = Namespace("http://www.w3.org/ns/prov#")
+DCAT_NS = Namespace("http://www.w3.org/ns/dcat#")  # DCAT 3 (rdflib's DCAT is DCAT 2)
 ODRL, DQV, CSVW, PROV = Terms(ODRL_NS), Terms(DQV_NS), Terms(CSVW_NS), Terms(PROV_NS)
+DCAT = Terms(DCAT_NS)
 DCTERMS, RDF, RDFS, XSD = Terms(DCTERMS), Terms(RDF), Terms(RDFS), Terms(XSD)
 ZH = "zh"
 
@@ -80,65 +81,6 @@ class Triples:
 
 
 DQV_DIMENSIONS = ("normativity", "completeness", "accuracy", "consistency", "timeliness", "accessibility")
-
-
-@lru_cache(maxsize=64)
-def _default_policy(compliance: str) -> dict:
-    # The default policy depends on the compliance declarations only (the remarks aside, which the export
-    # states as dct:rights): one computation per distinct declaration set, not per product.
-    return policy_from_descriptor({"compliance": json.loads(compliance)})
-
-
-@lru_cache(maxsize=256)
-def _rule(kind: str, action: str, territories: tuple[str, ...]) -> tuple[URIRef, tuple]:
-    """A rule shared by every offer that has it (a named ODRL rule): its IRI and its triples."""
-    suffix = f"-in-{'+'.join(territories)}" if territories else ""
-    rule = vocabulary_iri("usage-rule", f"{kind}-{action}{suffix}")
-    triples = [(rule, ODRL.action, vocabulary_iri("usage-action", action))]
-    for territory in territories:
-        constraint = vocabulary_iri("usage-constraint", f"territory-{territory}")
-        triples += [
-            (rule, ODRL.constraint, constraint),
-            (constraint, RDF.type, ODRL.Constraint),
-            (constraint, ODRL.leftOperand, ODRL.spatial),
-            (constraint, ODRL.operator, ODRL.isPartOf),
-            (constraint, ODRL.rightOperand, vocabulary_iri("territory", territory)),
-        ]
-    return rule, tuple(triples)
-
-
-_LICENCE_LABEL = Literal("按交易约定的数据使用策略（默认：由产品描述的合规声明推导）", lang="zh")
-_PROFILE = URIRef("https://registry.invalid/standards/usage-policy/1.0")
-
-
-def add_policy(graph: Triples, subject: URIRef, descriptor: dict) -> None:
-    """The usage policy a product allows (the standard's default from its descriptor) as an ODRL offer
-    whose permissions hold its territory constraint, the same offer as the licence document, and the usage
-    restrictions as the rights statement."""
-    policy = _default_policy(json.dumps(descriptor.get("compliance"), sort_keys=True))
-    offer = URIRef(f"{subject}#usage-policy")
-    graph.add((subject, ODRL.hasPolicy, offer))
-    graph.add((offer, RDF.type, ODRL.Offer))
-    graph.add((offer, RDF.type, DCTERMS.LicenseDocument))
-    graph.add((offer, RDFS.label, _LICENCE_LABEL))
-    graph.add((offer, ODRL.profile, _PROFILE))
-    graph.add((offer, ODRL.target, subject))
-    territories = tuple(policy["constraints"].get("territory", []))
-    for kind, prop, actions, where in (
-        ("permission", ODRL.permission, policy["permissions"], territories),
-        ("prohibition", ODRL.prohibition, policy["prohibitions"], ()),
-    ):
-        for action in actions:
-            rule, triples = _rule(kind, action, where)
-            graph.add((offer, prop, rule))
-            for triple in triples:
-                graph.add(triple)
-    restrictions = (descriptor.get("usage_restrictions") or "").strip()
-    if restrictions:
-        rights = URIRef(f"{subject}#rights")
-        graph.add((subject, DCTERMS.rights, rights))
-        graph.add((rights, RDF.type, DCTERMS.RightsStatement))
-        graph.add((rights, RDFS.label, Literal(restrictions, lang=ZH)))
 
 
 def add_dictionary(graph: Triples, subject: URIRef, descriptor: dict) -> None:
@@ -190,3 +132,36 @@ def add_quality(graph: Triples, subject: URIRef, reports: Iterable[QualityReport
             graph.add((measurement, DQV.value, Literal(score, datatype=XSD.integer)))
             graph.add((measurement, PROV.generatedAtTime, Literal(report.assessed_at, datatype=XSD.date)))
             graph.add((measurement, DCTERMS.source, Literal(f"{report.assessor_name} {report.reference}")))
+
+
+def public_versions(product_ids: list[int]) -> dict[int, list[int]]:
+    """{product id: the versions of its stored history a reader may see (those in which it was public),
+    in order}: what `dcat:hasVersion` lists (`products.selectors.product_versions` for an outsider)."""
+    found: dict[int, list[int]] = {}
+    rows = ProductVersion.objects.filter(product_id__in=product_ids, status__in=lifecycle.PUBLIC)
+    for product_id, version in rows.order_by("product_id", "version").values_list("product_id", "version"):
+        found.setdefault(product_id, []).append(version)
+    return found
+
+
+def version_iri(subject: URIRef, version: int) -> URIRef:
+    """A version of a dataset: `<product IRI>/v<version>` (served: docs/interop.md, *Versions*)."""
+    return URIRef(f"{subject}/v{version}")
+
+
+def add_versions(graph: Triples, subject: URIRef, current: int, versions: Iterable[int]) -> list[int]:
+    """`dcat:hasVersion` every stored version (and the current one), each with its `dcat:version`,
+    `dcat:isVersionOf` the dataset and `dcat:previousVersion` the version before it;
+    `dcat:hasCurrentVersion` the current one. Returns the versions, in order."""
+    stored = sorted({*versions, current})
+    previous = None
+    for version in stored:
+        iri = version_iri(subject, version)
+        graph.add((subject, DCAT.hasVersion, iri))
+        graph.add((iri, DCAT.version, Literal(str(version))))
+        graph.add((iri, DCAT.isVersionOf, subject))
+        if previous is not None:
+            graph.add((iri, DCAT.previousVersion, previous))
+        previous = iri
+    graph.add((subject, DCAT.hasCurrentVersion, version_iri(subject, current)))
+    return stored

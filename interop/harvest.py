@@ -5,7 +5,8 @@ source's format:
 
     {"identifier", "modified", "title", "description", "keywords": [...],
      "publisher": {"id", "name"}, "temporal": {"start", "end"}, "spatial": [...], "frequency",
-     "delivery_methods": [...], "descriptor": {fields of the standard the source states outright}}
+     "delivery_methods": [...], "descriptor": {fields of the standard the source states outright},
+     "usage_policy": the policy the source offers (a usage policy document) or None}
 
 `descriptor_from_record` maps one to a product descriptor; `harvest_run` writes it as a draft product when the
 descriptor standard accepts it, and otherwise keeps the mapped descriptor with the list of what is still
@@ -254,6 +255,7 @@ def _write(source: HarvestSource, stored: HarvestRecord | None, record: dict, de
     if stored is None:
         stored = HarvestRecord(source=source, identifier=report.identifier)
     stored.descriptor, stored.errors = harvested, report.errors
+    stored.usage_policy = record.get("usage_policy")
     stored.source_modified = str(record.get("modified") or "")[:64]
     if not report.errors:
         try:
@@ -292,7 +294,8 @@ def harvest_one(source: HarvestSource, record: dict, *, mapping, names, defaults
         stored = stored.first()
     product = stored.product if stored is not None else None
     report.code = product.code if product is not None else None
-    if product is not None and stored.descriptor == harvested and not stored.errors:
+    policy_same = stored is not None and stored.usage_policy == record.get("usage_policy")
+    if product is not None and stored.descriptor == harvested and not stored.errors and policy_same:
         report.action = "unchanged"
         return report
     if product is not None and product.status != ProductStatus.DRAFT:

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 
+from interop.dcat_odrl import policy_from_odrl
 from interop.harvest import HarvestError, fetch
 from standards.vocabularies import vocabulary_codes
 
@@ -197,6 +198,7 @@ def dataset_record(graph: Graph, dataset) -> dict:
     identifier = _text(graph, dataset, DCTERMS.identifier)
     if not identifier and isinstance(dataset, URIRef):
         identifier = str(dataset)
+    stated = _stated(graph, dataset)
     return {
         "identifier": identifier,
         "modified": str(modified) if modified is not None else "",
@@ -208,7 +210,9 @@ def dataset_record(graph: Graph, dataset) -> dict:
         "spatial": _spatial(graph, dataset),
         "frequency": str(frequency) if frequency is not None else "",
         "delivery_methods": _delivery(graph, dataset),
-        "descriptor": _stated(graph, dataset),
+        "descriptor": stated,
+        # The ODRL offer, read by the usage policy standard (its remarks: the rights statement).
+        "usage_policy": policy_from_odrl(graph, dataset, remarks=stated.get("usage_restrictions", "")),
     }
 
 

@@ -23,7 +23,8 @@ class HarvestSource(models.Model):
 
 class HarvestRecord(models.Model):
     """One record of a source: its identifier there, the descriptor mapped from it, what the descriptor
-    standard still needs (`errors`, empty once a draft product was made), and that product."""
+    standard still needs (`errors`, empty once a draft product was made), that product, and the usage policy
+    the source offers."""
 
     source = models.ForeignKey(HarvestSource, on_delete=models.CASCADE, related_name="records")
     identifier = models.CharField(max_length=500)
@@ -33,6 +34,15 @@ class HarvestRecord(models.Model):
     )
     descriptor = models.JSONField(default=dict)
     errors = models.JSONField(default=list)
+    usage_policy = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The usage policy the source offers (a DCAT record's ODRL offer, read back by the usage policy "
+            "standard); null when it states none the standard can hold. A product holds no policy of its "
+            "own: kept for the operators, who set the offer of each deal."
+        ),
+    )
     harvested_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -288,6 +288,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+# CKAN's Action API (/api/3/action/, docs/interop.md) has a limit of its own, per client address (as
+# NUM_PROXIES reads it), counted in the default cache apart from the API's throttles.
+CKAN_THROTTLE_RATE = rate("THROTTLE_CKAN", "300/min")
+
 # drf-spectacular: the OpenAPI document's metadata and names (registry/openapi.py).
 SPECTACULAR_SETTINGS = OPENAPI
 

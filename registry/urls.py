@@ -48,6 +48,13 @@ urlpatterns = [
         dcat_product,
         name="dcat-product",
     ),
+    # One version of a listed product's stored history (v1, v2, …; no leading zero).
+    re_path(
+        r"^dcat/products/(?P<code>[A-Za-z0-9*-]{1,40})/v(?P<version>[1-9][0-9]{0,8})"
+        r"(?:\.(?P<suffix>ttl|jsonld|rdf))?$",
+        dcat_product,
+        name="dcat-product-version",
+    ),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # Swagger UI's start-up script is a file of its own (`?script`): the page's CSP runs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),

@@ -13,6 +13,7 @@ from interop.harvest import harvest_run
 from interop.harvest_dcat import dcat_records
 from interop.models import HarvestRecord, HarvestSource
 from products.models import Product, ProductStatus
+from standards.usage_policy import policy_from_descriptor
 from tests.factories import make_product, random_descriptor
 
 pytestmark = pytest.mark.django_db
@@ -75,4 +76,10 @@ def test_export_then_harvest_keeps_every_field_both_models_hold(alice):
         for name in BOTH_HOLD:
             if _stated(original, name) != _stated(harvested, name):
                 lost.append((record.identifier, name, original.get(name), harvested.get(name)))
+        # The usage policy the product offered (its ODRL offer), read back whole: kept with the record, as
+        # a descriptor holds no policy.
+        if record.usage_policy != policy_from_descriptor(original):
+            lost.append(
+                (record.identifier, "usage_policy", policy_from_descriptor(original), record.usage_policy)
+            )
     assert not lost, "\n".join(map(str, lost))

@@ -1,16 +1,19 @@
 """CKAN's Action API, read actions only, at `/api/3/action/<name>` (and `/api/action/<name>`, where CKAN also
 answers and where `ckanapi` calls): GET with query parameters or POST with a JSON object, answered in CKAN's
 envelope `{"help", "success", "result"}` or CKAN's error shape (docs/interop.md). The actions themselves are
-`interop.ckan_actions`. Not part of the OpenAPI document: this is CKAN's contract, not the project's."""
+`interop.ckan_actions`. Not part of the OpenAPI document: this is CKAN's contract, not the project's. Calls
+are limited per client address (`CKAN_THROTTLE_RATE`): over it, 429 in CKAN's error shape with Retry-After."""
 
 from __future__ import annotations
 
 import json
+import math
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from api.throttling import ckan_throttled
 from interop.ckan_actions import ACTIONS, CkanError
 
 
@@ -46,8 +49,29 @@ def _params(request) -> dict | None:
     return body if isinstance(body, dict) else None
 
 
+def _throttled(name: str, wait: float) -> JsonResponse:
+    """429 in CKAN's error shape, with Retry-After (whole seconds, rounded up)."""
+    seconds = math.ceil(wait)
+    response = _answer(
+        429,
+        name,
+        success=False,
+        error={
+            "__type": "Rate Limit Error",
+            "message": f"Rate limit exceeded: at most {settings.CKAN_THROTTLE_RATE} calls from one address; "
+            f"retry in {seconds} s",
+            "retry_after": seconds,
+        },
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 @csrf_exempt
 def ckan_action(request, name: str):
+    wait = ckan_throttled(request)  # every call counts, a refused or unknown one too
+    if wait is not None:
+        return _throttled(name, wait)
     if name not in ACTIONS:
         return _bad_request(name, f"Action name not known: {name}")
     if request.method not in ("GET", "POST"):

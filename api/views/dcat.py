@@ -1,8 +1,9 @@
 """The DCAT-AP 3 export over HTTP (docs/interop.md, *DCAT-AP 3*): a listed product at
-`/dcat/products/<code>`, this node's catalog at `/dcat/catalog`, the network catalog it holds at
-`/dcat/network`; Turtle, JSON-LD or RDF/XML by the `Accept` header or by a suffix (`.ttl`, `.jsonld`,
-`.rdf`). A catalog streams in chunks of products (constant memory), or one page (`?page=&per_page=`) with a
-hydra view. Anonymous, listed products only. Not part of the OpenAPI document: the contract is DCAT-AP's."""
+`/dcat/products/<code>`, one version of its history at `/dcat/products/<code>/v<version>`, this node's catalog
+at `/dcat/catalog`, the network catalog it holds at `/dcat/network`; Turtle, JSON-LD or RDF/XML by the
+`Accept` header or by a suffix (`.ttl`, `.jsonld`, `.rdf`). A catalog streams in chunks of products (constant
+memory), or one page (`?page=&per_page=`) with a hydra view. Anonymous, listed products only. Not part of
+the OpenAPI document: the contract is DCAT-AP's."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from interop.dcat import (
     product_graph,
 )
 from interop.dcat_stream import FORMATS, SUFFIXES, stream_graphs
+from interop.dcat_versions import version_graph
 
 MAX_PER_PAGE = 1000
 
@@ -73,17 +75,25 @@ def _headers(response) -> None:
 
 
 @require_GET
-def dcat_product(request, code: str, suffix: str | None = None):
+def dcat_product(request, code: str, suffix: str | None = None, version: str | None = None):
+    """A listed product, or (`version`) one version of its stored history: `<product>/v<version>`."""
     rdf_format = _format(request, suffix)
     if rdf_format is None:
         return _not_acceptable()
     product = listed_products().filter(code=code.upper()).select_related("exchange").first()
     if product is None:
         return _error(404, "not_found", "未找到该上架产品", "No listed product with this code")
+    graph = product_graph(product) if version is None else version_graph(product, int(version))
+    if graph is None:
+        return _error(
+            404,
+            "not_found",
+            f"该产品没有可公开的第 {version} 版",
+            f"This product's history holds no public version {version}",
+            "version",
+        )
     mime, _ = FORMATS[rdf_format]
-    response = HttpResponse(
-        product_graph(product).serialize(format=rdf_format), content_type=f"{mime}; charset=utf-8"
-    )
+    response = HttpResponse(graph.serialize(format=rdf_format), content_type=f"{mime}; charset=utf-8")
     _headers(response)
     return response
 
