@@ -146,7 +146,8 @@ def _facet_fields(raw) -> list[str]:
 
 
 def _search_facets(queryset, fields: list[str], limit: int) -> tuple[dict, dict]:
-    names = ["exchange" if f == "organization" else f for f in fields if f != "tags"]
+    # `organization` is the exchange facet under CKAN's name: counted once when both are asked for.
+    names = list(dict.fromkeys("exchange" if f == "organization" else f for f in fields if f != "tags"))
     counted = product_facets(queryset, names=names, shared=True)  # listed products only
     if "tags" in fields:  # a keyword is its own label
         tags = keyword_counts(queryset, shared=True)

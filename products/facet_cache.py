@@ -21,9 +21,12 @@ of an index (100,000 for every listed product), while the counts change only whe
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
@@ -36,6 +39,9 @@ from products.models import Product
 
 T = TypeVar("T")
 
+# Parameter types whose repr() is their whole value (a driver's JSON wrapper, for one, shortens its repr).
+_EXACT_REPR = (str, int, float, Decimal, bool, type(None), bytes, dt.date, dt.datetime, dt.time, uuid.UUID)
+
 
 def _own_transaction(alias: str) -> bool:
     """Whether the connection is inside a transaction the caller opened (a test case's wrapping transaction
@@ -44,14 +50,24 @@ def _own_transaction(alias: str) -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in blocks)
 
 
+def _exact(params: Any) -> bool:
+    """Whether repr() of these parameters tells every value apart."""
+    if isinstance(params, list | tuple):
+        return all(_exact(value) for value in params)
+    return isinstance(params, _EXACT_REPR)
+
+
 def _key(kind: str, queryset: QuerySet[Product], at: int) -> str | None:
-    """The cache key of `kind`'s counts over `queryset` at generation `at`; None for a set that selects
-    nothing by construction (`pk IN ()`), whose counts cost nothing."""
+    """The cache key of `kind`'s counts over `queryset` at generation `at`; None for a set not to keep: one
+    that selects nothing by construction (`pk IN ()`, whose counts cost nothing), or one with a parameter
+    whose repr() would not tell it apart from another."""
     try:
         sql, params = queryset.order_by().values_list("pk").query.sql_with_params()
     except EmptyResultSet:
         return None
-    raw = repr((kind, connections[queryset.db].vendor, sql, params, at))
+    if not _exact(params):
+        return None
+    raw = repr((kind, connections[queryset.db].vendor, sql, tuple(params), at))
     digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{settings.NODE_CODE}:facets:{digest}"
 

@@ -194,10 +194,11 @@ def test_the_api_ckan_and_the_portal_read_the_cache(alice, shelf, counted, anon,
     api = [anon.get(PRODUCTS, {"facets": ",".join(NAMES), "page_size": n}).json() for n in (1, 2)]
     assert api[0]["facets"] == api[1]["facets"] and len(counted) == 1
     assert {v["value"]: v["count"] for v in api[0]["facets"]["industry"]} == {"D": 2, "L": 1, "M": 1}
-    fields = json.dumps(["organization", "industry", "tags"])
+    fields = json.dumps(["organization", "exchange", "industry", "tags"])
     ckan = [package_search({"fq": "industry:D", "facet.field": fields, "rows": r}) for r in (1, 2)]
     assert ckan[0]["facets"] == ckan[1]["facets"] and len(counted) == 2
     assert ckan[0]["facets"]["industry"] == {"D": 2} and ckan[0]["facets"]["organization"] == {"shdex": 2}
+    assert ckan[0]["facets"]["exchange"] == {"SHDEX": 2}  # the same facet under both names, counted once
     pages = [client.get("/catalog/", {"industry": "D", "sort": sort}) for sort in ("newest", "name")]
     assert all(page.status_code == 200 for page in pages) and len(counted) == 3
     tags = keyword_counts(_listed(), shared=True)
@@ -216,3 +217,18 @@ def test_the_api_ckan_and_the_portal_read_the_cache(alice, shelf, counted, anon,
     fresh = package_search({"fq": "industry:D", "facet.field": fields})
     assert fresh["facets"]["industry"] == {"D": 3} and fresh["facets"]["tags"]["新词"] == 1
     assert "新词" in tag_list({}) and len(counted) == 4
+
+
+def test_the_key_names_every_parameter_whole_and_refuses_a_parameter_it_cannot():
+    from products.facet_cache import _exact, _key
+
+    assert _key("k", _listed().filter(industry="D"), 7) == _key("k", _listed().filter(industry="D"), 7)
+    assert _key("k", _listed().filter(industry="D"), 7) != _key("k", _listed().filter(industry="L"), 7)
+    assert _key("k", _listed(), 7) != _key("k", _listed(), 8) != _key("j", _listed(), 8)
+    assert _key("k", _listed().filter(pk__in=[]), 7) is None  # selects nothing: nothing to keep
+
+    class Shortened:  # a driver's wrapper whose repr() leaves part of the value out
+        def __repr__(self):
+            return "Jsonb({'a': 'xxx ... (109 chars))"
+
+    assert _exact(["D", 1, True, None, 2.5]) and not _exact(["D", Shortened()])
