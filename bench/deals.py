@@ -86,6 +86,12 @@ COLUMNS = (
 )
 
 
+DISPUTE_COLUMNS = (
+    "gid, deal_gid, coordinator, co_coordinator, state, category, filed_by, filed_at, closed_at, due_at, "
+    "refund_amount"
+)
+
+
 def _parties(rng: random.Random, codes: list[str]) -> tuple[str, str, str, str]:
     """(product's exchange, provider's home, buyer's home, order's node), with this node among them."""
     others = [c for c in codes if c != HERE]
@@ -147,6 +153,8 @@ def load(count: int, seed: int) -> dict:
         "accepted": 0,
     }
 
+    disputes: list[tuple] = []
+
     def rows():
         for n in range(count):
             state = rng.choices(states, weights)[0]
@@ -161,8 +169,12 @@ def load(count: int, seed: int) -> dict:
                 expected["contracted"] += 1
             expected["delivered"] += f["delivered_at"] is not None
             expected["accepted"] += f["accepted_at"] is not None
+            gid = f"{origin}-{uuid.UUID(int=rng.getrandbits(128)).hex}"
+            dispute = _dispute(rng, state, f, gid, product_exchange, buyer_home, now)
+            if dispute:
+                disputes.append(dispute)
             yield (
-                f"{origin}-{uuid.UUID(int=rng.getrandbits(128)).hex}",
+                gid,
                 origin,
                 1,
                 f"{product_exchange}-2026-{n % 999999 + 1:06d}-X",
@@ -196,15 +208,47 @@ def load(count: int, seed: int) -> dict:
     with raw.transaction(), raw.cursor() as cur, cur.copy(f"COPY deals_deal ({COLUMNS}) FROM STDIN") as copy:
         for row in rows():
             copy.write_row(row)
+    with (
+        raw.transaction(),
+        raw.cursor() as cur,
+        cur.copy(f"COPY deals_dispute ({DISPUTE_COLUMNS}) FROM STDIN") as copy,
+    ):
+        for dispute in disputes:
+            copy.write_row(dispute)
     expected["load_seconds"] = time.perf_counter() - started
+    expected["disputed"] = len(disputes)
     return expected
+
+
+def _dispute(rng: random.Random, state: str, f: dict, deal_gid: str, coordinator: str, co: str, now) -> tuple:
+    """A dispute (this node's `Dispute` cache row) for every rejected deal and about 4 % of the delivered
+    ones: open on the rejected deals (a quarter of them past the deadline), resolved, withdrawn or escalated on
+    the others (mostly resolved within days to weeks); () for a deal without one."""
+    if state == "rejected":
+        open_state = rng.choice(("filed", "accepted", "mediation"))
+        filed = now - timedelta(days=rng.uniform(0.5, 40))
+        due = filed + timedelta(days=3 if open_state == "filed" else 30)
+        row = (open_state, filed, None, due, None)
+    elif f["delivered_at"] is not None and rng.random() < 0.04:
+        filed = f["delivered_at"] + timedelta(hours=rng.uniform(1, 70))
+        closed = filed + timedelta(hours=min(rng.lognormvariate(math.log(24 * 9), 0.8), 24 * 60))
+        final = rng.choices(("resolved", "withdrawn", "escalated"), (80, 15, 5))[0]
+        refund = Decimal(f["price_cents"]).scaleb(-2) * Decimal("0.3") if final == "resolved" else None
+        row = (final, filed, closed if final != "escalated" else None, None, refund)
+    else:
+        return ()
+    dispute_state, filed, closed, due, refund = row
+    category = rng.choice(("not_as_described", "quality", "late_delivery"))
+    gid = f"{coordinator}-{uuid.UUID(int=rng.getrandbits(128)).hex}"
+    filed_by = "buyer" if rng.random() < 0.9 else "provider"
+    return (gid, deal_gid, coordinator, co, dispute_state, category, filed_by, filed, closed, due, refund)
 
 
 def _check(body: dict, expected: dict) -> None:
     """The nationwide answer says what was loaded."""
     value = f"{Decimal(expected['value']).scaleb(-2):.2f}" if expected["contracted"] else None
-    got = (body["by_state"], body["value"].get("CNY"), body["delivered"], body["accepted"])
-    want = (expected["by_state"], value, expected["delivered"], expected["accepted"])
+    got = (body["by_state"], body["value"].get("CNY"), body["delivered"], body["accepted"], body["disputed"])
+    want = (expected["by_state"], value, expected["delivered"], expected["accepted"], expected["disputed"])
     if got != want:
         raise SystemExit(f"the figures disagree with the loaded deals:\n  got  {got}\n  want {want}")
 
@@ -238,10 +282,13 @@ def stats_bench(args: argparse.Namespace) -> int:
         print(f"reusing {held} deals (the figures are not checked against a load)")
     else:
         expected = load(args.count, args.seed)
-        print(f"loaded {args.count} deals in {expected['load_seconds']:.1f} s (COPY)")
+        print(
+            f"loaded {args.count} deals and {expected['disputed']} disputes in {expected['load_seconds']:.1f} s (COPY)"
+        )
     with connection.cursor() as cur:
         started = time.perf_counter()
         cur.execute("VACUUM (ANALYZE) deals_deal")
+        cur.execute("VACUUM (ANALYZE) deals_dispute")
         cur.execute("SELECT pg_size_pretty(pg_total_relation_size('deals_deal'))")
         print(f"VACUUM (ANALYZE): {time.perf_counter() - started:.1f} s; deals_deal {cur.fetchone()[0]}")
 
