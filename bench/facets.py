@@ -59,8 +59,7 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ["THROTTLE_ANON"] = "100000000/min"
-    if not args.read_cache:
-        os.environ["READ_CACHE_SECONDS"] = "0"
+    os.environ["READ_CACHE_SECONDS"] = "60" if args.read_cache else "0"
     os.environ["LOG_LEVEL"] = "WARNING"
     url = setup_django(bench_database_url("facets", sqlite=args.sqlite), fresh=not args.reuse)
 
