@@ -133,7 +133,7 @@ def main() -> int:
                 times[(label, way)] += timed(lambda call=call, params=params: call(params), 1)
 
     print(f"\nlisted products: {listed}; {args.rounds} rounds; page of 20; ms (p50 / p95)")
-    print(f"  {'query':<16} {'matches':>8}  " + "  ".join(f"{label:>16}" for label, _, _ in QUERIES))
+    print(f"  {'way':<36} " + "  ".join(f"{label:>16}" for label, _, _ in QUERIES))
     for way in ways:
         cells = [
             f"{percentile(times[(label, way)], 50):6.1f} / {percentile(times[(label, way)], 95):6.1f}"
