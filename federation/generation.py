@@ -18,10 +18,11 @@ _SQL = (  # the tables of OriginCounter, SyncState and ReadGeneration (tests/tes
 )
 
 
-def generation() -> int:
+def generation(using: str | None = None) -> int:
     """The current change generation (one statement), read from the database the request's reads go to (a
-    streaming replica's generation names the replica's content, never the primary's newer one)."""
-    with connections[router.db_for_read(ReadGeneration)].cursor() as cursor:
+    streaming replica's generation names the replica's content, never the primary's newer one), or from the
+    database `using` names (the one a query about to be answered reads)."""
+    with connections[using or router.db_for_read(ReadGeneration)].cursor() as cursor:
         cursor.execute(_SQL)
         return int(cursor.fetchone()[0])
 

@@ -156,13 +156,16 @@ def _facet_fields(raw) -> list[str]:
 
 
 def _search_facets(queryset, fields: list[str], limit: int) -> tuple[dict, dict]:
-    names = ["exchange" if f == "organization" else f for f in fields if f not in ("tags", "groups")]
-    counted = product_facets(queryset, names=names)
+    # `organization` is the exchange facet under CKAN's name: counted once when both are asked for.
+    names = list(
+        dict.fromkeys("exchange" if f == "organization" else f for f in fields if f not in ("tags", "groups"))
+    )
+    counted = product_facets(queryset, names=names, shared=True)  # listed products only
     if "groups" in fields:  # providers, labelled with their names
         groups = (FacetValue(group_name(u), t, t, n) for u, t, n in provider_counts(queryset))
         counted["groups"] = sorted(groups, key=lambda v: (-v.count, v.value))
     if "tags" in fields:  # a keyword is its own label
-        tags = keyword_counts(queryset)
+        tags = keyword_counts(queryset, shared=True)
         counted["tags"] = sorted((FacetValue(t, t, t, n) for t, n in tags), key=lambda v: (-v.count, v.value))
     facets, search_facets = {}, {}
     for field in fields:
@@ -334,7 +337,7 @@ def tag_list(params: dict) -> list:
     `all_fields`: dicts."""
     query = str(params.get("query") or "").strip()
     all_fields = _boolean(params, "all_fields")
-    names = sorted(name for name, _ in keyword_counts(_listed()) if query in name)
+    names = sorted(name for name, _ in keyword_counts(_listed(), shared=True) if query in name)
     if not all_fields:
         return names
     return [{"id": name, "name": name, "display_name": name, "vocabulary_id": None} for name in names]

@@ -25,6 +25,7 @@ from django.db.models.lookups import GreaterThan
 
 from exchanges.models import Exchange
 from products.columns import DELIVERY_BITS, PROVINCE_BITS, delivery_bit, mask_codes, province_bit
+from products.facet_cache import counts_cached
 from products.models import Product
 from standards.quality import GRADES
 from standards.regions import region_get
@@ -159,12 +160,6 @@ def _count_together(queryset: QuerySet[Product], facets: list[Facet]) -> dict[st
     return {name: list(found.items()) for name, found in counted.items()}
 
 
-def _base(queryset: QuerySet[Product]) -> QuerySet[Product]:
-    """The filtered set without its ordering (a search's is already cut to its ranked matches); the
-    `values()` of each count leaves the list's deferrals and annotations out of the SQL."""
-    return queryset.order_by()
-
-
 def _unnest_counts(queryset: QuerySet[Product], key: str) -> list[tuple[str, int]]:
     """(element, products) for the strings of the descriptor's list `key`, unnested by the database."""
     inner = _base(queryset).values_list("pk", "descriptor")
@@ -187,19 +182,12 @@ def _unnest_counts(queryset: QuerySet[Product], key: str) -> list[tuple[str, int
         return [(str(value), n) for value, n in cursor.fetchall()]
 
 
-def keyword_counts(queryset: QuerySet[Product]) -> list[tuple[str, int]]:
-    """Products per keyword of the descriptors (CKAN's tags), counted by the database."""
+def keyword_counts(queryset: QuerySet[Product], *, shared: bool = False) -> list[tuple[str, int]]:
+    """Products per keyword of the descriptors (CKAN's tags), counted by the database; `shared`: as in
+    `product_facets`."""
+    if shared:
+        return counts_cached(queryset, "keywords", lambda: _unnest_counts(queryset, "keywords"))
     return _unnest_counts(queryset, "keywords")
-
-
-def _list_contains(queryset: QuerySet[Product], key: str, value: str) -> QuerySet[Product]:
-    """Products whose descriptor's list `key` (a constant of this module) holds the string `value`."""
-    table = Product._meta.db_table
-    if connections[queryset.db].vendor == "postgresql":
-        condition = f"({table}.descriptor::jsonb -> '{key}') ? %s"
-    else:
-        condition = f"EXISTS (SELECT 1 FROM json_each({table}.descriptor, '$.{key}') WHERE value = %s)"
-    return queryset.filter(RawSQL(condition, [value], output_field=BooleanField()))
 
 
 def _list_contains(queryset: QuerySet[Product], key: str, value: str) -> QuerySet[Product]:
@@ -301,11 +289,20 @@ class FacetValue:
     count: int
 
 
-def product_facets(queryset: QuerySet[Product], *, names: list[str]) -> dict[str, list[FacetValue]]:
+def product_facets(
+    queryset: QuerySet[Product], *, names: list[str], shared: bool = False
+) -> dict[str, list[FacetValue]]:
     """The counts of each named facet over `queryset` (the filtered search), most frequent first, equal counts
     by value, all counted in one statement. `names` must be known facet names (the API refuses others before
-    calling this)."""
-    counted = _count_together(queryset, [FACETS[name] for name in names]) if names else {}
+    calling this). `shared`: `queryset` holds listed products only, whoever asks, so its counts are kept in
+    the shared cache until the catalogue changes (products/facet_cache.py)."""
+    facets = [FACETS[name] for name in names]
+    counted = {}
+    if names and shared:
+        kind = "facets:" + ",".join(sorted(names))
+        counted = counts_cached(queryset, kind, lambda: _count_together(queryset, facets))
+    elif names:
+        counted = _count_together(queryset, facets)
     result = {}
     for name in names:
         labels = FACETS[name].labels([value for value, _ in counted[name]])

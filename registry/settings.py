@@ -202,6 +202,9 @@ if CACHES["reads"]["BACKEND"].endswith("LocMemCache"):
 # How long a stored page is kept (it is never served after a change: the key names the generation; this bounds
 # the memory that pages take); 0 turns the cache off.
 READ_CACHE_SECONDS = integer("READ_CACHE_SECONDS", 60)
+# How long facet counts over the listed products are kept in the same cache (products/facet_cache.py: keyed by
+# the filtered set's SQL and the change generation, so never served after a change); 0 turns it off.
+FACET_CACHE_SECONDS = integer("FACET_CACHE_SECONDS", 60)
 
 # --- Auth ---------------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -173,10 +173,10 @@ def _reference(queryset) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _counted(queryset, names=tuple(FACETS)) -> dict[str, dict[str, int]]:
+def _counted(queryset, names=tuple(FACETS), *, shared=False) -> dict[str, dict[str, int]]:
     return {
         name: {v.value: v.count for v in values}
-        for name, values in product_facets(queryset, names=list(names)).items()
+        for name, values in product_facets(queryset, names=list(names), shared=shared).items()
     }
 
 
@@ -196,6 +196,8 @@ def test_every_facet_counts_what_the_descriptors_and_region_rows_say(catalogue, 
     queryset = narrow(Product.objects.filter(status=ProductStatus.LISTED))
     counted = _counted(queryset)
     assert counted == _reference(queryset)
+    # counted for the shared cache, then read from it (products/facet_cache.py): the same counts
+    assert _counted(queryset, shared=True) == _counted(queryset, shared=True) == counted
     # one facet asked alone counts as it does among all of them
     assert {name: _counted(queryset, [name])[name] for name in FACETS} == counted
     # and each value's filter selects exactly the products it counts

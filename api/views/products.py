@@ -112,7 +112,9 @@ class ProductViewSet(
         names = facet_names(request.query_params.get("facets"))  # refused before any query runs
         queryset = self.filter_queryset(self.get_queryset())
         if names:
-            request.product_facets = product_facets(queryset, names=names)
+            # Without `status` the list holds listed products only, whoever asks: shared counts.
+            shared = "status" not in request.query_params
+            request.product_facets = product_facets(queryset, names=names, shared=shared)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

@@ -86,7 +86,7 @@ def catalog(request):
         "count_exact": getattr(request, "search_exhaustive", True),
         "facets": [
             {"name": name, "title": FACET_TITLES[name], "values": values, "active": params.get(name)}
-            for name, values in product_facets(queryset, names=list(FACETS)).items()
+            for name, values in product_facets(queryset, names=list(FACETS), shared=True).items()
         ],
     }
     partial = request.headers.get("HX-Request") == "true" and not request.headers.get(
