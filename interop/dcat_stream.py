@@ -5,10 +5,13 @@ or RDF/XML document. What the formats write is the same graph (tests/test_dcat_s
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal
 from rdflib.namespace import RDF
@@ -25,6 +28,35 @@ FORMATS = {
 SUFFIXES = {suffix: name for name, (_, suffix) in FORMATS.items()}
 CONTEXT = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
 _RDF_TYPE = RDF.type
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector held while one chunk is mapped and written. A chunk makes tens of
+    thousands of tracked objects (its triples, literals, node objects) and no reference cycle: reference
+    counting frees all of it, while the collector, run every 700 allocations, scanned them again and again
+    (half the stream's time: docs/performance.md). Enabled again before the piece is yielded: never held
+    while the client reads, nor left off if the stream is abandoned."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _pieces(chunks: Iterable[Triples], write: Callable[[Triples], bytes]) -> Iterator[bytes]:
+    """Each chunk read and mapped (the chunks' generator runs on `next`) and written, the collector held."""
+    iterator = iter(chunks)
+    while True:
+        with _collector_paused():
+            chunk = next(iterator, None)
+            if chunk is None:
+                return
+            piece = write(chunk)
+            del chunk
+        yield piece
 
 
 # --- Turtle -------------------------------------------------------------------------------------------------
@@ -74,8 +106,7 @@ def _turtle(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
     # subset of Turtle): rdflib's pretty Turtle writer costs ten times as much as the graph's making.
     yield header.serialize(format="turtle", encoding="utf-8")
     shared: dict = {}
-    for chunk in chunks:
-        yield _ntriples(chunk, shared).encode()
+    yield from _pieces(chunks, lambda chunk: _ntriples(chunk, shared).encode())
 
 
 # --- JSON-LD ------------------------------------------------------------------------------------------------
@@ -125,15 +156,18 @@ def _json_ld(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
     # form, one piece per chunk: the same document model, in constant memory. Terms are str subclasses: json
     # writes them as their text.
     yield b'{"@context": ' + json.dumps(CONTEXT).encode() + b', "@graph": ['
-    pieces = itertools.chain([_nodes(header)], (_expanded(chunk) for chunk in chunks))
+    chunk_pieces = _pieces(chunks, lambda chunk: _json_nodes(_expanded(chunk)))
+    pieces = itertools.chain([_json_nodes(_nodes(header))], chunk_pieces)
     first = True
-    for nodes in pieces:
-        if nodes:
-            yield (b"" if first else b",\n") + ",\n".join(
-                json.dumps(n, ensure_ascii=False) for n in nodes
-            ).encode()
+    for piece in pieces:
+        if piece:
+            yield piece if first else b",\n" + piece
             first = False
     yield b"]}\n"
+
+
+def _json_nodes(nodes: list[dict]) -> bytes:
+    return ",\n".join(json.dumps(node, ensure_ascii=False) for node in nodes).encode()
 
 
 # --- RDF/XML ------------------------------------------------------------------------------------------------
@@ -178,12 +212,17 @@ def _property(predicate) -> tuple[str, str]:
     return f"ns0:{local}", f' xmlns:ns0="{_xml_attribute(namespace)}"'
 
 
+@lru_cache(maxsize=64)
+def _datatype_attribute(datatype) -> str:
+    return f' rdf:datatype="{_xml_attribute(datatype)}"'
+
+
 def _xml_object(tag: str, declaration: str, obj, refs: dict) -> str:
     if isinstance(obj, Literal):
         if obj.language:
             extra = f' xml:lang="{obj.language}"'
         elif obj.datatype is not None:
-            extra = f' rdf:datatype="{_xml_attribute(obj.datatype)}"'
+            extra = _datatype_attribute(obj.datatype)
         else:
             extra = ""
         return f"    <{tag}{declaration}{extra}>{_xml_text(obj)}</{tag}>\n"
@@ -226,8 +265,8 @@ def _xml(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
     declarations = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in _XML_NAMESPACES.items())
     yield f'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF {declarations}>\n'.encode()
     properties: dict = {}
-    for triples in itertools.chain([header], chunks):
-        yield _rdf_xml(triples, properties).encode()
+    yield _rdf_xml(header, properties).encode()
+    yield from _pieces(chunks, lambda chunk: _rdf_xml(chunk, properties).encode())
     yield b"</rdf:RDF>\n"
 
 
