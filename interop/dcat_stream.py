@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from rdflib import BNode, Graph, Literal
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from interop.dcat import PREFIXES
@@ -183,7 +183,7 @@ _NODE_ID = re.compile(r"[A-Za-wyz_][A-Za-z0-9_.\-]*\Z")
 def _xml_text(text: str) -> str:
     """Text content: markup characters escaped, a carriage return as a reference (a parser would turn a raw
     one into a line feed); a character XML cannot carry (a C0 control) becomes U+FFFD."""
-    if _NOT_XML.search(text):
+    if not text.isprintable() and _NOT_XML.search(text):  # isprintable: no control character, mostly
         text = _NOT_XML.sub("\ufffd", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
@@ -249,7 +249,11 @@ def _rdf_xml(triples: Iterable[tuple], properties: dict) -> str:
         written = properties.get(p)
         if written is None:
             written = properties[p] = _property(p)
-        lines.append(_xml_object(*written, o, refs))
+        ref = refs.get(o) if type(o) is URIRef else None
+        if ref is not None:  # the commonest case inline: an IRI already written in this chunk
+            lines.append(f"    <{written[0]}{written[1]} {ref}/>\n")
+        else:
+            lines.append(_xml_object(*written, o, refs))
     out = []
     for subject, lines in subjects.items():
         about = (
