@@ -7,7 +7,6 @@ a product's IRI lies under its home node's public URL."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import Max, Min
@@ -17,7 +16,20 @@ from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 from exchanges.models import Exchange
 from interop import dcat_parts
 from interop.dcat_odrl import add_policy
-from interop.dcat_parts import CSVW, DQV, ODRL, PROV, Terms, Triples, add_dictionary, add_quality
+from interop.dcat_parts import (
+    CSVW,
+    DQV,
+    ODRL,
+    PROV,
+    Terms,
+    Triples,
+    add_dictionary,
+    add_quality,
+    concept,
+    label,
+    lexical,
+    when,
+)
 from interop.dcat_terms import (
     EU_FILE_TYPE,
     EU_FREQUENCY,
@@ -25,7 +37,6 @@ from interop.dcat_terms import (
     FREQUENCY,
     THEMES,
     region_iri,
-    term_label,
     vocabulary_iri,
 )
 from products.models import Product, ProductStatus
@@ -87,20 +98,22 @@ def exchange_iri(code: str) -> URIRef:
 
 def _exchange_agent(graph: Triples, exchange: Exchange) -> URIRef:
     agent = exchange_iri(exchange.code)
-    graph.add((agent, RDF.type, FOAF.Agent))
-    graph.add((agent, FOAF.name, Literal(exchange.name_zh, lang=ZH)))
-    graph.add((agent, FOAF.name, Literal(exchange.name_en, lang="en")))
-    graph.add((agent, DCTERMS.type, URIRef("http://purl.org/adms/publishertype/Company")))
+    if graph.first(("agent", agent)):  # once per stream
+        graph.add((agent, RDF.type, FOAF.Agent))
+        graph.add((agent, FOAF.name, Literal(exchange.name_zh, lang=ZH)))
+        graph.add((agent, FOAF.name, Literal(exchange.name_en, lang="en")))
+        graph.add((agent, DCTERMS.type, _COMPANY))
     return agent
 
 
 def _service_desk(graph: Triples, exchange: Exchange) -> URIRef:
     """The exchange's service desk (no personal contact data): its name and its node's address."""
     desk = URIRef(f"{exchange_iri(exchange.code)}#service-desk")
-    graph.add((desk, RDF.type, VCARD.Organization))
-    graph.add((desk, RDF.type, VCARD.Kind))  # vcard:Organization's superclass, which DCAT-AP names
-    graph.add((desk, VCARD.fn, Literal(f"{exchange.name_zh}服务台", lang=ZH)))
-    graph.add((desk, VCARD.hasURL, URIRef(node_base(exchange) + "/")))
+    if graph.first(("desk", desk)):  # once per stream
+        graph.add((desk, RDF.type, VCARD.Organization))
+        graph.add((desk, RDF.type, VCARD.Kind))  # vcard:Organization's superclass, which DCAT-AP names
+        graph.add((desk, VCARD.fn, Literal(f"{exchange.name_zh}服务台", lang=ZH)))
+        graph.add((desk, VCARD.hasURL, URIRef(node_base(exchange) + "/")))
     return desk
 
 
@@ -109,51 +122,24 @@ _STABLE = URIRef("http://publications.europa.eu/resource/authority/planned-avail
 _DCAT_AP_3 = URIRef("https://semiceu.github.io/DCAT-AP/releases/3.0.0/")
 _ZHO = URIRef("http://publications.europa.eu/resource/authority/language/ZHO")
 _USCC_AGENCY = Literal("统一社会信用代码 GB 32100-2015", lang=ZH)
+_COMPANY = URIRef("http://purl.org/adms/publishertype/Company")
 
 
 def _provider(graph: Triples, product: Product) -> BNode:
     agent, identifier = BNode(), BNode()
     graph.add((agent, RDF.type, FOAF.Agent))
-    graph.add((agent, FOAF.name, Literal(product.provider_name, lang=ZH)))
-    graph.add((agent, DCTERMS.type, URIRef("http://purl.org/adms/publishertype/Company")))
+    graph.add((agent, FOAF.name, lexical(product.provider_name, lang=ZH)))
+    graph.add((agent, DCTERMS.type, _COMPANY))
     graph.add((agent, ADMS.identifier, identifier))
     graph.add((identifier, RDF.type, ADMS.Identifier))
-    graph.add((identifier, SKOS.notation, Literal(product.provider_uscc)))
+    graph.add((identifier, SKOS.notation, lexical(product.provider_uscc)))
     graph.add((identifier, ADMS.schemaAgency, _USCC_AGENCY))
     return agent
 
 
-@lru_cache(maxsize=8192)
-def _concept_triples(scheme: str, code: str) -> tuple[URIRef, tuple]:
-    """A code of the standard's vocabularies as a SKOS concept (made once per code: the same in every
-    product)."""
-    iri = region_iri(code) if scheme == "region" else vocabulary_iri(scheme, code)
-    triples = [
-        (iri, RDF.type, SKOS.Concept),
-        (iri, SKOS.notation, Literal(code)),
-        (iri, SKOS.prefLabel, Literal(term_label(scheme, code), lang=ZH)),
-        (iri, SKOS.inScheme, vocabulary_iri(scheme)),
-    ]
-    if scheme == "region":
-        triples.append((iri, RDF.type, DCTERMS.Location))
-    return iri, tuple(triples)
-
-
-def _concept(graph: Triples, scheme: str, code: str) -> URIRef:
-    iri, triples = _concept_triples(scheme, code)
-    for triple in triples:
-        graph.add(triple)
-    return iri
-
-
-@lru_cache(maxsize=64)
-def _label(vocabulary: str, code: str) -> Literal:
-    return Literal(term_label(vocabulary, code), lang=ZH)
-
-
 def _coverage(graph: Triples, subject: URIRef, descriptor: dict) -> None:
     for code in descriptor.get("spatial_coverage", []):
-        graph.add((subject, DCTERMS.spatial, _concept(graph, "region", code)))
+        graph.add((subject, DCTERMS.spatial, concept(graph, "region", code)))
     temporal = descriptor.get("temporal_coverage") or {}
     if temporal.get("start"):
         period = BNode()
@@ -165,7 +151,7 @@ def _coverage(graph: Triples, subject: URIRef, descriptor: dict) -> None:
 
 
 def _themes(graph: Triples, subject: URIRef, industry: str) -> None:
-    graph.add((subject, DCAT.theme, _concept(graph, "industry", industry)))
+    graph.add((subject, DCAT.theme, concept(graph, "industry", industry)))
     if industry in THEMES:
         graph.add((subject, DCAT.theme, EU_THEME[THEMES[industry]]))
 
@@ -178,22 +164,23 @@ def _distributions(graph: Triples, subject: URIRef, product: Product, descriptor
     if "api" in methods or product.product_form == "api":
         service = URIRef(f"{subject}#service")
         graph.add((service, RDF.type, DCAT.DataService))
-        graph.add((service, DCTERMS.title, Literal(f"{product.name}（数据接口）", lang=ZH)))
+        graph.add((service, DCTERMS.title, lexical(f"{product.name}（数据接口）", lang=ZH)))
         graph.add((service, DCAT.endpointURL, access))
         graph.add((service, DCAT.endpointDescription, access))
         graph.add((service, DCAT.servesDataset, subject))
     sample_suffix = (descriptor.get("sample") or {}).get("url", "") or ""
     sample_suffix = sample_suffix.rsplit(".", 1)[-1].upper() if "." in sample_suffix else ""
+    offer = URIRef(f"{subject}#usage-policy")
     for method in methods:
         distribution = URIRef(f"{subject}#distribution-{method}")
         graph.add((subject, DCAT.distribution, distribution))
         graph.add((distribution, RDF.type, DCAT.Distribution))
         graph.add((distribution, DCAT.accessURL, access))
-        graph.add((distribution, DCTERMS.title, _label("delivery_method", method)))
+        graph.add((distribution, DCTERMS.title, label("delivery_method", method)))
         # The delivery method as the network's concept (machine-readable: a harvester reads it back).
-        graph.add((distribution, DCTERMS.type, _concept(graph, "delivery_method", method)))
+        graph.add((distribution, DCTERMS.type, concept(graph, "delivery_method", method)))
         graph.add((distribution, DCTERMS.description, _DELIVERY_TEXT))
-        graph.add((distribution, DCTERMS.license, URIRef(f"{subject}#usage-policy")))
+        graph.add((distribution, DCTERMS.license, offer))
         graph.add((distribution, DCATAP.availability, _STABLE))
         file_type = "JSON" if method == "api" else sample_suffix if method == "file" else ""
         if file_type in EU_FILE_TYPE:
@@ -235,13 +222,13 @@ def add_product(
     subject = subject or product_iri(product, exchange)
     access = URIRef(f"{node_base(exchange)}/api/v1/products/{product.code}/")
     graph.add((subject, RDF.type, DCAT.Dataset))
-    graph.add((subject, DCTERMS.identifier, Literal(product.code)))
+    graph.add((subject, DCTERMS.identifier, lexical(product.code)))
     if product.product_form:  # the product form as the network's concept (DCAT-AP: dct:type of a dataset)
-        graph.add((subject, DCTERMS.type, _concept(graph, "product_form", product.product_form)))
-    graph.add((subject, DCTERMS.title, Literal(product.name, lang=ZH)))
-    graph.add((subject, DCTERMS.description, Literal(descriptor.get("summary", ""), lang=ZH)))
+        graph.add((subject, DCTERMS.type, concept(graph, "product_form", product.product_form)))
+    graph.add((subject, DCTERMS.title, lexical(product.name, lang=ZH)))
+    graph.add((subject, DCTERMS.description, lexical(descriptor.get("summary", ""), lang=ZH)))
     for keyword in descriptor.get("keywords", []):
-        graph.add((subject, DCAT.keyword, Literal(keyword, lang=ZH)))
+        graph.add((subject, DCAT.keyword, lexical(keyword, lang=ZH)))
     provider = _provider(graph, product)
     graph.add((subject, DCTERMS.publisher, provider))
     graph.add((subject, DCAT.contactPoint, _service_desk(graph, exchange)))
@@ -254,10 +241,10 @@ def add_product(
     add_policy(graph, subject, descriptor, assigner=provider)
     add_dictionary(graph, subject, descriptor)
     add_quality(graph, subject, context.reports.get(product.code, []))
-    graph.add((subject, DCAT.version, Literal(str(product.version))))
+    graph.add((subject, DCAT.version, lexical(str(product.version))))
     if product.listed_at:
-        graph.add((subject, DCTERMS.issued, Literal(product.listed_at, datatype=XSD.dateTime)))
-    graph.add((subject, DCTERMS.modified, Literal(product.updated_at, datatype=XSD.dateTime)))
+        graph.add((subject, DCTERMS.issued, when(product.listed_at, XSD.dateTime)))
+    graph.add((subject, DCTERMS.modified, when(product.updated_at, XSD.dateTime)))
     graph.add((subject, DCAT.landingPage, access))
     return subject, _distributions(graph, subject, product, descriptor, access)
 
@@ -307,7 +294,9 @@ def catalog_header(scope: str, *, page: int | None = None, per_page: int = CHUNK
     graph.add((catalog, DCTERMS.title, Literal(title, lang=ZH)))
     graph.add((catalog, DCTERMS.description, Literal(text, lang=ZH)))
     if home is not None:
-        graph.add((catalog, DCTERMS.publisher, _exchange_agent(graph, home)))
+        agent = Triples()
+        graph.add((catalog, DCTERMS.publisher, _exchange_agent(agent, home)))
+        agent.into(graph)
     graph.add((catalog, FOAF.homepage, URIRef(settings.NODE_PUBLIC_URL + "/")))
     graph.add((catalog, DCTERMS.language, _ZHO))
     span = catalog_products(scope).aggregate(issued=Min("listed_at"), modified=Max("updated_at"))
@@ -352,22 +341,29 @@ def _add_to_catalog(graph: Triples, scope: str, product: Product, context: Produ
         graph.add((catalog, DCAT.record, record))
         graph.add((record, RDF.type, DCAT.CatalogRecord))
         graph.add((record, FOAF.primaryTopic, dataset))
-        graph.add((record, DCTERMS.modified, Literal(product.updated_at, datatype=XSD.dateTime)))
+        graph.add((record, DCTERMS.modified, when(product.updated_at, XSD.dateTime)))
         graph.add((record, DCTERMS.conformsTo, _DCAT_AP_3))
         # The record's own dates: when this node first held the product, and its last change here.
-        graph.add((record, DCTERMS.issued, Literal(product.created_at, datatype=XSD.dateTime)))
+        graph.add((record, DCTERMS.issued, when(product.created_at, XSD.dateTime)))
         graph.add((record, DCTERMS.publisher, _exchange_agent(graph, context.exchanges[product.exchange_id])))
-        graph.add((record, PROV.wasDerivedFrom, product_iri(product, context.exchanges[product.exchange_id])))
+        graph.add((record, PROV.wasDerivedFrom, dataset))  # the dataset's IRI is the one at its home
+
+
+# The columns a product's mapping reads (not the search texts, findings and reasons it does not).
+_MAPPED = ("id", "code", "exchange_id", "version", "descriptor", "name", "provider_name", "provider_uscc",
+           "product_form", "industry", "update_frequency", "created_at", "updated_at", "listed_at",
+)  # fmt: skip
 
 
 def catalog_chunks(scope: str, *, offset: int = 0, limit: int | None = None, chunk: int = CHUNK):
     """The catalog's products as graphs of at most `chunk` products each, read in id order by keyset, so
     memory stays flat whatever the catalog's size; `offset`/`limit` select one page."""
-    products = catalog_products(scope)
+    products = catalog_products(scope).only(*_MAPPED)
     if offset:
         first = products.values_list("id", flat=True)[offset : offset + 1]
         products = products.filter(id__gte=first[0]) if first else products.none()
     exchanges = {e.code: e for e in Exchange.objects.all()}
+    shared: set = set()  # what many products share (concepts, rules, exchanges) is written once per catalog
     after, left = 0, limit
     while left is None or left > 0:
         size = chunk if left is None else min(chunk, left)
@@ -375,7 +371,7 @@ def catalog_chunks(scope: str, *, offset: int = 0, limit: int | None = None, chu
         if not rows:
             return
         context = context_for(rows, exchanges)
-        triples = Triples()
+        triples = Triples(shared)
         for product in rows:
             _add_to_catalog(triples, scope, product, context)
         yield triples

@@ -4,11 +4,12 @@ and its version links (DCAT 3 versioning). The usage policy as ODRL is interop/d
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
+from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 
-from interop.dcat_terms import FIELD_DATATYPES, vocabulary_iri
+from interop.dcat_terms import FIELD_DATATYPES, region_iri, term_label, vocabulary_iri
 from products import lifecycle
 from products.models import ProductVersion
 from quality.models import QualityReport
@@ -42,20 +43,54 @@ PROV_NS = Namespace("http://www.w3.org/ns/prov#")
 DCAT_NS = Namespace("http://www.w3.org/ns/dcat#")  # DCAT 3 (rdflib's DCAT is DCAT 2)
 ODRL, DQV, CSVW, PROV = Terms(ODRL_NS), Terms(DQV_NS), Terms(CSVW_NS), Terms(PROV_NS)
 DCAT = Terms(DCAT_NS)
-DCTERMS, RDF, RDFS, XSD = Terms(DCTERMS), Terms(RDF), Terms(RDFS), Terms(XSD)
+DCTERMS, RDF, RDFS, SKOS, XSD = Terms(DCTERMS), Terms(RDF), Terms(RDFS), Terms(SKOS), Terms(XSD)
 ZH = "zh"
+
+
+def lexical(text: str, *, lang: str | None = None, datatype: URIRef | None = None, value=None) -> Literal:
+    """The literal `Literal(...)` would make of a lexical form the caller has written itself (a string, a
+    language-tagged string, `isoformat()` of a datetime with `value` the Python value it stands for): the
+    same term (equal, same hash, same `.value`), without rdflib's check of the language tag and its casts
+    between lexical form and value, a large part of a product's mapping time. For constant language tags and
+    datatypes only: nothing here checks them."""
+    term = str.__new__(Literal, text)
+    term._language = lang
+    term._datatype = datatype
+    term._value = text if datatype is None else value
+    term._ill_typed = None
+    return term
+
+
+def when(moment, datatype: URIRef) -> Literal:
+    """A date or datetime as `Literal(moment, datatype=...)` writes it (its `isoformat()`)."""
+    return lexical(moment.isoformat(), datatype=datatype, value=moment)
 
 
 class Triples:
     """The triples of a graph being built, in insertion order and without repeats: what a product's mapping
-    writes into. Much cheaper than an rdflib `Graph` (no indexes), and written out as N-Triples lines (valid
-    Turtle) by the streamed catalog; `graph()` makes a `Graph` of them for the other formats."""
+    writes into. Much cheaper than an rdflib `Graph` (no indexes); the streamed catalog writes it out in each
+    format (interop/dcat_stream.py), `into()` adds it to a `Graph`."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: set | None = None) -> None:
         self._triples: dict[tuple, None] = {}
+        self._shared = set() if shared is None else shared
 
     def add(self, triple: tuple) -> None:
         self._triples[triple] = None
+
+    def first(self, key) -> bool:
+        """True the first time `key` is asked: whether the triples that many products share (a vocabulary
+        concept, a usage rule, an exchange's service desk), named by `key`, are still to be added. Once per
+        catalog when the chunks of a stream share one set (`catalog_chunks`), else once per chunk."""
+        if key in self._shared:
+            return False
+        self._shared.add(key)
+        return True
+
+    def add_shared(self, key, triples: Iterable[tuple]) -> None:
+        if self.first(key):
+            for triple in triples:
+                self._triples[triple] = None
 
     def __iter__(self):
         return iter(self._triples)
@@ -67,17 +102,34 @@ class Triples:
         graph.addN((s, p, o, graph) for s, p, o in self._triples)
         return graph
 
-    def ntriples(self) -> str:
-        """The triples as N-Triples lines; each term written once per chunk (predicates, shared concepts)."""
-        written: dict = {}
 
-        def n3(term) -> str:
-            text = written.get(term)
-            if text is None:
-                text = written[term] = term.n3()
-            return text
+@lru_cache(maxsize=8192)
+def concept_triples(scheme: str, code: str) -> tuple[URIRef, tuple]:
+    """A code of the standard's vocabularies as a SKOS concept (made once per code: the same in every
+    product)."""
+    iri = region_iri(code) if scheme == "region" else vocabulary_iri(scheme, code)
+    triples = [
+        (iri, RDF.type, SKOS.Concept),
+        (iri, SKOS.notation, Literal(code)),
+        (iri, SKOS.prefLabel, Literal(term_label(scheme, code), lang=ZH)),
+        (iri, SKOS.inScheme, vocabulary_iri(scheme)),
+    ]
+    if scheme == "region":
+        triples.append((iri, RDF.type, DCTERMS.Location))
+    return iri, tuple(triples)
 
-        return "".join(f"{n3(s)} {n3(p)} {n3(o)} .\n" for s, p, o in self._triples)
+
+@lru_cache(maxsize=64)
+def label(vocabulary: str, code: str) -> Literal:
+    """A code's Chinese label as a literal (made once per code)."""
+    return Literal(term_label(vocabulary, code), lang=ZH)
+
+
+def concept(graph: Triples, scheme: str, code: str) -> URIRef:
+    """The concept's IRI, its triples added to `graph` (once per stream)."""
+    iri, triples = concept_triples(scheme, code)
+    graph.add_shared(iri, triples)
+    return iri
 
 
 DQV_DIMENSIONS = ("normativity", "completeness", "accuracy", "consistency", "timeliness", "accessibility")

@@ -1,18 +1,22 @@
 """One RDF document written from a catalog's header graph and its products' triples, chunk by chunk, so a
-catalog of any size is served in constant memory: each chunk is serialized on its own and the pieces are
-joined into a well-formed Turtle, JSON-LD or RDF/XML document."""
+catalog of any size is served in constant memory: each chunk is written on its own, straight from its
+triples (no rdflib `Graph`, no rdflib writer), and the pieces are joined into a well-formed Turtle, JSON-LD
+or RDF/XML document. What the formats write is the same graph (tests/test_dcat_stream.py)."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 
-from rdflib import BNode, Graph, Literal
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from interop.dcat import PREFIXES, new_graph
+from interop.dcat import PREFIXES
 from interop.dcat_parts import Triples
 
 # rdflib's format name → (media type, suffix)
@@ -23,21 +27,89 @@ FORMATS = {
 }
 SUFFIXES = {suffix: name for name, (_, suffix) in FORMATS.items()}
 CONTEXT = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
-_XML_ROOT = re.compile(r"<rdf:RDF\b[^>]*>(.*)</rdf:RDF>", re.S)
+_RDF_TYPE = RDF.type
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector held while one chunk is mapped and written. A chunk makes tens of
+    thousands of tracked objects (its triples, literals, node objects) and no reference cycle: reference
+    counting frees all of it, while the collector, run every 700 allocations, scanned them again and again
+    (half the stream's time: docs/performance.md). Enabled again before the piece is yielded: never held
+    while the client reads, nor left off if the stream is abandoned."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _pieces(chunks: Iterable[Triples], write: Callable[[Triples], bytes]) -> Iterator[bytes]:
+    """Each chunk read and mapped (the chunks' generator runs on `next`) and written, the collector held."""
+    iterator = iter(chunks)
+    while True:
+        with _collector_paused():
+            chunk = next(iterator, None)
+            if chunk is None:
+                return
+            piece = write(chunk)
+            del chunk
+        yield piece
+
+
+# --- Turtle -------------------------------------------------------------------------------------------------
+
+
+def _literal_nt(literal: Literal, datatypes: dict) -> str:
+    """A literal as N-Triples writes it (which is Turtle too): the lexical form quoted with `\\`, `"`, line
+    feeds and carriage returns escaped, then its language or datatype."""
+    text = '"' + literal.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    language = literal.language
+    if language:
+        return text + '"@' + language
+    datatype = literal.datatype
+    if datatype is None:
+        return text + '"'
+    written = datatypes.get(datatype)
+    if written is None:
+        written = datatypes[datatype] = datatype.n3()
+    return text + '"^^' + written
+
+
+def _ntriples(chunk: Iterable[tuple], shared: dict) -> str:
+    """The triples as N-Triples lines. `shared` keeps what every chunk writes again (the predicates, the
+    datatypes) for the whole stream; the other terms are written once per chunk (a product's IRI is the
+    subject of dozens of its triples)."""
+    written: dict = {}
+    lines = []
+    for s, p, o in chunk:
+        subject = written.get(s)
+        if subject is None:
+            subject = written[s] = s.n3()  # an IRI that cannot be written raises, as rdflib's writers do
+        predicate = shared.get(p)
+        if predicate is None:
+            predicate = shared[p] = p.n3()
+        if isinstance(o, Literal):  # mostly a product's own: no use keeping it (and a literal's hash is slow)
+            obj = _literal_nt(o, shared)
+        else:
+            obj = written.get(o)
+            if obj is None:
+                obj = written[o] = o.n3()
+        lines.append(f"{subject} {predicate} {obj} .\n")
+    return "".join(lines)
 
 
 def _turtle(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
     # The header with its prefixes, then each chunk as N-Triples lines, which are Turtle too (N-Triples is a
     # subset of Turtle): rdflib's pretty Turtle writer costs ten times as much as the graph's making.
     yield header.serialize(format="turtle", encoding="utf-8")
-    for chunk in chunks:
-        yield chunk.ntriples().encode()
+    shared: dict = {}
+    yield from _pieces(chunks, lambda chunk: _ntriples(chunk, shared).encode())
 
 
-def _graphs(header: Graph, chunks: Iterable[Triples]) -> Iterator[Graph]:
-    yield header
-    for chunk in chunks:
-        yield chunk.into(new_graph())
+# --- JSON-LD ------------------------------------------------------------------------------------------------
 
 
 def _nodes(graph: Graph) -> list:
@@ -48,56 +120,157 @@ def _nodes(graph: Graph) -> list:
     return [data] if data else []
 
 
-def _term(term) -> dict:
-    """An object as JSON-LD's expanded form writes it: a node reference, or a value with its language or
-    datatype (the lexical form, as N-Triples writes it)."""
-    if isinstance(term, Literal):
-        if term.language:
-            return {"@value": str(term), "@language": term.language}
-        return {"@value": str(term), "@type": str(term.datatype)} if term.datatype else {"@value": str(term)}
-    return {"@id": f"_:{term}" if isinstance(term, BNode) else str(term)}
-
-
-def _expanded(chunk: Triples) -> list[dict]:
+def _expanded(chunk: Iterable[tuple]) -> list[dict]:
     """The chunk's triples as JSON-LD node objects in expanded form (full IRIs, no compaction), one per
     subject: what rdflib's JSON-LD writer would say, without building a `Graph` and compacting it (six times
-    the Turtle path's time, docs/performance.md)."""
+    the Turtle path's time, docs/performance.md). A node reference is one dict per chunk, however often it is
+    an object; values carry the lexical form with their language or datatype."""
     nodes: dict = {}
+    refs: dict = {}
     for s, p, o in chunk:
         node = nodes.get(s)
         if node is None:
-            node = nodes[s] = {"@id": f"_:{s}" if isinstance(s, BNode) else str(s)}
-        if p == RDF.type and not isinstance(o, Literal):
-            node.setdefault("@type", []).append(str(o))
+            node = nodes[s] = {"@id": "_:" + s if isinstance(s, BNode) else s}
+        if isinstance(o, Literal):
+            if o.language:
+                value = {"@value": o, "@language": o.language}
+            else:
+                value = {"@value": o, "@type": o.datatype} if o.datatype is not None else {"@value": o}
+        elif p == _RDF_TYPE:
+            node.setdefault("@type", []).append(o)
+            continue
         else:
-            node.setdefault(str(p), []).append(_term(o))
+            value = refs.get(o)
+            if value is None:
+                value = refs[o] = {"@id": "_:" + o if isinstance(o, BNode) else o}
+        values = node.get(p)
+        if values is None:
+            node[p] = [value]
+        else:
+            values.append(value)
     return list(nodes.values())
 
 
 def _json_ld(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
     # The header through rdflib's writer (compacted with the prefixes), then each chunk's nodes in expanded
-    # form, one piece per chunk: the same document model, in constant memory.
+    # form, one piece per chunk: the same document model, in constant memory. Terms are str subclasses: json
+    # writes them as their text.
     yield b'{"@context": ' + json.dumps(CONTEXT).encode() + b', "@graph": ['
-    pieces = itertools.chain([_nodes(header)], (_expanded(chunk) for chunk in chunks))
+    chunk_pieces = _pieces(chunks, lambda chunk: _json_nodes(_expanded(chunk)))
+    pieces = itertools.chain([_json_nodes(_nodes(header))], chunk_pieces)
     first = True
-    for nodes in pieces:
-        if nodes:
-            yield (b"" if first else b",\n") + ",\n".join(
-                json.dumps(n, ensure_ascii=False) for n in nodes
-            ).encode()
+    for piece in pieces:
+        if piece:
+            yield piece if first else b",\n" + piece
             first = False
     yield b"]}\n"
 
 
+def _json_nodes(nodes: list[dict]) -> bytes:
+    return ",\n".join(json.dumps(node, ensure_ascii=False) for node in nodes).encode()
+
+
+# --- RDF/XML ------------------------------------------------------------------------------------------------
+
+_XML_NAMESPACES = {"rdf": str(RDF), **CONTEXT}
+_XML_PREFIX = {uri: prefix for prefix, uri in _XML_NAMESPACES.items()}
+# Characters XML 1.0 cannot carry at all, not even as a character reference.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_LOCAL_NAME = re.compile(r"[^\W\d][\w.\-]*\Z")  # the name part of a property's IRI (an XML NCName)
+_NODE_ID = re.compile(r"[A-Za-wyz_][A-Za-z0-9_.\-]*\Z")
+
+
+def _xml_text(text: str) -> str:
+    """Text content: markup characters escaped, a carriage return as a reference (a parser would turn a raw
+    one into a line feed); a character XML cannot carry (a C0 control) becomes U+FFFD."""
+    if not text.isprintable() and _NOT_XML.search(text):  # isprintable: no control character, mostly
+        text = _NOT_XML.sub("\ufffd", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _xml_attribute(text: str) -> str:
+    # In an attribute a parser also normalises line feeds and tabs to spaces: they are written as references.
+    return _xml_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
+def _node_id(node: BNode) -> str:
+    """A blank node's `rdf:nodeID` (an XML name): its own label where it is one (rdflib's are), else `x` and
+    the label's UTF-8 in hex. Labels starting with `x` are always encoded, so no two labels meet."""
+    return node if _NODE_ID.match(node) else "x" + node.encode().hex()
+
+
+def _property(predicate) -> tuple[str, str]:
+    """A property's element name and the namespace declaration it needs (none for the document's prefixes).
+    An IRI that ends in no XML name cannot be a property in RDF/XML: ValueError, as rdflib's writer raises."""
+    found = _LOCAL_NAME.search(predicate)
+    if found is None or not found.start():
+        raise ValueError(f"{predicate} cannot be written as an RDF/XML property element")
+    namespace, local = predicate[: found.start()], found.group()
+    prefix = _XML_PREFIX.get(namespace)
+    if prefix is not None:
+        return f"{prefix}:{local}", ""
+    return f"ns0:{local}", f' xmlns:ns0="{_xml_attribute(namespace)}"'
+
+
+@lru_cache(maxsize=64)
+def _datatype_attribute(datatype) -> str:
+    return f' rdf:datatype="{_xml_attribute(datatype)}"'
+
+
+def _xml_object(tag: str, declaration: str, obj, refs: dict) -> str:
+    if isinstance(obj, Literal):
+        if obj.language:
+            extra = f' xml:lang="{obj.language}"'
+        elif obj.datatype is not None:
+            extra = _datatype_attribute(obj.datatype)
+        else:
+            extra = ""
+        return f"    <{tag}{declaration}{extra}>{_xml_text(obj)}</{tag}>\n"
+    ref = refs.get(obj)
+    if ref is None:
+        ref = refs[obj] = (
+            f'rdf:nodeID="{_node_id(obj)}"'
+            if isinstance(obj, BNode)
+            else f'rdf:resource="{_xml_attribute(obj)}"'
+        )
+    return f"    <{tag}{declaration} {ref}/>\n"
+
+
+def _rdf_xml(triples: Iterable[tuple], properties: dict) -> str:
+    """The triples as `rdf:Description` elements, one per subject (a subject met again in a later chunk gets
+    another: RDF/XML merges them), each property an element of its prefixed name; `properties` keeps the
+    element names for the whole stream."""
+    subjects: dict = {}
+    refs: dict = {}
+    for s, p, o in triples:
+        lines = subjects.get(s)
+        if lines is None:
+            lines = subjects[s] = []
+        written = properties.get(p)
+        if written is None:
+            written = properties[p] = _property(p)
+        ref = refs.get(o) if type(o) is URIRef else None
+        if ref is not None:  # the commonest case inline: an IRI already written in this chunk
+            lines.append(f"    <{written[0]}{written[1]} {ref}/>\n")
+        else:
+            lines.append(_xml_object(*written, o, refs))
+    out = []
+    for subject, lines in subjects.items():
+        about = (
+            f'rdf:nodeID="{_node_id(subject)}"'
+            if isinstance(subject, BNode)
+            else f'rdf:about="{_xml_attribute(subject)}"'
+        )
+        out.append(f"  <rdf:Description {about}>\n{''.join(lines)}  </rdf:Description>\n")
+    return "".join(out)
+
+
 def _xml(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
-    namespaces = {"rdf": str(RDF), **CONTEXT}
-    declarations = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in namespaces.items())
+    declarations = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in _XML_NAMESPACES.items())
     yield f'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF {declarations}>\n'.encode()
-    for graph in _graphs(header, chunks):
-        text = graph.serialize(format="xml")
-        body = _XML_ROOT.search(text)
-        if body:
-            yield body.group(1).encode()
+    properties: dict = {}
+    yield _rdf_xml(header, properties).encode()
+    yield from _pieces(chunks, lambda chunk: _rdf_xml(chunk, properties).encode())
     yield b"</rdf:RDF>\n"
 
 
