@@ -29,6 +29,8 @@ import heapq
 import json
 import os
 import random
+import re
+import statistics
 import sys
 import tempfile
 import threading
@@ -78,9 +80,16 @@ FLOW = (
 STEPS = """
 import json
 from deals.models import DealStep
+from federation.models import PrivateFetch
 rows = DealStep.objects.values_list("gid", "origin", "kind", "created_at")
-print(json.dumps({gid: [origin, kind, at.timestamp()] for gid, origin, kind, at in rows}))
+stubs = dict(PrivateFetch.objects.filter(record_type="deal_step").values_list("gid", "updated_at"))
+print(json.dumps({
+    gid: [origin, kind, at.timestamp(), stubs[gid].timestamp() if gid in stubs else None]
+    for gid, origin, kind, at in rows
+}))
 """
+# A worker's log line when a task ends (Celery's own, at INFO).
+TASK_DONE = re.compile(r"Task ([\w.]+)\[[^\]]+\] succeeded in ([0-9.]+)s")
 VERSIONS = """
 import json
 from products.models import ProductVersion
@@ -180,22 +189,39 @@ class Driver:
         return time.monotonic() - start
 
 
-def _latencies(nodes: Federation) -> tuple[dict, int]:
-    """{(kind, owner): [ms]} for every step the other party's node holds, and how many it lacks."""
+def _latencies(nodes: Federation) -> tuple[dict, int, dict]:
+    """{(kind, owner): [ms]} for every step the other party's node holds, how many it lacks, and the two
+    parts of each latency: {"stub": [ms], "fetch": [ms]} — the owner's row to the sealed stub applied at the
+    other party's node (its fetch recorded: `PrivateFetch`), and from there to the step's row there."""
     held = {code: nodes[code].shell_json(STEPS, timeout=120) for code in ("SHDEX", "GYBDX")}
     other = {"SHDEX": "GYBDX", "GYBDX": "SHDEX"}
     out: dict = defaultdict(list)
+    parts: dict = defaultdict(list)
     missing = 0
     for code, steps in held.items():
-        for gid, (origin, kind, at) in steps.items():
+        for gid, (origin, kind, at, _) in steps.items():
             if origin != code:
                 continue
             seen = held[other[code]].get(gid)
             if seen is None:
                 missing += 1
-            else:
-                out[(kind, origin)].append((seen[2] - at) * 1000)
-    return out, missing
+                continue
+            out[(kind, origin)].append((seen[2] - at) * 1000)
+            if seen[3] is not None:
+                parts["stub"].append((seen[3] - at) * 1000)
+                parts["fetch"].append((seen[2] - seen[3]) * 1000)
+    return out, missing, parts
+
+
+def _task_times(node: Node) -> dict[str, list[float]]:
+    """{task name: [seconds]} of every task the node's workers finished, from their logs."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for name, _, _ in node.workers:
+        log = node.log_dir / f"{name}.log"
+        if log.exists():
+            for match in TASK_DONE.finditer(log.read_text("utf-8", errors="replace")):
+                times[match.group(1)].append(float(match.group(2)))
+    return times
 
 
 def _line(label: str, values: list[float]) -> str:
@@ -236,7 +262,15 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=2.0, help="seconds before the other node's turn")
     parser.add_argument("--baseline-rate", type=int, default=2, help="product updates a second at SHDEX")
     parser.add_argument("--deals", type=int, default=0, help="deals under way at most (default rate × think)")
+    parser.add_argument(
+        "--layout",
+        choices=("one", "split"),
+        default="one",
+        help="one worker for both queues per node (make run), or a worker per queue (production)",
+    )
     args = parser.parse_args()
+    if args.layout == "split":
+        Node.WORKERS = Node.SPLIT  # docker-compose.yml's layout: `-Q celery` (2 processes) and `-Q sync` (1)
     federation = Federation(
         ("SHDEX", "BJIDX", "GYBDX"),
         Path(tempfile.mkdtemp(prefix="deal-steps-")),
@@ -247,7 +281,8 @@ def main() -> int:
     )
     try:
         print(f"machine: {machine()}")
-        print(f"backend: {federation.backend.name}")
+        print(f"backend: {federation.backend.name}; workers per node: {Node.WORKERS}")
+        print(f"nodes' logs: {federation.base_dir}")
         started = time.perf_counter()
         federation.start()
         tokens, product, other = _setup(federation)
@@ -280,15 +315,15 @@ def main() -> int:
             print(f"FAILED {failure}")
 
         def converged():
-            lat, missing = _latencies(federation)
-            return (lat, missing) if missing == 0 else None
+            found = _latencies(federation)
+            return found if found[1] == 0 else None
 
         try:
-            latencies, missing = wait_until(
+            latencies, missing, parts = wait_until(
                 converged, 120, interval=3, message="every step at the other node"
             )
         except AssertionError:
-            latencies, missing = _latencies(federation)
+            latencies, missing, parts = _latencies(federation)
         versions = [
             node.shell_json(VERSIONS.replace("__CODE__", other), timeout=120) for node in (shdex, gybdx)
         ]
@@ -303,6 +338,15 @@ def main() -> int:
         for (kind, origin), values in sorted(latencies.items(), key=lambda kv: kv[0][1]):
             print(_line(f"{kind} ({origin} -> other party)", values))
         print(_line("every step -> the other party's node", everything))
+        if parts["stub"]:
+            print(_line("  of which: owner's row -> stub applied there", parts["stub"]))
+            print(_line("  of which: stub applied -> step's row there", parts["fetch"]))
+        for node in (shdex, gybdx):
+            for task, seconds in sorted(_task_times(node).items(), key=lambda kv: -sum(kv[1])):
+                print(
+                    f"{node.code} worker {task:<40} n={len(seconds):4d}  total {sum(seconds):6.1f} s  "
+                    f"p50 {statistics.median(seconds) * 1000:7.1f} ms  max {max(seconds) * 1000:7.1f} ms"
+                )
         print(f"steps missing at the other party's node: {missing}; steps held at BJIDX: {at_bjidx}")
         met = everything and percentile(everything, 99) < 2000
         print(f"target p99 < 2 s at {args.rate} steps/s: {'MET' if met else 'NOT MET'}")

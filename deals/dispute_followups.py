@@ -1,5 +1,6 @@
 """What a node does after a dispute step was written here or arrived: derive the dispute again from the
-steps held, keep its cache (`Dispute`: state, deadline, refund, for filters and figures), and tell each
+steps held, keep its cache (`Dispute`: state, deadline, refund, resolution time, for filters and figures;
+and `Deal.disputed`, which the stats count beside the deal's other figures), and tell each
 party registered here of each step someone else took (a notification of kind `deal` and its webhooks,
 once per step, also when several steps arrive in one batch)."""
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from deals.dispute_selectors import dispute_actions, dispute_due_at, dispute_state, dispute_steps
+from deals.figures import resolution_seconds
 from deals.models import Deal, Dispute, DisputeStep
 from deals.outcomes import deal_withdrawal_outcome
 from demands.models import Notification
@@ -80,8 +82,13 @@ def disputes_followup(gids: list[str]) -> None:
                 "closed_at": derived["closed_at"],
                 "due_at": dispute_due_at(derived),
                 "refund_amount": derived["amounts"]["refund"],
+                "resolution_s": resolution_seconds(
+                    derived["state"], derived["filed_at"], derived["closed_at"]
+                ),
             },
         )
+        # A dispute is never forgotten once held: the deal stays disputed (the stats' exact count).
+        Deal.objects.filter(gid=deal.gid, disputed=False).update(disputed=True)
         _notify(deal, filing.gid, derived, steps)
         deal_withdrawal_outcome(deal, filing.gid, derived)
 

@@ -36,3 +36,11 @@ def deal_figures(deal: Any, derived: Derived) -> dict[str, Any]:
         "price_cents": int(Decimal(price) * 100) if price is not None else None,
         "currency": offer.get("currency", "") if price is not None else "",
     }
+
+
+def resolution_seconds(
+    state: str, filed_at: dt.datetime | None, closed_at: dt.datetime | None
+) -> float | None:
+    """A resolved dispute's seconds from its filing to its resolution (None for any other): kept on its
+    `Dispute` row (deals.dispute_followups) for the median resolution time."""
+    return _seconds(closed_at, filed_at) if state == "resolved" else None

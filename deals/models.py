@@ -50,6 +50,9 @@ class Deal(models.Model):
     delivery_by = models.DateTimeField(null=True, blank=True)
     price_cents = models.BigIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True, default="")
+    # Local, kept by deals.dispute_followups: whether this node holds a dispute of the deal (its `Dispute`
+    # row), so the stats count the disputed deals in the same index-only scan as the other figures.
+    disputed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -71,6 +74,7 @@ class Deal(models.Model):
                     "accepted_at",
                     "delivery_by",
                     "price_cents",
+                    "disputed",
                 ],
                 name="deal_figures",
             ),
@@ -179,11 +183,20 @@ class Dispute(models.Model):
         null=True, blank=True, help_text="The coordinator's current deadline while open: overdue after it."
     )
     refund_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    resolution_s = models.FloatField(
+        null=True, blank=True, help_text="Resolved: the seconds from its filing to its resolution (stats)."
+    )
 
     class Meta:
         ordering = ["-filed_at", "-id"]
         indexes = [
             models.Index(fields=["deal_gid"], name="dispute_deal"),
+            # /stats/deals/: the median resolution time, an ordered walk to the middle (as the deals').
+            models.Index(
+                fields=["resolution_s", "coordinator", "co_coordinator"],
+                condition=models.Q(resolution_s__isnull=False),
+                name="dispute_resolution",
+            ),
             models.Index(fields=["coordinator", "state"], name="dispute_coordinator"),
             models.Index(fields=["co_coordinator", "state"], name="dispute_co_coordinator"),
         ]

@@ -27,6 +27,7 @@ from federation.http import PeerError, peer_request
 from federation.models import Peer, SyncState
 from federation.peers import peer_failed, peer_failure_level, peer_ok, peers_to_pull
 from federation.prepare import page_check_aside
+from federation.private import private_fetch_due, private_fetches_waiting
 from federation.selectors import origin_public_key, origins_known
 
 logger = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ def pull_origin(*, origin: str) -> int:
             for _ in range(MAX_PULL_ROUNDS):
                 before = SyncState.objects.filter(pk=origin).values_list("cursor", flat=True).get()
                 applied += pull_from(peer, origin)
+                _fetch_private_now()
                 head, cursor = SyncState.objects.filter(pk=origin).values_list("head_seen", "cursor").get()
                 if head <= cursor or cursor == before:
                     break
@@ -178,6 +180,20 @@ def pull_origin(*, origin: str) -> int:
             pulled_entries=F("pulled_entries") + applied,
         )
     return applied
+
+
+def _fetch_private_now() -> None:
+    """The private records whose sealed stubs this round applied are fetched now, by this pull, before its
+    next round: not after the last round (a pull kept busy by wake-ups runs up to MAX_PULL_ROUNDS first), nor
+    by the fetch task the stubs queued, which waits behind this pull on a `sync` worker of one process
+    (docs/federation.md, *Private records*). A failure here is the fetch's (backed off, retried by the fetch
+    task and the tick), never the pull's."""
+    if not private_fetches_waiting():
+        return
+    try:
+        private_fetch_due()
+    except Exception:  # a speed-up: the fetch task and the tick retry it once the claims' leases pass
+        logger.exception("fetching private records after a pull round failed")
 
 
 def _feed_page(peer: Peer, origin: str, after: int) -> tuple[list, Any]:
