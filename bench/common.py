@@ -198,20 +198,78 @@ def load_average(when: str) -> str:
     return f"load average (1, 5, 15 min) at the {when}: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def load(count: int, seed: int, *, jobs: int = 2) -> float:
-    """Import COUNT listed products through the real bulk import (JOBS worker processes); returns seconds."""
+def rss_peaks() -> tuple[float, list[float]]:
+    """Peak resident memory (VmHWM, MiB) of this process and of each live child (the import's workers)."""
+
+    def hwm(pid: int | str) -> float:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except (OSError, ValueError):
+            pass
+        return 0.0
+
+    try:
+        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    except OSError:
+        children = []
+    return hwm(os.getpid()), [hwm(pid) for pid in children]
+
+
+def load(
+    count: int, seed: int, *, jobs: int = 2, report_every: int = 100_000, raw_baseline: int = 0
+) -> float:
+    """Import COUNT listed products through the real bulk import (JOBS worker processes); returns seconds.
+
+    The descriptors are streamed from their generator, twice (it is deterministic): once for their providers'
+    registration, once for the import, so memory stays flat at any COUNT. Every REPORT_EVERY products it
+    prints the rate so far and over the last REPORT_EVERY, and the peak RSS of this process and of the
+    import's workers. `raw_baseline`: first time the raw INSERT of that many of the product rows
+    (`raw_insert_rate`), the database's own speed for them, in the same run."""
     from participants.services import providers_register_verified
     from products.importing import import_stream
     from products.sample_data import descriptors
 
-    docs = list(descriptors(count, seed=seed))
+    if raw_baseline:
+        from products.columns import descriptor_columns  # lazy: Django is set up by the caller first
+        from standards.descriptor import descriptor_validate  # lazy: as above
+
+        sample = descriptors(min(raw_baseline, count), seed=seed)
+        rows = [
+            raw_product_row(f"RAWXX-2026-{i + 1:06d}-X", "SHDEX", descriptor_columns(descriptor_validate(d)))
+            for i, d in enumerate(sample)
+        ]
+        print(
+            f"raw INSERT of {len(rows)} product rows (executemany, 1 connection): {raw_insert_rate(rows):.0f} rows/s"
+        )
+        del rows
     # Products need registered providers (registered before the timed import).
-    providers_register_verified([(d["provider"]["uscc"], d["provider"]["name"]) for d in docs])
-    lines = (json.dumps(d, ensure_ascii=False) for d in docs)
     started = time.perf_counter()
-    rejected = 0
-    for _, results in import_stream(lines, actor_id=None, status="listed", batch_size=500, jobs=jobs):
+    registered = providers_register_verified(
+        (d["provider"]["uscc"], d["provider"]["name"]) for d in descriptors(count, seed=seed)
+    )
+    seconds = time.perf_counter() - started
+    print(f"registered {registered} providers in {seconds:.1f} s ({registered / max(seconds, 1e-9):.0f}/s)")
+    lines = (json.dumps(d, ensure_ascii=False) for d in descriptors(count, seed=seed))
+    started = time.perf_counter()
+    rejected = done = 0
+    mark, mark_at, peak_workers = 0, started, 0.0
+    for read, results in import_stream(lines, actor_id=None, status="listed", batch_size=500, jobs=jobs):
         rejected += sum(1 for r in results if not r.accepted)
+        done += read
+        if done - mark >= report_every:
+            now = time.perf_counter()
+            own, workers = rss_peaks()
+            peak_workers = max([peak_workers, *workers])
+            print(
+                f"  {done:>9} products {now - started:8.1f} s: {done / (now - started):6.0f}/s over the run, "
+                f"{(done - mark) / (now - mark_at):6.0f}/s over the last {done - mark}; peak RSS this process "
+                f"{own:.0f} MiB, workers {', '.join(f'{w:.0f}' for w in workers) or '-'} MiB "
+                f"({load_average('mark').split(': ')[1]})",
+                flush=True,
+            )
+            mark, mark_at = done, now
     seconds = time.perf_counter() - started
     if rejected:
         print(f"warning: {rejected} descriptors rejected by the import", file=sys.stderr)
@@ -221,11 +279,9 @@ def load(count: int, seed: int, *, jobs: int = 2) -> float:
 def grade_some(connection) -> None:
     """Grades as the quality app keeps them: A, B and C on 10% of the products each, the rest unassessed
     (the quality filters' selectivity; idempotent, so a `--reuse` run grades the same rows)."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "UPDATE products_product SET quality_grade = CASE id % 10 WHEN 0 THEN 'A' WHEN 1 THEN 'B' "
-            "WHEN 2 THEN 'C' ELSE '' END"
-        )
+    grade = "CASE id % 10 WHEN 0 THEN 'A' WHEN 1 THEN 'B' WHEN 2 THEN 'C' ELSE '' END"
+    with connection.cursor() as cur:  # only the rows whose grade differs: a 10^6 table is not rewritten
+        cur.execute(f"UPDATE products_product SET quality_grade = {grade} WHERE quality_grade <> {grade}")
 
 
 def prepare(connection) -> None:
@@ -245,7 +301,7 @@ def prepare(connection) -> None:
         print(f"GIN index products_product_search: {cur.fetchone()[0]}")
 
 
-def catalogue(url: str, *, count: int, seed: int, reuse: bool) -> int:
+def catalogue(url: str, *, count: int, seed: int, reuse: bool, raw_baseline: int = 0) -> int:
     """The start every catalogue benchmark shares: print the machine, the database and the load average,
     load COUNT listed products (or, with `reuse`, keep those already loaded if there are enough), `prepare`
     the database; returns the number of listed products."""
@@ -262,7 +318,7 @@ def catalogue(url: str, *, count: int, seed: int, reuse: bool) -> int:
     else:
         if reuse:
             print("--reuse given but the database is not loaded; loading", file=sys.stderr)
-        seconds = load(count, seed)
+        seconds = load(count, seed, raw_baseline=raw_baseline)
         listed = Product.objects.filter(status="listed").count()
         print(
             f"loaded {listed} listed products in {seconds:.1f} s ({listed / seconds:.0f}/s, import_stream jobs=2)"

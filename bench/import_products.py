@@ -42,15 +42,14 @@ def main() -> int:
     print(f"database: {url}  products: {args.count}")
 
     path = Path(tempfile.mkdtemp()) / "descriptors.jsonl"
-    docs = list(descriptors(args.count, seed=2024))
-    with path.open("w", encoding="utf-8") as fh:
-        for d in docs:
+    with path.open("w", encoding="utf-8") as fh:  # streamed from the generator (deterministic): flat memory
+        for d in descriptors(args.count, seed=2024):
             fh.write(json.dumps(d, ensure_ascii=False) + "\n")
 
     # --- baseline: raw INSERT of the same product rows ---------------------------------------------------
     rows = [
         raw_product_row(f"RAWXX-2026-{i + 1:06d}-X", "SHDEX", descriptor_columns(descriptor_validate(d)))
-        for i, d in enumerate(docs)
+        for i, d in enumerate(descriptors(args.count, seed=2024))
     ]
     raw_rate = raw_insert_rate(rows)
     connection.close()
@@ -58,7 +57,9 @@ def main() -> int:
     # Products need registered providers (not timed: registration is not what this measures).
     from participants.services import providers_register_verified
 
-    providers_register_verified([(d["provider"]["uscc"], d["provider"]["name"]) for d in docs])
+    providers_register_verified(
+        (d["provider"]["uscc"], d["provider"]["name"]) for d in descriptors(args.count, seed=2024)
+    )
     connection.close()
 
     # --- the real command -----------------------------------------------------------------------------------

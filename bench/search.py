@@ -30,6 +30,10 @@ searches do not hold a cheap GET beyond CHEAP_BOUND_MS (p95).
 4. `--concurrent N` (default 8, 0 to skip): a web server as `make run` starts it, on the same database; N
    client threads search the four broad terms back to back while a cheap GET is timed (bench/
    search_concurrency.py), beside the same GET and the searches on an idle server.
+
+`--load-only` stops after step 1 (a large catalogue is loaded once, then measured with `--reuse`);
+`--raw-baseline N` times a raw INSERT of N of the product rows before the load (the import's baseline). A
+load prints its rate every 100,000 products and the peak RSS of the benchmark and of the import's workers.
 """
 
 from __future__ import annotations
@@ -133,6 +137,28 @@ def install_urlconf() -> None:
     clear_url_caches()
 
 
+def query_shape_before() -> None:
+    """`--before`: the window in one statement over every key, and the region filter as a semi-join to
+    ProductRegion (what products.search and products.selectors did before the million-product change)."""
+    from django.db.models import Exists, OuterRef
+
+    import api.filters
+    from products import search
+    from products.models import ProductRegion
+    from products.selectors import NATIONWIDE, region_province
+
+    def region_join(queryset, *, code):
+        codes = {code, NATIONWIDE}
+        province = region_province(code)
+        if province:
+            codes.add(province.code if hasattr(province, "code") else str(province))
+        return queryset.filter(Exists(ProductRegion.objects.filter(product=OuterRef("pk"), code__in=codes)))
+
+    search.RECENT_KEYS = 10**15
+    api.filters.product_filter_region = region_join
+    print("query shape: BEFORE (one window statement, region as a join to ProductRegion)")
+
+
 def row(label: str, values: list[float], extra: str = "") -> str:
     return (
         f"  {label:<34} p50 {percentile(values, 50):8.2f}  p95 {percentile(values, 95):8.2f}  "
@@ -150,10 +176,32 @@ def main() -> int:
     parser.add_argument("--sqlite", action="store_true", help="SQLite (the embedded default) instead")
     parser.add_argument("--concurrent", type=int, default=8, help="concurrent searchers at a web server")
     parser.add_argument("--concurrent-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--raw-baseline",
+        type=int,
+        default=0,
+        help="before a load, time a raw INSERT of this many product rows",
+    )
+    parser.add_argument("--load-only", action="store_true", help="load (and prepare) the database, then stop")
+    parser.add_argument(
+        "--no-bare-search",
+        action="store_true",
+        help="skip the bare view that ranks every match (seconds a request for a common term at 10^6)",
+    )
+    parser.add_argument("--explain", action="store_true", help="print every query's plans (EXPLAIN ANALYZE)")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="the search as it was before issue 25's million: one window statement, the region filter as a "
+        "join to ProductRegion (a baseline on the same database)",
+    )
     args = parser.parse_args()
 
     # Settings read the environment at import: no throttling, quiet logs, before Django is set up.
     os.environ["THROTTLE_ANON"] = "100000000/min"
+    # The search itself is measured, not the public read cache (api/read_cache.py), which would answer every
+    # repeated anonymous request from memory (bench/api_load.py measures that).
+    os.environ["READ_CACHE_SECONDS"] = "0"
     os.environ["LOG_LEVEL"] = "WARNING"
     url = setup_django(bench_database_url("search", sqlite=args.sqlite), fresh=not args.reuse)
 
@@ -163,8 +211,19 @@ def main() -> int:
     from products.models import Product
     from standards.segmentation import warm_up
 
-    listed = catalogue(url, count=args.count, seed=args.seed, reuse=args.reuse)
+    listed = catalogue(
+        url, count=args.count, seed=args.seed, reuse=args.reuse, raw_baseline=args.raw_baseline
+    )
+    if args.load_only:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+                print(f"database size: {cur.fetchone()[0]}")
+        print(load_average("end"))
+        return 0
 
+    if args.before:
+        query_shape_before()
     warm_up()
     install_urlconf()
     client = Client(HTTP_HOST="localhost")
@@ -194,10 +253,15 @@ def main() -> int:
         assert len(body["results"]) == min(PAGE_SIZE, body["count"]), body
         for _ in range(args.warmup):
             get(api, params)
-            get("/bench/bare-search/", {"q": params["q"]})
+            if not args.no_bare_search:
+                get("/bench/bare-search/", {"q": params["q"]})
     for _ in range(args.warmup):
         get(api)
         get("/bench/bare-list/")
+    if args.explain:
+        for i, (cls, params) in enumerate(QUERIES):
+            print(f"\n{cls} {params}: {matches[i]} matches, {len(statements[i])} statements")
+            explain(connection, statements[i])
 
     # --- timed: API search, cycling through the queries ----------------------------------------------------
     per_query: dict[int, list[float]] = defaultdict(list)
@@ -218,7 +282,8 @@ def main() -> int:
     raw: dict[int, list[float]] = defaultdict(list)
     for n in range(args.requests):
         i = n % len(QUERIES)
-        bare_search[i] += timed(lambda i=i: get("/bench/bare-search/", {"q": QUERIES[i][1]["q"]}), 1)
+        if not args.no_bare_search:
+            bare_search[i] += timed(lambda i=i: get("/bench/bare-search/", {"q": QUERIES[i][1]["q"]}), 1)
 
         def replay(i=i):
             with connection.cursor() as cur:
@@ -254,7 +319,8 @@ def main() -> int:
     print(row("API search, all queries", api_all))
     print(row("API list, no q", api_list))
     print(row("bare Django view, list", bare_list))
-    print(row("bare Django view, search", bare_search_all))
+    if bare_search_all:
+        print(row("bare Django view, search", bare_search_all))
     print(row("raw SQL of the API search", raw_all))
     p95 = percentile(api_all, 95)
     slowest = max(per_query, key=lambda i: percentile(per_query[i], 50))

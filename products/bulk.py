@@ -23,6 +23,7 @@ DESCRIPTOR_COLUMNS = (
     "price_max",
     "delivery_mask",
     "province_mask",
+    "region_codes",
     "search_name",
     "search_keywords",
     "search_body",

@@ -46,6 +46,12 @@ def province_mask(codes: Iterable[str]) -> int:
     return sum({_PROVINCE_BIT[c[:2]] for c in codes if c[:2] in _PROVINCE_BIT})
 
 
+def region_codes(codes: Iterable[str]) -> str:
+    """The `region_codes` column: the coverage's codes once each, in order, space separated (the same codes as
+    the product's ProductRegion rows)."""
+    return " ".join(dict.fromkeys(codes))
+
+
 def mask_codes(mask: int, codes: tuple[str, ...]) -> list[str]:
     """The codes whose bits `mask` has (`codes`: DELIVERY_BITS or PROVINCE_BITS)."""
     return [code for i, code in enumerate(codes) if mask >> i & 1]
@@ -67,5 +73,6 @@ def descriptor_columns(descriptor: dict) -> dict[str, Any]:
         "price_max": Decimal(str(pricing["max"])),
         "delivery_mask": delivery_mask(descriptor.get("delivery_methods", [])),
         "province_mask": province_mask(descriptor.get("spatial_coverage", [])),
+        "region_codes": region_codes(descriptor.get("spatial_coverage", [])),
         **search_columns(descriptor),
     }

@@ -21,11 +21,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import FieldError, ValidationFailed
+from core.statistics import analyze_stale
 from core.text import unstorable_path
+from federation.models import Entry
+from participants.models import Participant
 from products.bulk import products_write
 from products.checks import findings_as_json, naming_errors, provider_errors
 from products.columns import descriptor_columns
-from products.models import Product, ProductStatus, ProductVersion
+from products.models import Product, ProductRegion, ProductStatus, ProductVersion, Recognition
 from products.permissions import actor_kind, authorize_write
 from products.publishing import products_publish
 from products.services import serials_allocate
@@ -35,6 +38,10 @@ from standards.naming import name_normalize
 from standards.product_code import product_code_build
 
 IMPORT_STATUSES = (ProductStatus.DRAFT, ProductStatus.LISTED)
+# The tables an import writes or looks up by key; their statistics are refreshed during a long import
+# (core/statistics.py) every ANALYZE_EVERY batches, so that its statements keep their plans as they grow.
+IMPORT_MODELS = (Product, ProductRegion, ProductVersion, Recognition, Entry, Participant)
+ANALYZE_EVERY = 10
 
 
 @dataclass
@@ -95,14 +102,21 @@ def import_stream(
     """
     batches = numbered_batches(lines, size=max(1, batch_size))
     work = partial(import_texts, actor_id=actor_id, status=status)
+    tables = [model._meta.db_table for model in IMPORT_MODELS]
     if jobs <= 1:
-        for batch in batches:
+        for n, batch in enumerate(batches, start=1):
             yield len(batch), work(batch)
+            if n % ANALYZE_EVERY == 0:
+                analyze_stale(tables)
         return
     connections.close_all()  # children must not share the parent's connection
+    # The lines are read as the workers take batches (imap's feeder blocks on the pipe to them), so memory
+    # stays flat however long the input; the children are forked here, before the parent reads anything.
     with multiprocessing.get_context("fork").Pool(jobs, initializer=connections.close_all) as pool:
-        for results in pool.imap(work, batches):
+        for n, results in enumerate(pool.imap(work, batches), start=1):
             yield len(results), results
+            if n % ANALYZE_EVERY == 0:
+                analyze_stale(tables)  # on the parent's own connection, while the workers go on
 
 
 def _errors(exc: ValidationFailed) -> list[dict]:

@@ -74,6 +74,17 @@ class Product(models.Model):
         help_text="The province-level units (and 100000) of the spatial coverage: bit i is PROVINCE_BITS[i].",
     )
 
+    # The spatial coverage's GB/T 2260 codes, space separated (products/columns.py): on PostgreSQL a GIN index
+    # on their array (`products_product_regions`, migration 0013) lets the region filter join the full-text
+    # match in one bitmap, instead of a join to ProductRegion per candidate row (docs/performance.md).
+    region_codes = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text="The GB/T 2260 codes of the spatial coverage, space separated.",
+    )
+
     # jieba-segmented text, space separated: the full-text index (tsvector on PostgreSQL, FTS5 on SQLite)
     # is built from these three columns by the database, see products/search.py.
     is_home = models.BooleanField(

@@ -99,10 +99,14 @@ def search_rank(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
     return queryset.annotate(rank=RawSQL(rank, params, output_field=FloatField()))
 
 
+# search_window on PostgreSQL looks among the newest this many primary keys first (see there).
+RECENT_KEYS = 50_000
+
+
 def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[tuple[int, str, float]]:
     """The newest `size` rows of `queryset` matching every token, as (primary key, code, rank), newest first.
 
-    One statement that ranks only the window, on either database:
+    A statement that ranks only the window, on either database:
 
     * PostgreSQL: the matches are cut to the newest `size` in a subquery and ranked in the outer SELECT
       (ranking in the same SELECT would rank every match: the planner evaluates a cheap-looking function
@@ -113,7 +117,16 @@ def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[t
       index must never be queried once per product row: not by a correlated subquery (as `search_rank`
       is), nor by a rowid lookup per product, which the unary plus in the join condition rules out. Either
       repeated that count for every row: seconds for a broad term over 20,000 products
-      (docs/performance.md)."""
+      (docs/performance.md).
+
+    On PostgreSQL the window is read in two statements: the matches among the newest RECENT_KEYS primary
+    keys, then, only if those were fewer than `size`, the newest of the older rows. The planner chooses
+    between walking the primary key backwards and a bitmap of the index matches from its estimate of how many
+    rows match, and that estimate can be far off: the tokens of one word (充电桩: 充电 & 桩) always occur
+    together, and it multiplies their frequencies (1,553 estimated of 24,481 at 385,500 products), then
+    visits every match. Within the newest keys either plan is bounded by RECENT_KEYS rows whatever the
+    estimate; a term that common has its window there. What needs the older rows is rare in the newest
+    ones too (fewer than `size` in RECENT_KEYS), which a bitmap suits."""
     if not tokens:
         return []
     table, pk = queryset.model._meta.db_table, queryset.model._meta.pk.column
@@ -129,6 +142,19 @@ def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[t
             order_by=[f"-{FTS_TABLE}.rowid"],
         )
         return list(window.values_list("pk", "code", "_rank")[:size])
+    newest = queryset.model._base_manager.using(queryset.db).order_by("-pk").values_list("pk", flat=True)
+    floor = (newest.first() or 0) - RECENT_KEYS
+    if floor <= 0:
+        return _pg_window(queryset, tokens=tokens, size=size)
+    rows = _pg_window(queryset.filter(pk__gt=floor), tokens=tokens, size=size)
+    if len(rows) < size:  # the newest keys held fewer: the rest from the older ones, still newest first
+        rows += _pg_window(queryset.filter(pk__lte=floor), tokens=tokens, size=size - len(rows))
+    return rows
+
+
+def _pg_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[tuple[int, str, float]]:
+    """`search_window`'s statement on PostgreSQL: the newest `size` matches, ranked in the outer SELECT."""
+    table = queryset.model._meta.db_table
     inner = (
         search_match(queryset, tokens=tokens)
         .order_by("-pk")
@@ -136,7 +162,7 @@ def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[t
         .values_list("pk", "code", "_search_vector")[:size]
     )
     sql, params = inner.query.get_compiler(using=queryset.db).as_sql()
-    with conn.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute(
             f"SELECT w.pk, w.code, ts_rank(w.vector, to_tsquery('simple', %s)) "
             f"FROM ({sql}) AS w(pk, code, vector) ORDER BY w.pk DESC",

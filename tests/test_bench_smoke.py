@@ -69,6 +69,16 @@ def test_the_import_benchmark_imports_every_line(bench_env):
     assert "products/s" in out
 
 
+def test_the_search_benchmark_loads_once_then_measures_with_reuse_beside_the_query_shape_before(bench_env):
+    out = _run(bench_env, "bench/search.py", "--count", "300", "--load-only", "--raw-baseline", "50")
+    assert "raw INSERT of 50 product rows" in out and "providers in" in out and "database size:" in out
+    args = ("--requests", "17", "--warmup", "1", "--concurrent", "0", "--no-bare-search")
+    out = _run(bench_env, "bench/search.py", "--count", "300", "--reuse", *args, "--before", "--explain")
+    assert "reusing 300 listed products" in out and "query shape: BEFORE" in out
+    assert "Execution Time" in out  # every query's plans, as EXPLAIN ANALYZE printed them
+    assert "target p95 < 50 ms" in out and "bare Django view, search" not in out
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
