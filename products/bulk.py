@@ -23,6 +23,8 @@ DESCRIPTOR_COLUMNS = (
     "price_max",
     "delivery_mask",
     "province_mask",
+    "verdict",
+    "verdict_reasons",
     "search_name",
     "search_keywords",
     "search_body",

@@ -74,6 +74,17 @@ class Product(models.Model):
         help_text="The province-level units (and 100000) of the spatial coverage: bit i is PROVINCE_BITS[i].",
     )
 
+    # This node's automatic verdict (standards.recognition, the version it computes): what every exchange that
+    # publishes no exception decides of this product (products.verdicts assembles each exchange's verdict).
+    verdict = models.CharField(
+        max_length=12,
+        default="",
+        db_default="",
+        blank=True,
+        help_text="The automatic recognition check's status (recognised, pending, refused); empty: none.",
+    )
+    verdict_reasons = JSONField(default=list, blank=True, help_text="The automatic check's reasons.")
+
     # jieba-segmented text, space separated: the full-text index (tsvector on PostgreSQL, FTS5 on SQLite)
     # is built from these three columns by the database, see products/search.py.
     is_home = models.BooleanField(
@@ -267,6 +278,8 @@ class Recognition(models.Model):
         indexes = [
             models.Index(fields=["exchange", "status", "product_code"], name="recognition_by_exchange")
         ]
+
+    computed = False  # a record of the exchange (products.verdicts.Verdict: one this node computed)
 
     def __str__(self) -> str:
         return f"{self.exchange_id} {self.status} {self.product_code}"

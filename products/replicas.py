@@ -22,7 +22,6 @@ from products.models import (
     Recognition,
     RecognitionStatus,
 )
-from products.verdict import recognition_evaluate
 from standards.descriptor import descriptor_validate
 from standards.product_code import product_code_parse
 from standards.quality_profile_check import profile_check
@@ -68,10 +67,11 @@ class ProductReplica(ReplicaType):
         return columns
 
     def extras(self, origin: str, values: dict[str, Any]) -> dict[str, Any]:
-        """This node's automatic verdict on another exchange's product (its receiver records it)."""
+        """This node's automatic verdict on another exchange's product, computed with the descriptor's columns
+        (its receiver records it)."""
         if origin == settings.NODE_CODE:
             return {}
-        return {"verdict": recognition_evaluate(values["descriptor"])}
+        return {"verdict": (values["verdict"], values["verdict_reasons"])}
 
     def on_create(self, origin: str) -> dict[str, Any]:
         return {"is_home": origin == settings.NODE_CODE}
