@@ -3,6 +3,8 @@ and reads that assemble each exchange's verdict from its record if it has one, e
 node computes under that exchange's published policy. With every record there (the old scheme), and with the
 automatic records of other exchanges gone, the reads agree."""
 
+from __future__ import annotations
+
 import importlib
 
 import pytest
@@ -10,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.apps import apps
 
 from federation.apply import apply_page
+from federation.generation import generation_bump
 from federation.models import Peer
 from federation.peers import peer_add
 from products.models import Product, Recognition
@@ -26,6 +29,7 @@ from tests.test_federation_apply import (  # noqa: F401
     product,
     samples,
 )
+from tests.test_standards_classification import IMPORTANT, classified
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/products/"
@@ -81,11 +85,13 @@ def network(bjidx_key):  # noqa: F811
 
 
 def _by_verdict() -> dict[str, dict]:
-    """One descriptor of each automatic verdict."""
-    found = {}
-    for d in samples(60, seed=5):
-        found.setdefault(recognition_evaluate(d)[0], d)
-    assert set(found) == {"recognised", "pending", "refused"}, set(found)
+    """One descriptor of each automatic verdict: core data is refused, important data waits for review."""
+    found = {
+        "recognised": next(d for d in samples(30, seed=5) if recognition_evaluate(d)[0] == "recognised"),
+        "pending": classified("important", delivery=["sandbox", "api"], important_data=IMPORTANT),
+        "refused": classified("core", important_data=IMPORTANT),
+    }
+    assert {status: recognition_evaluate(d)[0] for status, d in found.items()} == {s: s for s in found}
     return found
 
 
@@ -116,6 +122,7 @@ class TestReadsAgreeWithTheOldRows:
 
         deleted, _ = Recognition.objects.exclude(exchange_id="SHDEX").delete()
         assert deleted == 6  # BJIDX's home records and GYBDX's automatic ones
+        generation_bump()  # no page cached before the delete is served
         assert _read(anon, codes) == before
         rows = anon.get(f"{URL}{codes[1]}/").json()["recognitions"]
         computed = {r["exchange"]: (r["computed"], r["version"]) for r in rows}
@@ -168,7 +175,7 @@ class TestExceptionsAndPolicies:
             standards={"versions": {"recognition": "2.0"}, "sha256": "0" * 64}
         )
         rows = anon.get(f"{URL}{listed}/").json()["recognitions"]
-        assert [r["exchange"] for r in rows] == ["SHDEX", ORIGIN]
+        assert [r["exchange"] for r in rows] == [ORIGIN, "SHDEX"]  # the initiative's order
         assert _read(anon, [listed])[1]["GYBDX"] == []
         # A record of that exchange is still shown: only the computed verdict is not evaluated.
         network.decide("GYBDX", 1, "recognised", [], "operator")
