@@ -270,6 +270,15 @@ class Recognition(models.Model):
     policy_version = models.CharField(max_length=8, default="1.0")
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+    published = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text=(
+            "In the change log: every record held from a peer; of this node's own, those it published "
+            "(recognition protocol 2 publishes only exceptions: products.recognition). Once published, "
+            "always published, so peers hold its latest."
+        ),
+    )
 
     class Meta:
         constraints = [
@@ -300,6 +309,7 @@ RECOGNITION_COLUMNS = (
     "policy_version",
     "version",
     "updated_at",
+    "published",
 )
 
 

@@ -28,3 +28,4 @@ class RecognitionRecord(NamedTuple):
     policy_version: str
     version: int
     updated_at: datetime
+    published: bool = True
