@@ -11,9 +11,8 @@ from django.db.models.expressions import RawSQL
 from accounts.models import User
 from participants.principal import ParticipantPrincipal
 from products import lifecycle
-from products.models import Product, ProductRegion, ProductVersion
+from products.models import Product, ProductRegion, ProductVersion, Recognition, RecognitionStatus
 from products.search import search_order, search_rank, search_window
-from products.verdicts import recognised_by
 from standards.regions import region_province
 from standards.segmentation import segment_query
 
@@ -62,8 +61,13 @@ RANK_WINDOW = 1000
 
 
 def product_filter_recognised_by(queryset: QuerySet[Product], *, exchange_code: str) -> QuerySet[Product]:
-    """The products `exchange_code` recognises: its record, else the verdict this node computes for it."""
-    return queryset.filter(recognised_by(exchange_code))
+    return queryset.filter(
+        Exists(
+            Recognition.objects.filter(
+                product_code=OuterRef("code"), exchange_id=exchange_code, status=RecognitionStatus.RECOGNISED
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
