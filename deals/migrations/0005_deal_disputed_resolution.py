@@ -8,9 +8,10 @@ def fill(apps, schema_editor):
     Deal = apps.get_model("deals", "Deal")
     Dispute = apps.get_model("deals", "Dispute")
     Deal.objects.filter(gid__in=Dispute.objects.values("deal_gid")).update(disputed=True)
-    for dispute in Dispute.objects.filter(state="resolved", closed_at__isnull=False).iterator():
-        seconds = resolution_seconds(dispute.state, dispute.filed_at, dispute.closed_at)
-        Dispute.objects.filter(pk=dispute.pk).update(resolution_s=seconds)
+    resolved = list(Dispute.objects.filter(state="resolved", closed_at__isnull=False))
+    for dispute in resolved:
+        dispute.resolution_s = resolution_seconds(dispute.state, dispute.filed_at, dispute.closed_at)
+    Dispute.objects.bulk_update(resolved, ["resolution_s"], batch_size=1000)  # one statement per 1,000
 
 
 class Migration(migrations.Migration):
