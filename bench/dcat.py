@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
 
 from common import bench_database_url, catalogue, load_average, setup_django
 

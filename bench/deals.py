@@ -40,7 +40,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
 
 from common import bench_database_url, machine, percentile, setup_django
 

@@ -46,7 +46,7 @@ from collections import defaultdict
 from datetime import timedelta
 from unittest import mock
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
 
 from common import bench_database_url, machine, percentile, setup_django
 

@@ -41,7 +41,7 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
 
 from common import bench_database_url, machine, setup_django
 

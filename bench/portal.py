@@ -28,7 +28,7 @@ import sys
 import time
 from urllib.parse import urlencode
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
 
 from common import bench_database_url, machine, percentile, setup_django
 
