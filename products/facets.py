@@ -26,6 +26,7 @@ from django.db.models.lookups import GreaterThan
 from exchanges.models import Exchange
 from products.columns import DELIVERY_BITS, PROVINCE_BITS, delivery_bit, mask_codes, province_bit
 from products.facet_cache import counts_cached
+from products.facet_rollup import rollup_rows, rollup_statuses
 from products.models import Product
 from standards.quality import GRADES
 from standards.regions import region_get
@@ -134,20 +135,24 @@ def _count_together(queryset: QuerySet[Product], facets: list[Facet]) -> dict[st
     docs/performance.md), so a row of the result counts for a value of each of them: the groups are chosen
     so that their combinations stay few (a few thousand at most)."""
     facets = sorted(facets, key=lambda facet: facet.group)
-    aliases = {f"facet{i}": facet.expression() for i, facet in enumerate(facets)}
-    inner = _base(queryset).annotate(**aliases).values_list(*aliases)
     counted: dict[str, dict[str, int]] = {facet.name: {} for facet in facets}
-    try:
-        sql, params = inner.query.sql_with_params()
-    except EmptyResultSet:  # a search that matched nothing: pk IN ()
-        return {name: [] for name in counted}
-    sets: dict[int, list[int]] = {}
-    for i, facet in enumerate(facets):
-        sets.setdefault(facet.group, []).append(i)
-    conn = connections[inner.db]
-    with conn.cursor() as cursor:
-        cursor.execute(_statement(conn.vendor, sql, list(sets.values())), params)
-        rows = cursor.fetchall()
+    statuses = rollup_statuses(queryset)
+    if statuses is not None:  # a selection by status alone: summed from the rollup (products/facet_rollup.py)
+        rows = rollup_rows(queryset, statuses, facets)
+    else:
+        aliases = {f"facet{i}": facet.expression() for i, facet in enumerate(facets)}
+        inner = _base(queryset).annotate(**aliases).values_list(*aliases)
+        try:
+            sql, params = inner.query.sql_with_params()
+        except EmptyResultSet:  # a search that matched nothing: pk IN ()
+            return {name: [] for name in counted}
+        sets: dict[int, list[int]] = {}
+        for i, facet in enumerate(facets):
+            sets.setdefault(facet.group, []).append(i)
+        conn = connections[inner.db]
+        with conn.cursor() as cursor:
+            cursor.execute(_statement(conn.vendor, sql, list(sets.values())), params)
+            rows = cursor.fetchall()
     width = len(facets)
     for bits, *values, n in rows:
         for i, facet in enumerate(facets):

@@ -337,3 +337,29 @@ class ProductProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_code} profile v{self.version}"
+
+
+class FacetRollup(models.Model):
+    """Products per status and combination of one facet group's values (`grp`: products/facets.py's groups;
+    the other groups' columns NULL), kept by PostgreSQL triggers on the products table (migration 0014): every
+    statement that writes products inserts its changes' counts (+ for the rows as written, − for the rows as
+    they were) in its own transaction, so the sum of `n` over a status is the count of the products of that
+    status, exactly, in any snapshot. `products.facet_rollup.rollup_compact` folds the rows together.
+    Unused on SQLite (docs/performance.md, *Facet counts of the broadest selections*)."""
+
+    id = models.BigAutoField(primary_key=True)  # every fold inserts its rows anew
+    grp = models.SmallIntegerField()
+    status = models.CharField(max_length=16)
+    industry = models.CharField(max_length=1, null=True)  # noqa: DJ001 (NULL: another group's)
+    product_form = models.CharField(max_length=16, null=True)  # noqa: DJ001 (NULL: another group's)
+    data_level = models.CharField(max_length=16, null=True)  # noqa: DJ001 (NULL: another group's)
+    quality_grade = models.CharField(max_length=1, null=True)  # noqa: DJ001 (NULL: another group's)
+    update_frequency = models.CharField(max_length=16, null=True)  # noqa: DJ001 (NULL: another group's)
+    exchange_id = models.CharField(max_length=8, null=True)  # noqa: DJ001 (NULL: another group's)
+    price_band = models.CharField(max_length=16, null=True)  # noqa: DJ001 (NULL: another group's)
+    province_mask = models.BigIntegerField(null=True)
+    delivery_mask = models.IntegerField(null=True)
+    n = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.status} group {self.grp}: {self.n}"

@@ -357,6 +357,7 @@ CELERY_BEAT_SCHEDULE = {
     "demands-tick": {"task": "demands.tasks.demands_tick", "schedule": 10.0},
     "deals-tick": {"task": "deals.tasks.deals_tick", "schedule": 60.0},
     "products-follow-providers": {"task": "products.tasks.follow_providers", "schedule": 60.0},
+    "products-facet-rollup": {"task": "products.tasks.facet_rollup_compact", "schedule": 60.0},
     "quality-tick": {"task": "quality.tasks.quality_tick", "schedule": 3600.0},
     "federation-anti-entropy": {
         "task": "federation.tasks.anti_entropy",

@@ -77,7 +77,8 @@ def _shared():
 
 
 def _fresh():
-    return product_facets(_listed(), names=NAMES)
+    """Counted from the products (a condition beside the status: never summed from the rollup)."""
+    return product_facets(_listed().filter(pk__gt=0), names=NAMES)
 
 
 def _as_counts(found) -> dict:
