@@ -210,7 +210,7 @@ def add_versions(graph: Triples, subject: URIRef, current: int, versions: Iterab
     for version in stored:
         iri = version_iri(subject, version)
         graph.add((subject, DCAT.hasVersion, iri))
-        graph.add((iri, DCAT.version, Literal(str(version))))
+        graph.add((iri, DCAT.version, lexical(str(version))))
         graph.add((iri, DCAT.isVersionOf, subject))
         if previous is not None:
             graph.add((iri, DCAT.previousVersion, previous))
