@@ -237,9 +237,7 @@ def add_offer(graph: Triples, subject: URIRef, policy: dict | str, assigner=None
 def add_policy(graph: Triples, subject: URIRef, descriptor: dict, assigner=None) -> None:
     """The usage policy a product allows (the standard's default from its descriptor's compliance
     declarations) as its ODRL offer; the usage restrictions as the rights statement."""
-    add_offer(
-        graph, subject, _default_policy(_declarations(descriptor.get("compliance"))), assigner
-    )
+    add_offer(graph, subject, _default_policy(_declarations(descriptor.get("compliance"))), assigner)
     restrictions = (descriptor.get("usage_restrictions") or "").strip()
     if restrictions:
         rights = URIRef(f"{subject}#rights")
