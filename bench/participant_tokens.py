@@ -41,7 +41,8 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
+# After the repository root: bench/portal.py must not shadow the portal app.
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
 from common import bench_database_url, machine, setup_django
 

@@ -28,7 +28,8 @@ import sys
 import time
 from urllib.parse import urlencode
 
-sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
+# After the repository root: bench/portal.py must not shadow the portal app.
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
 from common import bench_database_url, machine, percentile, setup_django
 

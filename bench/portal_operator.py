@@ -23,7 +23,8 @@ import os
 import sys
 import time
 
-sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
+# After the repository root: bench/portal.py must not shadow the portal app.
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
 from common import bench_database_url, machine, setup_django, summary
 from search import load, prepare

@@ -47,7 +47,8 @@ import types
 from collections import defaultdict
 from urllib.parse import urlencode
 
-sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
+# After the repository root: bench/portal.py must not shadow the portal app.
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
 import search_concurrency
 from common import bench_database_url, catalogue, load_average, percentile, setup_django, timed

@@ -43,7 +43,8 @@ import uuid
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
-sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # after the repository root: bench/portal.py must not shadow the portal app
+# After the repository root: bench/portal.py must not shadow the portal app.
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
 from common import bench_database_url, machine, percentile, setup_django
 

@@ -26,6 +26,7 @@ from interop.dcat_parts import (
     add_dictionary,
     add_quality,
     concept,
+    day,
     label,
     lexical,
     when,
@@ -145,9 +146,9 @@ def _coverage(graph: Triples, subject: URIRef, descriptor: dict) -> None:
         period = BNode()
         graph.add((subject, DCTERMS.temporal, period))
         graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
-        graph.add((period, DCAT.startDate, Literal(temporal["start"], datatype=XSD.date)))
+        graph.add((period, DCAT.startDate, day(temporal["start"])))
         if temporal.get("end"):
-            graph.add((period, DCAT.endDate, Literal(temporal["end"], datatype=XSD.date)))
+            graph.add((period, DCAT.endDate, day(temporal["end"])))
 
 
 def _themes(graph: Triples, subject: URIRef, industry: str) -> None:

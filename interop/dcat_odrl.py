@@ -198,6 +198,18 @@ def _default_policy(compliance: str) -> str:
     return json.dumps(policy, sort_keys=True)
 
 
+def _declarations(compliance: object) -> str:
+    """The compliance declarations as the default policy's cache key: without their evidence references,
+    which differ from product to product and which the default policy does not read (with them, the cache
+    of 64 never hit and every product computed and validated its policy again: docs/performance.md)."""
+    if isinstance(compliance, dict):
+        compliance = {
+            name: {k: v for k, v in item.items() if k != "evidence_ref"} if isinstance(item, dict) else item
+            for name, item in compliance.items()
+        }
+    return json.dumps(compliance, sort_keys=True)
+
+
 def add_offer(graph: Triples, subject: URIRef, policy: dict | str, assigner=None) -> URIRef:
     """A usage policy (a document of the standard, or its canonical JSON) as the ODRL offer
     `<subject>#usage-policy` on `subject`, typed `dct:LicenseDocument` too, assigned by `assigner` (the
@@ -218,17 +230,14 @@ def add_offer(graph: Triples, subject: URIRef, policy: dict | str, assigner=None
         graph.add((offer, RDFS.comment, remarks))
     for prop, rule in links:
         graph.add((offer, prop, rule))
-    for triple in triples:
-        graph.add(triple)
+    graph.add_shared(("rules", policy), triples)  # the rules themselves: once per stream
     return offer
 
 
 def add_policy(graph: Triples, subject: URIRef, descriptor: dict, assigner=None) -> None:
     """The usage policy a product allows (the standard's default from its descriptor's compliance
     declarations) as its ODRL offer; the usage restrictions as the rights statement."""
-    add_offer(
-        graph, subject, _default_policy(json.dumps(descriptor.get("compliance"), sort_keys=True)), assigner
-    )
+    add_offer(graph, subject, _default_policy(_declarations(descriptor.get("compliance"))), assigner)
     restrictions = (descriptor.get("usage_restrictions") or "").strip()
     if restrictions:
         rights = URIRef(f"{subject}#rights")

@@ -3,7 +3,9 @@ and its version links (DCAT 3 versioning). The usage policy as ODRL is interop/d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import date
 from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -64,6 +66,20 @@ def lexical(text: str, *, lang: str | None = None, datatype: URIRef | None = Non
 def when(moment, datatype: URIRef) -> Literal:
     """A date or datetime as `Literal(moment, datatype=...)` writes it (its `isoformat()`)."""
     return lexical(moment.isoformat(), datatype=datatype, value=moment)
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+
+
+def day(text: str) -> Literal:
+    """A descriptor's date text as `Literal(text, datatype=XSD.date)`: made from its lexical form when it is
+    a plain `YYYY-MM-DD` date, else (another form, a date that does not exist) by rdflib, which decides."""
+    if isinstance(text, str) and _ISO_DATE.match(text):
+        try:
+            return lexical(text, datatype=XSD.date, value=date.fromisoformat(text))
+        except ValueError:
+            pass
+    return Literal(text, datatype=XSD.date)
 
 
 class Triples:
@@ -210,7 +226,7 @@ def add_versions(graph: Triples, subject: URIRef, current: int, versions: Iterab
     for version in stored:
         iri = version_iri(subject, version)
         graph.add((subject, DCAT.hasVersion, iri))
-        graph.add((iri, DCAT.version, Literal(str(version))))
+        graph.add((iri, DCAT.version, lexical(str(version))))
         graph.add((iri, DCAT.isVersionOf, subject))
         if previous is not None:
             graph.add((iri, DCAT.previousVersion, previous))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+import orjson
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
@@ -27,7 +28,7 @@ FORMATS = {
 }
 SUFFIXES = {suffix: name for name, (_, suffix) in FORMATS.items()}
 CONTEXT = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
-_RDF_TYPE = RDF.type
+_TYPE_KEY = str(RDF.type)
 
 
 @contextmanager
@@ -120,32 +121,38 @@ def _nodes(graph: Graph) -> list:
     return [data] if data else []
 
 
-def _expanded(chunk: Iterable[tuple]) -> list[dict]:
+def _expanded(chunk: Iterable[tuple], keys: dict) -> list[dict]:
     """The chunk's triples as JSON-LD node objects in expanded form (full IRIs, no compaction), one per
     subject: what rdflib's JSON-LD writer would say, without building a `Graph` and compacting it (six times
     the Turtle path's time, docs/performance.md). A node reference is one dict per chunk, however often it is
-    an object; values carry the lexical form with their language or datatype."""
+    an object; values carry the lexical form with their language or datatype. `keys` keeps each property's
+    key (a plain `str`: orjson takes no subclass of it as a key) for the whole stream."""
     nodes: dict = {}
     refs: dict = {}
     for s, p, o in chunk:
         node = nodes.get(s)
         if node is None:
-            node = nodes[s] = {"@id": "_:" + s if isinstance(s, BNode) else s}
-        if isinstance(o, Literal):
-            if o.language:
-                value = {"@value": o, "@language": o.language}
-            else:
-                value = {"@value": o, "@type": o.datatype} if o.datatype is not None else {"@value": o}
-        elif p == _RDF_TYPE:
+            node = nodes[s] = {"@id": "_:" + s if type(s) is BNode else str(s)}
+        key = keys.get(p)
+        if key is None:
+            key = keys[p] = str(p)
+        if key == _TYPE_KEY:
             node.setdefault("@type", []).append(o)
             continue
+        if isinstance(o, Literal):  # a term's language and datatype read from its slots (no property call)
+            language = o._language
+            if language:
+                value = {"@value": o, "@language": language}
+            else:
+                datatype = o._datatype
+                value = {"@value": o, "@type": datatype} if datatype is not None else {"@value": o}
         else:
             value = refs.get(o)
             if value is None:
                 value = refs[o] = {"@id": "_:" + o if isinstance(o, BNode) else o}
-        values = node.get(p)
+        values = node.get(key)
         if values is None:
-            node[p] = [value]
+            node[key] = [value]
         else:
             values.append(value)
     return list(nodes.values())
@@ -153,10 +160,11 @@ def _expanded(chunk: Iterable[tuple]) -> list[dict]:
 
 def _json_ld(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
     # The header through rdflib's writer (compacted with the prefixes), then each chunk's nodes in expanded
-    # form, one piece per chunk: the same document model, in constant memory. Terms are str subclasses: json
-    # writes them as their text.
-    yield b'{"@context": ' + json.dumps(CONTEXT).encode() + b', "@graph": ['
-    chunk_pieces = _pieces(chunks, lambda chunk: _json_nodes(_expanded(chunk)))
+    # form, one piece per chunk: the same document model, in constant memory. Terms are str subclasses:
+    # orjson writes them as their text (as values; keys are made plain `str`).
+    yield b'{"@context": ' + orjson.dumps(CONTEXT) + b', "@graph": ['
+    keys: dict = {}
+    chunk_pieces = _pieces(chunks, lambda chunk: _json_nodes(_expanded(chunk, keys)))
     pieces = itertools.chain([_json_nodes(_nodes(header))], chunk_pieces)
     first = True
     for piece in pieces:
@@ -167,7 +175,8 @@ def _json_ld(header: Graph, chunks: Iterable[Triples]) -> Iterator[bytes]:
 
 
 def _json_nodes(nodes: list[dict]) -> bytes:
-    return ",\n".join(json.dumps(node, ensure_ascii=False) for node in nodes).encode()
+    """The nodes as JSON objects separated by commas (the array's brackets cut off), one orjson call."""
+    return orjson.dumps(nodes)[1:-1]
 
 
 # --- RDF/XML ------------------------------------------------------------------------------------------------
@@ -185,7 +194,9 @@ def _xml_text(text: str) -> str:
     one into a line feed); a character XML cannot carry (a C0 control) becomes U+FFFD."""
     if not text.isprintable() and _NOT_XML.search(text):  # isprintable: no control character, mostly
         text = _NOT_XML.sub("\ufffd", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    if "&" in text or "<" in text or ">" in text or "\r" in text:  # mostly none: `in` is cheaper than replace
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return text
 
 
 def _xml_attribute(text: str) -> str:
@@ -217,43 +228,48 @@ def _datatype_attribute(datatype) -> str:
     return f' rdf:datatype="{_xml_attribute(datatype)}"'
 
 
-def _xml_object(tag: str, declaration: str, obj, refs: dict) -> str:
-    if isinstance(obj, Literal):
-        if obj.language:
-            extra = f' xml:lang="{obj.language}"'
-        elif obj.datatype is not None:
-            extra = _datatype_attribute(obj.datatype)
-        else:
-            extra = ""
-        return f"    <{tag}{declaration}{extra}>{_xml_text(obj)}</{tag}>\n"
-    ref = refs.get(obj)
-    if ref is None:
-        ref = refs[obj] = (
-            f'rdf:nodeID="{_node_id(obj)}"'
-            if isinstance(obj, BNode)
-            else f'rdf:resource="{_xml_attribute(obj)}"'
-        )
-    return f"    <{tag}{declaration} {ref}/>\n"
+def _element(predicate) -> tuple[str, str]:
+    """A property element's start (up to its attributes) and its end tag."""
+    tag, declaration = _property(predicate)
+    return f"    <{tag}{declaration}", f"</{tag}>\n"
+
+
+def _reference(node) -> str:
+    """The attribute that names a node: `rdf:nodeID` for a blank node, else `rdf:resource`."""
+    if isinstance(node, BNode):
+        return f'rdf:nodeID="{_node_id(node)}"'
+    return f'rdf:resource="{_xml_attribute(node)}"'
 
 
 def _rdf_xml(triples: Iterable[tuple], properties: dict) -> str:
     """The triples as `rdf:Description` elements, one per subject (a subject met again in a later chunk gets
     another: RDF/XML merges them), each property an element of its prefixed name; `properties` keeps the
-    element names for the whole stream."""
+    element names for the whole stream. A literal's language and datatype are read from its slots (rdflib's
+    properties cost a call each)."""
     subjects: dict = {}
     refs: dict = {}
     for s, p, o in triples:
         lines = subjects.get(s)
         if lines is None:
             lines = subjects[s] = []
-        written = properties.get(p)
-        if written is None:
-            written = properties[p] = _property(p)
-        ref = refs.get(o) if type(o) is URIRef else None
-        if ref is not None:  # the commonest case inline: an IRI already written in this chunk
-            lines.append(f"    <{written[0]}{written[1]} {ref}/>\n")
+        element = properties.get(p)
+        if element is None:
+            element = properties[p] = _element(p)
+        kind = type(o)
+        if kind is Literal or (kind is not URIRef and kind is not BNode and isinstance(o, Literal)):
+            language = o._language
+            if language:
+                extra = f' xml:lang="{language}"'
+            elif o._datatype is not None:
+                extra = _datatype_attribute(o._datatype)
+            else:
+                extra = ""
+            lines.append(f"{element[0]}{extra}>{_xml_text(o)}{element[1]}")
         else:
-            lines.append(_xml_object(*written, o, refs))
+            ref = refs.get(o)
+            if ref is None:
+                ref = refs[o] = _reference(o)
+            lines.append(f"{element[0]} {ref}/>\n")
     out = []
     for subject, lines in subjects.items():
         about = (

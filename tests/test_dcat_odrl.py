@@ -13,7 +13,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from interop.dcat import new_graph, product_graph, product_iri
-from interop.dcat_odrl import USERS, add_offer, policy_from_odrl
+from interop.dcat_odrl import USERS, _declarations, _default_policy, add_offer, policy_from_odrl
 from interop.dcat_parts import ODRL, Triples
 from interop.dcat_terms import vocabulary_iri
 from interop.harvest import harvest_run
@@ -241,3 +241,21 @@ def test_harvest_keeps_the_offered_policy_with_the_record_and_follows_its_change
     record.refresh_from_db()
     assert record.usage_policy["constraints"]["duration_days"] == 730
     assert record.product.version == 1
+
+
+def test_the_default_policy_is_cached_by_the_declarations_not_their_evidence():
+    """The streamed catalog caches a product's default policy by its compliance declarations without their
+    evidence references (unique per product): two products that differ only in them share one entry and get
+    the standard's own policy; a declaration that changes the policy changes the entry."""
+    first, second = copy.deepcopy(EXAMPLE), copy.deepcopy(EXAMPLE)
+    for item in second["compliance"].values():
+        if isinstance(item, dict):
+            item["evidence_ref"] = "OTHER-0001"
+    assert first["compliance"] != second["compliance"]
+    assert _declarations(first["compliance"]) == _declarations(second["compliance"])
+    for descriptor in (first, second, _personal_abroad()):
+        cached = json.loads(_default_policy(_declarations(descriptor["compliance"])))
+        expected = policy_from_descriptor({"compliance": descriptor["compliance"]})
+        assert cached == expected
+    assert _declarations(_personal_abroad()["compliance"]) != _declarations(first["compliance"])
+    assert _declarations(None) == "null" and _declarations(["x"]) == '["x"]'  # malformed: kept as it is

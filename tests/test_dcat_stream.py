@@ -10,12 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCTERMS, SKOS, XSD
+from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from interop.dcat import catalog_chunks, catalog_graph, catalog_header, product_iri
-from interop.dcat_parts import Triples, lexical, when
+from interop.dcat_parts import ODRL, Triples, day, lexical, when
 from interop.dcat_stream import _node_id, _property, stream_graphs
-from interop.dcat_terms import region_iri
+from interop.dcat_terms import region_iri, vocabulary_iri
 from products.models import Product, ProductStatus
 from tests.factories import make_foreign_product, make_product, random_descriptor
 
@@ -73,6 +73,10 @@ def test_shared_concepts_are_written_once_per_catalog(shelf):
     # every chunk's products still refer to it, and the graph holds it once
     graph = Graph().parse(data=turtle, format="turtle")
     assert len(set(graph.subjects(DCTERMS.spatial, region_iri("310000")))) == len(shelf)
+    # so are the usage policy's rules: every offer links the rule, whose triples are written once
+    rule = vocabulary_iri("usage-rule", "prohibition-resell")
+    assert turtle.count(f"{rule.n3()} {RDF.type.n3()} ") == 1
+    assert len(set(graph.subjects(ODRL.prohibition, rule))) == len(shelf)
 
 
 def test_lexical_literals_are_rdflibs_literals(shelf):
@@ -89,6 +93,11 @@ def test_lexical_literals_are_rdflibs_literals(shelf):
     assert when(moment, XSD.dateTime) == Literal(moment, datatype=XSD.dateTime)
     assert when(moment, XSD.dateTime).value == moment
     assert lexical("数据", lang="zh") == Literal("数据", lang="zh")
+    for text in ("2026-02-28", "2026-02-30", "2026-2-1", "20260201", "2026-02-28Z"):  # a non-date: rdflib's
+        made, expected = day(text), Literal(text, datatype=XSD.date)
+        assert made == expected and hash(made) == hash(expected) and made.value == expected.value, text
+        assert bool(made.ill_typed) == bool(expected.ill_typed), text
+    assert day("2026-02-28").value == dt.date(2026, 2, 28) and day("2026-02-30").ill_typed
     assert lexical("数据", lang="zh") != Literal("数据")
 
 
