@@ -15,15 +15,10 @@ from celery import current_app
 from django.db import transaction
 
 
-def runs_eagerly() -> bool:
-    """Whether queued tasks run here and now (tests), instead of on a worker."""
-    return bool(current_app.conf.task_always_eager)
-
-
 def enqueue(name: str, *args) -> None:
     """Queue the task registered as `name` with `args` (run it here and now where tasks run eagerly, as
     `.delay()` would)."""
-    if runs_eagerly():
+    if current_app.conf.task_always_eager:
         current_app.tasks[name].apply(args)
         return
     current_app.send_task(name, args=args)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.bulk import copy_rows
+from core.queue import enqueue_on_commit
 from federation.envelope import EnvelopeSigner, envelope_body
 from federation.models import ENTRY_COLUMNS, Entry, OriginCounter, PrivateEntry
 from federation.stubs import SEALED, sealed_stub
@@ -47,12 +47,6 @@ def _allocate(count: int) -> tuple[int, bool]:
         counter.wake_queued_at = now
     counter.save(update_fields=["last_seq", "wake_queued_at"])
     return first, queue
-
-
-def _wake_after_commit(origin: str, last: int) -> None:
-    from federation.wakeups import wake_after_commit  # lazy: wakeups builds on this module (wake_started)
-
-    wake_after_commit(origin, last)
 
 
 def wake_started(origin: str) -> int:
@@ -99,7 +93,7 @@ class Publication:
         self.signed = []
 
         if self.wake:
-            transaction.on_commit(partial(_wake_after_commit, origin, last))
+            enqueue_on_commit("federation.tasks.wake_peers", origin, last)
         return last
 
 

@@ -49,7 +49,7 @@ def _lease() -> int:
 def wake_receive(*, source: str, origin: str, seq: int) -> bool:
     """Peer `source` says its own log is at `seq`. Returns True if a pull was scheduled.
 
-    A node only ever announces its own log (`federation.outbox` wakes them with this node's code):
+    A node only ever announces its own log (`federation.outbox` queues `wake_peers` with this node's code):
     a wake-up about another origin is ignored, so no peer can set another origin's head. The origin's own
     announcement counts until its feed says otherwise (`pages_apply` lowers it)."""
     if origin != source or origin == settings.NODE_CODE:

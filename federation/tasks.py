@@ -14,8 +14,7 @@ from federation.wakeups import wake_announce, wakeups_deliver
 
 @shared_task(name="federation.tasks.wake_peers", ignore_result=True)
 def wake_peers(origin: str, seq: int) -> None:
-    # Queued where tasks run eagerly, and by a process that could not start its wake-up thread
-    # (federation.wakeups.wake_after_commit); the head now, not the one of the commit that queued it.
+    # The head now, not the one of the commit that queued this task: later commits rely on it.
     wake_announce(origin, seq)
 
 

@@ -9,13 +9,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from core.jobs import LeasedJobs
-from core.queue import enqueue, runs_eagerly
-from core.threads import in_caller_context, process_pool
+from core.threads import in_caller_context
 from federation.http import PeerError, peer_request
 from federation.models import Wakeup, at_least
 from federation.outbox import wake_started
@@ -40,31 +39,6 @@ def wake_announce(origin: str, seq: int) -> None:
         "wake-up parts: head %.1f ms, enqueue %.1f ms, deliver %.1f ms",
         *((headed - started) * 1000, (enqueued - headed) * 1000, (time.perf_counter() - enqueued) * 1000),
     )
-
-
-def wake_after_commit(origin: str, seq: int) -> None:
-    """A commit published and is the one to wake the peers: announce from this process, on a thread of its
-    own, at once, instead of a `wake_peers` task that waits on the worker's queue behind pulls, compliance
-    checks and webhooks (docs/performance.md, a deal's step). Where tasks run eagerly (tests), the task as
-    before. A process killed before its thread ran loses the wake-up, as a broker may lose the task: the
-    commits after it queue their own once WAKE_QUEUE_STALE passed, and the peers' periodic pull covers it."""
-    if runs_eagerly():
-        enqueue("federation.tasks.wake_peers", origin, seq)
-        return
-    try:
-        process_pool("wake", 1).submit(in_caller_context(_announce_here), origin, seq)
-    except RuntimeError:  # the interpreter is shutting down: no new threads
-        enqueue("federation.tasks.wake_peers", origin, seq)
-
-
-def _announce_here(origin: str, seq: int) -> None:
-    close_old_connections()  # this thread's connection lasts from one wake-up to the next, if still good
-    try:
-        wake_announce(origin, seq)
-    except Exception:  # a speed-up: the next commit's wake-up, or the peers' poll, covers this one
-        logger.exception("wake-up of the peers (%s at %s) failed", origin, seq)
-    finally:
-        close_old_connections()
 
 
 def wakeups_enqueue(*, origin: str, seq: int) -> int:

@@ -1,6 +1,6 @@
 """An origin's announced head (`SyncState.head_seen`) is bounded by what the origin itself reports.
 
-A wake-up is only ever sent by a node about its own log (`federation.outbox` wakes the peers with this
+A wake-up is only ever sent by a node about its own log (`federation.outbox` queues `wake_peers` with this
 node's code), so one about another origin is ignored; a feed page's `head` counts only when the origin itself
 serves it (a relay's claim counts no further than the entries it served and that verified); and the origin's
 own answer lowers a head announced before it (decay). One signed wake-up used to set another origin's head to

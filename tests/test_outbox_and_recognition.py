@@ -169,35 +169,6 @@ class TestWakeUps:
             self._publish("c")
         assert len(third) == 1  # after the task started, the next commit queues another
 
-    def test_a_commit_wakes_the_peers_from_its_own_process_at_once(self, db, monkeypatch):
-        """Not a task queued behind the worker's pulls and compliance checks: a thread of the committing
-        process announces the head (where tasks run eagerly, as in these tests, the task as before)."""
-        import threading
-
-        from federation import wakeups
-
-        ran = []
-        done = threading.Event()
-        monkeypatch.setattr(wakeups, "runs_eagerly", lambda: False)
-        monkeypatch.setattr(wakeups, "enqueue", lambda *args: ran.append(("queued", *args)))
-
-        def announce(origin, seq):
-            ran.append((threading.current_thread().name.split("_")[0], origin, seq))
-            done.set()
-
-        monkeypatch.setattr(wakeups, "wake_announce", announce)
-        monkeypatch.setattr(wakeups, "close_old_connections", lambda: None)  # the test's own database
-        wakeups.wake_after_commit("SHDEX", 7)
-        assert done.wait(10)
-        assert ran == [("wake", "SHDEX", 7)]
-
-        def no_thread(name, threads):
-            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
-
-        monkeypatch.setattr(wakeups, "process_pool", no_thread)
-        wakeups.wake_after_commit("SHDEX", 8)
-        assert ran[-1] == ("queued", "federation.tasks.wake_peers", "SHDEX", 8)
-
     def test_a_wake_up_lost_on_the_queue_is_queued_again_later(self, db, django_capture_on_commit_callbacks):
         from datetime import timedelta
 
