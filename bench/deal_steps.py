@@ -90,6 +90,24 @@ print(json.dumps({
 """
 # A worker's log line when a task ends (Celery's own, at INFO).
 TASK_DONE = re.compile(r"Task ([\w.]+)\[[^\]]+\] succeeded in ([0-9.]+)s")
+# The parts of a wake-up and of a private fetch, as the nodes log them at INFO (federation.tasks, .wakeups,
+# .private_batch): {label: (pattern, the names of its groups, in milliseconds)}.
+PARTS = {
+    "wake-up": (
+        re.compile(r"wake-up parts: head ([0-9.]+) ms, enqueue ([0-9.]+) ms, deliver ([0-9.]+) ms"),
+        ("counter (wake_started)", "enqueue rows", "deliver"),
+    ),
+    "wake-up delivery": (
+        re.compile(
+            r"wake-ups delivered \d+ of \d+: claims ([0-9.]+) ms, requests ([0-9.]+) ms, outcomes ([0-9.]+) ms"
+        ),
+        ("select and claim", "requests", "outcomes"),
+    ),
+    "private batch": (
+        re.compile(r"private batch of \d+ from \w+: request ([0-9.]+) ms, verify and apply ([0-9.]+) ms"),
+        ("request", "verify and apply"),
+    ),
+}
 VERSIONS = """
 import json
 from products.models import ProductVersion
@@ -224,6 +242,21 @@ def _task_times(node: Node) -> dict[str, list[float]]:
     return times
 
 
+def _parts(node: Node) -> dict[str, list[float]]:
+    """{"<part's label>: <its part>": [ms]} from the node's workers' INFO lines (PARTS)."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for name, _, _ in node.workers:
+        log = node.log_dir / f"{name}.log"
+        if not log.exists():
+            continue
+        text = log.read_text("utf-8", errors="replace")
+        for label, (pattern, names) in PARTS.items():
+            for match in pattern.finditer(text):
+                for part, value in zip(names, match.groups(), strict=True):
+                    found[f"{label}: {part}"].append(float(value))
+    return found
+
+
 def _line(label: str, values: list[float]) -> str:
     return (
         f"{label:<44} p50 {percentile(values, 50):8.1f} ms  p99 {percentile(values, 99):8.1f} ms  "
@@ -347,6 +380,8 @@ def main() -> int:
                     f"{node.code} worker {task:<40} n={len(seconds):4d}  total {sum(seconds):6.1f} s  "
                     f"p50 {statistics.median(seconds) * 1000:7.1f} ms  max {max(seconds) * 1000:7.1f} ms"
                 )
+            for part, values in _parts(node).items():
+                print(_line(f"{node.code} {part}", values))
         print(f"steps missing at the other party's node: {missing}; steps held at BJIDX: {at_bjidx}")
         met = everything and percentile(everything, 99) < 2000
         print(f"target p99 < 2 s at {args.rate} steps/s: {'MET' if met else 'NOT MET'}")

@@ -183,11 +183,11 @@ def pull_origin(*, origin: str) -> int:
 
 
 def _fetch_private_now() -> None:
-    """The private records whose sealed stubs this round applied are fetched now, by this pull, before its
-    next round: not after the last round (a pull kept busy by wake-ups runs up to MAX_PULL_ROUNDS first), nor
-    by the fetch task the stubs queued, which waits behind this pull on a `sync` worker of one process
-    (docs/federation.md, *Private records*). A failure here is the fetch's (backed off, retried by the fetch
-    task and the tick), never the pull's."""
+    """The private records whose sealed stubs this pull applied are fetched now, by this pull: after each
+    page (`pull_from`) and each round, not after the last round (a pull kept busy by wake-ups runs up to
+    MAX_PULL_ROUNDS first), nor by the fetch task the stubs queued, which waits behind this pull on a `sync`
+    worker of one process (docs/federation.md, *Private records*). A failure here is the fetch's (backed
+    off, retried by the fetch task and the tick), never the pull's."""
     if not private_fetches_waiting():
         return
     try:
@@ -213,7 +213,12 @@ def pull_from(peer: Peer, origin: str, *, repair: bool = False) -> int:
     """Pull `origin`'s feed from `peer` page by page until it has no more (from the start, if `repair`)."""
     after = 0 if repair else SyncState.objects.get(pk=origin).cursor
     return pages_apply(
-        origin, partial(_feed_page, peer, origin), source=peer.exchange_id, after=after, repair=repair
+        origin,
+        partial(_feed_page, peer, origin),
+        source=peer.exchange_id,
+        after=after,
+        repair=repair,
+        after_page=_fetch_private_now,
     )
 
 
@@ -224,12 +229,16 @@ def pages_apply(
     source: str,
     after: int,
     repair: bool = False,
+    after_page: Callable[[], None] | None = None,
 ) -> int:
     """Apply `origin`'s entries page by page from `fetch(after) -> (entries, announced head)` until a page
     is empty; returns the number applied. The next page is fetched, and checked with the origin's key
     (signatures, each record's standard checks: `federation.prepare`, in the helper process for a long
     page), while this one is applied (from the highest seq the page claims; fetched again from the applied
-    cursor when an entry did not verify), so a catch-up waits on the network and on the checks only once."""
+    cursor when an entry did not verify), so a catch-up waits on the network and on the checks only once.
+    `after_page()` runs once each page's transaction committed, while the next page is fetched (a pull:
+    the private records whose sealed stubs the page applied are fetched then, not once the feed runs dry,
+    which an origin publishing steadily keeps from happening for seconds)."""
     applied = 0
     key = origin_public_key(origin) if is_exchange_code(origin) else None
 
@@ -259,6 +268,8 @@ def pages_apply(
                 origin=origin, items=items, source=source, after=after, repair=repair, prechecked=checked
             )
             applied += applied_page
+            if after_page is not None and applied_page:
+                after_page()
             if last_seq <= after:
                 return applied  # a peer that does not move forward is done, not looped on
             after = last_seq

@@ -3,22 +3,19 @@
 from celery import shared_task
 from django.conf import settings
 
-from federation.outbox import wake_started
 from federation.private import private_fetch_due, private_fetches_waiting
 from federation.pull import pull_enqueue, pulls_due
 from federation.pull import pull_origin as pull_origin_now
 from federation.repair import anti_entropy_check
 from federation.selectors import peers_enabled
 from federation.unknown_standards import unknown_standards_retry_once
-from federation.wakeups import wakeups_deliver, wakeups_enqueue
+from federation.wakeups import wake_announce, wakeups_deliver
 
 
 @shared_task(name="federation.tasks.wake_peers", ignore_result=True)
 def wake_peers(origin: str, seq: int) -> None:
     # The head now, not the one of the commit that queued this task: later commits rely on it.
-    seq = max(seq, wake_started(origin))
-    wakeups_enqueue(origin=origin, seq=seq)
-    wakeups_deliver()
+    wake_announce(origin, seq)
 
 
 @shared_task(name="federation.tasks.deliver_wakeups", ignore_result=True)
