@@ -23,9 +23,10 @@ every change.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import import_module
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import Col
 from django.db.models.lookups import Exact, In
@@ -125,3 +126,25 @@ def rollup_compact(using: str = "default") -> int:
             "HAVING SUM(n) <> 0"
         )
         return rows - cursor.rowcount
+
+
+def rollup_rebuild(using: str = "default", *, keep: bool = True) -> tuple[int, int]:
+    """Count the rollup again from the products (the migration's own statement), with writers of products held
+    off by a SHARE lock, and return (combinations that were wrong or missing, combinations now). For after
+    something bypassed the triggers (a data-only restore with `--disable-triggers`, the session replication
+    role `replica`); `keep=False` only checks: the transaction is rolled back, the rollup left as it was."""
+    if connections[using].vendor != "postgresql":
+        return 0, 0
+    migration = import_module("products.migrations.0014_facet_rollup")
+    summed = f"SELECT {_KEY}, SUM(n) FROM {_TABLE} GROUP BY {_KEY} HAVING SUM(n) <> 0"
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {Product._meta.db_table} IN SHARE MODE")
+        cursor.execute(summed)
+        before = set(cursor.fetchall())
+        cursor.execute(f"DELETE FROM {_TABLE}")
+        cursor.execute(migration.rollup_statement("products_product"))
+        cursor.execute(summed)
+        after = set(cursor.fetchall())
+        if not keep:
+            transaction.set_rollback(True, using=using)
+    return len(after - before) + len({row[:-1] for row in before} - {row[:-1] for row in after}), len(after)

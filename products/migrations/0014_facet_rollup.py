@@ -72,10 +72,15 @@ DROP FUNCTION IF EXISTS products_facet_rollup();
 """
 
 
+def rollup_statement(table: str) -> str:
+    """The INSERT of the rollup of every product of `table` (products/facet_rollup.py's rollup_rebuild)."""
+    return _delta(_rows(table, 1))
+
+
 def triggers_create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FUNCTION)
-        schema_editor.execute(_delta(_rows("products_product", 1)))  # the products already held
+        schema_editor.execute(rollup_statement("products_product"))  # the products already held
 
 
 def triggers_drop(apps, schema_editor):
