@@ -15,6 +15,7 @@ from federation import keys, replica
 from federation.http import PeerError, peer_request
 from federation.models import Entry, Peer
 from federation.peers import peer_standards_record
+from federation.protocols import peer_protocols_record
 from federation.pull import pull_from
 from federation.selectors import digests, origin_public_key, origins_known, record_hash
 from federation.unknown_standards import unknown_standards_waiting
@@ -52,8 +53,9 @@ def _peer_digests(peer: Peer, origins: list[str]) -> dict[str, Any]:
     version, 404), one request per origin. A failed origin maps to its PeerError."""
     try:
         answer = peer_request(peer, "GET", "/federation/v1/digests/", params={"origins": ",".join(origins)})
-        if isinstance(answer, dict):  # the peer's standards come with its digests (docs/federation.md)
+        if isinstance(answer, dict):  # its standards and protocols come with its digests (docs/federation.md)
             peer_standards_record(peer, answer.get("standards"))
+            peer_protocols_record(peer, answer.get("protocols"))
         if isinstance(answer, dict) and isinstance(answer.get("digests"), dict):
             return {origin: answer["digests"].get(origin) for origin in origins}
         return dict.fromkeys(origins)

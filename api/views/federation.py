@@ -22,6 +22,7 @@ from federation.authentication import (
 )
 from federation.envelope import is_exchange_code
 from federation.private import PRIVATE_BATCH_MAX, private_batch_for, private_for
+from federation.protocols import protocols_announcement
 from federation.pull import wake_receive
 from federation.selectors import digests, feed_page, origins_known, sync_status
 from standards.versions import standards_announcement
@@ -51,6 +52,10 @@ class NodeIdentityView(APIView):
                     "base_url": serializers.URLField(),
                     "public_key": serializers.CharField(),
                     "standards": StandardsAnnouncementSerializer(),
+                    "protocols": serializers.DictField(
+                        child=serializers.IntegerField(),
+                        help_text="Protocol versions this node speaks: {name: version}, e.g. recognition 2.",
+                    ),
                 },
             )
         },
@@ -62,6 +67,7 @@ class NodeIdentityView(APIView):
                 "base_url": settings.NODE_PUBLIC_URL,
                 "public_key": keys.public_key_b64(),
                 "standards": standards_announcement(),
+                "protocols": protocols_announcement(),
             }
         )
 
@@ -211,6 +217,7 @@ class DigestsView(PeerView):
             {
                 "digests": {origin: digests(origin=origin) for origin in sorted(wanted)},
                 "standards": standards_announcement(),
+                "protocols": protocols_announcement(),
             }
         )
 
