@@ -75,9 +75,8 @@ FEDERATION = {
     "QUARANTINE_MAX_ROWS": integer("FEDERATION_QUARANTINE_MAX_ROWS", 10_000, minimum=0),
     "QUARANTINE_MAX_BYTES": integer("FEDERATION_QUARANTINE_MAX_BYTES", 32 * 1024 * 1024, minimum=0),
     "QUARANTINE_ALERT_INTERVAL": integer("FEDERATION_QUARANTINE_ALERT_INTERVAL", 300, minimum=1),
-    # The recognition protocol this node announces (federation.protocols): 2, automatic verdicts are computed
-    # by every node and only exceptions published once every peer announces 2; 1 forces the old scheme.
-    "RECOGNITION_PROTOCOL": integer("FEDERATION_RECOGNITION_PROTOCOL", 2, minimum=1),
+    # The recognition protocol this node announces (federation.protocols, docs/federation.md); 1: the old one.
+    "RECOGNITION_PROTOCOL": integer("FEDERATION_RECOGNITION_PROTOCOL", 2, minimum=1, maximum=2),
 }
 
 # --- Core Django --------------------------------------------------------------------------------------------
@@ -95,8 +94,6 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.
 # Every job that retries (pulls, wake-ups, private fetches, webhook deliveries) backs off at most this long.
 JOBS_MAX_BACKOFF = FEDERATION["MAX_BACKOFF"]
 
-if FEDERATION["RECOGNITION_PROTOCOL"] > 2:
-    fail("FEDERATION_RECOGNITION_PROTOCOL", FEDERATION["RECOGNITION_PROTOCOL"], "must be 1 or 2")
 if FEDERATION["PAGE_SIZE"] > 1000:
     fail(
         "FEDERATION_PAGE_SIZE",
