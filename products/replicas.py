@@ -11,7 +11,7 @@ from django.conf import settings
 from core.exceptions import ValidationFailed
 from federation import wire
 from federation.payloads import payload_error
-from federation.protocols import protocol_everywhere
+from federation.protocols import protocol_compared
 from federation.replica import ReplicaType, register
 from products.bulk import DESCRIPTOR_COLUMNS, products_insert, products_write
 from products.columns import descriptor_columns
@@ -142,11 +142,13 @@ class RecognitionReplica(ReplicaType):
         return obj.published
 
     def live_rows(self, origin: str):
-        """What anti-entropy compares: the records in the origin's log; once this node and all its peers are
-        on recognition protocol 2, only the exceptions among them (`products.published`), the same at every
-        node, so a node that dropped the others (`recognitions_compact`) and one that did not still agree."""
+        """What anti-entropy compares: the records in the origin's log; when the two nodes comparing agree on
+        recognition protocol 2 (`federation.protocols.protocol_compared`), only the exceptions among them
+        (`products.published`), the same at every node, so a node that dropped the others
+        (`recognitions_compact`) and one that did not still agree. Never what either node has learned of
+        third nodes: that differs from node to node while they learn it."""
         rows = Recognition.objects.filter(exchange_id=origin, published=True).iterator(chunk_size=5000)
-        return recognitions_exceptions(rows) if protocol_everywhere("recognition", 2) else rows
+        return recognitions_exceptions(rows) if protocol_compared("recognition") >= 2 else rows
 
 
 class ProfileReplica(ReplicaType):
