@@ -2,10 +2,13 @@
 (docs/federation.md, "Recognitions at national size"): once every node knows that its peers announce it, a
 product listed at SHDEX is shown recognised by all three exchanges at every node while no recognition record
 crosses the network; an operator's rejection at BJIDX does; and with one node forced back to protocol 1, the
-others publish every verdict again."""
+others publish every verdict again. First, before the nodes know each other's protocols: two nodes that have
+learned different things of their peers still compare equal (anti-entropy digests under the versions the pair
+agrees on, docs/federation.md "Anti-entropy")."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -81,6 +84,37 @@ def _list(network: Federation, seed: int) -> str:
     descriptor = _recognisable(seed)
     shdex.register_providers([(descriptor["provider"]["uscc"], descriptor["provider"]["name"])])
     return shdex.list_product(descriptor)["code"]
+
+
+def _verify(node: Node) -> list[dict]:
+    out = node.manage("sync", "verify", timeout=120)
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def _knowledge(node: Node, protocols: dict | None) -> bool:
+    """Set what `node` has learned of its peers' protocols; returns whether it then publishes as 2."""
+    return node.shell_json(
+        f"from federation.models import Peer\nPeer.objects.update(protocols={protocols!r})\n{KNOWS}"
+    )
+
+
+def test_nodes_that_learned_different_things_of_their_peers_compare_equal(network):
+    """The fault that reverted recognition protocol 2 once (tests/multinode/test_product_profile.py failed):
+    a node that had learned that every peer announces 2 digested only exceptions, its peer that had not yet
+    learned it digested every published recognition, and `sync verify` said differs/repaired."""
+    assert network.parallel(lambda node: _knowledge(node, None)) == [False, False, False]
+    code = _list(network, 2026)  # published as protocol 1: every exchange's verdict a record
+    wanted = {"SHDEX": "home", "BJIDX": "auto", "GYBDX": "auto"}
+    for node in network:
+        wait_until(
+            lambda node=node: _held(node, code)["rows"] == wanted,
+            REPLICATION,
+            message=f"every exchange's recognition record at {node.code}",
+        )
+    assert _knowledge(network["SHDEX"], {"recognition": 2})  # SHDEX has learned; BJIDX and GYBDX not
+    for node in (network["BJIDX"], network["SHDEX"], network["GYBDX"]):
+        rows = _verify(node)
+        assert rows and {r["status"] for r in rows} == {"equal"}, (node.code, rows)
 
 
 def test_a_listing_is_recognised_everywhere_and_only_an_operators_rejection_replicates(network):
