@@ -331,7 +331,9 @@ def test_listing_and_wake_ups_do_not_wait_for_the_sync_worker(nodes):
 
 
 def _recognised_by(node: Node, code: str) -> set[str]:
+    """The exchanges whose recognition record of `code` the node holds (not the verdicts it computes for the
+    others: recognition protocol 2, docs/federation.md "Recognitions at national size")."""
     response = node.api("GET", f"/api/v1/products/{code}/")
     if response.status_code != 200:
         return set()
-    return {r["exchange"] for r in response.json()["recognitions"]}
+    return {r["exchange"] for r in response.json()["recognitions"] if not r["computed"]}
