@@ -3,8 +3,8 @@ published under protocol 1 that every node now computes itself — home listings
 to the check — leave the compacted logs and the replicas. Run at every node once this node and all its peers
 announce protocol 2 (`manage.py recognitions_compact`); idempotent, in chunks of one transaction each.
 
-Anti-entropy compares only the exceptions once every node is on protocol 2 (`RecognitionReplica.live_rows`),
-so nodes that ran it and nodes that did not yet agree."""
+Two nodes that both announce protocol 2 compare only the exceptions in anti-entropy (`RecognitionReplica.
+live_rows` under the versions the pair agrees on), so nodes that ran it and nodes that did not yet agree."""
 
 from __future__ import annotations
 
