@@ -13,6 +13,7 @@ from deals.selectors import deal_derive
 from deals.services import deal_step_check, deal_step_take
 from participants.models import Participant, ParticipantStatus
 from products.models import Product, ProductStatus, Recognition, RecognitionStatus
+from products.verdicts import verdicts_of
 from standards.deal_compliance import data_level, level_breaches
 from standards.deal_flow import AGREED, COMPLIANCE_FAILED
 from standards.usage_policy import policy_clean, policy_from_descriptor, policy_within
@@ -34,11 +35,15 @@ def _party(code: str, uscc: str, home: str, zh: str, en: str) -> dict:
 def _recognised(deal: Deal, product: Product | None) -> dict:
     if product is not None and deal.buyer_home == product.exchange_id:
         return _rule("recognised", True, "产品挂牌于需方所在交易所", "Listed at the buyer's own exchange")
-    status = (
-        Recognition.objects.filter(product_code=deal.product_code, exchange_id=deal.buyer_home)
-        .values_list("status", flat=True)
-        .first()
-    )
+    if product is not None:  # its record, else the verdict this node computes (products.verdicts)
+        verdict = verdicts_of([product])[product.code].get(deal.buyer_home)
+        status = verdict.status if verdict is not None else None
+    else:
+        status = (
+            Recognition.objects.filter(product_code=deal.product_code, exchange_id=deal.buyer_home)
+            .values_list("status", flat=True)
+            .first()
+        )
     if status == RecognitionStatus.RECOGNISED:
         return _rule(
             "recognised", True, f"{deal.buyer_home} 已互认该产品", f"Recognised by {deal.buyer_home}"

@@ -17,7 +17,7 @@ from collections import namedtuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
@@ -28,8 +28,9 @@ from demands.notifications import notify, responders_here
 from demands.relevance import MIN_TEXT, demand_term_weights, lexeme_statistics, term_weights, text_relevance
 from demands.scoring import Match, compliance_breaks, demand_terms, score
 from participants.models import Participant
-from products.models import Product, ProductStatus, Recognition, RecognitionStatus
+from products.models import Product, ProductStatus, RecognitionStatus
 from products.search import search_any
+from products.verdicts import recognised_by, verdicts_of
 
 CANDIDATES = 300
 # Candidates are the matches of the demand's selective words only (`selective_tokens`), ranked on all of
@@ -150,13 +151,7 @@ def matches_for(demand: Demand, *, limit: int = 20, providers: set[str] | None =
         search_any(_by_pk(listed, best), tokens=tokens, known_to_match=True)
         .annotate(
             **{f"_{name}": KeyTransform(name, "descriptor") for name in _DESCRIPTOR_PARTS},
-            _recognised=Exists(
-                Recognition.objects.filter(
-                    product_code=OuterRef("code"),
-                    exchange_id=demand.origin,
-                    status=RecognitionStatus.RECOGNISED,
-                )
-            ),
+            _recognised=ExpressionWrapper(recognised_by(demand.origin), output_field=BooleanField()),
         )
         .order_by("-rank", "-id")
         .values_list(*_MATCH_COLUMNS, "rank", *(f"_{name}" for name in _DESCRIPTOR_PARTS), "_recognised")
@@ -309,11 +304,12 @@ def _opportunities(
     )
     demands = demands.exclude(demander_id=participant_id)
     # Read once: which exchanges recognise which of these products, and each product's words.
-    recognised = set(
-        Recognition.objects.filter(
-            product_code__in=[p.code for p in products], status=RecognitionStatus.RECOGNISED
-        ).values_list("exchange_id", "product_code")
-    )
+    recognised = {
+        (exchange, code)
+        for code, verdicts in verdicts_of(products).items()
+        for exchange, verdict in verdicts.items()
+        if verdict.status == RecognitionStatus.RECOGNISED
+    }
     results = []
     for demand in demands.order_by("-posted_at")[:window]:
         tokens, title = demand_terms(demand)

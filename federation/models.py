@@ -28,6 +28,10 @@ class Peer(models.Model):
     # its anti-entropy answer; null until then, and for a node on code that announces none.
     standards = models.JSONField(null=True, blank=True)
     standards_at = models.DateTimeField(null=True, blank=True)
+    # What the peer last announced of its protocol versions (federation.protocols: {name: version}), read from
+    # its anti-entropy answer; null until then, and for a node on code that announces none.
+    protocols = models.JSONField(null=True, blank=True)
+    protocols_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["exchange_id"]

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.jobs import backoff
 from federation import keys
+from federation.generation import generation_bump
 from federation.models import Peer, SyncState
 from federation.selectors import peers_enabled
 from federation.signals import peer_changed
@@ -98,6 +99,9 @@ def peer_standards_record(peer: Peer, announced: object) -> bool:
     not kept. Returns whether it was."""
     if not announcement_valid(announced):
         return False
+    changed = peer.standards != announced
     Peer.objects.filter(pk=peer.pk).update(standards=announced, standards_at=timezone.now())
     peer.standards = announced
+    if changed:  # the version of the recognition check it applies is read into product pages
+        generation_bump()
     return True

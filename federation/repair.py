@@ -15,6 +15,12 @@ from federation import keys, replica
 from federation.http import PeerError, peer_request
 from federation.models import Entry, Peer
 from federation.peers import peer_standards_record
+from federation.protocols import (
+    peer_protocols_record,
+    protocols_agreed,
+    protocols_announcement,
+    protocols_param,
+)
 from federation.pull import pull_from
 from federation.selectors import digests, origin_public_key, origins_known, record_hash
 from federation.unknown_standards import unknown_standards_waiting
@@ -47,27 +53,51 @@ def repair_local(*, origin: str) -> int:
     return restored
 
 
-def _peer_digests(peer: Peer, origins: list[str]) -> dict[str, Any]:
-    """The peer's digests of `origins` in one request; from a peer without the batch endpoint (an older
-    version, 404), one request per origin. A failed origin maps to its PeerError."""
+DIGESTS = "/federation/v1/digests/"
+
+
+def _peer_digests(peer: Peer, origins: list[str]) -> tuple[dict[str, Any], dict[str, int]]:
+    """The peer's digests of `origins` in one request, and the protocol versions both sides digest under
+    (the answer's `agreed`; version 1 from a peer that names none). The request states this node's versions;
+    a peer on older code that refuses the parameter (400) is asked again without it. From a peer without
+    the batch endpoint (an older version, 404), one request per origin. A failed origin maps to its
+    PeerError."""
+    wanted = ",".join(origins)
     try:
-        answer = peer_request(peer, "GET", "/federation/v1/digests/", params={"origins": ",".join(origins)})
-        if isinstance(answer, dict):  # the peer's standards come with its digests (docs/federation.md)
+        try:
+            answer = peer_request(
+                peer, "GET", DIGESTS, params={"origins": wanted, "protocols": protocols_param()}
+            )
+        except PeerError as exc:
+            if exc.status != 400:  # a peer on older code refuses the parameter it does not know
+                raise
+            answer = peer_request(peer, "GET", DIGESTS, params={"origins": wanted})
+        if isinstance(answer, dict):  # its standards and protocols come with its digests (docs/federation.md)
             peer_standards_record(peer, answer.get("standards"))
+            peer_protocols_record(peer, answer.get("protocols"))
+        agreed = _agreed(answer)
         if isinstance(answer, dict) and isinstance(answer.get("digests"), dict):
-            return {origin: answer["digests"].get(origin) for origin in origins}
-        return dict.fromkeys(origins)
+            return {origin: answer["digests"].get(origin) for origin in origins}, agreed
+        return dict.fromkeys(origins), agreed
     except PeerError as exc:
         if exc.status != 404:
-            return dict.fromkeys(origins, exc)
+            return dict.fromkeys(origins, exc), _agreed(None)
     found: dict[str, Any] = {}
+    agreed = _agreed(None)
     for origin in origins:
         try:
-            answer = peer_request(peer, "GET", f"/federation/v1/digests/{origin}/")
+            answer = peer_request(peer, "GET", f"{DIGESTS}{origin}/")
             found[origin] = answer.get("digests") if isinstance(answer, dict) else None
         except PeerError as exc:
             found[origin] = exc
-    return found
+    return found, agreed
+
+
+def _agreed(answer: object) -> dict[str, int]:
+    """The versions this node digests its own records under to compare with `answer`: what the answer says
+    it digested under, never above this node's own (an answer without `agreed` is an older node's: 1)."""
+    stated = answer.get("agreed") if isinstance(answer, dict) else None
+    return protocols_agreed(protocols_announcement(), stated if isinstance(stated, dict) else {})
 
 
 def digests_agree(theirs: dict, ours: dict) -> bool:
@@ -87,7 +117,8 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
     before anything is repaired."""
     report = []
     origins = sorted({*origins_known(), settings.NODE_CODE})
-    for origin, theirs in _peer_digests(peer, origins).items():
+    answers, agreed = _peer_digests(peer, origins)
+    for origin, theirs in answers.items():
         if isinstance(theirs, PeerError):
             report.append(
                 {"peer": peer.exchange_id, "origin": origin, "status": "error", "error": str(theirs)}
@@ -96,8 +127,8 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
         if not isinstance(theirs, dict):
             report.append({"peer": peer.exchange_id, "origin": origin, "status": "error"})
             continue
-        if digests_agree(theirs, digests(origin=origin)) or digests_agree(
-            theirs, digests(origin=origin, fresh=True)
+        if digests_agree(theirs, digests(origin=origin, agreed=agreed)) or digests_agree(
+            theirs, digests(origin=origin, fresh=True, agreed=agreed)
         ):
             report.append({"peer": peer.exchange_id, "origin": origin, "status": "equal"})
             continue
@@ -116,7 +147,7 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
             continue
         # Fresh already (the comparison above); again only if rows were just restored.
         if origin != settings.NODE_CODE and not digests_agree(
-            digests(origin=origin, fresh=bool(restored)), theirs
+            digests(origin=origin, fresh=bool(restored), agreed=agreed), theirs
         ):
             try:
                 repaired = pull_from(peer, origin, repair=True)
@@ -125,7 +156,7 @@ def anti_entropy_check(*, peer: Peer) -> list[dict]:
                     {"peer": peer.exchange_id, "origin": origin, "status": "error", "error": str(exc)}
                 )
                 continue
-            digests(origin=origin, fresh=True)
+            digests(origin=origin, fresh=True, agreed=agreed)
         report.append(
             {
                 "peer": peer.exchange_id,

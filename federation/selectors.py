@@ -20,6 +20,7 @@ from federation.models import (
     SyncState,
     Wakeup,
 )
+from federation.protocols import comparing_under, protocols_agreed, protocols_announcement
 from standards.versions import announcement_valid, standards_announcement, standards_differences
 
 
@@ -77,16 +78,21 @@ def record_hash(gid: str, version: int, payload: dict) -> bytes:
 # Process-local: every peer asks for the digests of every origin each anti-entropy round, and each digest
 # reads and hashes every live record of the origin. A cached value is reused while the origin's head has not
 # moved, for half the round at most, so a row changed behind the node's back (head unmoved) is seen within a
-# round. Not in the shared cache: a value there could outlive the database it was computed from.
-_digest_cache: dict[str, tuple[int, float, dict]] = {}
+# round. Keyed by origin and the protocol versions compared under (peers on different versions ask for
+# different sets). Not in the shared cache: a value there could outlive the database it was computed from.
+_digest_cache: dict[tuple[str, tuple], tuple[int, float, dict]] = {}
 
 
-def digests(*, origin: str, fresh: bool = False) -> dict[str, dict]:
+def digests(*, origin: str, fresh: bool = False, agreed: dict | None = None) -> dict[str, dict]:
     """Anti-entropy digest per record type: XOR of SHA-256(gid:version:canonical payload) over the live
-    records this node holds for `origin`, and their count. Equal digests mean equal replicas. Computed at
-    most once per head and half anti-entropy interval unless `fresh`."""
+    records this node holds for `origin`, and their count. Equal digests mean equal replicas. Computed under
+    the protocol versions `agreed` with the node compared with (`federation.protocols.protocols_agreed`; none:
+    every protocol at version 1, what a node on older code compares), at most once per head and half
+    anti-entropy interval unless `fresh`."""
+    under = protocols_agreed(protocols_announcement(), agreed or {})
+    key = (origin, tuple(under.items()))
     head, now = head_of(origin), time.monotonic()
-    cached = _digest_cache.get(origin)
+    cached = _digest_cache.get(key)
     if (
         not fresh
         and cached is not None
@@ -95,16 +101,17 @@ def digests(*, origin: str, fresh: bool = False) -> dict[str, dict]:
     ):
         return cached[2]
     result = {}
-    for name in replica.names():
-        acc = count = 0
-        for gid, version, payload in replica.get(name).live(origin):
-            acc ^= int.from_bytes(record_hash(gid, version, payload), "big")
-            count += 1
-        if count or replica.get(name).digest_when_empty:
-            result[name] = {"count": count, "digest": acc.to_bytes(32, "big").hex()}
+    with comparing_under(under):
+        for name in replica.names():
+            acc = count = 0
+            for gid, version, payload in replica.get(name).live(origin):
+                acc ^= int.from_bytes(record_hash(gid, version, payload), "big")
+                count += 1
+            if count or replica.get(name).digest_when_empty:
+                result[name] = {"count": count, "digest": acc.to_bytes(32, "big").hex()}
     # An origin with nothing held here (any code a peer may name) is not kept: the cache stays bounded.
     if any(d["count"] for d in result.values()):
-        _digest_cache[origin] = (head, now, result)
+        _digest_cache[key] = (head, now, result)
     return result
 
 

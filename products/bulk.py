@@ -24,6 +24,8 @@ DESCRIPTOR_COLUMNS = (
     "delivery_mask",
     "province_mask",
     "region_codes",
+    "verdict",
+    "verdict_reasons",
     "search_name",
     "search_keywords",
     "search_body",

@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
 
-from products.models import Product, ProductProfile, ProductStatus, ProductVersion, Recognition
+from products.models import Product, ProductProfile, ProductStatus, ProductVersion
 from products.selectors import product_versions, product_visible
+from products.verdicts import Verdict, verdicts_of
 
 # A list needs each row's summary, not its whole descriptor and search columns (as the API's list).
 LIST_DEFERRED = ("descriptor", "search_name", "search_keywords", "search_body", "findings", "status_reasons")
@@ -49,9 +50,10 @@ def product_for_page(*, code: str, user) -> Product | None:
     return product_visible(user=user).filter(code=code.upper()).first()
 
 
-def product_recognitions(code: str) -> dict[str, Recognition]:
-    """Each exchange's recognition of the product held here, by exchange code."""
-    return {r.exchange_id: r for r in Recognition.objects.filter(product_code=code)}
+def product_recognitions(product: Product) -> dict[str, Verdict]:
+    """Each exchange's recognition of the product as read here (its record, else the verdict this node
+    computes: `products.verdicts`), by exchange code."""
+    return verdicts_of([product])[product.code]
 
 
 def product_profile(code: str) -> dict | None:

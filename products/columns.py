@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from products.search import search_columns
+from standards.recognition import recognition_evaluate
 
 # Bit positions of the mask columns (`delivery_mask`, `province_mask`): bit i stands for the i-th code. The
 # positions are stored in every product row, so they are append-only: a new code takes the next bit, and no
@@ -59,6 +60,7 @@ def mask_codes(mask: int, codes: tuple[str, ...]) -> list[str]:
 
 def descriptor_columns(descriptor: dict) -> dict[str, Any]:
     pricing = descriptor["pricing"]
+    verdict, verdict_reasons = recognition_evaluate(descriptor)
     return {
         "descriptor": descriptor,
         "descriptor_version": descriptor["descriptor_version"],
@@ -74,5 +76,7 @@ def descriptor_columns(descriptor: dict) -> dict[str, Any]:
         "delivery_mask": delivery_mask(descriptor.get("delivery_methods", [])),
         "province_mask": province_mask(descriptor.get("spatial_coverage", [])),
         "region_codes": region_codes(descriptor.get("spatial_coverage", [])),
+        "verdict": verdict,
+        "verdict_reasons": verdict_reasons,
         **search_columns(descriptor),
     }

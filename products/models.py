@@ -84,6 +84,16 @@ class Product(models.Model):
         editable=False,
         help_text="The GB/T 2260 codes of the spatial coverage, space separated.",
     )
+    # This node's automatic verdict (standards.recognition, the version it computes): what every exchange that
+    # publishes no exception decides of this product (products.verdicts assembles each exchange's verdict).
+    verdict = models.CharField(
+        max_length=12,
+        default="",
+        db_default="",
+        blank=True,
+        help_text="The automatic recognition check's status (recognised, pending, refused); empty: none.",
+    )
+    verdict_reasons = JSONField(default=list, blank=True, help_text="The automatic check's reasons.")
 
     # jieba-segmented text, space separated: the full-text index (tsvector on PostgreSQL, FTS5 on SQLite)
     # is built from these three columns by the database, see products/search.py.
@@ -270,6 +280,15 @@ class Recognition(models.Model):
     policy_version = models.CharField(max_length=8, default="1.0")
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+    published = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text=(
+            "In the change log: every record held from a peer; of this node's own, those it published "
+            "(recognition protocol 2 publishes only exceptions: products.recognition). Once published, "
+            "always published, so peers hold its latest."
+        ),
+    )
 
     class Meta:
         constraints = [
@@ -278,6 +297,8 @@ class Recognition(models.Model):
         indexes = [
             models.Index(fields=["exchange", "status", "product_code"], name="recognition_by_exchange")
         ]
+
+    computed = False  # a record of the exchange (products.verdicts.Verdict: one this node computed)
 
     def __str__(self) -> str:
         return f"{self.exchange_id} {self.status} {self.product_code}"
@@ -298,6 +319,7 @@ RECOGNITION_COLUMNS = (
     "policy_version",
     "version",
     "updated_at",
+    "published",
 )
 
 

@@ -1,6 +1,7 @@
 """This node's recognitions (互认) of products: decided automatically when a product arrives or changes
 (`products.receivers`), by its home exchange when it lists one, or by an operator's review. A node writes and
-publishes a recognition only when its decision changes."""
+publishes a recognition only when its decision changes, and under recognition protocol 2 only when the
+network cannot compute it (docs/federation.md, "Recognitions at national size")."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from django.utils import timezone
 
 from core.bulk import copy_rows, copy_update
 from core.exceptions import FieldError, Forbidden, ValidationFailed
+from federation.protocols import protocol_everywhere
 from products.models import RECOGNITION_COLUMNS, Product, Recognition, RecognitionStatus
+from products.published import computed_verdicts, recognition_is_exception
 from products.replicas import PUBLISHED, RECOGNITION
 from products.verdict import POLICY_VERSION, RecognitionRecord, recognition_evaluate
 
@@ -84,26 +87,40 @@ def recognitions_redecide(product_codes: list[str]) -> list[Recognition | Recogn
 
 
 def recognitions_set(decisions: list[Decision]) -> list[Recognition | RecognitionRecord]:
-    """Write this node's recognitions that changed, and publish them; returns them. A new recognition (most
-    of a feed page's) is written as plain values."""
+    """Write this node's recognitions that changed, and publish those the network needs
+    (`products.published`); returns the changed ones. A new recognition (most of a feed page's) is written
+    as plain values."""
     if not decisions:
         return []
     node = settings.NODE_CODE
+    codes = [p.code for p, *_ in decisions]
     current = {
         r.product_code: r
-        for r in Recognition.objects.select_for_update().filter(
-            product_code__any=[p.code for p, *_ in decisions], exchange_id=node
-        )
+        for r in Recognition.objects.select_for_update().filter(product_code__any=codes, exchange_id=node)
     }
+    exceptions_only = protocol_everywhere("recognition", 2)
+    computed = computed_verdicts(codes) if exceptions_only else {}
     creates: list[RecognitionRecord] = []
     updates: list[Recognition] = []
     now = timezone.now()
     for product, status, reasons, decided_by in decisions:
         row = current.get(product.code)
+        published = not exceptions_only or recognition_is_exception(
+            node, status, reasons, decided_by, computed.get(product.code)
+        )
         if row is None:
             creates.append(
                 RecognitionRecord(
-                    product.code, node, status, reasons, product.version, decided_by, POLICY_VERSION, 1, now
+                    product.code,
+                    node,
+                    status,
+                    reasons,
+                    product.version,
+                    decided_by,
+                    POLICY_VERSION,
+                    1,
+                    now,
+                    published,
                 )
             )
             continue
@@ -113,11 +130,12 @@ def recognitions_set(decisions: list[Decision]) -> list[Recognition | Recognitio
         row.product_version, row.policy_version = product.version, POLICY_VERSION
         row.version += 1
         row.updated_at = now
+        row.published = row.published or published  # once in the log, its peers must hold its latest
         updates.append(row)
     copy_rows(Recognition, RECOGNITION_COLUMNS, creates)
-    copy_update(Recognition, updates, RECOGNITION.update_columns)
+    copy_update(Recognition, updates, [*RECOGNITION.update_columns, "published"])
     changed = [*creates, *updates]
-    RECOGNITION.publish(changed)
+    RECOGNITION.publish(changed)  # the published ones (RecognitionReplica.publishable)
     return changed
 
 

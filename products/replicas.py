@@ -11,6 +11,7 @@ from django.conf import settings
 from core.exceptions import ValidationFailed
 from federation import wire
 from federation.payloads import payload_error
+from federation.protocols import protocol_compared
 from federation.replica import ReplicaType, register
 from products.bulk import DESCRIPTOR_COLUMNS, products_insert, products_write
 from products.columns import descriptor_columns
@@ -22,7 +23,7 @@ from products.models import (
     Recognition,
     RecognitionStatus,
 )
-from products.verdict import recognition_evaluate
+from products.published import recognitions_exceptions
 from standards.descriptor import descriptor_validate
 from standards.product_code import product_code_parse
 from standards.quality_profile_check import profile_check
@@ -68,10 +69,11 @@ class ProductReplica(ReplicaType):
         return columns
 
     def extras(self, origin: str, values: dict[str, Any]) -> dict[str, Any]:
-        """This node's automatic verdict on another exchange's product (its receiver records it)."""
+        """This node's automatic verdict on another exchange's product, computed with the descriptor's columns
+        (its receiver records it)."""
         if origin == settings.NODE_CODE:
             return {}
-        return {"verdict": recognition_evaluate(values["descriptor"])}
+        return {"verdict": (values["verdict"], values["verdict_reasons"])}
 
     def on_create(self, origin: str) -> dict[str, Any]:
         return {"is_home": origin == settings.NODE_CODE}
@@ -134,8 +136,19 @@ class RecognitionReplica(ReplicaType):
             raise payload_error("policy", "type", "policy must be a short string")
         values.update(product_code=payload["product"], exchange_id=payload["exchange"], policy_version=policy)
 
+    def publishable(self, obj) -> bool:
+        """In the change log: the exceptions an origin on recognition protocol 2 publishes, and whatever it
+        published before (products.recognition); every record held from a peer."""
+        return obj.published
+
     def live_rows(self, origin: str):
-        return Recognition.objects.filter(exchange_id=origin).iterator(chunk_size=5000)
+        """What anti-entropy compares: the records in the origin's log; when the two nodes comparing agree on
+        recognition protocol 2 (`federation.protocols.protocol_compared`), only the exceptions among them
+        (`products.published`), the same at every node, so a node that dropped the others
+        (`recognitions_compact`) and one that did not still agree. Never what either node has learned of
+        third nodes: that differs from node to node while they learn it."""
+        rows = Recognition.objects.filter(exchange_id=origin, published=True).iterator(chunk_size=5000)
+        return recognitions_exceptions(rows) if protocol_compared("recognition") >= 2 else rows
 
 
 class ProfileReplica(ReplicaType):

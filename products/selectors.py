@@ -11,8 +11,9 @@ from django.db.models.expressions import RawSQL
 from accounts.models import User
 from participants.principal import ParticipantPrincipal
 from products import lifecycle
-from products.models import Product, ProductRegion, ProductVersion, Recognition, RecognitionStatus
+from products.models import Product, ProductRegion, ProductVersion
 from products.search import search_order, search_rank, search_window
+from products.verdicts import recognised_by
 from standards.regions import region_province
 from standards.segmentation import segment_query
 
@@ -61,13 +62,8 @@ RANK_WINDOW = 1000
 
 
 def product_filter_recognised_by(queryset: QuerySet[Product], *, exchange_code: str) -> QuerySet[Product]:
-    return queryset.filter(
-        Exists(
-            Recognition.objects.filter(
-                product_code=OuterRef("code"), exchange_id=exchange_code, status=RecognitionStatus.RECOGNISED
-            )
-        )
-    )
+    """The products `exchange_code` recognises: its record, else the verdict this node computes for it."""
+    return queryset.filter(recognised_by(exchange_code))
 
 
 @dataclass(frozen=True)

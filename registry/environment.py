@@ -24,13 +24,15 @@ def choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def integer(name: str, default: int, minimum: int = 0) -> int:
+def integer(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     try:
         value = env.int(name, default=default)
     except (ValueError, TypeError):
         fail(name, env.str(name), "must be a whole number")
     if value < minimum:
         fail(name, value, f"must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        fail(name, value, f"must be at most {maximum}")
     return value
 
 

@@ -33,6 +33,11 @@ from standards.naming import naming_rules_as_json
 from standards.naming_terms import NAMING_RULES_VERSION
 from standards.quality import VERSION as QUALITY_VERSION
 from standards.quality import quality_as_json
+from standards.recognition import (
+    RECOGNITION_CHECK_VERSION,
+    RECOGNITION_CHECK_VERSIONS,
+    recognition_check_as_json,
+)
 from standards.terminology import DATA_PATH as GLOSSARY_PATH
 from standards.terminology import glossary
 from standards.usage_policy import POLICY_VERSION, policy_schema
@@ -72,6 +77,7 @@ STANDARDS: tuple[Standard, ...] = (
     Standard("deal_flow", "交易流程", "deal flow", DEAL_FLOW_VERSION, deal_flow_as_json),
     Standard("dispute_rules", "纠纷协调规则", "dispute coordination rules", DISPUTE_RULES_VERSION, dispute_rules_as_json),  # noqa: E501
     Standard("quality", "数据质量评估", "quality assessment", QUALITY_VERSION, quality_as_json),
+    Standard("recognition", "互认自动核验", "automatic recognition check", RECOGNITION_CHECK_VERSION, recognition_check_as_json, RECOGNITION_CHECK_VERSIONS),  # noqa: E501
     Standard("glossary", "专业术语", "glossary", glossary().version, _glossary_data),
 )  # fmt: skip
 

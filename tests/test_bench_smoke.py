@@ -55,6 +55,9 @@ def test_the_recognitions_benchmark_applies_every_peers_recognitions(bench_env):
     assert "recognition rows: 720 (24 exchanges × 30 products); recognition log entries: 720" in out
     assert "per 1,000 entries" in out and "baseline, bare INSERT" in out
     assert "projection to 1,000,000 products × 24 exchanges: 24,000,000 rows" in out
+    # The new scheme first, in the same run: 30 own rows and every 20th product decided at each of 23 peers.
+    assert "new scheme (protocol 2, 5% of products decided by hand at each peer): recognition rows 65 " in out
+    assert "new scheme apply of the peers' 35 exception entries" in out and "recognised_by=" in out
 
 
 def test_the_operator_console_benchmark_times_the_pages_beside_the_api(bench_env):

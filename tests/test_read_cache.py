@@ -165,8 +165,8 @@ def test_the_lean_recognitions_equal_the_recognition_serializer(alice):
     rows = Recognition.objects.filter(product_code=made.code).select_related("exchange")
     expected = RecognitionSerializer(rows.order_by("exchange__order"), many=True).data
     assert len(expected) >= 1 and any(r["reasons"] for r in expected)
-    assert recognitions_represented(made.code) == [dict(r) for r in expected]
-    assert list(recognitions_represented(made.code)[0]) == list(RecognitionSerializer().fields)  # key order
+    assert recognitions_represented(made) == [dict(r) for r in expected]
+    assert list(recognitions_represented(made)[0]) == list(RecognitionSerializer().fields)  # key order
 
 
 def test_the_redis_cache_reuses_one_client_per_connection_pool():

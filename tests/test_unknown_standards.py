@@ -226,7 +226,7 @@ def test_a_peers_standards_are_kept_from_its_digests_answer_and_compared(loopbac
 def test_the_digests_answer_carries_this_nodes_standards(as_bjidx):  # noqa: F811
     body = as_bjidx("GET", "/federation/v1/digests/?origins=SHDEX").json()
     assert body["standards"] == versions.standards_announcement()
-    assert set(body) == {"digests", "standards"}
+    assert set(body) == {"digests", "agreed", "standards", "protocols"}  # protocols: docs/federation.md
 
 
 def test_anti_entropy_does_not_pull_again_for_entries_waiting_for_a_standard(bjidx_key):

@@ -7,6 +7,7 @@ from api.serializers.base import StrictSerializer
 from api.serializers.profiles import MachineProfileSerializer
 from api.serializers.quality import QualityReportEventSerializer, QualityReportSummarySerializer
 from products.models import Product, ProductProfile, ProductVersion, Recognition, RecognitionStatus
+from products.verdicts import verdicts_listed
 from quality.selectors import reports_valid
 
 DESCRIPTOR_HELP = "A product descriptor: see GET /api/v1/standards/product-descriptor/ for its JSON Schema."
@@ -94,6 +95,11 @@ class FindingSerializer(serializers.Serializer):
 
 class RecognitionSerializer(serializers.ModelSerializer):
     exchange_name = serializers.CharField(source="exchange.name_zh")
+    computed = serializers.BooleanField(
+        read_only=True,
+        help_text="Computed by this node from the shared standard under the exchange's published policy, "
+        "with no record of that exchange (version 0); false: the exchange's own record.",
+    )
 
     class Meta:
         model = Recognition
@@ -107,6 +113,7 @@ class RecognitionSerializer(serializers.ModelSerializer):
             "policy_version",
             "version",
             "updated_at",
+            "computed",
         )
 
 
@@ -164,37 +171,32 @@ class ProductDetailSerializer(ProductListSerializer):
 
     @extend_schema_field(RecognitionSerializer(many=True))
     def get_recognitions(self, obj):
-        return recognitions_represented(obj.code)
+        return recognitions_represented(obj)
 
 
-RECOGNITION_COLUMNS = {  # RecognitionSerializer's fields: each one's column and representation
-    "exchange": ("exchange_id", str),
-    "exchange_name": ("exchange__name_zh", str),
-    "status": ("status", str),
-    "reasons": ("reasons", None),
-    "decided_by": ("decided_by", str),
-    "product_version": ("product_version", int),
-    "policy_version": ("policy_version", str),
-    "version": ("version", int),
-    "updated_at": ("updated_at", serializers.DateTimeField().to_representation),
-}
+_DATE_TIME = serializers.DateTimeField()
 
 
-def recognitions_represented(code: str) -> list[dict]:
-    """What `RecognitionSerializer(many=True)` gives for a product's recognitions, from one `values_list`
-    query: a serializer per row was a fifth of a product page (24 rows; docs/performance.md, issue 25).
-    tests/test_read_cache.py holds the two equal."""
-    rows = (
-        Recognition.objects.filter(product_code=code)
-        .order_by("exchange__order")
-        .values_list(*(column for column, _ in RECOGNITION_COLUMNS.values()))
-    )
-    shapes = [(name, shape or _same) for name, (_, shape) in RECOGNITION_COLUMNS.items()]
-    return [{name: shape(value) for (name, shape), value in zip(shapes, row, strict=True)} for row in rows]
-
-
-def _same(value):
-    return value
+def recognitions_represented(product: Product) -> list[dict]:
+    """What `RecognitionSerializer(many=True)` gives for a product's recognitions — each exchange's record,
+    else the verdict this node computes (`products.verdicts`) — built from plain values: a serializer per row
+    was a fifth of a product page (docs/performance.md, issue 25). tests/test_read_cache.py holds the two
+    equal."""
+    return [
+        {
+            "exchange": v.exchange,
+            "exchange_name": name,
+            "status": v.status,
+            "reasons": v.reasons,
+            "decided_by": v.decided_by,
+            "product_version": v.product_version,
+            "policy_version": v.policy_version,
+            "version": v.version,
+            "updated_at": _DATE_TIME.to_representation(v.updated_at),
+            "computed": v.computed,
+        }
+        for v, name in verdicts_listed(product)
+    ]
 
 
 class ProductWriteSerializer(StrictSerializer):

@@ -22,6 +22,7 @@ from federation.authentication import (
 )
 from federation.envelope import is_exchange_code
 from federation.private import PRIVATE_BATCH_MAX, private_batch_for, private_for
+from federation.protocols import protocols_agreed, protocols_announcement, protocols_parse
 from federation.pull import wake_receive
 from federation.selectors import digests, feed_page, origins_known, sync_status
 from standards.versions import standards_announcement
@@ -51,6 +52,10 @@ class NodeIdentityView(APIView):
                     "base_url": serializers.URLField(),
                     "public_key": serializers.CharField(),
                     "standards": StandardsAnnouncementSerializer(),
+                    "protocols": serializers.DictField(
+                        child=serializers.IntegerField(),
+                        help_text="Protocol versions this node speaks: {name: version}, e.g. recognition 2.",
+                    ),
                 },
             )
         },
@@ -62,6 +67,7 @@ class NodeIdentityView(APIView):
                 "base_url": settings.NODE_PUBLIC_URL,
                 "public_key": keys.public_key_b64(),
                 "standards": standards_announcement(),
+                "protocols": protocols_announcement(),
             }
         )
 
@@ -166,21 +172,54 @@ class WakeView(PeerView):
         return Response({"scheduled": scheduled}, status=status.HTTP_202_ACCEPTED)
 
 
+class DigestQuerySerializer(StrictSerializer):
+    json_types = False  # the query string's text
+    protocols = serializers.CharField(required=False, allow_blank=True, max_length=600)  # blank: refused
+
+    def validate_protocols(self, value: str) -> dict[str, int]:
+        try:
+            return protocols_parse(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
+
+
+def _agreed(query: StrictSerializer) -> dict[str, int]:
+    """The protocol versions the answer digests under: the lower of the requester's (`protocols`; none
+    stated: an older node, version 1) and this node's (docs/federation.md, "Anti-entropy")."""
+    return protocols_agreed(protocols_announcement(), query.validated_data.get("protocols", {}))
+
+
+PROTOCOLS = OpenApiParameter(
+    "protocols",
+    str,
+    description=(
+        "The requester's protocol versions, `name:version` comma-separated (e.g. `recognition:2`). The "
+        "answer digests under the lower of its and this node's version of each and names them in `agreed`; "
+        "without it, under version 1."
+    ),
+)
+
+
 class DigestView(PeerView):
     @extend_schema(
         summary="Anti-entropy digests of one origin's records held here",
         tags=TAG,
-        responses={200: OpenApiTypes.OBJECT, **errors(401)},
+        parameters=[PROTOCOLS],
+        responses={200: OpenApiTypes.OBJECT, **errors(400, 401)},
     )
     def get(self, request, origin: str):
         origin = origin.upper()
         if not is_exchange_code(origin):
             raise NotFound
-        return Response({"origin": origin, "digests": digests(origin=origin)})
+        query = DigestQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        agreed = _agreed(query)
+        return Response(
+            {"origin": origin, "digests": digests(origin=origin, agreed=agreed), "agreed": agreed}
+        )
 
 
-class DigestsQuerySerializer(StrictSerializer):
-    json_types = False  # the query string's text
+class DigestsQuerySerializer(DigestQuerySerializer):
     origins = serializers.RegexField(
         r"^[A-Za-z]{4,8}(,[A-Za-z]{4,8}){0,63}$",
         required=False,
@@ -197,7 +236,7 @@ class DigestsView(PeerView):
             "node follows and its own. One request per peer and anti-entropy round instead of one per origin."
         ),
         tags=TAG,
-        parameters=[OpenApiParameter("origins", str)],
+        parameters=[OpenApiParameter("origins", str), PROTOCOLS],
         responses={200: OpenApiTypes.OBJECT, **errors(400, 401)},
     )
     def get(self, request):
@@ -207,10 +246,13 @@ class DigestsView(PeerView):
             wanted = {code.upper() for code in query.validated_data["origins"].split(",")}
         else:
             wanted = {*origins_known(), settings.NODE_CODE}
+        agreed = _agreed(query)
         return Response(
             {
-                "digests": {origin: digests(origin=origin) for origin in sorted(wanted)},
+                "digests": {origin: digests(origin=origin, agreed=agreed) for origin in sorted(wanted)},
+                "agreed": agreed,
                 "standards": standards_announcement(),
+                "protocols": protocols_announcement(),
             }
         )
 

@@ -22,8 +22,8 @@ from quality.selectors import reports_valid
 from standards.members import members
 
 
-def _matrix(code: str) -> list[dict]:
-    found = product_recognitions(code)
+def _matrix(product) -> list[dict]:
+    found = product_recognitions(product)
     return [{"member": m, "recognition": found.get(m.code)} for m in members()]
 
 
@@ -79,7 +79,7 @@ def product_page(request, code: str):
         "product": product,
         "d": product.descriptor,
         "sample_columns": _sample_columns(product.descriptor),
-        "matrix": _matrix(product.code),
+        "matrix": _matrix(product),
         "reports": reports_valid([product.code]).get(product.code, []),
         "profile": product_profile(product.code),
         "history": history,
