@@ -196,7 +196,7 @@ class TestStoredVerdict:
         row = Product.objects.get(code=listed)
         assert (row.verdict, row.verdict_reasons) == tuple(recognition_evaluate(descriptor))
         Product.objects.filter(code=listed).update(verdict="", verdict_reasons=[])
-        migration = importlib.import_module("products.migrations.0014_product_verdict")
+        migration = importlib.import_module("products.migrations.0015_product_verdict")
         migration.verdicts_fill(apps, None)
         row.refresh_from_db()
         assert (row.verdict, row.verdict_reasons) == tuple(recognition_evaluate(descriptor))

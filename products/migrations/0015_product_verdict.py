@@ -32,7 +32,7 @@ def verdicts_fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("products", "0013_product_region_codes"),
+        ("products", "0014_facet_rollup"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("products", "0014_product_verdict"),
+        ("products", "0015_product_verdict"),
     ]
 
     operations = [
