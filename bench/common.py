@@ -109,8 +109,9 @@ def summary(values_ms: list[float]) -> str:
 RAW_INSERT = (
     "INSERT INTO bench_raw_product (code, exchange_id, version, status, descriptor, descriptor_version, name, "
     "provider_name, provider_uscc, product_form, industry, update_frequency, price_min, price_max, search_name, "
-    "search_keywords, search_body, findings, status_reasons, is_home, created_at, updated_at) VALUES "
-    "(%s, %s, 1, 'listed', %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '[]', '[]', true, now(), now())"
+    "search_keywords, search_body, verdict, verdict_reasons, findings, status_reasons, is_home, created_at, "
+    "updated_at) VALUES (%s, %s, 1, 'listed', %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+    "%s::jsonb, '[]', '[]', true, now(), now())"
 )
 
 
@@ -133,6 +134,8 @@ def raw_product_row(code: str, origin: str, columns: dict) -> tuple:
         c["search_name"],
         c["search_keywords"],
         c["search_body"],
+        c["verdict"],
+        json.dumps(c["verdict_reasons"], ensure_ascii=False),
     )
 
 
