@@ -93,7 +93,9 @@ def _from_peer(peer: Peer, fetches: list[PrivateFetch], errors: dict, old: set[s
                 done |= _apply_served(peer, chunk, items, errors)
                 logger.info(  # where a fetch's time goes (bench/deal_steps.py reads these lines at INFO)
                     "private batch of %d from %s: request %.1f ms, verify and apply %.1f ms",
-                    *(len(chunk), peer.exchange_id, (answered - asked) * 1000),
+                    len(chunk),
+                    peer.exchange_id,
+                    (answered - asked) * 1000,
                     (time.perf_counter() - answered) * 1000,
                 )
                 continue

@@ -37,7 +37,9 @@ def wake_announce(origin: str, seq: int) -> None:
     wakeups_deliver()
     logger.info(  # where a wake-up's time goes (bench/deal_steps.py reads these lines at INFO)
         "wake-up parts: head %.1f ms, enqueue %.1f ms, deliver %.1f ms",
-        *((headed - started) * 1000, (enqueued - headed) * 1000, (time.perf_counter() - enqueued) * 1000),
+        (headed - started) * 1000,
+        (enqueued - headed) * 1000,
+        (time.perf_counter() - enqueued) * 1000,
     )
 
 
@@ -120,7 +122,10 @@ def wakeups_deliver(*, limit: int = 200) -> int:
     if claimed:  # where a wake-up's time goes (bench/deal_steps.py reads these lines at INFO)
         logger.info(
             "wake-ups delivered %d of %d: claims %.1f ms, requests %.1f ms, outcomes %.1f ms",
-            *(sent, len(claimed), (claims_done - started) * 1000, (requests_done - claims_done) * 1000),
+            sent,
+            len(claimed),
+            (claims_done - started) * 1000,
+            (requests_done - claims_done) * 1000,
             (time.perf_counter() - requests_done) * 1000,
         )
     return sent
