@@ -127,7 +127,7 @@ class TestParticipantPage:
         register_provider(DEMANDER, "上海浦数智能科技有限公司", roles=("demander",), private=private)
         page = html(Client().get(f"/participants/{DEMANDER}/"))
         assert "上海浦数智能科技有限公司" in page and "暂无" in page
-        assert "5555" not in page and "pushu-example" not in page
+        assert " 5555 0" not in page and "pushu-example" not in page
         assert 'data-chart="evaluation-chart"' not in page  # no evaluation, no chart
 
     def test_an_unknown_participant_is_404(self, db):
