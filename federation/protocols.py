@@ -1,5 +1,6 @@
 """Protocol versions a node announces beside its standards (`GET node/` and every anti-entropy answer), and
-what it knows of its peers' (`Peer.protocols`, read from their anti-entropy answers).
+what it knows of its peers' (`Peer.protocols`, read from their answers to its wake-ups and to its
+anti-entropy requests).
 
 `recognition` (docs/federation.md, "Recognitions at national size"): 1, every exchange publishes its
 recognition of every product; 2, it publishes only what a node cannot compute itself (operators' decisions,
@@ -50,8 +51,8 @@ def protocols_valid(value: object) -> bool:
 
 
 def peer_protocols_record(peer: Peer, announced: object) -> bool:
-    """Keep what `peer` announced of its protocols (from its anti-entropy answer); an announcement of another
-    shape (a node on older code sends none) is not kept. Returns whether it was."""
+    """Keep what `peer` announced of its protocols (its answer to a wake-up or to anti-entropy); an
+    announcement of another shape (a node on older code sends none) is not kept. Returns whether it was."""
     if not protocols_valid(announced):
         return False
     if peer.protocols != announced:

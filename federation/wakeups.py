@@ -19,6 +19,7 @@ from federation.http import PeerError, peer_request
 from federation.models import Wakeup, at_least
 from federation.outbox import wake_started
 from federation.peers import peer_failed, peer_failure_level, peer_ok
+from federation.protocols import peer_protocols_record
 from federation.selectors import peers_enabled
 
 logger = logging.getLogger(__name__)
@@ -63,17 +64,18 @@ def wakeups_enqueue(*, origin: str, seq: int) -> int:
     return count
 
 
-def _send(wakeup: Wakeup) -> PeerError | None:
+def _send(wakeup: Wakeup) -> tuple[object, PeerError | None]:
+    """The peer's answer, or the error."""
     try:
-        peer_request(
+        answer = peer_request(
             wakeup.peer,
             "POST",
             "/federation/v1/wake/",
             json_body={"origin": wakeup.origin, "seq": wakeup.seq},
         )
     except PeerError as exc:
-        return exc
-    return None
+        return None, exc
+    return answer, None
 
 
 def wakeups_deliver(*, limit: int = 200) -> int:
@@ -97,7 +99,7 @@ def wakeups_deliver(*, limit: int = 200) -> int:
         outcomes = [_send(wakeup) for wakeup in claimed]
     requests_done = time.perf_counter()
     sent = 0
-    for wakeup, exc in zip(claimed, outcomes, strict=True):
+    for wakeup, (answer, exc) in zip(claimed, outcomes, strict=True):
         if exc is not None:
             logger.log(
                 peer_failure_level(wakeup.peer, transient=exc.transient),
@@ -115,6 +117,8 @@ def wakeups_deliver(*, limit: int = 200) -> int:
             )
             continue
         peer_ok(wakeup.peer)
+        if isinstance(answer, dict):  # what it speaks, so this origin publishes by it from now on (a write
+            peer_protocols_record(wakeup.peer, answer.get("protocols"))  # only when it changed)
         # Done unless a newer seq was recorded while this one was in flight.
         Wakeup.objects.filter(pk=wakeup.pk, seq=wakeup.seq).update(state=Wakeup.State.DONE, last_error="")
         Wakeup.objects.filter(pk=wakeup.pk, state=Wakeup.State.SENDING).update(state=Wakeup.State.PENDING)

@@ -9,7 +9,7 @@ from django.conf import settings as conf
 from django.test import Client
 
 from federation import keys, selectors
-from federation.models import Entry, Peer
+from federation.models import Entry, Peer, Wakeup
 from federation.peers import peer_add
 from federation.protocols import (
     peer_protocols_record,
@@ -21,6 +21,7 @@ from federation.protocols import (
 from federation.repair import anti_entropy_check
 from federation.selectors import digests
 from federation.signatures import sign_request
+from federation.wakeups import wakeups_deliver, wakeups_enqueue
 from products.models import Product, ProductStatus, Recognition
 from products.recognition import recognition_review
 from quality.services import recognitions_redecide_all
@@ -139,6 +140,51 @@ class TestAnnouncement:
         assert not peer_protocols_record(peer, announced)
         assert Peer.objects.get(exchange_id="GYBDX").protocols is None
         assert peer_protocols_record(peer, TWO) and Peer.objects.get(exchange_id="GYBDX").protocols == TWO
+
+
+class TestLearnedFromWakeUps:
+    """An origin learns what each peer speaks from the answers to its own wake-ups (docs/federation.md,
+    `POST wake/`), not only from anti-entropy, whose first round comes 300 s after a node starts."""
+
+    def _deliver(self, answers: dict[str, object]) -> None:
+        def post(path, body):
+            return 202, answers[path]
+
+        with serve(lambda path: (404, {}), post=post) as base:
+            for code in ("GYBDX", "SZDEX", "TJNBD"):
+                peer_add(code=code, base_url=f"{base}/{code}", public_key=keys.public_key_b64())
+            Peer.objects.update(protocols=None, protocols_at=None)
+            answers = {f"/{code}/federation/v1/wake/": answer for code, answer in answers.items()}
+            assert wakeups_enqueue(origin=conf.NODE_CODE, seq=Wakeup.objects.count() + 1) == 3
+            assert wakeups_deliver() == 3
+
+    def test_every_peer_answering_2_lets_this_origin_publish_only_exceptions(self, db):
+        assert not protocol_everywhere("recognition", 2)
+        self._deliver({code: {"scheduled": True, "protocols": TWO} for code in ("GYBDX", "SZDEX", "TJNBD")})
+        learned = dict(Peer.objects.values_list("exchange_id", "protocols"))
+        assert learned == {"GYBDX": TWO, "SZDEX": TWO, "TJNBD": TWO}
+        assert not Peer.objects.filter(protocols_at__isnull=True).exists()
+        assert protocol_everywhere("recognition", 2)
+
+    def test_an_answer_of_older_code_or_of_another_shape_changes_nothing(self, db):
+        self._deliver(
+            {
+                "GYBDX": {"scheduled": True, "protocols": TWO},
+                "SZDEX": {"scheduled": True},  # older code: no protocols
+                "TJNBD": {"scheduled": True, "protocols": {"recognition": "2"}},
+            }
+        )
+        learned = dict(Peer.objects.values_list("exchange_id", "protocols"))
+        assert learned == {"GYBDX": TWO, "SZDEX": None, "TJNBD": None}
+        assert not protocol_everywhere("recognition", 2)
+
+    def test_a_peer_answering_1_after_2_makes_this_origin_publish_every_verdict_again(self, db):
+        self._deliver({code: {"scheduled": True, "protocols": TWO} for code in ("GYBDX", "SZDEX", "TJNBD")})
+        assert protocol_everywhere("recognition", 2)
+        one = {"scheduled": True, "protocols": {"recognition": 1}}  # e.g. a peer forced back to 1
+        self._deliver({"GYBDX": one, "SZDEX": {"scheduled": True, "protocols": TWO}, "TJNBD": one})
+        assert Peer.objects.get(exchange_id="GYBDX").protocols == {"recognition": 1}
+        assert not protocol_everywhere("recognition", 2)
 
 
 def _product(code: str) -> Product:

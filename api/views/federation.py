@@ -163,13 +163,30 @@ class WakeView(PeerView):
         summary="A peer announces that an origin's log reached a sequence number",
         tags=TAG,
         request=WakeSerializer,
-        responses={202: OpenApiTypes.OBJECT, **errors(400, 401)},
+        responses={
+            202: inline_serializer(
+                "WakeAnswer",
+                {
+                    "scheduled": serializers.BooleanField(
+                        help_text="Whether a pull of the origin was queued"
+                    ),
+                    "protocols": serializers.DictField(
+                        child=serializers.IntegerField(),
+                        help_text="Protocol versions this node speaks, as `node/` announces them: the waking "
+                        "origin learns them with its first wake-up, not at its next anti-entropy round.",
+                    ),
+                },
+            ),
+            **errors(400, 401),
+        },
     )
     def post(self, request):
         data = WakeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         scheduled = wake_receive(source=request.auth, **data.validated_data)
-        return Response({"scheduled": scheduled}, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {"scheduled": scheduled, "protocols": protocols_announcement()}, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class DigestQuerySerializer(StrictSerializer):
