@@ -79,7 +79,15 @@ for n in Notification.objects.filter(demand_gid__in=gids, kind="match").order_by
 from federation.models import Peer
 backed_off = {{p.exchange_id: [p.consecutive_failures, p.last_error[:120]]
               for p in Peer.objects.exclude(consecutive_failures=0)}}
-print(json.dumps({{"demands": demands, "notified": notified, "peers_failing": backed_off}}))
+from django.conf import settings
+from federation.models import Entry
+from federation.protocols import protocol_version
+# What recognition protocol 2 saved: the product recognitions this node put in its log (protocol 1: one per
+# product held, 2: only the exceptions), and how many peers it knows to speak 2.
+published = Entry.objects.filter(origin=settings.NODE_CODE, record_type="recognition").values("gid").distinct().count()
+knows_2 = sum(protocol_version(p.protocols, "recognition") >= 2 for p in Peer.objects.all())
+print(json.dumps({{"demands": demands, "notified": notified, "peers_failing": backed_off,
+                  "recognitions_published": published, "peers_on_2": knows_2}}))
 """
 
 
@@ -371,6 +379,12 @@ def main() -> int:
                 f"    slow: demand {gids.index(gid)} posted at {origins[gid]} {at} UTC -> {code}: "
                 f"arrived {arrive * 1000:.0f} ms, matched {match * 1000:.0f} ms after arriving"
             )
+        published = [data["recognitions_published"] for data in results]
+        print(
+            f"recognitions in the nodes' own logs: {sum(published)} (per node {min(published)}-{max(published)}; "
+            f"protocol 1 would publish {total * len(codes)}); peers known to speak protocol 2: "
+            f"{min(d['peers_on_2'] for d in results)}-{max(d['peers_on_2'] for d in results)} of {len(codes) - 1}"
+        )
         for node, data in zip(federation, results, strict=True):
             if data["peers_failing"]:
                 print(f"    {node.code} has failing peers: {data['peers_failing']}")
