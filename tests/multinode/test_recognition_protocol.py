@@ -98,11 +98,24 @@ def _knowledge(node: Node, protocols: dict | None) -> bool:
     )
 
 
+def _restart(node: Node, protocol: str | None) -> None:
+    """Restart `node` forced to announce `protocol`, or (None) announcing what its code speaks."""
+    node.stop_all()
+    if protocol is None:
+        node.env.pop("FEDERATION_RECOGNITION_PROTOCOL", None)
+    else:
+        node.env["FEDERATION_RECOGNITION_PROTOCOL"] = protocol
+    node.start_all()
+
+
 def test_nodes_that_learned_different_things_of_their_peers_compare_equal(network):
     """The fault that reverted recognition protocol 2 once (tests/multinode/test_product_profile.py failed):
     a node that had learned that every peer announces 2 digested only exceptions, its peer that had not yet
-    learned it digested every published recognition, and `sync verify` said differs/repaired."""
-    assert network.parallel(lambda node: _knowledge(node, None)) == [False, False, False]
+    learned it digested every published recognition, and `sync verify` said differs/repaired. A network on
+    protocol 1 publishes every verdict; upgraded, its nodes learn each other's protocols at different times
+    (from the answers to their wake-ups and to anti-entropy, so a write anywhere teaches the writer at once:
+    the nodes are forced to 1 while they publish, not merely told they know nothing)."""
+    network.parallel(lambda node: _restart(node, "1"))
     code = _list(network, 2026)  # published as protocol 1: every exchange's verdict a record
     wanted = {"SHDEX": "home", "BJIDX": "auto", "GYBDX": "auto"}
     for node in network:
@@ -111,7 +124,9 @@ def test_nodes_that_learned_different_things_of_their_peers_compare_equal(networ
             REPLICATION,
             message=f"every exchange's recognition record at {node.code}",
         )
+    network.parallel(lambda node: _restart(node, None))  # upgraded: each announces 2 again
     assert _knowledge(network["SHDEX"], {"recognition": 2})  # SHDEX has learned; BJIDX and GYBDX not
+    assert not _knowledge(network["BJIDX"], None) and not _knowledge(network["GYBDX"], None)
     for node in (network["BJIDX"], network["SHDEX"], network["GYBDX"]):
         rows = _verify(node)
         assert rows and {r["status"] for r in rows} == {"equal"}, (node.code, rows)
