@@ -304,13 +304,28 @@ def test_listing_and_wake_ups_do_not_wait_for_the_sync_worker(nodes):
     its sync worker runs again. (A frozen worker is not a fair stand-in for a busy one here: on SQLite it
     can hold the database's write lock.)"""
     shdex = nodes["SHDEX"]
-    # BJIDX and GYBDX publish every verdict as a record (recognition protocol 1's publishing: they forget what
-    # earlier tests' anti-entropy taught them of their peers' protocols), so SHDEX has records to pull.
-    forget = (
-        "import json\nfrom federation.models import Peer\nPeer.objects.update(protocols=None)\nprint('true')"
-    )
-    for other in (nodes["BJIDX"], nodes["GYBDX"]):
-        assert other.shell_json(forget) is True
+    # BJIDX and GYBDX publish every verdict as a record (forced to recognition protocol 1: a node that merely
+    # forgot its peers' protocols learns them again from the answers to its next wake-up), so SHDEX has
+    # records to pull.
+    others = (nodes["BJIDX"], nodes["GYBDX"])
+    nodes.parallel(lambda other: _restart_announcing(other, "1"), others)
+    try:
+        _pulls_wait_for_the_sync_worker(shdex, others)
+    finally:
+        nodes.parallel(lambda other: _restart_announcing(other, None), others)
+
+
+def _restart_announcing(node: Node, protocol: str | None) -> None:
+    """Restart `node` forced to announce recognition protocol `protocol`, or (None) what its code speaks."""
+    node.stop_all()
+    if protocol is None:
+        node.env.pop("FEDERATION_RECOGNITION_PROTOCOL", None)
+    else:
+        node.env["FEDERATION_RECOGNITION_PROTOCOL"] = protocol
+    node.start_all()
+
+
+def _pulls_wait_for_the_sync_worker(shdex: Node, others: tuple[Node, ...]) -> None:
     descriptor = next(iter(descriptors(1, seed=6006)))
     shdex.register_providers([(descriptor["provider"]["uscc"], descriptor["provider"]["name"])])
     shdex.stop_worker(signal.SIGTERM)
@@ -318,7 +333,7 @@ def test_listing_and_wake_ups_do_not_wait_for_the_sync_worker(nodes):
     try:
         shdex.stop("sync", signal.SIGKILL)
         code = shdex.list_product(descriptor)["code"]
-        for other in (nodes["BJIDX"], nodes["GYBDX"]):
+        for other in others:
             wait_until(
                 lambda other=other: other.code in _recognised_by(other, code),
                 20,
