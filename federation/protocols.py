@@ -4,7 +4,9 @@ anti-entropy requests).
 
 `recognition` (docs/federation.md, "Recognitions at national size"): 1, every exchange publishes its
 recognition of every product; 2, it publishes only what a node cannot compute itself (operators' decisions,
-verdicts that differ from the automatic check), and reads compute the rest. An origin publishes as 2 only once
+verdicts that differ from the automatic check), and reads compute the rest. `participant_recognition`: the
+same for an exchange's recognition of a participant (2: published only when it differs from the verdict every
+node computes from the registration it names, `participants.verdicts`). An origin publishes as 2 only once
 every peer it knows announces 2 (`protocol_everywhere`); a peer that announced nothing yet counts as 1, and
 so does a node that knows no peer yet.
 
@@ -35,7 +37,10 @@ _compared: ContextVar[dict[str, int] | None] = ContextVar("protocols_compared", 
 
 def protocols_announcement() -> dict[str, int]:
     """This node's protocol versions: {name: version}."""
-    return {"recognition": settings.FEDERATION["RECOGNITION_PROTOCOL"]}
+    return {
+        "participant_recognition": settings.FEDERATION["PARTICIPANT_RECOGNITION_PROTOCOL"],
+        "recognition": settings.FEDERATION["RECOGNITION_PROTOCOL"],
+    }
 
 
 def protocols_valid(value: object) -> bool:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.bulk import copy_insert, copy_update
 from core.exceptions import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from federation.models import Entry
+from federation.protocols import protocol_everywhere
 from federation.selectors import origins_known
 from participants.conflicts import (
     Decision,
@@ -34,6 +35,7 @@ from participants.permissions import is_home_operator
 from participants.replicas import PARTICIPANT, PARTICIPANT_RECOGNITION, participants_lock
 from participants.selectors import winner_pick
 from participants.signals import registrations_changed
+from participants.verdicts import recognition_decide, recognition_is_exception
 
 
 def participants_publish(participants: list[Participant]) -> None:
@@ -46,7 +48,8 @@ def participants_publish(participants: list[Participant]) -> None:
 
 def registrations_settle(participant_ids: set[str]) -> None:
     """After registrations of these companies changed here: duplicates marked, this node's recognitions
-    re-decided (and published where they changed), and the apps above told (products follow)."""
+    re-decided (and published where they changed and the network needs them), and the apps above told
+    (products follow)."""
     if not participant_ids:
         return
     participants_lock(participant_ids)
@@ -121,26 +124,20 @@ def _standing(rows: list[Participant], *, trusted: set[str], preferred: str | No
     return candidate
 
 
-def recognition_decide(winner: Participant) -> tuple[str, list[str]]:
-    """This node recognises a participant whose winning registration is verified at its home exchange."""
-    if winner.status == ParticipantStatus.VERIFIED:
-        return ParticipantRecognition.Status.RECOGNISED, []
-    return ParticipantRecognition.Status.NOT_RECOGNISED, [
-        f"registration at {winner.home_id} is {winner.status}"
-    ]
-
-
 def recognitions_refresh(
     participant_ids: set[str], *, standing: dict[str, Participant]
 ) -> list[ParticipantRecognition]:
     """Re-decide this node's recognition of each participant from the registration that stands here; write
-    and publish those that changed."""
+    those that changed, and publish those the network needs: every one until this node and all its peers
+    announce participant recognition protocol 2, then only exceptions (`participants.verdicts`) and those
+    published before (its peers must hold their latest)."""
     current = {
         r.participant_id: r
         for r in ParticipantRecognition.objects.select_for_update().filter(
             participant_id__any=participant_ids, exchange_id=settings.NODE_CODE
         )
     }
+    exceptions_only = protocol_everywhere("participant_recognition", 2)
     creates, updates = [], []
     for pid, winner in standing.items():
         status, reasons = recognition_decide(winner)
@@ -148,17 +145,24 @@ def recognitions_refresh(
         if row is not None and (row.status, row.reasons, row.home) == (status, reasons, winner.home_id):
             continue
         if row is None:
-            row = ParticipantRecognition(participant_id=pid, exchange_id=settings.NODE_CODE, version=0)
+            row = ParticipantRecognition(
+                participant_id=pid, exchange_id=settings.NODE_CODE, version=0, published=False
+            )
             creates.append(row)
         else:
             updates.append(row)
         row.status, row.reasons, row.home = status, reasons, winner.home_id
         row.version += 1
         row.updated_at = timezone.now()
+        row.published = (
+            row.published or not exceptions_only or recognition_is_exception(status, reasons, winner)
+        )
     copy_insert(ParticipantRecognition, creates)
-    copy_update(ParticipantRecognition, updates, ["status", "reasons", "home", "version", "updated_at"])
+    copy_update(
+        ParticipantRecognition, updates, ["status", "reasons", "home", "version", "updated_at", "published"]
+    )
     written = creates + updates
-    PARTICIPANT_RECOGNITION.publish(written)
+    PARTICIPANT_RECOGNITION.publish(written)  # the published ones (publishable)
     return written
 
 

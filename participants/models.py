@@ -130,6 +130,17 @@ class ParticipantRecognition(models.Model):
     reasons = JSONField(default=list, blank=True)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+    published = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text=(
+            "In the change log: every record held from a peer; of this node's own, those it published "
+            "(participant recognition protocol 2 publishes only exceptions: participants.verdicts). Once "
+            "published, always published, so peers hold its latest."
+        ),
+    )
+
+    computed = False  # a record of the exchange (participants.verdicts.ParticipantVerdict: computed here)
 
     class Meta:
         constraints = [

@@ -14,6 +14,7 @@ from core.exceptions import ValidationFailed
 from core.locks import keys_lock
 from federation import wire
 from federation.payloads import payload_error
+from federation.protocols import protocol_compared
 from federation.replica import ReplicaType, register
 from participants.models import (
     Evaluation,
@@ -22,6 +23,7 @@ from participants.models import (
     ParticipantRecognition,
     ParticipantStatus,
 )
+from participants.verdicts import recognitions_exceptions
 from standards.evaluation import evaluation_clean
 from standards.members import is_member
 from standards.participant import MAX_REASON, profile_errors
@@ -129,8 +131,19 @@ class ParticipantRecognitionReplica(ReplicaType):
             participant_id=payload["participant"], home=payload["home"], exchange_id=payload["exchange"]
         )
 
+    def publishable(self, obj) -> bool:
+        """In the change log: the exceptions an origin on participant recognition protocol 2 publishes, and
+        whatever it published before (participants.identity); every record held from a peer."""
+        return obj.published
+
     def live_rows(self, origin: str):
-        return ParticipantRecognition.objects.filter(exchange_id=origin).iterator(chunk_size=5000)
+        """What anti-entropy compares: the records in the origin's log; when the two nodes comparing agree on
+        participant recognition protocol 2 (`protocol_compared`), only the exceptions among them
+        (`participants.verdicts`, the same at every node), so an origin that published every record under
+        protocol 1 and a peer that never received them compare equal."""
+        rows = ParticipantRecognition.objects.filter(exchange_id=origin, published=True)
+        rows = rows.iterator(chunk_size=5000)
+        return recognitions_exceptions(rows) if protocol_compared("participant_recognition") >= 2 else rows
 
 
 class EvaluationReplica(ReplicaType):

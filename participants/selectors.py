@@ -16,6 +16,7 @@ from participants.models import (
     ParticipantRecognition,
     ParticipantStatus,
 )
+from participants.verdicts import recognitions_of
 
 
 def ranked_at(registration: Participant) -> datetime:
@@ -124,15 +125,13 @@ def evaluations_current(participant_id: str, *, today: date | None = None) -> Qu
 
 def trust_view(participant: Participant) -> dict:
     """What every node says about a participant: its standing, the evaluations that count, by dimension,
-    and which exchanges recognise it."""
+    and which exchanges recognise it: each exchange's record, else (an enabled peer's) the verdict computed
+    here from the registration that stands (`participants.verdicts`)."""
     by_dimension: dict[str, list[Evaluation]] = {}
     for evaluation in evaluations_current(participant.participant_id):
         by_dimension.setdefault(evaluation.dimension, []).append(evaluation)
-    recognitions = list(
-        ParticipantRecognition.objects.filter(participant_id=participant.participant_id).order_by(
-            "exchange_id"
-        )
-    )
+    standing = participant if not participant.duplicate_of else participant_get(participant.participant_id)
+    recognitions = recognitions_of(participant.participant_id, standing=standing)
     return {
         "participant": participant,
         "evaluations": by_dimension,

@@ -75,8 +75,11 @@ FEDERATION = {
     "QUARANTINE_MAX_ROWS": integer("FEDERATION_QUARANTINE_MAX_ROWS", 10_000, minimum=0),
     "QUARANTINE_MAX_BYTES": integer("FEDERATION_QUARANTINE_MAX_BYTES", 32 * 1024 * 1024, minimum=0),
     "QUARANTINE_ALERT_INTERVAL": integer("FEDERATION_QUARANTINE_ALERT_INTERVAL", 300, minimum=1),
-    # The recognition protocol this node announces (federation.protocols, docs/federation.md); 1: the old one.
+    # Recognition protocols this node announces (federation.protocols, docs/federation.md); 1: the old one.
     "RECOGNITION_PROTOCOL": integer("FEDERATION_RECOGNITION_PROTOCOL", 2, minimum=1, maximum=2),
+    "PARTICIPANT_RECOGNITION_PROTOCOL": integer(
+        "FEDERATION_PARTICIPANT_RECOGNITION_PROTOCOL", 2, minimum=1, maximum=2
+    ),
 }
 
 # --- Core Django --------------------------------------------------------------------------------------------

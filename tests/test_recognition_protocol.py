@@ -118,9 +118,10 @@ class TestPublishing:
 
 class TestAnnouncement:
     def test_the_node_document_and_the_digests_announce_the_protocol(self, client, settings):
-        assert client.get("/federation/v1/node/").json()["protocols"] == {"recognition": 2}
+        both = {"participant_recognition": 2, "recognition": 2}  # the participants' one: its own tests
+        assert client.get("/federation/v1/node/").json()["protocols"] == both
         settings.FEDERATION = {**settings.FEDERATION, "RECOGNITION_PROTOCOL": 1}
-        assert client.get("/federation/v1/node/").json()["protocols"] == {"recognition": 1}
+        assert client.get("/federation/v1/node/").json()["protocols"] == {**both, "recognition": 1}
 
     def test_a_node_forced_to_1_publishes_every_verdict(self, network, settings):
         _announce(ORIGIN, "GYBDX")
@@ -241,7 +242,7 @@ class TestDigestsPerPair:
             response = _ask(f"{URL}?origins={','.join(ORIGINS)}&protocols=recognition:2")
             assert response.status_code == 200, response.content
             answers[everywhere] = response.json()
-            assert answers[everywhere]["agreed"] == TWO
+            assert answers[everywhere]["agreed"]["recognition"] == 2
         assert answers[False]["digests"] == answers[True]["digests"]
         theirs = answers[True]["digests"]["GYBDX"]["recognition"]
         assert theirs["count"] == 1  # only the operator's decision: the others every node computes
@@ -262,28 +263,29 @@ class TestDigestsPerPair:
             Peer.objects.filter(exchange_id="GYBDX").update(base_url=url)
             report = anti_entropy_check(peer=Peer.objects.get(exchange_id="GYBDX"))
         assert {r["origin"]: r["status"] for r in report} == dict.fromkeys(sorted({*ORIGINS, ASKER}), "equal")
-        assert len(seen) == 1 and "protocols=recognition%3A2" in seen[0][0]  # this node's versions stated
+        stated = "protocols=participant_recognition%3A2%2Crecognition%3A2"  # this node's versions
+        assert len(seen) == 1 and stated in seen[0][0]
         assert Entry.objects.count() == held  # nothing pulled again
 
     def test_a_node_on_1_is_answered_and_compared_under_1(self, network, settings):
         _recognitions_of_every_verdict(network)
         _knowing(True)
         one = _ask(f"{URL}?origins=GYBDX&protocols=recognition:1").json()
-        assert one["agreed"] == {"recognition": 1}
+        assert one["agreed"]["recognition"] == 1
         assert one["digests"]["GYBDX"]["recognition"]["count"] == 3
         settings.FEDERATION = {**settings.FEDERATION, "RECOGNITION_PROTOCOL": 1}  # this node forced to 1
-        assert _ask(f"{URL}?origins=GYBDX&protocols=recognition:2").json()["agreed"] == {"recognition": 1}
+        assert _ask(f"{URL}?origins=GYBDX&protocols=recognition:2").json()["agreed"]["recognition"] == 1
 
     def test_an_older_requester_that_states_nothing_is_answered_under_1(self, network):
         _recognitions_of_every_verdict(network)
         _knowing(True)
         batch = _ask(f"{URL}?origins=GYBDX").json()
         single = _ask(f"{URL}GYBDX/").json()
-        assert batch["agreed"] == single["agreed"] == {"recognition": 1}
+        assert batch["agreed"] == single["agreed"] == {"participant_recognition": 1, "recognition": 1}
         assert batch["digests"]["GYBDX"] == single["digests"] == digests(origin="GYBDX", agreed={})
         assert single["digests"]["recognition"]["count"] == 3
         stated = _ask(f"{URL}GYBDX/?protocols=recognition:2").json()  # the single-origin view, stated
-        assert stated["agreed"] == TWO and stated["digests"]["recognition"]["count"] == 1
+        assert stated["agreed"]["recognition"] == 2 and stated["digests"]["recognition"]["count"] == 1
 
     def test_an_older_peer_that_refuses_the_parameter_is_asked_again_without_it(self, network):
         _recognitions_of_every_verdict(network)

@@ -174,6 +174,40 @@ def test_a_listing_is_recognised_everywhere_and_only_an_operators_rejection_repl
         assert held["rows"].get("BJIDX") == "operator" and held["entries"] == [f"{code}@BJIDX"], held
 
 
+PARTICIPANT_HELD = (
+    "import json\nfrom federation.models import Entry\n"
+    "from participants.models import ParticipantRecognition as R\n"
+    "from federation.protocols import protocol_everywhere\n"
+    "pid = {pid!r}\n"
+    "rows = sorted(R.objects.filter(participant_id=pid).values_list('exchange_id', flat=True))\n"
+    "entries = Entry.objects.filter(record_type='participant_recognition', gid__startswith=pid + '@')\n"
+    "print(json.dumps({{'rows': rows, 'entries': entries.count(), "
+    "'two': protocol_everywhere('participant_recognition', 2)}}))"
+)
+
+
+def test_a_participant_is_recognised_everywhere_and_no_participant_recognition_crosses(network):
+    """Participant recognition protocol 2: each node computes its peers' recognitions of a participant from
+    its registration; none is published."""
+    assert _learn(network) == [True, True, True]
+    pid = _recognisable(2030)["provider"]["uscc"]
+    network["SHDEX"].register_providers([(pid, "协议二示例数据有限公司")])
+    for node in network:
+        trust = wait_until(
+            lambda node=node: (
+                (r := node.api("GET", f"/api/v1/participants/{pid}/trust/", timeout=10)).status_code == 200
+                and set(r.json()["recognised_by"]) == set(CODES)
+                and r.json()
+            ),
+            REPLICATION,
+            message=f"three recognitions of the participant at {node.code}",
+        )
+        versions = {r["exchange"]: r["version"] for r in trust["recognitions"]}
+        assert versions[node.code] >= 1 and all(versions[x] == 0 for x in CODES if x != node.code), versions
+        held = node.shell_json(PARTICIPANT_HELD.format(pid=pid))
+        assert held["two"] and held["rows"] == [node.code] and held["entries"] == 0, (node.code, held)
+
+
 def test_a_mixed_network_keeps_publishing_every_verdict(network):
     gybdx = network["GYBDX"]
     gybdx.stop_all()
