@@ -101,6 +101,10 @@ def search_rank(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
 
 # search_window on PostgreSQL looks among the newest this many primary keys first (see there).
 RECENT_KEYS = 50_000
+# Within those it walks the newest PROBE_KEYS keys first, then keeps walking if the density of matches found
+# there says the rest of the window lies within WALK_KEYS more keys; else it takes the index's matches.
+PROBE_KEYS = 4_000
+WALK_KEYS = 25_000
 
 
 def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[tuple[int, str, float]]:
@@ -119,14 +123,19 @@ def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[t
       repeated that count for every row: seconds for a broad term over 20,000 products
       (docs/performance.md).
 
-    On PostgreSQL the window is read in two statements: the matches among the newest RECENT_KEYS primary
-    keys, then, only if those were fewer than `size`, the newest of the older rows. The planner chooses
-    between walking the primary key backwards and a bitmap of the index matches from its estimate of how many
-    rows match, and that estimate can be far off: the tokens of one word (充电桩: 充电 & 桩) always occur
-    together, and it multiplies their frequencies (1,553 estimated of 24,481 at 385,500 products), then
-    visits every match. Within the newest keys either plan is bounded by RECENT_KEYS rows whatever the
-    estimate; a term that common has its window there. What needs the older rows is rare in the newest
-    ones too (fewer than `size` in RECENT_KEYS), which a bitmap suits."""
+    On PostgreSQL the window is read from the newest RECENT_KEYS primary keys first, then, only if those
+    held fewer than `size` matches, from the newest of the older rows. The planner chooses between walking
+    the primary key backwards and a bitmap of the index's matches from its estimate of how many rows match,
+    and that estimate can be far off: the tokens of one word (充电桩: 充电 & 桩) always occur together, and
+    it multiplies their frequencies (1,553 estimated of 24,481 at 385,500 products), then visits every
+    match. Within the newest keys it is not asked: the newest PROBE_KEYS keys are walked (the text
+    condition written as `ts_match_vq`, which no index serves), and the matches found there measure the
+    density of the query with all its filters. If at that density the rest of the window lies within
+    WALK_KEYS more keys (a common term: about 16,000 rows for one in 6 % of the products), the walk goes
+    on; if not (a rare term, or a common one with a narrow filter), the rest of the newest keys is read
+    from the index's matches, a bitmap bounded by the key range. Either way the statement reads at most
+    RECENT_KEYS rows whatever the estimate; a term that common has its window there. What needs the older
+    rows is rare in the newest ones too (fewer than `size` in RECENT_KEYS), which a bitmap suits."""
     if not tokens:
         return []
     table, pk = queryset.model._meta.db_table, queryset.model._meta.pk.column
@@ -143,21 +152,41 @@ def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[t
         )
         return list(window.values_list("pk", "code", "_rank")[:size])
     newest = queryset.model._base_manager.using(queryset.db).order_by("-pk").values_list("pk", flat=True)
-    floor = (newest.first() or 0) - RECENT_KEYS
+    top = newest.first() or 0
+    floor = top - RECENT_KEYS
     if floor <= 0:
         return _pg_window(queryset, tokens=tokens, size=size)
-    rows = _pg_window(queryset.filter(pk__gt=floor), tokens=tokens, size=size)
+    rows: list[tuple[int, str, float]] = []
+    probed = max(top - PROBE_KEYS, floor)
+    if probed < top:
+        rows = _pg_window(queryset.filter(pk__gt=probed), tokens=tokens, size=size, walk=True)
+    if len(rows) < size and probed > floor:
+        wanted = size - len(rows)
+        walk = bool(rows) and wanted * (top - probed) <= WALK_KEYS * len(rows)
+        rows += _pg_window(
+            queryset.filter(pk__gt=floor, pk__lte=probed), tokens=tokens, size=wanted, walk=walk
+        )
     if len(rows) < size:  # the newest keys held fewer: the rest from the older ones, still newest first
         rows += _pg_window(queryset.filter(pk__lte=floor), tokens=tokens, size=size - len(rows))
     return rows
 
 
-def _pg_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[tuple[int, str, float]]:
-    """`search_window`'s statement on PostgreSQL: the newest `size` matches, ranked in the outer SELECT."""
+def _pg_window(
+    queryset: QuerySet, *, tokens: list[str], size: int, walk: bool = False
+) -> list[tuple[int, str, float]]:
+    """`search_window`'s statement on PostgreSQL: the newest `size` matches, ranked in the outer SELECT.
+
+    `walk`: the text condition as `ts_match_vq(…)`, the function behind `@@`, which the full-text index
+    does not serve, so the rows are read newest first by the primary key (the caller bounds their range)."""
     table = queryset.model._meta.db_table
+    if walk:
+        # Only the table's name goes into the SQL; the query is a parameter.
+        condition = f"ts_match_vq({table}.search_vector, to_tsquery('simple', %s))"
+        matching = queryset.filter(RawSQL(condition, [_pg_tsquery(tokens)], output_field=BooleanField()))
+    else:
+        matching = search_match(queryset, tokens=tokens)
     inner = (
-        search_match(queryset, tokens=tokens)
-        .order_by("-pk")
+        matching.order_by("-pk")
         .annotate(_search_vector=RawSQL(f"{table}.search_vector", [], output_field=TextField()))
         .values_list("pk", "code", "_search_vector")[:size]
     )
