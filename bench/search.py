@@ -206,6 +206,12 @@ def main() -> int:
         "first million-product change left it: a baseline on the same database)",
     )
     parser.add_argument(
+        "--no-span",
+        action="store_true",
+        help="beyond the walk's reach, the rest of the newest keys from the index, then the older ones (no "
+        "key range from the density the walk found)",
+    )
+    parser.add_argument(
         "--before",
         action="store_true",
         help="the search as it was before issue 25's million: one window statement, the region filter as a "
@@ -250,6 +256,11 @@ def main() -> int:
 
         search.PROBE_KEYS = 0
         print("query shape: NO WALK (the newest keys from the full-text index's matches only)")
+    elif args.no_span:
+        from products import search
+
+        search.SPAN_MARGIN = 0
+        print("query shape: NO SPAN (beyond the walk, the rest of the newest keys, then the older ones)")
     warm_up()
     install_urlconf()
     client = Client(HTTP_HOST="localhost")

@@ -125,7 +125,8 @@ class TestWindowFromTheNewestKeys:
         ("q", "region"), [("充电桩", None), ("充电桩", "310000"), ("气象", None), ("台风", None)]
     )
     def test_every_split_gives_the_window_of_one_statement(self, mixed, monkeypatch, q, region):
-        """Whatever the newest keys, the keys walked first and the walk's reach: the same window."""
+        """Whatever the key ranges (newest keys, keys walked first, the walk's reach, the span read from the
+        index): the same window."""
         base = Product.objects.filter(status=ProductStatus.LISTED)
         if region:
             base = product_filter_region(base, code=region)
@@ -133,11 +134,14 @@ class TestWindowFromTheNewestKeys:
         monkeypatch.setattr(search, "RECENT_KEYS", 10**12)
         for size in (2, 4, 20):
             whole = search_window(base, tokens=tokens, size=size)
-            for recent, probe, reach in itertools.product((1, 2, 3, 5, 8), (0, 1, 2, 4, 10**12), (0, 10**12)):
+            splits = itertools.product((1, 3, 5, 8), (0, 1, 2, 10**12), (0, 10**12), (0, 0.01, 1.5))
+            for recent, probe, reach, margin in splits:
                 monkeypatch.setattr(search, "RECENT_KEYS", recent)
                 monkeypatch.setattr(search, "PROBE_KEYS", probe)
                 monkeypatch.setattr(search, "WALK_KEYS", reach)
-                assert search_window(base, tokens=tokens, size=size) == whole, (recent, probe, reach, size)
+                monkeypatch.setattr(search, "SPAN_MARGIN", margin)
+                split = (recent, probe, reach, margin, size)
+                assert search_window(base, tokens=tokens, size=size) == whole, split
             monkeypatch.setattr(search, "RECENT_KEYS", 10**12)
         if q != "台风":
             assert whole and [pk for pk, _, _ in whole] == sorted((pk for pk, _, _ in whole), reverse=True)
@@ -186,14 +190,21 @@ class TestWalkOfTheNewestKeys:
         monkeypatch.setattr(search, "WALK_KEYS", 10)
         assert _statements(base, "充电桩", 4) == ["walk", "walk"]  # 2 more at 2 in 2 keys: within reach
 
-    def test_beyond_the_walks_reach_the_rest_of_the_newest_keys_comes_from_the_index(self, base, monkeypatch):
+    def test_beyond_the_walks_reach_the_index_is_read_over_the_keys_the_density_says(self, base, monkeypatch):
         monkeypatch.setattr(search, "WALK_KEYS", 1)  # 2 more at 2 in 2 keys need 2 keys: out of reach
-        assert _statements(base, "充电桩", 4) == ["walk", "index"]
+        assert _statements(base, "充电桩", 4) == ["walk", "index"]  # 3 keys: 2 matches
+        assert _statements(base, "充电桩", 6) == ["walk", "index"]  # 4 more need 4 keys, 6 read: 4 matches
+        monkeypatch.setattr(search, "SPAN_MARGIN", 0.5)
+        assert _statements(base, "充电桩", 6) == ["walk", "index", "index"]  # 2 keys held 1: the older keys
 
-    def test_a_term_missing_from_the_keys_walked_first_comes_from_the_index(self, base, monkeypatch):
+    def test_a_term_missing_from_the_keys_walked_first_is_read_from_the_index_in_one_statement(
+        self, base, monkeypatch
+    ):
         monkeypatch.setattr(search, "WALK_KEYS", 10**12)
         assert _statements(base, "气象", 2) == ["walk", "index"]
-        assert _statements(base, "气象", 4) == ["walk", "index", "index"]  # 2 in the newest keys; the older
+        assert _statements(base, "气象", 4) == ["walk", "index"]  # every key: only 3 match
+        monkeypatch.setattr(search, "SPAN_MARGIN", 0)  # the rest of the newest keys, then the older ones
+        assert _statements(base, "气象", 4) == ["walk", "index", "index"]
 
     def test_without_a_walk_the_newest_keys_come_from_the_index(self, base, monkeypatch):
         monkeypatch.setattr(search, "PROBE_KEYS", 0)
