@@ -280,7 +280,8 @@ def load(
 
 
 def _grade(key: str) -> str:
-    return f"CASE ({key}) % 10 WHEN 0 THEN 'A' WHEN 1 THEN 'B' WHEN 2 THEN 'C' ELSE '' END"
+    # mod() rather than %, which a statement with parameters would take for a placeholder.
+    return f"CASE mod({key}, 10) WHEN 0 THEN 'A' WHEN 1 THEN 'B' WHEN 2 THEN 'C' ELSE '' END"
 
 
 def grade_some(connection) -> None:
