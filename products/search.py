@@ -21,7 +21,7 @@ import logging
 import math
 from collections.abc import Iterable
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, F, FloatField, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
@@ -202,7 +202,10 @@ def _pg_window(
     """`search_window`'s statement on PostgreSQL: the newest `size` matches, ranked in the outer SELECT.
 
     `walk`: the text condition as `ts_match_vq(…)`, the function behind `@@`, which the full-text index
-    does not serve, so the rows are read newest first by the primary key (the caller bounds their range)."""
+    does not serve, and no bitmap scans for the statement (`enable_bitmapscan` off in its transaction, the
+    setting restored after it), so the rows are read newest first by the primary key (the caller bounds
+    their range): the other filters' indexes are not scanned either (the region filter's GIN index holds
+    66,000 postings for a province at 10^6 products, 18–23 ms to read, where the walk reads 4,000 rows)."""
     table = queryset.model._meta.db_table
     if walk:
         # Only the table's name goes into the SQL; the query is a parameter.
@@ -216,13 +219,25 @@ def _pg_window(
         .values_list("pk", "code", "_search_vector")[:size]
     )
     sql, params = inner.query.get_compiler(using=queryset.db).as_sql()
-    with connections[queryset.db].cursor() as cursor:
+    statement = (
+        f"SELECT w.pk, w.code, ts_rank(w.vector, to_tsquery('simple', %s)) "
+        f"FROM ({sql}) AS w(pk, code, vector) ORDER BY w.pk DESC"
+    )
+    if not walk:
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(statement, [_pg_tsquery(tokens), *params])
+            return cursor.fetchall()
+    # A setting local to the transaction outlives a savepoint's release: restored by hand, for a caller
+    # already in a transaction.
+    with transaction.atomic(using=queryset.db), connections[queryset.db].cursor() as cursor:
         cursor.execute(
-            f"SELECT w.pk, w.code, ts_rank(w.vector, to_tsquery('simple', %s)) "
-            f"FROM ({sql}) AS w(pk, code, vector) ORDER BY w.pk DESC",
-            [_pg_tsquery(tokens), *params],
+            "SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)"
         )
-        return cursor.fetchall()
+        (before, _) = cursor.fetchone()
+        cursor.execute(statement, [_pg_tsquery(tokens), *params])
+        rows = cursor.fetchall()
+        cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [before])
+        return rows
 
 
 def search_order(queryset: QuerySet) -> QuerySet:

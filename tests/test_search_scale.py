@@ -161,10 +161,10 @@ class TestWindowFromTheNewestKeys:
 
 
 def _statements(base, q: str, size: int) -> list[str]:
-    """The window's statements after the newest key: "walk" (`ts_match_vq`, no index) or "index" (`@@`)."""
+    """The window's statements: "walk" (`ts_match_vq`, no index) or "index" (`@@`)."""
     with CaptureQueriesContext(connection) as queries:
         search_window(base, tokens=segment_query(q), size=size)
-    issued = [query["sql"] for query in queries.captured_queries[1:]]
+    issued = [query["sql"] for query in queries.captured_queries if "ts_rank" in query["sql"]]
     return ["walk" if "ts_match_vq" in sql else "index" for sql in issued]
 
 
@@ -219,3 +219,14 @@ class TestWalkOfTheNewestKeys:
             cur.execute("EXPLAIN " + walk)
             plan = "\n".join(row[0] for row in cur.fetchall())
         assert "products_product_search" not in plan and "Seq Scan" not in plan, plan
+
+    def test_the_walk_leaves_the_bitmap_setting_as_it_found_it(self, base):
+        def bitmaps():
+            with connection.cursor() as cur:
+                cur.execute("SHOW enable_bitmapscan")
+                return cur.fetchone()[0]
+
+        assert _statements(base, "充电桩", 2) == ["walk"] and bitmaps() == "on"
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL enable_bitmapscan = off")
+        assert _statements(base, "充电桩", 2) == ["walk"] and bitmaps() == "off"
