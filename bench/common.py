@@ -279,12 +279,62 @@ def load(
     return seconds
 
 
+def _grade(key: str) -> str:
+    # mod() rather than %, which a statement with parameters would take for a placeholder.
+    return f"CASE mod({key}, 10) WHEN 0 THEN 'A' WHEN 1 THEN 'B' WHEN 2 THEN 'C' ELSE '' END"
+
+
 def grade_some(connection) -> None:
     """Grades as the quality app keeps them: A, B and C on 10% of the products each, the rest unassessed
     (the quality filters' selectivity; idempotent, so a `--reuse` run grades the same rows)."""
-    grade = "CASE id % 10 WHEN 0 THEN 'A' WHEN 1 THEN 'B' WHEN 2 THEN 'C' ELSE '' END"
+    grade = _grade("id")
     with connection.cursor() as cur:  # only the rows whose grade differs: a 10^6 table is not rewritten
         cur.execute(f"UPDATE products_product SET quality_grade = {grade} WHERE quality_grade <> {grade}")
+
+
+def replicate(connection, times: int) -> int:
+    """Make the catalogue `times` times as large by copying its products in SQL (PostgreSQL): the 10^6
+    products of issue 25 from 100,000 imported (docs/performance.md, "A million products").
+
+    Copy k of a product has the code `<code>-copy<k>` and the name `<name> #<k>`, the same segmented text,
+    columns and coverage (its ProductRegion rows made from `region_codes`), the primary key `id + (k - 1) *
+    max(id)` (each copy a block of newer keys, as if imported after the originals) and the grade
+    `grade_some` gives that key. No versions, log entries or recognitions are copied: the copies serve
+    the search and list benchmarks, not the federation. Once only: a catalogue whose newest product is a
+    copy is left as it is (recreate the database to copy again). Returns the number of products copied."""
+    from products.models import Product, ProductRegion
+
+    if connection.vendor != "postgresql" or times <= 1:
+        return 0
+    table, regions = Product._meta.db_table, ProductRegion._meta.db_table
+    kept = [f.column for f in Product._meta.concrete_fields if f.column not in ("id", "code", "name")]
+    columns = ", ".join(c for c in kept if c != "quality_grade")
+    copied = 0
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT id, code FROM {table} ORDER BY id DESC LIMIT 1")
+        span, newest = cur.fetchone()
+        if "-copy" in newest:
+            print("the catalogue holds copies already: not copied again", file=sys.stderr)
+            return 0
+        for k in range(2, times + 1):
+            started = time.perf_counter()
+            shift = (k - 1) * span
+            cur.execute(
+                f"INSERT INTO {table} (id, code, name, quality_grade, {columns}) "
+                f"SELECT id + %s, code || %s, left(name, 72) || %s, {_grade('id + %s')}, {columns} "
+                f"FROM {table} WHERE id <= %s ORDER BY id",
+                [shift, f"-copy{k}", f" #{k}", shift, span],
+            )
+            copied += cur.rowcount
+            cur.execute(
+                f"INSERT INTO {regions} (product_id, code) "
+                f"SELECT id, unnest(string_to_array(region_codes, ' ')) FROM {table} WHERE id > %s AND id <= %s",
+                [shift, shift + span],
+            )
+            print(f"copy {k}: {time.perf_counter() - started:.1f} s", flush=True)
+        # The key sequence past the copies, so that a product made later gets a new key.
+        cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    return copied
 
 
 def prepare(connection) -> None:
@@ -304,10 +354,13 @@ def prepare(connection) -> None:
         print(f"GIN index products_product_search: {cur.fetchone()[0]}")
 
 
-def catalogue(url: str, *, count: int, seed: int, reuse: bool, raw_baseline: int = 0) -> int:
+def catalogue(
+    url: str, *, count: int, seed: int, reuse: bool, raw_baseline: int = 0, replicas: int = 1
+) -> int:
     """The start every catalogue benchmark shares: print the machine, the database and the load average,
-    load COUNT listed products (or, with `reuse`, keep those already loaded if there are enough), `prepare`
-    the database; returns the number of listed products."""
+    load COUNT listed products (or, with `reuse`, keep those already loaded if there are enough), copy them
+    in SQL until there are `replicas` times as many (`replicate`), `prepare` the database; returns the
+    number of listed products."""
     from django.db import connection
 
     from products.models import Product
@@ -326,5 +379,9 @@ def catalogue(url: str, *, count: int, seed: int, reuse: bool, raw_baseline: int
         print(
             f"loaded {listed} listed products in {seconds:.1f} s ({listed / seconds:.0f}/s, import_stream jobs=2)"
         )
+    if replicas > 1 and listed < count * replicas:
+        copied = replicate(connection, replicas)
+        listed = Product.objects.filter(status="listed").count()
+        print(f"copied {copied} products in SQL: {listed} listed (synthetic beyond the imported {count})")
     prepare(connection)
     return listed

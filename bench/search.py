@@ -32,6 +32,9 @@ searches do not hold a cheap GET beyond CHEAP_BOUND_MS (p95).
    search_concurrency.py), beside the same GET and the searches on an idle server.
 
 `--load-only` stops after step 1 (a large catalogue is loaded once, then measured with `--reuse`);
+`--replicate N` copies the loaded products in SQL until there are N times as many (bench/common.py,
+`replicate`): issue 25's 10^6 products are `--count 100000 --replicate 10 --load-only`, then
+`--count 1000000 --reuse` (with `BENCH_DATABASE_URL` naming the database's prefix, as everywhere);
 `--raw-baseline N` times a raw INSERT of N of the product rows before the load (the import's baseline). A
 load prints its rate every 100,000 products and the peak RSS of the benchmark and of the import's workers.
 """
@@ -185,11 +188,29 @@ def main() -> int:
     )
     parser.add_argument("--load-only", action="store_true", help="load (and prepare) the database, then stop")
     parser.add_argument(
+        "--replicate",
+        type=int,
+        default=1,
+        help="after loading COUNT, copy them in SQL until there are this many times as many (PostgreSQL)",
+    )
+    parser.add_argument(
         "--no-bare-search",
         action="store_true",
         help="skip the bare view that ranks every match (seconds a request for a common term at 10^6)",
     )
     parser.add_argument("--explain", action="store_true", help="print every query's plans (EXPLAIN ANALYZE)")
+    parser.add_argument(
+        "--no-walk",
+        action="store_true",
+        help="the newest keys read from the full-text index's matches only, never walked (the search as the "
+        "first million-product change left it: a baseline on the same database)",
+    )
+    parser.add_argument(
+        "--no-span",
+        action="store_true",
+        help="beyond the walk's reach, the rest of the newest keys from the index, then the older ones (no "
+        "key range from the density the walk found)",
+    )
     parser.add_argument(
         "--before",
         action="store_true",
@@ -213,7 +234,12 @@ def main() -> int:
     from standards.segmentation import warm_up
 
     listed = catalogue(
-        url, count=args.count, seed=args.seed, reuse=args.reuse, raw_baseline=args.raw_baseline
+        url,
+        count=args.count,
+        seed=args.seed,
+        reuse=args.reuse,
+        raw_baseline=args.raw_baseline,
+        replicas=args.replicate,
     )
     if args.load_only:
         if connection.vendor == "postgresql":
@@ -225,6 +251,16 @@ def main() -> int:
 
     if args.before:
         query_shape_before()
+    elif args.no_walk:
+        from products import search
+
+        search.PROBE_KEYS = 0
+        print("query shape: NO WALK (the newest keys from the full-text index's matches only)")
+    elif args.no_span:
+        from products import search
+
+        search.SPAN_MARGIN = 0
+        print("query shape: NO SPAN (beyond the walk, the rest of the newest keys, then the older ones)")
     warm_up()
     install_urlconf()
     client = Client(HTTP_HOST="localhost")
