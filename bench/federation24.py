@@ -86,8 +86,11 @@ from federation.protocols import protocol_version
 # product held, 2: only the exceptions), and how many peers it knows to speak 2.
 published = Entry.objects.filter(origin=settings.NODE_CODE, record_type="recognition").values("gid").distinct().count()
 knows_2 = sum(protocol_version(p.protocols, "recognition") >= 2 for p in Peer.objects.all())
+of_participants = Entry.objects.filter(origin=settings.NODE_CODE, record_type="participant_recognition")
+of_participants = of_participants.values("gid").distinct().count()
 print(json.dumps({{"demands": demands, "notified": notified, "peers_failing": backed_off,
-                  "recognitions_published": published, "peers_on_2": knows_2}}))
+                  "recognitions_published": published, "peers_on_2": knows_2,
+                  "participant_recognitions_published": of_participants}}))
 """
 
 
@@ -384,6 +387,10 @@ def main() -> int:
             f"recognitions in the nodes' own logs: {sum(published)} (per node {min(published)}-{max(published)}; "
             f"protocol 1 would publish {total * len(codes)}); peers known to speak protocol 2: "
             f"{min(d['peers_on_2'] for d in results)}-{max(d['peers_on_2'] for d in results)} of {len(codes) - 1}"
+        )
+        print(
+            "participant recognitions in the nodes' own logs: "
+            f"{sum(d['participant_recognitions_published'] for d in results)}"
         )
         for node, data in zip(federation, results, strict=True):
             if data["peers_failing"]:
