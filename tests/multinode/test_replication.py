@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from products.sample_data import descriptors
-from tests.multinode.harness import Node, wait_until
+from tests.multinode.harness import Federation, Node, wait_until
 
 pytestmark = pytest.mark.multinode
 
@@ -24,6 +24,28 @@ EXAMPLE = json.loads(
     (Path(__file__).resolve().parents[2] / "docs/examples/product-descriptor.json").read_text()
 )
 CODES = ("SHDEX", "BJIDX", "GYBDX")
+
+
+@pytest.fixture(scope="module")
+def federation3(tmp_path_factory):
+    """SHDEX, BJIDX and GYBDX as conftest starts them, forced to recognition protocols 1: every exchange's
+    verdict on a product and on a participant is a record in its log, so these tests follow records of every
+    kind through the log, the backlog and the repairs (tests/multinode/test_recognition_protocol.py covers
+    protocol 2). A node on 2 learns its peers' protocols from the answers to its first wake-up and would
+    then publish none of them."""
+    federation = Federation(
+        CODES,
+        tmp_path_factory.mktemp("replication"),
+        extra_env={
+            "FEDERATION_RECOGNITION_PROTOCOL": "1",
+            "FEDERATION_PARTICIPANT_RECOGNITION_PROTOCOL": "1",
+        },
+    )
+    try:
+        federation.start()
+        yield federation
+    finally:
+        federation.close()
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
@@ -304,28 +326,7 @@ def test_listing_and_wake_ups_do_not_wait_for_the_sync_worker(nodes):
     its sync worker runs again. (A frozen worker is not a fair stand-in for a busy one here: on SQLite it
     can hold the database's write lock.)"""
     shdex = nodes["SHDEX"]
-    # BJIDX and GYBDX publish every verdict as a record (forced to recognition protocol 1: a node that merely
-    # forgot its peers' protocols learns them again from the answers to its next wake-up), so SHDEX has
-    # records to pull.
-    others = (nodes["BJIDX"], nodes["GYBDX"])
-    nodes.parallel(lambda other: _restart_announcing(other, "1"), others)
-    try:
-        _pulls_wait_for_the_sync_worker(shdex, others)
-    finally:
-        nodes.parallel(lambda other: _restart_announcing(other, None), others)
-
-
-def _restart_announcing(node: Node, protocol: str | None) -> None:
-    """Restart `node` forced to announce recognition protocol `protocol`, or (None) what its code speaks."""
-    node.stop_all()
-    if protocol is None:
-        node.env.pop("FEDERATION_RECOGNITION_PROTOCOL", None)
-    else:
-        node.env["FEDERATION_RECOGNITION_PROTOCOL"] = protocol
-    node.start_all()
-
-
-def _pulls_wait_for_the_sync_worker(shdex: Node, others: tuple[Node, ...]) -> None:
+    others = (nodes["BJIDX"], nodes["GYBDX"])  # on protocol 1 (the module's federation): verdicts are records
     descriptor = next(iter(descriptors(1, seed=6006)))
     shdex.register_providers([(descriptor["provider"]["uscc"], descriptor["provider"]["name"])])
     shdex.stop_worker(signal.SIGTERM)
