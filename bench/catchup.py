@@ -78,11 +78,15 @@ import json
 from django.db.models import Count
 from federation.models import QuarantinedEntry
 from products.models import Product, Recognition
-codes = list(Product.objects.filter(exchange_id="SHDEX").values_list("code", flat=True))
+from products.verdicts import verdicts_of
+products = list(Product.objects.filter(exchange_id="SHDEX"))
+codes = [p.code for p in products]
+# SHDEX's verdict on its own listings as read here: a record (recognition protocol 1) or computed (2).
+verdicts = verdicts_of(products)
 print(json.dumps({
     "products": len(codes),
     "distinct": len(set(codes)),
-    "recognitions_by_shdex": Recognition.objects.filter(exchange_id="SHDEX").count(),
+    "recognitions_by_shdex": sum("SHDEX" in verdicts.get(code, {}) for code in codes),
     "recognitions_by_bjidx": Recognition.objects.filter(exchange_id="BJIDX").count(),
     "duplicate_recognitions": Recognition.objects.values("product_code", "exchange_id")
         .annotate(n=Count("id")).filter(n__gt=1).count(),
