@@ -30,8 +30,9 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH
 
-# An unprivileged user with a home directory (gunicorn puts its control socket in ~/.gunicorn/). The compose
-# file's secret files must belong to its uid (scripts/make_secrets.py hands them over).
+# An unprivileged user with a home directory (gunicorn's control socket is in the node's data directory:
+# registry/gunicorn.py). The compose file's secret files must belong to its uid (scripts/make_secrets.py
+# hands them over).
 RUN groupadd --system --gid 10001 registry \
     && useradd --system --uid 10001 --gid registry --home-dir /home/registry --create-home \
        --shell /usr/sbin/nologin registry \

@@ -21,6 +21,16 @@ from registry import settings as node
 
 logconfig_dict = gunicorn_config(fmt=node.LOG_FORMAT, level=node.LOG_LEVEL, node=node.NODE_CODE)
 
+# gunicorn's control socket (for `gunicornc`) in the node's data directory: its default path is one per user
+# ($HOME/.gunicorn/gunicorn.ctl), shared by every node a host runs (`make run`'s three, the tests'), and each
+# node after the first logged an error ("Address … already in use"). A path too long for a Unix socket
+# (about 108 bytes) turns it off instead.
+_control = Path(node.NODE_DATA_DIR) / "gunicorn.ctl"
+if len(os.fsencode(_control)) < 100:
+    control_socket = str(_control)
+else:
+    control_socket_disable = True
+
 
 def on_starting(server) -> None:
     path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or node.NODE_DATA_DIR / "metrics")
