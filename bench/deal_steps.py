@@ -13,7 +13,8 @@ runs by itself. A deal's next step is taken THINK seconds after its previous one
 turn (a step refused because what it answers has not arrived yet is retried half a second later, and counted).
 
 A deal and its steps are private records: each travels as a sealed stub in the public log, which the other
-party's node pulls when woken, and then fetches from the owner. Latency of a step = the time its row was
+party's node pulls when woken, and then fetches from the owner; the owner's wake-up also carries the full
+entry to the other party's node, which applies it at once (`--no-push`: not, the code before). Latency of a step = the time its row was
 written at the other party's node minus the time it was written at its owner (one machine, one clock).
 Baseline in the same run: BASELINE_RATE updates a second of another product at SHDEX (a public record, sent
 whole in the log), from the new version's row at SHDEX to that row at GYBDX. BJIDX, outside every deal's
@@ -301,6 +302,11 @@ def main() -> int:
         default="one",
         help="one worker for both queues per node (make run), or a worker per queue (production)",
     )
+    parser.add_argument(
+        "--no-push",
+        action="store_true",
+        help="private records only pulled and fetched, not pushed with the wake-up (the code before)",
+    )
     args = parser.parse_args()
     if args.layout == "split":
         Node.WORKERS = Node.SPLIT  # docker-compose.yml's layout: `-Q celery` (2 processes) and `-Q sync` (1)
@@ -309,12 +315,14 @@ def main() -> int:
         Path(tempfile.mkdtemp(prefix="deal-steps-")),
         extra_env={
             "FEDERATION_SYNC_INTERVAL": "5",
+            "FEDERATION_PRIVATE_PUSH": "0" if args.no_push else "1",
             "LOG_LEVEL": os.environ.get("BENCH_NODE_LOG_LEVEL", "WARNING"),
         },
     )
     try:
         print(f"machine: {machine()}")
         print(f"backend: {federation.backend.name}; workers per node: {Node.WORKERS}")
+        print(f"private records pushed with the wake-up: {'no' if args.no_push else 'yes'}")
         print(f"nodes' logs: {federation.base_dir}")
         started = time.perf_counter()
         federation.start()
@@ -371,6 +379,10 @@ def main() -> int:
         for (kind, origin), values in sorted(latencies.items(), key=lambda kv: kv[0][1]):
             print(_line(f"{kind} ({origin} -> other party)", values))
         print(_line("every step -> the other party's node", everything))
+        print(
+            f"  steps whose stub came before the step (a fetch recorded there): {len(parts['stub'])} of "
+            f"{len(everything)}; the others arrived pushed with the wake-up"
+        )
         if parts["stub"]:
             print(_line("  of which: owner's row -> stub applied there", parts["stub"]))
             print(_line("  of which: stub applied -> step's row there", parts["fetch"]))

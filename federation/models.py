@@ -139,6 +139,9 @@ class Wakeup(models.Model):
     next_attempt_at = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The last seq announced to the peer with the private entries of its audience up to it pushed along
+    # (federation.private_push): the next wake-up pushes only what came after.
+    pushed_seq = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -219,6 +222,7 @@ class PrivateEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["origin", "record_type", "gid"], name="private_entry_record"),
         ]
+        indexes = [models.Index(fields=["origin", "seq"], name="private_entry_seq")]  # what a wake-up pushes
 
     def __str__(self) -> str:
         return f"{self.origin}#{self.seq} {self.record_type} {self.gid} v{self.version} (private)"

@@ -111,7 +111,7 @@ def _ask(peer: Peer, chunk: list[PrivateFetch]) -> list:
     return answer["entries"]
 
 
-def _key(item) -> tuple | None:
+def entry_key(item) -> tuple | None:
     entry = item.get("entry") if isinstance(item, dict) else None
     if not isinstance(entry, dict):
         return None
@@ -124,7 +124,7 @@ def _apply_served(peer: Peer, chunk: list[PrivateFetch], items: list, errors: di
     asked = {(f.origin, f.record_type, f.gid): f for f in chunk}
     checked: list[Checked] = []
     for item in items:
-        fetch = asked.pop(_key(item), None)
+        fetch = asked.pop(entry_key(item), None)
         if fetch is None:  # not asked for, or served twice: ignored
             continue
         try:
@@ -142,12 +142,13 @@ def _apply_served(peer: Peer, chunk: list[PrivateFetch], items: list, errors: di
         return set()
     try:
         with transaction.atomic():
-            done, refused = _apply_together(checked)
+            done, refused = apply_together(checked)
     except replica.APPLY_FAILURES:  # tell which entry raises: each in its own transaction
-        done, refused = _apply_each(checked)
-    for pk, exc in refused.items():
-        errors[pk].append(f"{peer.exchange_id}: {exc}")
-    return done
+        done, refused = apply_each(checked)
+    for c in checked:
+        if record_key(c.fetch) in refused:
+            errors[c.fetch.pk].append(f"{peer.exchange_id}: {refused[record_key(c.fetch)]}")
+    return {c.fetch.pk for c in checked if record_key(c.fetch) in done}
 
 
 def _order(item: Checked) -> tuple:
@@ -155,7 +156,15 @@ def _order(item: Checked) -> tuple:
     return (not creates, item.fetch.origin, item.envelope["seq"])
 
 
-def _apply_together(checked: list[Checked]) -> tuple[set[int], dict[int, Exception]]:
+def record_key(fetch: PrivateFetch) -> tuple[str, str, str]:
+    """(origin, type, gid): what `apply_together` and `apply_each` tell their records apart by (a pushed
+    entry's fetch may be one not saved: federation.private_push)."""
+    return fetch.origin, fetch.record_type, fetch.gid
+
+
+def apply_together(checked: list[Checked]) -> tuple[set[tuple], dict[tuple, Exception]]:
+    """Apply `checked` (one entry per record) in the caller's transaction: the records' keys done, and the
+    refused ones' with why."""
     done, refused = set(), {}
     ordered = sorted(checked, key=_order)
     for (origin, record_type), run in groupby(ordered, key=lambda c: (c.fetch.origin, c.fetch.record_type)):
@@ -164,21 +173,21 @@ def _apply_together(checked: list[Checked]) -> tuple[set[int], dict[int, Excepti
         bad = replica.get(record_type).apply_batch(origin, items)
         for c in run:
             if c.fetch.gid in bad:
-                refused[c.fetch.pk] = payload_refusal({c.fetch.gid: bad[c.fetch.gid]})
+                refused[record_key(c.fetch)] = payload_refusal({c.fetch.gid: bad[c.fetch.gid]})
             else:
                 keep_full(c.fetch, c.envelope, c.body, c.signature)
-                done.add(c.fetch.pk)
+                done.add(record_key(c.fetch))
     return done, refused
 
 
-def _apply_each(checked: list[Checked]) -> tuple[set[int], dict[int, Exception | str]]:
+def apply_each(checked: list[Checked]) -> tuple[set[tuple], dict[tuple, Exception | str]]:
     done, refused = set(), {}
     for c in sorted(checked, key=_order):
         try:
             with transaction.atomic():
-                more, bad = _apply_together([c])
+                more, bad = apply_together([c])
         except replica.APPLY_FAILURES as exc:
-            refused[c.fetch.pk] = _failure(c.fetch, exc)
+            refused[record_key(c.fetch)] = _failure(c.fetch, exc)
             continue
         done |= more
         refused.update(bad)

@@ -6,9 +6,12 @@ anti-entropy requests).
 recognition of every product; 2, it publishes only what a node cannot compute itself (operators' decisions,
 verdicts that differ from the automatic check), and reads compute the rest. `participant_recognition`: the
 same for an exchange's recognition of a participant (2: published only when it differs from the verdict every
-node computes from the registration it names, `participants.verdicts`). An origin publishes as 2 only once
-every peer it knows announces 2 (`protocol_everywhere`); a peer that announced nothing yet counts as 1, and
-so does a node that knows no peer yet.
+node computes from the registration it names, `participants.verdicts`). `private_push` (1, or not
+announced): the node takes the private entries of its audience pushed with a wake-up
+(`federation.private_push`); a wake-up to a peer that does not announce it carries none (that peer's wake
+endpoint would refuse the field). An origin publishes as 2 only once every peer it knows announces 2
+(`protocol_everywhere`); a peer that announced nothing yet counts as 1, and so does a node that knows no peer
+yet.
 
 Anti-entropy compares two nodes' digests under the versions THEY agree on, never under what either has
 learned of third nodes (docs/federation.md, "Anti-entropy"): the requester states its versions
@@ -37,10 +40,13 @@ _compared: ContextVar[dict[str, int] | None] = ContextVar("protocols_compared", 
 
 def protocols_announcement() -> dict[str, int]:
     """This node's protocol versions: {name: version}."""
-    return {
+    announced = {
         "participant_recognition": settings.FEDERATION["PARTICIPANT_RECOGNITION_PROTOCOL"],
         "recognition": settings.FEDERATION["RECOGNITION_PROTOCOL"],
     }
+    if settings.FEDERATION["PRIVATE_PUSH"]:
+        announced["private_push"] = 1  # takes private entries with a wake-up (federation.private_push)
+    return announced
 
 
 def protocols_valid(value: object) -> bool:

@@ -80,6 +80,8 @@ FEDERATION = {
     "PARTICIPANT_RECOGNITION_PROTOCOL": integer(
         "FEDERATION_PARTICIPANT_RECOGNITION_PROTOCOL", 2, minimum=1, maximum=2
     ),
+    # 1: private records pushed with the wake-up to their audience (federation.private_push); 0: not
+    "PRIVATE_PUSH": integer("FEDERATION_PRIVATE_PUSH", 1, minimum=0, maximum=1),
 }
 
 # --- Core Django --------------------------------------------------------------------------------------------

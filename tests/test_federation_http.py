@@ -166,8 +166,8 @@ def test_wake_records_the_announced_head(as_bjidx):
     response = as_bjidx("POST", "/federation/v1/wake/", {"origin": "BJIDX", "seq": 42})
     # the answer says what this node speaks: the waking origin learns it from its first wake-up
     assert response.status_code == 202
-    protocols = {"participant_recognition": 2, "recognition": 2}
-    assert response.json() == {"scheduled": True, "protocols": protocols}
+    protocols = {"participant_recognition": 2, "private_push": 1, "recognition": 2}
+    assert response.json() == {"scheduled": True, "applied": 0, "protocols": protocols}
     state = SyncState.objects.get(origin="BJIDX")
     assert state.head_seen == 42 and state.state == "pending"
 

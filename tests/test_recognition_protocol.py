@@ -118,7 +118,7 @@ class TestPublishing:
 
 class TestAnnouncement:
     def test_the_node_document_and_the_digests_announce_the_protocol(self, client, settings):
-        both = {"participant_recognition": 2, "recognition": 2}  # the participants' one: its own tests
+        both = {"participant_recognition": 2, "private_push": 1, "recognition": 2}  # the others: their tests
         assert client.get("/federation/v1/node/").json()["protocols"] == both
         settings.FEDERATION = {**settings.FEDERATION, "RECOGNITION_PROTOCOL": 1}
         assert client.get("/federation/v1/node/").json()["protocols"] == {**both, "recognition": 1}
@@ -263,7 +263,7 @@ class TestDigestsPerPair:
             Peer.objects.filter(exchange_id="GYBDX").update(base_url=url)
             report = anti_entropy_check(peer=Peer.objects.get(exchange_id="GYBDX"))
         assert {r["origin"]: r["status"] for r in report} == dict.fromkeys(sorted({*ORIGINS, ASKER}), "equal")
-        stated = "protocols=participant_recognition%3A2%2Crecognition%3A2"  # this node's versions
+        stated = "protocols=participant_recognition%3A2%2Cprivate_push%3A1%2Crecognition%3A2"  # this node's
         assert len(seen) == 1 and stated in seen[0][0]
         assert Entry.objects.count() == held  # nothing pulled again
 
@@ -281,7 +281,15 @@ class TestDigestsPerPair:
         _knowing(True)
         batch = _ask(f"{URL}?origins=GYBDX").json()
         single = _ask(f"{URL}GYBDX/").json()
-        assert batch["agreed"] == single["agreed"] == {"participant_recognition": 1, "recognition": 1}
+        assert (
+            batch["agreed"]
+            == single["agreed"]
+            == {
+                "participant_recognition": 1,
+                "private_push": 1,
+                "recognition": 1,
+            }
+        )
         assert batch["digests"]["GYBDX"] == single["digests"] == digests(origin="GYBDX", agreed={})
         assert single["digests"]["recognition"]["count"] == 3
         stated = _ask(f"{URL}GYBDX/?protocols=recognition:2").json()  # the single-origin view, stated

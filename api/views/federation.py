@@ -22,6 +22,7 @@ from federation.authentication import (
 )
 from federation.envelope import is_exchange_code
 from federation.private import PRIVATE_BATCH_MAX, private_batch_for, private_for
+from federation.private_push import PUSH_MAX, pushed_apply
 from federation.protocols import protocols_agreed, protocols_announcement, protocols_parse
 from federation.pull import wake_receive
 from federation.selectors import digests, feed_page, origins_known, sync_status
@@ -156,6 +157,15 @@ class PrivateBatchView(PeerView):
 class WakeSerializer(StrictSerializer):
     origin = serializers.RegexField(r"^[A-Z]{4,8}$")
     seq = serializers.IntegerField(min_value=1, max_value=2**62)
+    private = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        max_length=PUSH_MAX,
+        help_text="Private entries of the origin whose audience names this node, pushed along when this node "
+        "announces `private_push`: each `{entry, signature, audience}`, the entry exactly as the origin "
+        "signed it and the audience its sealed stub names. Applied once verified; what is not is fetched "
+        "after the stub as before.",
+    )
 
 
 class WakeView(PeerView):
@@ -170,6 +180,9 @@ class WakeView(PeerView):
                     "scheduled": serializers.BooleanField(
                         help_text="Whether a pull of the origin was queued"
                     ),
+                    "applied": serializers.IntegerField(
+                        help_text="How many of the private entries pushed along were applied"
+                    ),
                     "protocols": serializers.DictField(
                         child=serializers.IntegerField(),
                         help_text="Protocol versions this node speaks, as `node/` announces them: the waking "
@@ -183,9 +196,12 @@ class WakeView(PeerView):
     def post(self, request):
         data = WakeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        scheduled = wake_receive(source=request.auth, **data.validated_data)
+        wake = data.validated_data
+        applied = pushed_apply(source=request.auth, items=wake.get("private", []))
+        scheduled = wake_receive(source=request.auth, origin=wake["origin"], seq=wake["seq"])
         return Response(
-            {"scheduled": scheduled, "protocols": protocols_announcement()}, status=status.HTTP_202_ACCEPTED
+            {"scheduled": scheduled, "applied": applied, "protocols": protocols_announcement()},
+            status=status.HTTP_202_ACCEPTED,
         )
 
 

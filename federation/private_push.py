@@ -1,0 +1,167 @@
+"""Private records pushed with the wake-up (docs/federation.md, *Private records*, "Pushed with the wake-up").
+
+Without it a private record takes three hops to a node of its audience: the origin's wake-up, that node's pull
+of the sealed stub, then its fetch of the full entry (`federation.private_batch`). With it, the origin's
+wake-up to a peer of the audience carries the full entries (each exactly as the origin signed it, with the
+audience its stub names), and the peer verifies and applies them while it answers: one hop. The stub still
+comes with the next pull, finds the record held and fetches nothing.
+
+A push is only a speed-up, like the wake-up itself: whatever is not pushed (a peer that does not announce
+`private_push`, more than PUSH_MAX entries or PUSH_BYTES since the last push, an entry older than the
+PUSH_SCAN newest) or not applied (a bad signature, a record it depends on not there yet) is fetched after the
+stub as before. Sender and receiver are the origin itself: a peer takes pushed entries only from the node that
+signed them, and only those whose audience names it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from django.conf import settings
+from django.db import transaction
+
+from federation import replica
+from federation.envelope import EnvelopeError
+from federation.http import PeerError
+from federation.models import PrivateEntry, PrivateFetch, Wakeup
+from federation.private import verified
+from federation.private_batch import Checked, apply_each, apply_together, entry_key, record_key
+from federation.stubs import SEALED
+
+logger = logging.getLogger(__name__)
+PUSH_MAX = 20  # entries one wake-up carries at most
+PUSH_BYTES = 256 * 1024  # and the size of their bodies
+PUSH_SCAN = 200  # the newest private entries of the origin looked at for one wake-up
+AUDIENCE_MAX = 64
+_CODE = re.compile(r"^[A-Z]{4,8}$")
+
+
+def push_enabled() -> bool:
+    return bool(settings.FEDERATION["PRIVATE_PUSH"])
+
+
+def _takes_pushes(announced: object) -> bool:
+    version = announced.get("private_push") if isinstance(announced, dict) else None
+    return type(version) is int and version >= 1
+
+
+# --- Sending ------------------------------------------------------------------------------------------------
+def pushes_for(wakeups: list[Wakeup]) -> list[list[dict]]:
+    """For each claimed wake-up, the private entries to push with it: those of its origin (this node)
+    published after the last push to its peer and up to the seq it announces, whose audience names the peer,
+    oldest first; none for a peer that does not announce `private_push`."""
+    out: list[list[dict]] = []
+    for wakeup in wakeups:
+        peer = wakeup.peer
+        if not push_enabled() or wakeup.origin != settings.NODE_CODE or not _takes_pushes(peer.protocols):
+            out.append([])
+            continue
+        newest = (
+            PrivateEntry.objects.filter(origin=wakeup.origin, seq__gt=wakeup.pushed_seq, seq__lte=wakeup.seq)
+            .order_by("-seq")
+            .values_list("audience", "body", "signature")[:PUSH_SCAN]
+        )
+        items, size = [], 0
+        for audience, body, signature in newest:
+            if peer.exchange_id not in audience:
+                continue
+            size += len(body)
+            if len(items) == PUSH_MAX or size > PUSH_BYTES:
+                break
+            items.append({"entry": json.loads(body), "signature": signature, "audience": audience})
+        out.append(items[::-1])
+    return out
+
+
+def pushed(wakeup: Wakeup) -> None:
+    """The peer answered the wake-up: what it carried (or could not carry) is pushed up to its seq."""
+    Wakeup.objects.filter(pk=wakeup.pk, pushed_seq__lt=wakeup.seq).update(pushed_seq=wakeup.seq)
+
+
+# --- Receiving ----------------------------------------------------------------------------------------------
+def _audience(value: object) -> list[str] | None:
+    if not isinstance(value, list) or not 0 < len(value) <= AUDIENCE_MAX:
+        return None
+    if not all(isinstance(code, str) and _CODE.match(code) for code in value):
+        return None
+    return sorted(set(value))
+
+
+def _checked(source: str, item: object) -> Checked | None:
+    """The pushed `item` verified, or None (told in the log) when this node does not take it."""
+    key = entry_key(item)
+    if key is None:
+        return None
+    origin, record_type, gid = key
+    audience = _audience(item.get("audience"))
+    if origin != source or origin == settings.NODE_CODE or record_type == SEALED:
+        return None  # only the origin pushes its own records
+    if audience is None or settings.NODE_CODE not in audience or replica.get(record_type) is None:
+        return None
+    fetch = PrivateFetch.objects.filter(origin=origin, record_type=record_type, gid=gid).first()
+    if fetch is None:  # the stub has not come yet: the audience is the origin's own word, as its stub's is
+        fetch = PrivateFetch(origin=origin, record_type=record_type, gid=gid, version=0, audience=audience)
+    try:
+        got = verified(fetch, {"entry": item["entry"], "signature": item.get("signature")})
+    except (PeerError, EnvelopeError) as exc:
+        logger.warning("entry pushed by %s refused: %s %s: %s", source, record_type, gid, exc)
+        return None
+    if got is None:
+        return None  # older than the stub already seen: the fetch gets the newer one
+    envelope, body = got
+    held = (
+        PrivateEntry.objects.filter(origin=origin, record_type=record_type, gid=gid)
+        .values_list("version", flat=True)
+        .first()
+    )
+    if held is not None and held >= envelope["version"]:
+        return None
+    return Checked(fetch, envelope, body, item["signature"])
+
+
+def pushed_apply(*, source: str, items: list) -> int:
+    """Apply the private entries peer `source` pushed with its wake-up; returns how many were applied. What
+    is not applied is left to the fetch after the stub, so nothing here fails the wake-up."""
+    if not items or not push_enabled():
+        return 0
+    try:
+        latest: dict[tuple, Checked] = {}  # one entry per record: its highest version pushed
+        for c in (_checked(source, item) for item in items):
+            key = None if c is None else record_key(c.fetch)
+            if key is not None and (key not in latest or _version(latest[key]) < _version(c)):
+                latest[key] = c
+        checked = list(latest.values())
+        if not checked:
+            return 0
+        try:
+            with transaction.atomic():
+                done, refused = apply_together(checked)
+                _fetches_done(checked, done)
+        except replica.APPLY_FAILURES:  # tell which entry raises: each in its own transaction
+            done, refused = apply_each(checked)
+            with transaction.atomic():
+                _fetches_done(checked, done)
+    except Exception:  # a speed-up must not fail the wake-up: the fetch after the stub covers it
+        logger.exception("entries pushed by %s not applied", source)
+        return 0
+    for key, exc in refused.items():
+        logger.info("entry pushed by %s not applied (the fetch after its stub asks): %s %s", source, key, exc)
+    return len(done)
+
+
+def _version(c: Checked) -> int:
+    return c.envelope["version"]
+
+
+def _fetches_done(checked: list[Checked], done: set) -> None:
+    """A stub that came while the push was applied left a fetch: done, if it asks for no newer version."""
+    for c in checked:
+        if c.fetch.pk is None and record_key(c.fetch) in done:
+            PrivateFetch.objects.filter(
+                origin=c.fetch.origin,
+                record_type=c.fetch.record_type,
+                gid=c.fetch.gid,
+                version__lte=c.envelope["version"],
+            ).exclude(state=PrivateFetch.State.RUNNING).update(state=PrivateFetch.State.DONE, last_error="")
