@@ -100,7 +100,7 @@ PARTS = {
     ),
     "wake-up delivery": (
         re.compile(
-            r"wake-ups delivered \d+ of \d+: claims ([0-9.]+) ms, requests ([0-9.]+) ms, outcomes ([0-9.]+) ms"
+            r"wake-ups delivered \d+ of \d+(?: \(\d+ private entries pushed, \d+ applied there\))?: claims ([0-9.]+) ms, requests ([0-9.]+) ms, outcomes ([0-9.]+) ms"
         ),
         ("select and claim", "requests", "outcomes"),
     ),

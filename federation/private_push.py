@@ -101,6 +101,8 @@ def _checked(source: str, item: object) -> Checked | None:
     if audience is None or settings.NODE_CODE not in audience or replica.get(record_type) is None:
         return None
     fetch = PrivateFetch.objects.filter(origin=origin, record_type=record_type, gid=gid).first()
+    if fetch is not None and fetch.state == PrivateFetch.State.RUNNING:
+        return None  # its stub came first and a fetch of it is under way: two applies would collide
     if fetch is None:  # the stub has not come yet: the audience is the origin's own word, as its stub's is
         fetch = PrivateFetch(origin=origin, record_type=record_type, gid=gid, version=0, audience=audience)
     try:

@@ -98,7 +98,7 @@ def wakeups_deliver(*, limit: int = 200) -> int:
     else:
         outcomes = [_send(wakeup, entries) for wakeup, entries in zip(claimed, private, strict=True)]
     requests_done = time.perf_counter()
-    sent = pushes = 0
+    sent = pushes = applied = 0
     for wakeup, entries, (answer, exc) in zip(claimed, private, outcomes, strict=True):
         if exc is not None:
             logger.log(
@@ -119,19 +119,22 @@ def wakeups_deliver(*, limit: int = 200) -> int:
         peer_ok(wakeup.peer)
         pushed(wakeup)
         pushes += len(entries)
-        if isinstance(answer, dict):  # what it speaks, so this origin publishes by it from now on (a write
-            peer_protocols_record(wakeup.peer, answer.get("protocols"))  # only when it changed)
+        if isinstance(answer, dict):
+            applied += answer.get("applied") if type(answer.get("applied")) is int else 0
+            # what it speaks, so this origin publishes by it from now on (a write only when it changed)
+            peer_protocols_record(wakeup.peer, answer.get("protocols"))
         # Done unless a newer seq was recorded while this one was in flight.
         Wakeup.objects.filter(pk=wakeup.pk, seq=wakeup.seq).update(state=Wakeup.State.DONE, last_error="")
         Wakeup.objects.filter(pk=wakeup.pk, state=Wakeup.State.SENDING).update(state=Wakeup.State.PENDING)
         sent += 1
     if claimed:  # where a wake-up's time goes (bench/deal_steps.py reads these lines at INFO)
         logger.info(
-            "wake-ups delivered %d of %d (%d private entries pushed): claims %.1f ms, requests %.1f ms, "
-            "outcomes %.1f ms",
+            "wake-ups delivered %d of %d (%d private entries pushed, %d applied there): claims %.1f ms, "
+            "requests %.1f ms, outcomes %.1f ms",
             sent,
             len(claimed),
             pushes,
+            applied,
             (claims_done - started) * 1000,
             (requests_done - claims_done) * 1000,
             (time.perf_counter() - requests_done) * 1000,

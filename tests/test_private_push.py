@@ -93,6 +93,15 @@ def test_a_stub_that_came_first_leaves_a_fetch_the_push_makes_done(bjidx_is_us):
     assert DealStep.objects.filter(gid=gid).exists()
 
 
+def test_a_record_whose_fetch_is_under_way_is_left_to_it(bjidx_is_us):
+    deal = bjidx_is_us
+    gid, pushed = _accept(deal)
+    _stub_apply(gid, deal)
+    PrivateFetch.objects.filter(gid=gid).update(state="running")  # claimed by a fetch: it applies the step
+    assert _wake({"origin": "BJIDX", "seq": 5, "private": [pushed]}).json()["applied"] == 0
+    assert not DealStep.objects.filter(gid=gid).exists()
+
+
 def test_only_the_origins_own_signed_entries_for_this_node_are_taken(bjidx_is_us):
     deal = bjidx_is_us
     peer_add(code="GYBDX", base_url="http://127.0.0.1:9", public_key=keys.public_key_b64())
