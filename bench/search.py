@@ -42,6 +42,7 @@ load prints its rate every 100,000 products and the peak RSS of the benchmark an
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -212,6 +213,11 @@ def main() -> int:
         "key range from the density the walk found)",
     )
     parser.add_argument(
+        "--any-span",
+        action="store_true",
+        help="a density-sized key range however wide it is (the search before SPAN_WIDE: a baseline)",
+    )
+    parser.add_argument(
         "--before",
         action="store_true",
         help="the search as it was before issue 25's million: one window statement, the region filter as a "
@@ -261,6 +267,11 @@ def main() -> int:
 
         search.SPAN_MARGIN = 0
         print("query shape: NO SPAN (beyond the walk, the rest of the newest keys, then the older ones)")
+    elif args.any_span:
+        from products import search
+
+        search.SPAN_WIDE = math.inf
+        print("query shape: ANY SPAN (a density-sized key range however wide: the code before SPAN_WIDE)")
     warm_up()
     install_urlconf()
     client = Client(HTTP_HOST="localhost")

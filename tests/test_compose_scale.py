@@ -70,7 +70,13 @@ def test_the_replica_follows_the_primary_which_allows_it_to():
         assert (ROOT / path).is_file(), path
     hba = (ROOT / "docker" / "postgres" / "pg_hba.conf").read_text("utf-8").split("\n")
     assert "host    replication     registry        all                     scram-sha-256" in hba
-    assert primary["command"] == ["postgres", "-c", "hba_file=/etc/postgresql/pg_hba.conf"]
+    assert primary["command"] == [
+        "postgres",
+        "-c",
+        "shared_buffers=${DB_SHARED_BUFFERS:-2GB}",  # the base file's setting, kept
+        "-c",
+        "hba_file=/etc/postgresql/pg_hba.conf",
+    ]
     script = (ROOT / "docker" / "postgres" / "replica.sh").read_text("utf-8")
     assert "pg_basebackup" in script and " -R " in script and "hot_standby=on" in script
 

@@ -126,7 +126,7 @@ class TestWindowFromTheNewestKeys:
     )
     def test_every_split_gives_the_window_of_one_statement(self, mixed, monkeypatch, q, region):
         """Whatever the key ranges (newest keys, keys walked first, the walk's reach, the span read from the
-        index): the same window."""
+        index, however wide): the same window."""
         base = Product.objects.filter(status=ProductStatus.LISTED)
         if region:
             base = product_filter_region(base, code=region)
@@ -134,13 +134,16 @@ class TestWindowFromTheNewestKeys:
         monkeypatch.setattr(search, "RECENT_KEYS", 10**12)
         for size in (2, 4, 20):
             whole = search_window(base, tokens=tokens, size=size)
-            splits = itertools.product((1, 3, 5, 8), (0, 1, 2, 10**12), (0, 10**12), (0, 0.01, 1.5))
-            for recent, probe, reach, margin in splits:
+            splits = itertools.product(
+                (1, 3, 5, 8), (0, 1, 2, 10**12), (0, 10**12), (0, 0.01, 1.5), (0.125, 10**12)
+            )
+            for recent, probe, reach, margin, wide in splits:
                 monkeypatch.setattr(search, "RECENT_KEYS", recent)
                 monkeypatch.setattr(search, "PROBE_KEYS", probe)
                 monkeypatch.setattr(search, "WALK_KEYS", reach)
                 monkeypatch.setattr(search, "SPAN_MARGIN", margin)
-                split = (recent, probe, reach, margin, size)
+                monkeypatch.setattr(search, "SPAN_WIDE", wide)
+                split = (recent, probe, reach, margin, wide, size)
                 assert search_window(base, tokens=tokens, size=size) == whole, split
             monkeypatch.setattr(search, "RECENT_KEYS", 10**12)
         if q != "台风":

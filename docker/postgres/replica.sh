@@ -14,4 +14,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   gosu postgres pg_basebackup -h "$PRIMARY_HOST" -U registry -D "$PGDATA" -R -X stream -c fast
   unset PGPASSWORD
 fi
-exec gosu postgres postgres -D "$PGDATA" -c hot_standby=on
+exec gosu postgres postgres -D "$PGDATA" -c hot_standby=on -c shared_buffers="${DB_SHARED_BUFFERS:-2GB}"
