@@ -67,7 +67,7 @@ def pushes_for(wakeups: list[Wakeup]) -> list[list[dict]]:
         for audience, body, signature in newest:
             if peer.exchange_id not in audience:
                 continue
-            size += len(body)
+            size += len(body.encode())
             if len(items) == PUSH_MAX or size > PUSH_BYTES:
                 break
             items.append({"entry": json.loads(body), "signature": signature, "audience": audience})
