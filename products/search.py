@@ -104,7 +104,10 @@ def search_rank(queryset: QuerySet, *, tokens: list[str]) -> QuerySet:
 # on while the matches' density there puts the rest of the window within WALK_KEYS more keys, never further
 # back than the newest RECENT_KEYS; otherwise the index's matches are read over SPAN_MARGIN times the keys
 # that density says hold the rest (0: over the rest of the newest RECENT_KEYS, then the older rows).
-# A span wider than SPAN_WIDE of the keys left is not asked for: over every key instead (see step 3).
+# A span wider than SPAN_WIDE of the keys left is not asked for, every key's matches instead: the planner
+# does not add so wide a key range to the bitmap (it filters the rows after reading them), so the statement
+# reads every match whatever the range, and a range that held too few (the density walked over-estimated the
+# rest) made step 4 read them all again (0.4 % queries at 10^6: 60 + 27 ms, where one statement takes 20).
 RECENT_KEYS = 50_000
 PROBE_KEYS = 4_000
 WALK_KEYS = 25_000
@@ -142,12 +145,8 @@ def search_window(queryset: QuerySet, *, tokens: list[str], size: int) -> list[t
        RECENT_KEYS keys;
     3. otherwise (a rare term, or a common one with a narrow filter) the rest comes from the index's
        matches among SPAN_MARGIN times the keys that density says hold it: a bitmap whose rows are about
-       the window's, not every match (none found: among every older key, a rare term has few). A span of
-       more than SPAN_WIDE of the keys left is not asked for: the planner does not add so wide a key range
-       to the bitmap (it filters the rows after reading them), so the statement reads every match whatever
-       the range, and a range that held too few (the density walked over-estimated the rest) made step 4
-       read them all again (0.4 % queries at 10^6: 3 statements, 60 + 27 ms, where one over every key
-       takes about 20 ms);
+       the window's, not every match (none found: among every older key, a rare term has few; a span
+       wider than SPAN_WIDE of the keys left: every key, see there);
     4. only if that range held too few, from the older keys' matches.
 
     Whatever the estimate, a walk reads at most RECENT_KEYS rows and a bitmap about SPAN_MARGIN times the
