@@ -17,25 +17,23 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 from django.conf import settings
 from django.db import transaction
 
+from core.exceptions import ValidationFailed
 from federation import replica
 from federation.envelope import EnvelopeError
 from federation.http import PeerError
 from federation.models import PrivateEntry, PrivateFetch, Wakeup
 from federation.private import verified
 from federation.private_batch import Checked, apply_each, apply_together, entry_key, record_key
-from federation.stubs import SEALED
+from federation.stubs import stub_check
 
 logger = logging.getLogger(__name__)
 PUSH_MAX = 20  # entries one wake-up carries at most
 PUSH_BYTES = 256 * 1024  # and the size of their bodies
 PUSH_SCAN = 200  # the newest private entries of the origin looked at for one wake-up
-AUDIENCE_MAX = 64
-_CODE = re.compile(r"^[A-Z]{4,8}$")
 
 
 def push_enabled() -> bool:
@@ -75,52 +73,44 @@ def pushes_for(wakeups: list[Wakeup]) -> list[list[dict]]:
     return out
 
 
-def pushed(wakeup: Wakeup) -> None:
-    """The peer answered the wake-up: what it carried (or could not carry) is pushed up to its seq."""
-    Wakeup.objects.filter(pk=wakeup.pk, pushed_seq__lt=wakeup.seq).update(pushed_seq=wakeup.seq)
-
-
 # --- Receiving ----------------------------------------------------------------------------------------------
-def _audience(value: object) -> list[str] | None:
-    if not isinstance(value, list) or not 0 < len(value) <= AUDIENCE_MAX:
-        return None
-    if not all(isinstance(code, str) and _CODE.match(code) for code in value):
-        return None
-    return sorted(set(value))
+def _known(source: str, items: list) -> tuple[dict, dict]:
+    """This node's fetches and held versions of the records `items` name, by key: two queries."""
+    gids = {key[2] for key in map(entry_key, items) if key is not None and key[0] == source}
+    fetches = {record_key(f): f for f in PrivateFetch.objects.filter(origin=source, gid__in=gids)}
+    entries = PrivateEntry.objects.filter(origin=source, gid__in=gids)
+    rows = entries.values_list("record_type", "gid", "version")
+    return fetches, {(source, record_type, gid): version for record_type, gid, version in rows}
 
 
-def _checked(source: str, item: object) -> Checked | None:
-    """The pushed `item` verified, or None (told in the log) when this node does not take it."""
+def _checked(source: str, item: dict, fetches: dict, held: dict) -> Checked | None:
+    """The pushed `item` verified, or None (a bad signature told in the log) when this node does not take it.
+    `fetches` and `held`: this node's fetches and held versions of the records pushed (`_known`)."""
     key = entry_key(item)
-    if key is None:
-        return None
-    origin, record_type, gid = key
-    audience = _audience(item.get("audience"))
-    if origin != source or origin == settings.NODE_CODE or record_type == SEALED:
+    if key is None or key[0] != source or source == settings.NODE_CODE:
         return None  # only the origin pushes its own records
-    if audience is None or settings.NODE_CODE not in audience or replica.get(record_type) is None:
+    origin, record_type, gid = key
+    stub = {"type": record_type, "gid": gid, "audience": item.get("audience")}
+    try:  # the audience as the record's sealed stub carries it, checked as a stub is
+        stub_check(f"{record_type}:{gid}", stub, known=replica.get(record_type) is not None)
+    except ValidationFailed:
         return None
-    fetch = PrivateFetch.objects.filter(origin=origin, record_type=record_type, gid=gid).first()
+    if settings.NODE_CODE not in stub["audience"]:
+        return None
+    fetch = fetches.get(key)
     if fetch is not None and fetch.state == PrivateFetch.State.RUNNING:
         return None  # its stub came first and a fetch of it is under way: two applies would collide
     if fetch is None:  # the stub has not come yet: the audience is the origin's own word, as its stub's is
-        fetch = PrivateFetch(origin=origin, record_type=record_type, gid=gid, version=0, audience=audience)
+        fetch = PrivateFetch(origin=origin, record_type=record_type, gid=gid, version=0)
+        fetch.audience = stub["audience"]
     try:
         got = verified(fetch, {"entry": item["entry"], "signature": item.get("signature")})
     except (PeerError, EnvelopeError) as exc:
         logger.warning("entry pushed by %s refused: %s %s: %s", source, record_type, gid, exc)
         return None
-    if got is None:
-        return None  # older than the stub already seen: the fetch gets the newer one
-    envelope, body = got
-    held = (
-        PrivateEntry.objects.filter(origin=origin, record_type=record_type, gid=gid)
-        .values_list("version", flat=True)
-        .first()
-    )
-    if held is not None and held >= envelope["version"]:
-        return None
-    return Checked(fetch, envelope, body, item["signature"])
+    if got is None or held.get(key, 0) >= got[0]["version"]:
+        return None  # older than a stub already seen (its fetch gets the newer one), or held already
+    return Checked(fetch, got[0], got[1], item["signature"])
 
 
 def pushed_apply(*, source: str, items: list) -> int:
@@ -129,8 +119,9 @@ def pushed_apply(*, source: str, items: list) -> int:
     if not items or not push_enabled():
         return 0
     try:
+        fetches, held = _known(source, items)
         latest: dict[tuple, Checked] = {}  # one entry per record: its highest version pushed
-        for c in (_checked(source, item) for item in items):
+        for c in (_checked(source, item, fetches, held) for item in items):
             key = None if c is None else record_key(c.fetch)
             if key is not None and (key not in latest or _version(latest[key]) < _version(c)):
                 latest[key] = c

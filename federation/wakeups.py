@@ -19,7 +19,7 @@ from federation.http import PeerError, peer_request
 from federation.models import Wakeup, at_least
 from federation.outbox import wake_started
 from federation.peers import peer_failed, peer_failure_level, peer_ok
-from federation.private_push import pushed, pushes_for
+from federation.private_push import pushes_for
 from federation.protocols import peer_protocols_record
 from federation.selectors import peers_enabled
 
@@ -117,15 +117,19 @@ def wakeups_deliver(*, limit: int = 200) -> int:
             )
             continue
         peer_ok(wakeup.peer)
-        pushed(wakeup)
         pushes += len(entries)
         if isinstance(answer, dict):
             applied += answer.get("applied") if type(answer.get("applied")) is int else 0
             # what it speaks, so this origin publishes by it from now on (a write only when it changed)
             peer_protocols_record(wakeup.peer, answer.get("protocols"))
-        # Done unless a newer seq was recorded while this one was in flight.
-        Wakeup.objects.filter(pk=wakeup.pk, seq=wakeup.seq).update(state=Wakeup.State.DONE, last_error="")
-        Wakeup.objects.filter(pk=wakeup.pk, state=Wakeup.State.SENDING).update(state=Wakeup.State.PENDING)
+        # Done unless a newer seq was recorded while this one was in flight; either way, what the peer may
+        # hold up to this seq went with it or could not (federation.private_push): the next push starts after.
+        pushed = at_least("pushed_seq", wakeup.seq)
+        done = Wakeup.objects.filter(pk=wakeup.pk, seq=wakeup.seq)
+        if not done.update(state=Wakeup.State.DONE, last_error="", pushed_seq=pushed):
+            Wakeup.objects.filter(pk=wakeup.pk, state=Wakeup.State.SENDING).update(
+                state=Wakeup.State.PENDING, pushed_seq=pushed
+            )
         sent += 1
     if claimed:  # where a wake-up's time goes (bench/deal_steps.py reads these lines at INFO)
         logger.info(

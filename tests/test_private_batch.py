@@ -148,16 +148,17 @@ def test_an_entry_whose_apply_raises_fails_alone(agreed, bjidx_key, monkeypatch)
     assert list(DisputeStep.objects.values_list("gid", flat=True)) == [good_gid]
 
 
-def _signed_post(body, code):
+def _signed_post(body, code, path=BATCH):
+    """POST `body` to this node's `path`, signed as peer `code` (with this node's own key pair)."""
     raw = json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
     original, settings.NODE_CODE = settings.NODE_CODE, code
     try:
-        signed = sign_request("POST", "http://testserver" + BATCH, headers, raw)
+        signed = sign_request("POST", "http://testserver" + path, headers, raw)
     finally:
         settings.NODE_CODE = original
     extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed.items() if k != "Content-Type"}
-    return Client().post(BATCH, raw, content_type="application/json", **extra)
+    return Client().post(path, raw, content_type="application/json", **extra)
 
 
 def test_the_batch_endpoint_serves_each_record_to_its_audience_only():

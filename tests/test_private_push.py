@@ -10,9 +10,7 @@ import uuid
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.conf import settings
 from django.db import transaction
-from django.test import Client
 from django.utils import timezone
 
 from deals.models import DealStep
@@ -21,12 +19,12 @@ from federation.models import Peer, PrivateEntry, PrivateFetch, Wakeup
 from federation.outbox import Change, publish
 from federation.peers import peer_add
 from federation.private_push import PUSH_MAX
-from federation.signatures import sign_request
 from federation.stubs import SEALED, sealed_stub
 from federation.wakeups import wakeups_deliver, wakeups_enqueue
 from tests.loopback import serve
 from tests.test_deal_replication import _accept_payload, deal  # noqa: F401
 from tests.test_federation_apply import bjidx_key, item  # noqa: F401 - fixture
+from tests.test_private_batch import _signed_post
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_example_provider]
 WAKE = "/federation/v1/wake/"
@@ -34,15 +32,7 @@ WAKE = "/federation/v1/wake/"
 
 def _wake(body: dict, code: str = "BJIDX"):
     """POST `body` to this node's wake endpoint, signed as peer `code` (with this node's own key pair)."""
-    raw = json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    original, settings.NODE_CODE = settings.NODE_CODE, code
-    try:
-        signed = sign_request("POST", "http://testserver" + WAKE, headers, raw)
-    finally:
-        settings.NODE_CODE = original
-    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed.items() if k != "Content-Type"}
-    return Client().post(WAKE, raw, content_type="application/json", **extra)
+    return _signed_post(body, code, path=WAKE)
 
 
 @pytest.fixture
@@ -109,7 +99,12 @@ def test_only_the_origins_own_signed_entries_for_this_node_are_taken(bjidx_is_us
     forged_gid, forged = _accept(deal, seq=6, key=Ed25519PrivateKey.generate())
     elsewhere_gid, elsewhere = _accept(deal, seq=7, audience=["BJIDX", "GYBDX"])
     relayed_gid, relayed = _accept(deal, seq=8)
-    malformed = [{"entry": "not an entry"}, {"entry": {**good["entry"], "gid": 7}, "signature": "x"}]
+    malformed = [
+        {"entry": "not an entry"},
+        {"entry": {**good["entry"], "gid": 7}, "signature": "x"},
+        {**good, "audience": ["SHDEX", "BJIDX"]},  # not as a stub carries it (sorted): refused
+        {**good, "audience": "SHDEX"},
+    ]
     answer = _wake({"origin": "BJIDX", "seq": 8, "private": [forged, elsewhere, *malformed, good]})
     assert answer.status_code == 202 and answer.json()["applied"] == 1
     by_gybdx = _wake({"origin": "GYBDX", "seq": 8, "private": [relayed]}, code="GYBDX")
